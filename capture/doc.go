@@ -1,0 +1,9 @@
+// Package capture is synpath's first stage: it opens packet captures (pcap and
+// pcapng, gzip'd or not, files or stdin) and hands on, one at a time, the few
+// fields of each TCP segment or ICMP error that the later stages need.
+//
+// Reading is pull-based: [Reader.Next] fills a caller-owned [Packet] and
+// allocates nothing per packet. Odd packet contents are counted in [Stats],
+// not returned as errors; only broken file structure is an error, and it is
+// positioned ([ReadError]). gopacket types do not leave this package.
+package capture

@@ -1,0 +1,276 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/synpath/synpath/capture"
+	"github.com/synpath/synpath/flows"
+	"github.com/synpath/synpath/report"
+	"github.com/synpath/synpath/verdict"
+)
+
+// analyzeConfig is the validated command line of "synpath analyze".
+type analyzeConfig struct {
+	clientFiles, serverFiles, autoFiles []string
+	json, failedOnly, explain, ascii    bool
+	verdict                             verdict.Config
+	flows                               flows.Config
+}
+
+func parseAnalyze(args []string, stderr io.Writer) (*analyzeConfig, error) {
+	fs := pflag.NewFlagSet("analyze", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.SortFlags = false
+	cfg := &analyzeConfig{}
+	fs.StringArrayVar(&cfg.clientFiles, "client", nil, "capture taken on or next to the client (repeat for rotated files)")
+	fs.StringArrayVar(&cfg.serverFiles, "server", nil, "capture taken on or next to the server (repeat for rotated files)")
+	format := fs.String("format", "table", "output: table (for people) or json (JSON Lines, one object per attempt)")
+	fs.BoolVar(&cfg.failedOnly, "failed", false, "list only attempts that were not established")
+	fs.BoolVar(&cfg.explain, "explain", false, "draw a ladder diagram of each failed attempt")
+	fs.BoolVar(&cfg.ascii, "ascii", false, "draw with ASCII only (default when the terminal is not UTF-8)")
+	fs.DurationVar(&cfg.verdict.SYNTimeout, "syn-timeout", verdict.DefaultConfig.SYNTimeout, "an unanswered SYN followed by this much capture is a timeout, else incomplete")
+	fs.DurationVar(&cfg.verdict.StallAfter, "stall-after", verdict.DefaultConfig.StallAfter, "a request without reply for this long is stalled")
+	fs.DurationVar(&cfg.flows.Idle, "idle", flows.DefaultConfig.Idle, "forget an attempt after this much capture time without packets")
+	fs.IntVar(&cfg.flows.MaxAttempts, "max-attempts", flows.DefaultConfig.MaxAttempts, "attempts tracked at once before the oldest is judged early (SYN floods)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: synpath analyze [flags] FILE...\n\nFlags:\n%s", fs.FlagUsages())
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("analyze: %v", err)
+	}
+	cfg.autoFiles = fs.Args()
+	switch *format {
+	case "json":
+		cfg.json = true
+	case "table":
+	default:
+		return nil, fmt.Errorf("analyze: --format must be table or json, not %q", *format)
+	}
+	if len(cfg.clientFiles)+len(cfg.serverFiles)+len(cfg.autoFiles) == 0 {
+		return nil, errors.New("analyze: no capture given (see synpath analyze --help)")
+	}
+	stdins := 0
+	for _, f := range slices.Concat(cfg.clientFiles, cfg.serverFiles, cfg.autoFiles) {
+		if f == "-" {
+			stdins++
+		}
+	}
+	if stdins > 1 {
+		return nil, errors.New("analyze: standard input (-) can be read only once")
+	}
+	if cfg.flows.Idle < cfg.verdict.SYNTimeout {
+		return nil, errors.New("analyze: --idle must not be shorter than --syn-timeout")
+	}
+	if !cfg.ascii && !utf8Terminal() {
+		cfg.ascii = true
+	}
+	return cfg, nil
+}
+
+func analyze(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	cfg, err := parseAnalyze(args, stderr)
+	if err != nil {
+		return err
+	}
+	out := newSink(cfg, stdout, stderr)
+	var sources []report.Source
+	var warnings []string
+	for _, g := range groups(cfg) {
+		srcs, warns, err := readGroup(ctx, g, cfg.flows, stdin, func(a *flows.Attempt, v verdict.Vantage) {
+			out.add(verdict.Judge(a, v, cfg.verdict))
+		})
+		if err != nil {
+			return err
+		}
+		sources = append(sources, srcs...)
+		warnings = append(warnings, warns...)
+	}
+	return out.finish(sources, warnings)
+}
+
+// group is a set of files read as one capture (rotated files), from one
+// vantage; an empty vantage is inferred per attempt.
+type group struct {
+	files   []string
+	vantage verdict.Vantage
+}
+
+func groups(cfg *analyzeConfig) []group {
+	var gs []group
+	if len(cfg.clientFiles) > 0 {
+		gs = append(gs, group{cfg.clientFiles, verdict.VantageClient})
+	}
+	if len(cfg.serverFiles) > 0 {
+		gs = append(gs, group{cfg.serverFiles, verdict.VantageServer})
+	}
+	for _, f := range cfg.autoFiles {
+		gs = append(gs, group{files: []string{f}})
+	}
+	return gs
+}
+
+// readGroup reads a group's files through one tracker and hands each
+// attempt, with its vantage, to judge. A file that cannot be opened is an
+// error; one that breaks off is a warning, and what came before it counts.
+func readGroup(ctx context.Context, g group, fcfg flows.Config, stdin io.Reader, judge func(*flows.Attempt, verdict.Vantage)) ([]report.Source, []string, error) {
+	sources := make([]report.Source, len(g.files))
+	vantages := make([]map[verdict.Vantage]int, len(g.files))
+	for i, f := range g.files {
+		sources[i].Name = f
+		vantages[i] = map[verdict.Vantage]int{}
+	}
+	tracker := flows.NewTracker(fcfg, func(a *flows.Attempt) {
+		v := g.vantage
+		if v == "" {
+			v = verdict.InferVantage(a)
+		}
+		if i := slices.Index(g.files, a.SYN.First.File); i >= 0 {
+			sources[i].Attempts++
+			vantages[i][v]++
+		}
+		judge(a, v)
+	})
+	var warnings []string
+	var p capture.Packet
+	for i, name := range g.files {
+		rd, err := openCapture(name, stdin)
+		if err != nil {
+			return nil, nil, err
+		}
+		before := tracker.Counts().Midstream
+		for n := 0; ; n++ {
+			if n%8192 == 0 && ctx.Err() != nil {
+				warnings = append(warnings, fmt.Sprintf("%s: interrupted; verdicts cover what was read", name))
+				break
+			}
+			err := rd.Next(&p)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				var re *capture.ReadError
+				if !errors.Is(err, capture.ErrTruncated) && rd.Stats().Packets <= 1 && errors.As(err, &re) {
+					rd.Close()
+					return nil, nil, err
+				}
+				warnings = append(warnings, oneLine(err.Error())+"; verdicts cover the packets before it")
+				break
+			}
+			tracker.Observe(&p)
+		}
+		rd.Close()
+		st := rd.Stats()
+		s := &sources[i]
+		s.Packets, s.TCP, s.ICMP, s.Skipped, s.Malformed, s.Truncated = st.Packets, st.TCP, st.ICMP, st.Skipped, st.Malformed, st.Truncated
+		if i == len(g.files)-1 {
+			tracker.Finish()
+		}
+		s.Midstream = tracker.Counts().Midstream - before
+		if st.Truncated > 0 {
+			warnings = append(warnings, fmt.Sprintf("%s: %d packets were cut by the snaplen inside their TCP header", name, st.Truncated))
+		}
+	}
+	if n := tracker.Counts().Evicted; n > 0 {
+		warnings = append(warnings, fmt.Sprintf("%d attempts were judged early: more than %d were in progress at once (SYN flood?)", n, fcfg.MaxAttempts))
+	}
+	for i := range sources {
+		sources[i].Vantage = vantageText(g.vantage, vantages[i])
+	}
+	return sources, warnings, nil
+}
+
+func openCapture(name string, stdin io.Reader) (*capture.Reader, error) {
+	if name == "-" {
+		return capture.NewReader("stdin", stdin)
+	}
+	return capture.Open(name)
+}
+
+// vantageText says how a file's attempts were judged: forced, or inferred
+// (with a breakdown when a host was client for some and server for others).
+func vantageText(forced verdict.Vantage, seen map[verdict.Vantage]int) string {
+	if forced != "" {
+		return string(forced) + " side, as told"
+	}
+	if len(seen) == 0 {
+		return "vantage unknown: no attempts"
+	}
+	var parts []string
+	for _, v := range []verdict.Vantage{verdict.VantageClient, verdict.VantageServer, verdict.VantageUnknown} {
+		if seen[v] > 0 {
+			parts = append(parts, fmt.Sprintf("%s side for %d", v, seen[v]))
+		}
+	}
+	if len(parts) == 1 {
+		return string(firstKey(seen)) + " side, inferred from TTLs"
+	}
+	return "inferred from TTLs: " + strings.Join(parts, ", ")
+}
+
+func firstKey(m map[verdict.Vantage]int) verdict.Vantage {
+	for k := range m {
+		return k
+	}
+	return ""
+}
+
+// sink takes verdicts as they are judged: JSON Lines stream out at once,
+// the table waits for the end.
+type sink struct {
+	json   *report.JSONWriter
+	table  *report.Table
+	w      io.Writer
+	stderr io.Writer
+	failed bool
+	err    error
+}
+
+func newSink(cfg *analyzeConfig, w, stderr io.Writer) *sink {
+	s := &sink{w: w, stderr: stderr}
+	if cfg.json {
+		s.json = report.NewJSONWriter(w)
+	} else {
+		s.table = &report.Table{FailedOnly: cfg.failedOnly, ASCII: cfg.ascii}
+	}
+	return s
+}
+
+func (s *sink) add(r verdict.Result) {
+	failed := r.Verdict.Failed()
+	s.failed = s.failed || failed
+	switch {
+	case s.table != nil:
+		s.table.Add(r)
+	case s.err == nil:
+		s.err = s.json.Write(&r)
+	}
+}
+
+func (s *sink) finish(sources []report.Source, warnings []string) error {
+	if s.table != nil {
+		s.err = s.table.Render(s.w, sources, warnings)
+	} else {
+		// JSON Lines stay pure: warnings go where people look.
+		for _, w := range warnings {
+			fmt.Fprintf(s.stderr, "synpath: warning: %s\n", w)
+		}
+	}
+	if s.err != nil {
+		return s.err
+	}
+	if s.failed {
+		return errFailed
+	}
+	return nil
+}
+

@@ -1,0 +1,98 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime/debug"
+	"strings"
+
+	"github.com/spf13/pflag"
+)
+
+// Exit statuses (SPEC.md).
+const (
+	ExitOK     = 0 // every attempt shown was established
+	ExitFailed = 1 // at least one attempt failed
+	ExitUsage  = 2 // usage or input error
+)
+
+// errFailed reports that the run worked and found failed attempts.
+var errFailed = errors.New("failed attempts")
+
+// Main runs synpath with args (without the program name) and returns the
+// exit status. Errors are printed once, as one line, on stderr.
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	err := run(ctx, args, stdin, stdout, stderr)
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.Is(err, errFailed):
+		return ExitFailed
+	case errors.Is(err, pflag.ErrHelp):
+		return ExitOK
+	}
+	fmt.Fprintf(stderr, "synpath: %v\n", err)
+	return ExitUsage
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no capture given (see synpath --help)")
+	}
+	switch args[0] {
+	case "analyze":
+		return analyze(ctx, args[1:], stdin, stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "synpath", version())
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	// "synpath FILE…" is short for "synpath analyze FILE…".
+	return analyze(ctx, args, stdin, stdout, stderr)
+}
+
+const usage = `synpath tells where a TCP handshake died, from packet captures.
+
+Usage:
+  synpath analyze [flags] FILE...    judge every connection attempt in the captures
+  synpath version
+
+FILE is a pcap or pcapng capture, gzip'd or not; "-" reads standard input.
+Each file's vantage (client side or server side) is inferred from TTLs;
+--client and --server force it. Given both, the captures are joined.
+
+Examples:
+  synpath analyze client.pcap                 what the client saw, per attempt
+  synpath analyze --failed capture.pcapng.gz  only the attempts that failed
+  synpath analyze --client c.pcap --server s.pcap --explain
+                                              both ends joined, with ladder diagrams
+  tcpdump -i eth0 -w - 'tcp or icmp' | synpath analyze --format json -
+
+Exit status: 0 every attempt shown was established, 1 at least one failed,
+2 usage or input error.
+
+Run "synpath analyze --help" for every flag.
+`
+
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				return "devel " + s.Value[:12]
+			}
+		}
+	}
+	return "devel"
+}
+
+// oneLine keeps an error message on one line, whatever a library put in it.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+

@@ -1,0 +1,157 @@
+package flows
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/synpath/synpath/capture"
+)
+
+// Key names a connection, client (the SYN sender) first. It is comparable,
+// so it serves as a map key.
+type Key struct{ Client, Server netip.AddrPort }
+
+// EventType says what one packet of an attempt was.
+type EventType uint8
+
+const (
+	EvSYN         EventType = iota + 1 // client SYN (or a retransmission of it)
+	EvSYNACK                           // server SYN-ACK acknowledging the ISN
+	EvACK                              // the client's handshake-completing ACK
+	EvData                             // a segment carrying payload
+	EvFIN                              // a FIN
+	EvRST                              // a RST that the receiver would accept
+	EvICMP                             // an ICMP error quoting the attempt's SYN
+	EvStrayRST                         // a RST the receiver would ignore (ack ≠ ISN+1)
+	EvStraySYNACK                      // a SYN-ACK for another ISN
+	EvICMPLater                        // an ICMP error quoting a later segment
+	EvPureACK                          // a bare ACK after the handshake
+)
+
+var eventNames = [...]string{
+	EvSYN: "SYN", EvSYNACK: "SYN-ACK", EvACK: "ACK", EvData: "data", EvFIN: "FIN",
+	EvRST: "RST", EvICMP: "ICMP", EvStrayRST: "RST (ignored: does not ack the SYN)",
+	EvStraySYNACK: "SYN-ACK (for another SYN)", EvICMPLater: "ICMP (about a later segment)",
+	EvPureACK: "ACK",
+}
+
+func (e EventType) String() string {
+	if int(e) < len(eventNames) && eventNames[e] != "" {
+		return eventNames[e]
+	}
+	return "?"
+}
+
+// Event is one packet of an attempt, kept as evidence and for ladder
+// diagrams.
+type Event struct {
+	capture.Ref
+	Type       EventType
+	FromClient bool // sent by the client side (for ICMP: quoting a client packet)
+	TTL        uint8
+	IPID       uint16
+	Len        uint32 // TCP payload length
+}
+
+// Seen summarises one kind of packet in an attempt.
+type Seen struct {
+	Count       uint32
+	First, Last capture.Ref
+	TTL         uint8 // of the first one
+	IPID        uint16
+}
+
+func (s *Seen) add(p *capture.Packet) {
+	if s.Count == 0 {
+		s.First = p.Ref
+		s.TTL = p.TTL
+		s.IPID = p.IPID
+	}
+	s.Last = p.Ref
+	s.Count++
+}
+
+// HopRef is what a capture showed of the packets one address sent, other
+// than RSTs: the reference for judging whether a RST claiming to come from
+// that address really did.
+type HopRef struct {
+	TTL   uint8 // TTL / hop limit of the latest such packet
+	Count uint32
+	From  capture.Ref
+}
+
+// MaxEvents bounds the evidence kept per attempt; counters keep counting.
+const MaxEvents = 32
+
+// Attempt is everything one capture showed of one connection attempt.
+type Attempt struct {
+	Key Key
+	ISN uint32 // client initial sequence number
+	// SYNOpts are the options of the first SYN: with the ISN and TSval they
+	// let the two-capture join recognise the same SYN across NAT.
+	SYNOpts capture.TCPOptions
+
+	SYN    Seen // client SYNs with this ISN
+	SYNACK Seen // SYN-ACKs acknowledging ISN+1
+	// ServerISN is the sequence number of the first SYN-ACK.
+	ServerISN uint32
+	// SYNAfterSYNACK counts client SYNs seen after the first SYN-ACK: the
+	// client had not received it.
+	SYNAfterSYNACK uint32
+	// SYNACKAfterACK counts SYN-ACKs seen after the client's final ACK: the
+	// server had not taken the ACK.
+	SYNACKAfterACK uint32
+	ACK            Seen // the client's handshake-completing ACK (or first segment acking the SYN-ACK)
+
+	ServerRST, ClientRST Seen // acceptable RSTs from each side
+	// RSTInHandshake is set when the first acceptable RST came before the
+	// handshake completed.
+	RSTInHandshake bool
+	ICMP           Seen // ICMP errors quoting the SYN
+	ICMPInfo       capture.ICMPInfo
+
+	ClientData, ServerData Seen
+	ClientBytes            uint64
+	ServerBytes            uint64
+	// ServerAckedData is set when the server acknowledged client payload.
+	ServerAckedData bool
+	ClientFIN       Seen
+	ServerFIN       Seen
+
+	// ServerHops is the capture's reference for packets from the server's
+	// address, filled when the attempt is handed on.
+	ServerHops HopRef
+	// End is how far the capture went while this attempt was tracked: the
+	// last packet of the capture, or the time it was expired.
+	End time.Time
+	// Settled is set once the outcome could not change any more.
+	Settled bool
+
+	Events        []Event
+	EventsDropped uint32
+
+	// Tracker bookkeeping: lru links and last activity.
+	prev, next *Attempt
+	last       time.Time
+	emitted    bool
+}
+
+// Established reports whether the client completed the handshake.
+func (a *Attempt) Established() bool { return a.ACK.Count > 0 }
+
+// Clone returns a copy that does not share memory with a, for consumers
+// that keep attempts beyond the hand-on call.
+func (a *Attempt) Clone() *Attempt {
+	c := *a
+	c.Events = append([]Event(nil), a.Events...)
+	c.prev, c.next = nil, nil
+	return &c
+}
+
+func (a *Attempt) record(p *capture.Packet, t EventType, fromClient bool) {
+	if len(a.Events) >= MaxEvents {
+		a.EventsDropped++
+		return
+	}
+	a.Events = append(a.Events, Event{Ref: p.Ref, Type: t, FromClient: fromClient, TTL: p.TTL, IPID: p.IPID, Len: p.PayloadLen})
+}

@@ -1,0 +1,10 @@
+// Package flows is synpath's second stage: it takes decoded packets from
+// capture, one at a time, and rebuilds TCP connection attempts from them.
+//
+// An attempt is one client SYN sequence number (ISN) on one 4-tuple, with its
+// retransmissions, the replies to it (SYN-ACK, RST, ICMP errors quoting it)
+// and what follows up to the first data exchange. A [Tracker] hands each
+// attempt on as soon as its outcome is settled, or when it has been idle long
+// enough, so memory follows concurrent attempts, not capture size. Judging
+// attempts is the verdict stage's job; flows only records what happened.
+package flows

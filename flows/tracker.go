@@ -1,0 +1,379 @@
+package flows
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/synpath/synpath/capture"
+)
+
+// Config tunes a Tracker.
+type Config struct {
+	// Idle is how long an attempt is kept after its last packet. An
+	// unsettled attempt is then handed on (the verdict stage decides
+	// between timeout and incomplete); a settled one, already handed on, is
+	// forgotten, after absorbing its stragglers. It must exceed the longest
+	// gap between SYN retransmissions (Linux: up to 64 s), or one attempt
+	// would be split in two.
+	Idle time.Duration
+	// MaxAttempts bounds the table (SYN floods): beyond it the least
+	// recently active attempt is handed on early. 0: no bound.
+	MaxAttempts int
+}
+
+// DefaultConfig suits captures of real hosts.
+var DefaultConfig = Config{Idle: 70 * time.Second, MaxAttempts: 1 << 20}
+
+// Counts are a Tracker's totals.
+type Counts struct {
+	Attempts  uint64 // attempts handed on
+	Midstream uint64 // connections whose SYN was not in the capture
+	PortReuse uint64 // attempts replaced by a new SYN on the same 4-tuple
+	Evicted   uint64 // attempts handed on early because the table was full
+}
+
+// Tracker rebuilds attempts from packets. It is not safe for concurrent
+// use: feed it from one goroutine.
+type Tracker struct {
+	cfg  Config
+	emit func(*Attempt)
+
+	byKey      map[Key]*Attempt
+	head, tail *Attempt // least recently active first
+	free       []*Attempt
+
+	// serverTTL is the TTL of the latest SYN-ACK from each address: the
+	// reference for judging RSTs that claim that address.
+	serverTTL map[netip.Addr]HopRef
+	// midstream holds connections seen without their SYN, by last activity.
+	midstream map[Key]time.Time
+
+	now, lastSweep, lastMidSweep time.Time
+	counts                       Counts
+}
+
+// NewTracker returns a Tracker that calls emit once per attempt, as soon as
+// its outcome is settled or it has been idle for cfg.Idle. The *Attempt is
+// only valid during the call: the Tracker reuses it; use Clone to keep it.
+func NewTracker(cfg Config, emit func(*Attempt)) *Tracker {
+	if cfg.Idle <= 0 {
+		cfg.Idle = DefaultConfig.Idle
+	}
+	return &Tracker{
+		cfg:       cfg,
+		emit:      emit,
+		byKey:     make(map[Key]*Attempt),
+		serverTTL: make(map[netip.Addr]HopRef),
+		midstream: make(map[Key]time.Time),
+	}
+}
+
+// Counts returns the totals so far.
+func (t *Tracker) Counts() Counts { return t.counts }
+
+// Pending returns how many attempts are being tracked.
+func (t *Tracker) Pending() int { return len(t.byKey) }
+
+// Observe takes one packet. Packets should come in capture order.
+func (t *Tracker) Observe(p *capture.Packet) {
+	if p.TS.After(t.now) {
+		t.now = p.TS
+		if t.now.Sub(t.lastSweep) >= time.Second {
+			t.Expire(t.now)
+		}
+	}
+	if p.Kind == capture.KindICMP {
+		t.observeICMP(p)
+		return
+	}
+	k := Key{Client: p.Src, Server: p.Dst}
+	if a := t.byKey[k]; a != nil {
+		t.fromClient(a, k, p)
+		return
+	}
+	if a := t.byKey[Key{Client: p.Dst, Server: p.Src}]; a != nil {
+		t.fromServer(a, p)
+		return
+	}
+	if p.Flags&(capture.FlagSYN|capture.FlagACK|capture.FlagRST) == capture.FlagSYN {
+		t.start(k, p)
+		return
+	}
+	t.stray(p)
+}
+
+func (t *Tracker) start(k Key, p *capture.Packet) {
+	if t.cfg.MaxAttempts > 0 && len(t.byKey) >= t.cfg.MaxAttempts && t.head != nil {
+		t.counts.Evicted++
+		t.drop(t.head, t.now)
+	}
+	a := t.alloc()
+	a.Key = k
+	a.ISN = p.Seq
+	a.SYNOpts = p.Opts
+	a.SYN.add(p)
+	a.record(p, EvSYN, true)
+	t.byKey[k] = a
+	t.touch(a, p.TS)
+}
+
+func (t *Tracker) fromClient(a *Attempt, k Key, p *capture.Packet) {
+	f := p.Flags
+	switch {
+	case f&(capture.FlagSYN|capture.FlagACK) == capture.FlagSYN:
+		if p.Seq != a.ISN {
+			// A new ISN on the same 4-tuple is a new attempt (port reuse).
+			t.counts.PortReuse++
+			t.drop(a, p.TS)
+			t.start(k, p)
+			return
+		}
+		a.SYN.add(p)
+		if a.SYNACK.Count > 0 {
+			a.SYNAfterSYNACK++
+		}
+		a.record(p, EvSYN, true)
+	case f.Has(capture.FlagRST):
+		// A client refusing a SYN-ACK answers with seq = ISN+1; once
+		// established any RST counts.
+		if p.Seq != a.ISN+1 && !a.Established() {
+			a.record(p, EvStrayRST, true)
+			break
+		}
+		if a.ClientRST.Count == 0 && a.ServerRST.Count == 0 && !a.Established() {
+			a.RSTInHandshake = true
+		}
+		a.ClientRST.add(p)
+		a.record(p, EvRST, true)
+		t.settle(a, p.TS)
+	case f.Has(capture.FlagACK):
+		if a.ACK.Count == 0 {
+			// The handshake completes with the first segment acking the
+			// SYN-ACK; if the SYN-ACK was not captured, one that follows
+			// the SYN in sequence will do.
+			if (a.SYNACK.Count > 0 && p.Ack == a.ServerISN+1) || (a.SYNACK.Count == 0 && p.Seq == a.ISN+1) {
+				if a.SYNACK.Count == 0 {
+					a.ServerISN = p.Ack - 1
+				}
+				a.ACK.add(p)
+				if p.PayloadLen == 0 && !f.Has(capture.FlagFIN) {
+					a.record(p, EvACK, true)
+				}
+			}
+		} else if p.Ack == a.ServerISN+1 && p.PayloadLen == 0 && !f.Has(capture.FlagFIN) && a.ServerData.Count == 0 {
+			// Re-ACKs of a resent SYN-ACK: the half-open signature.
+			a.ACK.add(p)
+			a.record(p, EvACK, true)
+		}
+		if p.PayloadLen > 0 {
+			a.ClientData.add(p)
+			a.ClientBytes += uint64(p.PayloadLen)
+			a.record(p, EvData, true)
+		}
+		if f.Has(capture.FlagFIN) {
+			a.ClientFIN.add(p)
+			a.record(p, EvFIN, true)
+		}
+		t.settleIfDone(a, p.TS)
+	}
+	t.touch(a, p.TS)
+}
+
+func (t *Tracker) fromServer(a *Attempt, p *capture.Packet) {
+	f := p.Flags
+	switch {
+	case f.Has(capture.FlagSYN | capture.FlagACK):
+		if p.Ack != a.ISN+1 {
+			a.record(p, EvStraySYNACK, false)
+			break
+		}
+		if a.SYNACK.Count == 0 {
+			a.ServerISN = p.Seq
+		}
+		a.SYNACK.add(p)
+		if a.ACK.Count > 0 {
+			a.SYNACKAfterACK++
+		}
+		a.record(p, EvSYNACK, false)
+		src := p.Src.Addr()
+		ref := t.serverTTL[src]
+		t.serverTTL[src] = HopRef{TTL: p.TTL, Count: ref.Count + 1, From: p.Ref}
+	case f.Has(capture.FlagRST):
+		// Before the handshake completes, a RST counts only if it
+		// acknowledges the SYN, as real stacks judge it (RFC 9293 3.10.7.3).
+		if !a.Established() && a.SYNACK.Count == 0 && !(f.Has(capture.FlagACK) && p.Ack == a.ISN+1) {
+			a.record(p, EvStrayRST, false)
+			break
+		}
+		if a.ClientRST.Count == 0 && a.ServerRST.Count == 0 && !a.Established() {
+			a.RSTInHandshake = true
+		}
+		a.ServerRST.add(p)
+		a.record(p, EvRST, false)
+		t.settle(a, p.TS)
+	default:
+		if p.PayloadLen > 0 {
+			a.ServerData.add(p)
+			a.ServerBytes += uint64(p.PayloadLen)
+			a.record(p, EvData, false)
+		}
+		if f.Has(capture.FlagACK) && a.ClientData.Count > 0 && seqAfter(p.Ack, a.ISN+1) {
+			a.ServerAckedData = true
+		}
+		if f.Has(capture.FlagFIN) {
+			a.ServerFIN.add(p)
+			a.record(p, EvFIN, false)
+		}
+		t.settleIfDone(a, p.TS)
+	}
+	t.touch(a, p.TS)
+}
+
+func (t *Tracker) observeICMP(p *capture.Packet) {
+	k := Key{Client: p.Src, Server: p.Dst}
+	if a := t.byKey[k]; a != nil {
+		if p.Seq == a.ISN && !a.Established() && p.ICMP.Quotes() {
+			a.ICMP.add(p)
+			a.ICMPInfo = p.ICMP
+			a.record(p, EvICMP, true)
+			if p.ICMP.Fatal() {
+				t.settle(a, p.TS)
+			}
+		} else {
+			a.record(p, EvICMPLater, true)
+		}
+		t.touch(a, p.TS)
+		return
+	}
+	if a := t.byKey[Key{Client: p.Dst, Server: p.Src}]; a != nil {
+		a.record(p, EvICMPLater, false)
+		t.touch(a, p.TS)
+	}
+}
+
+// stray counts a packet of a connection whose SYN was not captured, once
+// per connection.
+func (t *Tracker) stray(p *capture.Packet) {
+	k := Key{Client: p.Src, Server: p.Dst}
+	if p.Dst.Addr().Less(p.Src.Addr()) || (p.Dst.Addr() == p.Src.Addr() && p.Dst.Port() < p.Src.Port()) {
+		k = Key{Client: p.Dst, Server: p.Src}
+	}
+	last, ok := t.midstream[k]
+	if !ok {
+		t.counts.Midstream++
+	}
+	if !ok || p.TS.Sub(last) > time.Second {
+		t.midstream[k] = p.TS
+	}
+}
+
+// settleIfDone settles an attempt whose first data exchange is over, or
+// that closed cleanly.
+func (t *Tracker) settleIfDone(a *Attempt, now time.Time) {
+	if a.emitted || !a.Established() {
+		return
+	}
+	if (a.ClientData.Count > 0 && a.ServerData.Count > 0) || (a.ClientFIN.Count > 0 && a.ServerFIN.Count > 0) {
+		t.settle(a, now)
+	}
+}
+
+// settle hands an attempt on at once; it stays in the table until idle so
+// that its stragglers are not mistaken for new connections.
+func (t *Tracker) settle(a *Attempt, now time.Time) {
+	if a.emitted {
+		return
+	}
+	a.Settled = true
+	t.handOn(a, now)
+}
+
+func (t *Tracker) handOn(a *Attempt, end time.Time) {
+	a.End = end
+	a.ServerHops = t.serverTTL[a.Key.Server.Addr()]
+	a.emitted = true
+	t.counts.Attempts++
+	t.emit(a)
+}
+
+// Expire hands on unsettled attempts idle for Config.Idle at time now and
+// forgets settled ones. Observe calls it as capture time passes; a live
+// reader calls it on a clock tick too.
+func (t *Tracker) Expire(now time.Time) {
+	t.lastSweep = now
+	for a := t.head; a != nil && now.Sub(a.last) >= t.cfg.Idle; a = t.head {
+		t.drop(a, now)
+	}
+	if now.Sub(t.lastMidSweep) >= t.cfg.Idle {
+		t.lastMidSweep = now
+		for k, last := range t.midstream {
+			if now.Sub(last) >= t.cfg.Idle {
+				delete(t.midstream, k)
+			}
+		}
+	}
+}
+
+// Finish hands on every attempt still tracked, at the end of the capture.
+func (t *Tracker) Finish() {
+	for t.head != nil {
+		t.drop(t.head, t.now)
+	}
+	clear(t.midstream)
+}
+
+// drop hands a (if need be) on and removes it from the table.
+func (t *Tracker) drop(a *Attempt, end time.Time) {
+	if !a.emitted {
+		t.handOn(a, end)
+	}
+	delete(t.byKey, a.Key)
+	t.unlink(a)
+	events := a.Events[:0]
+	*a = Attempt{Events: events}
+	t.free = append(t.free, a)
+}
+
+func (t *Tracker) alloc() *Attempt {
+	if n := len(t.free); n > 0 {
+		a := t.free[n-1]
+		t.free = t.free[:n-1]
+		return a
+	}
+	return &Attempt{Events: make([]Event, 0, 8)}
+}
+
+// touch marks a as active at ts and moves it to the back of the list.
+func (t *Tracker) touch(a *Attempt, ts time.Time) {
+	if ts.After(a.last) {
+		a.last = ts
+	}
+	if t.tail == a {
+		return
+	}
+	t.unlink(a)
+	a.prev = t.tail
+	if t.tail != nil {
+		t.tail.next = a
+	} else {
+		t.head = a
+	}
+	t.tail = a
+}
+
+func (t *Tracker) unlink(a *Attempt) {
+	if a.prev != nil {
+		a.prev.next = a.next
+	} else if t.head == a {
+		t.head = a.next
+	}
+	if a.next != nil {
+		a.next.prev = a.prev
+	} else if t.tail == a {
+		t.tail = a.prev
+	}
+	a.prev, a.next = nil, nil
+}
+
+// seqAfter reports whether sequence number a comes after b, modulo 2^32.
+func seqAfter(a, b uint32) bool { return int32(a-b) > 0 }

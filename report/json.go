@@ -1,0 +1,134 @@
+package report
+
+import (
+	"encoding/json"
+	"io"
+	"net/netip"
+	"time"
+
+	"github.com/synpath/synpath/verdict"
+)
+
+// Record is one attempt as JSON Lines output carries it. Field names are
+// a contract (SPEC.md): add, never rename.
+type Record struct {
+	Client              string         `json:"client"`
+	Server              string         `json:"server"`
+	Verdict             string         `json:"verdict"`
+	Where               string         `json:"where"`
+	Candidates          []string       `json:"candidates"`
+	RSTOrigin           string         `json:"rst_origin"`
+	RSTOriginConfidence string         `json:"rst_origin_confidence,omitempty"`
+	ICMP                string         `json:"icmp"`
+	Vantage             string         `json:"vantage"`
+	FirstSYN            string         `json:"first_syn"`
+	ISN                 uint32         `json:"isn"`
+	SYNSent             *int           `json:"syn_sent"`
+	SYNSeenByServer     *int           `json:"syn_seen_by_server"`
+	SYNACKSent          *int           `json:"synack_sent"`
+	SYNACKSeenByClient  *int           `json:"synack_seen_by_client"`
+	RTTms               *float64       `json:"rtt_ms"`
+	ClockOffsetms       *float64       `json:"clock_offset_ms"`
+	ClockErrorms        *float64       `json:"clock_error_ms,omitempty"`
+	NAT                 NAT            `json:"nat"`
+	Explanation         string         `json:"explanation"`
+	SettleWith          string         `json:"settle_with,omitempty"`
+	Evidence            []EvidenceJSON `json:"evidence"`
+}
+
+// NAT holds the endpoints the server's capture shows when they differ from
+// the client's.
+type NAT struct {
+	ClientSeenByServer string `json:"client_seen_by_server,omitempty"`
+	ServerSeenByServer string `json:"server_seen_by_server,omitempty"`
+}
+
+// EvidenceJSON is one packet behind a verdict.
+type EvidenceJSON struct {
+	File   string `json:"file"`
+	Packet uint64 `json:"packet"`
+	Time   string `json:"time"`
+	What   string `json:"what"`
+	Dir    string `json:"dir"` // "c2s" or "s2c"
+	TTL    uint8  `json:"ttl"`
+	Len    uint32 `json:"len,omitempty"`
+}
+
+// TimeFormat is RFC 3339 with nanoseconds, in UTC.
+const TimeFormat = "2006-01-02T15:04:05.000000000Z"
+
+// NewRecord converts a verdict to its JSON schema.
+func NewRecord(r *verdict.Result) Record {
+	rec := Record{
+		Client:              r.Client.String(),
+		Server:              r.Server.String(),
+		Verdict:             string(r.Verdict),
+		Where:               string(r.Where),
+		Candidates:          make([]string, len(r.Candidates)),
+		RSTOrigin:           string(r.RSTOrigin),
+		RSTOriginConfidence: string(r.OriginSure),
+		ICMP:                r.ICMP,
+		Vantage:             string(r.Vantage),
+		FirstSYN:            r.FirstSYN.UTC().Format(TimeFormat),
+		ISN:                 r.ISN,
+		SYNSent:             count(r.SYNSent),
+		SYNSeenByServer:     count(r.SYNSeenByServer),
+		SYNACKSent:          count(r.SYNACKSent),
+		SYNACKSeenByClient:  count(r.SYNACKSeenByClient),
+		Explanation:         r.Explanation,
+		SettleWith:          r.Settle,
+		Evidence:            make([]EvidenceJSON, len(r.Evidence)),
+	}
+	for i, c := range r.Candidates {
+		rec.Candidates[i] = string(c)
+	}
+	if r.RTT >= 0 {
+		rec.RTTms = ms(r.RTT)
+	}
+	if r.HasClockOffset {
+		rec.ClockOffsetms, rec.ClockErrorms = ms(r.ClockOffset), ms(r.ClockError)
+	}
+	rec.NAT.ClientSeenByServer = addrIfSet(r.ClientSeenByServer)
+	rec.NAT.ServerSeenByServer = addrIfSet(r.ServerSeenByServer)
+	for i, e := range r.Evidence {
+		dir := "s2c"
+		if e.FromClient {
+			dir = "c2s"
+		}
+		rec.Evidence[i] = EvidenceJSON{File: e.File, Packet: e.N, Time: e.TS.UTC().Format(TimeFormat), What: e.What, Dir: dir, TTL: e.TTL, Len: e.Len}
+	}
+	return rec
+}
+
+func count(n int) *int {
+	if n < 0 {
+		return nil
+	}
+	return &n
+}
+
+// ms rounds to the microsecond, enough for any capture clock.
+func ms(d time.Duration) *float64 {
+	v := float64(d.Round(time.Microsecond)) / float64(time.Millisecond)
+	return &v
+}
+
+func addrIfSet(a netip.AddrPort) string {
+	if !a.IsValid() {
+		return ""
+	}
+	return a.String()
+}
+
+// JSONWriter writes one JSON object per line, as verdicts arrive.
+type JSONWriter struct{ enc *json.Encoder }
+
+// NewJSONWriter returns a JSONWriter on w.
+func NewJSONWriter(w io.Writer) *JSONWriter {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return &JSONWriter{enc: enc}
+}
+
+// Write writes one verdict.
+func (j *JSONWriter) Write(r *verdict.Result) error { return j.enc.Encode(NewRecord(r)) }

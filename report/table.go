@@ -1,0 +1,228 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/renderer"
+	"github.com/olekukonko/tablewriter/tw"
+
+	"github.com/synpath/synpath/verdict"
+)
+
+// Source is what was read from one capture file, for the footer.
+type Source struct {
+	Name      string
+	Vantage   string // what the attempts in it were judged from
+	Packets   uint64
+	TCP       uint64
+	ICMP      uint64
+	Skipped   uint64
+	Malformed uint64
+	Truncated uint64
+	Attempts  uint64
+	Midstream uint64 // connections whose SYN was not captured
+}
+
+// Table collects verdicts, then renders them for people: one row per
+// attempt, failures first, a summary per server and a footer.
+type Table struct {
+	FailedOnly bool // list failed attempts only (the summary still counts all)
+	ASCII      bool // no box-drawing characters, for terminals that are not UTF-8
+	results    []verdict.Result
+}
+
+// Add keeps one verdict for rendering.
+func (t *Table) Add(r verdict.Result) { t.results = append(t.results, r) }
+
+// Render writes the table, the summary and the footer.
+func (t *Table) Render(w io.Writer, sources []Source, warnings []string) error {
+	slices.SortStableFunc(t.results, func(a, b verdict.Result) int {
+		if fa, fb := a.Verdict.Failed(), b.Verdict.Failed(); fa != fb {
+			if fa {
+				return -1
+			}
+			return 1
+		}
+		return a.FirstSYN.Compare(b.FirstSYN)
+	})
+	shown := t.results
+	if t.FailedOnly {
+		shown = slices.DeleteFunc(slices.Clone(t.results), func(r verdict.Result) bool { return !r.Verdict.Failed() })
+	}
+	if len(shown) > 0 {
+		tbl := t.newTable(w)
+		tbl.Header("#", "client → server", "verdict", "where", "SYNs", "RTT", "first SYN")
+		for i, r := range shown {
+			if err := tbl.Append(fmt.Sprint(i+1), r.Client.String()+"\n→ "+r.Server.String(), string(r.Verdict), place(&r),
+				synCount(&r), rttText(r.RTT), r.FirstSYN.UTC().Format("15:04:05.000")); err != nil {
+				return err
+			}
+		}
+		if err := tbl.Render(); err != nil {
+			return err
+		}
+		fmt.Fprintln(w)
+		for i, r := range shown {
+			if !r.Verdict.Failed() && len(shown) > 20 {
+				continue // established attempts speak for themselves in bulk
+			}
+			text := fmt.Sprintf("#%d %s: %s", i+1, r.Verdict, r.Explanation)
+			if r.Settle != "" {
+				text += " (" + capitalizeFirst(r.Settle) + ".)"
+			}
+			writeWrapped(w, text, 100, "   ")
+		}
+	} else if len(t.results) == 0 {
+		fmt.Fprintln(w, "No connection attempts (no SYN) in the capture.")
+	} else {
+		fmt.Fprintf(w, "All %d connection attempts were established.\n", len(t.results))
+	}
+	if len(t.results) > 0 {
+		fmt.Fprintln(w)
+		if err := t.summary(w); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintln(w)
+	for _, s := range sources {
+		writeWrapped(w, fmt.Sprintf("read %s (%s): %d packets, %d TCP, %d ICMP errors, %d other skipped, %d malformed, %d cut short; %d attempts, %d connections without a captured SYN",
+			s.Name, s.Vantage, s.Packets, s.TCP, s.ICMP, s.Skipped, s.Malformed, s.Truncated, s.Attempts, s.Midstream), 100, "   ")
+	}
+	for _, warn := range warnings {
+		writeWrapped(w, "warning: "+warn, 100, "   ")
+	}
+	return nil
+}
+
+// summary counts verdicts per server:port.
+func (t *Table) summary(w io.Writer) error {
+	type row struct {
+		server string
+		counts map[verdict.Verdict]int
+	}
+	var rows []*row
+	byServer := map[string]*row{}
+	for _, r := range t.results {
+		s := r.Server.String()
+		if byServer[s] == nil {
+			byServer[s] = &row{server: s, counts: map[verdict.Verdict]int{}}
+			rows = append(rows, byServer[s])
+		}
+		byServer[s].counts[r.Verdict]++
+	}
+	slices.SortFunc(rows, func(a, b *row) int { return strings.Compare(a.server, b.server) })
+	order := []verdict.Verdict{verdict.Established, verdict.Refused, verdict.Unreachable, verdict.Timeout,
+		verdict.HalfOpen, verdict.Stalled, verdict.Reset, verdict.Aborted, verdict.Incomplete}
+	var cols []verdict.Verdict
+	for _, v := range order {
+		for _, r := range rows {
+			if r.counts[v] > 0 {
+				cols = append(cols, v)
+				break
+			}
+		}
+	}
+	tbl := t.newTable(w)
+	header := []any{"server", "attempts"}
+	for _, v := range cols {
+		header = append(header, string(v))
+	}
+	tbl.Header(header...)
+	for _, r := range rows {
+		total := 0
+		cells := []any{r.server, ""}
+		for _, v := range cols {
+			total += r.counts[v]
+			cells = append(cells, countCell(r.counts[v]))
+		}
+		cells[1] = fmt.Sprint(total)
+		if err := tbl.Append(cells...); err != nil {
+			return err
+		}
+	}
+	return tbl.Render()
+}
+
+func (t *Table) newTable(w io.Writer) *tablewriter.Table {
+	style := tw.StyleLight
+	if t.ASCII {
+		style = tw.StyleASCII
+	}
+	opts := []tablewriter.Option{
+		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{Symbols: tw.NewSymbols(style)})),
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithHeaderAlignment(tw.AlignLeft),
+		tablewriter.WithRowAlignment(tw.AlignLeft),
+	}
+	return tablewriter.NewTable(w, opts...)
+}
+
+func place(r *verdict.Result) string {
+	if r.Where == verdict.Unknown && len(r.Candidates) > 0 {
+		s := make([]string, len(r.Candidates))
+		for i, c := range r.Candidates {
+			s[i] = string(c)
+		}
+		return "? " + strings.ReplaceAll(strings.Join(s, "|"), "-path", "")
+	}
+	return string(r.Where)
+}
+
+func synCount(r *verdict.Result) string {
+	switch {
+	case r.SYNSent >= 0:
+		return fmt.Sprint(r.SYNSent)
+	case r.SYNSeenByServer >= 0:
+		return fmt.Sprint(r.SYNSeenByServer)
+	}
+	return "-"
+}
+
+func rttText(d time.Duration) string {
+	if d < 0 {
+		return "-"
+	}
+	return d.Round(time.Microsecond).String()
+}
+
+func countCell(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprint(n)
+}
+
+// writeWrapped writes text wrapped at width columns, continuation lines
+// indented.
+func writeWrapped(w io.Writer, text string, width int, indent string) {
+	line := ""
+	for _, word := range strings.Fields(text) {
+		if line != "" && len([]rune(line))+1+len([]rune(word)) > width {
+			fmt.Fprintln(w, line)
+			line = indent + word
+			continue
+		}
+		if line == "" {
+			line = word
+		} else if strings.TrimSpace(line) == "" {
+			line += word
+		} else {
+			line += " " + word
+		}
+	}
+	if line != "" {
+		fmt.Fprintln(w, line)
+	}
+}
+
+func capitalizeFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}

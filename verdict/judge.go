@@ -1,0 +1,413 @@
+package verdict
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/synpath/synpath/capture"
+	"github.com/synpath/synpath/flows"
+)
+
+// Config holds the waiting times that separate a failure from a capture
+// that simply ended too soon.
+type Config struct {
+	// SYNTimeout: an unanswered SYN followed by at least this much capture
+	// is a timeout, otherwise the attempt is incomplete. Nothing is assumed
+	// about the client's retransmission schedule.
+	SYNTimeout time.Duration
+	// StallAfter: a request without reply for this long is stalled.
+	StallAfter time.Duration
+	// AnswerWait: how long a sent packet is given to draw its answer
+	// (a SYN-ACK its ACK, a SYN-ACK a retransmitted SYN).
+	AnswerWait time.Duration
+}
+
+// DefaultConfig is used where a Config is zero.
+var DefaultConfig = Config{SYNTimeout: 2 * time.Second, StallAfter: 2 * time.Second, AnswerWait: time.Second}
+
+func (c Config) withDefaults() Config {
+	if c.SYNTimeout <= 0 {
+		c.SYNTimeout = DefaultConfig.SYNTimeout
+	}
+	if c.StallAfter <= 0 {
+		c.StallAfter = DefaultConfig.StallAfter
+	}
+	if c.AnswerWait <= 0 {
+		c.AnswerWait = DefaultConfig.AnswerWait
+	}
+	return c
+}
+
+// initialTTLs are the TTL / hop limit values stacks start packets with.
+var initialTTLs = [...]uint8{32, 64, 128, 255}
+
+// Hops is how many routers a packet crossed, assuming it left its sender
+// with the nearest common initial TTL at or above what it arrived with.
+func Hops(ttl uint8) uint8 {
+	for _, init := range initialTTLs {
+		if ttl <= init {
+			return init - ttl
+		}
+	}
+	return 0
+}
+
+// InferVantage tells from TTLs where a capture of the attempt was taken:
+// packets a host sends carry an undecremented TTL, packets it receives
+// have lost hops.
+func InferVantage(a *flows.Attempt) Vantage {
+	synHops := Hops(a.SYN.TTL)
+	switch {
+	case a.SYNACK.Count == 0 && a.ServerRST.Count == 0:
+		if synHops == 0 {
+			return VantageClient
+		}
+		return VantageServer
+	}
+	reply := a.SYNACK
+	if reply.Count == 0 {
+		reply = a.ServerRST
+	}
+	replyHops := Hops(reply.TTL)
+	switch {
+	case synHops == 0 && replyHops > 0:
+		return VantageClient
+	case synHops > 0 && replyHops == 0:
+		return VantageServer
+	case synHops == 0 && replyHops == 0:
+		// Both ends on one link: what the client sees, the wire shows.
+		return VantageClient
+	}
+	return VantageUnknown
+}
+
+// Judge judges one attempt as one capture, taken at vantage v, saw it.
+// VantageUnknown is judged like a client-side capture: what passed the
+// capture point is all that can be known.
+func Judge(a *flows.Attempt, v Vantage, cfg Config) Result {
+	cfg = cfg.withDefaults()
+	r := Result{
+		Client: a.Key.Client, Server: a.Key.Server, ISN: a.ISN,
+		Vantage:  v,
+		FirstSYN: a.SYN.First.TS,
+		SYNSent:  -1, SYNSeenByServer: -1, SYNACKSent: -1, SYNACKSeenByClient: -1,
+		RTT:      -1,
+		Evidence: evidence(a),
+	}
+	if v == VantageServer {
+		r.SYNSeenByServer, r.SYNACKSent = int(a.SYN.Count), int(a.SYNACK.Count)
+		r.RTT = rtt(a, flows.EvSYNACK, flows.EvACK)
+		judgeServer(a, &r, cfg)
+	} else {
+		r.SYNSent, r.SYNACKSeenByClient = int(a.SYN.Count), int(a.SYNACK.Count)
+		r.RTT = rtt(a, flows.EvSYN, flows.EvSYNACK)
+		judgeClient(a, &r, cfg)
+	}
+	if len(r.Candidates) == 0 && r.Where != None && r.Where != Unknown {
+		r.Candidates = []Place{r.Where}
+	}
+	if r.Candidates == nil {
+		r.Candidates = []Place{}
+	}
+	return r
+}
+
+func (r *Result) set(v Verdict, where Place, why string, args ...any) {
+	r.Verdict, r.Where = v, where
+	r.Explanation = fmt.Sprintf(why, args...)
+}
+
+func (r *Result) unknown(candidates ...Place) {
+	r.Where = Unknown
+	r.Candidates = candidates
+}
+
+// judgeClient judges from the client's side of the path.
+func judgeClient(a *flows.Attempt, r *Result, cfg Config) {
+	switch {
+	case a.SYNACK.Count > 0:
+		judgeAnsweredAtClient(a, r, cfg)
+	case a.ServerRST.Count > 0 && a.RSTInHandshake:
+		origin, sure, why := rstOriginAtClient(a, a.ServerRST)
+		r.RSTOrigin, r.OriginSure = origin, sure
+		switch origin {
+		case OriginServer:
+			r.set(Refused, Server, "The server answered the SYN with a RST (ECONNREFUSED): nothing listens on port %d. %s", a.Key.Server.Port(), why)
+		case OriginPath:
+			r.set(Refused, OutboundPath, "A RST answered the SYN (ECONNREFUSED), but it was not sent by the server: %s Most likely a firewall on the way rejected the connection.", why)
+		default:
+			r.set(Refused, Unknown, "A RST answered the SYN (ECONNREFUSED). %s", why)
+			r.unknown(Server, OutboundPath)
+			r.Settle = "a capture on the server would tell whether the server sent it"
+		}
+	case a.ICMP.Count > 0:
+		judgeICMP(a, r)
+	default:
+		quiet := a.End.Sub(a.SYN.Last.TS)
+		if quiet < cfg.SYNTimeout {
+			r.set(Incomplete, Unknown, "The capture ends %s after the last SYN, before an answer could be ruled out.", dur(quiet))
+			r.unknown(OutboundPath, Server, ReturnPath)
+			return
+		}
+		r.set(Timeout, Unknown, "%s over %s got no answer (ETIMEDOUT). Seen from the client, the SYN may have been lost on the way out, dropped by the server, or answered with a SYN-ACK that was lost on the way back.",
+			count(a.SYN.Count, "SYN"), dur(a.SYN.Last.TS.Sub(a.SYN.First.TS)))
+		r.unknown(OutboundPath, Server, ReturnPath)
+		r.Settle = "a capture on the server would tell which"
+	}
+}
+
+// judgeAnsweredAtClient judges an attempt whose SYN-ACK reached the client.
+func judgeAnsweredAtClient(a *flows.Attempt, r *Result, cfg Config) {
+	switch {
+	case a.ClientRST.Count > 0 && a.RSTInHandshake:
+		r.RSTOrigin, r.OriginSure = OriginClient, Certain
+		r.set(Aborted, Client, "The client answered the server's SYN-ACK with a RST: it no longer wanted the connection (for example, its connect() had already given up).")
+	case !a.Established():
+		quiet := a.End.Sub(a.SYNACK.Last.TS)
+		if quiet < cfg.AnswerWait {
+			r.set(Incomplete, Unknown, "The SYN-ACK reached the client %s before the capture ends; its answer is not in the capture.", dur(quiet))
+			r.unknown(Client)
+			return
+		}
+		r.set(Timeout, Client, "%s reached the client but it never answered: the client host ignored them (a firewall on the client, or a SYN no socket was waiting for).",
+			count(a.SYNACK.Count, "SYN-ACK"))
+	case a.SYNACKAfterACK > 0 && a.ServerData.Count == 0 && !a.ServerAckedData:
+		r.set(HalfOpen, Unknown, "The client completed the handshake, but the server resent its SYN-ACK %s after the client's ACK: the server never took that ACK. Either it was lost on the way to the server, or the server dropped it (a full accept queue).",
+			times(a.SYNACKAfterACK))
+		r.unknown(OutboundPath, Server)
+		r.Settle = "a capture on the server would tell which"
+	default:
+		judgeEstablished(a, r, cfg, VantageClient)
+	}
+}
+
+// judgeEstablished judges what followed a completed handshake, up to the
+// first data exchange.
+func judgeEstablished(a *flows.Attempt, r *Result, cfg Config, v Vantage) {
+	hs := handshakeNote(a, v)
+	switch {
+	case a.ServerData.Count > 0 && a.ClientData.Count > 0:
+		r.set(Established, None, "%s; data flowed both ways.", hs)
+	case a.ServerRST.Count > 0:
+		judgeReset(a, r, a.ServerRST, false, hs, v)
+	case a.ClientData.Count > 0 && a.ServerData.Count == 0:
+		waited := a.End.Sub(a.ClientData.First.TS)
+		gaveUp := a.ClientFIN.Count > 0 || a.ClientRST.Count > 0
+		if !gaveUp && waited < cfg.StallAfter {
+			r.set(Established, None, "%s; the client sent a request and the capture ends %s later, before a reply could be ruled out.", hs, dur(waited))
+			return
+		}
+		ended := "the capture ends"
+		if gaveUp {
+			waited = firstRef(a.ClientFIN, a.ClientRST).TS.Sub(a.ClientData.First.TS)
+			ended = "the client gave up"
+		}
+		acked := "which the server acknowledged"
+		if !a.ServerAckedData {
+			acked = "which the server never acknowledged"
+		}
+		if v == VantageServer {
+			r.set(Stalled, Server, "%s; the server received %d bytes of request but sent no reply in %s, when %s: the server application did not answer.",
+				hs, a.ClientBytes, dur(waited), ended)
+			return
+		}
+		r.set(Stalled, Unknown, "%s; the client sent %d bytes, %s, but no reply came back in %s, when %s.",
+			hs, a.ClientBytes, acked, dur(waited), ended)
+		if a.ServerAckedData {
+			r.unknown(Server, ReturnPath)
+		} else {
+			r.unknown(OutboundPath, Server, ReturnPath)
+		}
+		r.Settle = "a capture on the server would tell whether it replied"
+	case a.ClientRST.Count > 0:
+		judgeReset(a, r, a.ClientRST, true, hs, v)
+	case a.ClientFIN.Count > 0 || a.ServerFIN.Count > 0:
+		r.set(Established, None, "%s; it was closed without data.", hs)
+	default:
+		r.set(Established, None, "%s.", hs)
+	}
+}
+
+func judgeReset(a *flows.Attempt, r *Result, rst flows.Seen, fromClient bool, hs string, v Vantage) {
+	origin, sure, why := resetOrigin(a, rst, fromClient, v)
+	r.RSTOrigin, r.OriginSure = origin, sure
+	switch origin {
+	case OriginServer:
+		r.set(Reset, Server, "%s, then the server reset it (ECONNRESET). %s", hs, why)
+	case OriginClient:
+		r.set(Reset, Client, "%s, then the client reset it. %s", hs, why)
+	case OriginPath:
+		r.set(Reset, OutboundPath, "%s, then a RST not sent by the %s ended it: %s", hs, map[bool]string{true: "client", false: "server"}[fromClient], why)
+	default:
+		r.set(Reset, Unknown, "%s, then a RST ended it. %s", hs, why)
+		r.unknown(Server, OutboundPath)
+	}
+}
+
+func judgeICMP(a *flows.Attempt, r *Result) {
+	info := a.ICMPInfo
+	from := info.From
+	r.ICMP = fmt.Sprintf("%s from %s", info, from)
+	// Linux aborts connect() on time-exceeded too (EHOSTUNREACH), so every
+	// fatal ICMP error is "unreachable"; the field keeps its name.
+	verdict := Unreachable
+	if from == a.Key.Server.Addr() {
+		r.RSTOrigin, r.OriginSure = OriginServer, Likely
+		r.set(verdict, Server, "The server host answered the SYN with ICMP %s (%s): its firewall or stack refused the connection.", info.Name(), info.Errno())
+		return
+	}
+	r.RSTOrigin, r.OriginSure = OriginPath, Certain
+	r.set(verdict, OutboundPath, "%s, a router or firewall on the way, answered the SYN with ICMP %s (%s): the SYN never reached the server.", from, info.Name(), info.Errno())
+}
+
+// judgeServer judges from the server's side of the path.
+func judgeServer(a *flows.Attempt, r *Result, cfg Config) {
+	switch {
+	case a.SYNACK.Count == 0 && a.ServerRST.Count > 0:
+		r.RSTOrigin, r.OriginSure = sentHere(a.ServerRST)
+		if r.RSTOrigin == OriginPath {
+			r.set(Refused, OutboundPath, "A RST from the server's address reached the capture from elsewhere: something near the server forged it.")
+			return
+		}
+		r.set(Refused, Server, "The server answered the SYN with a RST (ECONNREFUSED): nothing listens on port %d, or its firewall rejects the connection.", a.Key.Server.Port())
+	case a.SYNACK.Count == 0 && a.ICMP.Count > 0:
+		judgeICMP(a, r)
+	case a.SYNACK.Count == 0:
+		quiet := a.End.Sub(a.SYN.Last.TS)
+		if quiet < cfg.SYNTimeout {
+			r.set(Incomplete, Unknown, "The server received the SYN and the capture ends %s later, before its answer could be ruled out.", dur(quiet))
+			r.unknown(Server)
+			return
+		}
+		r.set(Timeout, Server, "The server received %s and never answered: they were dropped on the server host (a firewall after the capture point, a full SYN queue, or a busy stack).",
+			count(a.SYN.Count, "SYN"))
+	case a.ClientRST.Count > 0 && a.RSTInHandshake:
+		origin, sure, why := resetOrigin(a, a.ClientRST, true, VantageServer)
+		r.RSTOrigin, r.OriginSure = origin, sure
+		if origin == OriginPath {
+			r.set(Aborted, OutboundPath, "A RST answered the server's SYN-ACK, but not from the client: %s", why)
+			return
+		}
+		r.set(Aborted, Client, "The client answered the server's SYN-ACK with a RST: it no longer wanted the connection (for example, its connect() had already given up). %s", why)
+	case !a.Established():
+		if a.SYNAfterSYNACK > 0 {
+			r.set(Timeout, Unknown, "The server answered, but the client retransmitted its SYN %s after the first SYN-ACK: the %s did not reach the client, most likely lost on the return path (or dropped by the client host).",
+				times(a.SYNAfterSYNACK), count(a.SYNACK.Count, "SYN-ACK"))
+			r.unknown(ReturnPath, Client)
+			r.Settle = "a capture on the client would tell which"
+			return
+		}
+		span := a.End.Sub(a.SYNACK.First.TS)
+		if a.SYNACK.Count > 1 && span >= cfg.AnswerWait {
+			r.set(HalfOpen, OutboundPath, "The server sent its SYN-ACK %s and never got the final ACK, while the client did not retransmit its SYN in %s: the client got the SYN-ACK and answered, and its ACK was lost on the way to the server.",
+				times(a.SYNACK.Count), dur(span))
+			return
+		}
+		if span < cfg.SYNTimeout {
+			r.set(Incomplete, Unknown, "The server sent its SYN-ACK and the capture ends %s later, before the client's answer could be expected.", dur(span))
+			r.unknown(OutboundPath, ReturnPath, Client)
+			return
+		}
+		r.set(Timeout, Unknown, "The server sent its SYN-ACK and the client never answered.")
+		r.unknown(ReturnPath, Client, OutboundPath)
+	case a.SYNACKAfterACK > 0 && a.ClientData.Count == 0 && a.ServerData.Count == 0:
+		r.set(HalfOpen, Server, "The server received the client's final ACK yet resent its SYN-ACK %s: it dropped the ACK, typically because its accept queue was full.",
+			times(a.SYNACKAfterACK))
+	default:
+		judgeEstablished(a, r, cfg, VantageServer)
+	}
+}
+
+// sentHere tells whether a packet was sent by the host the capture was
+// taken on (undecremented TTL).
+func sentHere(s flows.Seen) (Origin, Sureness) {
+	if Hops(s.TTL) == 0 {
+		return OriginServer, Certain
+	}
+	return OriginPath, Likely
+}
+
+// rstOriginAtClient compares a RST claiming to come from the server with
+// the server's own packets in the same capture.
+func rstOriginAtClient(a *flows.Attempt, rst flows.Seen) (Origin, Sureness, string) {
+	ref, refWhat := a.SYNACK.TTL, "the server's SYN-ACK"
+	if a.SYNACK.Count == 0 {
+		if a.ServerHops.Count == 0 {
+			return OriginUnknown, "", fmt.Sprintf("This capture holds no other packet from %s to compare the RST's TTL (%d) with, so it cannot tell whether the server or something on the way sent it.", a.Key.Server.Addr(), rst.TTL)
+		}
+		ref, refWhat = a.ServerHops.TTL, fmt.Sprintf("the server's SYN-ACKs to other connections (frame %d)", a.ServerHops.From.N)
+	}
+	if rst.TTL == ref {
+		return OriginServer, Likely, fmt.Sprintf("Its TTL (%d) matches %s.", rst.TTL, refWhat)
+	}
+	closer := ""
+	if d := int(Hops(ref)) - int(Hops(rst.TTL)); d > 0 {
+		closer = fmt.Sprintf(", so it was sent %d hop(s) closer to the client", d)
+	}
+	return OriginPath, Likely, fmt.Sprintf("its TTL (%d) differs from that of %s (%d)%s.", rst.TTL, refWhat, ref, closer)
+}
+
+// resetOrigin judges who sent a RST on an attempt whose SYN-ACK was seen.
+func resetOrigin(a *flows.Attempt, rst flows.Seen, fromClient bool, v Vantage) (Origin, Sureness, string) {
+	sender, ref, refWhat := OriginServer, a.SYNACK.TTL, "the server's SYN-ACK"
+	if fromClient {
+		sender, ref, refWhat = OriginClient, a.SYN.TTL, "the client's SYN"
+	}
+	// A packet leaving the capturing host is certain.
+	if (v == VantageServer) != fromClient && v != VantageUnknown {
+		return sender, Certain, ""
+	}
+	if rst.TTL == ref {
+		return sender, Likely, fmt.Sprintf("Its TTL (%d) matches %s.", rst.TTL, refWhat)
+	}
+	return OriginPath, Likely, fmt.Sprintf("its TTL (%d) differs from that of %s (%d).", rst.TTL, refWhat, ref)
+}
+
+func handshakeNote(a *flows.Attempt, v Vantage) string {
+	s := "The handshake completed"
+	if v != VantageServer && a.SYN.Count > 1 {
+		s = fmt.Sprintf("The handshake completed after %s (the first %d went unanswered)", count(a.SYN.Count, "SYN"), a.SYN.Count-1)
+	}
+	if d := rtt(a, flows.EvSYN, flows.EvSYNACK); v != VantageServer && d >= 0 {
+		s += fmt.Sprintf(" in %s", dur(d))
+	}
+	return s
+}
+
+// rtt is the time from the last `from` event before the first `to` event
+// to that event; -1 if either is missing.
+func rtt(a *flows.Attempt, from, to flows.EventType) time.Duration {
+	var last time.Time
+	for _, e := range a.Events {
+		switch e.Type {
+		case from:
+			last = e.TS
+		case to:
+			if last.IsZero() {
+				return -1
+			}
+			return e.TS.Sub(last)
+		}
+	}
+	return -1
+}
+
+func evidence(a *flows.Attempt) []Evidence {
+	ev := make([]Evidence, 0, len(a.Events))
+	for _, e := range a.Events {
+		what := e.Type.String()
+		if e.Type == flows.EvICMP {
+			what = "ICMP " + a.ICMPInfo.Name()
+		}
+		ev = append(ev, Evidence{Ref: e.Ref, What: what, FromClient: e.FromClient, TTL: e.TTL, Len: e.Len})
+	}
+	return ev
+}
+
+// firstRef is the earlier of two kinds of packet's first one.
+func firstRef(a, b flows.Seen) capture.Ref {
+	if a.Count == 0 || (b.Count > 0 && b.First.TS.Before(a.First.TS)) {
+		return b.First
+	}
+	return a.First
+}

@@ -1,0 +1,107 @@
+package verdict
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/synpath/synpath/capture"
+)
+
+// Verdict is what the client's connect() experienced (SPEC.md).
+type Verdict string
+
+const (
+	Established Verdict = "established"
+	Refused     Verdict = "refused"
+	Unreachable Verdict = "unreachable"
+	Timeout     Verdict = "timeout"
+	HalfOpen    Verdict = "half-open"
+	Stalled     Verdict = "stalled"
+	Reset       Verdict = "reset"
+	Aborted     Verdict = "aborted"
+	Incomplete  Verdict = "incomplete"
+)
+
+// Failed reports whether the verdict is a failure the exit status counts.
+// An incomplete attempt has not failed, but it has not succeeded either.
+func (v Verdict) Failed() bool { return v != Established }
+
+// Place is where a handshake died (SPEC.md).
+type Place string
+
+const (
+	None         Place = "none"
+	OutboundPath Place = "outbound-path"
+	Server       Place = "server"
+	ReturnPath   Place = "return-path"
+	Client       Place = "client"
+	Unknown      Place = "unknown"
+)
+
+// Origin is who sent a RST or ICMP error.
+type Origin string
+
+const (
+	NoOrigin      Origin = ""
+	OriginServer  Origin = "server"
+	OriginPath    Origin = "path"
+	OriginClient  Origin = "client"
+	OriginUnknown Origin = "unknown"
+)
+
+// Sureness says how firmly the origin is known.
+type Sureness string
+
+const (
+	Certain Sureness = "certain" // seen leaving its sender, or both captures agree
+	Likely  Sureness = "likely"  // inferred from TTL / hop limit
+)
+
+// Vantage is where a capture was taken.
+type Vantage string
+
+const (
+	VantageUnknown Vantage = "unknown"
+	VantageClient  Vantage = "client"
+	VantageServer  Vantage = "server"
+	VantageBoth    Vantage = "both"
+)
+
+// Evidence is one packet behind a verdict.
+type Evidence struct {
+	capture.Ref
+	What       string // "SYN", "SYN-ACK", "RST", "ICMP admin-prohibited", …
+	FromClient bool   // sent by the client side (ICMP: quoting a client packet)
+	TTL        uint8
+	Len        uint32 // TCP payload bytes
+}
+
+// Result is the judgement of one attempt.
+type Result struct {
+	Client, Server netip.AddrPort
+	ISN            uint32
+	Verdict        Verdict
+	Where          Place
+	Candidates     []Place // places still possible; [Where] when known
+	RSTOrigin      Origin
+	OriginSure     Sureness
+	ICMP           string // "admin-prohibited (ICMP 3/13) from 198.51.100.1"
+	Vantage        Vantage
+
+	FirstSYN time.Time
+	// Counters SPEC names; -1 where this vantage cannot know.
+	SYNSent, SYNSeenByServer, SYNACKSent, SYNACKSeenByClient int
+	RTT                                                      time.Duration // -1: none
+	// ClockOffset is server clock minus client clock, and its error bound,
+	// when two captures were joined.
+	ClockOffset, ClockError time.Duration
+	HasClockOffset          bool
+	// ClientSeenByServer / ServerSeenByServer are the endpoints in the
+	// server's capture when they differ (NAT).
+	ClientSeenByServer, ServerSeenByServer netip.AddrPort
+
+	Explanation string
+	// Settle names the capture that would settle an unknown place.
+	Settle   string
+	Evidence []Evidence
+}
