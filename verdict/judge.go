@@ -92,7 +92,7 @@ func Judge(a *flows.Attempt, v Vantage, cfg Config) Result {
 		FirstSYN: a.SYN.First.TS,
 		SYNSent:  -1, SYNSeenByServer: -1, SYNACKSent: -1, SYNACKSeenByClient: -1,
 		RTT:      -1,
-		Evidence: evidence(a),
+		Evidence: evidence(a, v),
 	}
 	if v == VantageServer {
 		r.SYNSeenByServer, r.SYNACKSent = int(a.SYN.Count), int(a.SYNACK.Count)
@@ -392,14 +392,14 @@ func rtt(a *flows.Attempt, from, to flows.EventType) time.Duration {
 	return -1
 }
 
-func evidence(a *flows.Attempt) []Evidence {
+func evidence(a *flows.Attempt, side Vantage) []Evidence {
 	ev := make([]Evidence, 0, len(a.Events))
 	for _, e := range a.Events {
 		what := e.Type.String()
 		if e.Type == flows.EvICMP {
 			what = "ICMP " + a.ICMPInfo.Name()
 		}
-		ev = append(ev, Evidence{Ref: e.Ref, What: what, FromClient: e.FromClient, TTL: e.TTL, Len: e.Len})
+		ev = append(ev, Evidence{Ref: e.Ref, What: what, FromClient: e.FromClient, TTL: e.TTL, Len: e.Len, Side: side, At: e.TS, Pair: -1})
 	}
 	return ev
 }

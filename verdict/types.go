@@ -74,6 +74,17 @@ type Evidence struct {
 	FromClient bool   // sent by the client side (ICMP: quoting a client packet)
 	TTL        uint8
 	Len        uint32 // TCP payload bytes
+	// Side is the vantage of the capture the packet is in.
+	Side Vantage
+	// At is the packet's time on the client capture's clock: TS, less the
+	// clock offset for packets of a server capture that was joined.
+	At time.Time
+	// Pair is the index in Result.Evidence of the same packet as the other
+	// capture saw it, or -1.
+	Pair int
+	// Lost marks a packet one capture shows sent that the other capture,
+	// covering that time, never got.
+	Lost bool
 }
 
 // Result is the judgement of one attempt.
