@@ -83,9 +83,13 @@ func analyze(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return err
 	}
 	out := newSink(cfg, stdout, stderr)
+	gs := groups(cfg)
+	if len(gs) > 1 {
+		return analyzeJoined(ctx, cfg, gs, stdin, out)
+	}
 	var sources []report.Source
 	var warnings []string
-	for _, g := range groups(cfg) {
+	for _, g := range gs {
 		srcs, warns, err := readGroup(ctx, g, cfg.flows, stdin, func(a *flows.Attempt, v verdict.Vantage) {
 			out.add(verdict.Judge(a, v, cfg.verdict))
 		})
@@ -165,6 +169,12 @@ func readGroup(ctx context.Context, g group, fcfg flows.Config, stdin io.Reader,
 				}
 				warnings = append(warnings, oneLine(err.Error())+"; verdicts cover the packets before it")
 				break
+			}
+			if s := &sources[i]; s.First.IsZero() || p.TS.Before(s.First) {
+				s.First = p.TS
+			}
+			if s := &sources[i]; p.TS.After(s.Last) {
+				s.Last = p.TS
 			}
 			tracker.Observe(&p)
 		}

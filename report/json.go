@@ -31,6 +31,7 @@ type Record struct {
 	ClockOffsetms       *float64       `json:"clock_offset_ms"`
 	ClockErrorms        *float64       `json:"clock_error_ms,omitempty"`
 	NAT                 NAT            `json:"nat"`
+	Match               string         `json:"match,omitempty"`
 	Explanation         string         `json:"explanation"`
 	SettleWith          string         `json:"settle_with,omitempty"`
 	Evidence            []EvidenceJSON `json:"evidence"`
@@ -77,6 +78,7 @@ func NewRecord(r *verdict.Result) Record {
 		SYNACKSeenByClient:  count(r.SYNACKSeenByClient),
 		Explanation:         r.Explanation,
 		SettleWith:          r.Settle,
+		Match:               r.Match,
 		Evidence:            make([]EvidenceJSON, len(r.Evidence)),
 	}
 	for i, c := range r.Candidates {
@@ -86,7 +88,10 @@ func NewRecord(r *verdict.Result) Record {
 		rec.RTTms = ms(r.RTT)
 	}
 	if r.HasClockOffset {
-		rec.ClockOffsetms, rec.ClockErrorms = ms(r.ClockOffset), ms(r.ClockError)
+		rec.ClockOffsetms = ms(r.ClockOffset)
+		if r.ClockError >= 0 {
+			rec.ClockErrorms = ms(r.ClockError)
+		}
 	}
 	rec.NAT.ClientSeenByServer = addrIfSet(r.ClientSeenByServer)
 	rec.NAT.ServerSeenByServer = addrIfSet(r.ServerSeenByServer)

@@ -26,6 +26,8 @@ type Source struct {
 	Truncated uint64
 	Attempts  uint64
 	Midstream uint64 // connections whose SYN was not captured
+	// First and Last are the times of the first and last packet.
+	First, Last time.Time
 }
 
 // Table collects verdicts, then renders them for people: one row per

@@ -111,6 +111,10 @@ type Result struct {
 	// server's capture when they differ (NAT).
 	ClientSeenByServer, ServerSeenByServer netip.AddrPort
 
+	// Match says how the client's and the server's view of the attempt
+	// were recognised as one ("4-tuple+isn", "isn+options (NAT)", …).
+	Match string
+
 	Explanation string
 	// Settle names the capture that would settle an unknown place.
 	Settle   string
