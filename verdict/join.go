@@ -165,11 +165,16 @@ func Join(client, server Side, cfg JoinConfig) ([]Result, ClockOffset) {
 			r.Match = how[c]
 		default:
 			r = Judge(c, VantageClient, cfg.Config)
+			// Without an attempt seen in both, the clocks cannot be aligned:
+			// the captures are then taken to overlap, and the answer says so.
 			t := c.SYN.First.TS.Add(off.Offset)
-			inTime := server.First.IsZero() || (t.After(server.First.Add(-cfg.ViewMargin)) && t.Before(server.Last.Add(cfg.ViewMargin)))
+			inTime := !off.Known || server.First.IsZero() || (t.After(server.First.Add(-cfg.ViewMargin)) && t.Before(server.Last.Add(cfg.ViewMargin)))
 			inHost := len(server.Attempts) == 0 || servers[c.Key.Server.Addr()]
 			if inTime && inHost {
 				judgeNeverAtServer(c, &r, cfg.Config)
+				if !off.Known && !server.First.IsZero() {
+					r.Explanation += " (No attempt is in both captures, so their clocks could not be aligned; this assumes they overlap in time.)"
+				}
 				r.Vantage = VantageBoth
 				r.SYNSeenByServer, r.SYNACKSent = 0, 0
 				markLost(r.Evidence, true)
@@ -191,8 +196,10 @@ func Join(client, server Side, cfg JoinConfig) ([]Result, ClockOffset) {
 		inTime := client.First.IsZero() || (t.After(client.First.Add(-cfg.ViewMargin)) && t.Before(client.Last.Add(cfg.ViewMargin)))
 		r.Explanation += " " + outOfView("client", inTime && clients[s.Key.Client.Addr()])
 		shift(r.Evidence, off.Offset)
+		r.FirstSYN = r.FirstSYN.Add(-off.Offset)
 		results = append(results, r)
 	}
+	slices.SortStableFunc(results, func(a, b Result) int { return a.FirstSYN.Compare(b.FirstSYN) })
 	return results, off
 }
 

@@ -1,0 +1,149 @@
+// Package pkttest builds capture.Packet sequences for tests of the flows
+// and verdict stages, without capture files.
+package pkttest
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/synpath/synpath/capture"
+)
+
+// Conn is one connection as a capture at one vantage sees it. Each method
+// returns the next packet, numbered and timed after the previous one.
+type Conn struct {
+	Client, Server netip.AddrPort
+	ISN, ServerISN uint32
+	// ClientTTL and ServerTTL are the TTLs packets of each end arrive with
+	// at the capture point.
+	ClientTTL, ServerTTL uint8
+	TSVal                uint32 // the SYN's timestamp option value
+	File                 string
+	T                    time.Time
+	N                    uint64
+	clientSent           uint32
+	serverSent           uint32
+}
+
+// Base is an arbitrary fixed start time for tests.
+var Base = time.Date(2026, 11, 20, 14, 2, 31, 125001000, time.UTC)
+
+// NewConn returns a connection seen from the client side: client packets
+// with TTL 64, server packets one hop away.
+func NewConn(client, server string, isn uint32) *Conn {
+	return &Conn{
+		Client: netip.MustParseAddrPort(client), Server: netip.MustParseAddrPort(server),
+		ISN: isn, ServerISN: isn ^ 0x5a5a5a5a,
+		ClientTTL: 64, ServerTTL: 63, File: "client.pcap", T: Base, TSVal: isn / 3,
+	}
+}
+
+// AtServer returns a copy seen from the server side.
+func (c *Conn) AtServer() *Conn {
+	s := *c
+	s.ClientTTL, s.ServerTTL, s.File = 63, 64, "server.pcap"
+	return &s
+}
+
+func (c *Conn) next(dt time.Duration, fromClient bool, flags capture.TCPFlags) capture.Packet {
+	c.T = c.T.Add(dt)
+	c.N++
+	p := capture.Packet{Ref: capture.Ref{File: c.File, N: c.N, TS: c.T}, Kind: capture.KindTCP, Flags: flags, Window: 64240}
+	if fromClient {
+		p.Src, p.Dst, p.TTL = c.Client, c.Server, c.ClientTTL
+		p.Seq = c.ISN + 1 + c.clientSent
+		p.Ack = c.ServerISN + 1 + c.serverSent
+	} else {
+		p.Src, p.Dst, p.TTL = c.Server, c.Client, c.ServerTTL
+		p.Seq = c.ServerISN + 1 + c.serverSent
+		p.Ack = c.ISN + 1 + c.clientSent
+	}
+	return p
+}
+
+// SYN is the client's SYN (or a retransmission of it).
+func (c *Conn) SYN(dt time.Duration) capture.Packet {
+	p := c.next(dt, true, capture.FlagSYN)
+	p.Seq, p.Ack = c.ISN, 0
+	p.Opts = capture.TCPOptions{MSS: 1460, WScale: 7, SACKPerm: true, HasTS: true, TSVal: c.TSVal}
+	return p
+}
+
+// SYNACK is the server's SYN-ACK.
+func (c *Conn) SYNACK(dt time.Duration) capture.Packet {
+	p := c.next(dt, false, capture.FlagSYN|capture.FlagACK)
+	p.Seq, p.Ack = c.ServerISN, c.ISN+1
+	return p
+}
+
+// ACK is a bare ACK from the client.
+func (c *Conn) ACK(dt time.Duration) capture.Packet {
+	return c.next(dt, true, capture.FlagACK)
+}
+
+// Data is a segment of n payload bytes from one side.
+func (c *Conn) Data(dt time.Duration, fromClient bool, n uint32) capture.Packet {
+	p := c.next(dt, fromClient, capture.FlagACK|capture.FlagPSH)
+	p.PayloadLen = n
+	if fromClient {
+		c.clientSent += n
+	} else {
+		c.serverSent += n
+	}
+	return p
+}
+
+// ServerACK is a bare ACK from the server.
+func (c *Conn) ServerACK(dt time.Duration) capture.Packet {
+	return c.next(dt, false, capture.FlagACK)
+}
+
+// FIN is a FIN from one side.
+func (c *Conn) FIN(dt time.Duration, fromClient bool) capture.Packet {
+	p := c.next(dt, fromClient, capture.FlagFIN|capture.FlagACK)
+	if fromClient {
+		c.clientSent++
+	} else {
+		c.serverSent++
+	}
+	return p
+}
+
+// RefusingRST is a RST answering the SYN, as a closed port's kernel (or a
+// firewall's REJECT) sends it, arriving with ttl.
+func (c *Conn) RefusingRST(dt time.Duration, ttl uint8) capture.Packet {
+	p := c.next(dt, false, capture.FlagRST|capture.FlagACK)
+	p.Seq, p.Ack, p.TTL = 0, c.ISN+1, ttl
+	return p
+}
+
+// RST is a RST from one side of an established connection.
+func (c *Conn) RST(dt time.Duration, fromClient bool) capture.Packet {
+	return c.next(dt, fromClient, capture.FlagRST|capture.FlagACK)
+}
+
+// AbortRST is the client kernel's RST for a SYN-ACK no socket waits for.
+func (c *Conn) AbortRST(dt time.Duration) capture.Packet {
+	p := c.next(dt, true, capture.FlagRST)
+	p.Seq, p.Ack = c.ISN+1, 0
+	return p
+}
+
+// ICMP is an ICMP error from router, quoting the client's SYN.
+func (c *Conn) ICMP(dt time.Duration, router string, v6 bool, typ, code uint8) capture.Packet {
+	p := c.next(dt, true, capture.FlagSYN)
+	p.Kind = capture.KindICMP
+	p.Seq, p.Ack = c.ISN, 0
+	p.TTL = 64
+	p.ICMP = capture.ICMPInfo{From: netip.MustParseAddr(router), V6: v6, Type: typ, Code: code}
+	return p
+}
+
+// Idle advances the clock without a packet: the capture goes on.
+func (c *Conn) Idle(dt time.Duration) capture.Packet {
+	c.T = c.T.Add(dt)
+	c.N++
+	// An unrelated packet, so the capture visibly lasts until T.
+	return capture.Packet{Ref: capture.Ref{File: c.File, N: c.N, TS: c.T}, Kind: capture.KindTCP,
+		Src: netip.MustParseAddrPort("192.0.2.250:9"), Dst: netip.MustParseAddrPort("192.0.2.251:9"), Flags: capture.FlagACK}
+}

@@ -1,0 +1,164 @@
+package verdict_test
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/synpath/synpath/capture"
+	"github.com/synpath/synpath/flows"
+	"github.com/synpath/synpath/internal/pkttest"
+	"github.com/synpath/synpath/verdict"
+)
+
+const (
+	ms = time.Millisecond
+	s  = time.Second
+)
+
+// track runs packets through a tracker and returns the attempts it hands on.
+func track(pkts ...capture.Packet) []*flows.Attempt {
+	var out []*flows.Attempt
+	tr := flows.NewTracker(flows.DefaultConfig, func(a *flows.Attempt) { out = append(out, a.Clone()) })
+	for i := range pkts {
+		tr.Observe(&pkts[i])
+	}
+	tr.Finish()
+	return out
+}
+
+type want struct {
+	verdict    verdict.Verdict
+	where      verdict.Place
+	candidates []verdict.Place
+	origin     verdict.Origin
+}
+
+func check(t *testing.T, r verdict.Result, w want) {
+	t.Helper()
+	if r.Verdict != w.verdict || r.Where != w.where || r.RSTOrigin != w.origin {
+		t.Errorf("got %s/%s origin %q, want %s/%s origin %q\n%s", r.Verdict, r.Where, r.RSTOrigin, w.verdict, w.where, w.origin, r.Explanation)
+	}
+	if w.candidates != nil && !slices.Equal(r.Candidates, w.candidates) {
+		t.Errorf("candidates %v, want %v", r.Candidates, w.candidates)
+	}
+	if r.Explanation == "" {
+		t.Error("no explanation")
+	}
+}
+
+var (
+	clientSide = []verdict.Place{verdict.OutboundPath, verdict.Server, verdict.ReturnPath}
+	returnSide = []verdict.Place{verdict.ReturnPath, verdict.Client}
+)
+
+func TestJudgeOneVantage(t *testing.T) {
+	tests := []struct {
+		name    string
+		pkts    func(c *pkttest.Conn) []capture.Packet
+		atSrv   bool
+		vantage verdict.Vantage
+		want    want
+	}{
+		{"established", func(c *pkttest.Conn) []capture.Packet {
+			return []capture.Packet{c.SYN(0), c.SYNACK(ms), c.ACK(ms), c.Data(ms, true, 100), c.Data(ms, false, 200)}
+		}, false, verdict.VantageClient, want{verdict.Established, verdict.None, []verdict.Place{}, ""}},
+		{"established after lost first SYN", func(c *pkttest.Conn) []capture.Packet {
+			return []capture.Packet{c.SYN(0), c.SYN(s), c.SYNACK(ms), c.ACK(ms), c.FIN(ms, true), c.FIN(ms, false)}
+		}, false, verdict.VantageClient, want{verdict.Established, verdict.None, nil, ""}},
+		{"client timeout", func(c *pkttest.Conn) []capture.Packet {
+			return []capture.Packet{c.SYN(0), c.SYN(s), c.SYN(s), c.Idle(3 * s)}
+		}, false, verdict.VantageClient, want{verdict.Timeout, verdict.Unknown, clientSide, ""}},
+		{"capture ends too soon", func(c *pkttest.Conn) []capture.Packet {
+			return []capture.Packet{c.SYN(0), c.Idle(500 * ms)}
+		}, false, verdict.VantageClient, want{verdict.Incomplete, verdict.Unknown, nil, ""}},
+		{"refused, TTL matches an earlier SYN-ACK", nil, false, verdict.VantageClient,
+			want{verdict.Refused, verdict.Server, []verdict.Place{verdict.Server}, verdict.OriginServer}},
+		{"refused by the path, TTL differs", nil, false, verdict.VantageClient,
+			want{verdict.Refused, verdict.OutboundPath, []verdict.Place{verdict.OutboundPath}, verdict.OriginPath}},
+		{"refused, no reference", func(c *pkttest.Conn) []capture.Packet {
+			return []capture.Packet{c.SYN(0), c.RefusingRST(ms, 63)}
+		}, false, verdict.VantageClient, want{verdict.Refused, verdict.Unknown, []verdict.Place{verdict.Server, verdict.OutboundPath}, verdict.OriginUnknown}},
+		{"icmp admin-prohibited from router", func(c *pkttest.Conn) []capture.Packet {
+			return []capture.Packet{c.SYN(0), c.ICMP(ms, "198.51.100.1", false, 3, 13)}
+		}, false, verdict.VantageClient, want{verdict.Unreachable, verdict.OutboundPath, nil, verdict.OriginPath}},
+		{"half-open seen by client", func(c *pkttest.Conn) []capture.Packet {
+			return []capture.Packet{c.SYN(0), c.SYNACK(ms), c.ACK(ms), c.Data(ms, true, 50), c.SYNACK(s), c.ACK(ms), c.SYNACK(2 * s), c.ACK(ms)}
+		}, false, verdict.VantageClient, want{verdict.HalfOpen, verdict.Unknown, []verdict.Place{verdict.OutboundPath, verdict.Server}, ""}},
+		{"stalled seen by client", func(c *pkttest.Conn) []capture.Packet {
+			return []capture.Packet{c.SYN(0), c.SYNACK(ms), c.ACK(ms), c.Data(ms, true, 50), c.ServerACK(ms), c.Idle(3 * s), c.FIN(0, true)}
+		}, false, verdict.VantageClient, want{verdict.Stalled, verdict.Unknown, []verdict.Place{verdict.Server, verdict.ReturnPath}, ""}},
+		{"client abort", func(c *pkttest.Conn) []capture.Packet {
+			return []capture.Packet{c.SYN(0), c.SYNACK(300 * ms), c.AbortRST(0)}
+		}, false, verdict.VantageClient, want{verdict.Aborted, verdict.Client, nil, verdict.OriginClient}},
+		{"server resets after request", func(c *pkttest.Conn) []capture.Packet {
+			return []capture.Packet{c.SYN(0), c.SYNACK(ms), c.ACK(ms), c.Data(ms, true, 50), c.RST(ms, false)}
+		}, false, verdict.VantageClient, want{verdict.Reset, verdict.Server, nil, verdict.OriginServer}},
+
+		{"server silent", func(c *pkttest.Conn) []capture.Packet {
+			return []capture.Packet{c.SYN(0), c.SYN(s), c.Idle(3 * s)}
+		}, true, verdict.VantageServer, want{verdict.Timeout, verdict.Server, nil, ""}},
+		{"server refuses", func(c *pkttest.Conn) []capture.Packet {
+			return []capture.Packet{c.SYN(0), c.RefusingRST(ms, 64)}
+		}, true, verdict.VantageServer, want{verdict.Refused, verdict.Server, nil, verdict.OriginServer}},
+		{"return path drop seen by server", func(c *pkttest.Conn) []capture.Packet {
+			return []capture.Packet{c.SYN(0), c.SYNACK(ms), c.SYN(s), c.SYNACK(ms), c.SYN(s), c.SYNACK(ms), c.Idle(3 * s)}
+		}, true, verdict.VantageServer, want{verdict.Timeout, verdict.Unknown, returnSide, ""}},
+		{"final ACK lost, seen by server", func(c *pkttest.Conn) []capture.Packet {
+			return []capture.Packet{c.SYN(0), c.SYNACK(ms), c.SYNACK(s), c.SYNACK(2 * s), c.Idle(3 * s)}
+		}, true, verdict.VantageServer, want{verdict.HalfOpen, verdict.OutboundPath, nil, ""}},
+		{"accept queue full, seen by server", func(c *pkttest.Conn) []capture.Packet {
+			return []capture.Packet{c.SYN(0), c.SYNACK(ms), c.ACK(ms), c.SYNACK(s), c.ACK(ms), c.Idle(3 * s)}
+		}, true, verdict.VantageServer, want{verdict.HalfOpen, verdict.Server, nil, ""}},
+		{"stalled seen by server", func(c *pkttest.Conn) []capture.Packet {
+			return []capture.Packet{c.SYN(0), c.SYNACK(ms), c.ACK(ms), c.Data(ms, true, 50), c.ServerACK(ms), c.Idle(3 * s)}
+		}, true, verdict.VantageServer, want{verdict.Stalled, verdict.Server, nil, ""}},
+		{"client abort seen by server", func(c *pkttest.Conn) []capture.Packet {
+			return []capture.Packet{c.SYN(0), c.SYNACK(ms), c.AbortRST(300 * ms)}
+		}, true, verdict.VantageServer, want{verdict.Aborted, verdict.Client, nil, verdict.OriginClient}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := pkttest.NewConn("198.51.100.10:40512", "203.0.113.5:81", 1000)
+			if tt.atSrv {
+				c = c.AtServer()
+			}
+			var pkts []capture.Packet
+			if tt.pkts == nil {
+				// RST scenarios: a reference connection to the same server first.
+				ref := pkttest.NewConn("198.51.100.10:40000", "203.0.113.5:80", 77)
+				pkts = []capture.Packet{ref.SYN(0), ref.SYNACK(ms), ref.ACK(ms), ref.FIN(ms, true), ref.FIN(ms, false)}
+				c.N, c.T = ref.N, ref.T
+				ttl := uint8(63)
+				if tt.want.origin == verdict.OriginPath {
+					ttl = 64
+				}
+				pkts = append(pkts, c.SYN(s), c.RefusingRST(ms, ttl))
+			} else {
+				pkts = tt.pkts(c)
+			}
+			as := track(pkts...)
+			var got *flows.Attempt
+			for _, a := range as {
+				if a.Key.Client == c.Client {
+					got = a
+				}
+			}
+			if got == nil {
+				t.Fatalf("attempt not found among %d", len(as))
+			}
+			if v := verdict.InferVantage(got); v != tt.vantage {
+				t.Errorf("inferred vantage %s, want %s", v, tt.vantage)
+			}
+			check(t, verdict.Judge(got, tt.vantage, verdict.Config{}), tt.want)
+		})
+	}
+}
+
+func TestHops(t *testing.T) {
+	for ttl, want := range map[uint8]uint8{64: 0, 63: 1, 128: 0, 120: 8, 255: 0, 250: 5, 30: 2, 1: 31} {
+		if got := verdict.Hops(ttl); got != want {
+			t.Errorf("Hops(%d) = %d, want %d", ttl, got, want)
+		}
+	}
+}
