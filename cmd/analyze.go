@@ -283,4 +283,3 @@ func (s *sink) finish(sources []report.Source, warnings []string) error {
 	}
 	return nil
 }
-

@@ -95,4 +95,3 @@ func version() string {
 
 // oneLine keeps an error message on one line, whatever a library put in it.
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
-

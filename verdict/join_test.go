@@ -229,4 +229,3 @@ func TestJoinPortReuse(t *testing.T) {
 		}
 	}
 }
-
