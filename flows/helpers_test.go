@@ -1,0 +1,7 @@
+package flows_test
+
+import "net/netip"
+
+func netipPort(ap netip.AddrPort, port uint16) netip.AddrPort {
+	return netip.AddrPortFrom(ap.Addr(), port)
+}

@@ -1,0 +1,143 @@
+package flows_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/synpath/synpath/capture"
+	"github.com/synpath/synpath/flows"
+	"github.com/synpath/synpath/internal/pkttest"
+)
+
+const ms = time.Millisecond
+
+type recorder struct{ got []*flows.Attempt }
+
+func (r *recorder) emit(a *flows.Attempt) { r.got = append(r.got, a.Clone()) }
+
+func feed(tr *flows.Tracker, pkts ...capture.Packet) {
+	for i := range pkts {
+		tr.Observe(&pkts[i])
+	}
+}
+
+func TestAttemptRecordsHandshake(t *testing.T) {
+	var rec recorder
+	tr := flows.NewTracker(flows.DefaultConfig, rec.emit)
+	// ISN next to 2^32: sequence arithmetic must wrap.
+	c := pkttest.NewConn("198.51.100.10:40512", "203.0.113.5:80", 0xffffffff)
+	feed(tr, c.SYN(0), c.SYN(time.Second), c.SYNACK(ms), c.ACK(ms), c.Data(ms, true, 100))
+	if len(rec.got) != 0 {
+		t.Fatalf("handed on before the first data exchange: %+v", rec.got[0])
+	}
+	feed(tr, c.ServerACK(ms), c.Data(ms, false, 300))
+	if len(rec.got) != 1 {
+		t.Fatalf("got %d attempts at the first reply, want 1 at once", len(rec.got))
+	}
+	a := rec.got[0]
+	if a.SYN.Count != 2 || a.SYNACK.Count != 1 || !a.Established() || a.ClientBytes != 100 || a.ServerBytes != 300 || !a.ServerAckedData || !a.Settled {
+		t.Errorf("attempt = %+v", a)
+	}
+	if a.ISN != 0xffffffff || a.Key.Client.Port() != 40512 {
+		t.Errorf("key %v isn %d", a.Key, a.ISN)
+	}
+	// Stragglers after the hand-on are absorbed, not new connections.
+	feed(tr, c.FIN(ms, true), c.FIN(ms, false))
+	tr.Finish()
+	if len(rec.got) != 1 || tr.Counts().Midstream != 0 {
+		t.Errorf("after stragglers: %d attempts, %d midstream", len(rec.got), tr.Counts().Midstream)
+	}
+}
+
+func TestPortReuseIsANewAttempt(t *testing.T) {
+	var rec recorder
+	tr := flows.NewTracker(flows.DefaultConfig, rec.emit)
+	a := pkttest.NewConn("198.51.100.10:40512", "203.0.113.5:80", 1000)
+	b := pkttest.NewConn("198.51.100.10:40512", "203.0.113.5:80", 5000)
+	b.T = a.T.Add(10 * time.Second)
+	feed(tr, a.SYN(0), a.SYN(time.Second), b.SYN(0), b.RefusingRST(ms, 63))
+	tr.Finish()
+	if len(rec.got) != 2 || rec.got[0].ISN != 1000 || rec.got[1].ISN != 5000 || tr.Counts().PortReuse != 1 {
+		t.Fatalf("got %d attempts, counts %+v", len(rec.got), tr.Counts())
+	}
+	if rec.got[0].SYN.Count != 2 || rec.got[1].ServerRST.Count != 1 {
+		t.Errorf("attempts mixed up: %+v / %+v", rec.got[0].SYN, rec.got[1].ServerRST)
+	}
+}
+
+func TestUnacceptableRSTIsIgnored(t *testing.T) {
+	var rec recorder
+	tr := flows.NewTracker(flows.DefaultConfig, rec.emit)
+	c := pkttest.NewConn("198.51.100.10:40512", "203.0.113.5:80", 1000)
+	rst := c.RefusingRST(ms, 63)
+	rst.Ack++ // does not acknowledge the SYN: a real stack drops it
+	feed(tr, c.SYN(0), rst)
+	tr.Finish()
+	if len(rec.got) != 1 || rec.got[0].ServerRST.Count != 0 {
+		t.Fatalf("an unacceptable RST was taken as a refusal: %+v", rec.got)
+	}
+}
+
+func TestMidstreamConnectionsAreCountedNotJudged(t *testing.T) {
+	var rec recorder
+	tr := flows.NewTracker(flows.DefaultConfig, rec.emit)
+	c := pkttest.NewConn("198.51.100.10:40512", "203.0.113.5:80", 1000)
+	feed(tr, c.Data(0, true, 10), c.Data(ms, false, 10), c.Data(ms, true, 10))
+	tr.Finish()
+	if len(rec.got) != 0 || tr.Counts().Midstream != 1 {
+		t.Errorf("got %d attempts, %d midstream; want 0 and 1", len(rec.got), tr.Counts().Midstream)
+	}
+}
+
+func TestIdleAttemptsAreHandedOnAsTimePasses(t *testing.T) {
+	var rec recorder
+	tr := flows.NewTracker(flows.Config{Idle: 5 * time.Second}, rec.emit)
+	c := pkttest.NewConn("198.51.100.10:40512", "203.0.113.5:80", 1000)
+	feed(tr, c.SYN(0), c.SYN(time.Second))
+	other := pkttest.NewConn("198.51.100.10:40513", "203.0.113.5:80", 2000)
+	other.T = c.T.Add(7 * time.Second)
+	feed(tr, other.SYN(0))
+	if len(rec.got) != 1 || rec.got[0].ISN != 1000 || rec.got[0].Settled {
+		t.Fatalf("after 6 idle seconds: %d attempts handed on, want the idle one", len(rec.got))
+	}
+	if end := rec.got[0].End; !end.Equal(other.T) {
+		t.Errorf("End = %v, want the time of expiry %v", end, other.T)
+	}
+	if tr.Pending() != 1 {
+		t.Errorf("pending %d, want 1", tr.Pending())
+	}
+}
+
+func TestMaxAttemptsBoundsMemory(t *testing.T) {
+	var rec recorder
+	tr := flows.NewTracker(flows.Config{Idle: time.Minute, MaxAttempts: 100}, rec.emit)
+	for i := 0; i < 1000; i++ {
+		c := pkttest.NewConn("198.51.100.10:1", "203.0.113.5:80", uint32(i))
+		p := c.SYN(time.Duration(i) * time.Microsecond)
+		p.Src = netipPort(p.Src, uint16(1000+i))
+		tr.Observe(&p)
+		if tr.Pending() > 100 {
+			t.Fatalf("%d attempts pending, bound is 100", tr.Pending())
+		}
+	}
+	if got := tr.Counts().Evicted; got != 900 {
+		t.Errorf("evicted %d, want 900", got)
+	}
+}
+
+// TestObserveAllocatesNothing: the per-packet path of an established flow
+// must not allocate.
+func TestObserveAllocatesNothing(t *testing.T) {
+	tr := flows.NewTracker(flows.DefaultConfig, func(*flows.Attempt) {})
+	c := pkttest.NewConn("198.51.100.10:40512", "203.0.113.5:80", 1000)
+	feed(tr, c.SYN(0), c.SYNACK(ms), c.ACK(ms))
+	data := []capture.Packet{c.Data(ms, true, 100), c.ServerACK(ms), c.Data(ms, true, 100), c.ServerACK(ms)}
+	allocs := testing.AllocsPerRun(1000, func() {
+		for i := range data {
+			tr.Observe(&data[i])
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("%.1f allocations per run of %d packets, want 0", allocs, len(data))
+	}
+}
