@@ -10,12 +10,6 @@ import (
 	"github.com/synpath/synpath/verdict"
 )
 
-// pairOfViews builds the client's and the server's view of one connection;
-// the server's clock runs skew ahead, packets take owd each way.
-type scenario struct {
-	client, server func(c, s *pkttest.Conn) []capture.Packet
-}
-
 func side(pkts []capture.Packet) verdict.Side {
 	as := track(pkts...)
 	sd := verdict.Side{Attempts: as}

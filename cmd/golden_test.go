@@ -1,0 +1,177 @@
+package cmd
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/synpath/synpath/report"
+)
+
+// scenariosDir is the lab's output; SYNPATH_SCENARIOS points the golden
+// tests at a freshly regenerated lab (CI does).
+func scenariosDir() string {
+	if d := os.Getenv("SYNPATH_SCENARIOS"); d != "" {
+		return d
+	}
+	return filepath.Join("..", "testdata", "scenarios")
+}
+
+// truth is the lab's testdata/scenarios/<name>/truth.json.
+type truth struct {
+	Scenario    string `json:"scenario"`
+	Description string `json:"description"`
+	ClientFile  string `json:"client_file"`
+	ServerFile  string `json:"server_file"`
+	Attempts    []struct {
+		Client             string `json:"client"`
+		Server             string `json:"server"`
+		ISN                uint32 `json:"isn"`
+		ClientSeenByServer string `json:"client_seen_by_server"`
+		ServerSeenByServer string `json:"server_seen_by_server"`
+		ISNSeenByServer    uint32 `json:"isn_seen_by_server"`
+		Both               *view  `json:"both"`
+		ClientView         *view  `json:"client_view"`
+		ServerView         *view  `json:"server_view"`
+	} `json:"attempts"`
+}
+
+type view struct {
+	Verdict    string   `json:"verdict"`
+	Where      string   `json:"where"`
+	Candidates []string `json:"candidates"`
+	RSTOrigin  string   `json:"rst_origin"`
+}
+
+func (v view) String() string {
+	return fmt.Sprintf("%s/%s %v origin %q", v.Verdict, v.Where, v.Candidates, v.RSTOrigin)
+}
+
+func loadTruths(t *testing.T) map[string]*truth {
+	dir := scenariosDir()
+	paths, _ := filepath.Glob(filepath.Join(dir, "*", "truth.json"))
+	if len(paths) == 0 {
+		t.Skipf("no scenarios in %s (run make lab)", dir)
+	}
+	truths := map[string]*truth{}
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tr truth
+		if err := json.Unmarshal(b, &tr); err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		truths[filepath.Dir(p)] = &tr
+	}
+	return truths
+}
+
+// runJSON runs synpath and parses its JSON Lines.
+func runJSON(t *testing.T, args ...string) []report.Record {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := Main(context.Background(), append([]string{"analyze", "--format", "json"}, args...), nil, &out, &errb)
+	if code == ExitUsage {
+		t.Fatalf("synpath %v: exit %d: %s", args, code, errb.String())
+	}
+	var recs []report.Record
+	sc := bufio.NewScanner(&out)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var r report.Record
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatalf("bad JSON line %q: %v", sc.Text(), err)
+		}
+		recs = append(recs, r)
+	}
+	failed := slices.ContainsFunc(recs, func(r report.Record) bool { return r.Verdict != "established" })
+	if wantCode := map[bool]int{true: ExitFailed, false: ExitOK}[failed]; code != wantCode {
+		t.Errorf("exit %d, want %d", code, wantCode)
+	}
+	return recs
+}
+
+type attemptID struct {
+	client, server string
+	isn            uint32
+}
+
+func compareViews(t *testing.T, label string, got []report.Record, want map[attemptID]view, wantVantage string) {
+	t.Helper()
+	seen := map[attemptID]bool{}
+	for _, r := range got {
+		id := attemptID{r.Client, r.Server, r.ISN}
+		w, ok := want[id]
+		if !ok {
+			t.Errorf("%s: attempt %s → %s isn %d is not in truth.json (%s/%s)", label, r.Client, r.Server, r.ISN, r.Verdict, r.Where)
+			continue
+		}
+		seen[id] = true
+		g := view{r.Verdict, r.Where, r.Candidates, r.RSTOrigin}
+		if g.Verdict != w.Verdict || g.Where != w.Where || g.RSTOrigin != w.RSTOrigin || !sameSet(g.Candidates, w.Candidates) {
+			t.Errorf("%s: %s → %s isn %d:\n  got  %s\n  want %s\n  %s", label, r.Client, r.Server, r.ISN, g, w, r.Explanation)
+		}
+		if wantVantage != "" && r.Vantage != wantVantage {
+			t.Errorf("%s: %s → %s judged from vantage %q, want %q", label, r.Client, r.Server, r.Vantage, wantVantage)
+		}
+	}
+	for id := range want {
+		if !seen[id] {
+			t.Errorf("%s: attempt %s → %s isn %d missing from the output", label, id.client, id.server, id.isn)
+		}
+	}
+}
+
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}
+
+// TestGoldenScenarios runs synpath over every lab scenario: each capture
+// alone (vantage inferred) and both joined, against truth.json.
+func TestGoldenScenarios(t *testing.T) {
+	for dir, tr := range loadTruths(t) {
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			clientFile := filepath.Join(dir, tr.ClientFile)
+			serverFile := filepath.Join(dir, tr.ServerFile)
+			wantClient := map[attemptID]view{}
+			wantServer := map[attemptID]view{}
+			wantBoth := map[attemptID]view{}
+			for _, a := range tr.Attempts {
+				id := attemptID{a.Client, a.Server, a.ISN}
+				if a.ClientView != nil {
+					wantClient[id] = *a.ClientView
+				}
+				if a.Both != nil {
+					wantBoth[id] = *a.Both
+				}
+				if a.ServerView != nil {
+					wantServer[attemptID{a.ClientSeenByServer, a.ServerSeenByServer, a.ISNSeenByServer}] = *a.ServerView
+				}
+			}
+			if tr.ClientFile != "" {
+				compareViews(t, "client capture alone", runJSON(t, clientFile), wantClient, "client")
+			}
+			if tr.ServerFile != "" {
+				compareViews(t, "server capture alone", runJSON(t, serverFile), wantServer, "server")
+			}
+			if tr.ClientFile != "" && tr.ServerFile != "" {
+				both := runJSON(t, "--client", clientFile, "--server", serverFile)
+				// Attempts only the server saw (none in the lab) would be
+				// extra; every client attempt must be judged from both.
+				compareViews(t, "both captures", both, wantBoth, "")
+			}
+		})
+	}
+}
+
