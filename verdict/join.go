@@ -342,7 +342,6 @@ func judgeBoth(c, s *flows.Attempt, off ClockOffset, cfg Config) Result {
 	if s.SYN.Count < c.SYN.Count {
 		lostSYNs = fmt.Sprintf(" (%d of the client's %d SYNs were lost on the way out)", c.SYN.Count-s.SYN.Count, c.SYN.Count)
 	}
-	sv := Judge(s, VantageServer, cfg)
 	switch {
 	case c.SYNACK.Count > 0:
 		judgeBothAnswered(c, s, &r)
@@ -374,7 +373,7 @@ func judgeBoth(c, s *flows.Attempt, off ClockOffset, cfg Config) Result {
 			r.Candidates = []Place{r.Where}
 		}
 	}
-	r.Evidence = pairEvidence(r.Evidence, sv.Evidence, off)
+	r.Evidence = pairEvidence(r.Evidence, evidence(s, VantageServer), off)
 	return r
 }
 

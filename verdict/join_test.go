@@ -2,6 +2,7 @@ package verdict_test
 
 import (
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -222,4 +223,8 @@ func TestJoinPortReuse(t *testing.T) {
 			t.Errorf("ISN %d: matched %q, where %s", r.ISN, r.Match, r.Where)
 		}
 	}
+}
+
+func slicesSortFunc(p []capture.Packet) {
+	slices.SortStableFunc(p, func(a, b capture.Packet) int { return a.TS.Compare(b.TS) })
 }
