@@ -99,7 +99,7 @@ func analyze(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		sources = append(sources, srcs...)
 		warnings = append(warnings, warns...)
 	}
-	return out.finish(sources, warnings)
+	return out.finish(report.Footer{Sources: sources, Warnings: warnings})
 }
 
 // group is a set of files read as one capture (rotated files), from one
@@ -266,12 +266,12 @@ func (s *sink) add(r verdict.Result) {
 	}
 }
 
-func (s *sink) finish(sources []report.Source, warnings []string) error {
+func (s *sink) finish(f report.Footer) error {
 	if s.table != nil {
-		s.err = s.table.Render(s.w, sources, warnings)
+		s.err = s.table.Render(s.w, f)
 	} else {
 		// JSON Lines stay pure: warnings go where people look.
-		for _, w := range warnings {
+		for _, w := range f.Warnings {
 			fmt.Fprintf(s.stderr, "synpath: warning: %s\n", w)
 		}
 	}

@@ -54,7 +54,7 @@ func (c *collected) span() (first, last time.Time) {
 // server-side ones, and judges the rest alone.
 func analyzeJoined(ctx context.Context, cfg *analyzeConfig, gs []group, stdin io.Reader, out *sink) error {
 	var all []*collected
-	var warnings []string
+	var warnings, notes []string
 	for _, g := range gs {
 		c := &collected{group: g, votes: map[verdict.Vantage]int{}}
 		srcs, warns, err := readGroup(ctx, g, cfg.flows, stdin, func(a *flows.Attempt, v verdict.Vantage) {
@@ -103,7 +103,7 @@ func analyzeJoined(ctx context.Context, cfg *analyzeConfig, gs []group, stdin io
 			out.add(r)
 		}
 		if off.Known {
-			warnings = append([]string{clockNote(off)}, warnings...)
+			notes = append(notes, clockNote(off))
 		}
 	default:
 		// Nothing to join: each side alone.
@@ -119,7 +119,7 @@ func analyzeJoined(ctx context.Context, cfg *analyzeConfig, gs []group, stdin io
 			warnings = append(warnings, "all captures look taken on the same side: nothing to join (use --client and --server to say which is which)")
 		}
 	}
-	return out.finish(sources, warnings)
+	return out.finish(report.Footer{Sources: sources, Notes: notes, Warnings: warnings})
 }
 
 func widen(first, last, f, l time.Time) (time.Time, time.Time) {

@@ -41,8 +41,15 @@ type Table struct {
 // Add keeps one verdict for rendering.
 func (t *Table) Add(r verdict.Result) { t.results = append(t.results, r) }
 
+// Footer is what the run read and noticed, printed below the verdicts.
+type Footer struct {
+	Sources  []Source
+	Notes    []string // facts worth knowing (the clock offset applied)
+	Warnings []string // things that limit the answer (a capture cut short)
+}
+
 // Render writes the table, the summary and the footer.
-func (t *Table) Render(w io.Writer, sources []Source, warnings []string) error {
+func (t *Table) Render(w io.Writer, f Footer) error {
 	slices.SortStableFunc(t.results, func(a, b verdict.Result) int {
 		if fa, fb := a.Verdict.Failed(), b.Verdict.Failed(); fa != fb {
 			if fa {
@@ -91,11 +98,17 @@ func (t *Table) Render(w io.Writer, sources []Source, warnings []string) error {
 		}
 	}
 	fmt.Fprintln(w)
-	for _, s := range sources {
+	if line := pathTotals(t.results); line != "" {
+		writeWrapped(w, line, 100, "   ")
+	}
+	for _, n := range f.Notes {
+		writeWrapped(w, n, 100, "   ")
+	}
+	for _, s := range f.Sources {
 		writeWrapped(w, fmt.Sprintf("read %s (%s): %d packets, %d TCP, %d ICMP errors, %d other skipped, %d malformed, %d cut short; %d attempts, %d connections without a captured SYN",
 			s.Name, s.Vantage, s.Packets, s.TCP, s.ICMP, s.Skipped, s.Malformed, s.Truncated, s.Attempts, s.Midstream), 100, "   ")
 	}
-	for _, warn := range warnings {
+	for _, warn := range f.Warnings {
 		writeWrapped(w, "warning: "+warn, 100, "   ")
 	}
 	return nil
@@ -227,4 +240,25 @@ func capitalizeFirst(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// pathTotals adds up, over attempts seen in both captures, the SYNs and
+// SYN-ACKs each direction of the path lost.
+func pathTotals(results []verdict.Result) string {
+	var synSent, synGot, ackSent, ackGot, n int
+	for _, r := range results {
+		if r.SYNSent < 0 || r.SYNSeenByServer < 0 || r.SYNACKSent < 0 || r.SYNACKSeenByClient < 0 {
+			continue
+		}
+		n++
+		synSent += r.SYNSent
+		synGot += min(r.SYNSeenByServer, r.SYNSent)
+		ackSent += r.SYNACKSent
+		ackGot += min(r.SYNACKSeenByClient, r.SYNACKSent)
+	}
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("paths, over %d attempts seen from both ends: outbound lost %d of %d SYNs; return lost %d of %d SYN-ACKs",
+		n, synSent-synGot, synSent, ackSent-ackGot, ackSent)
 }
