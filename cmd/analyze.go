@@ -250,7 +250,7 @@ func newSink(cfg *analyzeConfig, w, stderr io.Writer) *sink {
 	if cfg.json {
 		s.json = report.NewJSONWriter(w)
 	} else {
-		s.table = &report.Table{FailedOnly: cfg.failedOnly, ASCII: cfg.ascii}
+		s.table = &report.Table{FailedOnly: cfg.failedOnly, ASCII: cfg.ascii, Explain: cfg.explain}
 	}
 	return s
 }

@@ -104,9 +104,9 @@ func WriteLadder(w io.Writer, r *verdict.Result, ascii bool) error {
 	return err
 }
 
-// end is which timeline a capture's packets sit on; a capture of unknown
+// ladderEnd is which timeline a capture's packets sit on; a capture of unknown
 // vantage counts as the client's.
-func end(v verdict.Vantage) int {
+func ladderEnd(v verdict.Vantage) int {
 	if v == verdict.VantageServer {
 		return endServer
 	}
@@ -119,10 +119,10 @@ func (l *ladder) build() {
 	case verdict.VantageBoth:
 		l.seen = [2]bool{true, true}
 	default:
-		l.seen[end(r.Vantage)] = true
+		l.seen[ladderEnd(r.Vantage)] = true
 	}
 	for i := range ev {
-		e := end(ev[i].Side)
+		e := ladderEnd(ev[i].Side)
 		l.seen[e] = true
 		if !slices.Contains(l.files[e], ev[i].File) {
 			l.files[e] = append(l.files[e], ev[i].File)
@@ -164,12 +164,12 @@ func (l *ladder) build() {
 		icmp := strings.HasPrefix(e.What, "ICMP")
 		// An ICMP error travels towards the sender of the packet it quotes.
 		row := ladderRow{at: e.At, toServer: e.FromClient != icmp}
-		side := end(e.Side)
+		side := ladderEnd(e.Side)
 		sender := endServer
 		if e.FromClient {
 			sender = endClient
 		}
-		if p := e.Pair; p >= 0 && p < len(ev) && p != i && !used[p] && end(ev[p].Side) != side &&
+		if p := e.Pair; p >= 0 && p < len(ev) && p != i && !used[p] && ladderEnd(ev[p].Side) != side &&
 			ev[p].FromClient == e.FromClient && (ev[p].Pair == i || ev[p].Pair < 0) {
 			used[p] = true
 			row.kind = arrowBoth
@@ -246,7 +246,7 @@ func (l *ladder) labels(row *ladderRow) []string {
 // frame is a packet's frame number, prefixed with its file's number when
 // one end has several files (rotated captures).
 func (l *ladder) frame(e *verdict.Evidence) string {
-	files := l.files[end(e.Side)]
+	files := l.files[ladderEnd(e.Side)]
 	if len(files) > 1 {
 		return fmt.Sprintf("%d:%d", slices.Index(files, e.File)+1, e.N)
 	}
@@ -271,10 +271,10 @@ func (l *ladder) clockOf(e *verdict.Evidence) string {
 	return e.TS.UTC().Format(f)
 }
 
-// need is how wide the middle must be to draw a row with a label; ideal
+// ladderNeed is how wide the middle must be to draw a row with a label; ideal
 // asks that a half arrow's mark (✗ or ●) sit exactly mid-way, otherwise it
 // may sit up to two thirds of the way.
-func need(row *ladderRow, label string, ideal bool) int {
+func ladderNeed(row *ladderRow, label string, ideal bool) int {
 	body := utf8.RuneCountInString(label) + 2 + 4 // " label " and two dashes each side
 	switch {
 	case row.kind != arrowLost && row.kind != arrowPath:
@@ -285,8 +285,8 @@ func need(row *ladderRow, label string, ideal bool) int {
 	return max((3*body+1)/2, body+4) + 1
 }
 
-// reach is how many columns a half arrow covers, its mark excluded.
-func reach(body, mw int) int {
+// ladderReach is how many columns a half arrow covers, its mark excluded.
+func ladderReach(body, mw int) int {
 	return max(min(max(mw/2, body), 2*mw/3, mw-4), 1)
 }
 
@@ -300,7 +300,7 @@ func (l *ladder) layout() {
 			}
 			l.fw = max(l.fw, len(l.frame(e)))
 			l.tw = max(l.tw, len(l.rel(e.At)))
-			if end(e.Side) == endServer {
+			if ladderEnd(e.Side) == endServer {
 				l.clock = true
 				l.clockW = len(l.clockOf(e))
 			}
@@ -311,8 +311,8 @@ func (l *ladder) layout() {
 	mid, ideal := ladderGoalWidth-l.gutters(), 0
 	for i := range l.rows {
 		row := &l.rows[i]
-		mid = max(mid, need(row, row.labels[0], false))
-		ideal = max(ideal, need(row, row.labels[0], true))
+		mid = max(mid, ladderNeed(row, row.labels[0], false))
+		ideal = max(ideal, ladderNeed(row, row.labels[0], true))
 	}
 	mid = max(mid, min(ideal, ladderWideWidth-l.gutters()))
 	l.mw = min(max(mid, ladderMinMiddle), ladderMaxWidth-l.gutters())
@@ -451,7 +451,7 @@ func (l *ladder) row(b *bytes.Buffer, row *ladderRow) {
 	cells := []rune(strings.Repeat(" ", mw))
 	label := row.labels[len(row.labels)-1]
 	for _, s := range row.labels {
-		if need(row, s, false) <= mw {
+		if ladderNeed(row, s, false) <= mw {
 			label = s
 			break
 		}
@@ -479,7 +479,7 @@ func (l *ladder) row(b *bytes.Buffer, row *ladderRow) {
 	case arrowLost, arrowPath:
 		// The mark (✗ where it was lost, ● where it came from) sits mid-way,
 		// or nearer the far timeline when the label needs the room.
-		reach := reach(body, mw)
+		reach := ladderReach(body, mw)
 		mark := g.lost
 		if row.kind == arrowPath {
 			mark = g.origin

@@ -35,6 +35,7 @@ type Source struct {
 type Table struct {
 	FailedOnly bool // list failed attempts only (the summary still counts all)
 	ASCII      bool // no box-drawing characters, for terminals that are not UTF-8
+	Explain    bool // draw a ladder diagram of each failed attempt
 	results    []verdict.Result
 }
 
@@ -85,6 +86,17 @@ func (t *Table) Render(w io.Writer, f Footer) error {
 				text += " (" + capitalizeFirst(r.Settle) + ".)"
 			}
 			writeWrapped(w, text, 100, "   ")
+		}
+		if t.Explain {
+			for i, r := range shown {
+				if !r.Verdict.Failed() {
+					continue
+				}
+				fmt.Fprintf(w, "\n#%d %s → %s\n", i+1, r.Client, r.Server)
+				if err := WriteLadder(w, &r, t.ASCII); err != nil {
+					return err
+				}
+			}
 		}
 	} else if len(t.results) == 0 {
 		fmt.Fprintln(w, "No connection attempts (no SYN) in the capture.")
