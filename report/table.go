@@ -65,10 +65,14 @@ func (t *Table) Render(w io.Writer, f Footer) error {
 		shown = slices.DeleteFunc(slices.Clone(t.results), func(r verdict.Result) bool { return !r.Verdict.Failed() })
 	}
 	if len(shown) > 0 {
+		arrow := "→"
+		if t.ASCII {
+			arrow = "->"
+		}
 		tbl := t.newTable(w)
-		tbl.Header("#", "client → server", "verdict", "where", "SYNs", "RTT", "first SYN")
+		tbl.Header("#", "client "+arrow+" server", "verdict", "where", "SYNs", "RTT", "first SYN")
 		for i, r := range shown {
-			if err := tbl.Append(fmt.Sprint(i+1), r.Client.String()+"\n→ "+r.Server.String(), string(r.Verdict), place(&r),
+			if err := tbl.Append(fmt.Sprint(i+1), r.Client.String()+"\n"+arrow+" "+r.Server.String(), string(r.Verdict), place(&r),
 				synCount(&r), rttText(r.RTT), r.FirstSYN.UTC().Format("15:04:05.000")); err != nil {
 				return err
 			}
@@ -92,7 +96,7 @@ func (t *Table) Render(w io.Writer, f Footer) error {
 				if !r.Verdict.Failed() {
 					continue
 				}
-				fmt.Fprintf(w, "\n#%d %s → %s\n", i+1, r.Client, r.Server)
+				fmt.Fprintf(w, "\n#%d %s %s %s\n", i+1, r.Client, arrow, r.Server)
 				if err := WriteLadder(w, &r, t.ASCII); err != nil {
 					return err
 				}
