@@ -1,0 +1,188 @@
+package capture
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"io"
+	"net/netip"
+	"testing"
+
+	"github.com/gopacket/gopacket/pcapgo"
+)
+
+// trafficSegs is n handshakes with data, from distinct client ports.
+func trafficSegs(n int) []seg {
+	var segs []seg
+	for i := range n {
+		c4 := netip.AddrPortFrom(cli4.Addr(), uint16(30000+i))
+		c6 := netip.AddrPortFrom(cli6.Addr(), uint16(30000+i))
+		if i%4 == 3 {
+			segs = append(segs, handshake(c6, srv6)...)
+		} else {
+			segs = append(segs, handshake(c4, srv4)...)
+		}
+	}
+	return segs
+}
+
+// trafficPcap is a classic pcap of n handshakes over Ethernet, with VLAN
+// tags on every other one.
+func trafficPcap(n int) []byte {
+	var rs []rec
+	for i, s := range trafficSegs(n) {
+		if i%2 == 0 {
+			rs = append(rs, rec{data: frame(linkEthernet, s.ip(), 0x8100)})
+		} else {
+			rs = append(rs, rec{data: frame(linkEthernet, s.ip())})
+		}
+	}
+	return pcapFile(binary.LittleEndian, false, linkEthernet, rs...)
+}
+
+// trafficPcapng has the same traffic on two interfaces, Ethernet and Linux
+// cooked v2 (a link type above 255).
+func trafficPcapng(n int) []byte {
+	ng := ngFile{order: binary.LittleEndian}
+	ng.section()
+	ng.iface(linkEthernet, 0)
+	ng.iface(linkLinuxSLL2, 9)
+	for i, s := range trafficSegs(n) {
+		if i%2 == 0 {
+			ng.epb(0, uint64(t0.UnixMicro()+int64(i)), rec{data: frame(linkEthernet, s.ip())})
+		} else {
+			ng.epb(1, uint64(t0.UnixNano()+int64(i)), rec{data: frame(linkLinuxSLL2, s.ip())})
+		}
+	}
+	return ng.b
+}
+
+func TestNoAllocs(t *testing.T) {
+	files := map[string][]byte{
+		"pcap":      trafficPcap(500),
+		"pcapng":    trafficPcapng(500),
+		"pcap gzip": gz(t, trafficPcap(500)),
+	}
+	for name, file := range files {
+		t.Run(name, func(t *testing.T) {
+			r, err := NewReader("x", bytes.NewReader(file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var p Packet
+			for range 10 { // buffers grow to their steady size
+				if err := r.Next(&p); err != nil {
+					t.Fatal(err)
+				}
+			}
+			allocs := testing.AllocsPerRun(2000, func() {
+				if err := r.Next(&p); err != nil {
+					t.Fatal(err)
+				}
+			})
+			if allocs != 0 {
+				t.Errorf("%v allocations per packet, want 0", allocs)
+			}
+		})
+	}
+}
+
+// benchPackets is the size of the benchmark capture: big enough that
+// reopening it at the end does not count.
+const benchPackets = 20000
+
+func BenchmarkReaderNext(b *testing.B) {
+	file := trafficPcap(benchPackets / 5)
+	b.SetBytes(int64(len(file)-24) / benchPackets)
+	b.ReportAllocs()
+	var p Packet
+	open := func() *Reader {
+		r, err := NewReader("x", bytes.NewReader(file))
+		if err != nil {
+			b.Fatal(err)
+		}
+		r.Next(&p) // allocates the read buffer
+		return r
+	}
+	r := open()
+	for b.Loop() {
+		if err := r.Next(&p); err != nil {
+			if err != io.EOF {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			r = open()
+			b.StartTimer()
+		}
+	}
+}
+
+// BenchmarkReadFloor is the bare pcapgo read loop over the same bytes and
+// buffer size: what Next costs beyond it is decoding.
+func BenchmarkReadFloor(b *testing.B) {
+	file := trafficPcap(benchPackets / 5)
+	b.SetBytes(int64(len(file)-24) / benchPackets)
+	b.ReportAllocs()
+	open := func() *pcapgo.Reader {
+		r, err := pcapgo.NewReader(bufio.NewReaderSize(bytes.NewReader(file), bufSize))
+		if err != nil {
+			b.Fatal(err)
+		}
+		r.ZeroCopyReadPacketData() // allocates the read buffer
+		return r
+	}
+	r := open()
+	for b.Loop() {
+		if _, _, err := r.ZeroCopyReadPacketData(); err != nil {
+			if err != io.EOF {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			r = open()
+			b.StartTimer()
+		}
+	}
+}
+
+func BenchmarkReaderNextPcapng(b *testing.B) {
+	file := trafficPcapng(benchPackets / 5)
+	b.SetBytes(int64(len(file)) / benchPackets)
+	b.ReportAllocs()
+	var p Packet
+	open := func() *Reader {
+		r, err := NewReader("x", bytes.NewReader(file))
+		if err != nil {
+			b.Fatal(err)
+		}
+		r.Next(&p) // allocates the read buffer
+		return r
+	}
+	r := open()
+	for b.Loop() {
+		if err := r.Next(&p); err != nil {
+			b.StopTimer()
+			r = open()
+			b.StartTimer()
+		}
+	}
+}
+
+// BenchmarkDecode is the decoding part of Next alone, over the frames of a
+// handshake (SYNs with options, VLAN tags, IPv4 and IPv6).
+func BenchmarkDecode(b *testing.B) {
+	var frames [][]byte
+	for i, s := range trafficSegs(4) {
+		if i%2 == 0 {
+			frames = append(frames, frame(linkEthernet, s.ip(), 0x8100))
+		} else {
+			frames = append(frames, frame(linkEthernet, s.ip()))
+		}
+	}
+	b.ReportAllocs()
+	var p Packet
+	i := 0
+	for b.Loop() {
+		decode(&p, linkEthernet, frames[i%len(frames)], false)
+		i++
+	}
+}

@@ -1,0 +1,115 @@
+package capture
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"io"
+	"testing"
+)
+
+// fuzzLinks are the link types FuzzDecode picks from, so that the fuzzer
+// spends its time inside decoders rather than on unknown types.
+var fuzzLinks = []uint32{linkEthernet, linkLinuxSLL, linkLinuxSLL2, linkNull, linkLoop, linkRaw, linkIPv4, linkIPv6, 147}
+
+// seedFrames are frames of every kind the generators make, per link type.
+func seedFrames() map[uint32][][]byte {
+	s4, s6 := syn(cli4, srv4), syn(cli6, srv6)
+	out := map[uint32][][]byte{}
+	for _, link := range fuzzLinks[:len(fuzzLinks)-1] {
+		for _, s := range append(handshake(cli4, srv4), handshake(cli6, srv6)...) {
+			out[link] = append(out[link], frame(link, s.ip()))
+		}
+		out[link] = append(out[link],
+			frame(link, icmpError(netip4("192.0.2.1"), cli4.Addr(), 3, 1, s4.ip(), 1000)),
+			frame(link, icmpError(netip6("2001:db8::1"), cli6.Addr(), 1, 4, s6.ip(), 8)))
+	}
+	s6.ext6, s6.ext6NH = cat(ext(44, 1), []byte{6, 0, 0, 0, 0, 0, 0, 1}), 0
+	out[linkEthernet] = append(out[linkEthernet], frame(linkEthernet, s6.ip(), 0x88a8, 0x8100))
+	return out
+}
+
+func FuzzDecode(f *testing.F) {
+	for link, frames := range seedFrames() {
+		i := 0
+		for ; fuzzLinks[i] != link; i++ {
+		}
+		for _, fr := range frames {
+			f.Add(uint8(i), fr, false)
+			f.Add(uint8(i), fr[:len(fr)*2/3], true)
+		}
+	}
+	f.Fuzz(func(t *testing.T, li uint8, b []byte, cut bool) {
+		var p Packet
+		switch decode(&p, fuzzLinks[int(li)%len(fuzzLinks)], b, cut) {
+		case classTCP:
+			if p.Kind != KindTCP || !p.Src.IsValid() || !p.Dst.IsValid() {
+				t.Fatalf("TCP packet %+v", p)
+			}
+		case classICMP:
+			if p.Kind != KindICMP || !p.Src.IsValid() || !p.ICMP.From.IsValid() || p.ICMP.QuoteLen < 8 {
+				t.Fatalf("ICMP packet %+v", p)
+			}
+		}
+	})
+}
+
+// seedFiles are whole captures in every format, whole and cut.
+func seedFiles(t testing.TB) [][]byte {
+	segs := handshake(cli4, srv4)
+	var files [][]byte
+	for _, link := range []uint32{linkEthernet, linkLinuxSLL2} {
+		rs := recs(link, segs, false)
+		files = append(files, pcapFile(binary.LittleEndian, false, link, rs...), pcapFile(binary.BigEndian, true, link, rs...))
+	}
+	for _, order := range []binary.AppendByteOrder{binary.LittleEndian, binary.BigEndian} {
+		ng := ngFile{order: order}
+		ng.section()
+		ng.iface(linkEthernet, 0)
+		ng.iface(linkRaw, 0x80|20)
+		ng.epb(0, 1, rec{data: frame(linkEthernet, segs[0].ip())})
+		ng.epb(1, 1<<40, rec{data: segs[1].ip()})
+		ng.block(ngSPB, cat(order.AppendUint32(nil, 60), frame(linkEthernet, segs[2].ip())))
+		ng.block(ngPB, cat(make([]byte, 12), order.AppendUint32(nil, 54), order.AppendUint32(nil, 54), frame(linkEthernet, segs[3].ip())))
+		ng.block(5, make([]byte, 12))
+		ng.section()
+		ng.iface(linkIPv4, 9)
+		ng.epb(0, 1e9, rec{data: segs[4].ip()})
+		files = append(files, ng.b)
+	}
+	for _, f := range files[:len(files):len(files)] {
+		files = append(files, f[:len(f)-7], gz(t, f))
+	}
+	return files
+}
+
+func FuzzOpen(f *testing.F) {
+	for _, file := range seedFiles(f) {
+		f.Add(file)
+	}
+	f.Fuzz(func(t *testing.T, file []byte) {
+		r, err := NewReader("fuzz", bytes.NewReader(file))
+		var re *ReadError
+		if err != nil {
+			if !errors.As(err, &re) || re.Packet != 0 || r != nil {
+				t.Fatalf("open: %v", err)
+			}
+			return
+		}
+		var p Packet
+		for range 1 << 20 { // gzip could inflate a fuzz input a thousand times, no more
+			err = r.Next(&p)
+			if err == nil {
+				continue
+			}
+			if err == io.EOF {
+				return
+			}
+			if !errors.As(err, &re) || re.Packet != r.Stats().Packets+1 {
+				t.Fatalf("next after %d records: %v", r.Stats().Packets, err)
+			}
+			return
+		}
+		t.Fatalf("no end after %d records", r.Stats().Packets)
+	})
+}

@@ -1,0 +1,251 @@
+package capture
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math/bits"
+	"slices"
+	"time"
+)
+
+// pcapng is read here rather than with pcapgo.NgReader, which cannot give
+// both mixed link types and no allocation per packet: without
+// WantMixedLinkType it silently drops the packets of every interface whose
+// link type differs from the first one's; with it, it boxes the link type in
+// an interface for every packet, which allocates for types above 255 (Linux
+// cooked v2 is 276), and an epb_flags option allocates too. The format is
+// small: blocks of type, length, body, length.
+
+const (
+	ngSHB     = 0x0a0d0d0a // section header block, same bytes in either order
+	ngIDB     = 1          // interface description
+	ngPB      = 2          // packet block, obsolete
+	ngSPB     = 3          // simple packet
+	ngEPB     = 6          // enhanced packet
+	ngBOM     = 0x1a2b3c4d // byte-order magic
+	maxNgBody = 1 << 28    // longer blocks are garbage, not packets
+)
+
+type ngIface struct {
+	link  uint32
+	snap  uint32
+	units uint64 // timestamp units per second
+	off   int64  // seconds added to every timestamp (if_tsoffset)
+}
+
+type ngSource struct {
+	r      *bufio.Reader
+	order  binary.ByteOrder
+	ifaces []ngIface // of the current section
+	hdr    [20]byte
+	buf    []byte
+}
+
+func (s *ngSource) read(rec *record) error {
+	for {
+		if _, err := io.ReadFull(s.r, s.hdr[:8]); err != nil {
+			return err // io.EOF only when no byte of a block was there
+		}
+		typ := s.order.Uint32(s.hdr[0:4])
+		if typ == ngSHB {
+			if err := s.section(); err != nil {
+				return err
+			}
+			continue
+		}
+		n := s.order.Uint32(s.hdr[4:8])
+		if n < 12 || n%4 != 0 || n > maxNgBody {
+			return fmt.Errorf("pcapng block type 0x%x: bad length %d", typ, n)
+		}
+		body := int(n) - 8 // what follows the header, trailing length included
+		var err error
+		switch typ {
+		case ngIDB:
+			err = s.iface(body)
+		case ngEPB, ngPB:
+			return eof(s.packet(rec, typ, body))
+		case ngSPB:
+			return eof(s.simple(rec, body))
+		default: // statistics, name resolution, secrets, custom
+			_, err = s.r.Discard(body)
+		}
+		if err != nil {
+			return eof(err)
+		}
+	}
+}
+
+// eof turns an end of input inside a block into ErrTruncated.
+func eof(err error) error {
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		return ErrTruncated
+	}
+	return err
+}
+
+// section reads a section header whose 8 first bytes are in s.hdr (or, when
+// opening, still unread) and starts a new list of interfaces.
+func (s *ngSource) section() error {
+	if s.order == nil {
+		if _, err := io.ReadFull(s.r, s.hdr[:8]); err != nil {
+			return eof(err)
+		}
+	}
+	if _, err := io.ReadFull(s.r, s.hdr[8:20]); err != nil {
+		return eof(err)
+	}
+	switch {
+	case binary.BigEndian.Uint32(s.hdr[8:12]) == ngBOM:
+		s.order = binary.BigEndian
+	case binary.LittleEndian.Uint32(s.hdr[8:12]) == ngBOM:
+		s.order = binary.LittleEndian
+	default:
+		return fmt.Errorf("bad byte-order magic 0x%x", s.hdr[8:12])
+	}
+	n := s.order.Uint32(s.hdr[4:8])
+	if n < 28 || n%4 != 0 || n > maxNgBody {
+		return fmt.Errorf("pcapng section header: bad length %d", n)
+	}
+	if major := s.order.Uint16(s.hdr[12:14]); major != 1 {
+		return fmt.Errorf("pcapng version %d.%d not supported", major, s.order.Uint16(s.hdr[14:16]))
+	}
+	s.ifaces = s.ifaces[:0]
+	_, err := s.r.Discard(int(n) - 20) // section length, options, trailing length
+	return eof(err)
+}
+
+// iface reads an interface description: link type, snaplen and the options
+// that place its timestamps in time.
+func (s *ngSource) iface(body int) error {
+	b, err := s.fill(body)
+	if err != nil {
+		return err
+	}
+	if len(b) < 12 {
+		return errors.New("pcapng interface block too short")
+	}
+	in := ngIface{link: uint32(s.order.Uint16(b[0:2])), snap: s.order.Uint32(b[4:8]), units: 1e6}
+	for o := b[8 : len(b)-4]; len(o) >= 4; {
+		code, l := s.order.Uint16(o[0:2]), int(s.order.Uint16(o[2:4]))
+		if code == 0 || 4+l > len(o) {
+			break
+		}
+		v := o[4 : 4+l]
+		switch {
+		case code == 9 && l >= 1: // if_tsresol
+			e := uint(v[0] & 0x7f)
+			if v[0]&0x80 != 0 {
+				if e > 63 {
+					return fmt.Errorf("pcapng timestamp resolution 2^-%d not supported", e)
+				}
+				in.units = 1 << e
+			} else {
+				if e > 19 {
+					return fmt.Errorf("pcapng timestamp resolution 10^-%d not supported", e)
+				}
+				in.units = 1
+				for range e {
+					in.units *= 10
+				}
+			}
+		case code == 14 && l >= 8: // if_tsoffset
+			in.off = int64(s.order.Uint64(v))
+		}
+		o = o[min(4+(l+3)&^3, len(o)):]
+	}
+	s.ifaces = append(s.ifaces, in)
+	return nil
+}
+
+// packet reads an enhanced (or obsolete) packet block: interface, 64-bit
+// timestamp, captured and original lengths, data, options.
+func (s *ngSource) packet(rec *record, typ uint32, body int) error {
+	if body < 24 {
+		return fmt.Errorf("pcapng packet block too short (%d bytes)", body+8)
+	}
+	h := s.hdr[:20]
+	if _, err := io.ReadFull(s.r, h); err != nil {
+		return err
+	}
+	id := int(s.order.Uint32(h[0:4]))
+	if typ == ngPB {
+		id = int(s.order.Uint16(h[0:2]))
+	}
+	if id >= len(s.ifaces) {
+		return fmt.Errorf("packet on interface %d, section has %d", id, len(s.ifaces))
+	}
+	caplen, origlen := int(s.order.Uint32(h[12:16])), int(s.order.Uint32(h[16:20]))
+	if caplen > body-24 {
+		return fmt.Errorf("captured length %d exceeds its block", caplen)
+	}
+	data, err := s.fill(caplen)
+	if err != nil {
+		return err
+	}
+	if _, err := s.r.Discard(body - 20 - caplen); err != nil {
+		return err
+	}
+	in := &s.ifaces[id]
+	*rec = record{data: data, ts: in.time(uint64(s.order.Uint32(h[4:8]))<<32 | uint64(s.order.Uint32(h[8:12]))),
+		link: in.link, cut: origlen > caplen}
+	return nil
+}
+
+// simple reads a simple packet block: interface 0, no timestamp.
+func (s *ngSource) simple(rec *record, body int) error {
+	if body < 8 {
+		return fmt.Errorf("pcapng simple packet block too short (%d bytes)", body+8)
+	}
+	if len(s.ifaces) == 0 {
+		return errors.New("simple packet before any interface")
+	}
+	if _, err := io.ReadFull(s.r, s.hdr[:4]); err != nil {
+		return err
+	}
+	in := &s.ifaces[0]
+	origlen := int(s.order.Uint32(s.hdr[:4]))
+	caplen := min(origlen, body-8)
+	if in.snap != 0 {
+		caplen = min(caplen, int(in.snap))
+	}
+	data, err := s.fill(caplen)
+	if err != nil {
+		return err
+	}
+	if _, err := s.r.Discard(body - 4 - caplen); err != nil {
+		return err
+	}
+	*rec = record{data: data, link: in.link, cut: origlen > caplen}
+	return nil
+}
+
+// fill reads n bytes into the reused buffer. n comes from the file, so past
+// the current capacity the buffer grows with the bytes that really arrive: a
+// short file cannot make it allocate what its lengths claim.
+func (s *ngSource) fill(n int) ([]byte, error) {
+	b := s.buf[:0]
+	for len(b) < n {
+		if len(b) == cap(b) {
+			b = slices.Grow(b, min(n-len(b), max(len(b), 64<<10)))
+		}
+		m, err := io.ReadFull(s.r, b[len(b):min(n, cap(b))])
+		b = b[:len(b)+m]
+		if err != nil {
+			s.buf = b
+			return nil, eof(err)
+		}
+	}
+	s.buf = b
+	return b, nil
+}
+
+// time converts a timestamp in the interface's units.
+func (in *ngIface) time(ts uint64) time.Time {
+	sec, frac := ts/in.units, ts%in.units
+	hi, lo := bits.Mul64(frac, 1e9)
+	ns, _ := bits.Div64(hi, lo, in.units) // frac < units, so no overflow
+	return time.Unix(int64(sec)+in.off, int64(ns)).UTC()
+}
