@@ -162,8 +162,10 @@ func readGroup(ctx context.Context, g group, fcfg flows.Config, stdin io.Reader,
 				break
 			}
 			if err != nil {
+				// Broken structure before the first packet: not a capture
+				// we can read at all. Later on, keep what came before.
 				var re *capture.ReadError
-				if !errors.Is(err, capture.ErrTruncated) && rd.Stats().Packets <= 1 && errors.As(err, &re) {
+				if !errors.Is(err, capture.ErrTruncated) && errors.As(err, &re) && re.Packet <= 1 {
 					rd.Close()
 					return nil, nil, err
 				}
