@@ -1,0 +1,69 @@
+package cmd
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func runMain(args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	code = Main(context.Background(), args, strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	notCapture := filepath.Join(dir, "notes.txt")
+	os.WriteFile(notCapture, []byte("hello, not a capture\n"), 0o644)
+	empty := filepath.Join(dir, "empty.pcap")
+	os.WriteFile(empty, nil, 0o644)
+	tests := []struct {
+		args []string
+		want string // in the one-line error
+	}{
+		{nil, "no capture given"},
+		{[]string{"analyze"}, "no capture given"},
+		{[]string{"analyze", "--format", "xml", "x.pcap"}, "--format must be table or json"},
+		{[]string{"analyze", "--bogus", "x.pcap"}, "unknown flag: --bogus"},
+		{[]string{"analyze", "-", "-"}, "standard input (-) can be read only once"},
+		{[]string{"analyze", filepath.Join(dir, "missing.pcap")}, "missing.pcap: no such file"},
+		{[]string{"analyze", notCapture}, "notes.txt: not a pcap or pcapng file"},
+		{[]string{"analyze", empty}, "empty.pcap: empty file"},
+		{[]string{"analyze", "-"}, "stdin: empty file"},
+	}
+	for _, tt := range tests {
+		code, _, stderr := runMain(tt.args...)
+		if code != ExitUsage {
+			t.Errorf("%v: exit %d, want %d", tt.args, code, ExitUsage)
+		}
+		lines := strings.Split(strings.TrimSpace(stderr), "\n")
+		last := lines[len(lines)-1]
+		if !strings.HasPrefix(last, "synpath: ") || !strings.Contains(last, tt.want) {
+			t.Errorf("%v: stderr %q, want a line 'synpath: …%s…'", tt.args, stderr, tt.want)
+		}
+		if strings.Contains(stderr, "goroutine ") || strings.Contains(stderr, "panic") {
+			t.Errorf("%v: stack trace on stderr", tt.args)
+		}
+	}
+}
+
+func TestHelpAndVersion(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"help"}} {
+		code, out, _ := runMain(args...)
+		if code != ExitOK || !strings.Contains(out, "Examples:") || !strings.Contains(out, "synpath analyze") {
+			t.Errorf("%v: exit %d, output %q", args, code, out)
+		}
+	}
+	code, _, stderr := runMain("analyze", "--help")
+	if code != ExitOK || !strings.Contains(stderr, "--syn-timeout") {
+		t.Errorf("analyze --help: exit %d, %q", code, stderr)
+	}
+	code, out, _ := runMain("version")
+	if code != ExitOK || !strings.HasPrefix(out, "synpath ") {
+		t.Errorf("version: exit %d, %q", code, out)
+	}
+}
