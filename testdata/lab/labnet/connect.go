@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+)
+
+type attemptLog struct {
+	I         int     `json:"i"`
+	Local     string  `json:"local"`
+	Remote    string  `json:"remote"`
+	Outcome   string  `json:"outcome"`
+	Errno     string  `json:"errno,omitempty"`
+	ConnectMS float64 `json:"connect_ms"`
+	Reply     string  `json:"reply,omitempty"`
+}
+
+// connect makes -n attempts to -to, -c at a time, -stagger apart. Each attempt:
+// connect (give up after -timeout), send -req, read one reply (give up after
+// -read-timeout), close. One JSON line per attempt on stdout.
+func connect(args []string) error {
+	fs := flag.NewFlagSet("connect", flag.ExitOnError)
+	to := fs.String("to", "", "server ADDR:PORT")
+	n := fs.Int("n", 1, "attempts")
+	conc := fs.Int("c", 1, "concurrent attempts")
+	timeout := fs.Duration("timeout", 30*time.Second, "connect timeout (the kernel's SYN retries usually end first)")
+	readTimeout := fs.Duration("read-timeout", 2*time.Second, "read timeout")
+	stagger := fs.Duration("stagger", 0, "delay between attempt starts")
+	req := fs.String("req", "GET / synpath-lab\n", "request sent after connect (empty: none)")
+	hold := fs.Duration("hold", 0, "keep the connection open this long after the reply (or read timeout) before closing")
+	fs.Parse(args)
+	remote, err := netip.ParseAddrPort(*to)
+	if err != nil {
+		return err
+	}
+	src, err := sourceFor(remote)
+	if err != nil {
+		return err
+	}
+	var mu sync.Mutex
+	enc := json.NewEncoder(os.Stdout)
+	sem := make(chan struct{}, *conc)
+	var wg sync.WaitGroup
+	for i := 0; i < *n; i++ {
+		if i > 0 && *stagger > 0 {
+			time.Sleep(*stagger)
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			l := one(i, src, remote, *timeout, *readTimeout, *req, *hold)
+			mu.Lock()
+			enc.Encode(l)
+			mu.Unlock()
+		}(i)
+	}
+	wg.Wait()
+	return nil
+}
+
+// sourceFor finds the source address the kernel routes from, without sending a
+// packet (a UDP connect only looks the route up).
+func sourceFor(remote netip.AddrPort) (netip.Addr, error) {
+	c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(remote))
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).AddrPort().Addr(), nil
+}
+
+func one(i int, src netip.Addr, remote netip.AddrPort, timeout, readTimeout time.Duration, req string, hold time.Duration) attemptLog {
+	l := attemptLog{I: i, Remote: remote.String()}
+	var local netip.AddrPort
+	d := net.Dialer{Timeout: timeout, Control: func(network, address string, rc syscall.RawConn) error {
+		// Bind to the source address with port 0 so the local port is known even
+		// when the connect fails.
+		var berr error
+		rc.Control(func(fd uintptr) {
+			if berr = syscall.Bind(int(fd), sockaddr(netip.AddrPortFrom(src, 0))); berr != nil {
+				return
+			}
+			sa, err := syscall.Getsockname(int(fd))
+			if err != nil {
+				berr = err
+				return
+			}
+			local = fromSockaddr(sa)
+		})
+		return berr
+	}}
+	start := time.Now()
+	c, err := d.DialContext(context.Background(), "tcp", remote.String())
+	l.ConnectMS = float64(time.Since(start).Microseconds()) / 1000
+	l.Local = local.String()
+	if err != nil {
+		l.Errno = errnoName(err)
+		switch {
+		case errors.Is(err, syscall.ECONNREFUSED):
+			l.Outcome = "refused"
+		case errors.Is(err, syscall.ETIMEDOUT):
+			l.Outcome = "timeout"
+		case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH), errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM):
+			l.Outcome = "unreachable"
+		case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded):
+			l.Outcome = "connect-deadline"
+		default:
+			l.Outcome = "error"
+			l.Errno = err.Error()
+		}
+		return l
+	}
+	defer c.Close()
+	if req != "" {
+		if _, err := c.Write([]byte(req)); err != nil {
+			l.Outcome, l.Errno = "write-error", errnoName(err)
+			return l
+		}
+	}
+	c.SetReadDeadline(time.Now().Add(readTimeout))
+	buf := make([]byte, 512)
+	nr, err := c.Read(buf)
+	switch {
+	case nr > 0:
+		l.Outcome, l.Reply = "ok", string(buf[:nr])
+	case errors.Is(err, syscall.ECONNRESET):
+		l.Outcome, l.Errno = "reset", "ECONNRESET"
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		l.Outcome = "read-timeout"
+	case err != nil:
+		l.Outcome, l.Errno = "read-error", errnoName(err)
+		if l.Errno == "" {
+			l.Errno = err.Error()
+		}
+	}
+	if hold > 0 {
+		time.Sleep(hold)
+	}
+	return l
+}
+
+// mark sends one UDP datagram to -to and waits up to a second for the echo: a
+// non-TCP packet pair at the very end of both captures, so that each file shows
+// how long the capture went on after the last SYN.
+func mark(args []string) error {
+	fs := flag.NewFlagSet("mark", flag.ExitOnError)
+	to := fs.String("to", "", "ADDR:PORT of the UDP echo")
+	fs.Parse(args)
+	c, err := net.Dial("udp", *to)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.Write([]byte("synpath-lab end of capture"))
+	c.SetReadDeadline(time.Now().Add(time.Second))
+	buf := make([]byte, 64)
+	if _, err := c.Read(buf); err != nil {
+		return fmt.Errorf("no echo: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,504 @@
+#!/usr/bin/env bash
+# synpath scenario lab: real TCP handshakes between network namespaces, captured on
+# the client's and the server's interface, with faults injected by iptables/tc.
+#
+# usage (root): bash testdata/lab/run.sh OUTDIR [SCENARIO...]
+#   writes OUTDIR/<scenario>/{client,server}.<ext> + truth.json and OUTDIR/README.md.
+#   Without scenario names it runs them all; `run.sh --list` prints the names.
+#   LAB_JOBS=N sets how many scenarios run at once (default 6); LAB_KEEP=1 keeps the work dir.
+#
+# Every scenario gets its own namespaces synpath-<scenario>-{c,r,s} (client, router,
+# server), so scenarios run in parallel without seeing each other. Addresses are
+# documentation ranges only; no packet leaves the namespaces this script creates, and
+# it removes them (and only them) on every exit, including leftovers of a killed run.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+
+# ---- the scenarios: name and one README line (what fault, how made) ----
+SCENARIOS=(
+  established refused outbound-drop server-silent return-drop return-drop-exp path-rst
+  icmp-host-unreach icmp-admin-prohibited icmp-port-unreach transient-loss half-open
+  stalled reset client-abort nat-snat nat-dnat clock-skew ipv6-established ipv6-refused
+  ipv6-drop mixed fmt-pcapng fmt-nano fmt-sll2 fmt-sll1 fmt-vlan fmt-snap64 fmt-gzip
+  backlog-syncookies backlog-nosyncookies backlog-abort-on-overflow
+)
+declare -A DESC=(
+  [established]="request/response on port 80 and a clean FIN close, twice"
+  [refused]="nothing listens on port 81: the server kernel answers RST (after a reference connection to port 80 for the TTL)"
+  [outbound-drop]="router drops client→server SYNs to port 80 (default linear SYN retransmission: 6 SYNs 1 s apart with tcp_syn_retries=2)"
+  [server-silent]="SYNs reach the server host and are dropped in its INPUT chain, after the capture point"
+  [return-drop]="router drops server→client SYN-ACKs (linear SYN retransmission: 1 s apart)"
+  [return-drop-exp]="router drops server→client SYN-ACKs, client with net.ipv4.tcp_syn_linear_timeouts=0 (classic exponential SYN backoff 1, 2, 4 s)"
+  [path-rst]="router answers SYNs to port 81 with iptables REJECT --reject-with tcp-reset (source = the server's address, TTL 64 where the server's own packets arrive with 63); reference connection to port 80 first"
+  [icmp-host-unreach]="router answers SYNs to port 81 with ICMP host unreachable (iptables REJECT); reference connection to port 80 first"
+  [icmp-admin-prohibited]="router answers SYNs to port 81 with ICMP communication administratively prohibited (iptables REJECT); reference connection to port 80 first"
+  [icmp-port-unreach]="router answers SYNs to port 81 with ICMP port unreachable (iptables REJECT); reference connection to port 80 first"
+  [transient-loss]="router drops only the first SYN of each attempt (iptables statistic nth --every 2 --packet 0), the retransmission gets through: two attempts"
+  [half-open]="router drops the client's final ACK and data (client→server segments with ACK and without SYN, port 80): the server keeps resending its SYN-ACK"
+  [stalled]="connected and request sent, the server application reads it and never replies; the client gives up after a 2 s read timeout and closes"
+  [reset]="the server application reads the request and closes with SO_LINGER 0: its kernel sends RST"
+  [client-abort]="the client sends raw SYNs from ports no socket owns (labnet rawsyn), so its kernel answers each SYN-ACK with RST (a netem-delayed SYN-ACK was not possible: this kernel has no sch_netem)"
+  [nat-snat]="router SNATs the client to 192.0.2.1: port 80 established, port 82 dropped in the server's INPUT chain, port 83 SYN-ACKs dropped by the router"
+  [nat-dnat]="client connects to 192.0.2.80, router DNATs it to 203.0.113.5: port 80 established, port 82 dropped in the server's INPUT chain, port 83 SYN-ACKs dropped by the router"
+  [clock-skew]="server capture shifted by +37.25 s (editcap -t 37.25): port 80 established, 81 refused, 82 server INPUT drop, 83 SYN-ACKs dropped by the router"
+  [ipv6-established]="IPv6: request/response and clean close"
+  [ipv6-refused]="IPv6: nothing listens on port 81, the server kernel answers RST (reference connection to port 80 first)"
+  [ipv6-drop]="IPv6: router drops client→server SYNs to port 82 and server→client SYN-ACKs from port 83"
+  [mixed]="about 270 concurrent attempts across nine ports, each with its own fault: 80 open, 81 closed, 82 outbound SYN drop, 83 SYN-ACK drop, 84 router tcp-reset, 85 router ICMP admin-prohibited, 86 server INPUT drop, 87 server app silent (stalled), 88 server app resets"
+  [fmt-pcapng]="pcapng (editcap -F pcapng of the tcpdump files): port 80 established, 81 refused, 83 SYN-ACKs dropped by the router"
+  [fmt-nano]="nanosecond pcap (tcpdump --time-stamp-precision=nano): port 80 established, 81 refused, 83 SYN-ACKs dropped by the router"
+  [fmt-sll2]="Linux cooked capture v2 (tcpdump -i any, LINKTYPE_LINUX_SLL2): port 80 established, 81 refused, 83 SYN-ACKs dropped by the router"
+  [fmt-sll1]="Linux cooked capture v1 (tcpdump -i any -y LINUX_SLL): port 80 established, 81 refused, 83 SYN-ACKs dropped by the router"
+  [fmt-vlan]="802.1Q: every veth pushes a VLAN tag on egress and pops it on ingress with a three-instruction tc eBPF program (labnet vlan; the kernel has neither 8021q nor act_vlan), VLAN 100 on the client link, 200 on the server link; port 80 established, 81 refused, 83 SYN-ACKs dropped by the router"
+  [fmt-snap64]="snaplen 64 (tcpdump -s 64): port 80 established, 81 refused, 83 SYN-ACKs dropped by the router"
+  [fmt-gzip]="gzip'd pcaps (client.pcap.gz, server.pcap.gz, gzip -n): port 80 established, 81 refused, 83 SYN-ACKs dropped by the router"
+  [backlog-syncookies]="server listens with backlog 1 and never accepts, 20 concurrent clients, router→client slowed by tbf 16kbit (burst 80 bytes: one SYN-ACK at a time, about 37 ms each), syncookies on (1)"
+  [backlog-nosyncookies]="server listens with backlog 1 and never accepts, 20 concurrent clients, router→client slowed by tbf 16kbit (burst 80 bytes: one SYN-ACK at a time, about 37 ms each), syncookies off (0)"
+  [backlog-abort-on-overflow]="server listens with backlog 1 and never accepts, 20 concurrent clients, router→client slowed by tbf 16kbit (burst 80 bytes: one SYN-ACK at a time, about 37 ms each), tcp_abort_on_overflow=1"
+)
+
+die() { echo "lab: $*" >&2; exit 1; }
+log() { echo "[$(date +%T)] $*"; }
+
+if [ "${1:-}" = --list ]; then printf '%s\n' "${SCENARIOS[@]}"; exit 0; fi
+[ $# -ge 1 ] || die "usage: run.sh OUTDIR [SCENARIO...]"
+[ "$(id -u)" = 0 ] || die "must run as root (network namespaces, iptables, tcpdump)"
+OUT=$1; shift
+SEL=("$@")
+[ ${#SEL[@]} -gt 0 ] || SEL=("${SCENARIOS[@]}")
+for s in "${SEL[@]}"; do [ -n "${DESC[$s]:-}" ] || die "unknown scenario $s (see --list)"; done
+JOBS=${LAB_JOBS:-6}
+
+# ---- tools: install what is missing, never reinstall ----
+ensure_tools() {
+  local pkgs=() t p
+  for t in tshark:tshark editcap:tshark tcpdump:tcpdump ip:iproute2 tc:iproute2 iptables:iptables \
+           ip6tables:iptables ethtool:ethtool unshare:util-linux gzip:gzip ps:procps; do
+    command -v "${t%%:*}" >/dev/null 2>&1 || pkgs+=("${t#*:}")
+  done
+  if [ ${#pkgs[@]} -gt 0 ]; then
+    mapfile -t pkgs < <(printf '%s\n' "${pkgs[@]}" | sort -u)
+    log "installing ${pkgs[*]}"
+    apt-get update
+    DEBIAN_FRONTEND=noninteractive apt-get install -y "${pkgs[@]}"
+  fi
+  command -v go >/dev/null 2>&1 || die "go is needed to build testdata/lab/labnet"
+}
+
+# ---- cleanup: only our namespaces (and the processes inside them) ----
+del_ns() {
+  local ns pid
+  for ns in "$@"; do
+    [ -e "/run/netns/$ns" ] || continue
+    for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
+    ip netns del "$ns" 2>/dev/null || true
+  done
+}
+all_ns() { local s; for s in "${SEL[@]}"; do echo "synpath-$s-c synpath-$s-r synpath-$s-s"; done; }
+
+WORKERS=()
+TMP=
+cleanup() {
+  local rc=$? pid
+  trap - EXIT INT TERM
+  # Our workers and everything they started, by PID (never by name).
+  local tree=() more
+  if [ ${#WORKERS[@]} -gt 0 ]; then
+    tree=("${WORKERS[@]}")
+    local i=0
+    while [ $i -lt ${#tree[@]} ]; do
+      for more in $(ps -o pid= --ppid "${tree[$i]}" 2>/dev/null); do tree+=("$more"); done
+      i=$((i + 1))
+    done
+    for pid in "${tree[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  fi
+  # shellcheck disable=SC2046
+  del_ns $(all_ns)
+  if [ -n "$TMP" ]; then if [ -n "${LAB_KEEP:-}" ]; then echo "lab: kept $TMP" >&2; else rm -rf "$TMP"; fi; fi
+  exit "$rc"
+}
+
+# ---- one scenario (runs in its own subshell) ----
+nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+# topo [v6]: client — router — server, two veth pairs, static neighbours, no offloads.
+topo() {
+  local v6=${1:-} ns
+  del_ns "$C" "$R" "$S"
+  for ns in "$C" "$R" "$S"; do
+    ip netns add "$ns"
+    nsx "$ns" ip link set lo up
+    if [ -z "$v6" ]; then
+      nsx "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+    else
+      nsx "$ns" sysctl -qw net.ipv6.conf.all.router_solicitations=0 net.ipv6.conf.default.router_solicitations=0 \
+        net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
+        net.ipv6.conf.all.accept_ra=0 net.ipv6.conf.default.accept_ra=0
+    fi
+  done
+  ip -n "$C" link add eth0 address 02:00:00:00:01:10 type veth peer name eth-c address 02:00:00:00:01:01 netns "$R"
+  ip -n "$S" link add eth0 address 02:00:00:00:02:05 type veth peer name eth-s address 02:00:00:00:02:01 netns "$R"
+  nsx "$C" ip addr add 198.51.100.10/24 dev eth0
+  nsx "$R" ip addr add 198.51.100.1/24 dev eth-c
+  nsx "$R" ip addr add 203.0.113.1/24 dev eth-s
+  nsx "$S" ip addr add 203.0.113.5/24 dev eth0
+  if [ -n "$v6" ]; then
+    nsx "$C" ip addr add 2001:db8:c::10/64 dev eth0 nodad
+    nsx "$R" ip addr add 2001:db8:c::1/64 dev eth-c nodad
+    nsx "$R" ip addr add 2001:db8:5::1/64 dev eth-s nodad
+    nsx "$S" ip addr add 2001:db8:5::5/64 dev eth0 nodad
+  fi
+  local pair
+  for pair in "$C eth0" "$R eth-c" "$R eth-s" "$S eth0"; do
+    set -- $pair
+    nsx "$1" ethtool -K "$2" tx off tso off gso off gro off >/dev/null 2>&1 || true
+    nsx "$1" ip link set "$2" up
+  done
+  nsx "$C" ip route add default via 198.51.100.1
+  nsx "$S" ip route add default via 203.0.113.1
+  nsx "$C" ip neigh replace 198.51.100.1 lladdr 02:00:00:00:01:01 dev eth0 nud permanent
+  nsx "$R" ip neigh replace 198.51.100.10 lladdr 02:00:00:00:01:10 dev eth-c nud permanent
+  nsx "$R" ip neigh replace 203.0.113.5 lladdr 02:00:00:00:02:05 dev eth-s nud permanent
+  nsx "$S" ip neigh replace 203.0.113.1 lladdr 02:00:00:00:02:01 dev eth0 nud permanent
+  if [ -n "$v6" ]; then
+    nsx "$C" ip -6 route add default via 2001:db8:c::1
+    nsx "$S" ip -6 route add default via 2001:db8:5::1
+    nsx "$C" ip neigh replace 2001:db8:c::1 lladdr 02:00:00:00:01:01 dev eth0 nud permanent
+    nsx "$R" ip neigh replace 2001:db8:c::10 lladdr 02:00:00:00:01:10 dev eth-c nud permanent
+    nsx "$R" ip neigh replace 2001:db8:5::5 lladdr 02:00:00:00:02:05 dev eth-s nud permanent
+    nsx "$S" ip neigh replace 2001:db8:5::1 lladdr 02:00:00:00:02:01 dev eth0 nud permanent
+    nsx "$R" sysctl -qw net.ipv6.conf.all.forwarding=1 net.ipv6.icmp.ratelimit=0
+  fi
+  nsx "$R" sysctl -qw net.ipv4.ip_forward=1 net.ipv4.icmp_ratelimit=0 net.ipv4.icmp_msgs_per_sec=100000
+  # A connect timeout takes ~7 s here: with the default tcp_syn_linear_timeouts=4 this
+  # kernel sends 6 SYNs 1 s apart (the linear retries come on top of tcp_syn_retries=2);
+  # with tcp_syn_linear_timeouts=0, 3 SYNs at 0, 1, 3 s and ETIMEDOUT at 7 s.
+  nsx "$C" sysctl -qw net.ipv4.tcp_syn_retries=2
+  MARK=203.0.113.5:9
+  SERVE_UDP=(-udp 203.0.113.5:9)
+  if [ -n "$v6" ]; then MARK=[2001:db8:5::5]:9; SERVE_UDP=(-udp "[2001:db8:5::5]:9"); fi
+}
+
+exponential_syn() {
+  if nsx "$C" test -e /proc/sys/net/ipv4/tcp_syn_linear_timeouts; then
+    nsx "$C" sysctl -qw net.ipv4.tcp_syn_linear_timeouts=0
+  fi
+}
+
+# fault ROLE CMD...: run CMD in the role's namespace (c, r, s) and record it.
+fault() {
+  local role=$1; shift
+  local ns; case $role in c) ns=$C ;; r) ns=$R ;; s) ns=$S ;; esac
+  nsx "$ns" "$@"
+  FAULT+="${FAULT:+; }ip netns exec synpath-$role $*"
+}
+
+serve() {
+  # Started with ip netns exec directly (no shell function), so $! is the server's PID.
+  ip netns exec "$S" "$LABNET" serve "$@" "${SERVE_UDP[@]}" >"$W/serve.out" 2>&1 &
+  SRV_PID=$!
+  local i
+  for i in $(seq 100); do grep -qs ready "$W/serve.out" && return 0; sleep 0.05; done
+  cat "$W/serve.out" >&2; die "server did not start"
+}
+
+cli() { nsx "$C" "$LABNET" connect "$@" >>"$W/client.jsonl"; }
+# both A B: one attempt to each at the same time (never a bare `wait`: the server and
+# the tcpdumps are background jobs too).
+both() { cli -to "$1" & local p=$!; cli -to "$2"; wait "$p"; }
+
+# cap_start: tcpdump on the client's interface (in the client namespace) and on the
+# server's interface (in the server namespace). CAP_IF, CAP_OPTS come from the scenario.
+cap_start() {
+  local side ns i
+  for side in client server; do
+    [ $side = client ] && ns=$C || ns=$S
+    # shellcheck disable=SC2086
+    ip netns exec "$ns" tcpdump -i "${CAP_IF:-eth0}" -n -Z root --immediate-mode -U -B 65536 ${CAP_OPTS:-} \
+      -w "$W/$side.raw" 2>"$W/tcpdump-$side.log" &
+    echo $! >"$W/tcpdump-$side.pid"
+  done
+  for i in $(seq 200); do
+    grep -q "listening on" "$W/tcpdump-client.log" && grep -q "listening on" "$W/tcpdump-server.log" && break
+    sleep 0.05
+  done
+  grep -q "listening on" "$W/tcpdump-client.log" || die "tcpdump (client) did not start: $(cat "$W/tcpdump-client.log")"
+  grep -q "listening on" "$W/tcpdump-server.log" || die "tcpdump (server) did not start: $(cat "$W/tcpdump-server.log")"
+  sleep 0.2
+}
+
+cap_stop() {
+  local side pid
+  for side in client server; do
+    pid=$(cat "$W/tcpdump-$side.pid")
+    kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" || true
+    grep -q "^0 packets dropped by kernel" "$W/tcpdump-$side.log" ||
+      die "tcpdump ($side) dropped packets: $(cat "$W/tcpdump-$side.log")"
+  done
+}
+
+# finish: ~3 s of capture after the last client activity, then a UDP marker exchange
+# (so each file shows that the capture went on), stop, post-process, judge, publish.
+finish() {
+  sleep "${TAIL:-3}"
+  nsx "$C" "$LABNET" mark -to "$MARK" || die "end-of-capture marker got no echo"
+  sleep 0.3
+  cap_stop
+  kill "$SRV_PID" 2>/dev/null || true
+  wait "$SRV_PID" 2>/dev/null || true
+  local o=$W/out cf=client.pcap sf=server.pcap off=0
+  mkdir -p "$o"
+  case ${POST:-} in
+    pcapng) cf=client.pcapng sf=server.pcapng
+            editcap -F pcapng "$W/client.raw" "$o/$cf"; editcap -F pcapng "$W/server.raw" "$o/$sf" ;;
+    gzip)   cf=client.pcap.gz sf=server.pcap.gz
+            gzip -n -9 -c "$W/client.raw" >"$o/$cf"; gzip -n -9 -c "$W/server.raw" >"$o/$sf" ;;
+    skew)   off=37.25
+            cp "$W/client.raw" "$o/$cf"; editcap -t "$off" "$W/server.raw" "$o/$sf" ;;
+    *)      cp "$W/client.raw" "$o/$cf"; cp "$W/server.raw" "$o/$sf" ;;
+  esac
+  "$LABNET" truth -dir "$o" -scenario "$NAME" -desc "${DESC[$NAME]}${DESC_EXTRA:-}" -fault "${FAULT:-none}" \
+    -client-file "$cf" -server-file "$sf" -clock-offset "$off" -kinds "$KINDS" -client-log "$W/client.jsonl"
+  local f
+  for f in "$o"/*; do
+    [ "$(stat -c %s "$f")" -le 1048576 ] || die "$f is larger than 1 MB"
+  done
+  rm -rf "${OUT:?}/$NAME.tmp"
+  cp -r "$o" "$OUT/$NAME.tmp"
+  rm -rf "${OUT:?}/$NAME"
+  mv "$OUT/$NAME.tmp" "$OUT/$NAME"
+  del_ns "$C" "$R" "$S"
+}
+
+# Reference connection + refused + return-drop: the traffic of the format variants.
+three_kinds() {
+  topo
+  if [ -n "${VLAN:-}" ]; then vlan_on; fi
+  fault r iptables -A FORWARD -i eth-s -p tcp -s 203.0.113.5 --sport 83 --tcp-flags SYN,ACK SYN,ACK -j DROP
+  serve -l 203.0.113.5:80,echo -l 203.0.113.5:83,echo
+  KINDS=80=ok,81=refused,83=ret-drop
+  cap_start
+  cli -to 203.0.113.5:80
+  cli -to 203.0.113.5:81
+  cli -to 203.0.113.5:83
+  finish
+}
+
+# path_reject REJECT-ARGS: reference connection to 80, then two attempts at 81, which
+# the router rejects (the server listens there too, so only the path refuses).
+path_reject() {
+  topo
+  fault r iptables -A FORWARD -i eth-c -p tcp --syn --dport 81 -j REJECT "$@"
+  serve -l 203.0.113.5:80,echo -l 203.0.113.5:81,echo
+  cap_start
+  cli -to 203.0.113.5:80
+  cli -to 203.0.113.5:81 -n 2 -stagger 200ms
+  finish
+}
+
+backlog() {
+  topo
+  nsx "$S" sysctl -qw "$@"
+  FAULT="ip netns exec synpath-s sysctl -w $*; ip netns exec synpath-r tc qdisc add dev eth-c root tbf rate 16kbit burst 80 latency 5s"
+  nsx "$R" tc qdisc add dev eth-c root tbf rate 16kbit burst 80 latency 5s
+  serve -l 203.0.113.5:80,noaccept,1
+  KINDS='*=derive'
+  DESC_EXTRA=". Outcomes vary between runs; each attempt's truth is read from the wire in both captures: SYN never answered = timeout/server (SYN dropped while the accept queue was full); handshake done and the request ACKed by the server kernel but never answered = stalled/server (connection sat in the accept queue); client's final ACK seen by the server but no server ACK/data/RST after it = half-open/server (dropped because the accept queue was full); server RST after the client's ACK and before its FIN = reset/server (tcp_abort_on_overflow); a server RST that only answers the client's FIN (sent after its read timeout) on a connection whose final ACK the server had dropped does not make it a reset: it stays half-open/server. Observed in this run: {observed}"
+  cap_start
+  cli -to 203.0.113.5:80 -n 20 -c 20 -timeout 10s -read-timeout 3s
+  TAIL=3 finish
+}
+
+scenario() {
+  NAME=$1
+  W=$TMP/$NAME
+  mkdir -p "$W"
+  C=synpath-$NAME-c R=synpath-$NAME-r S=synpath-$NAME-s
+  FAULT= KINDS= POST= CAP_IF= CAP_OPTS= DESC_EXTRA=
+  case $NAME in
+  established)
+    topo; serve -l 203.0.113.5:80,echo; KINDS=80=ok
+    cap_start; cli -to 203.0.113.5:80 -n 2 -stagger 300ms; finish ;;
+  refused)
+    topo; serve -l 203.0.113.5:80,echo; KINDS=80=ok,81=refused; FAULT="nothing listens on 203.0.113.5:81"
+    cap_start; cli -to 203.0.113.5:80; cli -to 203.0.113.5:81 -n 2 -stagger 200ms; finish ;;
+  outbound-drop)
+    topo; fault r iptables -A FORWARD -i eth-c -p tcp --syn --dport 80 -j DROP
+    serve -l 203.0.113.5:80,echo; KINDS=80=out-drop
+    cap_start; cli -to 203.0.113.5:80 -n 2 -c 2; finish ;;
+  server-silent)
+    topo; fault s iptables -A INPUT -p tcp --syn --dport 80 -j DROP
+    serve -l 203.0.113.5:80,echo; KINDS=80=srv-drop
+    cap_start; cli -to 203.0.113.5:80 -n 2 -c 2; finish ;;
+  return-drop|return-drop-exp)
+    topo
+    [ "$NAME" = return-drop-exp ] && { exponential_syn; FAULT="ip netns exec synpath-c sysctl -w net.ipv4.tcp_syn_linear_timeouts=0"; }
+    fault r iptables -A FORWARD -i eth-s -p tcp -s 203.0.113.5 --sport 80 --tcp-flags SYN,ACK SYN,ACK -j DROP
+    serve -l 203.0.113.5:80,echo; KINDS=80=ret-drop
+    cap_start; cli -to 203.0.113.5:80 -n 2 -c 2; finish ;;
+  path-rst)              KINDS=80=ok,81=path-rst; path_reject --reject-with tcp-reset ;;
+  icmp-host-unreach)     KINDS=80=ok,81=icmp; path_reject --reject-with icmp-host-unreachable ;;
+  icmp-admin-prohibited) KINDS=80=ok,81=icmp; path_reject --reject-with icmp-admin-prohibited ;;
+  icmp-port-unreach)     KINDS=80=ok,81=icmp; path_reject --reject-with icmp-port-unreachable ;;
+  transient-loss)
+    topo; fault r iptables -A FORWARD -i eth-c -p tcp --syn --dport 80 -m statistic --mode nth --every 2 --packet 0 -j DROP
+    serve -l 203.0.113.5:80,echo; KINDS=80=transient
+    cap_start; cli -to 203.0.113.5:80 -n 2; finish ;;
+  half-open)
+    topo; fault r iptables -A FORWARD -i eth-c -p tcp --dport 80 --tcp-flags SYN,ACK ACK -j DROP
+    serve -l 203.0.113.5:80,echo; KINDS=80=half-open
+    cap_start; cli -to 203.0.113.5:80 -read-timeout 3s; finish ;;
+  stalled)
+    topo; serve -l 203.0.113.5:80,silent; KINDS=80=stalled
+    FAULT="ip netns exec synpath-s labnet serve -l 203.0.113.5:80,silent (accepts, reads, never answers)"
+    cap_start; cli -to 203.0.113.5:80 -n 2 -c 2 -read-timeout 2s; finish ;;
+  reset)
+    topo; serve -l 203.0.113.5:80,rst; KINDS=80=reset
+    FAULT="ip netns exec synpath-s labnet serve -l 203.0.113.5:80,rst (accepts, reads, closes with SO_LINGER 0)"
+    cap_start; cli -to 203.0.113.5:80 -n 2 -stagger 200ms; finish ;;
+  client-abort)
+    topo; serve -l 203.0.113.5:80,echo; KINDS=80=abort
+    FAULT="ip netns exec synpath-c labnet rawsyn -to 203.0.113.5:80 -n 2 (raw SYNs from ports no socket owns: the client kernel answers each SYN-ACK with RST)"
+    cap_start; nsx "$C" "$LABNET" rawsyn -to 203.0.113.5:80 -n 2 >>"$W/client.jsonl"; finish ;;
+  nat-snat)
+    topo
+    fault r iptables -t nat -A POSTROUTING -o eth-s -s 198.51.100.10 -j SNAT --to-source 192.0.2.1
+    fault s iptables -A INPUT -p tcp --syn --dport 82 -j DROP
+    fault r iptables -A FORWARD -i eth-s -p tcp -s 203.0.113.5 --sport 83 --tcp-flags SYN,ACK SYN,ACK -j DROP
+    serve -l 203.0.113.5:80,echo -l 203.0.113.5:82,echo -l 203.0.113.5:83,echo
+    KINDS=80=ok,82=srv-drop,83=ret-drop
+    cap_start; cli -to 203.0.113.5:80; both 203.0.113.5:82 203.0.113.5:83; finish ;;
+  nat-dnat)
+    topo
+    fault r iptables -t nat -A PREROUTING -i eth-c -d 192.0.2.80 -p tcp -j DNAT --to-destination 203.0.113.5
+    fault s iptables -A INPUT -p tcp --syn --dport 82 -j DROP
+    fault r iptables -A FORWARD -i eth-s -p tcp -s 203.0.113.5 --sport 83 --tcp-flags SYN,ACK SYN,ACK -j DROP
+    serve -l 203.0.113.5:80,echo -l 203.0.113.5:82,echo -l 203.0.113.5:83,echo
+    KINDS=80=ok,82=srv-drop,83=ret-drop
+    cap_start; cli -to 192.0.2.80:80; both 192.0.2.80:82 192.0.2.80:83; finish ;;
+  clock-skew)
+    topo; POST=skew
+    fault s iptables -A INPUT -p tcp --syn --dport 82 -j DROP
+    fault r iptables -A FORWARD -i eth-s -p tcp -s 203.0.113.5 --sport 83 --tcp-flags SYN,ACK SYN,ACK -j DROP
+    FAULT+="; editcap -t 37.25 server.pcap"
+    serve -l 203.0.113.5:80,echo -l 203.0.113.5:82,echo -l 203.0.113.5:83,echo
+    KINDS=80=ok,81=refused,82=srv-drop,83=ret-drop
+    cap_start; cli -to 203.0.113.5:80; cli -to 203.0.113.5:81; both 203.0.113.5:82 203.0.113.5:83; finish ;;
+  ipv6-established)
+    topo v6; serve -l "[2001:db8:5::5]:80,echo"; KINDS=80=ok
+    cap_start; cli -to "[2001:db8:5::5]:80" -n 2 -stagger 300ms; finish ;;
+  ipv6-refused)
+    topo v6; serve -l "[2001:db8:5::5]:80,echo"; KINDS=80=ok,81=refused
+    cap_start; cli -to "[2001:db8:5::5]:80"; cli -to "[2001:db8:5::5]:81" -n 2 -stagger 200ms; finish ;;
+  ipv6-drop)
+    topo v6
+    fault r ip6tables -A FORWARD -i eth-c -p tcp --syn --dport 82 -j DROP
+    fault r ip6tables -A FORWARD -i eth-s -p tcp -s 2001:db8:5::5 --sport 83 --tcp-flags SYN,ACK SYN,ACK -j DROP
+    serve -l "[2001:db8:5::5]:82,echo" -l "[2001:db8:5::5]:83,echo"; KINDS=82=out-drop,83=ret-drop
+    cap_start; both "[2001:db8:5::5]:82" "[2001:db8:5::5]:83"; finish ;;
+  mixed)
+    topo
+    fault r iptables -A FORWARD -i eth-c -p tcp --syn --dport 82 -j DROP
+    fault r iptables -A FORWARD -i eth-s -p tcp -s 203.0.113.5 --sport 83 --tcp-flags SYN,ACK SYN,ACK -j DROP
+    fault r iptables -A FORWARD -i eth-c -p tcp --syn --dport 84 -j REJECT --reject-with tcp-reset
+    fault r iptables -A FORWARD -i eth-c -p tcp --syn --dport 85 -j REJECT --reject-with icmp-admin-prohibited
+    fault s iptables -A INPUT -p tcp --syn --dport 86 -j DROP
+    serve -l 203.0.113.5:80,echo -l 203.0.113.5:82,echo -l 203.0.113.5:83,echo -l 203.0.113.5:84,echo \
+      -l 203.0.113.5:85,echo -l 203.0.113.5:86,echo -l 203.0.113.5:87,silent -l 203.0.113.5:88,rst
+    KINDS=80=ok,81=refused,82=out-drop,83=ret-drop,84=path-rst,85=icmp,86=srv-drop,87=stalled,88=reset
+    cap_start
+    local p pids=()
+    for p in 80 81 82 83 84 85 86 87 88; do cli -to 203.0.113.5:$p -n 30 -c 10 -stagger 20ms -read-timeout 2s & pids+=($!); done
+    wait "${pids[@]}"; finish ;;
+  fmt-pcapng) POST=pcapng; three_kinds ;;
+  fmt-nano)   CAP_OPTS="--time-stamp-precision=nano"; three_kinds ;;
+  fmt-sll2)   CAP_IF=any; three_kinds ;;
+  fmt-sll1)   CAP_IF=any CAP_OPTS="-y LINUX_SLL"; three_kinds ;;
+  fmt-snap64) CAP_OPTS="-s 64"; three_kinds ;;
+  fmt-gzip)   POST=gzip; three_kinds ;;
+  fmt-vlan)
+    VLAN=1; three_kinds ;;
+  backlog-syncookies)        backlog net.ipv4.tcp_syncookies=1 ;;
+  backlog-nosyncookies)      backlog net.ipv4.tcp_syncookies=0 ;;
+  backlog-abort-on-overflow) backlog net.ipv4.tcp_abort_on_overflow=1 ;;
+  *) die "no recipe for $NAME" ;;
+  esac
+}
+
+# vlan_on: push a tag on egress, pop it on ingress, on all four veth ends.
+vlan_on() {
+  local spec
+  for spec in "$C eth0 100" "$R eth-c 100" "$R eth-s 200" "$S eth0 200"; do
+    set -- $spec
+    nsx "$1" unshare -m --propagation private sh -ec "
+      mount -t bpf bpf /sys/fs/bpf
+      '$LABNET' vlan -push $3 -pin /sys/fs/bpf/push
+      '$LABNET' vlan -pin /sys/fs/bpf/pop
+      tc qdisc add dev $2 clsact
+      tc filter add dev $2 egress bpf object-pinned /sys/fs/bpf/push direct-action
+      tc filter add dev $2 ingress bpf object-pinned /sys/fs/bpf/pop direct-action"
+  done
+}
+
+readme() {
+  {
+    echo "# Lab scenarios"
+    echo
+    echo "Made by \`make lab\` (\`bash testdata/lab/run.sh testdata/scenarios\`, as root) with a real Linux"
+    echo "kernel: namespaces client (198.51.100.10, 2001:db8:c::10) — router — server (203.0.113.5,"
+    echo "2001:db8:5::5), tcpdump on the client's and on the server's interface. Each folder holds the two"
+    echo "captures and truth.json (every attempt in the client capture, its wire counts and the expected"
+    echo "verdict from both captures, the client's alone and the server's alone; checked against the wire"
+    echo "with tshark by testdata/lab/labnet truth). wire counts per capture: syn = SYNs with the attempt's ISN,"
+    echo "synack = SYN-ACKs acknowledging it, rst = RSTs on the 4-tuple in either direction, icmp = ICMP errors"
+    echo "quoting it. Attempts are matched across the captures by the client's ISN (NAT here rewrites addresses"
+    echo "and ports, never sequence numbers). Every capture ends with a UDP exchange on port 9 about 3 s after"
+    echo "the last client activity, so each file shows that the capture went on after its last SYN."
+    echo "IPv6 captures also hold the kernel's own MLDv2 reports (hop limit 1), as real ones do."
+    echo "The backlog-* outcomes vary between runs: their truth is read from the wire each time."
+    echo "Regenerate elsewhere with \`bash testdata/lab/run.sh DIR [SCENARIO...]\` (same layout); the"
+    echo "helper program (servers, clients, raw SYNs, VLAN eBPF loader, truth writer) is testdata/lab/labnet."
+    echo
+    local s
+    for s in "${SCENARIOS[@]}"; do echo "- \`$s\`: ${DESC[$s]}"; done
+  } >"$OUT/README.md"
+}
+
+main() {
+  ensure_tools
+  mkdir -p "$OUT"
+  OUT=$(cd "$OUT" && pwd)
+  TMP=$(mktemp -d /tmp/synpath-lab.XXXXXX)
+  trap cleanup EXIT INT TERM
+  # shellcheck disable=SC2046
+  local s; for s in "${SCENARIOS[@]}"; do del_ns "synpath-$s-c" "synpath-$s-r" "synpath-$s-s"; done # leftovers of a killed run
+  LABNET=$TMP/labnet
+  (cd "$REPO" && go build -o "$LABNET" ./testdata/lab/labnet) || die "building labnet failed"
+  local start=$SECONDS s failed=()
+  for s in "${SEL[@]}"; do
+    while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n || true; done
+    (
+      set +e
+      ( trap - EXIT INT TERM; set -e; VLAN=; scenario "$s" ) >"$TMP/$s.log" 2>&1
+      echo $? >"$TMP/$s.rc"
+    ) &
+    WORKERS+=($!)
+  done
+  wait
+  for s in "${SEL[@]}"; do
+    if [ "$(cat "$TMP/$s.rc" 2>/dev/null)" = 0 ]; then
+      log "ok    $s: $(grep -E "^$s: " "$TMP/$s.log" | tail -1 | cut -d' ' -f2-)"
+    else
+      failed+=("$s")
+      log "FAIL  $s"; sed 's/^/      /' "$TMP/$s.log"
+    fi
+  done
+  readme
+  log "done in $((SECONDS - start)) s; $(du -sh "$OUT" | cut -f1) in $OUT"
+  [ ${#failed[@]} -eq 0 ] || die "failed: ${failed[*]}"
+}
+
+main
