@@ -117,4 +117,7 @@ type Stats struct {
 	Skipped   uint64 // records without TCP: other protocols, other ICMP, non-first fragments
 	Malformed uint64 // records whose headers do not decode
 	Truncated uint64 // records cut by the snaplen before the TCP header ended
+	// First and Last are the earliest and latest timestamps of any record:
+	// how long the capture ran, which TCP alone does not tell.
+	First, Last time.Time
 }

@@ -160,6 +160,12 @@ func (r *Reader) Next(p *Packet) error {
 			return err
 		}
 		r.stats.Packets++
+		if ts := r.rec.ts; r.stats.Packets == 1 || ts.Before(r.stats.First) {
+			r.stats.First = ts
+		}
+		if ts := r.rec.ts; ts.After(r.stats.Last) {
+			r.stats.Last = ts
+		}
 		switch decode(p, r.rec.link, r.rec.data, r.rec.cut) {
 		case classTCP:
 			r.stats.TCP++

@@ -172,18 +172,14 @@ func readGroup(ctx context.Context, g group, fcfg flows.Config, stdin io.Reader,
 				warnings = append(warnings, oneLine(err.Error())+"; verdicts cover the packets before it")
 				break
 			}
-			if s := &sources[i]; s.First.IsZero() || p.TS.Before(s.First) {
-				s.First = p.TS
-			}
-			if s := &sources[i]; p.TS.After(s.Last) {
-				s.Last = p.TS
-			}
 			tracker.Observe(&p)
 		}
 		rd.Close()
 		st := rd.Stats()
+		tracker.Advance(st.Last)
 		s := &sources[i]
 		s.Packets, s.TCP, s.ICMP, s.Skipped, s.Malformed, s.Truncated = st.Packets, st.TCP, st.ICMP, st.Skipped, st.Malformed, st.Truncated
+		s.First, s.Last = st.First, st.Last
 		if i == len(g.files)-1 {
 			tracker.Finish()
 		}

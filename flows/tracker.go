@@ -314,6 +314,16 @@ func (t *Tracker) Expire(now time.Time) {
 	}
 }
 
+// Advance tells the tracker that capture time reached now without a packet
+// for it (records of other protocols, a live clock): attempts idle since
+// are expired, and Finish takes now as the end of the capture.
+func (t *Tracker) Advance(now time.Time) {
+	if now.After(t.now) {
+		t.now = now
+		t.Expire(now)
+	}
+}
+
 // Finish hands on every attempt still tracked, at the end of the capture.
 func (t *Tracker) Finish() {
 	for t.head != nil {
