@@ -185,15 +185,21 @@ func judgeAnsweredAtClient(a *flows.Attempt, r *Result, cfg Config) {
 // first data exchange.
 func judgeEstablished(a *flows.Attempt, r *Result, cfg Config, v Vantage) {
 	hs := handshakeNote(a, v)
+	// A server whose kernel holds the connection acknowledges what the
+	// client sends, whether or not the application reads it.
+	serverTook := a.ServerAckedData || a.ServerData.Count > 0
+	// A RST answering the client's FIN on a connection the server never
+	// took only says "no such connection": the damage was done before.
+	rstAfterGivingUp := a.ClientFIN.Count > 0 && !a.ServerRST.First.TS.Before(a.ClientFIN.First.TS)
 	switch {
 	case a.ServerData.Count > 0 && a.ClientData.Count > 0:
 		r.set(Established, None, "%s; data flowed both ways.", hs)
-	case a.ServerRST.Count > 0:
+	case a.ServerRST.Count > 0 && (serverTook || !rstAfterGivingUp):
 		judgeReset(a, r, a.ServerRST, false, hs, v)
 	case a.ClientData.Count > 0 && a.ServerData.Count == 0:
 		waited := a.End.Sub(a.ClientData.First.TS)
 		gaveUp := a.ClientFIN.Count > 0 || a.ClientRST.Count > 0
-		if !gaveUp && waited < cfg.StallAfter {
+		if !gaveUp && waited < cfg.StallAfter && (serverTook || a.ClientData.Count == 1) {
 			r.set(Established, None, "%s; the client sent a request and the capture ends %s later, before a reply could be ruled out.", hs, dur(waited))
 			return
 		}
@@ -202,22 +208,18 @@ func judgeEstablished(a *flows.Attempt, r *Result, cfg Config, v Vantage) {
 			waited = firstRef(a.ClientFIN, a.ClientRST).TS.Sub(a.ClientData.First.TS)
 			ended = "the client gave up"
 		}
-		acked := "which the server acknowledged"
-		if !a.ServerAckedData {
-			acked = "which the server never acknowledged"
+		if !serverTook {
+			judgeUntaken(a, r, v, hs)
+			return
 		}
 		if v == VantageServer {
-			r.set(Stalled, Server, "%s; the server received %d bytes of request but sent no reply in %s, when %s: the server application did not answer.",
+			r.set(Stalled, Server, "%s; the server received %d bytes of request and acknowledged them, but sent no reply in %s, when %s: the server application did not answer.",
 				hs, a.ClientBytes, dur(waited), ended)
 			return
 		}
-		r.set(Stalled, Unknown, "%s; the client sent %d bytes, %s, but no reply came back in %s, when %s.",
-			hs, a.ClientBytes, acked, dur(waited), ended)
-		if a.ServerAckedData {
-			r.unknown(Server, ReturnPath)
-		} else {
-			r.unknown(OutboundPath, Server, ReturnPath)
-		}
+		r.set(Stalled, Unknown, "%s; the client sent %d bytes, which the server acknowledged, but no reply came back in %s, when %s.",
+			hs, a.ClientBytes, dur(waited), ended)
+		r.unknown(Server, ReturnPath)
 		r.Settle = "a capture on the server would tell whether it replied"
 	case a.ClientRST.Count > 0:
 		judgeReset(a, r, a.ClientRST, true, hs, v)
@@ -226,6 +228,24 @@ func judgeEstablished(a *flows.Attempt, r *Result, cfg Config, v Vantage) {
 	default:
 		r.set(Established, None, "%s.", hs)
 	}
+}
+
+// judgeUntaken judges a handshake the client finished and the server never
+// took: the client's data goes unacknowledged.
+func judgeUntaken(a *flows.Attempt, r *Result, v Vantage, hs string) {
+	resent := ""
+	if a.ClientData.Count > 1 {
+		resent = fmt.Sprintf(", though it arrived %s", times(a.ClientData.Count))
+	}
+	if v == VantageServer {
+		r.set(HalfOpen, Server, "The server received the client's final ACK and %d bytes of request but never acknowledged them%s: it did not take the connection, typically because its accept queue was full.",
+			a.ClientBytes, resent)
+		return
+	}
+	r.set(HalfOpen, Unknown, "%s as far as the client knows, but the server never acknowledged its %d bytes (sent %s): the server never took the connection. Either the ACK and request were lost on the way to the server, or the server dropped them (a full accept queue).",
+		hs, a.ClientBytes, times(a.ClientData.Count))
+	r.unknown(OutboundPath, Server)
+	r.Settle = "a capture on the server would tell which"
 }
 
 func judgeReset(a *flows.Attempt, r *Result, rst flows.Seen, fromClient bool, hs string, v Vantage) {

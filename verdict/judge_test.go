@@ -110,6 +110,21 @@ func TestJudgeOneVantage(t *testing.T) {
 		{"accept queue full, seen by server", func(c *pkttest.Conn) []capture.Packet {
 			return []capture.Packet{c.SYN(0), c.SYNACK(ms), c.ACK(ms), c.SYNACK(s), c.ACK(ms), c.Idle(3 * s)}
 		}, true, verdict.VantageServer, want{verdict.HalfOpen, verdict.Server, nil, ""}},
+		{"request never acknowledged, seen by client", func(c *pkttest.Conn) []capture.Packet {
+			d := c.Data(ms, true, 50)
+			return []capture.Packet{c.SYN(0), c.SYNACK(ms), c.ACK(ms), d, again(d, 300*ms), again(d, 900*ms), c.Idle(3 * s)}
+		}, false, verdict.VantageClient, want{verdict.HalfOpen, verdict.Unknown, []verdict.Place{verdict.OutboundPath, verdict.Server}, ""}},
+		{"request never acknowledged, seen by server", func(c *pkttest.Conn) []capture.Packet {
+			d := c.Data(ms, true, 50)
+			return []capture.Packet{c.SYN(0), c.SYNACK(ms), c.ACK(ms), d, again(d, 300*ms), c.Idle(3 * s)}
+		}, true, verdict.VantageServer, want{verdict.HalfOpen, verdict.Server, nil, ""}},
+		{"RST answering the FIN of an untaken connection", func(c *pkttest.Conn) []capture.Packet {
+			d := c.Data(ms, true, 50)
+			return []capture.Packet{c.SYN(0), c.SYNACK(ms), c.ACK(ms), d, again(d, 300*ms), c.FIN(3*s, true), c.RST(ms, false)}
+		}, true, verdict.VantageServer, want{verdict.HalfOpen, verdict.Server, nil, ""}},
+		{"RST before the client gave up", func(c *pkttest.Conn) []capture.Packet {
+			return []capture.Packet{c.SYN(0), c.SYNACK(ms), c.ACK(ms), c.Data(ms, true, 50), c.RST(ms, false)}
+		}, true, verdict.VantageServer, want{verdict.Reset, verdict.Server, nil, verdict.OriginServer}},
 		{"stalled seen by server", func(c *pkttest.Conn) []capture.Packet {
 			return []capture.Packet{c.SYN(0), c.SYNACK(ms), c.ACK(ms), c.Data(ms, true, 50), c.ServerACK(ms), c.Idle(3 * s)}
 		}, true, verdict.VantageServer, want{verdict.Stalled, verdict.Server, nil, ""}},
@@ -161,4 +176,11 @@ func TestHops(t *testing.T) {
 			t.Errorf("Hops(%d) = %d, want %d", ttl, got, want)
 		}
 	}
+}
+
+// again is a retransmission of p, dt later, with the next frame number.
+func again(p capture.Packet, dt time.Duration) capture.Packet {
+	p.TS = p.TS.Add(dt)
+	p.N += 100
+	return p
 }
