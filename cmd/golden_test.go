@@ -174,4 +174,3 @@ func TestGoldenScenarios(t *testing.T) {
 		})
 	}
 }
-
