@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -88,6 +89,9 @@ func (t *Table) Render(w io.Writer, f Footer) error {
 			text := fmt.Sprintf("#%d %s: %s", i+1, r.Verdict, r.Explanation)
 			if r.Settle != "" {
 				text += " (" + capitalizeFirst(r.Settle) + ".)"
+			}
+			if r.Verdict.Failed() && !t.Explain {
+				text += " Evidence: " + evidenceRefs(r.Evidence, 6) + "."
 			}
 			writeWrapped(w, text, 100, "   ")
 		}
@@ -277,4 +281,22 @@ func pathTotals(results []verdict.Result) string {
 	}
 	return fmt.Sprintf("paths, over %d attempts seen from both ends: outbound lost %d of %d SYNs; return lost %d of %d SYN-ACKs",
 		n, synSent-synGot, synSent, ackSent-ackGot, ackSent)
+}
+
+// evidenceRefs lists up to max packets as file:frame@time, the first ones
+// and the last, which is where a failure shows.
+func evidenceRefs(ev []verdict.Evidence, max int) string {
+	var parts []string
+	for i, e := range ev {
+		if len(ev) > max && i == max-2 {
+			parts = append(parts, fmt.Sprintf("… %d more", len(ev)-max+1))
+		}
+		if len(ev) > max && i >= max-2 && i < len(ev)-1 {
+			continue
+		}
+		ref := e.Ref
+		ref.File = filepath.Base(ref.File)
+		parts = append(parts, ref.String()+" "+e.What)
+	}
+	return strings.Join(parts, ", ")
 }
