@@ -140,12 +140,7 @@ func (t *Tracker) fromClient(a *Attempt, k Key, p *capture.Packet) {
 			a.record(p, EvStrayRST, true)
 			break
 		}
-		if a.ClientRST.Count == 0 && a.ServerRST.Count == 0 && !a.Established() {
-			a.RSTInHandshake = true
-		}
-		a.ClientRST.add(p)
-		a.record(p, EvRST, true)
-		t.settle(a, p.TS)
+		t.rst(a, p, &a.ClientRST, true)
 	case f.Has(capture.FlagACK):
 		if a.ACK.Count == 0 {
 			// The handshake completes with the first segment acking the
@@ -205,12 +200,7 @@ func (t *Tracker) fromServer(a *Attempt, p *capture.Packet) {
 			a.record(p, EvStrayRST, false)
 			break
 		}
-		if a.ClientRST.Count == 0 && a.ServerRST.Count == 0 && !a.Established() {
-			a.RSTInHandshake = true
-		}
-		a.ServerRST.add(p)
-		a.record(p, EvRST, false)
-		t.settle(a, p.TS)
+		t.rst(a, p, &a.ServerRST, false)
 	default:
 		if p.PayloadLen > 0 {
 			a.ServerData.add(p)
@@ -249,6 +239,16 @@ func (t *Tracker) observeICMP(p *capture.Packet) {
 		a.record(p, EvICMPLater, false)
 		t.touch(a, p.TS)
 	}
+}
+
+// rst records an acceptable RST from one side; it settles the attempt.
+func (t *Tracker) rst(a *Attempt, p *capture.Packet, from *Seen, fromClient bool) {
+	if a.ClientRST.Count == 0 && a.ServerRST.Count == 0 && !a.Established() {
+		a.RSTInHandshake = true
+	}
+	from.add(p)
+	a.record(p, EvRST, fromClient)
+	t.settle(a, p.TS)
 }
 
 // stray counts a packet of a connection whose SYN was not captured, once
