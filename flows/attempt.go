@@ -75,7 +75,8 @@ func (s *Seen) add(p *capture.Packet) {
 // than RSTs: the reference for judging whether a RST claiming to come from
 // that address really did.
 type HopRef struct {
-	TTL   uint8 // TTL / hop limit of the latest such packet
+	TTL   uint8  // TTL / hop limit of the latest such packet
+	IPID  uint16 // its IPv4 identification
 	Count uint32
 	From  capture.Ref
 }

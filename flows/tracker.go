@@ -192,7 +192,7 @@ func (t *Tracker) fromServer(a *Attempt, p *capture.Packet) {
 		a.record(p, EvSYNACK, false)
 		src := p.Src.Addr()
 		ref := t.serverTTL[src]
-		t.serverTTL[src] = HopRef{TTL: p.TTL, Count: ref.Count + 1, From: p.Ref}
+		t.serverTTL[src] = HopRef{TTL: p.TTL, IPID: p.IPID, Count: ref.Count + 1, From: p.Ref}
 	case f.Has(capture.FlagRST):
 		// Before the handshake completes, a RST counts only if it
 		// acknowledges the SYN, as real stacks judge it (RFC 9293 3.10.7.3).

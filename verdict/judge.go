@@ -350,37 +350,47 @@ func sentHere(s flows.Seen) (Origin, Sureness) {
 // rstOriginAtClient compares a RST claiming to come from the server with
 // the server's own packets in the same capture.
 func rstOriginAtClient(a *flows.Attempt, rst flows.Seen) (Origin, Sureness, string) {
-	ref, refWhat := a.SYNACK.TTL, "the server's SYN-ACK"
-	if a.SYNACK.Count == 0 {
-		if a.ServerHops.Count == 0 {
-			return OriginUnknown, "", fmt.Sprintf("This capture holds no other packet from %s to compare the RST's TTL (%d) with, so it cannot tell whether the server or something on the way sent it.", a.Key.Server.Addr(), rst.TTL)
-		}
-		ref, refWhat = a.ServerHops.TTL, fmt.Sprintf("the server's SYN-ACKs to other connections (frame %d)", a.ServerHops.From.N)
+	if a.SYNACK.Count > 0 {
+		return compareRST(rst, a.SYNACK.TTL, a.SYNACK.IPID, "the server's SYN-ACK", OriginServer)
 	}
-	if rst.TTL == ref {
-		return OriginServer, Likely, fmt.Sprintf("Its TTL (%d) matches %s.", rst.TTL, refWhat)
+	if a.ServerHops.Count == 0 {
+		return OriginUnknown, "", fmt.Sprintf("This capture holds no other packet from %s to compare the RST's TTL (%d) with, so it cannot tell whether the server or something on the way sent it.", a.Key.Server.Addr(), rst.TTL)
 	}
-	closer := ""
-	if d := int(Hops(ref)) - int(Hops(rst.TTL)); d > 0 {
-		closer = fmt.Sprintf(", so it was sent %d hop(s) closer to the client", d)
-	}
-	return OriginPath, Likely, fmt.Sprintf("its TTL (%d) differs from that of %s (%d)%s.", rst.TTL, refWhat, ref, closer)
+	return compareRST(rst, a.ServerHops.TTL, a.ServerHops.IPID,
+		fmt.Sprintf("the server's SYN-ACKs to other connections (frame %d)", a.ServerHops.From.N), OriginServer)
 }
 
 // resetOrigin judges who sent a RST on an attempt whose SYN-ACK was seen.
 func resetOrigin(a *flows.Attempt, rst flows.Seen, fromClient bool, v Vantage) (Origin, Sureness, string) {
-	sender, ref, refWhat := OriginServer, a.SYNACK.TTL, "the server's SYN-ACK"
+	sender, ref, refID, refWhat := OriginServer, a.SYNACK.TTL, a.SYNACK.IPID, "the server's SYN-ACK"
 	if fromClient {
-		sender, ref, refWhat = OriginClient, a.SYN.TTL, "the client's SYN"
+		// No IP-ID test against a SYN: Linux numbers its SYNs but sends
+		// the RSTs it makes without a socket with IP-ID 0.
+		sender, ref, refID, refWhat = OriginClient, a.SYN.TTL, 0, "the client's SYN"
 	}
 	// A packet leaving the capturing host is certain.
 	if (v == VantageServer) != fromClient && v != VantageUnknown {
 		return sender, Certain, ""
 	}
-	if rst.TTL == ref {
-		return sender, Likely, fmt.Sprintf("Its TTL (%d) matches %s.", rst.TTL, refWhat)
+	return compareRST(rst, ref, refID, refWhat, sender)
+}
+
+// compareRST tells whether a RST came from sender, whose own packet (ref)
+// arrived with refTTL and refID: a forger on the way is fewer hops off and
+// rarely copies the sender's IP-ID numbering. refID 0 skips that test
+// (Linux sends SYN-ACKs and RSTs with IP-ID 0 alike).
+func compareRST(rst flows.Seen, refTTL uint8, refID uint16, refWhat string, sender Origin) (Origin, Sureness, string) {
+	if rst.TTL != refTTL {
+		closer := ""
+		if d := int(Hops(refTTL)) - int(Hops(rst.TTL)); d > 0 {
+			closer = fmt.Sprintf(", so it was sent %d hop(s) closer to the capture", d)
+		}
+		return OriginPath, Likely, fmt.Sprintf("its TTL (%d) differs from that of %s (%d)%s.", rst.TTL, refWhat, refTTL, closer)
 	}
-	return OriginPath, Likely, fmt.Sprintf("its TTL (%d) differs from that of %s (%d).", rst.TTL, refWhat, ref)
+	if refID != 0 && rst.IPID == 0 {
+		return OriginPath, Likely, fmt.Sprintf("its TTL (%d) matches %s, but its IP-ID is 0 where the sender numbers its packets (%d).", rst.TTL, refWhat, refID)
+	}
+	return sender, Likely, fmt.Sprintf("Its TTL (%d) matches %s.", rst.TTL, refWhat)
 }
 
 func handshakeNote(a *flows.Attempt, v Vantage) string {

@@ -76,6 +76,12 @@ func TestJudgeOneVantage(t *testing.T) {
 			want{verdict.Refused, verdict.Server, []verdict.Place{verdict.Server}, verdict.OriginServer}},
 		{"refused by the path, TTL differs", nil, false, verdict.VantageClient,
 			want{verdict.Refused, verdict.OutboundPath, []verdict.Place{verdict.OutboundPath}, verdict.OriginPath}},
+		{"forged RST with the right TTL but no IP-ID", func(c *pkttest.Conn) []capture.Packet {
+			// A Windows-like server numbers its packets; the forger does not.
+			sa := c.SYNACK(ms)
+			sa.IPID = 4711
+			return []capture.Packet{c.SYN(0), sa, c.ACK(ms), c.Data(ms, true, 10), c.RST(ms, false)}
+		}, false, verdict.VantageClient, want{verdict.Reset, verdict.OutboundPath, nil, verdict.OriginPath}},
 		{"refused, no reference", func(c *pkttest.Conn) []capture.Packet {
 			return []capture.Packet{c.SYN(0), c.RefusingRST(ms, 63)}
 		}, false, verdict.VantageClient, want{verdict.Refused, verdict.Unknown, []verdict.Place{verdict.Server, verdict.OutboundPath}, verdict.OriginUnknown}},
