@@ -179,7 +179,7 @@ func Join(client, server Side, cfg JoinConfig) ([]Result, ClockOffset) {
 				r.SYNSeenByServer, r.SYNACKSent = 0, 0
 				markLost(r.Evidence, true)
 			} else {
-				r.Explanation += " " + outOfView("server", inTime)
+				r.Explanation += " " + outOfView("server", inTime, inHost)
 			}
 		}
 		if off.Known {
@@ -194,7 +194,7 @@ func Join(client, server Side, cfg JoinConfig) ([]Result, ClockOffset) {
 		r := Judge(s, VantageServer, cfg.Config)
 		t := s.SYN.First.TS.Add(-off.Offset)
 		inTime := client.First.IsZero() || (t.After(client.First.Add(-cfg.ViewMargin)) && t.Before(client.Last.Add(cfg.ViewMargin)))
-		r.Explanation += " " + outOfView("client", inTime && clients[s.Key.Client.Addr()])
+		r.Explanation += " " + outOfView("client", inTime, clients[s.Key.Client.Addr()])
 		shift(r.Evidence, off.Offset)
 		r.FirstSYN = r.FirstSYN.Add(-off.Offset)
 		results = append(results, r)
@@ -219,11 +219,15 @@ func joinDefaults(cfg JoinConfig) JoinConfig {
 	return cfg
 }
 
-func outOfView(other string, inTime bool) string {
-	if !inTime {
+// outOfView says why the other capture cannot confirm an attempt.
+func outOfView(other string, inTime, inHost bool) string {
+	switch {
+	case !inTime:
 		return fmt.Sprintf("The %s capture does not cover this time, so it cannot confirm the attempt.", other)
+	case !inHost:
+		return fmt.Sprintf("The %s capture shows no traffic of this host: it was taken elsewhere, so it cannot confirm the attempt.", other)
 	}
-	return fmt.Sprintf("The %s capture shows no traffic of this host: it was taken elsewhere, so it cannot confirm the attempt.", other)
+	return fmt.Sprintf("The %s capture covers this time and host but holds no matching SYN: it missed the packets, or a middlebox rewrote them beyond recognition.", other)
 }
 
 // pick returns the first unused candidate that ok accepts.
