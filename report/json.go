@@ -1,7 +1,6 @@
 package report
 
 import (
-	"encoding/json"
 	"io"
 	"net/netip"
 	"time"
@@ -125,15 +124,20 @@ func addrIfSet(a netip.AddrPort) string {
 	return a.String()
 }
 
-// JSONWriter writes one JSON object per line, as verdicts arrive.
-type JSONWriter struct{ enc *json.Encoder }
-
-// NewJSONWriter returns a JSONWriter on w.
-func NewJSONWriter(w io.Writer) *JSONWriter {
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	return &JSONWriter{enc: enc}
+// JSONWriter writes one JSON object per line, as verdicts arrive, one
+// write per line so that a reader of a pipe sees whole lines at once.
+type JSONWriter struct {
+	w   io.Writer
+	buf []byte
 }
 
+// NewJSONWriter returns a JSONWriter on w.
+func NewJSONWriter(w io.Writer) *JSONWriter { return &JSONWriter{w: w} }
+
 // Write writes one verdict.
-func (j *JSONWriter) Write(r *verdict.Result) error { return j.enc.Encode(NewRecord(r)) }
+func (j *JSONWriter) Write(r *verdict.Result) error {
+	rec := NewRecord(r)
+	j.buf = appendRecord(j.buf[:0], &rec)
+	_, err := j.w.Write(j.buf)
+	return err
+}

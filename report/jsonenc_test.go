@@ -1,0 +1,80 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/synpath/synpath/capture"
+	"github.com/synpath/synpath/verdict"
+)
+
+// stdJSON is what encoding/json makes of a record: the contract.
+func stdJSON(t testing.TB, rec *Record) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(rec); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func sampleResults() []verdict.Result {
+	t0 := time.Date(2026, 11, 20, 14, 2, 31, 125001000, time.UTC)
+	full := verdict.Result{
+		Client: netip.MustParseAddrPort("198.51.100.10:40512"), Server: netip.MustParseAddrPort("[2001:db8::5]:443"),
+		ISN: 4294967295, Verdict: verdict.Refused, Where: verdict.OutboundPath, Candidates: []verdict.Place{verdict.OutboundPath},
+		RSTOrigin: verdict.OriginPath, OriginSure: verdict.Certain, ICMP: "admin-prohibited (ICMP 3/13) from 198.51.100.1",
+		Vantage: verdict.VantageBoth, FirstSYN: t0, SYNSent: 4, SYNSeenByServer: 0, SYNACKSent: 0, SYNACKSeenByClient: 0,
+		RTT: 1234567 * time.Nanosecond, ClockOffset: 37250*time.Millisecond + 7*time.Microsecond, ClockError: 13 * time.Microsecond, HasClockOffset: true,
+		ClientSeenByServer: netip.MustParseAddrPort("192.0.2.1:61034"), ServerSeenByServer: netip.MustParseAddrPort("203.0.113.5:8080"),
+		Match: "isn+syn-options (nat)", Settle: "a capture on the server would tell which",
+		Explanation: "Quotes \" and \\ backslashes, a tab\t, a newline\n, a bell\a, µs, → arrows, \u2028, <html> & \xff bad UTF-8.",
+		Evidence: []verdict.Evidence{
+			{Ref: capture.Ref{File: "c\"lient.pcap", N: 17, TS: t0}, What: "SYN", FromClient: true, TTL: 64},
+			{Ref: capture.Ref{File: "client.pcap", N: 18, TS: t0.Add(time.Millisecond)}, What: "data", TTL: 63, Len: 1400},
+		},
+	}
+	empty := verdict.Result{Verdict: verdict.Timeout, Where: verdict.Unknown, SYNSent: -1, SYNSeenByServer: -1, SYNACKSent: -1, SYNACKSeenByClient: -1, RTT: -1}
+	oneSided := full
+	oneSided.ClockError = -1
+	oneSided.ClientSeenByServer = netip.AddrPort{}
+	oneSided.Candidates = []verdict.Place{}
+	oneSided.RTT = 0
+	oneSided.ClockOffset = -10 * time.Minute
+	return []verdict.Result{full, empty, oneSided}
+}
+
+func TestAppendRecordMatchesEncodingJSON(t *testing.T) {
+	for i, r := range sampleResults() {
+		rec := NewRecord(&r)
+		got := appendRecord(nil, &rec)
+		if want := stdJSON(t, &rec); !bytes.Equal(got, want) {
+			t.Errorf("result %d:\n got %s\nwant %s", i, got, want)
+		}
+	}
+}
+
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"", "plain", "\"\\\n\r\t\b\f\x00\x1f", "µ→✗", "\u2028\u2029", "\xff\xfe", "<>&"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		rec := Record{Client: s, Explanation: s, Evidence: []EvidenceJSON{{What: s}}}
+		if got, want := appendRecord(nil, &rec), stdJSON(t, &rec); !bytes.Equal(got, want) {
+			t.Fatalf("%q:\n got %s\nwant %s", s, got, want)
+		}
+	})
+}
+
+func TestFloatsMatchEncodingJSON(t *testing.T) {
+	for _, v := range []float64{0, 0.001, 1, 1.5, 37250.007, -600000, 1e-7, 123456789012.345, 1e21, 5e-324} {
+		rec := Record{RTTms: &v}
+		if got, want := appendRecord(nil, &rec), stdJSON(t, &rec); !bytes.Equal(got, want) {
+			t.Errorf("%v:\n got %s\nwant %s", v, got, want)
+		}
+	}
+}
