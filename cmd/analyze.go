@@ -188,6 +188,9 @@ func readGroup(ctx context.Context, g group, fcfg flows.Config, stdin io.Reader,
 			warnings = append(warnings, fmt.Sprintf("%s: %d packets were cut by the snaplen inside their TCP header", name, st.Truncated))
 		}
 	}
+	if n := tracker.Counts().Duplicates; n > 0 {
+		warnings = append(warnings, fmt.Sprintf("%d packets were captured twice (tcpdump -i any on a router sees forwarded packets on both interfaces) and counted once", n))
+	}
 	if n := tracker.Counts().Evicted; n > 0 {
 		warnings = append(warnings, fmt.Sprintf("%d attempts were judged early: more than %d were in progress at once (SYN flood?)", n, fcfg.MaxAttempts))
 	}

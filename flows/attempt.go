@@ -130,6 +130,10 @@ type Attempt struct {
 
 	Events        []Event
 	EventsDropped uint32
+	// Duplicates counts copies of one packet captured twice (tcpdump -i
+	// any on a router sees a forwarded packet on both interfaces).
+	Duplicates uint32
+	lastSig    packetSig
 
 	// Tracker bookkeeping: lru links and last activity.
 	prev, next *Attempt
@@ -155,4 +159,33 @@ func (a *Attempt) record(p *capture.Packet, t EventType, fromClient bool) {
 		return
 	}
 	a.Events = append(a.Events, Event{Ref: p.Ref, Type: t, FromClient: fromClient, TTL: p.TTL, IPID: p.IPID, Len: p.PayloadLen})
+}
+
+// packetSig is what tells two captured copies of one packet from a
+// retransmission: the same header fields, microseconds apart.
+type packetSig struct {
+	src      netip.AddrPort
+	seq, ack uint32
+	ipid     uint16
+	flags    capture.TCPFlags
+	length   uint32
+	ts       time.Time
+}
+
+// duplicateWindow is far below any retransmission timeout (≥ 200 ms) and
+// far above the time a router takes to forward a packet.
+const duplicateWindow = time.Millisecond
+
+// duplicate reports whether p is a second copy of the packet before it,
+// and remembers p otherwise.
+func (a *Attempt) duplicate(p *capture.Packet) bool {
+	sig := packetSig{src: p.Src, seq: p.Seq, ack: p.Ack, ipid: p.IPID, flags: p.Flags, length: p.PayloadLen, ts: p.TS}
+	last := a.lastSig
+	a.lastSig = sig
+	if sig.src == last.src && sig.seq == last.seq && sig.ack == last.ack && sig.ipid == last.ipid &&
+		sig.flags == last.flags && sig.length == last.length && sig.ts.Sub(last.ts) < duplicateWindow && !sig.ts.Before(last.ts) {
+		a.Duplicates++
+		return true
+	}
+	return false
 }

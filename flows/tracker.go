@@ -30,6 +30,9 @@ type Counts struct {
 	Midstream uint64 // connections whose SYN was not in the capture
 	PortReuse uint64 // attempts replaced by a new SYN on the same 4-tuple
 	Evicted   uint64 // attempts handed on early because the table was full
+	// Duplicates are packets captured twice (tcpdump -i any on a router),
+	// counted once.
+	Duplicates uint64
 }
 
 // Tracker rebuilds attempts from packets. It is not safe for concurrent
@@ -88,11 +91,19 @@ func (t *Tracker) Observe(p *capture.Packet) {
 	}
 	k := Key{Client: p.Src, Server: p.Dst}
 	if a := t.byKey[k]; a != nil {
-		t.fromClient(a, k, p)
+		if !a.duplicate(p) {
+			t.fromClient(a, k, p)
+		} else {
+			t.counts.Duplicates++
+		}
 		return
 	}
 	if a := t.byKey[Key{Client: p.Dst, Server: p.Src}]; a != nil {
-		t.fromServer(a, p)
+		if !a.duplicate(p) {
+			t.fromServer(a, p)
+		} else {
+			t.counts.Duplicates++
+		}
 		return
 	}
 	if p.Flags&(capture.FlagSYN|capture.FlagACK|capture.FlagRST) == capture.FlagSYN {
@@ -113,6 +124,7 @@ func (t *Tracker) start(k Key, p *capture.Packet) {
 	a.SYNOpts = p.Opts
 	a.SYN.add(p)
 	a.record(p, EvSYN, true)
+	a.duplicate(p)
 	t.byKey[k] = a
 	t.touch(a, p.TS)
 }

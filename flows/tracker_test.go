@@ -141,3 +141,21 @@ func TestObserveAllocatesNothing(t *testing.T) {
 		t.Errorf("%.1f allocations per run of %d packets, want 0", allocs, len(data))
 	}
 }
+
+func TestPacketsCapturedTwiceCountOnce(t *testing.T) {
+	var rec recorder
+	tr := flows.NewTracker(flows.DefaultConfig, rec.emit)
+	c := pkttest.NewConn("198.51.100.10:40512", "203.0.113.5:80", 1000)
+	syn := c.SYN(0)
+	syn.IPID = 4242
+	synOut := syn // the same SYN leaving the router's other interface
+	synOut.TS, synOut.N, synOut.TTL = syn.TS.Add(20*time.Microsecond), syn.N+1, syn.TTL-1
+	retx := syn // a real retransmission, a second later
+	retx.TS, retx.N = syn.TS.Add(time.Second), syn.N+2
+	c.N, c.T = retx.N, retx.TS
+	feed(tr, syn, synOut, retx, c.SYNACK(ms), c.ACK(ms), c.FIN(ms, true), c.FIN(ms, false))
+	tr.Finish()
+	if len(rec.got) != 1 || rec.got[0].SYN.Count != 2 || rec.got[0].Duplicates != 1 {
+		t.Fatalf("got %d attempts; SYNs %d, duplicates %d; want 1, 2, 1", len(rec.got), rec.got[0].SYN.Count, rec.got[0].Duplicates)
+	}
+}
