@@ -34,14 +34,20 @@ var DefaultJoinConfig = JoinConfig{Config: DefaultConfig, ViewMargin: 30 * time.
 
 // Match methods, strongest first.
 const (
-	MatchExact   = "4-tuple+isn"
-	MatchNAT     = "isn+syn-options (nat)"
-	MatchTSval   = "tsval+syn-options (isn rewritten)"
-	MatchIPID    = "ip-id+time (weak)"
-	MatchTiming  = "time+port (weak)"
-	matchNone    = ""
-	maxOneWay    = 2 * time.Second // longest one-way delay pairing packets across captures
-	pairSlack    = time.Millisecond
+	MatchExact  = "4-tuple+isn"
+	MatchNAT    = "isn+syn-options (nat)"
+	MatchTSval  = "tsval+syn-options (isn rewritten)"
+	MatchIPID   = "ip-id+time (weak)"
+	MatchTiming = "time+port (weak)"
+)
+
+const (
+	// maxOneWay is the longest one-way delay when pairing a packet with
+	// its copy in the other capture.
+	maxOneWay = 2 * time.Second
+	// pairSlack absorbs timestamp jitter beyond the clock error bound.
+	pairSlack = time.Millisecond
+	// unknownError marks a clock offset bounded on one side only.
 	unknownError = -1
 )
 
