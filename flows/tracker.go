@@ -297,6 +297,12 @@ func (t *Tracker) settle(a *Attempt, now time.Time) {
 		return
 	}
 	a.Settled = true
+	// A refusal is judged by comparing the RST with the server's own
+	// packets; until the capture has shown one, the attempt waits (it is
+	// handed on when idle, or at the end, with whatever turned up).
+	if a.ServerRST.Count > 0 && a.SYNACK.Count == 0 && t.serverTTL[a.Key.Server.Addr()].Count == 0 {
+		return
+	}
 	t.handOn(a, now)
 }
 

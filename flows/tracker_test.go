@@ -159,3 +159,25 @@ func TestPacketsCapturedTwiceCountOnce(t *testing.T) {
 		t.Fatalf("got %d attempts; SYNs %d, duplicates %d; want 1, 2, 1", len(rec.got), rec.got[0].SYN.Count, rec.got[0].Duplicates)
 	}
 }
+
+func TestRefusalWaitsForTheServersOwnPackets(t *testing.T) {
+	var rec recorder
+	tr := flows.NewTracker(flows.DefaultConfig, rec.emit)
+	refused := pkttest.NewConn("198.51.100.10:40512", "203.0.113.5:81", 1000)
+	open := pkttest.NewConn("198.51.100.10:40513", "203.0.113.5:80", 2000)
+	open.T = refused.T.Add(50 * ms)
+	feed(tr, refused.SYN(0), refused.RefusingRST(ms, 63))
+	if len(rec.got) != 0 {
+		t.Fatal("refusal handed on before the capture showed any packet of the server's")
+	}
+	feed(tr, open.SYN(0), open.SYNACK(ms), open.ACK(ms), open.Data(ms, true, 10), open.Data(ms, false, 10))
+	tr.Finish()
+	for _, a := range rec.got {
+		if a.Key.Server.Port() == 81 && (a.ServerHops.Count != 1 || a.ServerHops.TTL != 63) {
+			t.Errorf("refused attempt handed on with reference %+v, want the later SYN-ACK's", a.ServerHops)
+		}
+	}
+	if len(rec.got) != 2 {
+		t.Errorf("%d attempts handed on, want 2", len(rec.got))
+	}
+}
