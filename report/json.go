@@ -69,7 +69,7 @@ func NewRecord(r *verdict.Result) Record {
 		RSTOriginConfidence: string(r.OriginSure),
 		ICMP:                r.ICMP,
 		Vantage:             string(r.Vantage),
-		FirstSYN:            r.FirstSYN.UTC().Format(TimeFormat),
+		FirstSYN:            formatTime(r.FirstSYN),
 		ISN:                 r.ISN,
 		SYNSent:             count(r.SYNSent),
 		SYNSeenByServer:     count(r.SYNSeenByServer),
@@ -99,9 +99,44 @@ func NewRecord(r *verdict.Result) Record {
 		if e.FromClient {
 			dir = "c2s"
 		}
-		rec.Evidence[i] = EvidenceJSON{File: e.File, Packet: e.N, Time: e.TS.UTC().Format(TimeFormat), What: e.What, Dir: dir, TTL: e.TTL, Len: e.Len}
+		rec.Evidence[i] = EvidenceJSON{File: e.File, Packet: e.N, Time: formatTime(e.TS), What: e.What, Dir: dir, TTL: e.TTL, Len: e.Len}
 	}
 	return rec
+}
+
+// formatTime formats t in UTC as TimeFormat does; time.Format's general
+// layout engine was a tenth of a large-capture run.
+func formatTime(t time.Time) string {
+	t = t.UTC()
+	year, month, day := t.Date()
+	hour, min, sec := t.Clock()
+	if year < 0 || year > 9999 {
+		return t.Format(TimeFormat)
+	}
+	var b [30]byte
+	digits(b[0:4], year)
+	b[4] = '-'
+	digits(b[5:7], int(month))
+	b[7] = '-'
+	digits(b[8:10], day)
+	b[10] = 'T'
+	digits(b[11:13], hour)
+	b[13] = ':'
+	digits(b[14:16], min)
+	b[16] = ':'
+	digits(b[17:19], sec)
+	b[19] = '.'
+	digits(b[20:29], t.Nanosecond())
+	b[29] = 'Z'
+	return string(b[:])
+}
+
+// digits writes n into b, zero-padded to len(b).
+func digits(b []byte, n int) {
+	for i := len(b) - 1; i >= 0; i-- {
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
 }
 
 func count(n int) *int {

@@ -78,3 +78,18 @@ func TestFloatsMatchEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+func TestFormatTimeMatchesLayout(t *testing.T) {
+	for _, tm := range []time.Time{
+		time.Date(2026, 11, 20, 14, 2, 31, 125001000, time.UTC),
+		time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2038, 1, 19, 3, 14, 7, 999999999, time.FixedZone("x", 3600)),
+		time.Date(9999, 12, 31, 23, 59, 59, 1, time.UTC),
+		time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC),
+		{},
+	} {
+		if got, want := formatTime(tm), tm.UTC().Format(TimeFormat); got != want {
+			t.Errorf("formatTime(%v) = %s, want %s", tm, got, want)
+		}
+	}
+}
