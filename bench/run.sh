@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
 # Compares synpath with tshark and with the bare pcapgo read floor, in one
 # run on the same synthetic capture, and prints medians of RUNS runs and
-# the ratios. Usage: bench/run.sh [ATTEMPTS] [RUNS]   (defaults 200000, 5)
+# the ratios. Usage: bench/run.sh [ATTEMPTS] [RUNS] [bulk]   (defaults 200000, 5)
+# "bulk" makes established connections carry 200 reply segments each (a
+# postmortem capture of busy links) instead of one (a capture of handshakes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 attempts=${1:-200000}
 runs=${2:-5}
+shape=${3:-}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
 go build -o "$out/synpath" ./cmd/synpath
 go build -o "$out/readfloor" ./internal/cmd/readfloor
-go run ./internal/cmd/gencap -n "$attempts" > "$out/bench.pcap"
+go run ./internal/cmd/gencap -n "$attempts" ${shape:+-bulk} > "$out/bench.pcap"
 size=$(stat -c %s "$out/bench.pcap")
-echo "capture: $attempts attempts, $((size / 1000000)) MB"
+echo "capture: $attempts attempts${shape:+ (bulk)}, $((size / 1000000)) MB"
 
 # seconds and peak RSS (KB) of one command, output discarded
 measure() {

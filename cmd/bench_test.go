@@ -13,9 +13,16 @@ import (
 
 // BenchmarkPipeline reads, decodes, tracks and judges a synthetic client
 // capture held in memory: the whole job but output.
+// Two shapes: a capture of handshakes (7 packets an attempt) and a capture
+// of busy connections (200 data segments each), where per-packet cost rules.
 func BenchmarkPipeline(b *testing.B) {
+	b.Run("handshakes", func(b *testing.B) { benchPipeline(b, 20000, capgen.DefaultMix) })
+	b.Run("bulk", func(b *testing.B) { benchPipeline(b, 500, capgen.BulkMix) })
+}
+
+func benchPipeline(b *testing.B, attempts int, mix capgen.Mix) {
 	var file bytes.Buffer
-	packets, err := capgen.Write(&file, 20000, capgen.DefaultMix)
+	packets, err := capgen.Write(&file, attempts, mix)
 	if err != nil {
 		b.Fatal(err)
 	}

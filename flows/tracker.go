@@ -51,6 +51,11 @@ type Tracker struct {
 	// midstream holds connections seen without their SYN, by last activity.
 	midstream map[Key]time.Time
 
+	// last is the attempt of the previous packet: consecutive packets
+	// mostly belong to one connection, and a comparison beats two map
+	// lookups.
+	last *Attempt
+
 	now, lastSweep, lastMidSweep time.Time
 	counts                       Counts
 }
@@ -90,27 +95,37 @@ func (t *Tracker) Observe(p *capture.Packet) {
 		return
 	}
 	k := Key{Client: p.Src, Server: p.Dst}
-	if a := t.byKey[k]; a != nil {
-		if !a.duplicate(p) {
-			t.fromClient(a, k, p)
-		} else {
-			t.counts.Duplicates++
-		}
-		return
-	}
-	if a := t.byKey[Key{Client: p.Dst, Server: p.Src}]; a != nil {
-		if !a.duplicate(p) {
-			t.fromServer(a, p)
-		} else {
-			t.counts.Duplicates++
-		}
-		return
-	}
-	if p.Flags&(capture.FlagSYN|capture.FlagACK|capture.FlagRST) == capture.FlagSYN {
+	a := t.lookup(k)
+	switch {
+	case a == nil && p.Flags&(capture.FlagSYN|capture.FlagACK|capture.FlagRST) == capture.FlagSYN:
 		t.start(k, p)
-		return
+	case a == nil:
+		t.stray(p)
+	case a.duplicate(p):
+		t.counts.Duplicates++
+	case a.Key == k:
+		t.fromClient(a, k, p)
+	default:
+		t.fromServer(a, p)
 	}
-	t.stray(p)
+}
+
+// lookup finds the attempt a packet from k.Client to k.Server belongs to,
+// in either direction.
+func (t *Tracker) lookup(k Key) *Attempt {
+	// Consecutive packets mostly belong to one connection: a comparison
+	// beats two map lookups.
+	if a := t.last; a != nil && (a.Key == k || (a.Key.Client == k.Server && a.Key.Server == k.Client)) {
+		return a
+	}
+	a := t.byKey[k]
+	if a == nil {
+		a = t.byKey[Key{Client: k.Server, Server: k.Client}]
+	}
+	if a != nil {
+		t.last = a
+	}
+	return a
 }
 
 func (t *Tracker) start(k Key, p *capture.Packet) {
@@ -233,7 +248,16 @@ func (t *Tracker) fromServer(a *Attempt, p *capture.Packet) {
 
 func (t *Tracker) observeICMP(p *capture.Packet) {
 	k := Key{Client: p.Src, Server: p.Dst}
-	if a := t.byKey[k]; a != nil {
+	a := t.last
+	if a == nil || (a.Key != k && (a.Key.Client != p.Dst || a.Key.Server != p.Src)) {
+		if a = t.byKey[k]; a == nil {
+			a = t.byKey[Key{Client: p.Dst, Server: p.Src}]
+		}
+	}
+	if a != nil {
+		t.last = a
+	}
+	if a != nil && a.Key == k {
 		if p.Seq == a.ISN && !a.Established() && p.ICMP.Quotes() {
 			a.ICMP.add(p)
 			a.ICMPInfo = p.ICMP
@@ -357,6 +381,9 @@ func (t *Tracker) drop(a *Attempt, end time.Time) {
 	}
 	delete(t.byKey, a.Key)
 	t.unlink(a)
+	if t.last == a {
+		t.last = nil
+	}
 	events := a.Events[:0]
 	*a = Attempt{Events: events}
 	t.free = append(t.free, a)

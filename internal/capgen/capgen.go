@@ -14,11 +14,16 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 )
 
-// Mix is how many attempts of each kind, per 10 attempts.
-type Mix struct{ Established, Refused, Timeout int }
+// Mix is how many attempts of each kind, per Established+Refused+Timeout
+// attempts, and how many 1 KB reply segments each established one carries.
+type Mix struct{ Established, Refused, Timeout, Segments int }
 
-// DefaultMix is mostly healthy traffic with some failures.
-var DefaultMix = Mix{Established: 8, Refused: 1, Timeout: 1}
+// DefaultMix is mostly healthy handshakes with some failures: a capture
+// of connection attempts, a handful of packets each.
+var DefaultMix = Mix{Established: 8, Refused: 1, Timeout: 1, Segments: 1}
+
+// BulkMix is mostly data: a postmortem capture of busy connections.
+var BulkMix = Mix{Established: 8, Refused: 1, Timeout: 1, Segments: 200}
 
 // Write writes a pcap of n attempts to w and returns the packet count.
 // Each established attempt carries a request and a 1 KB reply.
@@ -43,10 +48,17 @@ func Write(w io.Writer, n int, mix Mix) (int, error) {
 			g.seg(server, client, 80, cport, 63, isn^0xabcdef, isn+1, syn|ack, 0)
 			g.seg(client, server, cport, 80, 64, isn+1, isn^0xabcdef+1, ack, 0)
 			g.seg(client, server, cport, 80, 64, isn+1, isn^0xabcdef+1, ack|psh, 80)
-			g.seg(server, client, 80, cport, 63, isn^0xabcdef+1, isn+81, ack|psh, 1024)
-			g.seg(client, server, cport, 80, 64, isn+81, isn^0xabcdef+1025, ack|fin, 0)
-			g.seg(server, client, 80, cport, 63, isn^0xabcdef+1025, isn+82, ack|fin, 0)
-			g.seg(client, server, cport, 80, 64, isn+82, isn^0xabcdef+1026, ack, 0)
+			sent := uint32(0)
+			for k := 0; k < max(mix.Segments, 1); k++ {
+				g.seg(server, client, 80, cport, 63, isn^0xabcdef+1+sent, isn+81, ack|psh, 1024)
+				sent += 1024
+				if k%2 == 1 {
+					g.seg(client, server, cport, 80, 64, isn+81, isn^0xabcdef+1+sent, ack, 0)
+				}
+			}
+			g.seg(client, server, cport, 80, 64, isn+81, isn^0xabcdef+1+sent, ack|fin, 0)
+			g.seg(server, client, 80, cport, 63, isn^0xabcdef+1+sent, isn+82, ack|fin, 0)
+			g.seg(client, server, cport, 80, 64, isn+82, isn^0xabcdef+2+sent, ack, 0)
 		case kind < mix.Established+mix.Refused:
 			g.seg(client, server, cport, 81, 64, isn, 0, syn, 0)
 			g.seg(server, client, 81, cport, 63, 0, isn+1, rst|ack, 0)
@@ -76,6 +88,7 @@ type gen struct {
 	eth     layers.Ethernet
 	t       time.Time
 	packets int
+	ipid    uint16
 	err     error
 	payload [1500]byte
 }
@@ -85,7 +98,10 @@ func (g *gen) seg(src, dst net.IP, sport, dport uint16, ttl uint8, seq, ackn uin
 		return
 	}
 	g.t = g.t.Add(50 * time.Microsecond)
-	ip := layers.IPv4{Version: 4, TTL: ttl, Protocol: layers.IPProtocolTCP, SrcIP: src, DstIP: dst, Flags: layers.IPv4DontFragment}
+	// Every packet its own IP-ID, as senders number them: identical
+	// headers microseconds apart would be one packet captured twice.
+	g.ipid++
+	ip := layers.IPv4{Version: 4, Id: g.ipid, TTL: ttl, Protocol: layers.IPProtocolTCP, SrcIP: src, DstIP: dst, Flags: layers.IPv4DontFragment}
 	tcp := layers.TCP{SrcPort: layers.TCPPort(sport), DstPort: layers.TCPPort(dport), Seq: seq, Ack: ackn, Window: 64240,
 		FIN: flags&fin != 0, SYN: flags&syn != 0, RST: flags&rst != 0, PSH: flags&psh != 0, ACK: flags&ack != 0}
 	if flags&syn != 0 {

@@ -13,9 +13,14 @@ import (
 
 func main() {
 	n := flag.Int("n", 100000, "connection attempts")
+	bulk := flag.Bool("bulk", false, "established connections carry 200 reply segments each")
 	flag.Parse()
+	mix := capgen.DefaultMix
+	if *bulk {
+		mix = capgen.BulkMix
+	}
 	w := bufio.NewWriterSize(os.Stdout, 1<<20)
-	packets, err := capgen.Write(w, *n, capgen.DefaultMix)
+	packets, err := capgen.Write(w, *n, mix)
 	if err == nil {
 		err = w.Flush()
 	}
