@@ -40,12 +40,7 @@ func (c *collected) vantage() verdict.Vantage {
 
 func (c *collected) span() (first, last time.Time) {
 	for _, s := range c.sources {
-		if !s.First.IsZero() && (first.IsZero() || s.First.Before(first)) {
-			first = s.First
-		}
-		if s.Last.After(last) {
-			last = s.Last
-		}
+		first, last = widen(first, last, s.First, s.Last)
 	}
 	return first, last
 }
@@ -122,6 +117,7 @@ func analyzeJoined(ctx context.Context, cfg *analyzeConfig, gs []group, stdin io
 	return out.finish(report.Footer{Sources: sources, Notes: notes, Warnings: warnings})
 }
 
+// widen extends the span first…last to cover f…l; zero times are empty.
 func widen(first, last, f, l time.Time) (time.Time, time.Time) {
 	if !f.IsZero() && (first.IsZero() || f.Before(first)) {
 		first = f
