@@ -242,12 +242,15 @@ type sink struct {
 	table  *report.Table
 	w      io.Writer
 	stderr io.Writer
-	failed bool
-	err    error
+	// failedOnly drops established attempts from JSON output (the table
+	// filters itself, its summary still counting them).
+	failedOnly bool
+	failed     bool
+	err        error
 }
 
 func newSink(cfg *analyzeConfig, w, stderr io.Writer) *sink {
-	s := &sink{w: w, stderr: stderr}
+	s := &sink{w: w, stderr: stderr, failedOnly: cfg.failedOnly}
 	if cfg.json {
 		s.json = report.NewJSONWriter(w)
 	} else {
@@ -262,6 +265,7 @@ func (s *sink) add(r verdict.Result) {
 	switch {
 	case s.table != nil:
 		s.table.Add(r)
+	case s.failedOnly && !failed:
 	case s.err == nil:
 		s.err = s.json.Write(&r)
 	}

@@ -67,3 +67,15 @@ func TestHelpAndVersion(t *testing.T) {
 		t.Errorf("version: exit %d, %q", code, out)
 	}
 }
+
+func TestFailedOnlyFiltersJSON(t *testing.T) {
+	f := filepath.Join(scenariosDir(), "refused", "client.pcap")
+	if _, err := os.Stat(f); err != nil {
+		t.Skip("no lab scenario")
+	}
+	_, all, _ := runMain("analyze", "--format", "json", f)
+	code, failed, _ := runMain("analyze", "--format", "json", "--failed", f)
+	if code != ExitFailed || strings.Count(all, "\n") != 3 || strings.Count(failed, "\n") != 2 || strings.Contains(failed, `"established"`) {
+		t.Errorf("exit %d; all:\n%s\nfailed only:\n%s", code, all, failed)
+	}
+}

@@ -74,7 +74,7 @@ func (t *Table) Render(w io.Writer, f Footer) error {
 		tbl.Header("#", "client "+arrow+" server", "verdict", "where", "SYNs", "RTT", "first SYN")
 		for i, r := range shown {
 			if err := tbl.Append(fmt.Sprint(i+1), r.Client.String()+"\n"+arrow+" "+r.Server.String(), string(r.Verdict), place(&r),
-				synCount(&r), rttText(r.RTT), r.FirstSYN.UTC().Format("15:04:05.000")); err != nil {
+				synCount(&r, arrow), rttText(r.RTT), r.FirstSYN.UTC().Format("15:04:05.000")); err != nil {
 				return err
 			}
 		}
@@ -208,8 +208,12 @@ func place(r *verdict.Result) string {
 	return string(r.Where)
 }
 
-func synCount(r *verdict.Result) string {
+// synCount is the SYNs the client sent, or the server saw; with both
+// captures, sent→arrived.
+func synCount(r *verdict.Result, arrow string) string {
 	switch {
+	case r.SYNSent >= 0 && r.SYNSeenByServer >= 0:
+		return fmt.Sprintf("%d%s%d", r.SYNSent, arrow, r.SYNSeenByServer)
 	case r.SYNSent >= 0:
 		return fmt.Sprint(r.SYNSent)
 	case r.SYNSeenByServer >= 0:
