@@ -20,6 +20,7 @@ import (
 type analyzeConfig struct {
 	clientFiles, serverFiles, autoFiles []string
 	json, failedOnly, explain, ascii    bool
+	midstream                           bool
 	verdict                             verdict.Config
 	flows                               flows.Config
 }
@@ -34,6 +35,7 @@ func parseAnalyze(args []string, stderr io.Writer) (*analyzeConfig, error) {
 	format := fs.String("format", "table", "output: table (for people) or json (JSON Lines, one object per attempt)")
 	fs.BoolVar(&cfg.failedOnly, "failed", false, "list only attempts that were not established")
 	fs.BoolVar(&cfg.explain, "explain", false, "draw a ladder diagram of each failed attempt")
+	fs.BoolVar(&cfg.midstream, "midstream", false, "also list connections whose SYN is not in the capture (not judged)")
 	fs.BoolVar(&cfg.ascii, "ascii", false, "draw with ASCII only (default when the terminal is not UTF-8)")
 	fs.DurationVar(&cfg.verdict.SYNTimeout, "syn-timeout", verdict.DefaultConfig.SYNTimeout, "an unanswered SYN followed by this much capture is a timeout, else incomplete")
 	fs.DurationVar(&cfg.verdict.StallAfter, "stall-after", verdict.DefaultConfig.StallAfter, "a request without reply for this long is stalled")
@@ -83,6 +85,9 @@ func analyze(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return err
 	}
 	out := newSink(cfg, stdout, stderr)
+	if cfg.midstream {
+		cfg.flows.OnMidstream = out.addMidstream
+	}
 	gs := groups(cfg)
 	if len(gs) > 1 {
 		return analyzeJoined(ctx, cfg, gs, stdin, out)
@@ -268,6 +273,15 @@ func (s *sink) add(r verdict.Result) {
 	case s.failedOnly && !failed:
 	case s.err == nil:
 		s.err = s.json.Write(&r)
+	}
+}
+
+func (s *sink) addMidstream(m *flows.Midstream) {
+	switch {
+	case s.table != nil:
+		s.table.AddMidstream(*m)
+	case s.err == nil:
+		s.err = s.json.WriteMidstream(m)
 	}
 }
 

@@ -19,6 +19,19 @@ type Config struct {
 	// MaxAttempts bounds the table (SYN floods): beyond it the least
 	// recently active attempt is handed on early. 0: no bound.
 	MaxAttempts int
+	// OnMidstream, if set, is called for each connection seen without its
+	// SYN once it has been idle for Idle, or at Finish (SPEC: such
+	// connections are counted, and listed only when asked).
+	OnMidstream func(*Midstream)
+}
+
+// Midstream is a connection whose SYN was not in the capture: not an
+// attempt, but worth knowing about (a capture started too late).
+type Midstream struct {
+	From, To netip.AddrPort // the endpoints, as the first packet went
+	First    capture.Ref
+	Last     time.Time
+	Packets  uint64
 }
 
 // DefaultConfig suits captures of real hosts.
@@ -48,8 +61,8 @@ type Tracker struct {
 	// serverTTL is the TTL of the latest SYN-ACK from each address: the
 	// reference for judging RSTs that claim that address.
 	serverTTL map[netip.Addr]HopRef
-	// midstream holds connections seen without their SYN, by last activity.
-	midstream map[Key]time.Time
+	// midstream holds connections seen without their SYN.
+	midstream map[Key]*Midstream
 
 	// last is the attempt of the previous packet: consecutive packets
 	// mostly belong to one connection, and a comparison beats two map
@@ -72,7 +85,7 @@ func NewTracker(cfg Config, emit func(*Attempt)) *Tracker {
 		emit:      emit,
 		byKey:     make(map[Key]*Attempt),
 		serverTTL: make(map[netip.Addr]HopRef),
-		midstream: make(map[Key]time.Time),
+		midstream: make(map[Key]*Midstream),
 	}
 }
 
@@ -287,20 +300,21 @@ func (t *Tracker) rst(a *Attempt, p *capture.Packet, from *Seen, fromClient bool
 	t.settle(a, p.TS)
 }
 
-// stray counts a packet of a connection whose SYN was not captured, once
-// per connection.
+// stray counts a packet of a connection whose SYN was not captured.
 func (t *Tracker) stray(p *capture.Packet) {
+	// One entry per connection, whichever way its packets go.
 	k := Key{Client: p.Src, Server: p.Dst}
 	if p.Dst.Addr().Less(p.Src.Addr()) || (p.Dst.Addr() == p.Src.Addr() && p.Dst.Port() < p.Src.Port()) {
 		k = Key{Client: p.Dst, Server: p.Src}
 	}
-	last, ok := t.midstream[k]
-	if !ok {
+	m := t.midstream[k]
+	if m == nil {
 		t.counts.Midstream++
+		m = &Midstream{From: p.Src, To: p.Dst, First: p.Ref}
+		t.midstream[k] = m
 	}
-	if !ok || p.TS.Sub(last) > time.Second {
-		t.midstream[k] = p.TS
-	}
+	m.Last = p.TS
+	m.Packets++
 }
 
 // settleIfDone settles an attempt whose first data exchange is over, or
@@ -348,9 +362,9 @@ func (t *Tracker) Expire(now time.Time) {
 	}
 	if now.Sub(t.lastMidSweep) >= t.cfg.Idle {
 		t.lastMidSweep = now
-		for k, last := range t.midstream {
-			if now.Sub(last) >= t.cfg.Idle {
-				delete(t.midstream, k)
+		for k, m := range t.midstream {
+			if now.Sub(m.Last) >= t.cfg.Idle {
+				t.dropMidstream(k, m)
 			}
 		}
 	}
@@ -371,7 +385,16 @@ func (t *Tracker) Finish() {
 	for t.head != nil {
 		t.drop(t.head, t.now)
 	}
-	clear(t.midstream)
+	for k, m := range t.midstream {
+		t.dropMidstream(k, m)
+	}
+}
+
+func (t *Tracker) dropMidstream(k Key, m *Midstream) {
+	delete(t.midstream, k)
+	if t.cfg.OnMidstream != nil {
+		t.cfg.OnMidstream(m)
+	}
 }
 
 // drop hands a (if need be) on and removes it from the table.

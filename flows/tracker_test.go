@@ -80,12 +80,18 @@ func TestUnacceptableRSTIsIgnored(t *testing.T) {
 
 func TestMidstreamConnectionsAreCountedNotJudged(t *testing.T) {
 	var rec recorder
-	tr := flows.NewTracker(flows.DefaultConfig, rec.emit)
+	var listed []flows.Midstream
+	cfg := flows.DefaultConfig
+	cfg.OnMidstream = func(m *flows.Midstream) { listed = append(listed, *m) }
+	tr := flows.NewTracker(cfg, rec.emit)
 	c := pkttest.NewConn("198.51.100.10:40512", "203.0.113.5:80", 1000)
-	feed(tr, c.Data(0, true, 10), c.Data(ms, false, 10), c.Data(ms, true, 10))
+	feed(tr, c.Data(0, false, 10), c.Data(ms, true, 10), c.Data(ms, false, 10))
 	tr.Finish()
 	if len(rec.got) != 0 || tr.Counts().Midstream != 1 {
 		t.Errorf("got %d attempts, %d midstream; want 0 and 1", len(rec.got), tr.Counts().Midstream)
+	}
+	if len(listed) != 1 || listed[0].Packets != 3 || listed[0].From != c.Server || listed[0].First.N != 1 {
+		t.Errorf("listed %+v, want one connection of 3 packets, first from the server", listed)
 	}
 }
 

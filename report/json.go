@@ -1,10 +1,12 @@
 package report
 
 import (
+	"encoding/json"
 	"io"
 	"net/netip"
 	"time"
 
+	"github.com/synpath/synpath/flows"
 	"github.com/synpath/synpath/verdict"
 )
 
@@ -174,5 +176,33 @@ func (j *JSONWriter) Write(r *verdict.Result) error {
 	rec := NewRecord(r)
 	j.buf = appendRecord(j.buf[:0], &rec)
 	_, err := j.w.Write(j.buf)
+	return err
+}
+
+// MidstreamRecord is a connection whose SYN was not captured, listed with
+// --midstream: not an attempt, so it has no verdict.
+type MidstreamRecord struct {
+	Midstream bool         `json:"midstream"` // always true: tells these lines from attempts
+	From      string       `json:"from"`
+	To        string       `json:"to"`
+	First     EvidenceJSON `json:"first_packet"`
+	Last      string       `json:"last_time"`
+	Packets   uint64       `json:"packets"`
+}
+
+// WriteMidstream writes one connection seen without its SYN. These lines
+// are rare and only on request, so encoding/json does.
+func (j *JSONWriter) WriteMidstream(m *flows.Midstream) error {
+	rec := MidstreamRecord{
+		Midstream: true, From: m.From.String(), To: m.To.String(),
+		First:   EvidenceJSON{File: m.First.File, Packet: m.First.N, Time: formatTime(m.First.TS), What: "first packet", Dir: "c2s"},
+		Last:    formatTime(m.Last),
+		Packets: m.Packets,
+	}
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	_, err = j.w.Write(append(b, '\n'))
 	return err
 }

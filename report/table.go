@@ -12,6 +12,7 @@ import (
 	"github.com/olekukonko/tablewriter/renderer"
 	"github.com/olekukonko/tablewriter/tw"
 
+	"github.com/synpath/synpath/flows"
 	"github.com/synpath/synpath/verdict"
 )
 
@@ -38,7 +39,11 @@ type Table struct {
 	ASCII      bool // no box-drawing characters, for terminals that are not UTF-8
 	Explain    bool // draw a ladder diagram of each failed attempt
 	results    []verdict.Result
+	midstream  []flows.Midstream
 }
+
+// AddMidstream keeps a connection seen without its SYN, for listing.
+func (t *Table) AddMidstream(m flows.Midstream) { t.midstream = append(t.midstream, m) }
 
 // Add keeps one verdict for rendering.
 func (t *Table) Add(r verdict.Result) { t.results = append(t.results, r) }
@@ -116,6 +121,9 @@ func (t *Table) Render(w io.Writer, f Footer) error {
 		if err := t.summary(w); err != nil {
 			return err
 		}
+	}
+	if err := t.renderMidstream(w); err != nil {
+		return err
 	}
 	fmt.Fprintln(w)
 	if line := pathTotals(t.results); line != "" {
@@ -303,4 +311,30 @@ func evidenceRefs(ev []verdict.Evidence, max int) string {
 		parts = append(parts, ref.String()+" "+e.What)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// maxMidstreamRows bounds the listing: a capture started mid-transfer can
+// hold thousands.
+const maxMidstreamRows = 50
+
+func (t *Table) renderMidstream(w io.Writer) error {
+	if len(t.midstream) == 0 {
+		return nil
+	}
+	slices.SortFunc(t.midstream, func(a, b flows.Midstream) int { return a.First.TS.Compare(b.First.TS) })
+	fmt.Fprintf(w, "\nConnections without a captured SYN (not judged): %d\n", len(t.midstream))
+	tbl := t.newTable(w)
+	tbl.Header("first packet from", "to", "packets", "first frame", "last packet")
+	for i, m := range t.midstream {
+		if i == maxMidstreamRows {
+			fmt.Fprintf(w, "… and %d more\n", len(t.midstream)-i)
+			break
+		}
+		ref := m.First
+		ref.File = filepath.Base(ref.File)
+		if err := tbl.Append(m.From.String(), m.To.String(), fmt.Sprint(m.Packets), ref.String(), m.Last.UTC().Format("15:04:05.000000")); err != nil {
+			return err
+		}
+	}
+	return tbl.Render()
 }
