@@ -91,6 +91,9 @@ type Attempt struct {
 	// SYNOpts are the options of the first SYN: with the ISN and TSval they
 	// let the two-capture join recognise the same SYN across NAT.
 	SYNOpts capture.TCPOptions
+	// SYNData is the payload of the first SYN (TCP Fast Open); a SYN-ACK
+	// may acknowledge it along with the SYN.
+	SYNData uint32
 
 	SYN    Seen // client SYNs with this ISN
 	SYNACK Seen // SYN-ACKs acknowledging ISN+1
@@ -139,6 +142,12 @@ type Attempt struct {
 	prev, next *Attempt
 	last       time.Time
 	emitted    bool
+}
+
+// acksSYN reports whether ack acknowledges the SYN: ISN+1, or past the
+// SYN's data when a Fast Open server took it.
+func (a *Attempt) acksSYN(ack uint32) bool {
+	return ack == a.ISN+1 || (a.SYNData > 0 && ack == a.ISN+1+a.SYNData)
 }
 
 // Established reports whether the client completed the handshake.

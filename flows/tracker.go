@@ -150,6 +150,11 @@ func (t *Tracker) start(k Key, p *capture.Packet) {
 	a.Key = k
 	a.ISN = p.Seq
 	a.SYNOpts = p.Opts
+	a.SYNData = p.PayloadLen
+	if p.PayloadLen > 0 {
+		a.ClientData.add(p) // a Fast Open request rides on the SYN
+		a.ClientBytes = uint64(p.PayloadLen)
+	}
 	a.SYN.add(p)
 	a.record(p, EvSYN, true)
 	a.duplicate(p)
@@ -176,7 +181,7 @@ func (t *Tracker) fromClient(a *Attempt, k Key, p *capture.Packet) {
 	case f.Has(capture.FlagRST):
 		// A client refusing a SYN-ACK answers with seq = ISN+1; once
 		// established any RST counts.
-		if p.Seq != a.ISN+1 && !a.Established() {
+		if p.Seq != a.ISN+1 && p.Seq != a.ISN+1+a.SYNData && !a.Established() {
 			a.record(p, EvStrayRST, true)
 			break
 		}
@@ -186,7 +191,7 @@ func (t *Tracker) fromClient(a *Attempt, k Key, p *capture.Packet) {
 			// The handshake completes with the first segment acking the
 			// SYN-ACK; if the SYN-ACK was not captured, one that follows
 			// the SYN in sequence will do.
-			if (a.SYNACK.Count > 0 && p.Ack == a.ServerISN+1) || (a.SYNACK.Count == 0 && p.Seq == a.ISN+1) {
+			if (a.SYNACK.Count > 0 && p.Ack == a.ServerISN+1) || (a.SYNACK.Count == 0 && (p.Seq == a.ISN+1 || p.Seq == a.ISN+1+a.SYNData)) {
 				if a.SYNACK.Count == 0 {
 					a.ServerISN = p.Ack - 1
 				}
@@ -218,7 +223,7 @@ func (t *Tracker) fromServer(a *Attempt, p *capture.Packet) {
 	f := p.Flags
 	switch {
 	case f.Has(capture.FlagSYN | capture.FlagACK):
-		if p.Ack != a.ISN+1 {
+		if !a.acksSYN(p.Ack) {
 			a.record(p, EvStraySYNACK, false)
 			break
 		}
@@ -236,7 +241,7 @@ func (t *Tracker) fromServer(a *Attempt, p *capture.Packet) {
 	case f.Has(capture.FlagRST):
 		// Before the handshake completes, a RST counts only if it
 		// acknowledges the SYN, as real stacks judge it (RFC 9293 3.10.7.3).
-		if !a.Established() && a.SYNACK.Count == 0 && !(f.Has(capture.FlagACK) && p.Ack == a.ISN+1) {
+		if !a.Established() && a.SYNACK.Count == 0 && !(f.Has(capture.FlagACK) && a.acksSYN(p.Ack)) {
 			a.record(p, EvStrayRST, false)
 			break
 		}
@@ -247,7 +252,7 @@ func (t *Tracker) fromServer(a *Attempt, p *capture.Packet) {
 			a.ServerBytes += uint64(p.PayloadLen)
 			a.record(p, EvData, false)
 		}
-		if f.Has(capture.FlagACK) && a.ClientData.Count > 0 && seqAfter(p.Ack, a.ISN+1) {
+		if f.Has(capture.FlagACK) && a.ClientData.Count > 0 && seqAfter(p.Ack, a.ISN+1+a.SYNData) {
 			a.ServerAckedData = true
 		}
 		if f.Has(capture.FlagFIN) {

@@ -187,3 +187,17 @@ func TestRefusalWaitsForTheServersOwnPackets(t *testing.T) {
 		t.Errorf("%d attempts handed on, want 2", len(rec.got))
 	}
 }
+
+func TestFastOpenSYNACKAcksTheSYNData(t *testing.T) {
+	var rec recorder
+	tr := flows.NewTracker(flows.DefaultConfig, rec.emit)
+	c := pkttest.NewConn("198.51.100.10:40512", "203.0.113.5:443", 1000)
+	syn := c.SYN(0)
+	syn.PayloadLen = 100 // TFO: the request rides on the SYN
+	sa := c.SYNACK(ms)
+	sa.Ack = 1000 + 1 + 100
+	feed(tr, syn, sa, c.ACK(ms), c.Data(ms, false, 500))
+	if len(rec.got) != 1 || rec.got[0].SYNACK.Count != 1 || rec.got[0].ClientBytes != 100 || !rec.got[0].Settled {
+		t.Fatalf("a Fast Open SYN-ACK acknowledging the SYN's data was not taken: %+v", rec.got)
+	}
+}
