@@ -34,6 +34,9 @@ type Midstream struct {
 	Packets  uint64
 }
 
+// serverTTLKeep is how many Idle periods a server's TTL reference is kept.
+const serverTTLKeep = 10
+
 // DefaultConfig suits captures of real hosts.
 var DefaultConfig = Config{Idle: 70 * time.Second, MaxAttempts: 1 << 20}
 
@@ -370,6 +373,14 @@ func (t *Tracker) Expire(now time.Time) {
 		for k, m := range t.midstream {
 			if now.Sub(m.Last) >= t.cfg.Idle {
 				t.dropMidstream(k, m)
+			}
+		}
+		// TTL references outlive attempts (a refusal is judged against
+		// the server's earlier SYN-ACKs) but not forever: a scan of many
+		// servers must not grow the table without end.
+		for addr, ref := range t.serverTTL {
+			if now.Sub(ref.From.TS) >= serverTTLKeep*t.cfg.Idle {
+				delete(t.serverTTL, addr)
 			}
 		}
 	}
