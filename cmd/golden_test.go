@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/synpath/synpath/report"
@@ -172,5 +173,32 @@ func TestGoldenScenarios(t *testing.T) {
 				compareViews(t, "both captures", both, wantBoth, "")
 			}
 		})
+	}
+}
+
+// TestASCIIOutput renders every scenario, joined and explained, for a
+// terminal that is not UTF-8: nothing but ASCII, nothing wider than 100.
+func TestASCIIOutput(t *testing.T) {
+	for dir, tr := range loadTruths(t) {
+		if tr.ClientFile == "" || tr.ServerFile == "" {
+			continue
+		}
+		var out, errb bytes.Buffer
+		Main(context.Background(), []string{"analyze", "--ascii", "--explain", "--midstream",
+			"--client", filepath.Join(dir, tr.ClientFile), "--server", filepath.Join(dir, tr.ServerFile)}, nil, &out, &errb)
+		if out.Len() == 0 {
+			t.Errorf("%s: no output; stderr %s", filepath.Base(dir), errb.String())
+		}
+		for i, line := range strings.Split(out.String(), "\n") {
+			for _, r := range line {
+				if r > 127 {
+					t.Errorf("%s line %d: non-ASCII %q in %q", filepath.Base(dir), i+1, r, line)
+					break
+				}
+			}
+			if n := len(line); n > 100 {
+				t.Errorf("%s line %d: %d columns: %q", filepath.Base(dir), i+1, n, line)
+			}
+		}
 	}
 }

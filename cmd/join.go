@@ -130,7 +130,7 @@ func widen(first, last, f, l time.Time) (time.Time, time.Time) {
 
 func clockNote(off verdict.ClockOffset) string {
 	if off.Error < 0 {
-		return fmt.Sprintf("clock offset server − client: at most %s (one-sided bound from %d matched attempts)", off.Offset, off.Pairs)
+		return fmt.Sprintf("clock offset server - client: at most %s (one-sided bound from %d matched attempts)", off.Offset, off.Pairs)
 	}
-	return fmt.Sprintf("clock offset server − client: %s ± %s (from %d matched attempts), applied", off.Offset.Round(time.Microsecond), off.Error.Round(time.Microsecond), off.Pairs)
+	return fmt.Sprintf("clock offset server - client: %s ± %s (from %d matched attempts), applied", off.Offset.Round(time.Microsecond), off.Error.Round(time.Microsecond), off.Pairs)
 }

@@ -79,7 +79,7 @@ func (t *Table) Render(w io.Writer, f Footer) error {
 		tbl.Header("#", "client "+arrow+" server", "verdict", "where", "SYNs", "RTT", "first SYN")
 		for i, r := range shown {
 			if err := tbl.Append(fmt.Sprint(i+1), r.Client.String()+"\n"+arrow+" "+r.Server.String(), string(r.Verdict), place(&r),
-				synCount(&r, arrow), rttText(r.RTT), r.FirstSYN.UTC().Format("15:04:05.000")); err != nil {
+				synCount(&r, arrow), t.text(rttText(r.RTT)), r.FirstSYN.UTC().Format("15:04:05.000")); err != nil {
 				return err
 			}
 		}
@@ -98,7 +98,7 @@ func (t *Table) Render(w io.Writer, f Footer) error {
 			if r.Verdict.Failed() && !t.Explain {
 				text += " Evidence: " + evidenceRefs(r.Evidence, 6) + "."
 			}
-			writeWrapped(w, text, 100, "   ")
+			t.wrap(w, text)
 		}
 		if t.Explain {
 			for i, r := range shown {
@@ -127,17 +127,17 @@ func (t *Table) Render(w io.Writer, f Footer) error {
 	}
 	fmt.Fprintln(w)
 	if line := pathTotals(t.results); line != "" {
-		writeWrapped(w, line, 100, "   ")
+		t.wrap(w, line)
 	}
 	for _, n := range f.Notes {
-		writeWrapped(w, n, 100, "   ")
+		t.wrap(w, n)
 	}
 	for _, s := range f.Sources {
-		writeWrapped(w, fmt.Sprintf("read %s (%s): %d packets, %d TCP, %d ICMP errors, %d other skipped, %d malformed, %d cut short; %d attempts, %d connections without a captured SYN",
-			s.Name, s.Vantage, s.Packets, s.TCP, s.ICMP, s.Skipped, s.Malformed, s.Truncated, s.Attempts, s.Midstream), 100, "   ")
+		t.wrap(w, fmt.Sprintf("read %s (%s): %d packets, %d TCP, %d ICMP errors, %d other skipped, %d malformed, %d cut short; %d attempts, %d connections without a captured SYN",
+			s.Name, s.Vantage, s.Packets, s.TCP, s.ICMP, s.Skipped, s.Malformed, s.Truncated, s.Attempts, s.Midstream))
 	}
 	for _, warn := range f.Warnings {
-		writeWrapped(w, "warning: "+warn, 100, "   ")
+		t.wrap(w, "warning: "+warn)
 	}
 	return nil
 }
@@ -244,6 +244,20 @@ func countCell(n int) string {
 	return fmt.Sprint(n)
 }
 
+// wrap writes text for people: wrapped at 100 columns, continuation lines
+// indented, and in ASCII when the terminal wants it.
+func (t *Table) wrap(w io.Writer, text string) {
+	writeWrapped(w, t.text(text), 100, "   ")
+}
+
+// text is s as the terminal can show it.
+func (t *Table) text(s string) string {
+	if t.ASCII {
+		return toASCII(s)
+	}
+	return s
+}
+
 // writeWrapped writes text wrapped at width columns, continuation lines
 // indented.
 func writeWrapped(w io.Writer, text string, width int, indent string) {
@@ -327,7 +341,7 @@ func (t *Table) renderMidstream(w io.Writer) error {
 	tbl.Header("first packet from", "to", "packets", "first frame", "last packet")
 	for i, m := range t.midstream {
 		if i == maxMidstreamRows {
-			fmt.Fprintf(w, "… and %d more\n", len(t.midstream)-i)
+			fmt.Fprintln(w, t.text(fmt.Sprintf("… and %d more", len(t.midstream)-i)))
 			break
 		}
 		ref := m.First
