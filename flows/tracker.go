@@ -61,6 +61,14 @@ type Tracker struct {
 	head, tail *Attempt // least recently active first
 	free       []*Attempt
 
+	// Attempts handed on early leave a tomb: a few bytes that absorb the
+	// rest of their connection until it has been idle for Idle, so its
+	// later packets are not taken for connections without a SYN.
+	tombs     map[Key]*tomb
+	tombQueue []tombEntry // in order of enqueueing; see expireTombs
+	freeTombs []*tomb
+	lastTomb  *tomb
+
 	// serverTTL is the TTL of the latest SYN-ACK from each address: the
 	// reference for judging RSTs that claim that address.
 	serverTTL map[netip.Addr]HopRef
@@ -87,6 +95,7 @@ func NewTracker(cfg Config, emit func(*Attempt)) *Tracker {
 		cfg:       cfg,
 		emit:      emit,
 		byKey:     make(map[Key]*Attempt),
+		tombs:     make(map[Key]*tomb),
 		serverTTL: make(map[netip.Addr]HopRef),
 		midstream: make(map[Key]*Midstream),
 	}
@@ -107,13 +116,23 @@ func (t *Tracker) Observe(p *capture.Packet) {
 		}
 	}
 	if p.Kind == capture.KindICMP {
-		t.observeICMP(p)
+		t.entombIfHandedOn(t.observeICMP(p))
 		return
 	}
 	k := Key{Client: p.Src, Server: p.Dst}
-	a := t.lookup(k)
+	isSYN := p.Flags&(capture.FlagSYN|capture.FlagACK|capture.FlagRST) == capture.FlagSYN
+	a, tb := t.lookup(k)
+	if tb != nil {
+		if !isSYN || tb.key != k || p.Seq == tb.isn {
+			tb.last = p.TS // a straggler of an attempt already handed on
+			return
+		}
+		// A new ISN on the 4-tuple: port reuse.
+		t.counts.PortReuse++
+		t.bury(tb)
+	}
 	switch {
-	case a == nil && p.Flags&(capture.FlagSYN|capture.FlagACK|capture.FlagRST) == capture.FlagSYN:
+	case a == nil && isSYN:
 		t.start(k, p)
 	case a == nil:
 		t.stray(p)
@@ -124,24 +143,104 @@ func (t *Tracker) Observe(p *capture.Packet) {
 	default:
 		t.fromServer(a, p)
 	}
+	t.entombIfHandedOn(a)
 }
 
-// lookup finds the attempt a packet from k.Client to k.Server belongs to,
-// in either direction.
-func (t *Tracker) lookup(k Key) *Attempt {
-	// Consecutive packets mostly belong to one connection: a comparison
-	// beats two map lookups.
-	if a := t.last; a != nil && (a.Key == k || (a.Key.Client == k.Server && a.Key.Server == k.Client)) {
-		return a
+// tomb is what is left of an attempt handed on before its connection ended.
+type tomb struct {
+	key  Key
+	isn  uint32
+	last time.Time
+}
+
+type tombEntry struct {
+	tomb *tomb
+	at   time.Time // the tomb's last activity when enqueued
+}
+
+// entombIfHandedOn replaces an attempt that was handed on by its tomb and
+// recycles it.
+func (t *Tracker) entombIfHandedOn(a *Attempt) {
+	if a == nil || !a.emitted {
+		return
+	}
+	var tb *tomb
+	if n := len(t.freeTombs); n > 0 {
+		tb = t.freeTombs[n-1]
+		t.freeTombs = t.freeTombs[:n-1]
+	} else {
+		tb = new(tomb)
+	}
+	*tb = tomb{key: a.Key, isn: a.ISN, last: a.last}
+	t.tombs[a.Key] = tb
+	t.tombQueue = append(t.tombQueue, tombEntry{tb, tb.last})
+	t.lastTomb = tb
+	t.drop(a, a.End)
+}
+
+// bury forgets a tomb. Its queue entry stays and is skipped when reached.
+func (t *Tracker) bury(tb *tomb) {
+	if t.tombs[tb.key] == tb {
+		delete(t.tombs, tb.key)
+	}
+	if t.lastTomb == tb {
+		t.lastTomb = nil
+	}
+	tb.key = Key{} // marks the queue entry stale
+}
+
+// expireTombs buries tombs idle for Idle. The queue is in enqueueing
+// order; a tomb touched since goes to the back once more (second chance),
+// which keeps each sweep short without a linked list.
+func (t *Tracker) expireTombs(now time.Time, all bool) {
+	n := 0
+	for ; n < len(t.tombQueue); n++ {
+		e := t.tombQueue[n]
+		if !all && now.Sub(e.at) < t.cfg.Idle {
+			break
+		}
+		tb := e.tomb
+		if tb.key == (Key{}) {
+			continue // buried already (port reuse)
+		}
+		if !all && now.Sub(tb.last) < t.cfg.Idle {
+			t.tombQueue = append(t.tombQueue, tombEntry{tb, tb.last})
+			continue
+		}
+		t.bury(tb)
+		t.freeTombs = append(t.freeTombs, tb)
+	}
+	t.tombQueue = append(t.tombQueue[:0], t.tombQueue[n:]...)
+}
+
+// lookup finds the attempt, or failing that the tomb, of a packet from
+// k.Client to k.Server, in either direction.
+func (t *Tracker) lookup(k Key) (*Attempt, *tomb) {
+	// Consecutive packets mostly belong to one connection: comparisons
+	// with the previous packet's beat map lookups.
+	rev := Key{Client: k.Server, Server: k.Client}
+	if a := t.last; a != nil && (a.Key == k || a.Key == rev) {
+		return a, nil
+	}
+	if tb := t.lastTomb; tb != nil && (tb.key == k || tb.key == rev) {
+		return nil, tb
 	}
 	a := t.byKey[k]
 	if a == nil {
-		a = t.byKey[Key{Client: k.Server, Server: k.Client}]
+		a = t.byKey[rev]
 	}
 	if a != nil {
 		t.last = a
+		return a, nil
 	}
-	return a
+	tb := t.tombs[k]
+	if tb == nil {
+		tb = t.tombs[rev]
+	}
+	if tb != nil {
+		t.lastTomb = tb
+	}
+	return nil, tb
 }
 
 func (t *Tracker) start(k Key, p *capture.Packet) {
@@ -267,35 +366,26 @@ func (t *Tracker) fromServer(a *Attempt, p *capture.Packet) {
 	t.touch(a, p.TS)
 }
 
-func (t *Tracker) observeICMP(p *capture.Packet) {
+func (t *Tracker) observeICMP(p *capture.Packet) *Attempt {
+	// The quoted packet's endpoints: an error about the client's SYN
+	// quotes client → server.
 	k := Key{Client: p.Src, Server: p.Dst}
-	a := t.last
-	if a == nil || (a.Key != k && (a.Key.Client != p.Dst || a.Key.Server != p.Src)) {
-		if a = t.byKey[k]; a == nil {
-			a = t.byKey[Key{Client: p.Dst, Server: p.Src}]
+	a, _ := t.lookup(k)
+	switch {
+	case a == nil:
+		return nil
+	case a.Key == k && p.Seq == a.ISN && !a.Established() && p.ICMP.Quotes():
+		a.ICMP.add(p)
+		a.ICMPInfo = p.ICMP
+		a.record(p, EvICMP, true)
+		if p.ICMP.Fatal() {
+			t.settle(a, p.TS)
 		}
+	default:
+		a.record(p, EvICMPLater, a.Key == k)
 	}
-	if a != nil {
-		t.last = a
-	}
-	if a != nil && a.Key == k {
-		if p.Seq == a.ISN && !a.Established() && p.ICMP.Quotes() {
-			a.ICMP.add(p)
-			a.ICMPInfo = p.ICMP
-			a.record(p, EvICMP, true)
-			if p.ICMP.Fatal() {
-				t.settle(a, p.TS)
-			}
-		} else {
-			a.record(p, EvICMPLater, true)
-		}
-		t.touch(a, p.TS)
-		return
-	}
-	if a := t.byKey[Key{Client: p.Dst, Server: p.Src}]; a != nil {
-		a.record(p, EvICMPLater, false)
-		t.touch(a, p.TS)
-	}
+	t.touch(a, p.TS)
+	return a
 }
 
 // rst records an acceptable RST from one side; it settles the attempt.
@@ -336,8 +426,8 @@ func (t *Tracker) settleIfDone(a *Attempt, now time.Time) {
 	}
 }
 
-// settle hands an attempt on at once; it stays in the table until idle so
-// that its stragglers are not mistaken for new connections.
+// settle hands an attempt on at once; Observe then leaves a tomb in its
+// place, so that its stragglers are not mistaken for new connections.
 func (t *Tracker) settle(a *Attempt, now time.Time) {
 	if a.emitted {
 		return
@@ -368,6 +458,7 @@ func (t *Tracker) Expire(now time.Time) {
 	for a := t.head; a != nil && now.Sub(a.last) >= t.cfg.Idle; a = t.head {
 		t.drop(a, now)
 	}
+	t.expireTombs(now, false)
 	if now.Sub(t.lastMidSweep) >= t.cfg.Idle {
 		t.lastMidSweep = now
 		for k, m := range t.midstream {
@@ -401,6 +492,7 @@ func (t *Tracker) Finish() {
 	for t.head != nil {
 		t.drop(t.head, t.now)
 	}
+	t.expireTombs(t.now, true)
 	for k, m := range t.midstream {
 		t.dropMidstream(k, m)
 	}

@@ -201,3 +201,39 @@ func TestFastOpenSYNACKAcksTheSYNData(t *testing.T) {
 		t.Fatalf("a Fast Open SYN-ACK acknowledging the SYN's data was not taken: %+v", rec.got)
 	}
 }
+
+func TestHandedOnAttemptsLeaveTombs(t *testing.T) {
+	var rec recorder
+	tr := flows.NewTracker(flows.Config{Idle: 5 * time.Second}, rec.emit)
+	c := pkttest.NewConn("198.51.100.10:40512", "203.0.113.5:80", 1000)
+	feed(tr, c.SYN(0), c.RefusingRST(ms, 63), c.SYNACK(0)) // a reference for the RST, oddly late
+	other := pkttest.NewConn("198.51.100.10:40600", "203.0.113.5:80", 7)
+	other.T = c.T
+	feed(tr, other.SYN(0), other.SYNACK(ms), other.ACK(ms), other.Data(ms, true, 10), other.Data(ms, false, 10))
+	if tr.Pending() != 1 {
+		t.Fatalf("pending %d after the established attempt was handed on, want only the waiting refusal", tr.Pending())
+	}
+	// Its stragglers are absorbed by the tomb…
+	feed(tr, other.FIN(ms, true), other.FIN(ms, false))
+	if got := tr.Counts().Midstream; got != 0 {
+		t.Errorf("stragglers counted as %d connections without SYN", got)
+	}
+	// …a new SYN with another ISN on the 4-tuple is a new attempt…
+	again := pkttest.NewConn("198.51.100.10:40600", "203.0.113.5:80", 99999)
+	again.T = other.T.Add(time.Second)
+	feed(tr, again.SYN(0))
+	if tr.Pending() != 2 || tr.Counts().PortReuse != 1 {
+		t.Errorf("pending %d, port reuse %d after a new SYN on a tomb; want 2, 1", tr.Pending(), tr.Counts().PortReuse)
+	}
+	// …and once idle the tomb is gone: a late packet is a connection without SYN.
+	late := pkttest.NewConn("198.51.100.10:40512", "203.0.113.5:80", 1000)
+	late.T = again.T.Add(time.Minute)
+	feed(tr, late.Data(0, true, 10))
+	tr.Finish()
+	if got := tr.Counts().Midstream; got != 1 {
+		t.Errorf("a packet after the tomb expired counted as %d connections without SYN, want 1", got)
+	}
+	if len(rec.got) != 3 {
+		t.Errorf("%d attempts handed on, want 3", len(rec.got))
+	}
+}
