@@ -21,6 +21,7 @@ type analyzeConfig struct {
 	clientFiles, serverFiles, autoFiles []string
 	json, failedOnly, explain, ascii    bool
 	midstream                           bool
+	rows                                int
 	verdict                             verdict.Config
 	flows                               flows.Config
 }
@@ -36,6 +37,7 @@ func parseAnalyze(args []string, stderr io.Writer) (*analyzeConfig, error) {
 	fs.BoolVar(&cfg.failedOnly, "failed", false, "list only attempts that were not established")
 	fs.BoolVar(&cfg.explain, "explain", false, "draw a ladder diagram of each failed attempt")
 	fs.BoolVar(&cfg.midstream, "midstream", false, "also list connections whose SYN is not in the capture (not judged)")
+	fs.IntVar(&cfg.rows, "rows", 200, "list at most this many attempts in the table, failures first (0: all)")
 	fs.BoolVar(&cfg.ascii, "ascii", false, "draw with ASCII only (default when the terminal is not UTF-8)")
 	fs.DurationVar(&cfg.verdict.SYNTimeout, "syn-timeout", verdict.DefaultConfig.SYNTimeout, "an unanswered SYN followed by this much capture is a timeout, else incomplete")
 	fs.DurationVar(&cfg.verdict.StallAfter, "stall-after", verdict.DefaultConfig.StallAfter, "a request without reply for this long is stalled")
@@ -259,7 +261,7 @@ func newSink(cfg *analyzeConfig, w, stderr io.Writer) *sink {
 	if cfg.json {
 		s.json = report.NewJSONWriter(w)
 	} else {
-		s.table = &report.Table{FailedOnly: cfg.failedOnly, ASCII: cfg.ascii, Explain: cfg.explain}
+		s.table = &report.Table{FailedOnly: cfg.failedOnly, ASCII: cfg.ascii, Explain: cfg.explain, MaxRows: cfg.rows}
 	}
 	return s
 }

@@ -79,3 +79,17 @@ func TestFailedOnlyFiltersJSON(t *testing.T) {
 		t.Errorf("exit %d; all:\n%s\nfailed only:\n%s", code, all, failed)
 	}
 }
+
+func TestRowsBoundTheTableNotTheSummary(t *testing.T) {
+	f := filepath.Join(scenariosDir(), "mixed", "client.pcap")
+	if _, err := os.Stat(f); err != nil {
+		t.Skip("no lab scenario")
+	}
+	_, out, _ := runMain("analyze", "--ascii", "--rows", "5", f)
+	if !strings.Contains(out, "265 more attempts not listed") || !strings.Contains(out, "203.0.113.5:80 | 30 ") {
+		t.Errorf("table with --rows 5:\n%s", out)
+	}
+	if strings.Contains(out, "#6 ") {
+		t.Error("explanations of unlisted attempts are printed")
+	}
+}

@@ -36,10 +36,13 @@ type Source struct {
 // attempt, failures first, a summary per server and a footer.
 type Table struct {
 	FailedOnly bool // list failed attempts only (the summary still counts all)
-	ASCII      bool // no box-drawing characters, for terminals that are not UTF-8
-	Explain    bool // draw a ladder diagram of each failed attempt
-	results    []verdict.Result
-	midstream  []flows.Midstream
+	// MaxRows bounds the attempts listed (failures come first); 0: all.
+	// The summary always counts every attempt.
+	MaxRows   int
+	ASCII     bool // no box-drawing characters, for terminals that are not UTF-8
+	Explain   bool // draw a ladder diagram of each failed attempt
+	results   []verdict.Result
+	midstream []flows.Midstream
 }
 
 // AddMidstream keeps a connection seen without its SYN, for listing.
@@ -70,6 +73,11 @@ func (t *Table) Render(w io.Writer, f Footer) error {
 	if t.FailedOnly {
 		shown = slices.DeleteFunc(slices.Clone(t.results), func(r verdict.Result) bool { return !r.Verdict.Failed() })
 	}
+	hidden := 0
+	if t.MaxRows > 0 && len(shown) > t.MaxRows {
+		hidden = len(shown) - t.MaxRows
+		shown = shown[:t.MaxRows]
+	}
 	if len(shown) > 0 {
 		arrow := "→"
 		if t.ASCII {
@@ -85,6 +93,9 @@ func (t *Table) Render(w io.Writer, f Footer) error {
 		}
 		if err := tbl.Render(); err != nil {
 			return err
+		}
+		if hidden > 0 {
+			t.wrap(w, fmt.Sprintf("… %d more attempts not listed (--rows 0 lists all; --format json writes every one).", hidden))
 		}
 		fmt.Fprintln(w)
 		for i, r := range shown {
