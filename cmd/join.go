@@ -111,7 +111,7 @@ func analyzeJoined(ctx context.Context, cfg *analyzeConfig, gs []group, stdin io
 			}
 		}
 		if clientN+serverN > 1 {
-			warnings = append(warnings, "all captures look taken on the same side: nothing to join (use --client and --server to say which is which)")
+			warnings = append(warnings, "all captures look taken on the same side, so nothing was joined: each was judged alone (rotated files of one capture go together with --client or --server; --client and --server also say which side is which)")
 		}
 	}
 	return out.finish(report.Footer{Sources: sources, Notes: notes, Warnings: warnings})
