@@ -145,7 +145,7 @@ func readGroup(ctx context.Context, g group, fcfg flows.Config, stdin io.Reader,
 		if v == "" {
 			v = verdict.InferVantage(a)
 		}
-		if i := slices.Index(g.files, a.SYN.First.File); i >= 0 {
+		if i := slices.Index(g.files, a.File); i >= 0 {
 			sources[i].Attempts++
 			vantages[i][v]++
 		}

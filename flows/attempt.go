@@ -53,21 +53,22 @@ type Event struct {
 	Len        uint32 // TCP payload length
 }
 
-// Seen summarises one kind of packet in an attempt.
+// Seen summarises one kind of packet in an attempt: how many, when, and
+// the TTL and IP-ID of the first (which packet it was, Events tell).
 type Seen struct {
 	Count       uint32
-	First, Last capture.Ref
-	TTL         uint8 // of the first one
+	TTL         uint8
 	IPID        uint16
+	First, Last time.Time
 }
 
 func (s *Seen) add(p *capture.Packet) {
 	if s.Count == 0 {
-		s.First = p.Ref
+		s.First = p.TS
 		s.TTL = p.TTL
 		s.IPID = p.IPID
 	}
-	s.Last = p.Ref
+	s.Last = p.TS
 	s.Count++
 }
 
@@ -88,6 +89,8 @@ const MaxEvents = 32
 type Attempt struct {
 	Key Key
 	ISN uint32 // client initial sequence number
+	// File is the capture file of the first SYN (of several rotated ones).
+	File string
 	// SYNOpts are the options of the first SYN: with the ISN and TSval they
 	// let the two-capture join recognise the same SYN across NAT.
 	SYNOpts capture.TCPOptions

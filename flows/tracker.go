@@ -250,6 +250,7 @@ func (t *Tracker) start(k Key, p *capture.Packet) {
 	}
 	a := t.alloc()
 	a.Key = k
+	a.File = p.File
 	a.ISN = p.Seq
 	a.SYNOpts = p.Opts
 	a.SYNData = p.PayloadLen

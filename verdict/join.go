@@ -126,7 +126,7 @@ func Join(client, server Side, cfg JoinConfig) ([]Result, ClockOffset) {
 		byPort[s.Key.Server.Port()] = append(byPort[s.Key.Server.Port()], s)
 	}
 	near := func(c, s *flows.Attempt) bool {
-		d := s.SYN.First.TS.Sub(c.SYN.First.TS) - off.Offset
+		d := s.SYN.First.Sub(c.SYN.First) - off.Offset
 		return d > -cfg.MatchWindow && d < cfg.MatchWindow
 	}
 	for _, c := range client.Attempts {
@@ -173,7 +173,7 @@ func Join(client, server Side, cfg JoinConfig) ([]Result, ClockOffset) {
 			r = Judge(c, VantageClient, cfg.Config)
 			// Without an attempt seen in both, the clocks cannot be aligned:
 			// the captures are then taken to overlap, and the answer says so.
-			t := c.SYN.First.TS.Add(off.Offset)
+			t := c.SYN.First.Add(off.Offset)
 			inTime := !off.Known || server.First.IsZero() || (t.After(server.First.Add(-cfg.ViewMargin)) && t.Before(server.Last.Add(cfg.ViewMargin)))
 			inHost := len(server.Attempts) == 0 || servers[c.Key.Server.Addr()]
 			if inTime && inHost {
@@ -198,7 +198,7 @@ func Join(client, server Side, cfg JoinConfig) ([]Result, ClockOffset) {
 			continue
 		}
 		r := Judge(s, VantageServer, cfg.Config)
-		t := s.SYN.First.TS.Add(-off.Offset)
+		t := s.SYN.First.Add(-off.Offset)
 		inTime := client.First.IsZero() || (t.After(client.First.Add(-cfg.ViewMargin)) && t.Before(client.Last.Add(cfg.ViewMargin)))
 		r.Explanation += " " + outOfView("client", inTime, clients[s.Key.Client.Addr()])
 		shift(r.Evidence, off.Offset)
@@ -283,13 +283,13 @@ func estimateOffset(pairs []pair) ClockOffset {
 	haveHi, haveLo := false, false
 	for _, p := range pairs {
 		if p.c.SYN.Count > 0 && p.s.SYN.Count > 0 {
-			d := p.s.SYN.First.TS.Sub(p.c.SYN.First.TS)
+			d := p.s.SYN.First.Sub(p.c.SYN.First)
 			if !haveHi || d < hi {
 				hi, haveHi = d, true
 			}
 		}
 		if p.c.SYNACK.Count > 0 && p.s.SYNACK.Count > 0 {
-			d := p.s.SYNACK.First.TS.Sub(p.c.SYNACK.First.TS)
+			d := p.s.SYNACK.First.Sub(p.c.SYNACK.First)
 			if !haveLo || d > lo {
 				lo, haveLo = d, true
 			}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/synpath/synpath/capture"
 	"github.com/synpath/synpath/flows"
 )
 
@@ -89,7 +88,7 @@ func Judge(a *flows.Attempt, v Vantage, cfg Config) Result {
 	r := Result{
 		Client: a.Key.Client, Server: a.Key.Server, ISN: a.ISN,
 		Vantage:  v,
-		FirstSYN: a.SYN.First.TS,
+		FirstSYN: a.SYN.First,
 		SYNSent:  -1, SYNSeenByServer: -1, SYNACKSent: -1, SYNACKSeenByClient: -1,
 		RTT:      -1,
 		Evidence: evidence(a, v),
@@ -143,14 +142,14 @@ func judgeClient(a *flows.Attempt, r *Result, cfg Config) {
 	case a.ICMP.Count > 0:
 		judgeICMP(a, r)
 	default:
-		quiet := a.End.Sub(a.SYN.Last.TS)
+		quiet := a.End.Sub(a.SYN.Last)
 		if quiet < cfg.SYNTimeout {
 			r.set(Incomplete, Unknown, "The capture ends %s after the last SYN, before an answer could be ruled out.", dur(quiet))
 			r.unknown(OutboundPath, Server, ReturnPath)
 			return
 		}
 		r.set(Timeout, Unknown, "%s over %s got no answer (ETIMEDOUT). Seen from the client, the SYN may have been lost on the way out, dropped by the server, or answered with a SYN-ACK that was lost on the way back.",
-			count(a.SYN.Count, "SYN"), dur(a.SYN.Last.TS.Sub(a.SYN.First.TS)))
+			count(a.SYN.Count, "SYN"), dur(a.SYN.Last.Sub(a.SYN.First)))
 		r.unknown(OutboundPath, Server, ReturnPath)
 		r.Settle = "a capture on the server would tell which"
 	}
@@ -163,7 +162,7 @@ func judgeAnsweredAtClient(a *flows.Attempt, r *Result, cfg Config) {
 		r.RSTOrigin, r.OriginSure = OriginClient, Certain
 		r.set(Aborted, Client, "The client answered the server's SYN-ACK with a RST: it no longer wanted the connection (for example, its connect() had already given up).")
 	case !a.Established():
-		quiet := a.End.Sub(a.SYNACK.Last.TS)
+		quiet := a.End.Sub(a.SYNACK.Last)
 		if quiet < cfg.AnswerWait {
 			r.set(Incomplete, Unknown, "The SYN-ACK reached the client %s before the capture ends; its answer is not in the capture.", dur(quiet))
 			r.unknown(Client)
@@ -190,14 +189,14 @@ func judgeEstablished(a *flows.Attempt, r *Result, cfg Config, v Vantage) {
 	serverTook := a.ServerAckedData || a.ServerData.Count > 0
 	// A RST answering the client's FIN on a connection the server never
 	// took only says "no such connection": the damage was done before.
-	rstAfterGivingUp := a.ClientFIN.Count > 0 && !a.ServerRST.First.TS.Before(a.ClientFIN.First.TS)
+	rstAfterGivingUp := a.ClientFIN.Count > 0 && !a.ServerRST.First.Before(a.ClientFIN.First)
 	switch {
 	case a.ServerData.Count > 0 && a.ClientData.Count > 0:
 		r.set(Established, None, "%s; data flowed both ways.", hs)
 	case a.ServerRST.Count > 0 && (serverTook || !rstAfterGivingUp):
 		judgeReset(a, r, a.ServerRST, false, hs, v)
 	case a.ClientData.Count > 0 && a.ServerData.Count == 0:
-		waited := a.End.Sub(a.ClientData.First.TS)
+		waited := a.End.Sub(a.ClientData.First)
 		gaveUp := a.ClientFIN.Count > 0 || a.ClientRST.Count > 0
 		if !gaveUp && waited < cfg.StallAfter && (serverTook || a.ClientData.Count == 1) {
 			r.set(Established, None, "%s; the client sent a request and the capture ends %s later, before a reply could be ruled out.", hs, dur(waited))
@@ -205,7 +204,7 @@ func judgeEstablished(a *flows.Attempt, r *Result, cfg Config, v Vantage) {
 		}
 		ended := "the capture ends"
 		if gaveUp {
-			waited = firstRef(a.ClientFIN, a.ClientRST).TS.Sub(a.ClientData.First.TS)
+			waited = firstOf(a.ClientFIN, a.ClientRST).Sub(a.ClientData.First)
 			ended = "the client gave up"
 		}
 		if !serverTook {
@@ -293,7 +292,7 @@ func judgeServer(a *flows.Attempt, r *Result, cfg Config) {
 	case a.SYNACK.Count == 0 && a.ICMP.Count > 0:
 		judgeICMP(a, r)
 	case a.SYNACK.Count == 0:
-		quiet := a.End.Sub(a.SYN.Last.TS)
+		quiet := a.End.Sub(a.SYN.Last)
 		if quiet < cfg.SYNTimeout {
 			r.set(Incomplete, Unknown, "The server received the SYN and the capture ends %s later, before its answer could be ruled out.", dur(quiet))
 			r.unknown(Server)
@@ -317,7 +316,7 @@ func judgeServer(a *flows.Attempt, r *Result, cfg Config) {
 			r.Settle = "a capture on the client would tell which"
 			return
 		}
-		span := a.End.Sub(a.SYNACK.First.TS)
+		span := a.End.Sub(a.SYNACK.First)
 		if a.SYNACK.Count > 1 && span >= cfg.AnswerWait {
 			r.set(HalfOpen, OutboundPath, "The server sent its SYN-ACK %s and never got the final ACK, while the client did not retransmit its SYN in %s: the client got the SYN-ACK and answered, and its ACK was lost on the way to the server.",
 				times(a.SYNACK.Count), dur(span))
@@ -434,9 +433,9 @@ func evidence(a *flows.Attempt, side Vantage) []Evidence {
 	return ev
 }
 
-// firstRef is the earlier of two kinds of packet's first one.
-func firstRef(a, b flows.Seen) capture.Ref {
-	if a.Count == 0 || (b.Count > 0 && b.First.TS.Before(a.First.TS)) {
+// firstOf is when the earlier of two kinds of packet first came.
+func firstOf(a, b flows.Seen) time.Time {
+	if a.Count == 0 || (b.Count > 0 && b.First.Before(a.First)) {
 		return b.First
 	}
 	return a.First
