@@ -126,6 +126,15 @@ func (r *Reader) Name() string { return r.name }
 // Stats counts what was read so far.
 func (r *Reader) Stats() Stats { return r.stats }
 
+// KernelDrops is how many packets a live capture lost in the kernel
+// because it could not keep up; 0 for files.
+func (r *Reader) KernelDrops() uint64 {
+	if d, ok := r.src.(interface{ Drops() uint64 }); ok {
+		return d.Drops()
+	}
+	return 0
+}
+
 // Close releases the file Open opened. It does not close a reader handed to
 // NewReader.
 func (r *Reader) Close() error {
@@ -144,12 +153,16 @@ func (r *Reader) Close() error {
 // and passing over every other record. It returns io.EOF at the end of the
 // capture, and a *ReadError when the file is broken; one wrapping
 // ErrTruncated means the file ends mid-record, and what came before is good.
+// A live capture returns ErrNoPacket when nothing arrived within its wait.
 func (r *Reader) Next(p *Packet) error {
 	if r.err != nil {
 		return r.err
 	}
 	for {
 		if err := r.src.read(&r.rec); err != nil {
+			if err == ErrNoPacket {
+				return err // live: nothing arrived in time; not an end
+			}
 			if err != io.EOF {
 				if errors.Is(err, io.ErrUnexpectedEOF) {
 					err = ErrTruncated

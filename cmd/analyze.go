@@ -38,11 +38,7 @@ func parseAnalyze(args []string, stderr io.Writer) (*analyzeConfig, error) {
 	fs.BoolVar(&cfg.explain, "explain", false, "draw a ladder diagram of each failed attempt")
 	fs.BoolVar(&cfg.midstream, "midstream", false, "also list connections whose SYN is not in the capture (not judged)")
 	fs.IntVar(&cfg.rows, "rows", 200, "list at most this many attempts in the table, failures first (0: all)")
-	fs.BoolVar(&cfg.ascii, "ascii", false, "draw with ASCII only (default when the terminal is not UTF-8)")
-	fs.DurationVar(&cfg.verdict.SYNTimeout, "syn-timeout", verdict.DefaultConfig.SYNTimeout, "an unanswered SYN followed by this much capture is a timeout, else incomplete")
-	fs.DurationVar(&cfg.verdict.StallAfter, "stall-after", verdict.DefaultConfig.StallAfter, "a request without reply for this long is stalled")
-	fs.DurationVar(&cfg.flows.Idle, "idle", flows.DefaultConfig.Idle, "forget an attempt after this much capture time without packets")
-	fs.IntVar(&cfg.flows.MaxAttempts, "max-attempts", flows.DefaultConfig.MaxAttempts, "attempts tracked at once before the oldest is judged early (SYN floods)")
+	judgeFlags(fs, &cfg.ascii, &cfg.verdict, &cfg.flows)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: synpath analyze [flags] FILE...\n\nFlags:\n%s", fs.FlagUsages())
 	}
@@ -72,13 +68,29 @@ func parseAnalyze(args []string, stderr io.Writer) (*analyzeConfig, error) {
 	if stdins > 1 {
 		return nil, errors.New("analyze: standard input (-) can be read only once")
 	}
-	if cfg.flows.Idle < cfg.verdict.SYNTimeout {
-		return nil, errors.New("analyze: --idle must not be shorter than --syn-timeout")
-	}
-	if !cfg.ascii && !utf8Terminal() {
-		cfg.ascii = true
+	if err := checkJudgeFlags(&cfg.ascii, cfg.verdict, cfg.flows); err != nil {
+		return nil, fmt.Errorf("analyze: %w", err)
 	}
 	return cfg, nil
+}
+
+// judgeFlags are the flags of every command that judges attempts.
+func judgeFlags(fs *pflag.FlagSet, ascii *bool, vcfg *verdict.Config, fcfg *flows.Config) {
+	fs.BoolVar(ascii, "ascii", false, "draw with ASCII only (default when the terminal is not UTF-8)")
+	fs.DurationVar(&vcfg.SYNTimeout, "syn-timeout", verdict.DefaultConfig.SYNTimeout, "an unanswered SYN followed by this much capture is a timeout, else incomplete")
+	fs.DurationVar(&vcfg.StallAfter, "stall-after", verdict.DefaultConfig.StallAfter, "a request without reply for this long is stalled")
+	fs.DurationVar(&fcfg.Idle, "idle", flows.DefaultConfig.Idle, "forget an attempt after this much capture time without packets")
+	fs.IntVar(&fcfg.MaxAttempts, "max-attempts", flows.DefaultConfig.MaxAttempts, "attempts tracked at once before the oldest is judged early (SYN floods)")
+}
+
+func checkJudgeFlags(ascii *bool, vcfg verdict.Config, fcfg flows.Config) error {
+	if fcfg.Idle < vcfg.SYNTimeout {
+		return errors.New("--idle must not be shorter than --syn-timeout")
+	}
+	if !*ascii && !utf8Terminal() {
+		*ascii = true
+	}
+	return nil
 }
 
 func analyze(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {

@@ -45,6 +45,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch args[0] {
 	case "analyze":
 		return analyze(ctx, args[1:], stdin, stdout, stderr)
+	case "live":
+		return live(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "synpath", version())
 		return nil
@@ -60,6 +62,7 @@ const usage = `synpath tells where a TCP handshake died, from packet captures.
 
 Usage:
   synpath analyze [flags] FILE...    judge every connection attempt in the captures
+  synpath live -i INTERFACE [flags]  judge attempts on a live interface as they conclude
   synpath version
 
 FILE is a pcap or pcapng capture, gzip'd or not; "-" reads standard input.
@@ -72,11 +75,12 @@ Examples:
   synpath analyze --client c.pcap --server s.pcap --explain
                                               both ends joined, with ladder diagrams
   tcpdump -i eth0 -w - 'tcp or icmp' | synpath analyze --format json -
+  synpath live -i eth0 --failed              failures on this host's link, as they happen
 
 Exit status: 0 every attempt shown was established, 1 at least one failed,
 2 usage or input error.
 
-Run "synpath analyze --help" for every flag.
+Run "synpath analyze --help" or "synpath live --help" for every flag.
 `
 
 func version() string {

@@ -34,6 +34,10 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"analyze", notCapture}, "notes.txt: not a pcap or pcapng file"},
 		{[]string{"analyze", empty}, "empty.pcap: empty file"},
 		{[]string{"analyze", "-"}, "stdin: empty file"},
+		{[]string{"live"}, "no interface given"},
+		{[]string{"live", "-i", "eth0", "--side", "middle"}, "--side must be client or server"},
+		{[]string{"live", "-i", "eth0", "x.pcap"}, "capture files go to synpath analyze"},
+		{[]string{"live", "-i", "synpath-no-such0"}, "live:synpath-no-such0: "},
 	}
 	for _, tt := range tests {
 		code, _, stderr := runMain(tt.args...)

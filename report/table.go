@@ -38,11 +38,14 @@ type Table struct {
 	FailedOnly bool // list failed attempts only (the summary still counts all)
 	// MaxRows bounds the attempts listed (failures come first); 0: all.
 	// The summary always counts every attempt.
-	MaxRows   int
-	ASCII     bool // no box-drawing characters, for terminals that are not UTF-8
-	Explain   bool // draw a ladder diagram of each failed attempt
-	results   []verdict.Result
-	midstream []flows.Midstream
+	MaxRows int
+	// SummaryOnly lists no attempt, only the summary and the footer (live
+	// capture has printed each attempt as it was judged).
+	SummaryOnly bool
+	ASCII       bool // no box-drawing characters, for terminals that are not UTF-8
+	Explain     bool // draw a ladder diagram of each failed attempt
+	results     []verdict.Result
+	midstream   []flows.Midstream
 }
 
 // AddMidstream keeps a connection seen without its SYN, for listing.
@@ -72,6 +75,9 @@ func (t *Table) Render(w io.Writer, f Footer) error {
 	shown := t.results
 	if t.FailedOnly {
 		shown = slices.DeleteFunc(slices.Clone(t.results), func(r verdict.Result) bool { return !r.Verdict.Failed() })
+	}
+	if t.SummaryOnly {
+		shown = nil
 	}
 	hidden := 0
 	if t.MaxRows > 0 && len(shown) > t.MaxRows {
@@ -124,7 +130,7 @@ func (t *Table) Render(w io.Writer, f Footer) error {
 		}
 	} else if len(t.results) == 0 {
 		fmt.Fprintln(w, "No connection attempts (no SYN) in the capture.")
-	} else {
+	} else if !t.SummaryOnly {
 		fmt.Fprintf(w, "All %d connection attempts were established.\n", len(t.results))
 	}
 	if len(t.results) > 0 {

@@ -1,0 +1,41 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/synpath/synpath/verdict"
+)
+
+// WriteLine writes one verdict as live capture streams it: a line with
+// time, endpoints, verdict and place; for a failure, its explanation
+// below, indented.
+func WriteLine(w io.Writer, r *verdict.Result, ascii bool) error {
+	t := Table{ASCII: ascii}
+	arrow := "→"
+	if ascii {
+		arrow = "->"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s  %-11s %s %s %s", r.FirstSYN.UTC().Format("15:04:05.000"), r.Verdict, r.Client, arrow, r.Server)
+	if r.Verdict.Failed() {
+		fmt.Fprintf(&b, "  where: %s", place(r))
+	}
+	if _, err := fmt.Fprintln(w, t.text(b.String())); err != nil {
+		return err
+	}
+	if !r.Verdict.Failed() {
+		return nil
+	}
+	var e strings.Builder
+	writeWrapped(&e, t.text(r.Explanation), 97, "")
+	for _, line := range strings.SplitAfter(e.String(), "\n") {
+		if line != "" {
+			if _, err := io.WriteString(w, "   "+line); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
