@@ -7,12 +7,14 @@ import (
 	"time"
 
 	"github.com/gopacket/gopacket/afpacket"
+	"golang.org/x/net/bpf"
 )
 
 // OpenLive captures on a network interface through an AF_PACKET ring (no
-// cgo, no libpcap). Next waits at most wait for a packet, then returns
-// ErrNoPacket, so the caller can let time pass for attempts in progress.
-// It needs CAP_NET_RAW.
+// cgo, no libpcap); on Ethernet a kernel filter passes only what synpath
+// decodes, cut to its headers. Next waits at most wait for a packet, then
+// returns ErrNoPacket, so the caller can let time pass for attempts in
+// progress. It needs CAP_NET_RAW.
 func OpenLive(iface string, wait time.Duration) (*Reader, error) {
 	name := "live:" + iface
 	ifi, err := net.InterfaceByName(iface)
@@ -34,6 +36,16 @@ func OpenLive(iface string, wait time.Duration) (*Reader, error) {
 	)
 	if err != nil {
 		return nil, &ReadError{File: name, Err: fmt.Errorf("AF_PACKET on %s: %w", iface, err)}
+	}
+	if link == linkEthernet {
+		prog, err := bpf.Assemble(liveFilter(liveSnap))
+		if err == nil {
+			err = tp.SetBPF(prog)
+		}
+		if err != nil {
+			tp.Close()
+			return nil, &ReadError{File: name, Err: fmt.Errorf("filter on %s: %w", iface, err)}
+		}
 	}
 	src := &liveSource{tp: tp, link: link}
 	return &Reader{name: name, src: src, closer: src}, nil

@@ -1,0 +1,70 @@
+package capture
+
+import (
+	"bytes"
+	"net/netip"
+	"testing"
+
+	"golang.org/x/net/bpf"
+)
+
+// TestLiveFilter runs the kernel filter in x/net's BPF interpreter over
+// frames the decoder must see, and frames it can do without.
+func TestLiveFilter(t *testing.T) {
+	vm, err := bpf.NewVM(liveFilter(liveSnap))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bpf.Assemble(liveFilter(liveSnap)); err != nil {
+		t.Fatal(err)
+	}
+	s4, s6 := syn(cli4, srv4), syn(cli6, srv6)
+	udp := append(bytes.Clone(s4.ip()[:20]), make([]byte, 8)...)
+	udp[9] = 17
+	udp6 := bytes.Clone(s6.ip())
+	udp6[6] = 17
+	arp := append([]byte{2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 8, 6}, make([]byte, 28)...)
+	big := s4
+	big.payload = 1400
+	ext := s6
+	ext.ext6, ext.ext6NH = []byte{6, 0, 0, 0, 0, 0, 0, 0}, 60 // destination options, then TCP
+	tests := []struct {
+		name  string
+		frame []byte
+		keep  bool
+	}{
+		{"tcp over ipv4", frame(linkEthernet, s4.ip()), true},
+		{"tcp over ipv6", frame(linkEthernet, s6.ip()), true},
+		{"tcp after an ipv6 extension header", frame(linkEthernet, ext.ip()), true},
+		{"icmp error", frame(linkEthernet, icmpError(netip.MustParseAddr("192.0.2.1"), cli4.Addr(), 3, 13, s4.ip(), 8)), true},
+		{"icmpv6 error", frame(linkEthernet, icmpError(netip.MustParseAddr("2001:db8::1"), cli6.Addr(), 1, 1, s6.ip(), 8)), true},
+		{"vlan-tagged", frame(linkEthernet, s4.ip(), 0x8100), true},
+		{"qinq-tagged", frame(linkEthernet, s6.ip(), 0x88a8, 0x8100), true},
+		{"udp", frame(linkEthernet, udp), false},
+		{"udp over ipv6", frame(linkEthernet, udp6), false},
+		{"arp", arp, false},
+		{"a full-size segment is cut", frame(linkEthernet, big.ip()), true},
+	}
+	for _, tt := range tests {
+		n, err := vm.Run(tt.frame)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if kept := n > 0; kept != tt.keep {
+			t.Errorf("%s: kept %d bytes, want kept=%v", tt.name, n, tt.keep)
+		}
+		if n > liveSnap {
+			t.Errorf("%s: kept %d bytes, more than %d", tt.name, n, liveSnap)
+		}
+		// What the filter keeps must still decode as the whole frame does.
+		if n > 0 {
+			n = min(n, len(tt.frame)) // what the kernel keeps
+			var whole, cut Packet
+			cw := decode(&whole, linkEthernet, tt.frame, false)
+			cc := decode(&cut, linkEthernet, tt.frame[:n], n < len(tt.frame))
+			if cw != cc || whole.Seq != cut.Seq || whole.Flags != cut.Flags || whole.PayloadLen != cut.PayloadLen {
+				t.Errorf("%s: cut to %d bytes it decodes as %v %+v, whole as %v %+v", tt.name, n, cc, cut, cw, whole)
+			}
+		}
+	}
+}
