@@ -42,19 +42,13 @@ func parseAnalyze(args []string, stderr io.Writer) (*analyzeConfig, error) {
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: synpath analyze [flags] FILE...\n\nFlags:\n%s", fs.FlagUsages())
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return nil, err
-		}
-		return nil, fmt.Errorf("analyze: %v", err)
+	if err := parseFlags(fs, "analyze", args); err != nil {
+		return nil, err
 	}
 	cfg.autoFiles = fs.Args()
-	switch *format {
-	case "json":
-		cfg.json = true
-	case "table":
-	default:
-		return nil, fmt.Errorf("analyze: --format must be table or json, not %q", *format)
+	var err error
+	if cfg.json, err = jsonFormat("analyze", *format); err != nil {
+		return nil, err
 	}
 	if len(cfg.clientFiles)+len(cfg.serverFiles)+len(cfg.autoFiles) == 0 {
 		return nil, errors.New("analyze: no capture given (see synpath analyze --help)")
@@ -72,6 +66,28 @@ func parseAnalyze(args []string, stderr io.Writer) (*analyzeConfig, error) {
 		return nil, fmt.Errorf("analyze: %w", err)
 	}
 	return cfg, nil
+}
+
+// parseFlags parses args, naming the command in pflag's errors.
+func parseFlags(fs *pflag.FlagSet, cmd string, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%s: %v", cmd, err)
+	}
+	return nil
+}
+
+// jsonFormat reads --format: JSON Lines, or a table for people.
+func jsonFormat(cmd, format string) (bool, error) {
+	switch format {
+	case "json":
+		return true, nil
+	case "table":
+		return false, nil
+	}
+	return false, fmt.Errorf("%s: --format must be table or json, not %q", cmd, format)
 }
 
 // judgeFlags are the flags of every command that judges attempts.

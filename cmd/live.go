@@ -41,11 +41,8 @@ func parseLive(args []string, stderr io.Writer) (*liveConfig, error) {
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: synpath live -i INTERFACE [flags]\n\nVerdicts are printed as attempts conclude; Ctrl-C stops and prints the summary.\n\nFlags:\n%s", fs.FlagUsages())
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return nil, err
-		}
-		return nil, fmt.Errorf("live: %v", err)
+	if err := parseFlags(fs, "live", args); err != nil {
+		return nil, err
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("live: unexpected argument %q (capture files go to synpath analyze)", fs.Arg(0))
@@ -62,12 +59,9 @@ func parseLive(args []string, stderr io.Writer) (*liveConfig, error) {
 	default:
 		return nil, fmt.Errorf("live: --side must be client or server, not %q", *side)
 	}
-	switch *format {
-	case "json":
-		cfg.json = true
-	case "table":
-	default:
-		return nil, fmt.Errorf("live: --format must be table or json, not %q", *format)
+	var err error
+	if cfg.json, err = jsonFormat("live", *format); err != nil {
+		return nil, err
 	}
 	if err := checkJudgeFlags(&cfg.ascii, cfg.verdict, cfg.flows); err != nil {
 		return nil, fmt.Errorf("live: %w", err)
