@@ -93,7 +93,13 @@ const benchPackets = 20000
 
 func BenchmarkReaderNext(b *testing.B) {
 	file := trafficPcap(benchPackets / 5)
-	b.SetBytes(int64(len(file)-24) / benchPackets)
+	benchNext(b, file, int64(len(file)-24)/benchPackets)
+}
+
+// benchNext reads file with Next over and over, reopening it (untimed)
+// at its end.
+func benchNext(b *testing.B, file []byte, bytesPerPacket int64) {
+	b.SetBytes(bytesPerPacket)
 	b.ReportAllocs()
 	var p Packet
 	open := func() *Reader {
@@ -146,25 +152,7 @@ func BenchmarkReadFloor(b *testing.B) {
 
 func BenchmarkReaderNextPcapng(b *testing.B) {
 	file := trafficPcapng(benchPackets / 5)
-	b.SetBytes(int64(len(file)) / benchPackets)
-	b.ReportAllocs()
-	var p Packet
-	open := func() *Reader {
-		r, err := NewReader("x", bytes.NewReader(file))
-		if err != nil {
-			b.Fatal(err)
-		}
-		r.Next(&p) // allocates the read buffer
-		return r
-	}
-	r := open()
-	for b.Loop() {
-		if err := r.Next(&p); err != nil {
-			b.StopTimer()
-			r = open()
-			b.StartTimer()
-		}
-	}
+	benchNext(b, file, int64(len(file))/benchPackets)
 }
 
 // BenchmarkDecode is the decoding part of Next alone, over the frames of a

@@ -25,14 +25,12 @@ const (
 	EvStrayRST                         // a RST the receiver would ignore (ack ≠ ISN+1)
 	EvStraySYNACK                      // a SYN-ACK for another ISN
 	EvICMPLater                        // an ICMP error quoting a later segment
-	EvPureACK                          // a bare ACK after the handshake
 )
 
 var eventNames = [...]string{
 	EvSYN: "SYN", EvSYNACK: "SYN-ACK", EvACK: "ACK", EvData: "data", EvFIN: "FIN",
 	EvRST: "RST", EvICMP: "ICMP", EvStrayRST: "RST (ignored: does not ack the SYN)",
 	EvStraySYNACK: "SYN-ACK (for another SYN)", EvICMPLater: "ICMP (about a later segment)",
-	EvPureACK: "ACK",
 }
 
 func (e EventType) String() string {
