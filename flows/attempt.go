@@ -80,6 +80,17 @@ type HopRef struct {
 	From  capture.Ref
 }
 
+// EndReason says why an attempt was handed on.
+type EndReason uint8
+
+const (
+	EndSettled  EndReason = iota // a packet settled its outcome
+	EndCapture                   // the capture ended
+	EndIdle                      // no packet of it for Config.Idle
+	EndReplaced                  // a SYN with another ISN took over its 4-tuple
+	EndEvicted                   // the table was full (SYN flood)
+)
+
 // MaxEvents bounds the evidence kept per attempt; counters keep counting.
 const MaxEvents = 32
 
@@ -129,6 +140,9 @@ type Attempt struct {
 	// End is how far the capture went while this attempt was tracked: the
 	// last packet of the capture, or the time it was expired.
 	End time.Time
+	// EndedBy says why the tracker stopped following the attempt at End,
+	// so an explanation never calls an idle timer the end of the capture.
+	EndedBy EndReason
 	// Settled is set once the outcome could not change any more.
 	Settled bool
 

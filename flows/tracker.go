@@ -175,7 +175,7 @@ func (t *Tracker) entombIfHandedOn(a *Attempt) {
 	t.tombs[a.Key] = tb
 	t.tombQueue = append(t.tombQueue, tombEntry{tb, tb.last})
 	t.lastTomb = tb
-	t.drop(a, a.End)
+	t.drop(a, a.End, a.EndedBy)
 }
 
 // bury forgets a tomb. Its queue entry stays and is skipped when reached.
@@ -246,7 +246,7 @@ func (t *Tracker) lookup(k Key) (*Attempt, *tomb) {
 func (t *Tracker) start(k Key, p *capture.Packet) {
 	if t.cfg.MaxAttempts > 0 && len(t.byKey) >= t.cfg.MaxAttempts && t.head != nil {
 		t.counts.Evicted++
-		t.drop(t.head, t.now)
+		t.drop(t.head, t.now, EndEvicted)
 	}
 	a := t.alloc()
 	a.Key = k
@@ -272,7 +272,7 @@ func (t *Tracker) fromClient(a *Attempt, k Key, p *capture.Packet) {
 		if p.Seq != a.ISN {
 			// A new ISN on the same 4-tuple is a new attempt (port reuse).
 			t.counts.PortReuse++
-			t.drop(a, p.TS)
+			t.drop(a, p.TS, EndReplaced)
 			t.start(k, p)
 			return
 		}
@@ -440,11 +440,12 @@ func (t *Tracker) settle(a *Attempt, now time.Time) {
 	if a.ServerRST.Count > 0 && a.SYNACK.Count == 0 && t.serverTTL[a.Key.Server.Addr()].Count == 0 {
 		return
 	}
-	t.handOn(a, now)
+	t.handOn(a, now, EndSettled)
 }
 
-func (t *Tracker) handOn(a *Attempt, end time.Time) {
+func (t *Tracker) handOn(a *Attempt, end time.Time, why EndReason) {
 	a.End = end
+	a.EndedBy = why
 	a.ServerHops = t.serverTTL[a.Key.Server.Addr()]
 	a.emitted = true
 	t.counts.Attempts++
@@ -457,7 +458,7 @@ func (t *Tracker) handOn(a *Attempt, end time.Time) {
 func (t *Tracker) Expire(now time.Time) {
 	t.lastSweep = now
 	for a := t.head; a != nil && now.Sub(a.last) >= t.cfg.Idle; a = t.head {
-		t.drop(a, now)
+		t.drop(a, now, EndIdle)
 	}
 	t.expireTombs(now, false)
 	if now.Sub(t.lastMidSweep) >= t.cfg.Idle {
@@ -491,7 +492,7 @@ func (t *Tracker) Advance(now time.Time) {
 // Finish hands on every attempt still tracked, at the end of the capture.
 func (t *Tracker) Finish() {
 	for t.head != nil {
-		t.drop(t.head, t.now)
+		t.drop(t.head, t.now, EndCapture)
 	}
 	t.expireTombs(t.now, true)
 	for k, m := range t.midstream {
@@ -507,9 +508,9 @@ func (t *Tracker) dropMidstream(k Key, m *Midstream) {
 }
 
 // drop hands a (if need be) on and removes it from the table.
-func (t *Tracker) drop(a *Attempt, end time.Time) {
+func (t *Tracker) drop(a *Attempt, end time.Time, why EndReason) {
 	if !a.emitted {
-		t.handOn(a, end)
+		t.handOn(a, end, why)
 	}
 	delete(t.byKey, a.Key)
 	t.unlink(a)

@@ -13,11 +13,13 @@ import (
 // Record is one attempt as JSON Lines output carries it. Field names are
 // a contract (SPEC.md): add, never rename.
 type Record struct {
+	Type                string         `json:"type"` // always "attempt": every line says what it is (SPEC)
 	Client              string         `json:"client"`
 	Server              string         `json:"server"`
 	Verdict             string         `json:"verdict"`
 	Where               string         `json:"where"`
 	Candidates          []string       `json:"candidates"`
+	WhereConfidence     string         `json:"where_confidence"`
 	RSTOrigin           string         `json:"rst_origin"`
 	RSTOriginConfidence string         `json:"rst_origin_confidence,omitempty"`
 	ICMP                string         `json:"icmp"`
@@ -62,11 +64,13 @@ const TimeFormat = "2006-01-02T15:04:05.000000000Z"
 // NewRecord converts a verdict to its JSON schema.
 func NewRecord(r *verdict.Result) Record {
 	rec := Record{
+		Type:                "attempt",
 		Client:              r.Client.String(),
 		Server:              r.Server.String(),
 		Verdict:             string(r.Verdict),
 		Where:               string(r.Where),
 		Candidates:          make([]string, len(r.Candidates)),
+		WhereConfidence:     string(r.WhereSure),
 		RSTOrigin:           string(r.RSTOrigin),
 		RSTOriginConfidence: string(r.OriginSure),
 		ICMP:                r.ICMP,
@@ -182,6 +186,7 @@ func (j *JSONWriter) Write(r *verdict.Result) error {
 // MidstreamRecord is a connection whose SYN was not captured, listed with
 // --midstream: not an attempt, so it has no verdict.
 type MidstreamRecord struct {
+	Type      string       `json:"type"`      // always "midstream"
 	Midstream bool         `json:"midstream"` // always true: tells these lines from attempts
 	From      string       `json:"from"`
 	To        string       `json:"to"`
@@ -194,7 +199,7 @@ type MidstreamRecord struct {
 // are rare and only on request, so encoding/json does.
 func (j *JSONWriter) WriteMidstream(m *flows.Midstream) error {
 	rec := MidstreamRecord{
-		Midstream: true, From: m.From.String(), To: m.To.String(),
+		Type: "midstream", Midstream: true, From: m.From.String(), To: m.To.String(),
 		First:   EvidenceJSON{File: m.First.File, Packet: m.First.N, Time: formatTime(m.First.TS), What: "first packet", Dir: "c2s"},
 		Last:    formatTime(m.Last),
 		Packets: m.Packets,

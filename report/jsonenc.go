@@ -11,7 +11,9 @@ import (
 // reflection: JSON output is a hot path on large captures. A test holds the
 // two to the same bytes.
 func appendRecord(b []byte, rec *Record) []byte {
-	b = append(b, `{"client":`...)
+	b = append(b, `{"type":`...)
+	b = appendString(b, rec.Type)
+	b = append(b, `,"client":`...)
 	b = appendString(b, rec.Client)
 	b = append(b, `,"server":`...)
 	b = appendString(b, rec.Server)
@@ -32,6 +34,8 @@ func appendRecord(b []byte, rec *Record) []byte {
 		}
 		b = append(b, ']')
 	}
+	b = append(b, `,"where_confidence":`...)
+	b = appendString(b, rec.WhereConfidence)
 	b = append(b, `,"rst_origin":`...)
 	b = appendString(b, rec.RSTOrigin)
 	if rec.RSTOriginConfidence != "" {

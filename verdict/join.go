@@ -10,27 +10,46 @@ import (
 	"github.com/synpath/synpath/flows"
 )
 
+// Span is a stretch of time a capture was running, on its own clock.
+type Span struct{ First, Last time.Time }
+
 // Side is one vantage's capture, as the join needs it.
 type Side struct {
 	Attempts []*flows.Attempt
 	// First and Last are the capture's first and last packet times; zero
-	// when it holds no packet.
+	// when it holds no packet. Coverage, when set, says more precisely
+	// when it ran: one span per file, in time order (rotated files can
+	// leave gaps, a capture can stop early).
 	First, Last time.Time
+	Coverage    []Span
+}
+
+// spans is the side's coverage; nil when nothing says (then it is taken
+// to cover everything, as a test's literal attempts do).
+func (s *Side) spans() []Span {
+	if len(s.Coverage) > 0 {
+		return s.Coverage
+	}
+	if s.First.IsZero() {
+		return nil
+	}
+	return []Span{{s.First, s.Last}}
 }
 
 // JoinConfig tunes Join.
 type JoinConfig struct {
 	Config
-	// ViewMargin: an attempt further than this outside the other capture's
-	// time span is out of that capture's view, not lost.
-	ViewMargin time.Duration
+	// Transit is how long a packet may take from one capture point to the
+	// other: a packet sent less than this before the other capture ended
+	// may still have arrived after it.
+	Transit time.Duration
 	// MatchWindow: how far apart (after clock correction) two SYNs may be
 	// for the weak, timing-based matches.
 	MatchWindow time.Duration
 }
 
 // DefaultJoinConfig is used where a JoinConfig is zero.
-var DefaultJoinConfig = JoinConfig{Config: DefaultConfig, ViewMargin: 30 * time.Second, MatchWindow: 500 * time.Millisecond}
+var DefaultJoinConfig = JoinConfig{Config: DefaultConfig, Transit: 500 * time.Millisecond, MatchWindow: 500 * time.Millisecond}
 
 // Match methods, strongest first.
 const (
@@ -162,30 +181,29 @@ func Join(client, server Side, cfg JoinConfig) ([]Result, ClockOffset) {
 	}
 
 	results := make([]Result, 0, len(client.Attempts)+len(server.Attempts)-len(matchOf))
+	jv := &joinView{client: client.spans(), server: server.spans(), off: off, cfg: cfg}
 	for _, c := range client.Attempts {
 		s := matchOf[c]
 		var r Result
 		switch {
 		case s != nil:
-			r = judgeBoth(c, s, off, cfg.Config)
+			r = judgeBoth(c, s, jv)
 			r.Match = how[c]
 		default:
 			r = Judge(c, VantageClient, cfg.Config)
-			// Without an attempt seen in both, the clocks cannot be aligned:
-			// the captures are then taken to overlap, and the answer says so.
-			t := c.SYN.First.Add(off.Offset)
-			inTime := !off.Known || server.First.IsZero() || (t.After(server.First.Add(-cfg.ViewMargin)) && t.Before(server.Last.Add(cfg.ViewMargin)))
+			covered, sent := jv.synsAtServer(c)
 			inHost := len(server.Attempts) == 0 || servers[c.Key.Server.Addr()]
-			if inTime && inHost {
-				judgeNeverAtServer(c, &r, cfg.Config)
-				if !off.Known && !server.First.IsZero() {
-					r.Explanation += " (No attempt is in both captures, so their clocks could not be aligned; this assumes they overlap in time.)"
+			if covered > 0 && inHost {
+				judgeNeverAtServer(c, &r, jv, covered)
+				r.Partial = covered < sent
+				if !off.Known && len(jv.server) > 0 {
+					r.Explanation += " (No attempt is in both captures, so their clocks could not be aligned; this takes both clocks to be right.)"
 				}
 				r.Vantage = VantageBoth
 				r.SYNSeenByServer, r.SYNACKSent = 0, 0
 				markLost(r.Evidence, true)
 			} else {
-				r.Explanation += " " + outOfView("server", inTime, inHost)
+				r.Explanation += " " + outOfView("server", covered > 0, inHost)
 			}
 		}
 		if off.Known {
@@ -198,8 +216,7 @@ func Join(client, server Side, cfg JoinConfig) ([]Result, ClockOffset) {
 			continue
 		}
 		r := Judge(s, VantageServer, cfg.Config)
-		t := s.SYN.First.Add(-off.Offset)
-		inTime := client.First.IsZero() || (t.After(client.First.Add(-cfg.ViewMargin)) && t.Before(client.Last.Add(cfg.ViewMargin)))
+		inTime := jv.toClient(s.SYN.First, time.Time{}) || jv.toClient(s.SYN.Last, time.Time{})
 		r.Explanation += " " + outOfView("client", inTime, clients[s.Key.Client.Addr()])
 		shift(r.Evidence, off.Offset)
 		r.FirstSYN = r.FirstSYN.Add(-off.Offset)
@@ -209,6 +226,94 @@ func Join(client, server Side, cfg JoinConfig) ([]Result, ClockOffset) {
 	return results, off
 }
 
+// joinView answers whether a packet sent at one end fell within the time
+// the other end's capture ran: only then does its absence there prove a
+// loss. A capture that started late or stopped early proves nothing about
+// the time it did not cover.
+type joinView struct {
+	client, server []Span
+	off            ClockOffset
+	cfg            JoinConfig
+}
+
+// slack is how far the clock correction may be off.
+func (v *joinView) slack() time.Duration {
+	switch {
+	case !v.off.Known:
+		return 0 // both clocks are taken to be right; the answer says so
+	case v.off.Error < 0:
+		return time.Second // a one-sided bound
+	}
+	return v.off.Error + pairSlack
+}
+
+// sure is how firmly the join's conclusions hold: proven when the clocks
+// were aligned from attempts seen in both captures.
+func (v *joinView) sure() Confidence {
+	if v.off.Known && v.off.Error >= 0 {
+		return Proven
+	}
+	return Inferred
+}
+
+// ran reports whether one of spans covers from…to.
+func ran(spans []Span, from, to time.Time) bool {
+	if spans == nil {
+		return true
+	}
+	for _, sp := range spans {
+		if !sp.First.After(from) && !sp.Last.Before(to) {
+			return true
+		}
+	}
+	return false
+}
+
+// toServer reports whether the server capture would have seen a packet
+// the client sent at t (client clock) arrive. since, when set, is a time
+// (server clock) the server capture showed this attempt, so it was running
+// then: causality then bounds the arrival better than the clock error.
+func (v *joinView) toServer(t, since time.Time) bool {
+	u := t.Add(v.off.Offset)
+	return ran(v.server, latest(u.Add(-v.slack()), since), u.Add(v.slack()+v.cfg.Transit))
+}
+
+// toClient is toServer the other way: a packet the server sent at u
+// (server clock), since a time (client clock) the client capture showed
+// this attempt.
+func (v *joinView) toClient(u, since time.Time) bool {
+	t := u.Add(-v.off.Offset)
+	return ran(v.client, latest(t.Add(-v.slack()), since), t.Add(v.slack()+v.cfg.Transit))
+}
+
+// latest is the later of a and b; a zero b is ignored.
+func latest(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// synsAtServer counts the client's SYNs the server capture would have
+// seen arrive, of how many the client sent.
+func (v *joinView) synsAtServer(c *flows.Attempt) (covered, sent int) {
+	for _, e := range c.Events {
+		if e.Type == flows.EvSYN {
+			sent++
+			if v.toServer(e.TS, time.Time{}) {
+				covered++
+			}
+		}
+	}
+	if sent < int(c.SYN.Count) { // evidence was capped: judge by the ends
+		sent = int(c.SYN.Count)
+		if v.toServer(c.SYN.First, time.Time{}) || v.toServer(c.SYN.Last, time.Time{}) {
+			covered = max(covered, 1)
+		}
+	}
+	return covered, sent
+}
+
 type exactKey struct {
 	k   flows.Key
 	isn uint32
@@ -216,8 +321,8 @@ type exactKey struct {
 
 func joinDefaults(cfg JoinConfig) JoinConfig {
 	cfg.Config = cfg.Config.withDefaults()
-	if cfg.ViewMargin <= 0 {
-		cfg.ViewMargin = DefaultJoinConfig.ViewMargin
+	if cfg.Transit <= 0 {
+		cfg.Transit = DefaultJoinConfig.Transit
 	}
 	if cfg.MatchWindow <= 0 {
 		cfg.MatchWindow = DefaultJoinConfig.MatchWindow
@@ -311,34 +416,52 @@ func estimateOffset(pairs []pair) ClockOffset {
 	return ClockOffset{}
 }
 
-// judgeNeverAtServer judges an attempt the server capture, covering its
-// time and host, never saw.
-func judgeNeverAtServer(c *flows.Attempt, r *Result, cfg Config) {
+// judgeNeverAtServer judges an attempt the server capture never saw,
+// though it ran while covered of the client's SYNs were on their way.
+func judgeNeverAtServer(c *flows.Attempt, r *Result, v *joinView, covered int) {
+	sure := v.sure()
+	syns := count(uint32(covered), "SYN")
+	if covered < int(c.SYN.Count) {
+		syns = fmt.Sprintf("%d of the %d SYNs (those sent while the server capture ran)", covered, c.SYN.Count)
+	}
 	switch r.Verdict {
 	case Refused:
-		r.RSTOrigin, r.OriginSure = OriginPath, Certain
-		r.set(Refused, OutboundPath, "A RST answered the SYN (ECONNREFUSED), but the server never saw the SYN nor sent the RST: something on the way forged it, most likely a firewall rejecting the connection.")
+		r.RSTOrigin, r.OriginSure = OriginPath, sure.sureness()
+		r.set(Refused, OutboundPath, sure, "A RST answered the SYN (ECONNREFUSED), but the server never saw the SYN nor sent the RST: something on the way forged it, most likely a firewall rejecting the connection.")
 	case Unreachable:
-		r.Where, r.RSTOrigin, r.OriginSure = OutboundPath, OriginPath, Certain
+		r.Where, r.WhereSure, r.RSTOrigin, r.OriginSure = OutboundPath, sure, OriginPath, Certain
 		r.Explanation += " The server capture confirms the SYN never arrived."
 	case Timeout:
-		r.set(Timeout, OutboundPath, "None of the %s reached the server: they were lost on the way out (ETIMEDOUT).", count(c.SYN.Count, "SYN"))
+		r.set(Timeout, OutboundPath, sure, "%s None of %s reached the server: they were lost on the way out (ETIMEDOUT).", unanswered(c)+".", syns)
 	case Incomplete:
 		r.Explanation += " The server capture has not seen it either."
 		return
 	default:
+		if !v.off.Known {
+			r.Explanation += " The server capture holds no matching SYN."
+			return
+		}
 		// Answered, yet the server never saw it: something in the path
 		// (a SYN proxy, a load balancer) answered in its place.
-		r.Explanation += " The server capture never saw this attempt: something on the way answered in the server's place."
+		r.Explanation += " The server capture, running at the time, never saw this attempt: something on the way may have answered in the server's place."
 		return
 	}
 	r.Candidates = []Place{r.Where}
 }
 
+func (c Confidence) sureness() Sureness {
+	if c == Proven {
+		return Certain
+	}
+	return Likely
+}
+
 // judgeBoth judges an attempt seen in both captures: what was sent and
-// what arrived settles where it died.
-func judgeBoth(c, s *flows.Attempt, off ClockOffset, cfg Config) Result {
+// what arrived, while the other capture ran, settles where it died.
+func judgeBoth(c, s *flows.Attempt, v *joinView) Result {
+	cfg := v.cfg.Config
 	r := Judge(c, VantageClient, cfg)
+	oneSided := r // what the client capture alone says, kept where the server's cannot settle it
 	r.Vantage = VantageBoth
 	r.SYNSeenByServer, r.SYNACKSent = int(s.SYN.Count), int(s.SYNACK.Count)
 	if s.Key.Client != c.Key.Client {
@@ -348,34 +471,37 @@ func judgeBoth(c, s *flows.Attempt, off ClockOffset, cfg Config) Result {
 		r.ServerSeenByServer = s.Key.Server
 	}
 	r.Settle = ""
+	covered, sent := v.synsAtServer(c)
+	r.Partial = covered < sent
 	lostSYNs := ""
-	if s.SYN.Count < c.SYN.Count {
-		lostSYNs = fmt.Sprintf(" (%d of the client's %d SYNs were lost on the way out)", c.SYN.Count-s.SYN.Count, c.SYN.Count)
+	if int(s.SYN.Count) < covered {
+		lostSYNs = fmt.Sprintf(" (%d of the %d SYNs sent while the server capture ran were lost on the way out)", covered-int(s.SYN.Count), covered)
 	}
+	sure := v.sure()
 	switch {
 	case c.SYNACK.Count > 0:
-		judgeBothAnswered(c, s, &r)
+		judgeBothAnswered(c, s, &r, v)
 	case c.ServerRST.Count > 0 && c.RSTInHandshake:
-		if s.ServerRST.Count > 0 {
+		switch {
+		case s.ServerRST.Count > 0:
 			r.RSTOrigin, r.OriginSure = OriginServer, Certain
-			r.set(Refused, Server, "The server answered the SYN with a RST (ECONNREFUSED): nothing listens on port %d, or its firewall rejects the connection%s.", s.Key.Server.Port(), lostSYNs)
-		} else {
-			r.RSTOrigin, r.OriginSure = OriginPath, Certain
-			r.set(Refused, OutboundPath, "The client got a RST that the server never sent: something on the way forged it (the server %s).", serverDid(s))
+			r.set(Refused, Server, Proven, "The server answered the SYN with a RST (ECONNREFUSED): nothing listens on port %d, or its firewall rejects the connection%s.", s.Key.Server.Port(), lostSYNs)
+		case ran(v.server, s.SYN.First, c.ServerRST.First.Add(v.off.Offset+v.slack())):
+			// The server capture ran from the SYN's arrival until the RST
+			// reached the client: a RST the server sent would be in it.
+			r.RSTOrigin, r.OriginSure = OriginPath, sure.sureness()
+			r.set(Refused, OutboundPath, sure, "The client got a RST that the server never sent: something on the way forged it (the server %s).", serverDid(s))
+		default:
+			r = keepOneSided(r, oneSided, "the server capture does not cover the time of the RST")
 		}
 	case c.ICMP.Count > 0:
-		r.Where = OutboundPath
+		r.Where, r.WhereSure = OutboundPath, Proven
 		if c.ICMPInfo.From == c.Key.Server.Addr() && s.ICMP.Count > 0 {
 			r.Where = Server
 		}
 		r.Explanation += fmt.Sprintf(" The server %s.", serverDid(s))
-	case r.Verdict == Incomplete:
-	case s.SYNACK.Count > 0:
-		r.set(Timeout, ReturnPath, "The server answered with %s, but none reached the client: they were lost on the way back (ETIMEDOUT)%s.", count(s.SYNACK.Count, "SYN-ACK"), lostSYNs)
-	case s.ServerRST.Count > 0:
-		r.set(Timeout, ReturnPath, "The server answered with a RST, but it never reached the client: lost on the way back%s.", lostSYNs)
 	default:
-		r.set(Timeout, Server, "The server received %s and never answered: they were dropped on the server host (a firewall after the capture point, a full SYN queue)%s.", count(s.SYN.Count, "SYN"), lostSYNs)
+		judgeBothUnanswered(c, s, &r, v, lostSYNs)
 	}
 	if r.Where != Unknown {
 		r.Candidates = []Place{}
@@ -383,45 +509,110 @@ func judgeBoth(c, s *flows.Attempt, off ClockOffset, cfg Config) Result {
 			r.Candidates = []Place{r.Where}
 		}
 	}
-	r.Evidence = pairEvidence(r.Evidence, evidence(s, VantageServer), off)
+	if r.Where == Unknown {
+		r.WhereSure = ""
+	}
+	r.Evidence = pairEvidence(r.Evidence, evidence(s, VantageServer), v.off)
 	return r
 }
 
+// keepOneSided falls back to what the client capture alone could say,
+// noting why the server capture cannot settle it.
+func keepOneSided(joined, one Result, why string) Result {
+	one.Vantage = joined.Vantage
+	one.SYNSeenByServer, one.SYNACKSent = joined.SYNSeenByServer, joined.SYNACKSent
+	one.ClientSeenByServer, one.ServerSeenByServer = joined.ClientSeenByServer, joined.ServerSeenByServer
+	one.Partial = true
+	one.Explanation += " The server capture cannot settle it: " + why + "."
+	return one
+}
+
+// judgeBothUnanswered judges an attempt no answer of which reached the
+// client: the server capture says whether it got the SYNs and answered.
+// How long the client waited counts SYNs either capture saw it send.
+func judgeBothUnanswered(c, s *flows.Attempt, r *Result, v *joinView, lostSYNs string) {
+	sure := v.sure()
+	waitedUntil := c.End
+	if last := s.SYN.Last.Add(-v.off.Offset); s.SYN.Count > 0 && last.After(waitedUntil) {
+		waitedUntil = last // the client was still retransmitting after its capture ended
+	}
+	waited := waitedUntil.Sub(c.SYN.First)
+	if waited < v.cfg.SYNTimeout {
+		r.Explanation += fmt.Sprintf(" The server %s.", serverDid(s))
+		return // incomplete, as the client capture said
+	}
+	waitWords := fmt.Sprintf(" (the client waited at least %s, ETIMEDOUT)", dur(waited))
+	switch {
+	case s.SYNACK.Count > 0 || s.ServerRST.Count > 0:
+		answer := count(s.SYNACK.Count, "SYN-ACK")
+		if s.SYNACK.Count == 0 {
+			answer = "a RST"
+		}
+		// Proof that the answers were lost: the client kept resending its
+		// SYN after the server had answered, or the client capture ran
+		// while the first answer was on its way and never saw it.
+		first := s.SYNACK.First
+		if s.SYNACK.Count == 0 {
+			first = s.ServerRST.First
+		}
+		if s.SYNAfterSYNACK > 0 || v.toClient(first, c.SYN.First) {
+			r.set(Timeout, ReturnPath, sure, "The server answered with %s, but none reached the client: they were lost on the way back%s%s.", answer, waitWords, lostSYNs)
+			return
+		}
+		r.set(Timeout, Unknown, "", "The server answered with %s, but the client capture ends before it could have arrived%s.", answer, waitWords)
+		r.unknown(ReturnPath, Client)
+	case ran(v.server, s.SYN.First, s.SYN.First.Add(v.cfg.AnswerWait)):
+		// The server capture ran long enough after the SYN arrived to show
+		// an answer, and holds none.
+		r.set(Timeout, Server, sure, "The server received %s and never answered: they were dropped on the server host (a firewall after the capture point, a full SYN queue)%s%s.", count(s.SYN.Count, "SYN"), waitWords, lostSYNs)
+	default:
+		r.set(Timeout, Unknown, "", "The server received %s, and its capture ends before an answer could be ruled out%s.", count(s.SYN.Count, "SYN"), waitWords)
+		r.unknown(Server, ReturnPath)
+	}
+}
+
 // judgeBothAnswered judges an attempt whose SYN-ACK reached the client.
-func judgeBothAnswered(c, s *flows.Attempt, r *Result) {
+func judgeBothAnswered(c, s *flows.Attempt, r *Result, v *joinView) {
+	sure := v.sure()
 	switch r.Verdict {
 	case HalfOpen:
-		if s.ACK.Count > 0 {
-			r.set(HalfOpen, Server, "The client completed the handshake and the server received its ACK, yet kept resending its SYN-ACK: the server dropped the ACK, typically because its accept queue was full.")
-		} else {
-			r.set(HalfOpen, OutboundPath, "The client completed the handshake, but its %s never reached the server, which kept resending its SYN-ACK: lost on the way to the server.", count(c.ACK.Count, "ACK"))
+		switch {
+		case s.ACK.Count > 0:
+			r.set(HalfOpen, Server, Proven, "The client completed the handshake and the server received its ACK, yet kept resending its SYN-ACK: the server dropped the ACK, typically because its accept queue was full.")
+		case v.toServer(c.ACK.First, s.SYN.First):
+			r.set(HalfOpen, OutboundPath, sure, "The client completed the handshake, but its %s never reached the server, which kept resending its SYN-ACK: lost on the way to the server.", count(c.ACK.Count, "ACK"))
 		}
 	case Stalled:
 		switch {
-		case s.ClientData.Count == 0:
-			r.set(Stalled, OutboundPath, "The connection was established, but the client's request (%d bytes) never reached the server: lost on the way out.", c.ClientBytes)
-		case s.ServerData.Count > 0:
-			r.set(Stalled, ReturnPath, "The server received the request and sent %d bytes of reply, but none reached the client: lost on the way back.", s.ServerBytes)
-		default:
-			r.set(Stalled, Server, "The server received the request (%d bytes) and never replied: the server application did not answer.", s.ClientBytes)
+		case s.ClientData.Count > 0 && s.ServerData.Count > 0:
+			r.set(Stalled, ReturnPath, Proven, "The server received the request and sent %d bytes of reply, but none reached the client: lost on the way back.", s.ServerBytes)
+		case s.ClientData.Count > 0 && ran(v.server, s.SYN.First, s.ClientData.First.Add(v.cfg.StallAfter)):
+			r.set(Stalled, Server, Proven, "The server received the request (%d bytes) and never replied: the server application did not answer.", s.ClientBytes)
+		case s.ClientData.Count == 0 && v.toServer(c.ClientData.First, s.SYN.First):
+			r.set(Stalled, OutboundPath, sure, "The connection was established, but the client's request (%d bytes) never reached the server: lost on the way out.", c.ClientBytes)
 		}
 	case Reset:
-		if r.Where == Client {
-			r.RSTOrigin, r.OriginSure = OriginClient, Certain
-			break
-		}
-		if s.ServerRST.Count > 0 {
+		switch {
+		case r.Where == Client:
+			r.RSTOrigin, r.OriginSure, r.WhereSure = OriginClient, Certain, Proven
+		case s.ServerRST.Count > 0:
 			r.RSTOrigin, r.OriginSure = OriginServer, Certain
-			r.set(Reset, Server, "The handshake completed, then the server reset the connection (ECONNRESET).")
-		} else {
-			r.RSTOrigin, r.OriginSure = OriginPath, Certain
-			r.set(Reset, OutboundPath, "The handshake completed, then the client got a RST the server never sent: something on the way ended the connection.")
+			r.set(Reset, Server, Proven, "The handshake completed, then the server reset the connection (ECONNRESET).")
+		case ran(v.server, s.SYN.First, c.ServerRST.First.Add(v.off.Offset+v.slack())):
+			r.RSTOrigin, r.OriginSure = OriginPath, sure.sureness()
+			r.set(Reset, OutboundPath, sure, "The handshake completed, then the client got a RST the server never sent: something on the way ended the connection.")
 		}
 	case Aborted:
-		r.RSTOrigin, r.OriginSure = OriginClient, Certain
+		r.RSTOrigin, r.OriginSure, r.WhereSure = OriginClient, Certain, Proven
 	case Established:
-		if !s.Established() && s.SYNACK.Count > 1 {
-			r.set(HalfOpen, OutboundPath, "The client completed the handshake, but its ACK never reached the server, which kept resending its SYN-ACK: lost on the way to the server.")
+		r.WhereSure = Proven
+		if !s.Established() && s.SYNACK.Count > 1 && v.toServer(c.ACK.First, s.SYN.First) {
+			r.set(HalfOpen, OutboundPath, sure, "The client completed the handshake, but its ACK never reached the server, which kept resending its SYN-ACK: lost on the way to the server.")
+		}
+	case Timeout:
+		if r.Where == Client {
+			r.WhereSure = Proven
+			r.Explanation += fmt.Sprintf(" The server %s.", serverDid(s))
 		}
 	}
 }

@@ -102,6 +102,13 @@ func TestJoinVerdicts(t *testing.T) {
 					t.Fatalf("%d results, want 1: %+v", len(results), results)
 				}
 				r := results[0]
+				if !off.Known && skew != 0 {
+					// No attempt in both: the clocks cannot be aligned, and
+					// with them this far apart the server capture does not
+					// cover the attempt's time. Out of view, not lost.
+					check(t, r, want{verdict.Timeout, verdict.Unknown, clientSide, ""})
+					return
+				}
 				check(t, r, tt.want)
 				if r.Vantage != verdict.VantageBoth {
 					t.Errorf("vantage %s, want both", r.Vantage)

@@ -56,27 +56,31 @@ func Hops(ttl uint8) uint8 {
 // have lost hops.
 func InferVantage(a *flows.Attempt) Vantage {
 	synHops := Hops(a.SYN.TTL)
+	// How far the server is: its SYN-ACKs to this attempt or, failing
+	// that, to others in the capture (a RST may be forged nearby).
+	var ref flows.Seen
 	switch {
-	case a.SYNACK.Count == 0 && a.ServerRST.Count == 0:
-		if synHops == 0 {
-			return VantageClient
+	case a.SYNACK.Count > 0:
+		ref = a.SYNACK
+	case a.ServerHops.Count > 0:
+		ref = flows.Seen{Count: a.ServerHops.Count, TTL: a.ServerHops.TTL}
+	case a.ServerRST.Count > 0:
+		ref = a.ServerRST
+	default:
+		if synHops > 0 {
+			return VantageServer
 		}
-		return VantageServer
+		return VantageClient
 	}
-	reply := a.SYNACK
-	if reply.Count == 0 {
-		reply = a.ServerRST
-	}
-	replyHops := Hops(reply.TTL)
+	replyHops := Hops(ref.TTL)
 	switch {
 	case synHops == 0 && replyHops > 0:
 		return VantageClient
 	case synHops > 0 && replyHops == 0:
 		return VantageServer
-	case synHops == 0 && replyHops == 0:
-		// Both ends on one link: what the client sees, the wire shows.
-		return VantageClient
 	}
+	// Both undecremented (one link, no router) or both decremented (a tap
+	// in the middle): the TTLs cannot tell which end the capture is at.
 	return VantageUnknown
 }
 
@@ -105,14 +109,17 @@ func Judge(a *flows.Attempt, v Vantage, cfg Config) Result {
 	if len(r.Candidates) == 0 && r.Where != None && r.Where != Unknown {
 		r.Candidates = []Place{r.Where}
 	}
+	if r.Where == Unknown {
+		r.WhereSure = ""
+	}
 	if r.Candidates == nil {
 		r.Candidates = []Place{}
 	}
 	return r
 }
 
-func (r *Result) set(v Verdict, where Place, why string, args ...any) {
-	r.Verdict, r.Where = v, where
+func (r *Result) set(v Verdict, where Place, sure Confidence, why string, args ...any) {
+	r.Verdict, r.Where, r.WhereSure = v, where, sure
 	r.Explanation = fmt.Sprintf(why, args...)
 }
 
@@ -131,28 +138,72 @@ func judgeClient(a *flows.Attempt, r *Result, cfg Config) {
 		r.RSTOrigin, r.OriginSure = origin, sure
 		switch origin {
 		case OriginServer:
-			r.set(Refused, Server, "The server answered the SYN with a RST (ECONNREFUSED): nothing listens on port %d. %s", a.Key.Server.Port(), why)
+			r.set(Refused, Server, sure.confidence(), "The server answered the SYN with a RST (ECONNREFUSED): nothing listens on port %d. %s", a.Key.Server.Port(), why)
 		case OriginPath:
-			r.set(Refused, OutboundPath, "A RST answered the SYN (ECONNREFUSED), but it was not sent by the server: %s Most likely a firewall on the way rejected the connection.", why)
+			r.set(Refused, OutboundPath, sure.confidence(), "A RST answered the SYN (ECONNREFUSED), but it was not sent by the server: %s Most likely a firewall on the way rejected the connection.", why)
 		default:
-			r.set(Refused, Unknown, "A RST answered the SYN (ECONNREFUSED). %s", why)
+			r.set(Refused, Unknown, "", "A RST answered the SYN (ECONNREFUSED). %s", why)
 			r.unknown(Server, OutboundPath)
 			r.Settle = "a capture on the server would tell whether the server sent it"
 		}
 	case a.ICMP.Count > 0:
 		judgeICMP(a, r)
 	default:
-		quiet := a.End.Sub(a.SYN.Last)
-		if quiet < cfg.SYNTimeout {
-			r.set(Incomplete, Unknown, "The capture ends %s after the last SYN, before an answer could be ruled out.", dur(quiet))
+		// What the client lived through decides: how long its SYNs went
+		// unanswered since the first, not how much capture follows the
+		// last (a client with a short connect timeout stops sending).
+		waited := a.End.Sub(a.SYN.First)
+		if waited < cfg.SYNTimeout {
+			r.set(Incomplete, Unknown, "", "%s: the capture shows the client waiting only %s since its first SYN (less than --syn-timeout %s), so an answer cannot be ruled out.",
+				unanswered(a), dur(waited), dur(cfg.SYNTimeout))
 			r.unknown(OutboundPath, Server, ReturnPath)
 			return
 		}
-		r.set(Timeout, Unknown, "%s over %s got no answer (ETIMEDOUT). Seen from the client, the SYN may have been lost on the way out, dropped by the server, or answered with a SYN-ACK that was lost on the way back.",
-			count(a.SYN.Count, "SYN"), dur(a.SYN.Last.Sub(a.SYN.First)))
+		r.set(Timeout, Unknown, "", "%s: the client waited at least %s for an answer (ETIMEDOUT). Seen from the client, the SYN may have been lost on the way out, dropped by the server, or answered with a SYN-ACK that was lost on the way back.",
+			unanswered(a), dur(waited))
 		r.unknown(OutboundPath, Server, ReturnPath)
 		r.Settle = "a capture on the server would tell which"
 	}
+}
+
+// unanswered describes SYNs that got no answer and what ended the view of
+// them: "3 SYNs over 3.0 s, no answer; the capture ends 1.0 s after the last".
+func unanswered(a *flows.Attempt) string {
+	if a.SYN.Count == 1 {
+		return "1 SYN, no answer; " + endWords(a, a.SYN.Last, "it")
+	}
+	return fmt.Sprintf("%s over %s, no answer; %s", count(a.SYN.Count, "SYN"), dur(a.SYN.Last.Sub(a.SYN.First)), endWords(a, a.SYN.Last, "the last"))
+}
+
+// endWords says what ended the capture's view of an attempt, and how long
+// after `from` (the packet named by what): the end of the capture, or the
+// tracker letting go. It never calls an idle timer the end of the capture.
+func endWords(a *flows.Attempt, from time.Time, what string) string {
+	d := dur(a.End.Sub(from))
+	switch a.EndedBy {
+	case flows.EndReplaced:
+		return fmt.Sprintf("a new SYN with another ISN on the same ports replaced it %s after %s", d, what)
+	case flows.EndIdle:
+		return fmt.Sprintf("nothing more of it came in the %s after %s", d, what)
+	case flows.EndEvicted:
+		return fmt.Sprintf("it was judged early, %s after %s, because too many attempts were open at once", d, what)
+	case flows.EndSettled:
+		return fmt.Sprintf("it was settled %s after %s", d, what)
+	}
+	return fmt.Sprintf("the capture ends %s after %s", d, what)
+}
+
+// endEvent names what ended the capture's view of an attempt, for "…, when X".
+func endEvent(a *flows.Attempt) string {
+	switch a.EndedBy {
+	case flows.EndReplaced:
+		return "a new SYN with another ISN replaced it"
+	case flows.EndIdle:
+		return "it went idle"
+	case flows.EndEvicted:
+		return "it was judged early (too many attempts open at once)"
+	}
+	return "the capture ends"
 }
 
 // judgeAnsweredAtClient judges an attempt whose SYN-ACK reached the client.
@@ -160,24 +211,33 @@ func judgeAnsweredAtClient(a *flows.Attempt, r *Result, cfg Config) {
 	switch {
 	case a.ClientRST.Count > 0 && a.RSTInHandshake:
 		r.RSTOrigin, r.OriginSure = OriginClient, Certain
-		r.set(Aborted, Client, "The client answered the server's SYN-ACK with a RST: it no longer wanted the connection (for example, its connect() had already given up).")
+		r.set(Aborted, Client, Proven, "The client answered the server's SYN-ACK with a RST: it no longer wanted the connection (for example, its connect() had already given up).")
 	case !a.Established():
 		quiet := a.End.Sub(a.SYNACK.Last)
-		if quiet < cfg.AnswerWait {
-			r.set(Incomplete, Unknown, "The SYN-ACK reached the client %s before the capture ends; its answer is not in the capture.", dur(quiet))
+		if quiet < cfg.AnswerWait && a.SYNAfterSYNACK == 0 {
+			r.set(Incomplete, Unknown, "", "The SYN-ACK reached the client and %s; the client's answer is not in the capture.", endWords(a, a.SYNACK.Last, "it"))
 			r.unknown(Client)
 			return
 		}
-		r.set(Timeout, Client, "%s reached the client but it never answered: the client host ignored them (a firewall on the client, or a SYN no socket was waiting for).",
-			count(a.SYNACK.Count, "SYN-ACK"))
+		r.set(Timeout, Client, Proven, "%s reached the client but it never answered%s: the client host ignored them (a firewall on the client, or a SYN no socket was waiting for).",
+			count(a.SYNACK.Count, "SYN-ACK"), resentAfter(a))
 	case a.SYNACKAfterACK > 0 && a.ServerData.Count == 0 && !a.ServerAckedData:
-		r.set(HalfOpen, Unknown, "The client completed the handshake, but the server resent its SYN-ACK %s after the client's ACK: the server never took that ACK. Either it was lost on the way to the server, or the server dropped it (a full accept queue).",
+		r.set(HalfOpen, Unknown, "", "The client completed the handshake, but the server resent its SYN-ACK %s after the client's ACK: the server never took that ACK. Either it was lost on the way to the server, or the server dropped it (a full accept queue).",
 			times(a.SYNACKAfterACK))
 		r.unknown(OutboundPath, Server)
 		r.Settle = "a capture on the server would tell which"
 	default:
 		judgeEstablished(a, r, cfg, VantageClient)
 	}
+}
+
+// resentAfter notes SYNs the client sent after a SYN-ACK had arrived: its
+// stack never took the SYN-ACK.
+func resentAfter(a *flows.Attempt) string {
+	if a.SYNAfterSYNACK == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" and kept resending its SYN (%s after the first SYN-ACK arrived)", times(a.SYNAfterSYNACK))
 }
 
 // judgeEstablished judges what followed a completed handshake, up to the
@@ -192,17 +252,17 @@ func judgeEstablished(a *flows.Attempt, r *Result, cfg Config, v Vantage) {
 	rstAfterGivingUp := a.ClientFIN.Count > 0 && !a.ServerRST.First.Before(a.ClientFIN.First)
 	switch {
 	case a.ServerData.Count > 0 && a.ClientData.Count > 0:
-		r.set(Established, None, "%s; data flowed both ways.", hs)
+		r.set(Established, None, Proven, "%s; data flowed both ways.", hs)
 	case a.ServerRST.Count > 0 && (serverTook || !rstAfterGivingUp):
 		judgeReset(a, r, a.ServerRST, false, hs, v)
 	case a.ClientData.Count > 0 && a.ServerData.Count == 0:
 		waited := a.End.Sub(a.ClientData.First)
 		gaveUp := a.ClientFIN.Count > 0 || a.ClientRST.Count > 0
 		if !gaveUp && waited < cfg.StallAfter && (serverTook || a.ClientData.Count == 1) {
-			r.set(Established, None, "%s; the client sent a request and the capture ends %s later, before a reply could be ruled out.", hs, dur(waited))
+			r.set(Established, None, Proven, "%s; the client sent a request and %s, before a reply could be ruled out.", hs, endWords(a, a.ClientData.First, "it"))
 			return
 		}
-		ended := "the capture ends"
+		ended := endEvent(a)
 		if gaveUp {
 			waited = firstOf(a.ClientFIN, a.ClientRST).Sub(a.ClientData.First)
 			ended = "the client gave up"
@@ -212,20 +272,24 @@ func judgeEstablished(a *flows.Attempt, r *Result, cfg Config, v Vantage) {
 			return
 		}
 		if v == VantageServer {
-			r.set(Stalled, Server, "%s; the server received %d bytes of request and acknowledged them, but sent no reply in %s, when %s: the server application did not answer.",
+			r.set(Stalled, Server, Proven, "%s; the server received %d bytes of request and acknowledged them, but sent no reply in %s, when %s: the server application did not answer.",
 				hs, a.ClientBytes, dur(waited), ended)
 			return
 		}
-		r.set(Stalled, Unknown, "%s; the client sent %d bytes, which the server acknowledged, but no reply came back in %s, when %s.",
+		// The server's TCP acknowledged the request, so it reached the
+		// server and the return path carries packets: the application is
+		// the likely culprit, though a reply lost on the way back (a PMTU
+		// black hole) would look the same from here.
+		r.set(Stalled, Server, Inferred, "%s; the client sent %d bytes, which the server's TCP acknowledged, but no reply came back in %s, when %s: most likely the server application did not answer (a reply lost on the way back would look the same from here).",
 			hs, a.ClientBytes, dur(waited), ended)
-		r.unknown(Server, ReturnPath)
+		r.Candidates = []Place{Server, ReturnPath}
 		r.Settle = "a capture on the server would tell whether it replied"
 	case a.ClientRST.Count > 0:
 		judgeReset(a, r, a.ClientRST, true, hs, v)
 	case a.ClientFIN.Count > 0 || a.ServerFIN.Count > 0:
-		r.set(Established, None, "%s; it was closed without data.", hs)
+		r.set(Established, None, Proven, "%s; it was closed without data.", hs)
 	default:
-		r.set(Established, None, "%s.", hs)
+		r.set(Established, None, Proven, "%s.", hs)
 	}
 }
 
@@ -237,11 +301,11 @@ func judgeUntaken(a *flows.Attempt, r *Result, v Vantage, hs string) {
 		resent = fmt.Sprintf(", though it arrived %s", times(a.ClientData.Count))
 	}
 	if v == VantageServer {
-		r.set(HalfOpen, Server, "The server received the client's final ACK and %d bytes of request but never acknowledged them%s: it did not take the connection, typically because its accept queue was full.",
+		r.set(HalfOpen, Server, Proven, "The server received the client's final ACK and %d bytes of request but never acknowledged them%s: it did not take the connection, typically because its accept queue was full.",
 			a.ClientBytes, resent)
 		return
 	}
-	r.set(HalfOpen, Unknown, "%s as far as the client knows, but the server never acknowledged its %d bytes (sent %s): the server never took the connection. Either the ACK and request were lost on the way to the server, or the server dropped them (a full accept queue).",
+	r.set(HalfOpen, Unknown, "", "%s as far as the client knows, but the server never acknowledged its %d bytes (sent %s): the server never took the connection. Either the ACK and request were lost on the way to the server, or the server dropped them (a full accept queue).",
 		hs, a.ClientBytes, times(a.ClientData.Count))
 	r.unknown(OutboundPath, Server)
 	r.Settle = "a capture on the server would tell which"
@@ -252,13 +316,13 @@ func judgeReset(a *flows.Attempt, r *Result, rst flows.Seen, fromClient bool, hs
 	r.RSTOrigin, r.OriginSure = origin, sure
 	switch origin {
 	case OriginServer:
-		r.set(Reset, Server, "%s, then the server reset it (ECONNRESET). %s", hs, why)
+		r.set(Reset, Server, sure.confidence(), "%s, then the server reset it (ECONNRESET). %s", hs, why)
 	case OriginClient:
-		r.set(Reset, Client, "%s, then the client reset it. %s", hs, why)
+		r.set(Reset, Client, sure.confidence(), "%s, then the client reset it. %s", hs, why)
 	case OriginPath:
-		r.set(Reset, OutboundPath, "%s, then a RST not sent by the %s ended it: %s", hs, map[bool]string{true: "client", false: "server"}[fromClient], why)
+		r.set(Reset, OutboundPath, sure.confidence(), "%s, then a RST not sent by the %s ended it: %s", hs, map[bool]string{true: "client", false: "server"}[fromClient], why)
 	default:
-		r.set(Reset, Unknown, "%s, then a RST ended it. %s", hs, why)
+		r.set(Reset, Unknown, "", "%s, then a RST ended it. %s", hs, why)
 		r.unknown(Server, OutboundPath)
 	}
 }
@@ -272,11 +336,11 @@ func judgeICMP(a *flows.Attempt, r *Result) {
 	verdict := Unreachable
 	if from == a.Key.Server.Addr() {
 		r.RSTOrigin, r.OriginSure = OriginServer, Likely
-		r.set(verdict, Server, "The server host answered the SYN with ICMP %s (%s): its firewall or stack refused the connection.", info.Name(), info.Errno())
+		r.set(verdict, Server, Inferred, "The server host answered the SYN with ICMP %s (%s): its firewall or stack refused the connection.", info.Name(), info.Errno())
 		return
 	}
 	r.RSTOrigin, r.OriginSure = OriginPath, Certain
-	r.set(verdict, OutboundPath, "%s, a router or firewall on the way, answered the SYN with ICMP %s (%s): the SYN never reached the server.", from, info.Name(), info.Errno())
+	r.set(verdict, OutboundPath, Proven, "%s, a router or firewall on the way, answered the SYN with ICMP %s (%s): the SYN never reached the server.", from, info.Name(), info.Errno())
 }
 
 // judgeServer judges from the server's side of the path.
@@ -285,32 +349,34 @@ func judgeServer(a *flows.Attempt, r *Result, cfg Config) {
 	case a.SYNACK.Count == 0 && a.ServerRST.Count > 0:
 		r.RSTOrigin, r.OriginSure = sentHere(a.ServerRST)
 		if r.RSTOrigin == OriginPath {
-			r.set(Refused, OutboundPath, "A RST from the server's address reached the capture from elsewhere: something near the server forged it.")
+			r.set(Refused, OutboundPath, Inferred, "A RST from the server's address reached the capture from elsewhere: something near the server forged it.")
 			return
 		}
-		r.set(Refused, Server, "The server answered the SYN with a RST (ECONNREFUSED): nothing listens on port %d, or its firewall rejects the connection.", a.Key.Server.Port())
+		r.set(Refused, Server, Proven, "The server answered the SYN with a RST (ECONNREFUSED): nothing listens on port %d, or its firewall rejects the connection.", a.Key.Server.Port())
 	case a.SYNACK.Count == 0 && a.ICMP.Count > 0:
 		judgeICMP(a, r)
 	case a.SYNACK.Count == 0:
-		quiet := a.End.Sub(a.SYN.Last)
-		if quiet < cfg.SYNTimeout {
-			r.set(Incomplete, Unknown, "The server received the SYN and the capture ends %s later, before its answer could be ruled out.", dur(quiet))
+		// A server answers a SYN at once; SYNs unanswered for as long as a
+		// client waits before giving up were dropped on the server host.
+		waited := a.End.Sub(a.SYN.First)
+		if waited < cfg.SYNTimeout {
+			r.set(Incomplete, Unknown, "", "The server received %s and %s, before its answer could be ruled out.", count(a.SYN.Count, "SYN"), endWords(a, a.SYN.Last, "the last"))
 			r.unknown(Server)
 			return
 		}
-		r.set(Timeout, Server, "The server received %s and never answered: they were dropped on the server host (a firewall after the capture point, a full SYN queue, or a busy stack).",
-			count(a.SYN.Count, "SYN"))
+		r.set(Timeout, Server, Proven, "The server received %s over %s and never answered: they were dropped on the server host (a firewall after the capture point, a full SYN queue, or a busy stack).",
+			count(a.SYN.Count, "SYN"), dur(a.SYN.Last.Sub(a.SYN.First)))
 	case a.ClientRST.Count > 0 && a.RSTInHandshake:
 		origin, sure, why := resetOrigin(a, a.ClientRST, true, VantageServer)
 		r.RSTOrigin, r.OriginSure = origin, sure
 		if origin == OriginPath {
-			r.set(Aborted, OutboundPath, "A RST answered the server's SYN-ACK, but not from the client: %s", why)
+			r.set(Aborted, OutboundPath, sure.confidence(), "A RST answered the server's SYN-ACK, but not from the client: %s", why)
 			return
 		}
-		r.set(Aborted, Client, "The client answered the server's SYN-ACK with a RST: it no longer wanted the connection (for example, its connect() had already given up). %s", why)
+		r.set(Aborted, Client, sure.confidence(), "The client answered the server's SYN-ACK with a RST: it no longer wanted the connection (for example, its connect() had already given up). %s", why)
 	case !a.Established():
 		if a.SYNAfterSYNACK > 0 {
-			r.set(Timeout, Unknown, "The server answered, but the client retransmitted its SYN %s after the first SYN-ACK: the %s did not reach the client, most likely lost on the return path (or dropped by the client host).",
+			r.set(Timeout, Unknown, "", "The server answered, but the client retransmitted its SYN %s after the first SYN-ACK: the %s did not reach the client, most likely lost on the return path (or dropped by the client host).",
 				times(a.SYNAfterSYNACK), count(a.SYNACK.Count, "SYN-ACK"))
 			r.unknown(ReturnPath, Client)
 			r.Settle = "a capture on the client would tell which"
@@ -318,19 +384,19 @@ func judgeServer(a *flows.Attempt, r *Result, cfg Config) {
 		}
 		span := a.End.Sub(a.SYNACK.First)
 		if a.SYNACK.Count > 1 && span >= cfg.AnswerWait {
-			r.set(HalfOpen, OutboundPath, "The server sent its SYN-ACK %s and never got the final ACK, while the client did not retransmit its SYN in %s: the client got the SYN-ACK and answered, and its ACK was lost on the way to the server.",
+			r.set(HalfOpen, OutboundPath, Inferred, "The server sent its SYN-ACK %s and never got the final ACK, while the client did not retransmit its SYN in %s: the client got the SYN-ACK and answered, and its ACK was lost on the way to the server (unless the client gave up within a second of its SYN).",
 				times(a.SYNACK.Count), dur(span))
 			return
 		}
 		if span < cfg.SYNTimeout {
-			r.set(Incomplete, Unknown, "The server sent its SYN-ACK and the capture ends %s later, before the client's answer could be expected.", dur(span))
+			r.set(Incomplete, Unknown, "", "The server sent its SYN-ACK and %s, before the client's answer could be expected.", endWords(a, a.SYNACK.First, "it"))
 			r.unknown(OutboundPath, ReturnPath, Client)
 			return
 		}
-		r.set(Timeout, Unknown, "The server sent its SYN-ACK and the client never answered.")
+		r.set(Timeout, Unknown, "", "The server sent its SYN-ACK and the client never answered.")
 		r.unknown(ReturnPath, Client, OutboundPath)
 	case a.SYNACKAfterACK > 0 && a.ClientData.Count == 0 && a.ServerData.Count == 0:
-		r.set(HalfOpen, Server, "The server received the client's final ACK yet resent its SYN-ACK %s: it dropped the ACK, typically because its accept queue was full.",
+		r.set(HalfOpen, Server, Proven, "The server received the client's final ACK yet resent its SYN-ACK %s: it dropped the ACK, typically because its accept queue was full.",
 			times(a.SYNACKAfterACK))
 	default:
 		judgeEstablished(a, r, cfg, VantageServer)

@@ -45,6 +45,10 @@ func check(t *testing.T, r verdict.Result, w want) {
 	if r.Explanation == "" {
 		t.Error("no explanation")
 	}
+	// where_confidence is empty exactly when the place is unknown.
+	if (r.Where == verdict.Unknown) != (r.WhereSure == "") {
+		t.Errorf("where %s with where_confidence %q", r.Where, r.WhereSure)
+	}
 }
 
 var (
@@ -93,7 +97,7 @@ func TestJudgeOneVantage(t *testing.T) {
 		}, false, verdict.VantageClient, want{verdict.HalfOpen, verdict.Unknown, []verdict.Place{verdict.OutboundPath, verdict.Server}, ""}},
 		{"stalled seen by client", func(c *pkttest.Conn) []capture.Packet {
 			return []capture.Packet{c.SYN(0), c.SYNACK(ms), c.ACK(ms), c.Data(ms, true, 50), c.ServerACK(ms), c.Idle(3 * s), c.FIN(0, true)}
-		}, false, verdict.VantageClient, want{verdict.Stalled, verdict.Unknown, []verdict.Place{verdict.Server, verdict.ReturnPath}, ""}},
+		}, false, verdict.VantageClient, want{verdict.Stalled, verdict.Server, []verdict.Place{verdict.Server, verdict.ReturnPath}, ""}},
 		{"client abort", func(c *pkttest.Conn) []capture.Packet {
 			return []capture.Packet{c.SYN(0), c.SYNACK(300 * ms), c.AbortRST(0)}
 		}, false, verdict.VantageClient, want{verdict.Aborted, verdict.Client, nil, verdict.OriginClient}},

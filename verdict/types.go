@@ -57,6 +57,27 @@ const (
 	Likely  Sureness = "likely"  // inferred from TTL / hop limit
 )
 
+// Confidence says how the place a handshake died is known (SPEC
+// where_confidence).
+type Confidence string
+
+const (
+	// Proven: both captures show it, or a packet was seen leaving its
+	// sender or reaching its target in that host's own capture.
+	Proven Confidence = "proven"
+	// Inferred: an inference from one capture (TTLs, what a host's
+	// behaviour implies).
+	Inferred Confidence = "likely"
+)
+
+// sureness turns how sure a RST's origin is into how sure the place is.
+func (s Sureness) confidence() Confidence {
+	if s == Certain {
+		return Proven
+	}
+	return Inferred
+}
+
 // Vantage is where a capture was taken.
 type Vantage string
 
@@ -93,7 +114,8 @@ type Result struct {
 	ISN            uint32
 	Verdict        Verdict
 	Where          Place
-	Candidates     []Place // places still possible; [Where] when known
+	Candidates     []Place    // places still possible; [Where] when known
+	WhereSure      Confidence // empty when Where is unknown
 	RSTOrigin      Origin
 	OriginSure     Sureness
 	ICMP           string // "admin-prohibited (ICMP 3/13) from 198.51.100.1"
@@ -110,6 +132,10 @@ type Result struct {
 	// ClientSeenByServer / ServerSeenByServer are the endpoints in the
 	// server's capture when they differ (NAT).
 	ClientSeenByServer, ServerSeenByServer netip.AddrPort
+
+	// Partial is set when the other capture covered only part of the
+	// attempt's time: its counters then do not add up to path losses.
+	Partial bool
 
 	// Match says how the client's and the server's view of the attempt
 	// were recognised as one ("4-tuple+isn", "isn+options (NAT)", …).
