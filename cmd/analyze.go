@@ -118,9 +118,9 @@ func analyze(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if cfg.midstream {
 		cfg.flows.OnMidstream = out.addMidstream
 	}
-	gs := groups(cfg)
+	gs, notes := planGroups(ctx, cfg)
 	if len(gs) > 1 {
-		return analyzeJoined(ctx, cfg, gs, stdin, out)
+		return analyzeJoined(ctx, cfg, gs, notes, stdin, out)
 	}
 	var sources []report.Source
 	var warnings []string
@@ -134,7 +134,7 @@ func analyze(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		sources = append(sources, srcs...)
 		warnings = append(warnings, warns...)
 	}
-	return out.finish(report.Footer{Sources: sources, Warnings: warnings})
+	return out.finish(report.Footer{Sources: sources, Notes: notes, Warnings: warnings})
 }
 
 // group is a set of files read as one capture (rotated files), from one
@@ -142,20 +142,6 @@ func analyze(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 type group struct {
 	files   []string
 	vantage verdict.Vantage
-}
-
-func groups(cfg *analyzeConfig) []group {
-	var gs []group
-	if len(cfg.clientFiles) > 0 {
-		gs = append(gs, group{cfg.clientFiles, verdict.VantageClient})
-	}
-	if len(cfg.serverFiles) > 0 {
-		gs = append(gs, group{cfg.serverFiles, verdict.VantageServer})
-	}
-	for _, f := range cfg.autoFiles {
-		gs = append(gs, group{files: []string{f}})
-	}
-	return gs
 }
 
 // readGroup reads a group's files through one tracker and hands each
@@ -258,7 +244,10 @@ func vantageText(forced verdict.Vantage, seen map[verdict.Vantage]int) string {
 		}
 	}
 	if len(parts) == 1 {
-		return string(firstKey(seen)) + " side, inferred from TTLs"
+		if v := firstKey(seen); v != verdict.VantageUnknown {
+			return string(v) + " side, inferred from TTLs"
+		}
+		return "vantage unknown: the TTLs cannot tell which end it was taken at"
 	}
 	return "inferred from TTLs: " + strings.Join(parts, ", ")
 }

@@ -25,17 +25,24 @@ func (c *collected) vantage() verdict.Vantage {
 	if c.group.vantage != "" {
 		return c.group.vantage
 	}
-	best, n, total := verdict.VantageUnknown, 0, 0
-	for v, k := range c.votes {
-		total += k
-		if k > n {
-			best, n = v, k
+	return majority(c.votes)
+}
+
+// swapped reports whether --client and --server were given the other
+// way round: each group's TTLs clearly say the other side.
+func swapped(all []*collected) bool {
+	n := 0
+	for _, c := range all {
+		if c.group.vantage == "" {
+			continue
 		}
+		inferred := majority(c.votes)
+		if inferred == verdict.VantageUnknown || inferred == c.group.vantage {
+			return false
+		}
+		n++
 	}
-	if n*3 < total*2 { // less than two thirds agree
-		return verdict.VantageUnknown
-	}
-	return best
+	return n == 2
 }
 
 func (c *collected) span() (first, last time.Time) {
@@ -47,14 +54,14 @@ func (c *collected) span() (first, last time.Time) {
 
 // analyzeJoined reads several groups, joins the client-side and the
 // server-side ones, and judges the rest alone.
-func analyzeJoined(ctx context.Context, cfg *analyzeConfig, gs []group, stdin io.Reader, out *sink) error {
+func analyzeJoined(ctx context.Context, cfg *analyzeConfig, gs []group, notes []string, stdin io.Reader, out *sink) error {
 	var all []*collected
-	var warnings, notes []string
+	var warnings []string
 	for _, g := range gs {
 		c := &collected{group: g, votes: map[verdict.Vantage]int{}}
-		srcs, warns, err := readGroup(ctx, g, cfg.flows, stdin, func(a *flows.Attempt, v verdict.Vantage) {
+		srcs, warns, err := readGroup(ctx, g, cfg.flows, stdin, func(a *flows.Attempt, _ verdict.Vantage) {
 			c.attempts = append(c.attempts, a.Clone())
-			c.votes[v]++
+			c.votes[verdict.InferVantage(a)]++ // what the TTLs say, even where a flag says otherwise
 		})
 		if err != nil {
 			return err
@@ -63,16 +70,26 @@ func analyzeJoined(ctx context.Context, cfg *analyzeConfig, gs []group, stdin io
 		warnings = append(warnings, warns...)
 		all = append(all, c)
 	}
+	if swapped(all) {
+		for _, c := range all {
+			c.group.vantage = map[verdict.Vantage]verdict.Vantage{verdict.VantageClient: verdict.VantageServer, verdict.VantageServer: verdict.VantageClient}[c.group.vantage]
+		}
+		warnings = append(warnings, "--client and --server look swapped: the --client capture's SYNs arrive with hops lost and its SYN-ACKs leave undecremented, as on a server, and the other way round; judged as swapped")
+	}
 	var client, server verdict.Side
 	var clientN, serverN int
 	var sources []report.Source
 	for _, c := range all {
 		v := c.vantage()
 		first, last := c.span()
+		var spans []verdict.Span
 		for i := range c.sources {
 			c.sources[i].Vantage = string(v) + " side"
 			if c.group.vantage == "" {
 				c.sources[i].Vantage += ", inferred from TTLs"
+			}
+			if s := c.sources[i]; !s.First.IsZero() {
+				spans = append(spans, verdict.Span{First: s.First, Last: s.Last})
 			}
 		}
 		sources = append(sources, c.sources...)
@@ -80,10 +97,12 @@ func analyzeJoined(ctx context.Context, cfg *analyzeConfig, gs []group, stdin io
 		case verdict.VantageClient:
 			client.Attempts = append(client.Attempts, c.attempts...)
 			client.First, client.Last = widen(client.First, client.Last, first, last)
+			client.Coverage = append(client.Coverage, spans...)
 			clientN++
 		case verdict.VantageServer:
 			server.Attempts = append(server.Attempts, c.attempts...)
 			server.First, server.Last = widen(server.First, server.Last, first, last)
+			server.Coverage = append(server.Coverage, spans...)
 			serverN++
 		default:
 			for _, a := range c.attempts {

@@ -310,7 +310,9 @@ func capitalizeFirst(s string) string {
 func pathTotals(results []verdict.Result) string {
 	var synSent, synGot, ackSent, ackGot, n int
 	for _, r := range results {
-		if r.SYNSent < 0 || r.SYNSeenByServer < 0 || r.SYNACKSent < 0 || r.SYNACKSeenByClient < 0 {
+		// An attempt the other capture saw only part of would count the
+		// packets it missed as lost.
+		if r.Partial || r.SYNSent < 0 || r.SYNSeenByServer < 0 || r.SYNACKSent < 0 || r.SYNACKSeenByClient < 0 {
 			continue
 		}
 		n++

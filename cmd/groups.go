@@ -1,0 +1,207 @@
+package cmd
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/synpath/synpath/capture"
+	"github.com/synpath/synpath/flows"
+	"github.com/synpath/synpath/verdict"
+)
+
+// peekPackets bounds the look at a file's start that orders rotated files
+// and tells which side a file was captured on: enough for a few hundred
+// handshakes, a blink next to reading the file.
+const peekPackets = 20000
+
+// glance is what the start of a capture file says about it.
+type glance struct {
+	name    string
+	first   time.Time // first record; zero when unknown (stdin, unreadable)
+	vantage verdict.Vantage
+	host    netip.Addr // the address at the capture's end of most attempts
+}
+
+// peek reads the start of a file. Errors are left for the real read,
+// which reports them with their position.
+func peek(ctx context.Context, name string, fcfg flows.Config) glance {
+	g := glance{name: name, vantage: verdict.VantageUnknown}
+	if name == "-" {
+		return g
+	}
+	rd, err := capture.Open(name)
+	if err != nil {
+		return g
+	}
+	defer rd.Close()
+	votes := map[verdict.Vantage]int{}
+	hosts := map[netip.Addr]int{}
+	tr := flows.NewTracker(flows.Config{Idle: fcfg.Idle}, func(a *flows.Attempt) {
+		v := verdict.InferVantage(a)
+		votes[v]++
+		switch v {
+		case verdict.VantageClient:
+			hosts[a.Key.Client.Addr()]++
+		case verdict.VantageServer:
+			hosts[a.Key.Server.Addr()]++
+		}
+	})
+	var p capture.Packet
+	for n := 0; n < peekPackets && ctx.Err() == nil; n++ {
+		if err := rd.Next(&p); err != nil {
+			break
+		}
+		tr.Observe(&p)
+	}
+	tr.Finish()
+	g.first = rd.Stats().First
+	g.vantage = majority(votes)
+	g.host = mostOf(hosts)
+	return g
+}
+
+// majority is the vantage two thirds of the votes agree on, else unknown.
+func majority(votes map[verdict.Vantage]int) verdict.Vantage {
+	best, n, total := verdict.VantageUnknown, 0, 0
+	for v, k := range votes {
+		total += k
+		if k > n {
+			best, n = v, k
+		}
+	}
+	if n == 0 || n*3 < total*2 {
+		return verdict.VantageUnknown
+	}
+	return best
+}
+
+func mostOf(m map[netip.Addr]int) netip.Addr {
+	var best netip.Addr
+	n := 0
+	for a, k := range m {
+		if k > n || (k == n && a.Less(best)) {
+			best, n = a, k
+		}
+	}
+	return best
+}
+
+// inTimeOrder orders the files of one capture by their first packet, as
+// rotated files must be read (tcpdump -C names sort x10 before x2). It
+// says so when that differs from the order given.
+func inTimeOrder(gl []glance) ([]string, string) {
+	sorted := slices.Clone(gl)
+	slices.SortStableFunc(sorted, func(a, b glance) int {
+		if a.first.IsZero() || b.first.IsZero() {
+			return 0
+		}
+		return a.first.Compare(b.first)
+	})
+	names := make([]string, len(sorted))
+	moved := false
+	for i, g := range sorted {
+		names[i] = g.name
+		moved = moved || g.name != gl[i].name
+	}
+	if !moved {
+		return names, ""
+	}
+	return names, fmt.Sprintf("read %s in time order, not as given (%s)", strings.Join(names, ", "), strings.Join(names0(gl), ", "))
+}
+
+func names0(gl []glance) []string {
+	out := make([]string, len(gl))
+	for i, g := range gl {
+		out[i] = g.name
+	}
+	return out
+}
+
+// planGroups decides which files are read as one capture. --client and
+// --server files are one capture each, in time order. Plain files are
+// grouped by what their start shows: files of one side of one host are
+// rotations of one capture (read in time order through one tracker, so an
+// attempt crossing a file boundary stays whole); a file whose side the
+// TTLs cannot tell stands alone.
+func planGroups(ctx context.Context, cfg *analyzeConfig) ([]group, []string) {
+	var gs []group
+	var notes []string
+	forced := func(files []string, v verdict.Vantage) {
+		if len(files) == 0 {
+			return
+		}
+		gl := make([]glance, len(files))
+		for i, f := range files {
+			gl[i] = glance{name: f}
+			if len(files) > 1 {
+				gl[i] = peek(ctx, f, cfg.flows)
+			}
+		}
+		names, note := inTimeOrder(gl)
+		if note != "" {
+			notes = append(notes, note)
+		}
+		gs = append(gs, group{files: names, vantage: v})
+	}
+	forced(cfg.clientFiles, verdict.VantageClient)
+	forced(cfg.serverFiles, verdict.VantageServer)
+	if len(cfg.autoFiles) == 1 {
+		return append(gs, group{files: cfg.autoFiles}), notes
+	}
+	type bucket struct {
+		v    verdict.Vantage
+		host netip.Addr
+	}
+	buckets := map[bucket][]glance{}
+	var order []bucket
+	for _, f := range cfg.autoFiles {
+		g := peek(ctx, f, cfg.flows)
+		if g.vantage == verdict.VantageUnknown || !g.host.IsValid() || f == "-" {
+			gs = append(gs, group{files: []string{f}})
+			if g.vantage == verdict.VantageUnknown && !g.first.IsZero() {
+				notes = append(notes, fmt.Sprintf("%s: the TTLs cannot tell which end this capture was taken at (client and server on one link, or a tap in the middle); give it with --client or --server to join it with the other end's capture", f))
+			}
+			continue
+		}
+		b := bucket{g.vantage, g.host}
+		if _, ok := buckets[b]; !ok {
+			order = append(order, b)
+		}
+		buckets[b] = append(buckets[b], g)
+	}
+	for _, b := range order {
+		gl := buckets[b]
+		names, note := inTimeOrder(gl)
+		if len(gl) > 1 {
+			notes = append(notes, fmt.Sprintf("%s look like rotated files of one %s-side capture of %s: read as one", strings.Join(names, ", "), b.v, b.host))
+			if note != "" {
+				notes = append(notes, note)
+			}
+		}
+		gs = append(gs, group{files: names})
+	}
+	// Keep the order the user gave, by each group's first file.
+	pos := map[string]int{}
+	for i, f := range slices.Concat(cfg.clientFiles, cfg.serverFiles, cfg.autoFiles) {
+		if _, ok := pos[f]; !ok {
+			pos[f] = i
+		}
+	}
+	slices.SortStableFunc(gs, func(a, b group) int { return cmp.Compare(minPos(a.files, pos), minPos(b.files, pos)) })
+	return gs, notes
+}
+
+func minPos(files []string, pos map[string]int) int {
+	m := -1
+	for _, f := range files {
+		if p := pos[f]; m < 0 || p < m {
+			m = p
+		}
+	}
+	return m
+}
