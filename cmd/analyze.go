@@ -142,6 +142,9 @@ func analyze(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 type group struct {
 	files   []string
 	vantage verdict.Vantage
+	// split: the files hold both ends' captures, and this group keeps the
+	// packets of its vantage's end (flows.Splitter).
+	split bool
 }
 
 // readGroup reads a group's files through one tracker and hands each
@@ -167,6 +170,10 @@ func readGroup(ctx context.Context, g group, fcfg flows.Config, stdin io.Reader,
 	})
 	var warnings []string
 	var p capture.Packet
+	var splitter *flows.Splitter
+	if g.split {
+		splitter = flows.NewSplitter()
+	}
 	for i, name := range g.files {
 		rd, err := openCapture(name, stdin)
 		if err != nil {
@@ -193,6 +200,11 @@ func readGroup(ctx context.Context, g group, fcfg flows.Config, stdin io.Reader,
 				warnings = append(warnings, oneLine(err.Error())+"; verdicts cover the packets before it")
 				break
 			}
+			if splitter != nil {
+				if atClient, atServer := splitter.Sides(&p); !atClient && g.vantage == verdict.VantageClient || !atServer && g.vantage == verdict.VantageServer {
+					continue
+				}
+			}
 			tracker.Observe(&p)
 		}
 		rd.Close()
@@ -217,6 +229,9 @@ func readGroup(ctx context.Context, g group, fcfg flows.Config, stdin io.Reader,
 	}
 	for i := range sources {
 		sources[i].Vantage = vantageText(g.vantage, vantages[i])
+		if g.split {
+			sources[i].Vantage = string(g.vantage) + "-side packets of a file holding both ends"
+		}
 	}
 	return sources, warnings, nil
 }

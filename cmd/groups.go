@@ -25,6 +25,9 @@ type glance struct {
 	first   time.Time // first record; zero when unknown (stdin, unreadable)
 	vantage verdict.Vantage
 	host    netip.Addr // the address at the capture's end of most attempts
+	// merged: many attempts show their packets twice, undecremented and
+	// with hops lost: the file holds both ends' captures.
+	merged bool
 }
 
 // peek reads the start of a file. Errors are left for the real read,
@@ -41,7 +44,20 @@ func peek(ctx context.Context, name string, fcfg flows.Config) glance {
 	defer rd.Close()
 	votes := map[verdict.Vantage]int{}
 	hosts := map[netip.Addr]int{}
+	attempts, echoed := 0, 0
+	// The same SYN (ISN) seen undecremented and with hops lost, under two
+	// 4-tuples: both ends' captures of a NATed connection.
+	synHops := map[uint32]bool{}
 	tr := flows.NewTracker(flows.Config{Idle: fcfg.Idle}, func(a *flows.Attempt) {
+		attempts++
+		zero := verdict.Hops(a.SYN.TTL) == 0
+		if z, ok := synHops[a.ISN]; ok && z != zero {
+			echoed += 2
+		}
+		synHops[a.ISN] = zero
+		if a.Echoes > 0 {
+			echoed++
+		}
 		v := verdict.InferVantage(a)
 		votes[v]++
 		switch v {
@@ -62,6 +78,7 @@ func peek(ctx context.Context, name string, fcfg flows.Config) glance {
 	g.first = rd.Stats().First
 	g.vantage = majority(votes)
 	g.host = mostOf(hosts)
+	g.merged = echoed > 0 && echoed*4 >= attempts
 	return g
 }
 
@@ -151,6 +168,12 @@ func planGroups(ctx context.Context, cfg *analyzeConfig) ([]group, []string) {
 	forced(cfg.clientFiles, verdict.VantageClient)
 	forced(cfg.serverFiles, verdict.VantageServer)
 	if len(cfg.autoFiles) == 1 {
+		f := cfg.autoFiles[0]
+		if g := peek(ctx, f, cfg.flows); g.merged {
+			notes = append(notes, mergedNote(f))
+			return append(gs, group{files: []string{f}, vantage: verdict.VantageClient, split: true},
+				group{files: []string{f}, vantage: verdict.VantageServer, split: true}), notes
+		}
 		return append(gs, group{files: cfg.autoFiles}), notes
 	}
 	type bucket struct {
@@ -161,6 +184,12 @@ func planGroups(ctx context.Context, cfg *analyzeConfig) ([]group, []string) {
 	var order []bucket
 	for _, f := range cfg.autoFiles {
 		g := peek(ctx, f, cfg.flows)
+		if g.merged {
+			notes = append(notes, mergedNote(f))
+			gs = append(gs, group{files: []string{f}, vantage: verdict.VantageClient, split: true},
+				group{files: []string{f}, vantage: verdict.VantageServer, split: true})
+			continue
+		}
 		if g.vantage == verdict.VantageUnknown || !g.host.IsValid() || f == "-" {
 			gs = append(gs, group{files: []string{f}})
 			if g.vantage == verdict.VantageUnknown && !g.first.IsZero() {
@@ -194,6 +223,10 @@ func planGroups(ctx context.Context, cfg *analyzeConfig) ([]group, []string) {
 	}
 	slices.SortStableFunc(gs, func(a, b group) int { return cmp.Compare(minPos(a.files, pos), minPos(b.files, pos)) })
 	return gs, notes
+}
+
+func mergedNote(f string) string {
+	return fmt.Sprintf("%s holds both ends' captures (each packet twice: as sent, and hops later as received; mergecap of a client and a server capture?): split by TTL into its client-side and server-side packets and joined", f)
 }
 
 func minPos(files []string, pos map[string]int) int {

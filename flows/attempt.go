@@ -151,7 +151,11 @@ type Attempt struct {
 	// Duplicates counts copies of one packet captured twice (tcpdump -i
 	// any on a router sees a forwarded packet on both interfaces).
 	Duplicates uint32
-	lastSig    packetSig
+	// Echoes counts packets seen twice, once as their sender sent them
+	// (no hop lost) and once as they arrived (hops lost): the file holds
+	// both ends' captures (mergecap of a client and a server capture).
+	Echoes  uint32
+	lastSig packetSig
 
 	// Tracker bookkeeping: lru links and last activity.
 	prev, next *Attempt
@@ -185,6 +189,14 @@ func (a *Attempt) record(p *capture.Packet, t EventType, fromClient bool) {
 	a.Events = append(a.Events, Event{Ref: p.Ref, Type: t, FromClient: fromClient, TTL: p.TTL, IPID: p.IPID, Len: p.PayloadLen})
 }
 
+// noteEcho counts a second copy of a packet whose TTL says it was captured
+// at the other end of the path.
+func (a *Attempt) noteEcho(ttl1, ttl2 uint8) {
+	if (capture.Hops(ttl1) == 0) != (capture.Hops(ttl2) == 0) {
+		a.Echoes++
+	}
+}
+
 // packetSig is what tells two captured copies of one packet from a
 // retransmission: the same header fields, microseconds apart.
 type packetSig struct {
@@ -193,6 +205,7 @@ type packetSig struct {
 	ipid     uint16
 	flags    capture.TCPFlags
 	length   uint32
+	ttl      uint8
 	ts       time.Time
 }
 
@@ -203,12 +216,13 @@ const duplicateWindow = time.Millisecond
 // duplicate reports whether p is a second copy of the packet before it,
 // and remembers p otherwise.
 func (a *Attempt) duplicate(p *capture.Packet) bool {
-	sig := packetSig{src: p.Src, seq: p.Seq, ack: p.Ack, ipid: p.IPID, flags: p.Flags, length: p.PayloadLen, ts: p.TS}
+	sig := packetSig{src: p.Src, seq: p.Seq, ack: p.Ack, ipid: p.IPID, flags: p.Flags, length: p.PayloadLen, ttl: p.TTL, ts: p.TS}
 	last := a.lastSig
 	a.lastSig = sig
 	if sig.src == last.src && sig.seq == last.seq && sig.ack == last.ack && sig.ipid == last.ipid &&
 		sig.flags == last.flags && sig.length == last.length && sig.ts.Sub(last.ts) < duplicateWindow && !sig.ts.Before(last.ts) {
 		a.Duplicates++
+		a.noteEcho(last.ttl, sig.ttl)
 		return true
 	}
 	return false

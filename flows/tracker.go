@@ -276,6 +276,7 @@ func (t *Tracker) fromClient(a *Attempt, k Key, p *capture.Packet) {
 			t.start(k, p)
 			return
 		}
+		a.noteEcho(a.SYN.TTL, p.TTL)
 		a.SYN.add(p)
 		if a.SYNACK.Count > 0 {
 			a.SYNAfterSYNACK++

@@ -236,21 +236,19 @@ type joinView struct {
 	cfg            JoinConfig
 }
 
-// slack is how far the clock correction may be off.
+// slack is how far the clock correction may be off. A one-sided bound
+// (only SYNs got through) maps a client's packet to its arrival at the
+// server, which is what coverage asks; Transit absorbs the rest.
 func (v *joinView) slack() time.Duration {
-	switch {
-	case !v.off.Known:
-		return 0 // both clocks are taken to be right; the answer says so
-	case v.off.Error < 0:
-		return time.Second // a one-sided bound
-	}
-	return v.off.Error + pairSlack
+	return max(v.off.Error, 0) + pairSlack
 }
 
-// sure is how firmly the join's conclusions hold: proven when the clocks
-// were aligned from attempts seen in both captures.
+// sure is how firmly conclusions that compare the two clocks hold: proven
+// when they were aligned from attempts seen in both captures. (Those that
+// need no clock, such as a SYN resent after the server's SYN-ACK went out,
+// are proven regardless.)
 func (v *joinView) sure() Confidence {
-	if v.off.Known && v.off.Error >= 0 {
+	if v.off.Known {
 		return Proven
 	}
 	return Inferred
@@ -556,6 +554,9 @@ func judgeBothUnanswered(c, s *flows.Attempt, r *Result, v *joinView, lostSYNs s
 			first = s.ServerRST.First
 		}
 		if s.SYNAfterSYNACK > 0 || v.toClient(first, c.SYN.First) {
+			if s.SYNAfterSYNACK > 0 {
+				sure = Proven // the client resent its SYN after the answer left: no clock needed
+			}
 			r.set(Timeout, ReturnPath, sure, "The server answered with %s, but none reached the client: they were lost on the way back%s%s.", answer, waitWords, lostSYNs)
 			return
 		}
@@ -563,8 +564,8 @@ func judgeBothUnanswered(c, s *flows.Attempt, r *Result, v *joinView, lostSYNs s
 		r.unknown(ReturnPath, Client)
 	case ran(v.server, s.SYN.First, s.SYN.First.Add(v.cfg.AnswerWait)):
 		// The server capture ran long enough after the SYN arrived to show
-		// an answer, and holds none.
-		r.set(Timeout, Server, sure, "The server received %s and never answered: they were dropped on the server host (a firewall after the capture point, a full SYN queue)%s%s.", count(s.SYN.Count, "SYN"), waitWords, lostSYNs)
+		// an answer, and holds none (its own clock: proven).
+		r.set(Timeout, Server, Proven, "The server received %s and never answered: they were dropped on the server host (a firewall after the capture point, a full SYN queue)%s%s.", count(s.SYN.Count, "SYN"), waitWords, lostSYNs)
 	default:
 		r.set(Timeout, Unknown, "", "The server received %s, and its capture ends before an answer could be ruled out%s.", count(s.SYN.Count, "SYN"), waitWords)
 		r.unknown(Server, ReturnPath)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/synpath/synpath/capture"
 	"github.com/synpath/synpath/flows"
 )
 
@@ -37,19 +38,8 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// initialTTLs are the TTL / hop limit values stacks start packets with.
-var initialTTLs = [...]uint8{32, 64, 128, 255}
-
-// Hops is how many routers a packet crossed, assuming it left its sender
-// with the nearest common initial TTL at or above what it arrived with.
-func Hops(ttl uint8) uint8 {
-	for _, init := range initialTTLs {
-		if ttl <= init {
-			return init - ttl
-		}
-	}
-	return 0
-}
+// Hops is how many routers a packet crossed (capture.Hops).
+func Hops(ttl uint8) uint8 { return capture.Hops(ttl) }
 
 // InferVantage tells from TTLs where a capture of the attempt was taken:
 // packets a host sends carry an undecremented TTL, packets it receives
