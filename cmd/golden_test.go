@@ -30,7 +30,16 @@ type truth struct {
 	Description string `json:"description"`
 	ClientFile  string `json:"client_file"`
 	ServerFile  string `json:"server_file"`
-	Attempts    []struct {
+	// ClientFiles are a rotated client capture, in the order a shell glob
+	// gives them (which may not be time order).
+	ClientFiles []string `json:"client_files"`
+	// MergedFile holds both captures in one file (mergecap).
+	MergedFile string `json:"merged_file"`
+	// ClientVantage and ServerVantage are the vantages each capture alone
+	// must be judged from ("unknown" where the TTLs cannot tell).
+	ClientVantage string `json:"client_vantage"`
+	ServerVantage string `json:"server_vantage"`
+	Attempts      []struct {
 		Client             string `json:"client"`
 		Server             string `json:"server"`
 		ISN                uint32 `json:"isn"`
@@ -48,10 +57,16 @@ type view struct {
 	Where      string   `json:"where"`
 	Candidates []string `json:"candidates"`
 	RSTOrigin  string   `json:"rst_origin"`
+	// WhereConfidence is checked when the truth file has it.
+	WhereConfidence *string `json:"where_confidence"`
 }
 
 func (v view) String() string {
-	return fmt.Sprintf("%s/%s %v origin %q", v.Verdict, v.Where, v.Candidates, v.RSTOrigin)
+	conf := "-"
+	if v.WhereConfidence != nil {
+		conf = *v.WhereConfidence
+	}
+	return fmt.Sprintf("%s/%s %v origin %q confidence %q", v.Verdict, v.Where, v.Candidates, v.RSTOrigin, conf)
 }
 
 func loadTruths(t *testing.T) map[string]*truth {
@@ -116,8 +131,9 @@ func compareViews(t *testing.T, label string, got []report.Record, want map[atte
 			continue
 		}
 		seen[id] = true
-		g := view{r.Verdict, r.Where, r.Candidates, r.RSTOrigin}
-		if g.Verdict != w.Verdict || g.Where != w.Where || g.RSTOrigin != w.RSTOrigin || !sameSet(g.Candidates, w.Candidates) {
+		g := view{r.Verdict, r.Where, r.Candidates, r.RSTOrigin, &r.WhereConfidence}
+		if g.Verdict != w.Verdict || g.Where != w.Where || g.RSTOrigin != w.RSTOrigin || !sameSet(g.Candidates, w.Candidates) ||
+			(w.WhereConfidence != nil && *w.WhereConfidence != r.WhereConfidence) {
 			t.Errorf("%s: %s → %s isn %d:\n  got  %s\n  want %s\n  %s", label, r.Client, r.Server, r.ISN, g, w, r.Explanation)
 		}
 		if wantVantage != "" && r.Vantage != wantVantage {
@@ -139,12 +155,14 @@ func sameSet(a, b []string) bool {
 }
 
 // TestGoldenScenarios runs synpath over every lab scenario: each capture
-// alone (vantage inferred) and both joined, against truth.json.
+// alone (vantage inferred) and both joined, against truth.json; and, where
+// the lab made them, the client capture as rotated files (given out of
+// order, with --client and as plain files), both captures in one merged
+// file, and --client/--server given the wrong way round.
 func TestGoldenScenarios(t *testing.T) {
 	for dir, tr := range loadTruths(t) {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
-			clientFile := filepath.Join(dir, tr.ClientFile)
-			serverFile := filepath.Join(dir, tr.ServerFile)
+			path := func(f string) string { return filepath.Join(dir, f) }
 			wantClient := map[attemptID]view{}
 			wantServer := map[attemptID]view{}
 			wantBoth := map[attemptID]view{}
@@ -160,20 +178,46 @@ func TestGoldenScenarios(t *testing.T) {
 					wantServer[attemptID{a.ClientSeenByServer, a.ServerSeenByServer, a.ISNSeenByServer}] = *a.ServerView
 				}
 			}
-			if tr.ClientFile != "" {
-				compareViews(t, "client capture alone", runJSON(t, clientFile), wantClient, "client")
+			clientVantage, serverVantage := or(tr.ClientVantage, "client"), or(tr.ServerVantage, "server")
+			var clientArgs, clientPlain []string
+			switch {
+			case len(tr.ClientFiles) > 0:
+				for _, f := range tr.ClientFiles {
+					clientArgs = append(clientArgs, "--client", path(f))
+					clientPlain = append(clientPlain, path(f))
+				}
+			case tr.ClientFile != "":
+				clientArgs = []string{"--client", path(tr.ClientFile)}
+				clientPlain = []string{path(tr.ClientFile)}
+			}
+			if len(clientPlain) > 0 {
+				compareViews(t, "client capture alone", runJSON(t, clientPlain...), wantClient, clientVantage)
 			}
 			if tr.ServerFile != "" {
-				compareViews(t, "server capture alone", runJSON(t, serverFile), wantServer, "server")
+				compareViews(t, "server capture alone", runJSON(t, path(tr.ServerFile)), wantServer, serverVantage)
 			}
-			if tr.ClientFile != "" && tr.ServerFile != "" {
-				both := runJSON(t, "--client", clientFile, "--server", serverFile)
+			if len(clientArgs) > 0 && tr.ServerFile != "" {
+				both := runJSON(t, append(clientArgs, "--server", path(tr.ServerFile))...)
 				// Attempts only the server saw (none in the lab) would be
 				// extra; every client attempt must be judged from both.
 				compareViews(t, "both captures", both, wantBoth, "")
+				if clientVantage == "client" && serverVantage == "server" && len(tr.ClientFiles) == 0 {
+					swapped := runJSON(t, "--client", path(tr.ServerFile), "--server", path(tr.ClientFile))
+					compareViews(t, "both captures, flags swapped", swapped, wantBoth, "")
+				}
+			}
+			if tr.MergedFile != "" {
+				compareViews(t, "both captures merged in one file", runJSON(t, path(tr.MergedFile)), wantBoth, "")
 			}
 		})
 	}
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 // TestASCIIOutput renders every scenario, joined and explained, for a

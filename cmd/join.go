@@ -29,20 +29,25 @@ func (c *collected) vantage() verdict.Vantage {
 }
 
 // swapped reports whether --client and --server were given the other
-// way round: each group's TTLs clearly say the other side.
+// way round: a flagged capture's TTLs clearly say the other side, and no
+// flagged capture's TTLs agree with its flag (a capture whose TTLs cannot
+// tell, or with no attempt at all, is neutral).
 func swapped(all []*collected) bool {
-	n := 0
+	contradicted, flagged := false, 0
 	for _, c := range all {
-		if c.group.vantage == "" {
+		if c.group.vantage == "" || c.group.split {
 			continue
 		}
-		inferred := majority(c.votes)
-		if inferred == verdict.VantageUnknown || inferred == c.group.vantage {
+		flagged++
+		switch majority(c.votes) {
+		case c.group.vantage:
 			return false
+		case verdict.VantageUnknown:
+		default:
+			contradicted = true
 		}
-		n++
 	}
-	return n == 2
+	return contradicted && flagged == 2
 }
 
 func (c *collected) span() (first, last time.Time) {
@@ -74,7 +79,7 @@ func analyzeJoined(ctx context.Context, cfg *analyzeConfig, gs []group, notes []
 		for _, c := range all {
 			c.group.vantage = map[verdict.Vantage]verdict.Vantage{verdict.VantageClient: verdict.VantageServer, verdict.VantageServer: verdict.VantageClient}[c.group.vantage]
 		}
-		warnings = append(warnings, "--client and --server look swapped: the --client capture's SYNs arrive with hops lost and its SYN-ACKs leave undecremented, as on a server, and the other way round; judged as swapped")
+		warnings = append(warnings, "--client and --server look swapped: the TTLs say the --client capture was taken at the server end (SYNs arrive with hops lost, SYN-ACKs leave undecremented) or the --server one at the client end; judged as swapped")
 	}
 	var client, server verdict.Side
 	var clientN, serverN int

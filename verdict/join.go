@@ -377,41 +377,80 @@ func optionsAgree(c, s *flows.Attempt, compareTS bool) bool {
 	return !compareTS || !co.HasTS || co.TSVal == so.TSVal
 }
 
-// estimateOffset bounds server-minus-client clock offset: a SYN reaches the
-// server after it left the client (offset ≤ s−c), a SYN-ACK reaches the
-// client after it left the server (offset ≥ s−c). Using first SYN and first
-// SYN-ACK on each side keeps the bounds safe when retransmissions are lost.
+// estimateOffset bounds server-minus-client clock offset the NTP way: a
+// SYN reaches the server after it left the client (offset ≤ s−c), a
+// SYN-ACK reaches the client after it left the server (offset ≥ s−c).
+// Pairing each end's first SYN (first SYN-ACK) keeps the bounds valid when
+// some were lost, but loose when the first ones were: a server capture that
+// started late sees a later retransmission first. A bound is tight when the
+// two packets are known to be one: every SYN arrived, or the IP-IDs agree.
+// A one-sided bound that is only loose could be seconds off, so it is not
+// used at all.
 func estimateOffset(pairs []pair) ClockOffset {
-	var hi, lo time.Duration
-	haveHi, haveLo := false, false
+	var hi, lo bound
 	for _, p := range pairs {
-		if p.c.SYN.Count > 0 && p.s.SYN.Count > 0 {
-			d := p.s.SYN.First.Sub(p.c.SYN.First)
-			if !haveHi || d < hi {
-				hi, haveHi = d, true
-			}
-		}
-		if p.c.SYNACK.Count > 0 && p.s.SYNACK.Count > 0 {
-			d := p.s.SYNACK.First.Sub(p.c.SYNACK.First)
-			if !haveLo || d > lo {
-				lo, haveLo = d, true
-			}
-		}
+		hi.lower(firstPair(p.c.SYN, p.s.SYN, p.c.Events, p.s.Events, flows.EvSYN, func(a, b time.Duration) bool { return a < b }))
+		lo.raise(firstPair(p.c.SYNACK, p.s.SYNACK, p.c.Events, p.s.Events, flows.EvSYNACK, func(a, b time.Duration) bool { return a > b }))
 	}
 	switch {
-	case haveHi && haveLo:
-		mid := lo + (hi-lo)/2
-		e := (hi - lo) / 2
+	case hi.ok && lo.ok:
+		mid := lo.d + (hi.d-lo.d)/2
+		e := (hi.d - lo.d) / 2
 		if e < 0 {
 			e = -e // drifting clocks or a bad match: say how far apart
 		}
 		return ClockOffset{Offset: mid, Error: e, Known: true, Pairs: len(pairs)}
-	case haveHi:
-		return ClockOffset{Offset: hi, Error: unknownError, Known: true, Pairs: len(pairs)}
-	case haveLo:
-		return ClockOffset{Offset: lo, Error: unknownError, Known: true, Pairs: len(pairs)}
+	case hi.ok && hi.tight:
+		return ClockOffset{Offset: hi.d, Error: unknownError, Known: true, Pairs: len(pairs)}
+	case lo.ok && lo.tight:
+		return ClockOffset{Offset: lo.d, Error: unknownError, Known: true, Pairs: len(pairs)}
 	}
 	return ClockOffset{}
+}
+
+// bound is one side of the clock offset's bounds.
+type bound struct {
+	d         time.Duration
+	ok, tight bool
+}
+
+func (b *bound) lower(c bound) {
+	if c.ok && (!b.ok || c.d < b.d) {
+		*b = c
+	}
+}
+
+func (b *bound) raise(c bound) {
+	if c.ok && (!b.ok || c.d > b.d) {
+		*b = c
+	}
+}
+
+// firstPair is s−c for one kind of packet of one attempt: for packets with
+// the same IP-ID in both captures (the best by better), else for the first
+// of each, tight when neither end lost one.
+func firstPair(cs, ss flows.Seen, cev, sev []flows.Event, t flows.EventType, better func(a, b time.Duration) bool) bound {
+	if cs.Count == 0 || ss.Count == 0 {
+		return bound{}
+	}
+	var b bound
+	for _, e := range sev {
+		if e.Type != t || e.IPID == 0 {
+			continue
+		}
+		for _, f := range cev {
+			if f.Type == t && f.IPID == e.IPID {
+				if d := e.TS.Sub(f.TS); !b.ok || better(d, b.d) {
+					b = bound{d: d, ok: true, tight: true}
+				}
+				break
+			}
+		}
+	}
+	if b.ok {
+		return b
+	}
+	return bound{d: ss.First.Sub(cs.First), ok: true, tight: cs.Count == ss.Count}
 }
 
 // judgeNeverAtServer judges an attempt the server capture never saw,

@@ -169,6 +169,9 @@ func unanswered(a *flows.Attempt) string {
 // after `from` (the packet named by what): the end of the capture, or the
 // tracker letting go. It never calls an idle timer the end of the capture.
 func endWords(a *flows.Attempt, from time.Time, what string) string {
+	if a.EndedBy == flows.EndCapture && !a.End.After(from) {
+		return "the capture ends with " + what
+	}
 	d := dur(a.End.Sub(from))
 	switch a.EndedBy {
 	case flows.EndReplaced:

@@ -1,0 +1,58 @@
+package flows_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/synpath/synpath/capture"
+	"github.com/synpath/synpath/flows"
+	"github.com/synpath/synpath/internal/pkttest"
+)
+
+// A file holding both ends' captures, merged in time order: each packet
+// appears as sent (no hop lost) and as received (one hop lost). The
+// splitter must hand each copy to its end, and a RST forged near the
+// client (undecremented, from the server's address, of a connection the
+// server never saw) to the client.
+func TestSplitterSeparatesMergedCaptures(t *testing.T) {
+	c := pkttest.NewConn("198.51.100.10:40001", "203.0.113.5:80", 10)
+	s := c.AtServer()
+	forged := pkttest.NewConn("198.51.100.10:40002", "203.0.113.5:81", 20)
+	type pkt struct {
+		p                  capture.Packet
+		atClient, atServer bool
+	}
+	seq := []pkt{
+		{c.SYN(0), true, false},
+		{s.SYN(time.Millisecond), false, true},
+		{s.SYNACK(0), false, true},
+		{c.SYNACK(time.Millisecond), true, false},
+		{c.ACK(0), true, false},
+		{s.ACK(time.Millisecond), false, true},
+		{forged.SYN(0), true, false},
+		{forged.RefusingRST(time.Millisecond, 64), true, false},
+	}
+	sp := flows.NewSplitter()
+	for i, k := range seq {
+		atC, atS := sp.Sides(&k.p)
+		if atC != k.atClient || atS != k.atServer {
+			t.Errorf("packet %d (%s, ttl %d): at client %v, at server %v; want %v, %v", i+1, k.p.Flags, k.p.TTL, atC, atS, k.atClient, k.atServer)
+		}
+	}
+}
+
+// The tracker counts the copies it folds as echoes of the other end.
+func TestTrackerCountsEchoes(t *testing.T) {
+	c := pkttest.NewConn("198.51.100.10:40001", "203.0.113.5:80", 10)
+	s := c.AtServer()
+	s.T = c.T
+	var got []*flows.Attempt
+	tr := flows.NewTracker(flows.DefaultConfig, func(a *flows.Attempt) { got = append(got, a.Clone()) })
+	for _, p := range []capture.Packet{c.SYN(0), s.SYN(50 * time.Microsecond), c.Idle(3 * time.Second)} {
+		tr.Observe(&p)
+	}
+	tr.Finish()
+	if len(got) != 1 || got[0].Echoes != 1 {
+		t.Fatalf("attempts %d, echoes %v; want 1 attempt with 1 echo", len(got), got)
+	}
+}

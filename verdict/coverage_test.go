@@ -1,0 +1,174 @@
+package verdict_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/synpath/synpath/capture"
+	"github.com/synpath/synpath/internal/pkttest"
+	"github.com/synpath/synpath/verdict"
+)
+
+// Rules made to hold on captures someone else made: each case is built to
+// fool the rule it tests (captures that start late or stop early, clients
+// that give up early).
+
+func judgeClientCapture(t *testing.T, pkts ...capture.Packet) verdict.Result {
+	t.Helper()
+	as := track(pkts...)
+	if len(as) == 0 {
+		t.Fatal("no attempt")
+	}
+	return verdict.Judge(as[0], verdict.VantageClient, verdict.Config{})
+}
+
+func TestTimeoutCountsFromTheFirstSYN(t *testing.T) {
+	// A client with a 3.5 s connect timeout: SYNs at 0, 1 and 3 s, and the
+	// capture stops one second after it gives up, or at its last SYN.
+	for _, tail := range []time.Duration{time.Second, 0} {
+		c := pkttest.NewConn("198.51.100.10:40512", "203.0.113.5:443", 1)
+		pkts := []capture.Packet{c.SYN(0), c.SYN(time.Second), c.SYN(2 * time.Second)}
+		if tail > 0 {
+			pkts = append(pkts, c.Idle(tail))
+		}
+		r := judgeClientCapture(t, pkts...)
+		check(t, r, want{verdict.Timeout, verdict.Unknown, clientSide, ""})
+		if !strings.Contains(r.Explanation, "3 SYNs over 3.0 s, no answer; the capture ends") {
+			t.Errorf("explanation does not state the rule's facts: %s", r.Explanation)
+		}
+	}
+	// One SYN and a capture that stops a second later: too soon to tell.
+	c := pkttest.NewConn("198.51.100.10:40513", "203.0.113.5:443", 2)
+	r := judgeClientCapture(t, c.SYN(0), c.Idle(time.Second))
+	check(t, r, want{verdict.Incomplete, verdict.Unknown, clientSide, ""})
+}
+
+func TestExplanationNamesWhatEndedTheAttempt(t *testing.T) {
+	// Port reuse 160 ms after an unanswered SYN: not "the capture ends".
+	c := pkttest.NewConn("198.51.100.10:40512", "203.0.113.5:443", 1)
+	again := pkttest.NewConn("198.51.100.10:40512", "203.0.113.5:443", 99)
+	c.T = c.T.Add(0)
+	first := c.SYN(0)
+	again.T, again.N = c.T, c.N
+	second := again.SYN(160 * time.Millisecond)
+	as := track(first, second, again.Idle(5*time.Second))
+	r := verdict.Judge(as[0], verdict.VantageClient, verdict.Config{})
+	if r.Verdict != verdict.Incomplete || !strings.Contains(r.Explanation, "another ISN") || strings.Contains(r.Explanation, "capture ends") {
+		t.Errorf("got %s: %s", r.Verdict, r.Explanation)
+	}
+}
+
+// coveredSide is a capture that ran from `from` to `to` (server clock).
+func coveredSide(pkts []capture.Packet, from, to time.Time) verdict.Side {
+	sd := side(pkts)
+	sd.Coverage = []verdict.Span{{First: from, Last: to}}
+	return sd
+}
+
+func TestJoinDoesNotBlameWhatTheOtherCaptureMissed(t *testing.T) {
+	const owd = 5 * time.Millisecond
+	// Attempt A: established before the server capture started. Attempt B:
+	// unanswered, also before. Attempt C: established while both ran, so
+	// the clocks can be aligned.
+	a := pkttest.NewConn("198.51.100.10:40001", "203.0.113.5:80", 10)
+	b := pkttest.NewConn("198.51.100.10:40002", "203.0.113.5:80", 20)
+	cc := pkttest.NewConn("198.51.100.10:40003", "203.0.113.5:80", 30)
+	b.T, cc.T = a.T, a.T
+	client := []capture.Packet{
+		a.SYN(0), a.SYNACK(2 * owd), a.ACK(0), a.Data(0, true, 10), a.Data(2*owd, false, 20),
+		b.SYN(time.Millisecond), b.SYN(time.Second), b.SYN(time.Second),
+	}
+	cc.T = b.T.Add(5 * time.Second)
+	cs := cc.AtServer()
+	cs.T = cc.T
+	client = append(client, cc.SYN(0), cc.SYNACK(2*owd), cc.ACK(0), cc.Data(0, true, 10), cc.Data(2*owd, false, 20), cc.Idle(3*time.Second))
+	server := []capture.Packet{cs.SYN(owd), cs.SYNACK(0), cs.ACK(2 * owd), cs.Data(0, true, 10), cs.Data(0, false, 20), cs.Idle(3 * time.Second)}
+	srv := coveredSide(server, cc.T.Add(-time.Second), server[len(server)-1].TS)
+	results, _ := verdict.Join(side(client), srv, verdict.JoinConfig{})
+	if len(results) != 3 {
+		t.Fatalf("%d results", len(results))
+	}
+	for _, r := range results {
+		switch r.Client.Port() {
+		case 40001:
+			check(t, r, want{verdict.Established, verdict.None, []verdict.Place{}, ""})
+			if strings.Contains(r.Explanation, "in the server's place") {
+				t.Errorf("blames an invisible proxy for what the server capture did not cover: %s", r.Explanation)
+			}
+		case 40002:
+			check(t, r, want{verdict.Timeout, verdict.Unknown, clientSide, ""})
+			if r.SYNSeenByServer >= 0 {
+				t.Errorf("out-of-view attempt counts %d SYNs seen by the server", r.SYNSeenByServer)
+			}
+		case 40003:
+			check(t, r, want{verdict.Established, verdict.None, []verdict.Place{}, ""})
+		}
+	}
+}
+
+func TestJoinPartlyCoveredAttempt(t *testing.T) {
+	const owd = 5 * time.Millisecond
+	// Six SYNs one second apart; the server capture starts at 4.5 s, sees
+	// the sixth and answers it; the SYN-ACK is lost on the way back.
+	c := pkttest.NewConn("198.51.100.10:40001", "203.0.113.5:80", 10)
+	var client []capture.Packet
+	for i := range 6 {
+		client = append(client, c.SYN(time.Duration(min(i, 1))*time.Second))
+	}
+	client = append(client, c.Idle(3*time.Second))
+	s := c.AtServer()
+	s.T = pkttest.Base.Add(5*time.Second + owd)
+	server := []capture.Packet{s.SYN(0), s.SYNACK(0), s.Idle(3 * time.Second)}
+	srv := coveredSide(server, pkttest.Base.Add(4500*time.Millisecond), server[len(server)-1].TS)
+	results, _ := verdict.Join(side(client), srv, verdict.JoinConfig{})
+	r := results[0]
+	check(t, r, want{verdict.Timeout, verdict.ReturnPath, nil, ""})
+	if r.WhereSure != verdict.Inferred {
+		t.Errorf("where_confidence %q: the clocks could not be aligned (one SYN in both, IP-IDs unknown), so it is likely at best", r.WhereSure)
+	}
+	if !r.Partial {
+		t.Error("not marked partial: path totals would count 5 SYNs as lost")
+	}
+	if strings.Contains(r.Explanation, "lost on the way out") {
+		t.Errorf("blames the outbound path for SYNs sent before the server capture ran: %s", r.Explanation)
+	}
+}
+
+func TestJoinTakesProofFromEitherCapture(t *testing.T) {
+	const owd = 5 * time.Millisecond
+	// An earlier attempt answered in both aligns the clocks. Then the
+	// client capture stops 1 s after a SYN (too soon alone), while the
+	// server capture shows the client resending its SYN for 3 s after each
+	// SYN-ACK went out: the return path lost them.
+	ref := pkttest.NewConn("198.51.100.10:40000", "203.0.113.5:80", 5)
+	rs := ref.AtServer()
+	client := []capture.Packet{ref.SYN(0), ref.SYNACK(2 * owd), ref.ACK(0)}
+	server := []capture.Packet{rs.SYN(owd), rs.SYNACK(0), rs.ACK(2 * owd)}
+	c := pkttest.NewConn("198.51.100.10:40001", "203.0.113.5:80", 10)
+	c.T, c.N = ref.T.Add(time.Second), ref.N
+	s := c.AtServer()
+	s.T, s.N = c.T, rs.N
+	client = append(client, c.SYN(0), c.Idle(time.Second))
+	server = append(server, s.SYN(owd), s.SYNACK(0), s.SYN(time.Second), s.SYNACK(0), s.SYN(2*time.Second), s.SYNACK(0), s.Idle(3*time.Second))
+	results, _ := verdict.Join(side(client), side(server), verdict.JoinConfig{})
+	for _, r := range results {
+		if r.Client.Port() != 40001 {
+			continue
+		}
+		check(t, r, want{verdict.Timeout, verdict.ReturnPath, nil, ""})
+		if r.WhereSure != verdict.Proven {
+			t.Errorf("where_confidence %q, want proven", r.WhereSure)
+		}
+	}
+}
+
+func TestZeroHopCaptureHasNoSide(t *testing.T) {
+	// Client and server on one link: every packet undecremented.
+	c := pkttest.NewConn("198.51.100.10:40001", "198.51.100.20:80", 10)
+	c.ServerTTL = 64
+	as := track(c.SYN(0), c.SYNACK(time.Millisecond), c.ACK(0))
+	if v := verdict.InferVantage(as[0]); v != verdict.VantageUnknown {
+		t.Errorf("vantage %s, want unknown", v)
+	}
+}
