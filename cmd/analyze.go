@@ -285,7 +285,10 @@ type sink struct {
 	// filters itself, its summary still counting them).
 	failedOnly bool
 	failed     bool
-	err        error
+	// oneWay counts attempts whose server packets the capture lacks though
+	// the client's show an answer.
+	oneWay int
+	err    error
 }
 
 func newSink(cfg *analyzeConfig, w, stderr io.Writer) *sink {
@@ -301,6 +304,9 @@ func newSink(cfg *analyzeConfig, w, stderr io.Writer) *sink {
 func (s *sink) add(r verdict.Result) {
 	failed := r.Verdict.Failed()
 	s.failed = s.failed || failed
+	if r.OneWay {
+		s.oneWay++
+	}
 	switch {
 	case s.table != nil:
 		s.table.Add(r)
@@ -320,6 +326,9 @@ func (s *sink) addMidstream(m *flows.Midstream) {
 }
 
 func (s *sink) finish(f report.Footer) error {
+	if s.oneWay > 0 {
+		f.Warnings = append(f.Warnings, fmt.Sprintf("the capture holds no server-to-client packets for %d connections whose client packets show the server answered: asymmetric routing, or a tap that copies one direction? (their verdicts rest on the client's packets)", s.oneWay))
+	}
 	if s.table != nil {
 		s.err = s.table.Render(s.w, f)
 	} else {

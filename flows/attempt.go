@@ -109,8 +109,12 @@ type Attempt struct {
 
 	SYN    Seen // client SYNs with this ISN
 	SYNACK Seen // SYN-ACKs acknowledging ISN+1
-	// ServerISN is the sequence number of the first SYN-ACK.
+	// ServerISN is the sequence number of the first SYN-ACK (or of the one
+	// the client acknowledged).
 	ServerISN uint32
+	// AltServerISN is the sequence number of a later SYN-ACK with another
+	// ISN answering the same SYN; the client may take either.
+	AltServerISN uint32
 	// SYNAfterSYNACK counts client SYNs seen after the first SYN-ACK: the
 	// client had not received it.
 	SYNAfterSYNACK uint32
@@ -118,6 +122,14 @@ type Attempt struct {
 	// server had not taken the ACK.
 	SYNACKAfterACK uint32
 	ACK            Seen // the client's handshake-completing ACK (or first segment acking the SYN-ACK)
+	// ACKInferred is set when the client's ACK is not in the capture but
+	// the server's packets show it got it: it acknowledged client data, or
+	// sent data of its own on the connection.
+	ACKInferred bool
+	// ServerBytesAcked is how much server data the client acknowledged:
+	// proof the server sent it, even where the capture missed it (a
+	// one-way capture, asymmetric routing).
+	ServerBytesAcked uint32
 
 	ServerRST, ClientRST Seen // acceptable RSTs from each side
 	// RSTInHandshake is set when the first acceptable RST came before the
@@ -161,6 +173,9 @@ type Attempt struct {
 	prev, next *Attempt
 	last       time.Time
 	emitted    bool
+	// heldUntil: a refused or aborted attempt waits until then for packets
+	// showing the RST did not end it (the client ignored it).
+	heldUntil time.Time
 }
 
 // acksSYN reports whether ack acknowledges the SYN: ISN+1, or past the
@@ -170,7 +185,11 @@ func (a *Attempt) acksSYN(ack uint32) bool {
 }
 
 // Established reports whether the client completed the handshake.
-func (a *Attempt) Established() bool { return a.ACK.Count > 0 }
+func (a *Attempt) Established() bool { return a.ACK.Count > 0 || a.ACKInferred }
+
+// ServerAnswered reports whether the server's data reached the client: seen
+// in the capture, or acknowledged by the client.
+func (a *Attempt) ServerAnswered() bool { return a.ServerData.Count > 0 || a.ServerBytesAcked > 0 }
 
 // Clone returns a copy that does not share memory with a, for consumers
 // that keep attempts beyond the hand-on call.

@@ -19,6 +19,11 @@ type Config struct {
 	// MaxAttempts bounds the table (SYN floods): beyond it the least
 	// recently active attempt is handed on early. 0: no bound.
 	MaxAttempts int
+	// RSTGrace is how long a RST that ends a handshake waits for packets
+	// showing the client did not take it (it resent its SYN, or the
+	// handshake went on), so the attempt is judged by how it ended. 0: the
+	// default, 1.5 s (past the first SYN retransmission).
+	RSTGrace time.Duration
 	// OnMidstream, if set, is called for each connection seen without its
 	// SYN once it has been idle for Idle, or at Finish (SPEC: such
 	// connections are counted, and listed only when asked).
@@ -32,6 +37,17 @@ type Midstream struct {
 	First    capture.Ref
 	Last     time.Time
 	Packets  uint64
+}
+
+const defaultRSTGrace = 1500 * time.Millisecond
+
+// heldAttempt is a refusal waiting out its grace; the fields tell a stale
+// entry (the attempt went on, or was recycled) from a live one.
+type heldAttempt struct {
+	a     *Attempt
+	key   Key
+	isn   uint32
+	until time.Time
 }
 
 // serverTTLKeep is how many Idle periods a server's TTL reference is kept.
@@ -74,6 +90,8 @@ type Tracker struct {
 	serverTTL map[netip.Addr]HopRef
 	// midstream holds connections seen without their SYN.
 	midstream map[Key]*Midstream
+	// held are refusals waiting out Config.RSTGrace, oldest first.
+	held []heldAttempt
 
 	// last is the attempt of the previous packet: consecutive packets
 	// mostly belong to one connection, and a comparison beats two map
@@ -90,6 +108,9 @@ type Tracker struct {
 func NewTracker(cfg Config, emit func(*Attempt)) *Tracker {
 	if cfg.Idle <= 0 {
 		cfg.Idle = DefaultConfig.Idle
+	}
+	if cfg.RSTGrace <= 0 {
+		cfg.RSTGrace = defaultRSTGrace
 	}
 	return &Tracker{
 		cfg:       cfg,
@@ -277,6 +298,7 @@ func (t *Tracker) fromClient(a *Attempt, k Key, p *capture.Packet) {
 			return
 		}
 		a.noteEcho(a.SYN.TTL, p.TTL)
+		a.resume() // a SYN after a RST: the client did not take the RST
 		a.SYN.add(p)
 		if a.SYNACK.Count > 0 {
 			a.SYNAfterSYNACK++
@@ -292,6 +314,9 @@ func (t *Tracker) fromClient(a *Attempt, k Key, p *capture.Packet) {
 		t.rst(a, p, &a.ClientRST, true)
 	case f.Has(capture.FlagACK):
 		if a.ACK.Count == 0 {
+			if a.AltServerISN != 0 && p.Ack == a.AltServerISN+1 {
+				a.ServerISN = a.AltServerISN // the client took the later SYN-ACK
+			}
 			// The handshake completes with the first segment acking the
 			// SYN-ACK; if the SYN-ACK was not captured, one that follows
 			// the SYN in sequence will do.
@@ -308,6 +333,11 @@ func (t *Tracker) fromClient(a *Attempt, k Key, p *capture.Packet) {
 			// Re-ACKs of a resent SYN-ACK: the half-open signature.
 			a.ACK.add(p)
 			a.record(p, EvACK, true)
+		}
+		if a.ACK.Count > 0 && seqAfter(p.Ack, a.ServerISN+1) {
+			if n := p.Ack - (a.ServerISN + 1); n > a.ServerBytesAcked {
+				a.ServerBytesAcked = n
+			}
 		}
 		if p.PayloadLen > 0 {
 			a.ClientData.add(p)
@@ -331,9 +361,13 @@ func (t *Tracker) fromServer(a *Attempt, p *capture.Packet) {
 			a.record(p, EvStraySYNACK, false)
 			break
 		}
-		if a.SYNACK.Count == 0 {
+		switch {
+		case a.SYNACK.Count == 0:
 			a.ServerISN = p.Seq
+		case p.Seq != a.ServerISN:
+			a.AltServerISN = p.Seq
 		}
+		a.resume() // a SYN-ACK after a RST: the handshake went on
 		a.SYNACK.add(p)
 		if a.ACK.Count > 0 {
 			a.SYNACKAfterACK++
@@ -351,6 +385,12 @@ func (t *Tracker) fromServer(a *Attempt, p *capture.Packet) {
 		}
 		t.rst(a, p, &a.ServerRST, false)
 	default:
+		if !a.Established() && f.Has(capture.FlagACK) &&
+			(seqAfter(p.Ack, a.ISN+1+a.SYNData) || (p.PayloadLen > 0 && a.acksSYN(p.Ack))) {
+			// The client's ACK is not in the capture, but the server
+			// acknowledges client data or sends its own: it got the ACK.
+			a.ACKInferred = true
+		}
 		if p.PayloadLen > 0 {
 			a.ServerData.add(p)
 			a.ServerBytes += uint64(p.PayloadLen)
@@ -423,7 +463,7 @@ func (t *Tracker) settleIfDone(a *Attempt, now time.Time) {
 	if a.emitted || !a.Established() {
 		return
 	}
-	if (a.ClientData.Count > 0 && a.ServerData.Count > 0) || (a.ClientFIN.Count > 0 && a.ServerFIN.Count > 0) {
+	if (a.ClientData.Count > 0 && a.ServerAnswered()) || (a.ClientFIN.Count > 0 && a.ServerFIN.Count > 0) {
 		t.settle(a, now)
 	}
 }
@@ -441,7 +481,40 @@ func (t *Tracker) settle(a *Attempt, now time.Time) {
 	if a.ServerRST.Count > 0 && a.SYNACK.Count == 0 && t.serverTTL[a.Key.Server.Addr()].Count == 0 {
 		return
 	}
+	// A RST that ends a handshake is judged by what follows: a client
+	// that ignored it (a forged RST with a bad checksum, one racing ahead
+	// of the SYN-ACK) resends its SYN or completes the handshake.
+	if a.RSTInHandshake && !a.Established() {
+		a.heldUntil = now.Add(t.cfg.RSTGrace)
+		t.held = append(t.held, heldAttempt{a, a.Key, a.ISN, a.heldUntil})
+		return
+	}
 	t.handOn(a, now, EndSettled)
+}
+
+// resume takes back the settling of an attempt a RST seemed to end.
+func (a *Attempt) resume() {
+	if a.Settled && !a.emitted && !a.heldUntil.IsZero() {
+		a.Settled, a.heldUntil = false, time.Time{}
+	}
+}
+
+// releaseHeld hands on refusals whose grace has passed.
+func (t *Tracker) releaseHeld(now time.Time) {
+	n := 0
+	for ; n < len(t.held); n++ {
+		h := t.held[n]
+		if now.Before(h.until) {
+			break
+		}
+		a := h.a
+		if a.emitted || a.Key != h.key || a.ISN != h.isn || a.heldUntil != h.until {
+			continue // went on, or was handed on and recycled
+		}
+		t.handOn(a, h.until, EndSettled)
+		t.entombIfHandedOn(a)
+	}
+	t.held = append(t.held[:0], t.held[n:]...)
 }
 
 func (t *Tracker) handOn(a *Attempt, end time.Time, why EndReason) {
@@ -458,6 +531,7 @@ func (t *Tracker) handOn(a *Attempt, end time.Time, why EndReason) {
 // reader calls it on a clock tick too.
 func (t *Tracker) Expire(now time.Time) {
 	t.lastSweep = now
+	t.releaseHeld(now)
 	for a := t.head; a != nil && now.Sub(a.last) >= t.cfg.Idle; a = t.head {
 		t.drop(a, now, EndIdle)
 	}
@@ -492,6 +566,7 @@ func (t *Tracker) Advance(now time.Time) {
 
 // Finish hands on every attempt still tracked, at the end of the capture.
 func (t *Tracker) Finish() {
+	t.held = t.held[:0]
 	for t.head != nil {
 		t.drop(t.head, t.now, EndCapture)
 	}

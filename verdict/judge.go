@@ -99,6 +99,14 @@ func Judge(a *flows.Attempt, v Vantage, cfg Config) Result {
 	if len(r.Candidates) == 0 && r.Where != None && r.Where != Unknown {
 		r.Candidates = []Place{r.Where}
 	}
+	if v != VantageServer && a.SYNACK.Count == 0 && a.Established() {
+		// Inferred from the client's own packets: the capture holds no
+		// SYN-ACK (asymmetric routing, a one-way tap, capture loss).
+		r.OneWay = a.ServerData.Count == 0 && a.ServerRST.Count == 0
+		if r.WhereSure == Proven {
+			r.WhereSure = Inferred
+		}
+	}
 	if r.Where == Unknown {
 		r.WhereSure = ""
 	}
@@ -121,8 +129,14 @@ func (r *Result) unknown(candidates ...Place) {
 // judgeClient judges from the client's side of the path.
 func judgeClient(a *flows.Attempt, r *Result, cfg Config) {
 	switch {
-	case a.SYNACK.Count > 0:
+	case a.SYNACK.Count > 0 || a.Established():
+		// The client's own ACK proves a SYN-ACK arrived, captured or not.
 		judgeAnsweredAtClient(a, r, cfg)
+	case a.ServerRST.Count > 0 && a.RSTInHandshake && a.SYN.Last.After(a.ServerRST.Last):
+		// The client resent its SYN after the RST: its stack did not take
+		// it (a forged RST with a bad checksum or out of window).
+		judgeUnansweredAtClient(a, r, cfg)
+		r.Explanation += fmt.Sprintf(" A RST came first (%s), and the client ignored it: it kept sending its SYN.", frameOf(a, flows.EvRST))
 	case a.ServerRST.Count > 0 && a.RSTInHandshake:
 		origin, sure, why := rstOriginAtClient(a, a.ServerRST)
 		r.RSTOrigin, r.OriginSure = origin, sure
@@ -139,6 +153,13 @@ func judgeClient(a *flows.Attempt, r *Result, cfg Config) {
 	case a.ICMP.Count > 0:
 		judgeICMP(a, r)
 	default:
+		judgeUnansweredAtClient(a, r, cfg)
+	}
+}
+
+// judgeUnansweredAtClient judges SYNs no answer of which reached the client.
+func judgeUnansweredAtClient(a *flows.Attempt, r *Result, cfg Config) {
+	{
 		// What the client lived through decides: how long its SYNs went
 		// unanswered since the first, not how much capture follows the
 		// last (a client with a short connect timeout stops sending).
@@ -151,10 +172,32 @@ func judgeClient(a *flows.Attempt, r *Result, cfg Config) {
 		}
 		r.set(Timeout, Unknown, "", "%s: the client waited at least %s for an answer (ETIMEDOUT). Seen from the client, the SYN may have been lost on the way out, dropped by the server, or answered with a SYN-ACK that was lost on the way back.",
 			unanswered(a), dur(waited))
+		if a.SYN.Count == 1 && waited > lonelySYN {
+			r.Explanation += " Only one SYN, though the capture went on: the client gave up within a second, or got an answer this capture does not show."
+		}
 		r.unknown(OutboundPath, Server, ReturnPath)
 		r.Settle = "a capture on the server would tell which"
 	}
 }
+
+// handshakeWentOn reports whether the handshake completed after every RST
+// of rst: they did not end it.
+func handshakeWentOn(a *flows.Attempt, rst flows.Seen) bool {
+	return a.ACK.Count > 0 && rst.Last.Before(a.ACK.First)
+}
+
+// frameOf names the first event of type t as file:frame.
+func frameOf(a *flows.Attempt, t flows.EventType) string {
+	for _, e := range a.Events {
+		if e.Type == t {
+			return fmt.Sprintf("%s:%d", e.File, e.N)
+		}
+	}
+	return "not kept"
+}
+
+// lonelySYN: every common stack resends an unanswered SYN within this.
+const lonelySYN = 1500 * time.Millisecond
 
 // unanswered describes SYNs that got no answer and what ended the view of
 // them: "3 SYNs over 3.0 s, no answer; the capture ends 1.0 s after the last".
@@ -202,7 +245,7 @@ func endEvent(a *flows.Attempt) string {
 // judgeAnsweredAtClient judges an attempt whose SYN-ACK reached the client.
 func judgeAnsweredAtClient(a *flows.Attempt, r *Result, cfg Config) {
 	switch {
-	case a.ClientRST.Count > 0 && a.RSTInHandshake:
+	case a.ClientRST.Count > 0 && a.RSTInHandshake && !handshakeWentOn(a, a.ClientRST):
 		r.RSTOrigin, r.OriginSure = OriginClient, Certain
 		r.set(Aborted, Client, Proven, "The client answered the server's SYN-ACK with a RST: it no longer wanted the connection (for example, its connect() had already given up).")
 	case !a.Established():
@@ -239,14 +282,32 @@ func judgeEstablished(a *flows.Attempt, r *Result, cfg Config, v Vantage) {
 	hs := handshakeNote(a, v)
 	// A server whose kernel holds the connection acknowledges what the
 	// client sends, whether or not the application reads it.
-	serverTook := a.ServerAckedData || a.ServerData.Count > 0
+	serverTook := a.ServerAckedData || a.ServerAnswered()
 	// A RST answering the client's FIN on a connection the server never
 	// took only says "no such connection": the damage was done before.
 	rstAfterGivingUp := a.ClientFIN.Count > 0 && !a.ServerRST.First.Before(a.ClientFIN.First)
+	// RSTs that came before the handshake completed, which went on
+	// anyway, did not end the connection.
+	serverRST := a.ServerRST.Count > 0 && !(a.RSTInHandshake && handshakeWentOn(a, a.ServerRST))
+	if a.ServerRST.Count > 0 && !serverRST {
+		hs += fmt.Sprintf(" (an earlier RST, %s, was ignored)", frameOf(a, flows.EvRST))
+	}
+	// A capture holding none of the server's packets (one-way) cannot show
+	// the server acknowledging the request; a client that never resent it
+	// over a second had it acknowledged.
+	if !serverTook && v != VantageServer && a.SYNACK.Count == 0 && a.ServerRST.Count == 0 &&
+		a.ClientData.Count == 1 && a.End.Sub(a.ClientData.First) > time.Second {
+		serverTook = true
+		hs += "; the client never resent its request, so the server's TCP acknowledged it, unseen here"
+	}
 	switch {
-	case a.ServerData.Count > 0 && a.ClientData.Count > 0:
+	case a.ServerAnswered() && a.ClientData.Count > 0:
+		if a.ServerData.Count == 0 {
+			r.set(Established, None, Inferred, "%s; data flowed both ways: the client acknowledged %d bytes from the server, though this capture holds none of them.", hs, a.ServerBytesAcked)
+			return
+		}
 		r.set(Established, None, Proven, "%s; data flowed both ways.", hs)
-	case a.ServerRST.Count > 0 && (serverTook || !rstAfterGivingUp):
+	case serverRST && (serverTook || !rstAfterGivingUp):
 		judgeReset(a, r, a.ServerRST, false, hs, v)
 	case a.ClientData.Count > 0 && a.ServerData.Count == 0:
 		waited := a.End.Sub(a.ClientData.First)
@@ -316,7 +377,11 @@ func judgeReset(a *flows.Attempt, r *Result, rst flows.Seen, fromClient bool, hs
 		r.set(Reset, OutboundPath, sure.confidence(), "%s, then a RST not sent by the %s ended it: %s", hs, map[bool]string{true: "client", false: "server"}[fromClient], why)
 	default:
 		r.set(Reset, Unknown, "", "%s, then a RST ended it. %s", hs, why)
-		r.unknown(Server, OutboundPath)
+		if fromClient {
+			r.unknown(Client, OutboundPath)
+		} else {
+			r.unknown(Server, OutboundPath)
+		}
 	}
 }
 
@@ -359,11 +424,16 @@ func judgeServer(a *flows.Attempt, r *Result, cfg Config) {
 		}
 		r.set(Timeout, Server, Proven, "The server received %s over %s and never answered: they were dropped on the server host (a firewall after the capture point, a full SYN queue, or a busy stack).",
 			count(a.SYN.Count, "SYN"), dur(a.SYN.Last.Sub(a.SYN.First)))
-	case a.ClientRST.Count > 0 && a.RSTInHandshake:
+	case a.ClientRST.Count > 0 && a.RSTInHandshake && !handshakeWentOn(a, a.ClientRST):
 		origin, sure, why := resetOrigin(a, a.ClientRST, true, VantageServer)
 		r.RSTOrigin, r.OriginSure = origin, sure
-		if origin == OriginPath {
+		switch origin {
+		case OriginPath:
 			r.set(Aborted, OutboundPath, sure.confidence(), "A RST answered the server's SYN-ACK, but not from the client: %s", why)
+			return
+		case OriginUnknown:
+			r.set(Aborted, Unknown, "", "A RST answered the server's SYN-ACK. %s", why)
+			r.unknown(Client, OutboundPath)
 			return
 		}
 		r.set(Aborted, Client, sure.confidence(), "The client answered the server's SYN-ACK with a RST: it no longer wanted the connection (for example, its connect() had already given up). %s", why)
@@ -420,17 +490,40 @@ func rstOriginAtClient(a *flows.Attempt, rst flows.Seen) (Origin, Sureness, stri
 
 // resetOrigin judges who sent a RST on an attempt whose SYN-ACK was seen.
 func resetOrigin(a *flows.Attempt, rst flows.Seen, fromClient bool, v Vantage) (Origin, Sureness, string) {
-	sender, ref, refID, refWhat := OriginServer, a.SYNACK.TTL, a.SYNACK.IPID, "the server's SYN-ACK"
+	sender := OriginServer
 	if fromClient {
-		// No IP-ID test against a SYN: Linux numbers its SYNs but sends
-		// the RSTs it makes without a socket with IP-ID 0.
-		sender, ref, refID, refWhat = OriginClient, a.SYN.TTL, 0, "the client's SYN"
+		sender = OriginClient
 	}
 	// A packet leaving the capturing host is certain.
 	if (v == VantageServer) != fromClient && v != VantageUnknown {
 		return sender, Certain, ""
 	}
-	return compareRST(rst, ref, refID, refWhat, sender)
+	// Otherwise only the claimed sender's own packets are a reference.
+	if !fromClient {
+		switch {
+		case a.SYNACK.Count > 0:
+			return compareRST(rst, a.SYNACK.TTL, a.SYNACK.IPID, "the server's SYN-ACK", sender)
+		case a.ServerData.Count > 0:
+			return compareRST(rst, a.ServerData.TTL, a.ServerData.IPID, "the server's data", sender)
+		case a.ServerHops.Count > 0:
+			return compareRST(rst, a.ServerHops.TTL, a.ServerHops.IPID,
+				fmt.Sprintf("the server's SYN-ACKs to other connections (frame %d)", a.ServerHops.From.N), sender)
+		}
+		return OriginUnknown, "", fmt.Sprintf("This capture holds no packet of the server's to compare the RST's TTL (%d) with.", rst.TTL)
+	}
+	// No IP-ID test against the client's packets: Linux numbers those but
+	// sends the RSTs it makes without a socket with IP-ID 0.
+	switch {
+	case a.ACK.Count > 0:
+		return compareRST(rst, a.ACK.TTL, 0, "the client's ACK", sender)
+	case a.ClientData.Count > 0:
+		return compareRST(rst, a.ClientData.TTL, 0, "the client's data", sender)
+	case rst.TTL == a.SYN.TTL:
+		return sender, Likely, fmt.Sprintf("Its TTL (%d) matches the client's SYN.", rst.TTL)
+	}
+	// A SYN's TTL is no reference for the RSTs of its host's kernel when
+	// it was crafted (scanners pick SYN TTLs at random).
+	return OriginUnknown, "", fmt.Sprintf("Its TTL (%d) differs from the client's SYN (%d), but the client sent nothing else to compare with (a scanner crafts its SYNs, and its kernel sends the RST).", rst.TTL, a.SYN.TTL)
 }
 
 // compareRST tells whether a RST came from sender, whose own packet (ref)
@@ -458,6 +551,12 @@ func handshakeNote(a *flows.Attempt, v Vantage) string {
 	}
 	if d := rtt(a, flows.EvSYN, flows.EvSYNACK); v != VantageServer && d >= 0 {
 		s += fmt.Sprintf(" in %s", dur(d))
+	}
+	switch {
+	case v != VantageServer && a.SYNACK.Count == 0:
+		s += fmt.Sprintf(" (the SYN-ACK is not in this capture, but the client's ACK, %s, shows it arrived: a one-way capture?)", frameOf(a, flows.EvACK))
+	case v == VantageServer && a.ACK.Count == 0 && a.ACKInferred:
+		s += " (the client's ACK is not in this capture, but the server's packets show it arrived)"
 	}
 	return s
 }

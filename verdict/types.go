@@ -136,6 +136,9 @@ type Result struct {
 	// Partial is set when the other capture covered only part of the
 	// attempt's time: its counters then do not add up to path losses.
 	Partial bool
+	// OneWay: the capture holds none of the server's packets of an attempt
+	// the client's own packets show answered (a blind spot worth naming).
+	OneWay bool
 
 	// Match says how the client's and the server's view of the attempt
 	// were recognised as one ("4-tuple+isn", "isn+options (NAT)", …).
