@@ -141,6 +141,18 @@ type Attempt struct {
 	ClientData, ServerData Seen
 	ClientBytes            uint64
 	ServerBytes            uint64
+	// The server's data as sequence offsets after its ISN: the lowest and
+	// highest seen (a lowest above 0 is a hole before the first segment that
+	// arrived), the largest segment, and how many segments came again.
+	// With ServerMSS (announced in its SYN-ACK) and the client's ACKs, they
+	// tell a PMTU black hole.
+	ServerSeqLo, ServerSeqHi uint32
+	ServerMaxSeg             uint32
+	ServerResent             uint32
+	ServerMSS                uint16
+	// ClientDupACKs counts client ACKs, after server data came, that did
+	// not acknowledge more of it.
+	ClientDupACKs uint32
 	// ServerAckedData is set when the server acknowledged client payload.
 	ServerAckedData bool
 	ClientFIN       Seen
@@ -214,6 +226,26 @@ func (a *Attempt) noteEcho(ttl1, ttl2 uint8) {
 	if (capture.Hops(ttl1) == 0) != (capture.Hops(ttl2) == 0) {
 		a.Echoes++
 	}
+}
+
+// serverSegment notes where a server data segment falls in the stream.
+func (a *Attempt) serverSegment(p *capture.Packet) {
+	off := p.Seq - (a.ServerISN + 1)
+	end := off + p.PayloadLen
+	switch {
+	case a.ServerData.Count == 0:
+		a.ServerSeqLo, a.ServerSeqHi = off, end
+	case !seqAfter(a.ServerSeqLo, off) && !seqAfter(end, a.ServerSeqHi):
+		a.ServerResent++ // within what came before: sent again
+	default:
+		if seqAfter(a.ServerSeqLo, off) {
+			a.ServerSeqLo = off
+		}
+		if seqAfter(end, a.ServerSeqHi) {
+			a.ServerSeqHi = end
+		}
+	}
+	a.ServerMaxSeg = max(a.ServerMaxSeg, p.PayloadLen)
 }
 
 // packetSig is what tells two captured copies of one packet from a

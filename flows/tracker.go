@@ -334,9 +334,11 @@ func (t *Tracker) fromClient(a *Attempt, k Key, p *capture.Packet) {
 			a.ACK.add(p)
 			a.record(p, EvACK, true)
 		}
-		if a.ACK.Count > 0 && seqAfter(p.Ack, a.ServerISN+1) {
-			if n := p.Ack - (a.ServerISN + 1); n > a.ServerBytesAcked {
+		if a.ACK.Count > 0 {
+			if n := p.Ack - (a.ServerISN + 1); seqAfter(p.Ack, a.ServerISN+1) && n > a.ServerBytesAcked {
 				a.ServerBytesAcked = n
+			} else if a.ServerData.Count > 0 && p.PayloadLen == 0 {
+				a.ClientDupACKs++
 			}
 		}
 		if p.PayloadLen > 0 {
@@ -364,6 +366,7 @@ func (t *Tracker) fromServer(a *Attempt, p *capture.Packet) {
 		switch {
 		case a.SYNACK.Count == 0:
 			a.ServerISN = p.Seq
+			a.ServerMSS = p.Opts.MSS
 		case p.Seq != a.ServerISN:
 			a.AltServerISN = p.Seq
 		}
@@ -392,6 +395,7 @@ func (t *Tracker) fromServer(a *Attempt, p *capture.Packet) {
 			a.ACKInferred = true
 		}
 		if p.PayloadLen > 0 {
+			a.serverSegment(p)
 			a.ServerData.add(p)
 			a.ServerBytes += uint64(p.PayloadLen)
 			a.record(p, EvData, false)
@@ -463,7 +467,9 @@ func (t *Tracker) settleIfDone(a *Attempt, now time.Time) {
 	if a.emitted || !a.Established() {
 		return
 	}
-	if (a.ClientData.Count > 0 && a.ServerAnswered()) || (a.ClientFIN.Count > 0 && a.ServerFIN.Count > 0) {
+	// The first exchange is over once the client acknowledged the reply:
+	// server data it never acknowledges (a PMTU black hole) is no answer.
+	if (a.ClientData.Count > 0 && a.ServerBytesAcked > 0) || (a.ClientFIN.Count > 0 && a.ServerFIN.Count > 0) {
 		t.settle(a, now)
 	}
 }

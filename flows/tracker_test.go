@@ -31,8 +31,12 @@ func TestAttemptRecordsHandshake(t *testing.T) {
 		t.Fatalf("handed on before the first data exchange: %+v", rec.got[0])
 	}
 	feed(tr, c.ServerACK(ms), c.Data(ms, false, 300))
+	if len(rec.got) != 0 {
+		t.Fatalf("handed on before the client acknowledged the reply (a PMTU black hole delivers tails it never acknowledges)")
+	}
+	feed(tr, c.ACK(ms))
 	if len(rec.got) != 1 {
-		t.Fatalf("got %d attempts at the first reply, want 1 at once", len(rec.got))
+		t.Fatalf("got %d attempts once the client acknowledged the reply, want 1 at once", len(rec.got))
 	}
 	a := rec.got[0]
 	if a.SYN.Count != 2 || a.SYNACK.Count != 1 || !a.Established() || a.ClientBytes != 100 || a.ServerBytes != 300 || !a.ServerAckedData || !a.Settled {
@@ -196,7 +200,7 @@ func TestFastOpenSYNACKAcksTheSYNData(t *testing.T) {
 	syn.PayloadLen = 100 // TFO: the request rides on the SYN
 	sa := c.SYNACK(ms)
 	sa.Ack = 1000 + 1 + 100
-	feed(tr, syn, sa, c.ACK(ms), c.Data(ms, false, 500))
+	feed(tr, syn, sa, c.ACK(ms), c.Data(ms, false, 500), c.ACK(ms))
 	if len(rec.got) != 1 || rec.got[0].SYNACK.Count != 1 || rec.got[0].ClientBytes != 100 || !rec.got[0].Settled {
 		t.Fatalf("a Fast Open SYN-ACK acknowledging the SYN's data was not taken: %+v", rec.got)
 	}
@@ -209,7 +213,7 @@ func TestHandedOnAttemptsLeaveTombs(t *testing.T) {
 	feed(tr, c.SYN(0), c.RefusingRST(ms, 63), c.SYNACK(0)) // a reference for the RST, oddly late
 	other := pkttest.NewConn("198.51.100.10:40600", "203.0.113.5:80", 7)
 	other.T = c.T
-	feed(tr, other.SYN(0), other.SYNACK(ms), other.ACK(ms), other.Data(ms, true, 10), other.Data(ms, false, 10))
+	feed(tr, other.SYN(0), other.SYNACK(ms), other.ACK(ms), other.Data(ms, true, 10), other.Data(ms, false, 10), other.ACK(ms))
 	if tr.Pending() != 1 {
 		t.Fatalf("pending %d after the established attempt was handed on, want only the waiting refusal", tr.Pending())
 	}

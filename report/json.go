@@ -20,6 +20,7 @@ type Record struct {
 	Where               string         `json:"where"`
 	Candidates          []string       `json:"candidates"`
 	WhereConfidence     string         `json:"where_confidence"`
+	Cause               string         `json:"cause,omitempty"`
 	RSTOrigin           string         `json:"rst_origin"`
 	RSTOriginConfidence string         `json:"rst_origin_confidence,omitempty"`
 	ICMP                string         `json:"icmp"`
@@ -71,6 +72,7 @@ func NewRecord(r *verdict.Result) Record {
 		Where:               string(r.Where),
 		Candidates:          make([]string, len(r.Candidates)),
 		WhereConfidence:     string(r.WhereSure),
+		Cause:               string(r.Cause),
 		RSTOrigin:           string(r.RSTOrigin),
 		RSTOriginConfidence: string(r.OriginSure),
 		ICMP:                r.ICMP,

@@ -36,6 +36,10 @@ func appendRecord(b []byte, rec *Record) []byte {
 	}
 	b = append(b, `,"where_confidence":`...)
 	b = appendString(b, rec.WhereConfidence)
+	if rec.Cause != "" {
+		b = append(b, `,"cause":`...)
+		b = appendString(b, rec.Cause)
+	}
 	b = append(b, `,"rst_origin":`...)
 	b = appendString(b, rec.RSTOrigin)
 	if rec.RSTOriginConfidence != "" {

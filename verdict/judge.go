@@ -300,6 +300,12 @@ func judgeEstablished(a *flows.Attempt, r *Result, cfg Config, v Vantage) {
 		serverTook = true
 		hs += "; the client never resent its request, so the server's TCP acknowledged it, unseen here"
 	}
+	if why, ok := pmtuBlackHole(a, v); ok && a.End.Sub(a.ServerData.First) >= cfg.StallAfter {
+		r.Cause = CausePMTU
+		r.set(Stalled, ReturnPath, Inferred, "%s; the client sent %d bytes, but %s.", hs, a.ClientBytes, why)
+		r.Candidates = []Place{ReturnPath}
+		return
+	}
 	switch {
 	case a.ServerAnswered() && a.ClientData.Count > 0:
 		if a.ServerData.Count == 0 {

@@ -116,6 +116,7 @@ type Result struct {
 	Where          Place
 	Candidates     []Place    // places still possible; [Where] when known
 	WhereSure      Confidence // empty when Where is unknown
+	Cause          Cause      // why, where the packets show it; empty otherwise
 	RSTOrigin      Origin
 	OriginSure     Sureness
 	ICMP           string // "admin-prohibited (ICMP 3/13) from 198.51.100.1"
