@@ -59,7 +59,7 @@ declare -A DESC=(
   [backlog-syncookies]="server listens with backlog 1 and never accepts, 20 concurrent clients, router→client slowed by tbf 16kbit (burst 80 bytes: one SYN-ACK at a time, about 37 ms each), syncookies on (1)"
   [backlog-nosyncookies]="server listens with backlog 1 and never accepts, 20 concurrent clients, router→client slowed by tbf 16kbit (burst 80 bytes: one SYN-ACK at a time, about 37 ms each), syncookies off (0)"
   [backlog-abort-on-overflow]="server listens with backlog 1 and never accepts, 20 concurrent clients, router→client slowed by tbf 16kbit (burst 80 bytes: one SYN-ACK at a time, about 37 ms each), tcp_abort_on_overflow=1"
-  [late-server-capture]="the server's tcpdump starts about 4.5 s after the client's (a UDP marker right after it starts marks the server capture's first frame): before it, port 80 established and port 83 (router drops SYN-ACKs) given up by a 2.5 s connect timeout, both out of the server capture's view (their joined truth is the client capture's own); port 82 (router drops SYNs, 6 SYNs 1 s apart) straddles the start, its last SYNs covered; after it, 80 established, 83 SYN-ACKs dropped by the router, 86 server INPUT drop. The server capture also holds SYN-ACKs the server retransmitted for the out-of-view port-83 attempt, whose SYN it never saw (not an attempt)"
+  [late-server-capture]="the server's tcpdump starts about 4.5 s after the client's (a UDP marker right after it starts marks the server capture's first frame): before it, port 80 established and port 83 (router drops SYN-ACKs) given up by a 2.5 s connect timeout, both out of the server capture's view (their joined truth is the client capture's own); ports 82 (router drops SYNs) and 84 (router drops SYN-ACKs), 6 SYNs 1 s apart, straddle the start: their last SYNs are covered, and they are judged from what the covered part shows; after it, 80 established, 83 SYN-ACKs dropped by the router, 86 server INPUT drop. The server capture also holds SYN-ACKs the server retransmitted for the out-of-view port-83 attempt, whose SYN it never saw (not an attempt)"
   [early-stop-server-capture]="the server's tcpdump is stopped early (after a UDP marker), the client's goes on: before the stop port 80 established and 81 refused; after it, out of the server capture's view (their joined truth is the client capture's own): 80 established, 81 refused, 82 router drops SYNs, 83 router drops SYN-ACKs"
   [short-connect-timeout]="clients with a 3.5 s connect timeout and the classic exponential SYN backoff (tcp_syn_linear_timeouts=0: SYNs at 0, 1, 3 s), captures stopped about 1 s after the clients give up: port 82 router drops SYNs, 83 router drops SYN-ACKs, 86 server INPUT drop"
   [capture-ends-at-last-syn]="as short-connect-timeout, but the client capture is cut right after the last SYN of the capture (editcap -B): it ends 3 s after each attempt's first SYN, with no marker"
@@ -510,17 +510,18 @@ scenario() {
   late-server-capture)
     topo
     fault r iptables -A FORWARD -i eth-c -p tcp --syn --dport 82 -j DROP
-    fault r iptables -A FORWARD -i eth-s -p tcp -s 203.0.113.5 --sport 83 --tcp-flags SYN,ACK SYN,ACK -j DROP
+    fault r iptables -A FORWARD -i eth-s -p tcp -s 203.0.113.5 --sport 83:84 --tcp-flags SYN,ACK SYN,ACK -j DROP
     fault s iptables -A INPUT -p tcp --syn --dport 86 -j DROP
-    serve -l 203.0.113.5:80,echo -l 203.0.113.5:82,echo -l 203.0.113.5:83,echo -l 203.0.113.5:86,echo
-    KINDS=80=ok,82=out-drop,83=ret-drop,86=srv-drop
+    serve -l 203.0.113.5:80,echo -l 203.0.113.5:82,echo -l 203.0.113.5:83,echo -l 203.0.113.5:84,echo -l 203.0.113.5:86,echo
+    KINDS=80=ok,82=out-drop,83=ret-drop,84=ret-drop,86=srv-drop
     FAULT+="; the server's tcpdump starts 4.5 s after the client's"
     cap_start_side client; sleep 0.2; marker
-    local p82
+    local p82 p84
     cli -to 203.0.113.5:80                # out of view
     cli -to 203.0.113.5:83 -timeout 2.5s  # SYNs at 0, 1, 2 s, given up at 2.5 s: out of view
     sleep 0.3
-    cli -to 203.0.113.5:82 & p82=$!      # 6 SYNs 1 s apart: straddles the server capture's start
+    cli -to 203.0.113.5:82 & p82=$!      # 6 SYNs 1 s apart: straddle the server capture's start
+    cli -to 203.0.113.5:84 & p84=$!
     sleep 1.4
     cap_start_side server
     sleep 0.2
@@ -528,7 +529,7 @@ scenario() {
     sleep 0.5
     cli -to 203.0.113.5:80
     both 203.0.113.5:83 203.0.113.5:86
-    wait "$p82"
+    wait "$p82" "$p84"
     finish ;;
   early-stop-server-capture)
     topo
