@@ -23,6 +23,8 @@ SCENARIOS=(
   stalled reset client-abort nat-snat nat-dnat clock-skew ipv6-established ipv6-refused
   ipv6-drop mixed fmt-pcapng fmt-nano fmt-sll2 fmt-sll1 fmt-vlan fmt-snap64 fmt-gzip
   backlog-syncookies backlog-nosyncookies backlog-abort-on-overflow
+  late-server-capture early-stop-server-capture short-connect-timeout capture-ends-at-last-syn
+  client-firewall merged rotated same-subnet
 )
 declare -A DESC=(
   [established]="request/response on port 80 and a clean FIN close, twice"
@@ -57,6 +59,14 @@ declare -A DESC=(
   [backlog-syncookies]="server listens with backlog 1 and never accepts, 20 concurrent clients, router→client slowed by tbf 16kbit (burst 80 bytes: one SYN-ACK at a time, about 37 ms each), syncookies on (1)"
   [backlog-nosyncookies]="server listens with backlog 1 and never accepts, 20 concurrent clients, router→client slowed by tbf 16kbit (burst 80 bytes: one SYN-ACK at a time, about 37 ms each), syncookies off (0)"
   [backlog-abort-on-overflow]="server listens with backlog 1 and never accepts, 20 concurrent clients, router→client slowed by tbf 16kbit (burst 80 bytes: one SYN-ACK at a time, about 37 ms each), tcp_abort_on_overflow=1"
+  [late-server-capture]="the server's tcpdump starts about 4.5 s after the client's (a UDP marker right after it starts marks the server capture's first frame): before it, port 80 established and port 83 (router drops SYN-ACKs) given up by a 2.5 s connect timeout, both out of the server capture's view (their joined truth is the client capture's own); ports 82 (router drops SYNs) and 84 (router drops SYN-ACKs), 6 SYNs 1 s apart, straddle the start: their last SYNs are covered, and they are judged from what the covered part shows; after it, 80 established, 83 SYN-ACKs dropped by the router, 86 server INPUT drop. The server capture also holds SYN-ACKs the server retransmitted for the out-of-view port-83 attempt, whose SYN it never saw (not an attempt)"
+  [early-stop-server-capture]="the server's tcpdump is stopped early (after a UDP marker), the client's goes on: before the stop port 80 established and 81 refused; after it, out of the server capture's view (their joined truth is the client capture's own): 80 established, 81 refused, 82 router drops SYNs, 83 router drops SYN-ACKs"
+  [short-connect-timeout]="clients with a 3.5 s connect timeout and the classic exponential SYN backoff (tcp_syn_linear_timeouts=0: SYNs at 0, 1, 3 s), captures stopped about 1 s after the clients give up: port 82 router drops SYNs, 83 router drops SYN-ACKs, 86 server INPUT drop"
+  [capture-ends-at-last-syn]="as short-connect-timeout, but the client capture is cut right after the last SYN of the capture (editcap -B): it ends 3 s after each attempt's first SYN, with no marker"
+  [client-firewall]="the client host's INPUT chain drops SYN-ACKs from port 80: tcpdump on the client sees them arrive, the client ignores them and retransmits its SYN until it times out"
+  [merged]="port 80 established, 81 refused, 82 router drops SYNs, 83 router drops SYN-ACKs, 84 router tcp-reset; besides the two captures, both.pcap = mergecap -F pcap -w both.pcap client.pcap server.pcap (one file holding both vantages): given alone, it must give the both view"
+  [rotated]="port 80 established (twice), 81 refused, 82 router drops SYNs, 83 router drops SYN-ACKs, 86 server INPUT drop, over about 8 s; the client capture split into 12 files by packet count (editcap -r) and named as tcpdump -C names rotations (client.pcap, client.pcap1, …, client.pcap11: lexical order puts client.pcap10 before client.pcap2); several attempts straddle file boundaries; the views are those of the unsplit capture"
+  [same-subnet]="client 198.51.100.10 and server 198.51.100.20 on one veth, no router: TTLs cannot tell which end a capture was taken at, so each capture alone is of unknown vantage and judged like a client-side one; port 80 established, 81 refused (after the reference connection to 80), 82 server INPUT drop"
 )
 
 die() { echo "lab: $*" >&2; exit 1; }
@@ -181,6 +191,30 @@ topo() {
   if [ -n "$v6" ]; then MARK=[2001:db8:5::5]:9; SERVE_UDP=(-udp "[2001:db8:5::5]:9"); fi
 }
 
+# topo_flat: client 198.51.100.10 and server 198.51.100.20 on one veth pair, no
+# router (the router namespace is not made), static neighbours, no offloads.
+topo_flat() {
+  local ns
+  del_ns "$C" "$R" "$S"
+  for ns in "$C" "$S"; do
+    ip netns add "$ns"
+    nsx "$ns" ip link set lo up
+    nsx "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+  done
+  ip -n "$C" link add eth0 address 02:00:00:00:01:10 type veth peer name eth0 address 02:00:00:00:01:20 netns "$S"
+  nsx "$C" ip addr add 198.51.100.10/24 dev eth0
+  nsx "$S" ip addr add 198.51.100.20/24 dev eth0
+  for ns in "$C" "$S"; do
+    nsx "$ns" ethtool -K eth0 tx off tso off gso off gro off >/dev/null 2>&1 || true
+    nsx "$ns" ip link set eth0 up
+  done
+  nsx "$C" ip neigh replace 198.51.100.20 lladdr 02:00:00:00:01:20 dev eth0 nud permanent
+  nsx "$S" ip neigh replace 198.51.100.10 lladdr 02:00:00:00:01:10 dev eth0 nud permanent
+  nsx "$C" sysctl -qw net.ipv4.tcp_syn_retries=2
+  MARK=198.51.100.20:9
+  SERVE_UDP=(-udp 198.51.100.20:9)
+}
+
 exponential_syn() {
   if nsx "$C" test -e /proc/sys/net/ipv4/tcp_syn_linear_timeouts; then
     nsx "$C" sysctl -qw net.ipv4.tcp_syn_linear_timeouts=0
@@ -211,33 +245,49 @@ both() { cli -to "$1" & local p=$!; cli -to "$2"; wait "$p"; }
 
 # cap_start: tcpdump on the client's interface (in the client namespace) and on the
 # server's interface (in the server namespace). CAP_IF, CAP_OPTS come from the scenario.
+# Both begin with a UDP marker exchange (labnet mark), so that each file's first
+# frame shows when it started: its span covers every SYN that follows, even the
+# ones that never reached it.
 cap_start() {
-  local side ns i
-  for side in client server; do
-    [ $side = client ] && ns=$C || ns=$S
-    # shellcheck disable=SC2086
-    ip netns exec "$ns" tcpdump -i "${CAP_IF:-eth0}" -n -Z root --immediate-mode -U -B 65536 ${CAP_OPTS:-} \
-      -w "$W/$side.raw" 2>"$W/tcpdump-$side.log" &
-    echo $! >"$W/tcpdump-$side.pid"
-  done
+  cap_start_side client
+  cap_start_side server
+  sleep 0.2
+  marker
+}
+
+# marker: one UDP exchange client → server port 9 and back.
+marker() { nsx "$C" "$LABNET" mark -to "$MARK" || die "marker got no echo"; }
+
+# cap_start_side client|server: one side's tcpdump, returns once it listens.
+cap_start_side() {
+  local side=$1 ns i
+  [ "$side" = client ] && ns=$C || ns=$S
+  # shellcheck disable=SC2086
+  ip netns exec "$ns" tcpdump -i "${CAP_IF:-eth0}" -n -Z root --immediate-mode -U -B 65536 ${CAP_OPTS:-} \
+    -w "$W/$side.raw" 2>"$W/tcpdump-$side.log" &
+  echo $! >"$W/tcpdump-$side.pid"
   for i in $(seq 200); do
-    grep -q "listening on" "$W/tcpdump-client.log" && grep -q "listening on" "$W/tcpdump-server.log" && break
+    grep -q "listening on" "$W/tcpdump-$side.log" && break
     sleep 0.05
   done
-  grep -q "listening on" "$W/tcpdump-client.log" || die "tcpdump (client) did not start: $(cat "$W/tcpdump-client.log")"
-  grep -q "listening on" "$W/tcpdump-server.log" || die "tcpdump (server) did not start: $(cat "$W/tcpdump-server.log")"
-  sleep 0.2
+  grep -q "listening on" "$W/tcpdump-$side.log" || die "tcpdump ($side) did not start: $(cat "$W/tcpdump-$side.log")"
 }
 
 cap_stop() {
-  local side pid
-  for side in client server; do
-    pid=$(cat "$W/tcpdump-$side.pid")
-    kill -TERM "$pid" 2>/dev/null || true
-    wait "$pid" || true
-    grep -q "^0 packets dropped by kernel" "$W/tcpdump-$side.log" ||
-      die "tcpdump ($side) dropped packets: $(cat "$W/tcpdump-$side.log")"
-  done
+  cap_stop_side client
+  cap_stop_side server
+}
+
+# cap_stop_side client|server: stop one side's tcpdump (once; later calls do nothing).
+cap_stop_side() {
+  local side=$1 pid
+  [ -e "$W/tcpdump-$side.pid" ] || return 0
+  pid=$(cat "$W/tcpdump-$side.pid")
+  rm -f "$W/tcpdump-$side.pid"
+  kill -TERM "$pid" 2>/dev/null || true
+  wait "$pid" || true
+  grep -q "^0 packets dropped by kernel" "$W/tcpdump-$side.log" ||
+    die "tcpdump ($side) dropped packets: $(cat "$W/tcpdump-$side.log")"
 }
 
 # finish: ~3 s of capture after the last client activity, then a UDP marker exchange
@@ -249,7 +299,7 @@ finish() {
   cap_stop
   kill "$SRV_PID" 2>/dev/null || true
   wait "$SRV_PID" 2>/dev/null || true
-  local o=$W/out cf=client.pcap sf=server.pcap off=0
+  local o=$W/out cf=client.pcap sf=server.pcap off=0 extra=()
   mkdir -p "$o"
   case ${POST:-} in
     pcapng) cf=client.pcapng sf=server.pcapng
@@ -258,10 +308,19 @@ finish() {
             gzip -n -9 -c "$W/client.raw" >"$o/$cf"; gzip -n -9 -c "$W/server.raw" >"$o/$sf" ;;
     skew)   off=37.25
             cp "$W/client.raw" "$o/$cf"; editcap -t "$off" "$W/server.raw" "$o/$sf" ;;
+    merged) cp "$W/client.raw" "$o/$cf"; cp "$W/server.raw" "$o/$sf"
+            mergecap -F pcap -w "$o/both.pcap" "$o/$cf" "$o/$sf"
+            extra+=(-merged-file both.pcap) ;;
+    rotate) cp "$W/server.raw" "$o/$sf"
+            extra+=(-client-files "$(rotate_split "$W/client.raw" "$o" client.pcap 12)") ;;
+    cutlastsyn)
+            cp "$W/server.raw" "$o/$sf"
+            cut_after_last_syn "$W/client.raw" "$o/$cf" ;;
     *)      cp "$W/client.raw" "$o/$cf"; cp "$W/server.raw" "$o/$sf" ;;
   esac
+  [ -z "${VANTAGE:-}" ] || extra+=(-vantage "$VANTAGE")
   "$LABNET" truth -dir "$o" -scenario "$NAME" -desc "${DESC[$NAME]}${DESC_EXTRA:-}" -fault "${FAULT:-none}" \
-    -client-file "$cf" -server-file "$sf" -clock-offset "$off" -kinds "$KINDS" -client-log "$W/client.jsonl"
+    -client-file "$cf" -server-file "$sf" -clock-offset "$off" -kinds "$KINDS" -client-log "$W/client.jsonl" "${extra[@]}"
   local f
   for f in "$o"/*; do
     [ "$(stat -c %s "$f")" -le 1048576 ] || die "$f is larger than 1 MB"
@@ -271,6 +330,33 @@ finish() {
   rm -rf "${OUT:?}/$NAME"
   mv "$OUT/$NAME.tmp" "$OUT/$NAME"
   del_ns "$C" "$R" "$S"
+}
+
+# rotate_split IN DIR BASE N: split IN into N files of (nearly) equal packet counts,
+# named as tcpdump -C names its rotations (BASE, BASE1, BASE2, ...); prints the names
+# in rotation order, comma-separated.
+rotate_split() {
+  local in=$1 dir=$2 base=$3 n=$4 total i a b name names=()
+  total=$(capinfos -c -M -T "$in" | awk -F'\t' 'NR==2 {print $2}')
+  [ "$total" -ge "$n" ] || die "$in has $total packets, fewer than $n files"
+  for ((i = 0; i < n; i++)); do
+    a=$((i * total / n + 1)) b=$(((i + 1) * total / n))
+    name=$base; [ $i -eq 0 ] || name=$base$i
+    editcap -F pcap -r "$in" "$dir/$name" "$a-$b"
+    names+=("$name")
+  done
+  (IFS=,; echo "${names[*]}")
+}
+
+# cut_after_last_syn IN OUT: OUT is IN up to and including its last client SYN
+# (editcap -B keeps frames strictly before the given time: 1 µs after the SYN).
+cut_after_last_syn() {
+  local in=$1 out=$2 t last
+  t=$(tshark -n -r "$in" -Y 'tcp.flags.syn == 1 && tcp.flags.ack == 0' -T fields -e frame.time_epoch | tail -1)
+  [ -n "$t" ] || die "no SYN in $in"
+  editcap -F pcap -B "$(awk -v t="$t" 'BEGIN { printf "%.6f", t + 0.000001 }')" "$in" "$out"
+  last=$(tshark -n -r "$out" -T fields -e frame.time_epoch -e tcp.flags | tail -1)
+  [ "$last" = "$t	0x0002" ] || die "cut capture ends with '$last', not the SYN at $t"
 }
 
 # Reference connection + refused + return-drop: the traffic of the format variants.
@@ -317,7 +403,7 @@ scenario() {
   W=$TMP/$NAME
   mkdir -p "$W"
   C=synpath-$NAME-c R=synpath-$NAME-r S=synpath-$NAME-s
-  FAULT= KINDS= POST= CAP_IF= CAP_OPTS= DESC_EXTRA=
+  FAULT= KINDS= POST= CAP_IF= CAP_OPTS= DESC_EXTRA= VANTAGE=
   case $NAME in
   established)
     topo; serve -l 203.0.113.5:80,echo; KINDS=80=ok
@@ -421,6 +507,103 @@ scenario() {
   fmt-gzip)   POST=gzip; three_kinds ;;
   fmt-vlan)
     VLAN=1; three_kinds ;;
+  late-server-capture)
+    topo
+    fault r iptables -A FORWARD -i eth-c -p tcp --syn --dport 82 -j DROP
+    fault r iptables -A FORWARD -i eth-s -p tcp -s 203.0.113.5 --sport 83:84 --tcp-flags SYN,ACK SYN,ACK -j DROP
+    fault s iptables -A INPUT -p tcp --syn --dport 86 -j DROP
+    serve -l 203.0.113.5:80,echo -l 203.0.113.5:82,echo -l 203.0.113.5:83,echo -l 203.0.113.5:84,echo -l 203.0.113.5:86,echo
+    KINDS=80=ok,82=out-drop,83=ret-drop,84=ret-drop,86=srv-drop
+    FAULT+="; the server's tcpdump starts 4.5 s after the client's"
+    cap_start_side client; sleep 0.2; marker
+    local p82 p84
+    cli -to 203.0.113.5:80                # out of view
+    cli -to 203.0.113.5:83 -timeout 2.5s  # SYNs at 0, 1, 2 s, given up at 2.5 s: out of view
+    sleep 0.3
+    cli -to 203.0.113.5:82 & p82=$!      # 6 SYNs 1 s apart: straddle the server capture's start
+    cli -to 203.0.113.5:84 & p84=$!
+    sleep 1.4
+    cap_start_side server
+    sleep 0.2
+    marker
+    sleep 0.5
+    cli -to 203.0.113.5:80
+    both 203.0.113.5:83 203.0.113.5:86
+    wait "$p82" "$p84"
+    finish ;;
+  early-stop-server-capture)
+    topo
+    fault r iptables -A FORWARD -i eth-c -p tcp --syn --dport 82 -j DROP
+    fault r iptables -A FORWARD -i eth-s -p tcp -s 203.0.113.5 --sport 83 --tcp-flags SYN,ACK SYN,ACK -j DROP
+    serve -l 203.0.113.5:80,echo -l 203.0.113.5:82,echo -l 203.0.113.5:83,echo
+    KINDS=80=ok,81=refused,82=out-drop,83=ret-drop
+    FAULT+="; the server's tcpdump is stopped after the first two attempts"
+    cap_start
+    cli -to 203.0.113.5:80
+    cli -to 203.0.113.5:81
+    sleep 0.3
+    marker
+    sleep 0.2
+    cap_stop_side server
+    sleep 0.5
+    cli -to 203.0.113.5:80
+    cli -to 203.0.113.5:81
+    both 203.0.113.5:82 203.0.113.5:83
+    finish ;;
+  short-connect-timeout|capture-ends-at-last-syn)
+    topo; exponential_syn
+    FAULT="ip netns exec synpath-c sysctl -w net.ipv4.tcp_syn_linear_timeouts=0"
+    fault r iptables -A FORWARD -i eth-c -p tcp --syn --dport 82 -j DROP
+    fault r iptables -A FORWARD -i eth-s -p tcp -s 203.0.113.5 --sport 83 --tcp-flags SYN,ACK SYN,ACK -j DROP
+    fault s iptables -A INPUT -p tcp --syn --dport 86 -j DROP
+    serve -l 203.0.113.5:82,echo -l 203.0.113.5:83,echo -l 203.0.113.5:86,echo
+    KINDS=82=out-drop,83=ret-drop,86=srv-drop
+    FAULT+="; labnet connect -timeout 3.5s"
+    [ "$NAME" = capture-ends-at-last-syn ] && { POST=cutlastsyn; FAULT+="; editcap -B (time of the last SYN + 1 µs) client.pcap"; }
+    cap_start
+    local p pids=()
+    for p in 82 83 86; do cli -to 203.0.113.5:$p -timeout 3.5s & pids+=($!); done
+    wait "${pids[@]}"
+    TAIL=1 finish ;;
+  client-firewall)
+    topo; fault c iptables -A INPUT -p tcp --sport 80 --tcp-flags SYN,ACK SYN,ACK -j DROP
+    serve -l 203.0.113.5:80,echo; KINDS=80=client-fw
+    cap_start; cli -to 203.0.113.5:80 -n 2 -c 2; finish ;;
+  merged)
+    topo; POST=merged
+    fault r iptables -A FORWARD -i eth-c -p tcp --syn --dport 82 -j DROP
+    fault r iptables -A FORWARD -i eth-s -p tcp -s 203.0.113.5 --sport 83 --tcp-flags SYN,ACK SYN,ACK -j DROP
+    fault r iptables -A FORWARD -i eth-c -p tcp --syn --dport 84 -j REJECT --reject-with tcp-reset
+    serve -l 203.0.113.5:80,echo -l 203.0.113.5:82,echo -l 203.0.113.5:83,echo -l 203.0.113.5:84,echo
+    KINDS=80=ok,81=refused,82=out-drop,83=ret-drop,84=path-rst
+    FAULT+="; mergecap -F pcap -w both.pcap client.pcap server.pcap"
+    cap_start
+    cli -to 203.0.113.5:80; cli -to 203.0.113.5:81; cli -to 203.0.113.5:84
+    both 203.0.113.5:82 203.0.113.5:83
+    finish ;;
+  rotated)
+    topo; POST=rotate
+    fault r iptables -A FORWARD -i eth-c -p tcp --syn --dport 82 -j DROP
+    fault r iptables -A FORWARD -i eth-s -p tcp -s 203.0.113.5 --sport 83 --tcp-flags SYN,ACK SYN,ACK -j DROP
+    fault s iptables -A INPUT -p tcp --syn --dport 86 -j DROP
+    serve -l 203.0.113.5:80,echo -l 203.0.113.5:82,echo -l 203.0.113.5:83,echo -l 203.0.113.5:86,echo
+    KINDS=80=ok,81=refused,82=out-drop,83=ret-drop,86=srv-drop
+    FAULT+="; client capture split with editcap -r into client.pcap, client.pcap1, …, client.pcap11"
+    cap_start
+    cli -to 203.0.113.5:80; cli -to 203.0.113.5:81
+    local p pids=()
+    for p in 82 83 86; do cli -to 203.0.113.5:$p & pids+=($!); sleep 0.4; done
+    sleep 2; cli -to 203.0.113.5:80
+    wait "${pids[@]}"
+    finish ;;
+  same-subnet)
+    topo_flat; VANTAGE=unknown
+    fault s iptables -A INPUT -p tcp --syn --dport 82 -j DROP
+    serve -l 198.51.100.20:80,echo -l 198.51.100.20:82,echo
+    KINDS=80=ok,81=refused,82=srv-drop
+    cap_start
+    cli -to 198.51.100.20:80; cli -to 198.51.100.20:81; cli -to 198.51.100.20:82
+    finish ;;
   backlog-syncookies)        backlog net.ipv4.tcp_syncookies=1 ;;
   backlog-nosyncookies)      backlog net.ipv4.tcp_syncookies=0 ;;
   backlog-abort-on-overflow) backlog net.ipv4.tcp_abort_on_overflow=1 ;;
@@ -455,8 +638,22 @@ readme() {
     echo "with tshark by testdata/lab/labnet truth). wire counts per capture: syn = SYNs with the attempt's ISN,"
     echo "synack = SYN-ACKs acknowledging it, rst = RSTs on the 4-tuple in either direction, icmp = ICMP errors"
     echo "quoting it. Attempts are matched across the captures by the client's ISN (NAT here rewrites addresses"
-    echo "and ports, never sequence numbers). Every capture ends with a UDP exchange on port 9 about 3 s after"
-    echo "the last client activity, so each file shows that the capture went on after its last SYN."
+    echo "and ports, never sequence numbers). Every capture begins with a UDP exchange on port 9 (so its first"
+    echo "frame shows when it started) and ends with another about 3 s after the last client activity (1 s in"
+    echo "short-connect-timeout), so each file shows that the capture went on after its last SYN; the exceptions"
+    echo "are the point of their scenario (late-server-capture, early-stop-server-capture, capture-ends-at-last-syn)."
+    echo
+    echo "Every view has where_confidence: \`proven\` (both captures cover the attempt, or a packet was seen"
+    echo "leaving or arriving at an endpoint's own capture), \`likely\` (an inference from one capture), empty for"
+    echo "where=unknown. An unanswered attempt is a timeout when a capture shows the client waiting at least 2 s"
+    echo "since its first SYN. Coverage: a client SYN is covered when its time (on the client's clock) lies in"
+    echo "the server capture's span (\`server_span\`: first and last frame, \`clock_offset_s\` taken off); an"
+    echo "attempt's \`coverage\` is \`both\` (every SYN covered), \`partial\` (judged from both captures, from what"
+    echo "the covered part shows) or \`client-only\` (no SYN covered: out of the server capture's view, its \`both\`"
+    echo "view is exactly its \`client_view\`)."
+    echo "Other fields: \`client_vantage\`/\`server_vantage\` (what the analyzer must report for each capture alone:"
+    echo "\`unknown\` in same-subnet), \`client_files\` (rotated: the split client capture in lexical order, with"
+    echo "\`client_file\` empty), \`merged_file\` (merged: one file holding both vantages, to give the \`both\` view)."
     echo "IPv6 captures also hold the kernel's own MLDv2 reports (hop limit 1), as real ones do."
     echo "The backlog-* outcomes vary between runs: their truth is read from the wire each time."
     echo "Regenerate elsewhere with \`bash testdata/lab/run.sh DIR [SCENARIO...]\` (same layout); the"

@@ -19,26 +19,42 @@ import (
 // ---- the truth.json schema (the golden tests parse it) ----
 
 type truthFile struct {
-	Scenario     string         `json:"scenario"`
-	Description  string         `json:"description"`
-	Fault        string         `json:"fault"`
-	ClientFile   string         `json:"client_file"`
-	ServerFile   string         `json:"server_file"`
-	ClockOffsetS float64        `json:"clock_offset_s"`
-	Attempts     []truthAttempt `json:"attempts"`
+	Scenario    string `json:"scenario"`
+	Description string `json:"description"`
+	Fault       string `json:"fault"`
+	ClientFile  string `json:"client_file"`
+	// ClientFiles: the client capture as tcpdump -C rotates it, in lexical order
+	// (ClientFile is then empty); the views are those of the files read as one.
+	ClientFiles []string `json:"client_files,omitempty"`
+	ServerFile  string   `json:"server_file"`
+	// MergedFile: one file holding both vantages (mergecap of the two captures);
+	// given alone, the analyzer must split it and produce the both view.
+	MergedFile string `json:"merged_file,omitempty"`
+	// The vantage the analyzer must report for each capture alone: "client" and
+	// "server", or "unknown" where TTLs cannot tell (client and server on one link).
+	ClientVantage string  `json:"client_vantage"`
+	ServerVantage string  `json:"server_vantage"`
+	ClockOffsetS  float64 `json:"clock_offset_s"`
+	// The server capture's time span on the client's clock (first and last frame,
+	// clock offset taken off): client SYNs outside it are out of its view.
+	ServerSpan [2]float64     `json:"server_span"`
+	Attempts   []truthAttempt `json:"attempts"`
 }
 
 type truthAttempt struct {
-	Client             string   `json:"client"`
-	Server             string   `json:"server"`
-	ISN                uint32   `json:"isn"`
-	ClientSeenByServer string   `json:"client_seen_by_server"`
-	ServerSeenByServer string   `json:"server_seen_by_server"`
-	ISNSeenByServer    uint32   `json:"isn_seen_by_server"`
-	Wire               wireBoth `json:"wire"`
-	Both               view     `json:"both"`
-	ClientView         view     `json:"client_view"`
-	ServerView         *view    `json:"server_view"`
+	Client             string `json:"client"`
+	Server             string `json:"server"`
+	ISN                uint32 `json:"isn"`
+	ClientSeenByServer string `json:"client_seen_by_server"`
+	ServerSeenByServer string `json:"server_seen_by_server"`
+	ISNSeenByServer    uint32 `json:"isn_seen_by_server"`
+	// Coverage: "both" (every client SYN lies in the server capture's span),
+	// "partial" (some do), "client-only" (none do: the both view is the client view).
+	Coverage   string   `json:"coverage"`
+	Wire       wireBoth `json:"wire"`
+	Both       view     `json:"both"`
+	ClientView view     `json:"client_view"`
+	ServerView *view    `json:"server_view"`
 }
 
 type wireBoth struct {
@@ -58,6 +74,10 @@ type view struct {
 	Where      string   `json:"where"`
 	Candidates []string `json:"candidates"`
 	RSTOrigin  string   `json:"rst_origin"`
+	// WhereConfidence: "proven" (both captures, or a packet seen leaving or
+	// arriving at an endpoint's own capture), "likely" (an inference from one
+	// capture), "" for where=unknown.
+	WhereConfidence string `json:"where_confidence"`
 }
 
 // ---- packets as tshark shows them ----
@@ -92,6 +112,7 @@ var tsharkFields = []string{"frame.number", "frame.time_epoch", "ip.src", "ip.ds
 type capture struct {
 	file  string
 	pkts  []pkt
+	first float64 // time of the first frame of any kind
 	last  float64 // time of the last frame of any kind
 	count int
 }
@@ -130,6 +151,9 @@ func readCapture(path string) (*capture, error) {
 		c.count++
 		n, _ := strconv.Atoi(col[0])
 		t, _ := strconv.ParseFloat(col[1], 64)
+		if c.count == 1 || t < c.first {
+			c.first = t
+		}
 		c.last = math.Max(c.last, t)
 		src, dst, ttl := get("ip.src"), get("ip.dst"), get("ip.ttl")
 		if src == nil {
@@ -193,6 +217,7 @@ type attempt struct {
 	// what this capture shows of it
 	SYN, SYNACK, RST, ICMP int
 	LastSYN                float64
+	SYNTimes               []float64
 	ServerISN              uint32
 	ClientACK              bool // client sent a non-SYN, non-RST segment with ACK
 	ClientData             bool
@@ -205,6 +230,7 @@ type attempt struct {
 	SYNACKTTL, RSTTTL      int
 	ClientRSTBeforeACK     bool
 	ICMPDesc               string
+	ICMPSrc                netip.Addr // the ICMP error's sender
 }
 
 func (c *capture) attempts() []*attempt {
@@ -237,6 +263,7 @@ func (c *capture) attempts() []*attempt {
 				if p.InSrc == a.Client && p.InDst == a.Server && (!p.HasInSeq || p.InSeq == a.ISN) {
 					a.ICMP++
 					a.ICMPDesc = p.ICMPDesc
+					a.ICMPSrc = p.Src.Addr()
 				}
 				continue
 			}
@@ -249,6 +276,7 @@ func (c *capture) attempts() []*attempt {
 					if p.Seq == a.ISN {
 						a.SYN++
 						a.LastSYN = p.T
+						a.SYNTimes = append(a.SYNTimes, p.T)
 					}
 				case p.Flags&fRST != 0:
 					a.RST++
@@ -308,6 +336,7 @@ var kinds = map[string][2]string{
 	"out-drop":  {"timeout", "outbound-path"},
 	"srv-drop":  {"timeout", "server"},
 	"ret-drop":  {"timeout", "return-path"},
+	"client-fw": {"timeout", "client"}, // the client host's INPUT chain drops the SYN-ACKs
 	"half-open": {"half-open", "outbound-path"},
 	"stalled":   {"stalled", "server"},
 	"reset":     {"reset", "server"},
@@ -315,7 +344,8 @@ var kinds = map[string][2]string{
 	"derive":    {"", ""}, // whatever the kernel did (backlog overflow)
 }
 
-func v(verdict, where string, cands []string, origin string) view {
+// v builds a view; conf is its where_confidence (forced to "" for where=unknown).
+func v(verdict, where string, cands []string, origin, conf string) view {
 	if cands == nil {
 		switch where {
 		case "none":
@@ -326,17 +356,22 @@ func v(verdict, where string, cands []string, origin string) view {
 			cands = []string{where}
 		}
 	}
-	return view{verdict, where, cands, origin}
+	if where == "unknown" {
+		conf = ""
+	}
+	return view{verdict, where, cands, origin, conf}
 }
 
 var threePlaces = []string{"outbound-path", "server", "return-path"}
 
 // judge derives what really happened from both captures: ca from the client's,
-// sa (nil: never reached the server) from the server's.
+// sa (nil: never reached the server) from the server's. Every place it names is
+// proven: both captures cover the attempt.
 func judge(ca, sa *attempt) (view, error) {
+	const p = "proven"
 	switch {
 	case ca.SYNACK > 0 && ca.ClientRSTBeforeACK && !ca.ClientACK:
-		return v("aborted", "client", nil, "client"), nil
+		return v("aborted", "client", nil, "client", p), nil
 	case ca.SYNACK > 0:
 		if sa == nil {
 			return view{}, fmt.Errorf("client got a SYN-ACK the server capture never shows")
@@ -348,96 +383,112 @@ func judge(ca, sa *attempt) (view, error) {
 			if ca.ServerRST == 0 {
 				return view{}, fmt.Errorf("server sent RST after the handshake, client never got it")
 			}
-			return v("reset", "server", nil, "server"), nil
+			return v("reset", "server", nil, "server", p), nil
 		}
 		if sa.ServerEstablished {
 			if ca.ServerData {
-				return v("established", "none", nil, ""), nil
+				return v("established", "none", nil, "", p), nil
 			}
 			if ca.ClientData {
-				return v("stalled", "server", nil, ""), nil
+				return v("stalled", "server", nil, "", p), nil
 			}
-			return v("established", "none", nil, ""), nil
+			return v("established", "none", nil, "", p), nil
 		}
 		if !ca.ClientACK {
-			return view{}, fmt.Errorf("client got a SYN-ACK but never answered it")
+			// SYN-ACKs reached the client's capture and the client never answered
+			// them (it retransmitted its SYN instead): its own firewall dropped them.
+			if ca.ClientRST > 0 {
+				return view{}, fmt.Errorf("client got a SYN-ACK and sent a RST after answering nothing")
+			}
+			return v("timeout", "client", nil, "", p), nil
 		}
 		if sa.ClientACK {
-			return v("half-open", "server", nil, ""), nil
+			return v("half-open", "server", nil, "", p), nil
 		}
-		return v("half-open", "outbound-path", nil, ""), nil
+		return v("half-open", "outbound-path", nil, "", p), nil
 	case ca.ServerRSTToSYN:
 		if sa != nil && sa.ServerRSTToSYN {
-			return v("refused", "server", nil, "server"), nil
+			return v("refused", "server", nil, "server", p), nil
 		}
-		return v("refused", "outbound-path", nil, "path"), nil
+		return v("refused", "outbound-path", nil, "path", p), nil
 	case ca.ICMP > 0:
 		if sa != nil && sa.SYNACK > 0 {
 			return view{}, fmt.Errorf("ICMP error at the client, yet the server answered")
 		}
-		return v("unreachable", "outbound-path", nil, "path"), nil
+		if ca.ICMPSrc == ca.Server.Addr() {
+			return v("unreachable", "server", nil, "server", p), nil
+		}
+		return v("unreachable", "outbound-path", nil, "path", p), nil
 	case ca.ServerRST > 0:
 		return view{}, fmt.Errorf("RST that does not acknowledge the SYN")
 	default:
 		switch {
 		case sa == nil:
-			return v("timeout", "outbound-path", nil, ""), nil
+			return v("timeout", "outbound-path", nil, "", p), nil
 		case sa.SYNACK == 0:
-			return v("timeout", "server", nil, ""), nil
+			return v("timeout", "server", nil, "", p), nil
 		default:
-			return v("timeout", "return-path", nil, ""), nil
+			return v("timeout", "return-path", nil, "", p), nil
 		}
 	}
 }
 
-// views: what the analyzer must say from each capture alone, given what happened
-// (the table in the lab brief). ref: TTL of a SYN-ACK from the RST's source seen in
-// the client capture (the reference connection), 0 if none.
-func views(both view, ca *attempt, sa *attempt, refTTL int) (view, *view, error) {
-	var cv view
-	var sv *view
-	sview := func(x view) *view { return &x }
+// clientView: what the analyzer must say from the client capture alone (or from a
+// capture of unknown vantage, judged the same way), given what happened. ref: TTL
+// of a SYN-ACK from the RST's source seen in the capture (the reference
+// connection), 0 if none.
+func clientView(both view, ca *attempt, refTTL int) (view, error) {
 	switch both.Verdict + "/" + both.Where {
-	case "established/none", "reset/server", "aborted/client":
-		cv, sv = both, sview(both)
+	case "established/none":
+		return v("established", "none", nil, "", "proven"), nil
+	case "aborted/client":
+		return v("aborted", "client", nil, "client", "proven"), nil
+	case "reset/server":
+		return v("reset", "server", nil, "server", "likely"), nil
 	case "refused/server", "refused/outbound-path":
 		switch {
 		case refTTL == 0:
-			cv = v("refused", "unknown", []string{"server", "outbound-path"}, "unknown")
+			return v("refused", "unknown", []string{"server", "outbound-path"}, "unknown", ""), nil
 		case (refTTL == ca.RSTTTL) != (both.Where == "server"):
-			return cv, nil, fmt.Errorf("RST TTL %d vs reference SYN-ACK TTL %d does not tell %s", ca.RSTTTL, refTTL, both.Where)
-		default:
-			cv = both
+			return view{}, fmt.Errorf("RST TTL %d vs reference SYN-ACK TTL %d does not tell %s", ca.RSTTTL, refTTL, both.Where)
 		}
-		if both.Where == "server" {
-			sv = sview(both)
-		}
+		return v("refused", both.Where, nil, both.RSTOrigin, "likely"), nil
 	case "unreachable/outbound-path":
-		cv = both
+		return v("unreachable", "outbound-path", nil, "path", "proven"), nil
+	case "unreachable/server":
+		return v("unreachable", "server", nil, "server", "likely"), nil
 	case "timeout/outbound-path", "timeout/server", "timeout/return-path":
-		cv = v("timeout", "unknown", threePlaces, "")
-		switch both.Where {
-		case "server":
-			sv = sview(both)
-		case "return-path":
-			sv = sview(v("timeout", "unknown", []string{"return-path", "client"}, ""))
-		}
+		return v("timeout", "unknown", threePlaces, "", ""), nil
+	case "timeout/client":
+		return v("timeout", "client", nil, "", "proven"), nil
 	case "half-open/outbound-path", "half-open/server":
-		cv = v("half-open", "unknown", []string{"outbound-path", "server"}, "")
-		sv = sview(both)
+		return v("half-open", "unknown", []string{"outbound-path", "server"}, "", ""), nil
 	case "stalled/server":
-		cv = v("stalled", "unknown", []string{"server", "return-path"}, "")
-		sv = sview(both)
+		// The server's TCP acknowledged the request and no reply came.
+		return v("stalled", "server", []string{"server", "return-path"}, "", "likely"), nil
+	}
+	return view{}, fmt.Errorf("no client view rule for %s/%s", both.Verdict, both.Where)
+}
+
+// serverView: what the analyzer must say from the server capture alone; nil when
+// the server capture does not hold the attempt.
+func serverView(both view) (*view, error) {
+	var sv view
+	switch both.Verdict + "/" + both.Where {
+	case "established/none", "refused/server", "timeout/server", "half-open/server", "stalled/server", "reset/server":
+		sv = both
+		sv.WhereConfidence = "proven"
+	case "half-open/outbound-path", "aborted/client":
+		sv = both
+		sv.WhereConfidence = "likely"
+	case "timeout/return-path", "timeout/client":
+		sv = v("timeout", "unknown", []string{"return-path", "client"}, "", "")
+	case "refused/outbound-path", "unreachable/outbound-path", "unreachable/server", "timeout/outbound-path":
+		return nil, nil
 	default:
-		return cv, nil, fmt.Errorf("no view rule for %s/%s", both.Verdict, both.Where)
+		return nil, fmt.Errorf("no server view rule for %s/%s", both.Verdict, both.Where)
 	}
-	if (sa == nil) != (sv == nil) {
-		if sa == nil {
-			return cv, nil, fmt.Errorf("%s/%s but the server capture does not hold the attempt", both.Verdict, both.Where)
-		}
-		return cv, nil, fmt.Errorf("%s/%s but the server capture holds the attempt", both.Verdict, both.Where)
-	}
-	return cv, sv, nil
+	return &sv, nil
 }
 
 // ---- the command ----
@@ -460,6 +511,9 @@ func truth(args []string) error {
 	offset := fs.Float64("clock-offset", 0, "seconds the server capture was shifted")
 	kindSpec := fs.String("kinds", "", "PORT=KIND,... by the server port the client connects to; *=KIND for any")
 	logPath := fs.String("client-log", "", "labnet connect JSON lines, cross-checked against the wire")
+	cfiles := fs.String("client-files", "", "the client capture split in rotated files, FILE,... in rotation order (-client-file is then ignored)")
+	merged := fs.String("merged-file", "", "a file holding both captures merged (checked to hold every packet of both)")
+	vantage := fs.String("vantage", "", "unknown: client and server share one link, each capture alone is judged as of unknown vantage")
 	fs.Parse(args)
 
 	kindOf := map[string]string{}
@@ -473,13 +527,33 @@ func truth(args []string) error {
 		}
 		kindOf[k] = val
 	}
-	cc, err := readCapture(filepath.Join(*dir, *cfile))
+	var rotated []string
+	if *cfiles != "" {
+		rotated = strings.Split(*cfiles, ",")
+		*cfile = ""
+	}
+	var cc *capture
+	var err error
+	if rotated != nil {
+		cc, err = readRotated(*dir, rotated)
+	} else {
+		cc, err = readCapture(filepath.Join(*dir, *cfile))
+	}
 	if err != nil {
 		return err
 	}
 	scap, err := readCapture(filepath.Join(*dir, *sfile))
 	if err != nil {
 		return err
+	}
+	if *merged != "" {
+		m, err := readCapture(filepath.Join(*dir, *merged))
+		if err != nil {
+			return err
+		}
+		if m.count != cc.count+scap.count {
+			return fmt.Errorf("%s holds %d frames, the two captures %d + %d", *merged, m.count, cc.count, scap.count)
+		}
 	}
 	logs := map[string]clientLog{}
 	if *logPath != "" {
@@ -503,15 +577,23 @@ func truth(args []string) error {
 		byISN[a.ISN] = append(byISN[a.ISN], a)
 	}
 	matched := map[*attempt]bool{}
-	// Reference TTLs: SYN-ACKs by source address in the client capture.
-	refTTL := map[netip.Addr]int{}
-	for _, a := range cas {
-		if a.SYNACK > 0 {
-			refTTL[a.Server.Addr()] = a.SYNACKTTL
-		}
-	}
+	// Reference TTLs: SYN-ACKs by source address in each capture.
+	refTTL, srvRefTTL := refTTLs(cas), refTTLs(sas)
 	var problems []string
-	tf := truthFile{Scenario: *name, Description: *desc, Fault: *fault, ClientFile: *cfile, ServerFile: *sfile, ClockOffsetS: *offset}
+	tf := truthFile{Scenario: *name, Description: *desc, Fault: *fault, ClientFile: *cfile, ServerFile: *sfile,
+		MergedFile: *merged, ClientVantage: "client", ServerVantage: "server", ClockOffsetS: *offset}
+	if rotated != nil {
+		tf.ClientFiles = append([]string(nil), rotated...)
+		sort.Strings(tf.ClientFiles) // lexical, as a shell glob lists them
+	}
+	if *vantage == "unknown" {
+		tf.ClientVantage, tf.ServerVantage = "unknown", "unknown"
+	}
+	// The server capture's span on the client's clock (the lab's captures begin
+	// and end with a UDP marker, so the span shows how long each one ran).
+	span := [2]float64{scap.first - *offset, scap.last - *offset}
+	tf.ServerSpan = span
+	covered := func(t float64) bool { return t >= span[0] && t <= span[1] }
 	summary := map[string]int{}
 	for _, ca := range cas {
 		fail := func(format string, a ...any) {
@@ -538,20 +620,43 @@ func truth(args []string) error {
 			fail("no kind for port %d", ca.Server.Port())
 			continue
 		}
-		both, err := judge(ca, sa)
-		if err != nil {
-			fail("%v", err)
-			continue
+		nCovered := 0
+		for _, t := range ca.SYNTimes {
+			if covered(t) {
+				nCovered++
+			}
 		}
-		if want := kinds[kind]; want[0] != "" && (want[0] != both.Verdict || want[1] != both.Where) {
-			fail("meant %s (%s/%s), the wire shows %s/%s", kind, want[0], want[1], both.Verdict, both.Where)
-		}
-		// Shape checks beyond the verdict.
-		if both.Verdict == "timeout" && cc.last-ca.LastSYN < 2 {
-			fail("client capture ends %.2fs after the last SYN (< 2s)", cc.last-ca.LastSYN)
-		}
-		if both.Verdict == "timeout" && sa != nil && scap.last-sa.LastSYN < 2 {
-			fail("server capture ends %.2fs after the last SYN (< 2s)", scap.last-sa.LastSYN)
+		coverage := map[bool]string{true: "both", false: "partial"}[nCovered == ca.SYN]
+		var both view
+		if nCovered == 0 {
+			// Out of the server capture's view: what happened is what the recipe
+			// meant, as far as the client capture can confirm it; the joined view
+			// is the client capture's own.
+			coverage = "client-only"
+			if sa != nil {
+				fail("no SYN within the server capture's span, yet the server capture holds the attempt")
+				continue
+			}
+			want := kinds[kind]
+			if want[0] == "" {
+				fail("kind %s cannot be derived out of the server capture's view", kind)
+				continue
+			}
+			if got := clientVerdicts(ca); !contains(got, want[0]) {
+				fail("meant %s (%s), the client capture shows %v", kind, want[0], got)
+			}
+			origin := map[string]string{"refused/server": "server", "refused/outbound-path": "path",
+				"unreachable/outbound-path": "path", "reset/server": "server", "aborted/client": "client"}[want[0]+"/"+want[1]]
+			both = v(want[0], want[1], nil, origin, "proven")
+		} else {
+			both, err = judge(ca, sa)
+			if err != nil {
+				fail("%v", err)
+				continue
+			}
+			if want := kinds[kind]; want[0] != "" && (want[0] != both.Verdict || want[1] != both.Where) {
+				fail("meant %s (%s/%s), the wire shows %s/%s", kind, want[0], want[1], both.Verdict, both.Where)
+			}
 		}
 		switch kind {
 		case "transient":
@@ -566,7 +671,7 @@ func truth(args []string) error {
 			if !ca.ServerData {
 				fail("no response data reached the client")
 			}
-		case "out-drop", "ret-drop", "srv-drop":
+		case "out-drop", "ret-drop", "srv-drop", "client-fw":
 			if ca.SYN < 2 {
 				fail("timeout without SYN retransmissions (%d SYN)", ca.SYN)
 			}
@@ -575,27 +680,64 @@ func truth(args []string) error {
 				fail("half-open: server did not resend its SYN-ACK")
 			}
 		}
-		cv, sv, err := views(both, ca, sa, refTTL[ca.Server.Addr()])
+		cv, err := clientView(both, ca, refTTL[ca.Server.Addr()])
 		if err != nil {
 			fail("%v", err)
 			continue
 		}
+		var sv *view
+		switch {
+		case sa == nil:
+		case tf.ServerVantage == "unknown":
+			// One link, no router: the server capture shows what the client's
+			// would, and is judged the same way.
+			x, err := clientView(both, sa, srvRefTTL[sa.Server.Addr()])
+			if err != nil {
+				fail("server capture: %v", err)
+				continue
+			}
+			sv = &x
+		default:
+			if sv, err = serverView(both); err != nil {
+				fail("%v", err)
+				continue
+			}
+		}
+		if coverage != "client-only" && (sa == nil) != (sv == nil) {
+			if sa == nil {
+				fail("%s/%s but the server capture does not hold the attempt", both.Verdict, both.Where)
+			} else {
+				fail("%s/%s but the server capture holds the attempt", both.Verdict, both.Where)
+			}
+			continue
+		}
+		if coverage == "client-only" {
+			both = cv
+		}
+		// Timeout or incomplete: a timeout needs a capture showing the client
+		// waiting at least 2 s since its first SYN.
+		if cv.Verdict == "timeout" && cc.last-ca.First < 2 {
+			fail("client capture ends %.2fs after the first SYN (< 2s)", cc.last-ca.First)
+		}
+		if sv != nil && sv.Verdict == "timeout" && scap.last-sa.First < 2 {
+			fail("server capture ends %.2fs after the first SYN (< 2s)", scap.last-sa.First)
+		}
 		if l, ok := logs[ca.Client.String()+" "+ca.Server.String()]; ok && l.Outcome != "" {
 			want := map[string][]string{
-				"established": {"ok"}, "refused": {"refused"}, "unreachable": {"unreachable", "refused"}, "timeout": {"timeout"},
+				"established": {"ok"}, "refused": {"refused"}, "unreachable": {"unreachable", "refused"}, "timeout": {"timeout", "connect-deadline"},
 				"half-open": {"read-timeout", "read-error"}, "stalled": {"read-timeout"}, "reset": {"reset", "read-error"},
 			}[both.Verdict]
 			if want != nil && !contains(want, l.Outcome) {
 				fail("client program says %s (%s), wire says %s", l.Outcome, l.Errno, both.Verdict)
 			}
 		}
-		t := truthAttempt{Client: ca.Client.String(), Server: ca.Server.String(), ISN: ca.ISN,
+		t := truthAttempt{Client: ca.Client.String(), Server: ca.Server.String(), ISN: ca.ISN, Coverage: coverage,
 			Wire: wireBoth{Client: counts(ca)}, Both: both, ClientView: cv, ServerView: sv}
 		if sa != nil {
 			t.ClientSeenByServer, t.ServerSeenByServer, t.ISNSeenByServer = sa.Client.String(), sa.Server.String(), sa.ISN
 			t.Wire.Server = counts(sa)
 		}
-		summary[both.Verdict+"/"+both.Where]++
+		summary[both.Verdict+"/"+both.Where+map[bool]string{true: " (client only)"}[coverage == "client-only"]]++
 		tf.Attempts = append(tf.Attempts, t)
 	}
 	for _, sa := range sas {
@@ -627,6 +769,66 @@ func truth(args []string) error {
 		return err
 	}
 	return os.WriteFile(filepath.Join(*dir, "truth.json"), append(b, '\n'), 0o644)
+}
+
+// clientVerdicts: the verdicts the client capture alone allows.
+func clientVerdicts(ca *attempt) []string {
+	switch {
+	case ca.SYNACK > 0 && ca.ClientRSTBeforeACK && !ca.ClientACK:
+		return []string{"aborted"}
+	case ca.SYNACK > 0 && !ca.ClientACK:
+		return []string{"timeout"}
+	case ca.SYNACK > 0 && ca.ServerRST > 0:
+		return []string{"reset", "half-open"}
+	case ca.SYNACK > 0 && ca.ServerData:
+		return []string{"established"}
+	case ca.SYNACK > 0 && ca.ClientData:
+		return []string{"stalled", "half-open"}
+	case ca.SYNACK > 0:
+		return []string{"established", "half-open"}
+	case ca.ServerRSTToSYN:
+		return []string{"refused"}
+	case ca.ICMP > 0:
+		return []string{"unreachable"}
+	case ca.RST > 0:
+		return nil
+	}
+	return []string{"timeout"}
+}
+
+func refTTLs(as []*attempt) map[netip.Addr]int {
+	m := map[netip.Addr]int{}
+	for _, a := range as {
+		if a.SYNACK > 0 {
+			m[a.Server.Addr()] = a.SYNACKTTL
+		}
+	}
+	return m
+}
+
+// readRotated reads a capture tcpdump -C split into files, in rotation order,
+// as one capture.
+func readRotated(dir string, files []string) (*capture, error) {
+	all := &capture{file: strings.Join(files, ",")}
+	for i, f := range files {
+		c, err := readCapture(filepath.Join(dir, f))
+		if err != nil {
+			return nil, err
+		}
+		if c.count == 0 {
+			return nil, fmt.Errorf("%s is empty", f)
+		}
+		if i > 0 && c.first < all.last {
+			return nil, fmt.Errorf("%s starts before %s ends", f, files[i-1])
+		}
+		if i == 0 {
+			all.first = c.first
+		}
+		all.last = c.last
+		all.count += c.count
+		all.pkts = append(all.pkts, c.pkts...)
+	}
+	return all, nil
 }
 
 func counts(a *attempt) wireCounts {
