@@ -23,11 +23,18 @@ const peekPackets = 20000
 type glance struct {
 	name    string
 	first   time.Time // first record; zero when unknown (stdin, unreadable)
+	// seen is the last record's time the peek read: the file runs at
+	// least until then.
+	seen time.Time
 	vantage verdict.Vantage
-	host    netip.Addr // the address at the capture's end of most attempts
+	// host is the capturing host: the address most of the undecremented
+	// packets (sent there) come from. Rotated files of one capture share
+	// it, even those too small to hold a whole attempt.
+	host netip.Addr
 	// merged: many attempts show their packets twice, undecremented and
 	// with hops lost: the file holds both ends' captures.
-	merged bool
+	merged   bool
+	attempts int
 }
 
 // peek reads the start of a file. Errors are left for the real read,
@@ -58,29 +65,30 @@ func peek(ctx context.Context, name string, fcfg flows.Config) glance {
 		if a.Echoes > 0 {
 			echoed++
 		}
-		v := verdict.InferVantage(a)
-		votes[v]++
-		switch v {
-		case verdict.VantageClient:
-			hosts[a.Key.Client.Addr()]++
-		case verdict.VantageServer:
-			hosts[a.Key.Server.Addr()]++
-		}
+		votes[verdict.InferVantage(a)]++
 	})
 	var p capture.Packet
 	for n := 0; n < peekPackets && ctx.Err() == nil; n++ {
 		if err := rd.Next(&p); err != nil {
 			break
 		}
+		if p.Kind == capture.KindTCP && verdict.Hops(p.TTL) == 0 {
+			hosts[p.Src.Addr()]++
+		}
 		tr.Observe(&p)
 	}
 	tr.Finish()
-	g.first = rd.Stats().First
+	g.first, g.seen = rd.Stats().First, rd.Stats().Last
 	g.vantage = majority(votes)
 	g.host = mostOf(hosts)
 	g.merged = echoed > 0 && echoed*4 >= attempts
+	g.attempts = attempts
 	return g
 }
+
+// votesFor reports whether the file held attempts at all (a vantage
+// could have been told).
+func votesFor(g glance) bool { return g.attempts > 0 }
 
 // majority is the vantage two thirds of the votes agree on, else unknown.
 func majority(votes map[verdict.Vantage]int) verdict.Vantage {
@@ -106,6 +114,34 @@ func mostOf(m map[netip.Addr]int) netip.Addr {
 		}
 	}
 	return best
+}
+
+// rotations splits the files of one host into runs that follow on in
+// time: a rotated file starts after the one before it ends. Files that
+// overlap (two captures taken at once on one host, or on one link) are
+// not rotations of each other.
+func rotations(gl []glance) [][]glance {
+	sorted := slices.Clone(gl)
+	slices.SortStableFunc(sorted, func(a, b glance) int { return a.first.Compare(b.first) })
+	var runs [][]glance
+	for _, g := range sorted {
+		placed := false
+		for i, run := range runs {
+			if last := run[len(run)-1]; !g.first.Before(last.seen) {
+				runs[i] = append(run, g)
+				placed = true
+				break
+			}
+		}
+		if !placed {
+			runs = append(runs, []glance{g})
+		}
+	}
+	// Keep each run in the order given, for inTimeOrder to report.
+	for _, run := range runs {
+		slices.SortStableFunc(run, func(a, b glance) int { return slices.Index(gl, a) - slices.Index(gl, b) })
+	}
+	return runs
 }
 
 // inTimeOrder orders the files of one capture by their first packet, as
@@ -176,12 +212,8 @@ func planGroups(ctx context.Context, cfg *analyzeConfig) ([]group, []string) {
 		}
 		return append(gs, group{files: cfg.autoFiles}), notes
 	}
-	type bucket struct {
-		v    verdict.Vantage
-		host netip.Addr
-	}
-	buckets := map[bucket][]glance{}
-	var order []bucket
+	buckets := map[netip.Addr][]glance{}
+	var order []netip.Addr
 	for _, f := range cfg.autoFiles {
 		g := peek(ctx, f, cfg.flows)
 		if g.merged {
@@ -190,29 +222,29 @@ func planGroups(ctx context.Context, cfg *analyzeConfig) ([]group, []string) {
 				group{files: []string{f}, vantage: verdict.VantageServer, split: true})
 			continue
 		}
-		if g.vantage == verdict.VantageUnknown || !g.host.IsValid() || f == "-" {
+		if g.vantage == verdict.VantageUnknown && g.host.IsValid() && votesFor(g) {
+			notes = append(notes, fmt.Sprintf("%s: the TTLs cannot tell which end this capture was taken at (client and server on one link, or a tap in the middle); give it with --client or --server to join it with the other end's capture", f))
+		}
+		if !g.host.IsValid() || f == "-" {
 			gs = append(gs, group{files: []string{f}})
-			if g.vantage == verdict.VantageUnknown && !g.first.IsZero() {
-				notes = append(notes, fmt.Sprintf("%s: the TTLs cannot tell which end this capture was taken at (client and server on one link, or a tap in the middle); give it with --client or --server to join it with the other end's capture", f))
-			}
 			continue
 		}
-		b := bucket{g.vantage, g.host}
-		if _, ok := buckets[b]; !ok {
-			order = append(order, b)
+		if _, ok := buckets[g.host]; !ok {
+			order = append(order, g.host)
 		}
-		buckets[b] = append(buckets[b], g)
+		buckets[g.host] = append(buckets[g.host], g)
 	}
-	for _, b := range order {
-		gl := buckets[b]
-		names, note := inTimeOrder(gl)
-		if len(gl) > 1 {
-			notes = append(notes, fmt.Sprintf("%s look like rotated files of one %s-side capture of %s: read as one", strings.Join(names, ", "), b.v, b.host))
-			if note != "" {
-				notes = append(notes, note)
+	for _, host := range order {
+		for _, run := range rotations(buckets[host]) {
+			names, note := inTimeOrder(run)
+			if len(run) > 1 {
+				notes = append(notes, fmt.Sprintf("%s look like rotated files of one capture taken on %s: read as one", strings.Join(names, ", "), host))
+				if note != "" {
+					notes = append(notes, note)
+				}
 			}
+			gs = append(gs, group{files: names})
 		}
-		gs = append(gs, group{files: names})
 	}
 	// Keep the order the user gave, by each group's first file.
 	pos := map[string]int{}

@@ -89,9 +89,15 @@ func analyzeJoined(ctx context.Context, cfg *analyzeConfig, gs []group, notes []
 		first, last := c.span()
 		var spans []verdict.Span
 		for i := range c.sources {
-			c.sources[i].Vantage = string(v) + " side"
-			if c.group.vantage == "" {
-				c.sources[i].Vantage += ", inferred from TTLs"
+			switch {
+			case c.group.split:
+			case v == verdict.VantageUnknown:
+				c.sources[i].Vantage = "vantage unknown: the TTLs cannot tell which end it was taken at"
+			default:
+				c.sources[i].Vantage = string(v) + " side"
+				if c.group.vantage == "" {
+					c.sources[i].Vantage += ", inferred from TTLs"
+				}
 			}
 			if s := c.sources[i]; !s.First.IsZero() {
 				spans = append(spans, verdict.Span{First: s.First, Last: s.Last})

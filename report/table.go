@@ -357,7 +357,7 @@ func (t *Table) renderMidstream(w io.Writer) error {
 	slices.SortFunc(t.midstream, func(a, b flows.Midstream) int { return a.First.TS.Compare(b.First.TS) })
 	fmt.Fprintf(w, "\nConnections without a captured SYN (not judged): %d\n", len(t.midstream))
 	tbl := t.newTable(w)
-	tbl.Header("first packet from", "to", "packets", "first frame", "last packet")
+	tbl.Header("from", "to", "pkts", "first frame", "last at")
 	for i, m := range t.midstream {
 		if i == maxMidstreamRows {
 			fmt.Fprintln(w, t.text(fmt.Sprintf("… and %d more", len(t.midstream)-i)))

@@ -466,7 +466,8 @@ func judgeNeverAtServer(c *flows.Attempt, r *Result, v *joinView, covered int) {
 		r.RSTOrigin, r.OriginSure = OriginPath, sure.sureness()
 		r.set(Refused, OutboundPath, sure, "A RST answered the SYN (ECONNREFUSED), but the server never saw the SYN nor sent the RST: something on the way forged it, most likely a firewall rejecting the connection.")
 	case Unreachable:
-		r.Where, r.WhereSure, r.RSTOrigin, r.OriginSure = OutboundPath, sure, OriginPath, Certain
+		// The router's ICMP error is proof whatever the clocks say.
+		r.Where, r.WhereSure, r.RSTOrigin, r.OriginSure = OutboundPath, Proven, OriginPath, Certain
 		r.Explanation += " The server capture confirms the SYN never arrived."
 	case Timeout:
 		r.set(Timeout, OutboundPath, sure, "%s None of %s reached the server: they were lost on the way out (ETIMEDOUT).", unanswered(c)+".", syns)

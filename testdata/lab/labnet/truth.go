@@ -595,6 +595,10 @@ func truth(args []string) error {
 	tf.ServerSpan = span
 	covered := func(t float64) bool { return t >= span[0] && t <= span[1] }
 	summary := map[string]int{}
+	anyShared := false
+	for _, ca := range cas {
+		anyShared = anyShared || len(byISN[ca.ISN]) == 1
+	}
 	for _, ca := range cas {
 		fail := func(format string, a ...any) {
 			problems = append(problems, fmt.Sprintf("%s→%s isn %d: ", ca.Client, ca.Server, ca.ISN)+fmt.Sprintf(format, a...))
@@ -656,6 +660,12 @@ func truth(args []string) error {
 			}
 			if want := kinds[kind]; want[0] != "" && (want[0] != both.Verdict || want[1] != both.Where) {
 				fail("meant %s (%s/%s), the wire shows %s/%s", kind, want[0], want[1], both.Verdict, both.Where)
+			}
+			// With no attempt in both captures the analyzer cannot align
+			// their clocks; a loss it proves by comparing them (a SYN the
+			// server capture never shows, a RST it never sent) is likely.
+			if sa == nil && !anyShared && both.Where == "outbound-path" && (both.Verdict == "timeout" || both.Verdict == "refused") {
+				both.WhereConfidence = "likely"
 			}
 		}
 		switch kind {
