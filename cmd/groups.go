@@ -21,11 +21,11 @@ const peekPackets = 20000
 
 // glance is what the start of a capture file says about it.
 type glance struct {
-	name    string
-	first   time.Time // first record; zero when unknown (stdin, unreadable)
+	name  string
+	first time.Time // first record; zero when unknown (stdin, unreadable)
 	// seen is the last record's time the peek read: the file runs at
 	// least until then.
-	seen time.Time
+	seen    time.Time
 	vantage verdict.Vantage
 	// host is the capturing host: the address most of the undecremented
 	// packets (sent there) come from. Rotated files of one capture share
