@@ -111,14 +111,18 @@ func dot11(b []byte, cut bool) (uint16, []byte, class) {
 
 // linkNames names the link types, read or not, that captures commonly hold.
 var linkNames = map[uint32]string{
-	linkNull: "BSD loopback", linkEthernet: "Ethernet", linkPPP: "PPP", 10: "FDDI", linkRawDLT12: "raw IP",
-	linkRawDLT14: "raw IP", linkPPPHDLC: "PPP in HDLC framing", 51: "PPPoE", linkRaw: "raw IP",
-	linkCHDLC: "Cisco HDLC", link80211: "802.11", linkLoop: "OpenBSD loopback", linkLinuxSLL: "Linux cooked",
-	119: "802.11 Prism", linkRadiotap: "802.11 radiotap", 163: "802.11 AVS", 166: "PPP (pppd)",
-	187: "Bluetooth HCI", 192: "802.11 PPI", 195: "802.15.4", 201: "Bluetooth HCI", 204: "PPP with direction",
-	205: "Cisco HDLC with direction", 220: "USB Linux", linkIPv4: "IPv4", linkIPv6: "IPv6",
-	linkNFLOG: "NFLOG", 249: "USBPcap", 252: "Wireshark upper PDU", 253: "Open vSwitch",
-	linkLinuxSLL2: "Linux cooked v2", 147: "user 0", 148: "user 1",
+	linkNull: "BSD loopback", linkEthernet: "Ethernet", 8: "SLIP", linkPPP: "PPP", 10: "FDDI",
+	linkRawDLT12: "raw IP", linkRawDLT14: "raw IP", linkPPPHDLC: "PPP in HDLC framing", 51: "PPPoE",
+	100: "ATM RFC 1483", linkRaw: "raw IP", linkCHDLC: "Cisco HDLC", link80211: "802.11", 106: "ATM classical IP",
+	107: "Frame Relay", linkLoop: "OpenBSD loopback", linkLinuxSLL: "Linux cooked", 117: "OpenBSD pflog",
+	119: "802.11 Prism", 123: "SunATM", linkRadiotap: "802.11 radiotap", 129: "ARCNET",
+	147: "user 0", 148: "user 1", 163: "802.11 AVS", 166: "PPP (pppd)", 187: "Bluetooth HCI",
+	189: "USB Linux", 192: "802.11 PPI", 195: "802.15.4", 197: "Endace ERF", 201: "Bluetooth HCI",
+	204: "PPP with direction", 205: "Cisco HDLC with direction", 206: "Frame Relay with direction",
+	220: "USB Linux", 226: "Solaris ipnet", 227: "SocketCAN", linkIPv4: "IPv4", linkIPv6: "IPv6", 231: "D-Bus",
+	linkNFLOG: "NFLOG", 242: "IP over InfiniBand", 249: "USBPcap", 252: "Wireshark upper PDU",
+	253: "Linux netlink", 258: "Apple PKTAP", 271: "Linux vsock", linkLinuxSLL2: "Linux cooked v2",
+	281: "Broadcom switch tag", 282: "Broadcom switch tag", 284: "Marvell DSA tag", 285: "Marvell EDSA tag",
 }
 
 // LinkTypeName names a LINKTYPE_ value ("802.11"), or says nothing.
