@@ -409,6 +409,7 @@ func ip6(p *Packet, b []byte, cut bool, f *frag6) (proto uint8, l4 []byte, decl 
 		return 0, nil, 0, classMalformed
 	}
 	p.TTL = b[7]
+	p.IPID = 0 // an outer IPv4 header's is not this packet's
 	p.Src = netip.AddrPortFrom(netip.AddrFrom16([16]byte(b[8:24])), 0)
 	p.Dst = netip.AddrPortFrom(netip.AddrFrom16([16]byte(b[24:40])), 0)
 	proto, l4, c = ext6(b[6], b[40:min(tl, len(b))], cut, f)

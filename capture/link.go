@@ -28,6 +28,9 @@ func nflog(b []byte, cut bool) (uint16, []byte, class) {
 	var order binary.ByteOrder = binary.LittleEndian
 	if len(b) >= 4 {
 		if l := int(order.Uint16(b)); l < 4 || l > len(b) {
+			if l := int(be.Uint16(b)); (l < 4 || l > len(b)) && !cut {
+				return 0, nil, classMalformed // in neither order
+			}
 			order = be
 		}
 	}
