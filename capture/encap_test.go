@@ -429,3 +429,28 @@ func TestDecodeNoAllocs(t *testing.T) {
 		}
 	}
 }
+
+// TestUnreadLinks counts records per link type not read, in a bounded list.
+func TestUnreadLinks(t *testing.T) {
+	var st Stats
+	for i := range 20 {
+		for range i + 1 {
+			st.unread(uint32(1000 + i))
+		}
+	}
+	st.unread(1000)
+	u := st.Unread()
+	if len(u) != maxUnreadLinks || u[0] != (LinkCount{1000, 2}) || u[1] != (LinkCount{1001, 2}) {
+		t.Fatalf("%v", u)
+	}
+	// The last entry lumps every type past the others: 1007 … 1019.
+	if last := u[len(u)-1]; last.Link != LinkOthers || last.Packets != (8+20)*13/2 || last.String() != "other link types" {
+		t.Errorf("last %+v", last)
+	}
+	if s := (LinkCount{Link: 105}).String(); s != "link type 105 (802.11)" {
+		t.Errorf("%q", s)
+	}
+	if s := (LinkCount{Link: 60000}).String(); s != "link type 60000" {
+		t.Errorf("%q", s)
+	}
+}
