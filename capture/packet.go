@@ -101,8 +101,10 @@ type Packet struct {
 	// PayloadLen is the TCP payload length the IP header announces, which
 	// may exceed what the snaplen let the capture keep.
 	PayloadLen uint32
-	// TTL is the IPv4 TTL or IPv6 hop limit of the outer packet, IPID the
-	// IPv4 identification (0 for IPv6).
+	// TTL is the IPv4 TTL or IPv6 hop limit of the IP header around the
+	// segment or the ICMP error (not the quoted packet's, nor a tunnel's:
+	// the endpoints', which vantage inference needs), IPID its IPv4
+	// identification (0 for IPv6).
 	TTL  uint8
 	IPID uint16
 	Opts TCPOptions // parsed on SYN segments only
