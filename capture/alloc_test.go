@@ -57,11 +57,29 @@ func trafficPcapng(n int) []byte {
 	return ng.b
 }
 
+// encapPcapng has the same traffic again, each segment in the next of
+// encaps, on an interface of its link type.
+func encapPcapng(n int) []byte {
+	ng := ngFile{order: binary.LittleEndian}
+	ng.section()
+	for _, e := range encaps {
+		ng.iface(uint16(e.link), 0)
+	}
+	for i, s := range trafficSegs(n) {
+		e := i % len(encaps)
+		for _, r := range encaps[e].wrap(s.ip()) {
+			ng.epb(uint32(e), uint64(t0.UnixMicro()+int64(i)), rec{data: r})
+		}
+	}
+	return ng.b
+}
+
 func TestNoAllocs(t *testing.T) {
 	files := map[string][]byte{
-		"pcap":      trafficPcap(500),
-		"pcapng":    trafficPcapng(500),
-		"pcap gzip": gz(t, trafficPcap(500)),
+		"pcap":           trafficPcap(500),
+		"pcapng":         trafficPcapng(500),
+		"pcap gzip":      gz(t, trafficPcap(500)),
+		"encapsulations": encapPcapng(500),
 	}
 	for name, file := range files {
 		t.Run(name, func(t *testing.T) {
@@ -156,21 +174,23 @@ func BenchmarkReaderNextPcapng(b *testing.B) {
 }
 
 // BenchmarkDecode is the decoding part of Next alone, over the frames of a
-// handshake (SYNs with options, VLAN tags, IPv4 and IPv6).
+// handshake (SYNs with options, IPv4 and IPv6), plain and in each
+// encapsulation; ns/op is per record (fragments: per fragment).
 func BenchmarkDecode(b *testing.B) {
-	var frames [][]byte
-	for i, s := range trafficSegs(4) {
-		if i%2 == 0 {
-			frames = append(frames, frame(linkEthernet, s.ip(), 0x8100))
-		} else {
-			frames = append(frames, frame(linkEthernet, s.ip()))
+	for _, e := range encaps {
+		var frames [][]byte
+		for _, s := range trafficSegs(4) {
+			frames = append(frames, e.wrap(s.ip())...)
 		}
-	}
-	b.ReportAllocs()
-	var p Packet
-	i := 0
-	for b.Loop() {
-		decode(&p, linkEthernet, frames[i%len(frames)], false)
-		i++
+		b.Run(e.name, func(b *testing.B) {
+			b.ReportAllocs()
+			var d decoder
+			var p Packet
+			i := 0
+			for b.Loop() {
+				d.decode(&p, e.link, frames[i%len(frames)], false)
+				i++
+			}
+		})
 	}
 }

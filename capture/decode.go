@@ -3,6 +3,7 @@ package capture
 import (
 	"encoding/binary"
 	"net/netip"
+	"time"
 )
 
 // The decoder below is hand-written rather than a gopacket DecodingLayerParser
@@ -22,62 +23,123 @@ const (
 	classICMP
 	classMalformed
 	classTruncated
+	// classUnknownLink is a record of a link type synpath does not read; it
+	// counts as skipped, and per link type.
+	classUnknownLink
+	// classNext is what one layer's decoder says to go on to the next.
+	classNext
+	// classFragment is an IPv6 fragment header met by ext6.
+	classFragment
 )
 
 // Link types, as LINKTYPE_ values in capture files.
 const (
 	linkNull      = 0
 	linkEthernet  = 1
+	linkPPP       = 9
 	linkRawDLT12  = 12 // DLT_RAW leaked into files from most BSDs
 	linkRawDLT14  = 14 // DLT_RAW on OpenBSD
+	linkPPPHDLC   = 50 // PPP in HDLC-like framing, or Cisco HDLC
 	linkRaw       = 101
+	linkCHDLC     = 104 // Cisco HDLC
+	link80211     = 105 // IEEE 802.11 without radio header
 	linkLoop      = 108
 	linkLinuxSLL  = 113
+	linkRadiotap  = 127 // 802.11 behind a radiotap header
 	linkIPv4      = 228
 	linkIPv6      = 229
+	linkNFLOG     = 239 // Linux netfilter log (tcpdump -i nflog)
 	linkLinuxSLL2 = 276
 )
 
 const (
-	etherIPv4  = 0x0800
-	etherIPv6  = 0x86dd
-	etherDot1Q = 0x8100
-	etherQinQ  = 0x88a8
-	etherQinQ1 = 0x9100 // pre-standard QinQ, still seen on some switches
+	etherIPv4   = 0x0800
+	etherIPv6   = 0x86dd
+	etherDot1Q  = 0x8100
+	etherQinQ   = 0x88a8
+	etherQinQ1  = 0x9100 // pre-standard QinQ, still seen on some switches
+	etherTEB    = 0x6558 // transparent Ethernet bridging: an Ethernet frame follows
+	etherPPPoE  = 0x8864 // PPPoE session stage
+	etherMPLS   = 0x8847
+	etherMPLSMC = 0x8848
+	etherPBB    = 0x88e7 // 802.1ah provider backbone bridging (MAC-in-MAC)
+	etherERSPAN = 0x88be // ERSPAN type I and II, in GRE
+	etherERSP3  = 0x22eb // ERSPAN type III, in GRE
+
+	// Below 0x0600 a type field is an 802.3 length, never an EtherType:
+	// those values name what a layer hands on when no EtherType says it.
+	nextIP  = 1 // an IP packet, its version in its first nibble
+	nextPPP = 2 // a PPP frame: optional FF 03, then the protocol field
 
 	protoICMP   = 1
+	protoIPIP   = 4
 	protoTCP    = 6
+	protoUDP    = 17
+	protoIPv6   = 41
+	protoGRE    = 47
 	protoICMPv6 = 58
 )
 
+// maxLayers bounds the headers decoded after the link layer (VLAN tags
+// aside: each costs 4 bytes and no more work). A plain segment takes one
+// (IP); the deepest stack in the real captures we test, ERSPAN carrying
+// VXLAN, takes seven (IP, GRE+ERSPAN, Ethernet, IP, UDP+VXLAN, Ethernet,
+// IP). Sixteen leaves room for a few more levels of tunnel (real networks
+// nest two or three) while bounding what a crafted packet of nested
+// headers, or a wrong guess of what follows an MPLS stack, can cost.
+const maxLayers = 16
+
 var be = binary.BigEndian
 
-// decode fills p from one record of the given link type and says what it was.
-// cut reports that the snaplen shortened the record, which tells a header cut
-// by the capture (Truncated) from a header that lies about its length
-// (Malformed). It never fails and never allocates.
+// decoder decodes records into Packets; its only state is the table of
+// fragments being reassembled.
+type decoder struct {
+	frags  *reassembly // made at the first fragment, then reused
+	noFrag bool        // hand on first fragments alone (tests of decode)
+	ts     time.Time   // of the record being decoded: fragments time out
+	// reassembled counts the datagrams rebuilt from fragments.
+	reassembled uint64
+}
+
+// decode fills p from one record of the given link type and says what it
+// was, without reassembling fragments: first fragments are read alone.
 func decode(p *Packet, link uint32, b []byte, cut bool) class {
+	d := decoder{noFrag: true}
+	return d.decode(p, link, b, cut)
+}
+
+// decode fills p from one record of the given link type and says what it
+// was. cut reports that the snaplen shortened the record, which tells a
+// header cut by the capture (Truncated) from a header that lies about its
+// length (Malformed). It never fails and never allocates but for the
+// reassembly table, once.
+func (d *decoder) decode(p *Packet, link uint32, b []byte, cut bool) class {
 	*p = Packet{}
-	var et uint16
+	et, b, c := linkLayer(link, b, cut)
+	if c != classNext {
+		return c
+	}
+	return d.layers(p, et, b, cut)
+}
+
+// linkLayer strips the link-layer header and says what follows.
+func linkLayer(link uint32, b []byte, cut bool) (uint16, []byte, class) {
 	switch link {
 	case linkEthernet:
-		if len(b) < 14 {
-			return short(cut)
-		}
-		et, b = be.Uint16(b[12:14]), b[14:]
+		return ethernet(b, cut)
 	case linkLinuxSLL:
 		if len(b) < 16 {
-			return short(cut)
+			return 0, nil, short(cut)
 		}
-		et, b = be.Uint16(b[14:16]), b[16:]
+		return be.Uint16(b[14:16]), b[16:], classNext
 	case linkLinuxSLL2:
 		if len(b) < 20 {
-			return short(cut)
+			return 0, nil, short(cut)
 		}
-		et, b = be.Uint16(b[0:2]), b[20:]
+		return be.Uint16(b[0:2]), b[20:], classNext
 	case linkNull, linkLoop:
 		if len(b) < 4 {
-			return short(cut)
+			return 0, nil, short(cut)
 		}
 		// The family is in the writer's byte order for NULL and in network
 		// order for LOOP, but not every writer knew: accept both, as
@@ -86,81 +148,207 @@ func decode(p *Packet, link uint32, b []byte, cut bool) class {
 		if af > 0xffff {
 			af = be.Uint32(b)
 		}
-		b = b[4:]
 		switch af {
 		case 2: // AF_INET everywhere
-			et = etherIPv4
+			return etherIPv4, b[4:], classNext
 		case 10, 23, 24, 28, 30: // AF_INET6: Linux, Windows, Net/OpenBSD, FreeBSD, Darwin
-			et = etherIPv6
-		default:
-			return classSkipped
+			return etherIPv6, b[4:], classNext
 		}
+		return 0, nil, classSkipped
 	case linkRaw, linkRawDLT12, linkRawDLT14:
 		if len(b) < 1 {
-			return short(cut)
+			return 0, nil, short(cut)
 		}
 		switch b[0] >> 4 {
 		case 4:
-			et = etherIPv4
+			return etherIPv4, b, classNext
 		case 6:
-			et = etherIPv6
-		default:
-			return classMalformed
+			return etherIPv6, b, classNext
 		}
+		return 0, nil, classMalformed
 	case linkIPv4:
-		et = etherIPv4
+		return etherIPv4, b, classNext
 	case linkIPv6:
-		et = etherIPv6
-	default:
-		return classSkipped
-	}
-	// VLAN tags, any depth: each one is 4 bytes, so the loop ends.
-	for et == etherDot1Q || et == etherQinQ || et == etherQinQ1 {
-		if len(b) < 4 {
-			return short(cut)
+		return etherIPv6, b, classNext
+	case linkPPP, linkPPPHDLC:
+		if len(b) > 0 && (b[0] == 0x0f || b[0] == 0x8f) {
+			return chdlc(b, cut) // Cisco HDLC written as PPP, as Wireshark guesses
 		}
-		et, b = be.Uint16(b[2:4]), b[4:]
+		return nextPPP, b, classNext
+	case linkCHDLC:
+		return chdlc(b, cut)
+	case linkNFLOG:
+		return nflog(b, cut)
+	case link80211:
+		return dot11(b, cut)
+	case linkRadiotap:
+		return radiotap(b, cut)
 	}
+	return 0, nil, classUnknownLink
+}
+
+// ethernet reads an Ethernet II header.
+func ethernet(b []byte, cut bool) (uint16, []byte, class) {
+	if len(b) < 14 {
+		return 0, nil, short(cut)
+	}
+	return be.Uint16(b[12:14]), b[14:], classNext
+}
+
+// layers decodes from a header of type et down to the innermost TCP
+// segment or ICMP error, through tunnels.
+func (d *decoder) layers(p *Packet, et uint16, b []byte, cut bool) class {
+	for range maxLayers {
+		// VLAN tags, any depth: each one is 4 bytes, so the loop ends.
+		for et == etherDot1Q || et == etherQinQ || et == etherQinQ1 {
+			if len(b) < 4 {
+				return short(cut)
+			}
+			et, b = be.Uint16(b[2:4]), b[4:]
+		}
+		var c class
+		switch et {
+		case etherIPv4, etherIPv6:
+			et, b, c = d.ip(p, et, b, cut)
+		case nextIP:
+			if len(b) < 1 {
+				return short(cut)
+			}
+			switch b[0] >> 4 {
+			case 4:
+				et, c = etherIPv4, classNext
+			case 6:
+				et, c = etherIPv6, classNext
+			default:
+				return classSkipped
+			}
+		case etherTEB:
+			et, b, c = ethernet(b, cut)
+		case nextPPP:
+			et, b, c = ppp(b, cut)
+		case etherPPPoE:
+			et, b, c = pppoe(b, cut)
+		case etherMPLS, etherMPLSMC:
+			et, b, c = mpls(b, cut)
+		case etherPBB:
+			et, b, c = pbb(b, cut)
+		default:
+			return classSkipped
+		}
+		if c != classNext {
+			return c
+		}
+	}
+	return classSkipped // nested deeper than any real network does
+}
+
+// ip reads an IPv4 or IPv6 packet (reassembling fragments) and what it
+// carries: TCP and ICMP end the decoding, tunnels go on.
+func (d *decoder) ip(p *Packet, et uint16, b []byte, cut bool) (uint16, []byte, class) {
 	var proto uint8
 	var l4 []byte
 	var decl int
 	var c class
-	switch et {
-	case etherIPv4:
+	if et == etherIPv4 {
 		proto, l4, decl, c = ip4(p, b, cut)
-	case etherIPv6:
-		proto, l4, decl, c = ip6(p, b, cut)
-	default:
-		return classSkipped
+		if c == classTCP && be.Uint16(b[6:8])&0x3fff != 0 { // more fragments, or an offset
+			proto, l4, decl, c = d.frag4(p, b, l4, decl, cut)
+		}
+	} else {
+		var f frag6
+		proto, l4, decl, c = ip6(p, b, cut, &f)
+		if c == classFragment {
+			proto, l4, decl, c = d.frag6(p, b, &f, l4, decl, cut)
+		}
 	}
 	if c != classTCP {
-		return c
+		return 0, nil, c
 	}
 	switch proto {
 	case protoTCP:
 		if len(l4) < 14 {
-			return short(cut)
+			return 0, nil, short(cut)
 		}
 		hl := int(l4[12]>>4) * 4
 		if hl < 20 || decl < hl {
-			return classMalformed
+			return 0, nil, classMalformed
 		}
 		p.Kind = KindTCP
 		p.PayloadLen = uint32(decl - hl)
 		tcp(p, l4)
-		return classTCP
+		return 0, nil, classTCP
 	case protoICMP:
 		if et != etherIPv4 {
-			return classSkipped
+			return 0, nil, classSkipped
 		}
-		return icmp(p, l4, cut, false)
+		return 0, nil, icmp(p, l4, cut, false)
 	case protoICMPv6:
 		if et != etherIPv6 {
-			return classSkipped
+			return 0, nil, classSkipped
 		}
-		return icmp(p, l4, cut, true)
+		return 0, nil, icmp(p, l4, cut, true)
+	case protoIPIP:
+		return etherIPv4, l4, classNext
+	case protoIPv6:
+		return etherIPv6, l4, classNext
+	case protoGRE:
+		return gre(p, l4, cut)
+	case protoUDP:
+		return udp(p, l4, cut)
 	}
-	return classSkipped
+	return 0, nil, classSkipped
+}
+
+// frag4 takes an IPv4 fragment whose header ip4 read: alone (tests), the
+// first fragment is read as it is and the others are skipped; otherwise it
+// goes into the reassembly table, and the datagram it completes, if any,
+// is read instead.
+func (d *decoder) frag4(p *Packet, b, l4 []byte, decl int, cut bool) (uint8, []byte, int, class) {
+	off := int(be.Uint16(b[6:8])&0x1fff) * 8
+	if d.noFrag {
+		if off != 0 {
+			return 0, nil, 0, classSkipped // not the first fragment: no TCP header
+		}
+		return b[9], l4, decl, classTCP
+	}
+	if d.frags == nil {
+		d.frags = new(reassembly)
+	}
+	k := fragKey{id: uint32(be.Uint16(b[4:6])), proto: b[9], tunnel: p.Tunnel}
+	copy(k.src[:], b[12:16])
+	copy(k.dst[:], b[16:20])
+	dg, dcut, ok := d.frags.add(k, b[:int(b[0]&0x0f)*4], l4, off, decl, be.Uint16(b[6:8])&0x2000 != 0, cut, d.ts)
+	if !ok {
+		return 0, nil, 0, classSkipped
+	}
+	d.reassembled++
+	return ip4(p, dg, dcut)
+}
+
+// frag6 is frag4 for IPv6.
+func (d *decoder) frag6(p *Packet, b []byte, f *frag6, l4 []byte, decl int, cut bool) (uint8, []byte, int, class) {
+	if d.noFrag {
+		if f.off != 0 {
+			return 0, nil, 0, classSkipped
+		}
+		nh, rest, c := ext6(f.nh, l4, cut, nil)
+		return nh, rest, decl - (len(l4) - len(rest)), c
+	}
+	if d.frags == nil {
+		d.frags = new(reassembly)
+	}
+	k := fragKey{id: f.id, proto: f.nh, v6: true, tunnel: p.Tunnel}
+	copy(k.src[:], b[8:24])
+	copy(k.dst[:], b[24:40])
+	var hdr [40]byte
+	copy(hdr[:], b[:40])
+	hdr[6] = f.nh
+	dg, dcut, ok := d.frags.add(k, hdr[:], l4, f.off, decl, f.more, cut, d.ts)
+	if !ok {
+		return 0, nil, 0, classSkipped
+	}
+	d.reassembled++
+	return ip6(p, dg, dcut, nil)
 }
 
 func short(cut bool) class {
@@ -200,14 +388,13 @@ func ip4(p *Packet, b []byte, cut bool) (proto uint8, l4 []byte, decl int, c cla
 	p.IPID = be.Uint16(b[4:6])
 	p.Src = netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[12:16])), 0)
 	p.Dst = netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[16:20])), 0)
-	if be.Uint16(b[6:8])&0x1fff != 0 {
-		return 0, nil, 0, classSkipped // not the first fragment: no TCP header
-	}
+	// Fragments are the caller's (see decoder.ip).
 	return b[9], b[hl:min(tl, len(b))], tl - hl, classTCP
 }
 
-// ip6 is ip4 for IPv6, walking the extension headers.
-func ip6(p *Packet, b []byte, cut bool) (proto uint8, l4 []byte, decl int, c class) {
+// ip6 is ip4 for IPv6, walking the extension headers. With f, a fragment
+// header ends the walk: classFragment, f filled, l4 the fragment's data.
+func ip6(p *Packet, b []byte, cut bool, f *frag6) (proto uint8, l4 []byte, decl int, c class) {
 	if len(b) < 40 {
 		return 0, nil, 0, short(cut)
 	}
@@ -222,16 +409,26 @@ func ip6(p *Packet, b []byte, cut bool) (proto uint8, l4 []byte, decl int, c cla
 		return 0, nil, 0, classMalformed
 	}
 	p.TTL = b[7]
+	p.IPID = 0 // an outer IPv4 header's is not this packet's
 	p.Src = netip.AddrPortFrom(netip.AddrFrom16([16]byte(b[8:24])), 0)
 	p.Dst = netip.AddrPortFrom(netip.AddrFrom16([16]byte(b[24:40])), 0)
-	proto, l4, c = ext6(b[6], b[40:min(tl, len(b))], cut)
+	proto, l4, c = ext6(b[6], b[40:min(tl, len(b))], cut, f)
 	// The extension headers walked count against the payload length.
 	return proto, l4, tl - (min(tl, len(b)) - len(l4)), c
 }
 
+// frag6 is what an IPv6 fragment header says.
+type frag6 struct {
+	id   uint32
+	off  int // in bytes
+	more bool
+	nh   uint8
+}
+
 // ext6 skips IPv6 extension headers from next header nh over b. Each header
-// is at least 8 bytes, so the walk ends.
-func ext6(nh uint8, b []byte, cut bool) (uint8, []byte, class) {
+// is at least 8 bytes, so the walk ends. Without f, a first fragment is read
+// as it is and a later one skipped; with f, see ip6.
+func ext6(nh uint8, b []byte, cut bool, f *frag6) (uint8, []byte, class) {
 	for {
 		var n int
 		switch nh {
@@ -243,6 +440,10 @@ func ext6(nh uint8, b []byte, cut bool) (uint8, []byte, class) {
 		case 44: // fragment
 			if len(b) < 8 {
 				return 0, nil, short(cut)
+			}
+			if f != nil {
+				*f = frag6{id: be.Uint32(b[4:8]), off: int(be.Uint16(b[2:4])>>3) * 8, more: b[3]&1 != 0, nh: b[0]}
+				return b[0], b[8:], classFragment
 			}
 			if be.Uint16(b[2:4])>>3 != 0 {
 				return 0, nil, classSkipped
@@ -400,6 +601,6 @@ func quote6(p *Packet, b []byte, cut bool) (uint8, []byte, int, class) {
 	}
 	p.Src = netip.AddrPortFrom(netip.AddrFrom16([16]byte(b[8:24])), 0)
 	p.Dst = netip.AddrPortFrom(netip.AddrFrom16([16]byte(b[24:40])), 0)
-	proto, q, c := ext6(b[6], b[40:], cut)
+	proto, q, c := ext6(b[6], b[40:], cut, nil)
 	return proto, q, int(be.Uint16(b[4:6])) - (len(b) - 40 - len(q)), c
 }

@@ -111,7 +111,7 @@ func TestDecode(t *testing.T) {
 		{"ipv4 link", linkIPv4, s4.ip(), false, classTCP, want(s4)},
 		{"ipv6 link", linkIPv6, s6.ip(), false, classTCP, want(s6)},
 		{"raw not ip", linkRaw, []byte{0x50, 1, 2, 3}, false, classMalformed, Packet{}},
-		{"unknown link", 147, eth(s4.ip()), false, classSkipped, Packet{}},
+		{"unknown link", 147, eth(s4.ip()), false, classUnknownLink, Packet{}},
 		{"arp", linkEthernet, append([]byte{2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 8, 6}, make([]byte, 28)...), false, classSkipped, Packet{}},
 		{"udp", linkEthernet, udp, false, classSkipped, Packet{}},
 

@@ -3,7 +3,10 @@
 // fields of each TCP segment or ICMP error that the later stages need.
 //
 // Reading is pull-based: [Reader.Next] fills a caller-owned [Packet] and
-// allocates nothing per packet. Odd packet contents are counted in [Stats],
+// allocates nothing per packet. Decoding goes through tunnels (GRE, ERSPAN,
+// VXLAN, Geneve, GTP-U, IP-in-IP, PPPoE, MPLS, 802.1ah) to the innermost
+// segment, reassembles IP fragments in a fixed table, and says in
+// [Packet.Tunnel] which overlay network carried the segment. Odd packet contents are counted in [Stats],
 // not returned as errors; only broken file structure is an error, and it is
 // positioned ([ReadError]). gopacket types do not leave this package.
 package capture

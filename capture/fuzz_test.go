@@ -9,20 +9,28 @@ import (
 )
 
 // fuzzLinks are the link types FuzzDecode picks from, so that the fuzzer
-// spends its time inside decoders rather than on unknown types.
-var fuzzLinks = []uint32{linkEthernet, linkLinuxSLL, linkLinuxSLL2, linkNull, linkLoop, linkRaw, linkIPv4, linkIPv6, 147}
+// spends its time inside decoders rather than on unknown types. The first
+// ones are those frame() builds; 147 is one not read.
+var fuzzLinks = []uint32{linkEthernet, linkLinuxSLL, linkLinuxSLL2, linkNull, linkLoop, linkRaw, linkIPv4, linkIPv6, 147,
+	linkPPP, linkPPPHDLC, linkCHDLC, linkNFLOG, link80211, linkRadiotap}
 
-// seedFrames are frames of every kind the generators make, per link type.
+// seedFrames are frames of every kind the generators make, per link type:
+// plain, and in every encapsulation (fragments one by one).
 func seedFrames() map[uint32][][]byte {
 	s4, s6 := syn(cli4, srv4), syn(cli6, srv6)
 	out := map[uint32][][]byte{}
-	for _, link := range fuzzLinks[:len(fuzzLinks)-1] {
+	for _, link := range fuzzLinks[:8] {
 		for _, s := range append(handshake(cli4, srv4), handshake(cli6, srv6)...) {
 			out[link] = append(out[link], frame(link, s.ip()))
 		}
 		out[link] = append(out[link],
 			frame(link, icmpError(netip4("192.0.2.1"), cli4.Addr(), 3, 1, s4.ip(), 1000)),
 			frame(link, icmpError(netip6("2001:db8::1"), cli6.Addr(), 1, 4, s6.ip(), 8)))
+	}
+	for _, e := range encaps {
+		for _, ip := range [][]byte{s4.ip(), s6.ip(), icmpError(netip4("192.0.2.1"), cli4.Addr(), 3, 1, s4.ip(), 1000)} {
+			out[e.link] = append(out[e.link], e.wrap(ip)...)
+		}
 	}
 	s6.ext6, s6.ext6NH = cat(ext(44, 1), []byte{6, 0, 0, 0, 0, 0, 0, 1}), 0
 	out[linkEthernet] = append(out[linkEthernet], frame(linkEthernet, s6.ip(), 0x88a8, 0x8100))
@@ -41,7 +49,8 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, li uint8, b []byte, cut bool) {
 		var p Packet
-		switch decode(&p, fuzzLinks[int(li)%len(fuzzLinks)], b, cut) {
+		var d decoder // fragments go into its table (FuzzOpen completes them)
+		switch d.decode(&p, fuzzLinks[int(li)%len(fuzzLinks)], b, cut) {
 		case classTCP:
 			if p.Kind != KindTCP || !p.Src.IsValid() || !p.Dst.IsValid() {
 				t.Fatalf("TCP packet %+v", p)
@@ -77,6 +86,7 @@ func seedFiles(t testing.TB) [][]byte {
 		ng.epb(0, 1e9, rec{data: segs[4].ip()})
 		files = append(files, ng.b)
 	}
+	files = append(files, encapPcapng(len(encaps)/4+1)) // one handshake segment in each encapsulation
 	for _, f := range files[:len(files):len(files)] {
 		files = append(files, f[:len(f)-7], gz(t, f))
 	}

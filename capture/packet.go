@@ -101,12 +101,53 @@ type Packet struct {
 	// PayloadLen is the TCP payload length the IP header announces, which
 	// may exceed what the snaplen let the capture keep.
 	PayloadLen uint32
-	// TTL is the IPv4 TTL or IPv6 hop limit of the outer packet, IPID the
-	// IPv4 identification (0 for IPv6).
+	// TTL is the IPv4 TTL or IPv6 hop limit of the IP header around the
+	// segment or the ICMP error (not the quoted packet's, nor a tunnel's:
+	// the endpoints', which vantage inference needs), IPID its IPv4
+	// identification (0 for IPv6).
 	TTL  uint8
 	IPID uint16
 	Opts TCPOptions // parsed on SYN segments only
 	ICMP ICMPInfo
+	// Tunnel is the virtual network the segment was carried in, when its
+	// encapsulation names one (VXLAN, Geneve, keyed GRE): two tenants may
+	// use the same inner addresses. Zero for plain traffic and for
+	// encapsulations without a tenant (IP-in-IP, MPLS, PPPoE, GTP-U, whose
+	// tunnel ids differ per direction).
+	Tunnel Tunnel
+}
+
+// TunnelKind says which encapsulation a Tunnel's ID belongs to.
+type TunnelKind uint8
+
+const (
+	TunnelVXLAN  TunnelKind = iota + 1 // ID: the VNI (24 bits)
+	TunnelGeneve                       // ID: the VNI (24 bits)
+	TunnelGRE                          // ID: the GRE key
+	TunnelNVGRE                        // ID: the virtual subnet (GRE key >> 8) of Ethernet over GRE
+)
+
+// Tunnel names the virtual network of a packet: the innermost one that has
+// an id when tunnels nest. It is comparable and holds no pointer.
+type Tunnel struct {
+	Kind TunnelKind // 0: none
+	ID   uint32
+}
+
+func (t Tunnel) String() string {
+	switch t.Kind {
+	case 0:
+		return ""
+	case TunnelVXLAN:
+		return fmt.Sprintf("vxlan vni %d", t.ID)
+	case TunnelGeneve:
+		return fmt.Sprintf("geneve vni %d", t.ID)
+	case TunnelGRE:
+		return fmt.Sprintf("gre key %d", t.ID)
+	case TunnelNVGRE:
+		return fmt.Sprintf("nvgre vsid %d", t.ID)
+	}
+	return fmt.Sprintf("tunnel %d:%d", t.Kind, t.ID)
 }
 
 // Stats counts what a Reader has read.
@@ -117,7 +158,63 @@ type Stats struct {
 	Skipped   uint64 // records without TCP: other protocols, other ICMP, non-first fragments
 	Malformed uint64 // records whose headers do not decode
 	Truncated uint64 // records cut by the snaplen before the TCP header ended
+	// Reassembled counts IPv4 and IPv6 datagrams rebuilt from fragments
+	// (their fragments count as Skipped, but for the last one).
+	Reassembled uint64
+	// UnreadLinks counts, per link type synpath does not read, the records
+	// skipped (they count in Skipped too), in order of first appearance;
+	// unused entries have no packets. An array keeps Stats comparable.
+	UnreadLinks [maxUnreadLinks]LinkCount
 	// First and Last are the earliest and latest timestamps of any record:
 	// how long the capture ran, which TCP alone does not tell.
 	First, Last time.Time
+}
+
+// LinkCount is how many records of one link type were skipped unread.
+type LinkCount struct {
+	Link    uint32 // LINKTYPE_ value; LinkOthers lumps the types past the first maxUnreadLinks
+	Packets uint64
+}
+
+// LinkOthers, in the last entry of Stats.UnreadLinks, lumps the link types
+// past the first few a file holds.
+const LinkOthers = ^uint32(0)
+
+// maxUnreadLinks bounds UnreadLinks: a pcapng file may declare thousands
+// of interfaces, and each packet's lookup is a scan.
+const maxUnreadLinks = 8
+
+// Unread lists the link types of UnreadLinks that were met.
+func (s *Stats) Unread() []LinkCount {
+	n := 0
+	for n < len(s.UnreadLinks) && s.UnreadLinks[n].Packets > 0 {
+		n++
+	}
+	return s.UnreadLinks[:n]
+}
+
+// unread counts one record of a link type not read.
+func (s *Stats) unread(link uint32) {
+	u := &s.UnreadLinks
+	for i := range u {
+		if u[i].Packets == 0 || u[i].Link == link || i == len(u)-1 {
+			if u[i].Packets > 0 && u[i].Link != link {
+				link = LinkOthers // the last entry lumps the rest
+			}
+			u[i].Link = link
+			u[i].Packets++
+			return
+		}
+	}
+}
+
+// String names the link type as "link type 105 (802.11)".
+func (l LinkCount) String() string {
+	if l.Link == LinkOthers {
+		return "other link types"
+	}
+	if n := LinkTypeName(l.Link); n != "" {
+		return fmt.Sprintf("link type %d (%s)", l.Link, n)
+	}
+	return fmt.Sprintf("link type %d", l.Link)
 }

@@ -41,6 +41,7 @@ type Reader struct {
 	closer io.Closer // the file Open opened, if any
 	gz     *gzip.Reader
 	rec    record
+	dec    decoder
 	stats  Stats
 	err    error // once set, Next returns it again: the stream cannot resync
 }
@@ -124,7 +125,11 @@ func NewReader(name string, rd io.Reader) (*Reader, error) {
 func (r *Reader) Name() string { return r.name }
 
 // Stats counts what was read so far.
-func (r *Reader) Stats() Stats { return r.stats }
+func (r *Reader) Stats() Stats {
+	st := r.stats
+	st.Reassembled = r.dec.reassembled
+	return st
+}
 
 // KernelDrops is how many packets a live capture lost in the kernel
 // because it could not keep up; 0 for files.
@@ -179,13 +184,18 @@ func (r *Reader) Next(p *Packet) error {
 		if ts := r.rec.ts; ts.After(r.stats.Last) {
 			r.stats.Last = ts
 		}
-		switch decode(p, r.rec.link, r.rec.data, r.rec.cut) {
+		r.dec.ts = r.rec.ts
+		switch r.dec.decode(p, r.rec.link, r.rec.data, r.rec.cut) {
 		case classTCP:
 			r.stats.TCP++
 		case classICMP:
 			r.stats.ICMP++
 		case classSkipped:
 			r.stats.Skipped++
+			continue
+		case classUnknownLink:
+			r.stats.Skipped++
+			r.stats.unread(r.rec.link)
 			continue
 		case classMalformed:
 			r.stats.Malformed++

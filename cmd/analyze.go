@@ -209,6 +209,9 @@ func readGroup(ctx context.Context, g group, fcfg flows.Config, stdin io.Reader,
 		}
 		rd.Close()
 		st := rd.Stats()
+		if err := unreadLinks(name, &st, &warnings); err != nil {
+			return nil, nil, err
+		}
 		tracker.Advance(st.Last)
 		s := &sources[i]
 		s.Packets, s.TCP, s.ICMP, s.Skipped, s.Malformed, s.Truncated = st.Packets, st.TCP, st.ICMP, st.Skipped, st.Malformed, st.Truncated
@@ -234,6 +237,25 @@ func readGroup(ctx context.Context, g group, fcfg flows.Config, stdin io.Reader,
 		}
 	}
 	return sources, warnings, nil
+}
+
+// unreadLinks names the link types of a file that synpath does not read,
+// as warnings; a file of nothing else is an error: it could not be read.
+func unreadLinks(name string, st *capture.Stats, warnings *[]string) error {
+	unread := st.Unread()
+	var n uint64
+	var names []string
+	for _, l := range unread {
+		n += l.Packets
+		names = append(names, l.String())
+	}
+	if n > 0 && n == st.Packets {
+		return &capture.ReadError{File: name, Err: fmt.Errorf("nothing read: %s is not a link type synpath reads (%d packets)", strings.Join(names, ", "), n)}
+	}
+	for _, l := range unread {
+		*warnings = append(*warnings, fmt.Sprintf("%s: %s: not read, %d packets skipped", name, l, l.Packets))
+	}
+	return nil
 }
 
 func openCapture(name string, stdin io.Reader) (*capture.Reader, error) {

@@ -24,6 +24,13 @@ func FuzzPipeline(f *testing.F) {
 			}
 		}
 	}
+	// Other projects' captures of tunnels and link types, the small ones.
+	real, _ := filepath.Glob(filepath.Join("..", "..", "shared", "corpus", "real-world", "*.pcap"))
+	for _, name := range real {
+		if b, err := os.ReadFile(name); err == nil && len(b) <= 16<<10 {
+			f.Add(b)
+		}
+	}
 	f.Fuzz(fuzzBody)
 }
 

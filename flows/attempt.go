@@ -7,9 +7,14 @@ import (
 	"github.com/synpath/synpath/capture"
 )
 
-// Key names a connection, client (the SYN sender) first. It is comparable,
-// so it serves as a map key.
-type Key struct{ Client, Server netip.AddrPort }
+// Key names a connection, client (the SYN sender) first, within the
+// virtual network that carried it (zero for most traffic): two tenants of
+// an overlay may use the same addresses. It is comparable, so it serves as
+// a map key.
+type Key struct {
+	Client, Server netip.AddrPort
+	Tunnel         capture.Tunnel
+}
 
 // EventType says what one packet of an attempt was.
 type EventType uint8

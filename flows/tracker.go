@@ -140,7 +140,7 @@ func (t *Tracker) Observe(p *capture.Packet) {
 		t.entombIfHandedOn(t.observeICMP(p))
 		return
 	}
-	k := Key{Client: p.Src, Server: p.Dst}
+	k := Key{Client: p.Src, Server: p.Dst, Tunnel: p.Tunnel}
 	isSYN := p.Flags&(capture.FlagSYN|capture.FlagACK|capture.FlagRST) == capture.FlagSYN
 	a, tb := t.lookup(k)
 	if tb != nil {
@@ -239,7 +239,7 @@ func (t *Tracker) expireTombs(now time.Time, all bool) {
 func (t *Tracker) lookup(k Key) (*Attempt, *tomb) {
 	// Consecutive packets mostly belong to one connection: comparisons
 	// with the previous packet's beat map lookups.
-	rev := Key{Client: k.Server, Server: k.Client}
+	rev := Key{Client: k.Server, Server: k.Client, Tunnel: k.Tunnel}
 	if a := t.last; a != nil && (a.Key == k || a.Key == rev) {
 		return a, nil
 	}
@@ -415,7 +415,7 @@ func (t *Tracker) fromServer(a *Attempt, p *capture.Packet) {
 func (t *Tracker) observeICMP(p *capture.Packet) *Attempt {
 	// The quoted packet's endpoints: an error about the client's SYN
 	// quotes client → server.
-	k := Key{Client: p.Src, Server: p.Dst}
+	k := Key{Client: p.Src, Server: p.Dst, Tunnel: p.Tunnel}
 	a, _ := t.lookup(k)
 	switch {
 	case a == nil:
@@ -447,9 +447,9 @@ func (t *Tracker) rst(a *Attempt, p *capture.Packet, from *Seen, fromClient bool
 // stray counts a packet of a connection whose SYN was not captured.
 func (t *Tracker) stray(p *capture.Packet) {
 	// One entry per connection, whichever way its packets go.
-	k := Key{Client: p.Src, Server: p.Dst}
+	k := Key{Client: p.Src, Server: p.Dst, Tunnel: p.Tunnel}
 	if p.Dst.Addr().Less(p.Src.Addr()) || (p.Dst.Addr() == p.Src.Addr() && p.Dst.Port() < p.Src.Port()) {
-		k = Key{Client: p.Dst, Server: p.Src}
+		k = Key{Client: p.Dst, Server: p.Src, Tunnel: p.Tunnel}
 	}
 	m := t.midstream[k]
 	if m == nil {

@@ -18,11 +18,14 @@ type Conn struct {
 	// at the capture point.
 	ClientTTL, ServerTTL uint8
 	TSVal                uint32 // the SYN's timestamp option value
-	File                 string
-	T                    time.Time
-	N                    uint64
-	clientSent           uint32
-	serverSent           uint32
+	// Tunnel is the virtual network the connection's packets are carried
+	// in (zero: none), as capture finds it in VXLAN, Geneve or keyed GRE.
+	Tunnel     capture.Tunnel
+	File       string
+	T          time.Time
+	N          uint64
+	clientSent uint32
+	serverSent uint32
 }
 
 // Base is an arbitrary fixed start time for tests.
@@ -48,7 +51,7 @@ func (c *Conn) AtServer() *Conn {
 func (c *Conn) next(dt time.Duration, fromClient bool, flags capture.TCPFlags) capture.Packet {
 	c.T = c.T.Add(dt)
 	c.N++
-	p := capture.Packet{Ref: capture.Ref{File: c.File, N: c.N, TS: c.T}, Kind: capture.KindTCP, Flags: flags, Window: 64240}
+	p := capture.Packet{Ref: capture.Ref{File: c.File, N: c.N, TS: c.T}, Kind: capture.KindTCP, Flags: flags, Window: 64240, Tunnel: c.Tunnel}
 	if fromClient {
 		p.Src, p.Dst, p.TTL = c.Client, c.Server, c.ClientTTL
 		p.Seq = c.ISN + 1 + c.clientSent
