@@ -16,6 +16,7 @@ type Record struct {
 	Type                string         `json:"type"` // always "attempt": every line says what it is (SPEC)
 	Client              string         `json:"client"`
 	Server              string         `json:"server"`
+	Tunnel              string         `json:"tunnel,omitempty"` // "vxlan vni 100", "gre key 7"
 	Verdict             string         `json:"verdict"`
 	Where               string         `json:"where"`
 	Candidates          []string       `json:"candidates"`
@@ -68,6 +69,7 @@ func NewRecord(r *verdict.Result) Record {
 		Type:                "attempt",
 		Client:              r.Client.String(),
 		Server:              r.Server.String(),
+		Tunnel:              r.Tunnel.String(),
 		Verdict:             string(r.Verdict),
 		Where:               string(r.Where),
 		Candidates:          make([]string, len(r.Candidates)),

@@ -17,6 +17,10 @@ func appendRecord(b []byte, rec *Record) []byte {
 	b = appendString(b, rec.Client)
 	b = append(b, `,"server":`...)
 	b = appendString(b, rec.Server)
+	if rec.Tunnel != "" {
+		b = append(b, `,"tunnel":`...)
+		b = appendString(b, rec.Tunnel)
+	}
 	b = append(b, `,"verdict":`...)
 	b = appendString(b, rec.Verdict)
 	b = append(b, `,"where":`...)

@@ -80,7 +80,7 @@ func InferVantage(a *flows.Attempt) Vantage {
 func Judge(a *flows.Attempt, v Vantage, cfg Config) Result {
 	cfg = cfg.withDefaults()
 	r := Result{
-		Client: a.Key.Client, Server: a.Key.Server, ISN: a.ISN,
+		Client: a.Key.Client, Server: a.Key.Server, Tunnel: a.Key.Tunnel, ISN: a.ISN,
 		Vantage:  v,
 		FirstSYN: a.SYN.First,
 		SYNSent:  -1, SYNSeenByServer: -1, SYNACKSent: -1, SYNACKSeenByClient: -1,

@@ -111,16 +111,19 @@ type Evidence struct {
 // Result is the judgement of one attempt.
 type Result struct {
 	Client, Server netip.AddrPort
-	ISN            uint32
-	Verdict        Verdict
-	Where          Place
-	Candidates     []Place    // places still possible; [Where] when known
-	WhereSure      Confidence // empty when Where is unknown
-	Cause          Cause      // why, where the packets show it; empty otherwise
-	RSTOrigin      Origin
-	OriginSure     Sureness
-	ICMP           string // "admin-prohibited (ICMP 3/13) from 198.51.100.1"
-	Vantage        Vantage
+	// Tunnel is the overlay the attempt was carried in (VXLAN VNI, GRE
+	// key…): two tenants' equal addresses are two attempts.
+	Tunnel     capture.Tunnel
+	ISN        uint32
+	Verdict    Verdict
+	Where      Place
+	Candidates []Place    // places still possible; [Where] when known
+	WhereSure  Confidence // empty when Where is unknown
+	Cause      Cause      // why, where the packets show it; empty otherwise
+	RSTOrigin  Origin
+	OriginSure Sureness
+	ICMP       string // "admin-prohibited (ICMP 3/13) from 198.51.100.1"
+	Vantage    Vantage
 
 	FirstSYN time.Time
 	// Counters SPEC names; -1 where this vantage cannot know.
