@@ -550,6 +550,7 @@ func judgeBoth(c, s *flows.Attempt, v *joinView) Result {
 	if r.Where == Unknown {
 		r.WhereSure = ""
 	}
+	nameCauses(s, &r)
 	r.Evidence = pairEvidence(r.Evidence, evidence(s, VantageServer), v.off)
 	return r
 }

@@ -110,6 +110,7 @@ func Judge(a *flows.Attempt, v Vantage, cfg Config) Result {
 	if r.Where == Unknown {
 		r.WhereSure = ""
 	}
+	nameCauses(a, &r)
 	if r.Candidates == nil {
 		r.Candidates = []Place{}
 	}

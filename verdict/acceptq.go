@@ -1,0 +1,43 @@
+package verdict
+
+import (
+	"time"
+
+	"github.com/synpath/synpath/flows"
+)
+
+// CauseAcceptQueue: the server's kernel completed the handshake, but the
+// listening application's accept queue was full, so the connection was
+// dropped (or reset, with tcp_abort_on_overflow).
+const CauseAcceptQueue Cause = "accept-queue-full"
+
+// acceptQueueCheck is what to look at on the server.
+const acceptQueueCheck = " Check on the server: nstat -az TcpExtListenOverflows, and ss -lnt (Recv-Q against the listen backlog)."
+
+// overflowRST: Linux with tcp_abort_on_overflow resets at once when the
+// final ACK finds the accept queue full.
+const overflowRST = 50 * time.Millisecond
+
+// acceptQueueFull names the cause of a handshake the server's kernel
+// finished and its application never took: the server took the final ACK
+// and still resent its SYN-ACK or never acknowledged the request
+// (half-open at the server), or reset the connection the moment the ACK
+// arrived, before acknowledging anything (tcp_abort_on_overflow).
+func acceptQueueFull(a *flows.Attempt, r *Result) bool {
+	switch {
+	case r.Verdict == HalfOpen && r.Where == Server:
+		return true
+	case r.Verdict == Reset && r.Where == Server && r.RSTOrigin == OriginServer:
+		return a.ServerData.Count == 0 && !a.ServerAckedData && a.ACK.Count > 0 &&
+			a.ServerRST.First.Sub(a.ACK.First) < overflowRST
+	}
+	return false
+}
+
+// nameCauses adds the causes a judged attempt's packets show.
+func nameCauses(a *flows.Attempt, r *Result) {
+	if r.Cause == "" && acceptQueueFull(a, r) {
+		r.Cause = CauseAcceptQueue
+		r.Explanation += acceptQueueCheck
+	}
+}
