@@ -125,7 +125,9 @@ func analyze(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	var sources []report.Source
 	var warnings []string
 	for _, g := range gs {
+		votes := map[verdict.Vantage]int{}
 		srcs, warns, err := readGroup(ctx, g, cfg.flows, stdin, func(a *flows.Attempt, v verdict.Vantage) {
+			votes[verdict.InferVantage(a)]++
 			out.add(verdict.Judge(a, v, cfg.verdict))
 		})
 		if err != nil {
@@ -133,6 +135,9 @@ func analyze(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		}
 		sources = append(sources, srcs...)
 		warnings = append(warnings, warns...)
+		if inferred := majority(votes); g.vantage != "" && inferred != verdict.VantageUnknown && inferred != g.vantage {
+			warnings = append(warnings, fmt.Sprintf("--%s was given, but the TTLs say %s was taken at the %s end: its verdicts are judged as told, and may be wrong", g.vantage, strings.Join(g.files, ", "), inferred))
+		}
 	}
 	return out.finish(report.Footer{Sources: sources, Notes: notes, Warnings: warnings})
 }
