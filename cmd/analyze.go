@@ -20,8 +20,8 @@ import (
 type analyzeConfig struct {
 	clientFiles, serverFiles, autoFiles []string
 	json, failedOnly, explain, ascii    bool
-	midstream                           bool
-	rows                                int
+	midstream, summaryOnly              bool
+	rows, top                           int
 	verdict                             verdict.Config
 	flows                               flows.Config
 }
@@ -37,7 +37,9 @@ func parseAnalyze(args []string, stderr io.Writer) (*analyzeConfig, error) {
 	fs.BoolVar(&cfg.failedOnly, "failed", false, "list only attempts that were not established")
 	fs.BoolVar(&cfg.explain, "explain", false, "draw a ladder diagram of each failed attempt")
 	fs.BoolVar(&cfg.midstream, "midstream", false, "also list connections whose SYN is not in the capture (not judged)")
-	fs.IntVar(&cfg.rows, "rows", 200, "list at most this many attempts in the table, failures first (0: all)")
+	fs.IntVar(&cfg.rows, "rows", 200, "list at most this many attempts: a sample showing every failure kind and failing server (0: up to 10000)")
+	fs.BoolVar(&cfg.summaryOnly, "summary", false, "print only the summaries, the timeline and the footer")
+	fs.IntVar(&cfg.top, "top", 20, "rows in each summary (per server, client, client network), worst first (0: all)")
 	judgeFlags(fs, &cfg.ascii, &cfg.verdict, &cfg.flows)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: synpath analyze [flags] FILE...\n\nFlags:\n%s", fs.FlagUsages())
@@ -296,7 +298,8 @@ func newSink(cfg *analyzeConfig, w, stderr io.Writer) *sink {
 	if cfg.json {
 		s.json = report.NewJSONWriter(w)
 	} else {
-		s.table = &report.Table{FailedOnly: cfg.failedOnly, ASCII: cfg.ascii, Explain: cfg.explain, MaxRows: cfg.rows}
+		s.table = &report.Table{FailedOnly: cfg.failedOnly, ASCII: cfg.ascii, Explain: cfg.explain, MaxRows: cfg.rows,
+			Top: cfg.top, SummaryOnly: cfg.summaryOnly}
 	}
 	return s
 }
