@@ -38,6 +38,12 @@ type Record struct {
 	Explanation         string         `json:"explanation"`
 	SettleWith          string         `json:"settle_with,omitempty"`
 	Evidence            []EvidenceJSON `json:"evidence"`
+	// WiresharkFilter is a display filter isolating the attempt: its
+	// 4-tuple and a time window around its packets.
+	WiresharkFilter string `json:"wireshark_filter,omitempty"`
+	// CommunityID is the Community ID v1 of the connection, as Zeek,
+	// Suricata and Arkime log it.
+	CommunityID string `json:"community_id,omitempty"`
 }
 
 // NAT holds the endpoints the server's capture shows when they differ from
@@ -85,6 +91,8 @@ func NewRecord(r *verdict.Result) Record {
 		SettleWith:          r.Settle,
 		Match:               r.Match,
 		Evidence:            make([]EvidenceJSON, len(r.Evidence)),
+		WiresharkFilter:     WiresharkFilter(r),
+		CommunityID:         CommunityID(r),
 	}
 	for i, c := range r.Candidates {
 		rec.Candidates[i] = string(c)

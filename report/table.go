@@ -197,6 +197,8 @@ func (t *Table) Render(w io.Writer, f Footer) error {
 				if err := WriteLadder(w, &r, t.ASCII); err != nil {
 					return err
 				}
+				t.wrap(w, "Wireshark filter: "+WiresharkFilter(&r))
+				t.wrap(w, "Community ID: "+CommunityID(&r))
 			}
 		}
 	} else if total == 0 {
