@@ -30,6 +30,7 @@ const (
 	timelineKeep = 300 // at most 5 times timelineCols: the largest step ratio
 	timelineCols = 60
 	hitters      = 3 // servers remembered per bucket and verdict (Misra-Gries)
+	minBurst     = 3 // a rise of fewer attempts a column is not named a burst
 )
 
 // hitter is a server and a lower bound of its attempts in a bucket.
@@ -244,7 +245,7 @@ var verdictPlural = [numVerdicts]string{"established attempts", "refusals", "unr
 
 // burst names, in words, the steepest rise of a failure from one column
 // to the next (the first column rises from nothing), and the server most
-// of it went to; "" when no failure shows.
+// of it went to; "" when no failure rose by minBurst attempts.
 func (v *timelineView) burst() string {
 	bestJump, bestV, bestI := 0, 0, 0
 	for vi := 1; vi < numVerdicts; vi++ {
@@ -259,7 +260,7 @@ func (v *timelineView) burst() string {
 			}
 		}
 	}
-	if bestJump == 0 {
+	if bestJump < minBurst {
 		return ""
 	}
 	col := &v.cols[bestI]
