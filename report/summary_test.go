@@ -84,6 +84,10 @@ func TestTimelineBounded(t *testing.T) {
 			t.Fatalf("%d buckets after %d attempts", len(tl.buckets), i+1)
 		}
 	}
+	// Broken capture clocks are left out, not a panic.
+	tl.add(time.Time{}, 0, srv)
+	tl.add(time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC), 0, srv)
+	tl.add(time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC), 0, srv)
 	v := tl.view()
 	total := 0
 	for i := range v.cols {

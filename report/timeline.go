@@ -131,8 +131,13 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
+// timelineFrom and timelineUntil bound the times a timeline counts: a
+// capture clock outside them is broken, and nanoseconds since the epoch
+// would overflow.
+var timelineFrom, timelineUntil = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+
 func (tl *timeline) add(t time.Time, vi int, server netip.AddrPort) {
-	if t.IsZero() {
+	if t.Before(timelineFrom) || !t.Before(timelineUntil) {
 		return
 	}
 	ns := t.UnixNano()
