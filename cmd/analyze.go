@@ -1,12 +1,15 @@
 package cmd
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -20,35 +23,62 @@ import (
 type analyzeConfig struct {
 	clientFiles, serverFiles, autoFiles []string
 	json, failedOnly, explain, ascii    bool
-	midstream                           bool
-	rows                                int
+	midstream, summaryOnly, withSummary bool
+	color                               bool
+	rows, top                           int
+	count                               int         // -c: packets read before stopping (each side), 0: all
+	window                              *timeWindow // --since / --until; nil: all
+	html                                string      // --html FILE
+	progress                            io.Writer   // a terminal for progress lines, or nil
 	verdict                             verdict.Config
 	flows                               flows.Config
 }
 
-func parseAnalyze(args []string, stderr io.Writer) (*analyzeConfig, error) {
+const analyzeUsage = `Usage: synpath analyze [flags] FILE...
+
+FILE is a pcap or pcapng capture, gzip'd or not ("-" reads standard input).
+--since and --until take RFC 3339 (2026-11-20T14:02:31Z) or a time of day
+(14:02:31), which is on the UTC day of the first packet, as the table prints.
+
+Flags:
+`
+
+func parseAnalyze(args []string, stdout, stderr io.Writer) (*analyzeConfig, error) {
 	fs := pflag.NewFlagSet("analyze", pflag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.SortFlags = false
 	cfg := &analyzeConfig{}
+	var readFiles []string
+	fs.StringArrayVarP(&readFiles, "read", "r", nil, "capture to read, as a plain FILE argument (tcpdump's -r)")
 	fs.StringArrayVar(&cfg.clientFiles, "client", nil, "capture taken on or next to the client (repeat for rotated files)")
 	fs.StringArrayVar(&cfg.serverFiles, "server", nil, "capture taken on or next to the server (repeat for rotated files)")
 	format := fs.String("format", "table", "output: table (for people) or json (JSON Lines, one object per attempt)")
+	fs.BoolVar(&cfg.withSummary, "with-summary", false, "with --format json: end with a {\"type\":\"summary\"} line of counts")
 	fs.BoolVar(&cfg.failedOnly, "failed", false, "list only attempts that were not established")
-	fs.BoolVar(&cfg.explain, "explain", false, "draw a ladder diagram of each failed attempt")
+	fs.BoolVar(&cfg.explain, "explain", false, "draw a ladder diagram of each failed attempt, with its Wireshark filter")
 	fs.BoolVar(&cfg.midstream, "midstream", false, "also list connections whose SYN is not in the capture (not judged)")
-	fs.IntVar(&cfg.rows, "rows", 200, "list at most this many attempts in the table, failures first (0: all)")
+	fs.IntVar(&cfg.rows, "rows", 200, "list at most this many attempts: a sample showing every failure kind and failing server (0: up to 10000)")
+	fs.BoolVar(&cfg.summaryOnly, "summary", false, "print only the summaries, the timeline and the footer")
+	fs.IntVar(&cfg.top, "top", 20, "rows in each summary (per server, client, client network), worst first (0: all)")
+	fs.StringVar(&cfg.html, "html", "", "also write a self-contained HTML report to this file, to attach to a ticket")
+	fs.IntVarP(&cfg.count, "count", "c", 0, "stop after this many packets (of each side, when joining)")
+	since := fs.String("since", "", "keep attempts whose first SYN is at or after this time")
+	until := fs.String("until", "", "keep attempts whose first SYN is before this time")
 	judgeFlags(fs, &cfg.ascii, &cfg.verdict, &cfg.flows)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: synpath analyze [flags] FILE...\n\nFlags:\n%s", fs.FlagUsages())
-	}
-	if err := parseFlags(fs, "analyze", args); err != nil {
+	fs.Usage = func() { fmt.Fprintf(stderr, "%s%s", analyzeUsage, fs.FlagUsages()) }
+	if err := parseFlags(fs, "analyze", args, stdout, analyzeUsage); err != nil {
 		return nil, err
 	}
-	cfg.autoFiles = fs.Args()
+	cfg.autoFiles = append(readFiles, fs.Args()...)
 	var err error
 	if cfg.json, err = jsonFormat("analyze", *format); err != nil {
 		return nil, err
+	}
+	if cfg.withSummary && !cfg.json {
+		return nil, errors.New("analyze: --with-summary goes with --format json (the table always ends with its summary)")
+	}
+	if cfg.count < 0 || cfg.rows < 0 || cfg.top < 0 {
+		return nil, errors.New("analyze: --count, --rows and --top must not be negative")
 	}
 	if len(cfg.clientFiles)+len(cfg.serverFiles)+len(cfg.autoFiles) == 0 {
 		return nil, errors.New("analyze: no capture given (see synpath analyze --help)")
@@ -62,18 +92,35 @@ func parseAnalyze(args []string, stderr io.Writer) (*analyzeConfig, error) {
 	if stdins > 1 {
 		return nil, errors.New("analyze: standard input (-) can be read only once")
 	}
+	if w, err := newTimeWindow(*since, *until); err != nil {
+		return nil, fmt.Errorf("analyze: %w", err)
+	} else if w.set() {
+		cfg.window = w
+	}
 	if err := checkJudgeFlags(&cfg.ascii, cfg.verdict, cfg.flows); err != nil {
 		return nil, fmt.Errorf("analyze: %w", err)
+	}
+	// Colour only for people at a terminal that wants it (no-color.org).
+	cfg.color = !cfg.json && isTerminal(stdout) && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"
+	if isTerminal(stderr) {
+		cfg.progress = stderr
 	}
 	return cfg, nil
 }
 
-// parseFlags parses args, naming the command in pflag's errors.
-func parseFlags(fs *pflag.FlagSet, cmd string, args []string) error {
-	if err := fs.Parse(args); err != nil {
+// parseFlags parses args, naming the command in pflag's errors. Asked for
+// help, it prints the usage on stdout: help is output, not an error.
+func parseFlags(fs *pflag.FlagSet, cmd string, args []string, stdout io.Writer, usage string) error {
+	usageOnError := fs.Usage
+	fs.Usage = func() {}
+	err := fs.Parse(args)
+	fs.Usage = usageOnError
+	if err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
+			fmt.Fprintf(stdout, "%s%s", usage, fs.FlagUsages())
 			return err
 		}
+		usageOnError()
 		return fmt.Errorf("%s: %v", cmd, err)
 	}
 	return nil
@@ -110,7 +157,7 @@ func checkJudgeFlags(ascii *bool, vcfg verdict.Config, fcfg flows.Config) error 
 }
 
 func analyze(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	cfg, err := parseAnalyze(args, stderr)
+	cfg, err := parseAnalyze(args, stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -119,14 +166,20 @@ func analyze(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		cfg.flows.OnMidstream = out.addMidstream
 	}
 	gs, notes := planGroups(ctx, cfg)
+	opt := cfg.readOptions()
 	if len(gs) > 1 {
 		return analyzeJoined(ctx, cfg, gs, notes, stdin, out)
+	}
+	if cfg.window != nil {
+		// One capture: nothing after --until, plus the time an attempt may
+		// still run, can change a verdict in the window.
+		opt.stopAfter = cfg.flows.Idle
 	}
 	var sources []report.Source
 	var warnings []string
 	for _, g := range gs {
 		votes := map[verdict.Vantage]int{}
-		srcs, warns, err := readGroup(ctx, g, cfg.flows, stdin, func(a *flows.Attempt, v verdict.Vantage) {
+		srcs, warns, err := readGroup(ctx, g, cfg.flows, opt, stdin, func(a *flows.Attempt, v verdict.Vantage) {
 			votes[verdict.InferVantage(a)]++
 			out.add(verdict.Judge(a, v, cfg.verdict))
 		})
@@ -142,6 +195,21 @@ func analyze(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	return out.finish(report.Footer{Sources: sources, Notes: notes, Warnings: warnings})
 }
 
+// readOptions are what the command line asks of reading, beyond flows'
+// own settings.
+type readOptions struct {
+	count  int         // stop after this many packets of the group, 0: all
+	window *timeWindow // resolved on the first packet; with stopAfter, ends reading
+	// stopAfter: stop reading once packets are this long past the window's
+	// end (0: read to the end).
+	stopAfter time.Duration
+	progress  io.Writer // a terminal for a progress line, or nil
+}
+
+func (cfg *analyzeConfig) readOptions() readOptions {
+	return readOptions{count: cfg.count, window: cfg.window, progress: cfg.progress}
+}
+
 // group is a set of files read as one capture (rotated files), from one
 // vantage; an empty vantage is inferred per attempt.
 type group struct {
@@ -155,7 +223,7 @@ type group struct {
 // readGroup reads a group's files through one tracker and hands each
 // attempt, with its vantage, to judge. A file that cannot be opened is an
 // error; one that breaks off is a warning, and what came before it counts.
-func readGroup(ctx context.Context, g group, fcfg flows.Config, stdin io.Reader, judge func(*flows.Attempt, verdict.Vantage)) ([]report.Source, []string, error) {
+func readGroup(ctx context.Context, g group, fcfg flows.Config, opt readOptions, stdin io.Reader, judge func(*flows.Attempt, verdict.Vantage)) ([]report.Source, []string, error) {
 	sources := make([]report.Source, len(g.files))
 	vantages := make([]map[verdict.Vantage]int, len(g.files))
 	for i, f := range g.files {
@@ -179,27 +247,43 @@ func readGroup(ctx context.Context, g group, fcfg flows.Config, stdin io.Reader,
 	if g.split {
 		splitter = flows.NewSplitter()
 	}
+	read := 0 // packets of the group, for --count
 	for i, name := range g.files {
-		rd, err := openCapture(name, stdin)
+		rd, closer, prog, err := openCapture(name, stdin, opt.progress)
 		if err != nil {
 			return nil, nil, err
 		}
 		before := tracker.Counts().Midstream
 		for n := 0; ; n++ {
-			if n%8192 == 0 && ctx.Err() != nil {
-				warnings = append(warnings, fmt.Sprintf("%s: interrupted; verdicts cover what was read", name))
-				break
+			if n%8192 == 0 {
+				if ctx.Err() != nil {
+					warnings = append(warnings, fmt.Sprintf("%s: interrupted; verdicts cover what was read", name))
+					break
+				}
+				prog.tick(rd.Stats().Packets)
 			}
 			err := rd.Next(&p)
 			if err == io.EOF {
 				break
+			}
+			// -c counts records, as tcpdump does, not only those with TCP.
+			if err == nil && opt.count > 0 && read+int(p.N) > opt.count {
+				break
+			}
+			if w := opt.window; w != nil {
+				w.resolve(p.TS)
+				if opt.stopAfter > 0 && !w.until.IsZero() && p.TS.After(w.until.Add(opt.stopAfter)) {
+					break
+				}
 			}
 			if err != nil {
 				// Broken structure before the first packet: not a capture
 				// we can read at all. Later on, keep what came before.
 				var re *capture.ReadError
 				if !errors.Is(err, capture.ErrTruncated) && errors.As(err, &re) && re.Packet <= 1 {
+					prog.done()
 					rd.Close()
+					closer.Close()
 					return nil, nil, err
 				}
 				warnings = append(warnings, oneLine(err.Error())+"; verdicts cover the packets before it")
@@ -212,8 +296,15 @@ func readGroup(ctx context.Context, g group, fcfg flows.Config, stdin io.Reader,
 			}
 			tracker.Observe(&p)
 		}
+		prog.done()
 		rd.Close()
+		closer.Close()
 		st := rd.Stats()
+		if opt.count > 0 && read+int(st.Packets) > opt.count {
+			// The reader looked past the last record -c keeps.
+			st.Packets = uint64(opt.count - read)
+		}
+		read += int(st.Packets)
 		if err := unreadLinks(name, &st, &warnings); err != nil {
 			return nil, nil, err
 		}
@@ -263,11 +354,37 @@ func unreadLinks(name string, st *capture.Stats, warnings *[]string) error {
 	return nil
 }
 
-func openCapture(name string, stdin io.Reader) (*capture.Reader, error) {
+// openCapture opens a capture file, or standard input for "-". With a
+// terminal for progress, the file's bytes are counted as they are read.
+func openCapture(name string, stdin io.Reader, term io.Writer) (*capture.Reader, io.Closer, *progress, error) {
 	if name == "-" {
-		return capture.NewReader("stdin", stdin)
+		rd, err := capture.NewReader("stdin", stdin)
+		return rd, io.NopCloser(nil), nil, err
 	}
-	return capture.Open(name)
+	if term == nil {
+		rd, err := capture.Open(name)
+		return rd, io.NopCloser(nil), nil, err
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		rd, err := capture.Open(name) // the error as capture words it
+		if err == nil {
+			rd.Close()
+			err = fmt.Errorf("%s: cannot open", name)
+		}
+		return nil, nil, nil, err
+	}
+	var size int64
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+		size = st.Size()
+	}
+	cr := &countingReader{r: f}
+	rd, err := capture.NewReader(name, cr)
+	if err != nil {
+		f.Close()
+		return nil, nil, nil, err
+	}
+	return rd, f, newProgress(term, name, size, cr), nil
 }
 
 // vantageText says how a file's attempts were judged: forced, or inferred
@@ -304,10 +421,14 @@ func firstKey(m map[verdict.Vantage]int) verdict.Vantage {
 // sink takes verdicts as they are judged: JSON Lines stream out at once,
 // the table waits for the end.
 type sink struct {
-	json   *report.JSONWriter
-	table  *report.Table
-	w      io.Writer
-	stderr io.Writer
+	json  *report.JSONWriter
+	table *report.Table
+	// html is the table behind --html: the table itself in table mode, a
+	// table of its own beside JSON.
+	html     *report.Table
+	htmlPath string
+	w        io.Writer
+	stderr   io.Writer
 	// failedOnly drops established attempts from JSON output (the table
 	// filters itself, its summary still counting them).
 	failedOnly bool
@@ -315,24 +436,48 @@ type sink struct {
 	// oneWay counts attempts whose server packets the capture lacks though
 	// the client's show an answer.
 	oneWay int
-	err    error
+	// window keeps attempts by the time of their first SYN; outside counts
+	// those left out.
+	window  *timeWindow
+	outside int
+	// withSummary ends JSON output with a summary line; counts are the
+	// verdicts of the attempts kept.
+	withSummary bool
+	counts      map[verdict.Verdict]int
+	err         error
 }
 
 func newSink(cfg *analyzeConfig, w, stderr io.Writer) *sink {
-	s := &sink{w: w, stderr: stderr, failedOnly: cfg.failedOnly}
+	s := &sink{w: w, stderr: stderr, failedOnly: cfg.failedOnly, window: cfg.window, withSummary: cfg.withSummary,
+		counts: map[verdict.Verdict]int{}, htmlPath: cfg.html}
 	if cfg.json {
 		s.json = report.NewJSONWriter(w)
 	} else {
-		s.table = &report.Table{FailedOnly: cfg.failedOnly, ASCII: cfg.ascii, Explain: cfg.explain, MaxRows: cfg.rows}
+		s.table = &report.Table{FailedOnly: cfg.failedOnly, ASCII: cfg.ascii, Explain: cfg.explain, MaxRows: cfg.rows,
+			Top: cfg.top, SummaryOnly: cfg.summaryOnly, Color: cfg.color}
+	}
+	if cfg.html != "" {
+		s.html = s.table
+		if s.html == nil {
+			s.html = &report.Table{FailedOnly: cfg.failedOnly, MaxRows: cfg.rows, Top: cfg.top, SummaryOnly: cfg.summaryOnly}
+		}
 	}
 	return s
 }
 
 func (s *sink) add(r verdict.Result) {
+	if !s.window.contains(r.FirstSYN) {
+		s.outside++
+		return
+	}
 	failed := r.Verdict.Failed()
 	s.failed = s.failed || failed
+	s.counts[r.Verdict]++
 	if r.OneWay {
 		s.oneWay++
+	}
+	if s.html != nil && s.html != s.table {
+		s.html.Add(r)
 	}
 	switch {
 	case s.table != nil:
@@ -344,6 +489,9 @@ func (s *sink) add(r verdict.Result) {
 }
 
 func (s *sink) addMidstream(m *flows.Midstream) {
+	if s.html != nil && s.html != s.table {
+		s.html.AddMidstream(*m)
+	}
 	switch {
 	case s.table != nil:
 		s.table.AddMidstream(*m)
@@ -356,12 +504,23 @@ func (s *sink) finish(f report.Footer) error {
 	if s.oneWay > 0 {
 		f.Warnings = append(f.Warnings, fmt.Sprintf("the capture holds no server-to-client packets for %d connections whose client packets show the server answered: asymmetric routing, or a tap that copies one direction? (their verdicts rest on the client's packets)", s.oneWay))
 	}
+	if s.window != nil {
+		f.Notes = append(f.Notes, fmt.Sprintf("kept the attempts whose first SYN is from %s; %d others were left out (--since, --until)", s.window, s.outside))
+	}
+	if s.html != nil && s.err == nil {
+		s.err = writeHTML(s.htmlPath, s.html, f)
+	}
 	if s.table != nil {
-		s.err = s.table.Render(s.w, f)
+		if s.err == nil {
+			s.err = s.table.Render(s.w, f)
+		}
 	} else {
 		// JSON Lines stay pure: warnings go where people look.
 		for _, w := range f.Warnings {
 			fmt.Fprintf(s.stderr, "synpath: warning: %s\n", w)
+		}
+		if s.withSummary && s.err == nil {
+			s.err = s.json.WriteSummary(report.NewSummaryRecord(f, s.counts, s.outside))
 		}
 	}
 	if s.err != nil {
@@ -369,6 +528,31 @@ func (s *sink) finish(f report.Footer) error {
 	}
 	if s.failed {
 		return errFailed
+	}
+	return nil
+}
+
+// writeHTML writes the HTML report to path, whole or not at all.
+func writeHTML(path string, t *report.Table, f report.Footer) error {
+	tmp := path + ".tmp"
+	file, err := os.Create(tmp)
+	if err != nil {
+		return fmt.Errorf("--html: %w", err)
+	}
+	bw := bufio.NewWriter(file)
+	err = t.RenderHTML(bw, f)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if cerr := file.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("--html: %w", err)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"runtime/debug"
 	"strings"
 
@@ -54,8 +55,52 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
+	if cmd, ok := mistypedCommand(args[0]); ok {
+		return fmt.Errorf("unknown command %q: did you mean %s? (see synpath --help)", args[0], cmd)
+	}
 	// "synpath FILE…" is short for "synpath analyze FILE…".
 	return analyze(ctx, args, stdin, stdout, stderr)
+}
+
+var commands = []string{"analyze", "live", "version", "help"}
+
+// mistypedCommand reports the command a word is a near miss of (synpath
+// analyse): a word that is not a file, with no path or extension in it,
+// within two edits of a command.
+func mistypedCommand(word string) (string, bool) {
+	if word == "" || word == "-" || strings.HasPrefix(word, "-") || strings.ContainsAny(word, "./\\") {
+		return "", false
+	}
+	if _, err := os.Stat(word); err == nil {
+		return "", false
+	}
+	for _, c := range commands {
+		if d := editDistance(strings.ToLower(word), c); d <= 2 && d < len(c)/2+1 {
+			return c, true
+		}
+	}
+	return "", false
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 const usage = `synpath tells where a TCP handshake died, from packet captures.

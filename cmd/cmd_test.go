@@ -62,9 +62,12 @@ func TestHelpAndVersion(t *testing.T) {
 			t.Errorf("%v: exit %d, output %q", args, code, out)
 		}
 	}
-	code, _, stderr := runMain("analyze", "--help")
-	if code != ExitOK || !strings.Contains(stderr, "--syn-timeout") {
-		t.Errorf("analyze --help: exit %d, %q", code, stderr)
+	// Help is output: on stdout, exit 0, for every command.
+	for _, args := range [][]string{{"analyze", "--help"}, {"analyze", "-h"}, {"live", "--help"}} {
+		code, out, stderr := runMain(args...)
+		if code != ExitOK || !strings.Contains(out, "--syn-timeout") || !strings.Contains(out, "Usage: synpath "+args[0]) || stderr != "" {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, out, stderr)
+		}
 	}
 	code, out, _ := runMain("version")
 	if code != ExitOK || !strings.HasPrefix(out, "synpath ") {

@@ -64,7 +64,7 @@ func analyzeJoined(ctx context.Context, cfg *analyzeConfig, gs []group, notes []
 	var warnings []string
 	for _, g := range gs {
 		c := &collected{group: g, votes: map[verdict.Vantage]int{}}
-		srcs, warns, err := readGroup(ctx, g, cfg.flows, stdin, func(a *flows.Attempt, _ verdict.Vantage) {
+		srcs, warns, err := readGroup(ctx, g, cfg.flows, cfg.readOptions(), stdin, func(a *flows.Attempt, _ verdict.Vantage) {
 			c.attempts = append(c.attempts, a.Clone())
 			c.votes[verdict.InferVantage(a)]++ // what the TTLs say, even where a flag says otherwise
 		})

@@ -27,7 +27,7 @@ type liveConfig struct {
 	wait             time.Duration // how often time is let pass with no packets
 }
 
-func parseLive(args []string, stderr io.Writer) (*liveConfig, error) {
+func parseLive(args []string, stdout, stderr io.Writer) (*liveConfig, error) {
 	fs := pflag.NewFlagSet("live", pflag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.SortFlags = false
@@ -38,10 +38,9 @@ func parseLive(args []string, stderr io.Writer) (*liveConfig, error) {
 	fs.BoolVar(&cfg.failedOnly, "failed", false, "show only attempts that were not established")
 	fs.DurationVar(&cfg.duration, "duration", 0, "stop after this long (default: until interrupted)")
 	judgeFlags(fs, &cfg.ascii, &cfg.verdict, &cfg.flows)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: synpath live -i INTERFACE [flags]\n\nVerdicts are printed as attempts conclude; Ctrl-C stops and prints the summary.\n\nFlags:\n%s", fs.FlagUsages())
-	}
-	if err := parseFlags(fs, "live", args); err != nil {
+	const usage = "Usage: synpath live -i INTERFACE [flags]\n\nVerdicts are printed as attempts conclude; Ctrl-C stops and prints the summary.\n\nFlags:\n"
+	fs.Usage = func() { fmt.Fprintf(stderr, "%s%s", usage, fs.FlagUsages()) }
+	if err := parseFlags(fs, "live", args, stdout, usage); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
@@ -72,7 +71,7 @@ func parseLive(args []string, stderr io.Writer) (*liveConfig, error) {
 // live captures on an interface and prints each attempt's verdict as soon
 // as it is judged, until interrupted or --duration has passed.
 func live(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	cfg, err := parseLive(args, stderr)
+	cfg, err := parseLive(args, stdout, stderr)
 	if err != nil {
 		return err
 	}

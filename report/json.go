@@ -40,6 +40,12 @@ type Record struct {
 	Explanation         string         `json:"explanation"`
 	SettleWith          string         `json:"settle_with,omitempty"`
 	Evidence            []EvidenceJSON `json:"evidence"`
+	// WiresharkFilter is a display filter isolating the attempt: its
+	// 4-tuple and a time window around its packets.
+	WiresharkFilter string `json:"wireshark_filter,omitempty"`
+	// CommunityID is the Community ID v1 of the connection, as Zeek,
+	// Suricata and Arkime log it.
+	CommunityID string `json:"community_id,omitempty"`
 }
 
 // NAT holds the endpoints the server's capture shows when they differ from
@@ -89,6 +95,8 @@ func NewRecord(r *verdict.Result) Record {
 		SettleWith:          r.Settle,
 		Match:               r.Match,
 		Evidence:            make([]EvidenceJSON, len(r.Evidence)),
+		WiresharkFilter:     WiresharkFilter(r),
+		CommunityID:         CommunityID(r),
 	}
 	for i, c := range r.Candidates {
 		rec.Candidates[i] = string(c)
@@ -208,6 +216,68 @@ func (j *JSONWriter) WriteMidstream(m *flows.Midstream) error {
 		Last:    formatTime(m.Last),
 		Packets: m.Packets,
 	}
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	_, err = j.w.Write(append(b, '\n'))
+	return err
+}
+
+// SummaryRecord ends JSON Lines output with --with-summary: what was
+// read, skipped and judged, per file and per verdict.
+type SummaryRecord struct {
+	Type     string         `json:"type"` // always "summary"
+	Files    []FileSummary  `json:"files"`
+	Attempts int            `json:"attempts"` // judged (and inside --since/--until)
+	Failed   int            `json:"failed"`
+	Verdicts map[string]int `json:"verdicts"`
+	// OutsideWindow counts attempts left out by --since/--until.
+	OutsideWindow int      `json:"outside_window"`
+	Notes         []string `json:"notes"`
+	Warnings      []string `json:"warnings"`
+}
+
+// FileSummary is what was read from one capture file.
+type FileSummary struct {
+	File      string `json:"file"`
+	Vantage   string `json:"vantage"`
+	Packets   uint64 `json:"packets"`
+	TCP       uint64 `json:"tcp"`
+	ICMP      uint64 `json:"icmp"`
+	Skipped   uint64 `json:"skipped"`
+	Malformed uint64 `json:"malformed"`
+	Truncated uint64 `json:"truncated"`
+	Attempts  uint64 `json:"attempts"`
+	Midstream uint64 `json:"midstream"`
+	First     string `json:"first_packet,omitempty"`
+	Last      string `json:"last_packet,omitempty"`
+}
+
+// NewSummaryRecord gathers the footer and the verdict counts.
+func NewSummaryRecord(f Footer, counts map[verdict.Verdict]int, outside int) SummaryRecord {
+	rec := SummaryRecord{Type: "summary", Files: []FileSummary{}, Verdicts: map[string]int{}, OutsideWindow: outside,
+		Notes: append([]string{}, f.Notes...), Warnings: append([]string{}, f.Warnings...)}
+	for _, s := range f.Sources {
+		fs := FileSummary{File: s.Name, Vantage: s.Vantage, Packets: s.Packets, TCP: s.TCP, ICMP: s.ICMP, Skipped: s.Skipped,
+			Malformed: s.Malformed, Truncated: s.Truncated, Attempts: s.Attempts, Midstream: s.Midstream}
+		if !s.First.IsZero() {
+			fs.First, fs.Last = formatTime(s.First), formatTime(s.Last)
+		}
+		rec.Files = append(rec.Files, fs)
+	}
+	for v, n := range counts {
+		rec.Verdicts[string(v)] = n
+		rec.Attempts += n
+		if v.Failed() {
+			rec.Failed += n
+		}
+	}
+	return rec
+}
+
+// WriteSummary writes the summary line. Once a run, so encoding/json does.
+func (j *JSONWriter) WriteSummary(rec SummaryRecord) error {
 	b, err := json.Marshal(rec)
 	if err != nil {
 		return err

@@ -129,6 +129,14 @@ func appendRecord(b []byte, rec *Record) []byte {
 		}
 		b = append(b, ']')
 	}
+	if rec.WiresharkFilter != "" {
+		b = append(b, `,"wireshark_filter":`...)
+		b = appendString(b, rec.WiresharkFilter)
+	}
+	if rec.CommunityID != "" {
+		b = append(b, `,"community_id":`...)
+		b = appendString(b, rec.CommunityID)
+	}
 	return append(b, '}', '\n')
 }
 

@@ -51,6 +51,9 @@ func sampleResults() []verdict.Result {
 func TestAppendRecordMatchesEncodingJSON(t *testing.T) {
 	for i, r := range sampleResults() {
 		rec := NewRecord(&r)
+		if (rec.WiresharkFilter == "" || rec.CommunityID == "") && r.Client.IsValid() {
+			t.Errorf("result %d: no wireshark_filter or community_id", i)
+		}
 		got := appendRecord(nil, &rec)
 		if want := stdJSON(t, &rec); !bytes.Equal(got, want) {
 			t.Errorf("result %d:\n got %s\nwant %s", i, got, want)
@@ -63,7 +66,7 @@ func FuzzAppendString(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		rec := Record{Client: s, Explanation: s, Evidence: []EvidenceJSON{{What: s}}}
+		rec := Record{Client: s, Explanation: s, Evidence: []EvidenceJSON{{What: s}}, WiresharkFilter: s, CommunityID: s}
 		if got, want := appendRecord(nil, &rec), stdJSON(t, &rec); !bytes.Equal(got, want) {
 			t.Fatalf("%q:\n got %s\nwant %s", s, got, want)
 		}

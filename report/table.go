@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"net/netip"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -32,27 +33,114 @@ type Source struct {
 	First, Last time.Time
 }
 
-// Table collects verdicts, then renders them for people: one row per
-// attempt, failures first, a summary per server and a footer.
+// Table collects verdicts, then renders them for people: a sample of the
+// attempts, failures first, summaries per server and per client, a
+// timeline, and a footer. Memory is bounded whatever the capture's size:
+// it keeps counts, and only the attempts it will list.
 type Table struct {
-	FailedOnly bool // list failed attempts only (the summary still counts all)
-	// MaxRows bounds the attempts listed (failures come first); 0: all.
-	// The summary always counts every attempt.
+	FailedOnly bool // list failed attempts only (the summaries still count all)
+	// MaxRows bounds the attempts listed; 0: up to maxListedRows. The list
+	// is a sample: every failure kind and every failing server, then
+	// failures at random, then established attempts.
 	MaxRows int
-	// SummaryOnly lists no attempt, only the summary and the footer (live
-	// capture has printed each attempt as it was judged).
+	// Top bounds the rows of each summary, worst first; 0: all.
+	Top int
+	// SummaryOnly lists no attempt, only the summaries, the timeline and
+	// the footer (live capture has printed each attempt as it was judged).
 	SummaryOnly bool
 	ASCII       bool // no box-drawing characters, for terminals that are not UTF-8
 	Explain     bool // draw a ladder diagram of each failed attempt
-	results     []verdict.Result
-	midstream   []flows.Midstream
+	Color       bool // colour verdicts (a terminal that wants it)
+
+	init     bool
+	n        counts
+	sample   *sample
+	servers  *summary[netip.AddrPort]
+	clients  *summary[netip.Addr]
+	nets     *summary[netip.Prefix]
+	timeline timeline
+	paths    pathCounts
+	// midstream keeps the earliest connections seen without their SYN,
+	// midstreamN counts them all.
+	midstream  []flows.Midstream
+	midstreamN int
 }
 
-// AddMidstream keeps a connection seen without its SYN, for listing.
-func (t *Table) AddMidstream(m flows.Midstream) { t.midstream = append(t.midstream, m) }
+// maxListedRows bounds --rows 0: a listing longer than this is for JSON.
+const maxListedRows = 10000
 
-// Add keeps one verdict for rendering.
-func (t *Table) Add(r verdict.Result) { t.results = append(t.results, r) }
+func (t *Table) start() {
+	if t.init {
+		return
+	}
+	t.init = true
+	rows := t.MaxRows
+	if rows <= 0 || rows > maxListedRows {
+		rows = maxListedRows
+	}
+	if t.SummaryOnly {
+		rows = 0
+	}
+	t.sample = newSample(rows)
+	t.servers = newSummary(func(a, b netip.AddrPort) int { return a.Compare(b) }, netip.AddrPort.String)
+	t.clients = newSummary(func(a, b netip.Addr) int { return a.Compare(b) }, netip.Addr.String)
+	t.nets = newSummary(comparePrefix, netip.Prefix.String)
+}
+
+// AddMidstream counts a connection seen without its SYN, and keeps the
+// earliest ones for listing.
+func (t *Table) AddMidstream(m flows.Midstream) {
+	t.midstreamN++
+	t.midstream = append(t.midstream, m)
+	if len(t.midstream) >= 4*maxMidstreamRows {
+		t.trimMidstream()
+	}
+}
+
+func (t *Table) trimMidstream() {
+	slices.SortStableFunc(t.midstream, func(a, b flows.Midstream) int { return a.First.TS.Compare(b.First.TS) })
+	if len(t.midstream) > maxMidstreamRows {
+		t.midstream = slices.Clip(t.midstream[:maxMidstreamRows])
+	}
+}
+
+// Add counts one verdict, and keeps it if it may be listed.
+func (t *Table) Add(r verdict.Result) {
+	t.start()
+	vi := verdictIndex(r.Verdict)
+	t.n[vi]++
+	firstServer := t.servers.add(r.Server, vi, r.FirstSYN)
+	client := r.Client.Addr().Unmap()
+	t.clients.add(client, vi, r.FirstSYN)
+	t.nets.add(clientNet(client), vi, r.FirstSYN)
+	t.timeline.add(r.FirstSYN, vi, r.Server)
+	t.paths.add(&r)
+	failed := vi != 0
+	if t.FailedOnly && !failed {
+		return
+	}
+	rank := rankEstablished
+	switch {
+	case t.n[vi] == 1:
+		rank = rankFirstOfVerdict
+	case failed && firstServer:
+		rank = rankFirstOfServer
+	case failed:
+		rank = rankFailure
+	}
+	t.sample.add(&r, rank)
+}
+
+// Counts returns how many attempts got each verdict.
+func (t *Table) Counts() map[verdict.Verdict]int {
+	m := map[verdict.Verdict]int{}
+	for i, n := range t.n {
+		if n > 0 {
+			m[verdictOrder[i]] = n
+		}
+	}
+	return m
+}
 
 // Footer is what the run read and noticed, printed below the verdicts.
 type Footer struct {
@@ -61,29 +149,12 @@ type Footer struct {
 	Warnings []string // things that limit the answer (a capture cut short)
 }
 
-// Render writes the table, the summary and the footer.
+// Render writes the listed attempts, the summaries, the timeline and the
+// footer.
 func (t *Table) Render(w io.Writer, f Footer) error {
-	slices.SortStableFunc(t.results, func(a, b verdict.Result) int {
-		if fa, fb := a.Verdict.Failed(), b.Verdict.Failed(); fa != fb {
-			if fa {
-				return -1
-			}
-			return 1
-		}
-		return a.FirstSYN.Compare(b.FirstSYN)
-	})
-	shown := t.results
-	if t.FailedOnly {
-		shown = slices.DeleteFunc(slices.Clone(t.results), func(r verdict.Result) bool { return !r.Verdict.Failed() })
-	}
-	if t.SummaryOnly {
-		shown = nil
-	}
-	hidden := 0
-	if t.MaxRows > 0 && len(shown) > t.MaxRows {
-		hidden = len(shown) - t.MaxRows
-		shown = shown[:t.MaxRows]
-	}
+	t.start()
+	shown := t.sample.results()
+	total := t.n.total()
 	if len(shown) > 0 {
 		arrow := "→"
 		if t.ASCII {
@@ -92,7 +163,7 @@ func (t *Table) Render(w io.Writer, f Footer) error {
 		tbl := t.newTable(w)
 		tbl.Header("#", "client "+arrow+" server", "verdict", "where", "SYNs", "RTT", "first SYN")
 		for i, r := range shown {
-			if err := tbl.Append(fmt.Sprint(i+1), r.Client.String()+"\n"+arrow+" "+r.Server.String(), string(r.Verdict), place(&r),
+			if err := tbl.Append(fmt.Sprint(i+1), r.Client.String()+"\n"+arrow+" "+r.Server.String(), t.verdictText(r.Verdict), place(&r),
 				synCount(&r, arrow), t.text(rttText(r.RTT)), r.FirstSYN.UTC().Format("15:04:05.000")); err != nil {
 				return err
 			}
@@ -100,8 +171,8 @@ func (t *Table) Render(w io.Writer, f Footer) error {
 		if err := tbl.Render(); err != nil {
 			return err
 		}
-		if hidden > 0 {
-			t.wrap(w, fmt.Sprintf("… %d more attempts not listed (--rows 0 lists all; --format json writes every one).", hidden))
+		if hidden := t.sample.offered - len(shown); hidden > 0 {
+			t.wrap(w, t.hiddenText(hidden, shown))
 		}
 		fmt.Fprintln(w)
 		for i, r := range shown {
@@ -126,24 +197,26 @@ func (t *Table) Render(w io.Writer, f Footer) error {
 				if err := WriteLadder(w, &r, t.ASCII); err != nil {
 					return err
 				}
+				t.wrap(w, "Wireshark filter: "+WiresharkFilter(&r))
+				t.wrap(w, "Community ID: "+CommunityID(&r))
 			}
 		}
-	} else if len(t.results) == 0 {
+	} else if total == 0 {
 		fmt.Fprintln(w, "No connection attempts (no SYN) in the capture.")
-	} else if !t.SummaryOnly {
-		fmt.Fprintf(w, "All %d connection attempts were established.\n", len(t.results))
+	} else if !t.SummaryOnly && t.n.failed() == 0 {
+		fmt.Fprintf(w, "All %d connection attempts were established.\n", total)
 	}
-	if len(t.results) > 0 {
-		fmt.Fprintln(w)
-		if err := t.summary(w); err != nil {
+	if total > 0 {
+		if err := t.summaries(w); err != nil {
 			return err
 		}
+		t.renderTimeline(w)
 	}
 	if err := t.renderMidstream(w); err != nil {
 		return err
 	}
 	fmt.Fprintln(w)
-	if line := pathTotals(t.results); line != "" {
+	if line := t.paths.String(); line != "" {
 		t.wrap(w, line)
 	}
 	for _, n := range f.Notes {
@@ -159,55 +232,31 @@ func (t *Table) Render(w io.Writer, f Footer) error {
 	return nil
 }
 
-// summary counts verdicts per server:port.
-func (t *Table) summary(w io.Writer) error {
-	type row struct {
-		server string
-		counts map[verdict.Verdict]int
+// hiddenText says what the sample left out, and how it was drawn.
+func (t *Table) hiddenText(hidden int, shown []verdict.Result) string {
+	text := fmt.Sprintf("… %d more attempts not listed. The list is a sample: the first attempt of each verdict and the first failure of each failing server, then failures drawn at random", hidden)
+	if !t.FailedOnly {
+		text += ", then established ones"
 	}
-	var rows []*row
-	byServer := map[string]*row{}
-	for _, r := range t.results {
-		s := r.Server.String()
-		if byServer[s] == nil {
-			byServer[s] = &row{server: s, counts: map[verdict.Verdict]int{}}
-			rows = append(rows, byServer[s])
-		}
-		byServer[s].counts[r.Verdict]++
-	}
-	slices.SortFunc(rows, func(a, b *row) int { return strings.Compare(a.server, b.server) })
-	order := []verdict.Verdict{verdict.Established, verdict.Refused, verdict.Unreachable, verdict.Timeout,
-		verdict.HalfOpen, verdict.Stalled, verdict.Reset, verdict.Aborted, verdict.Incomplete}
-	var cols []verdict.Verdict
-	for _, v := range order {
-		for _, r := range rows {
-			if r.counts[v] > 0 {
-				cols = append(cols, v)
-				break
-			}
+	text += " (--rows N lists more; --format json writes every one)."
+	// Failing servers that have no attempt in the list.
+	listed := map[netip.AddrPort]bool{}
+	for _, r := range shown {
+		if r.Verdict.Failed() {
+			listed[r.Server] = true
 		}
 	}
-	tbl := t.newTable(w)
-	header := []any{"server", "attempts"}
-	for _, v := range cols {
-		header = append(header, string(v))
-	}
-	tbl.Header(header...)
-	for _, r := range rows {
-		total := 0
-		cells := []any{r.server, ""}
-		for _, v := range cols {
-			total += r.counts[v]
-			cells = append(cells, countCell(r.counts[v]))
-		}
-		cells[1] = fmt.Sprint(total)
-		if err := tbl.Append(cells...); err != nil {
-			return err
+	missing := 0
+	for k, row := range t.servers.rows {
+		if row.failed() > 0 && !listed[k] {
+			missing++
 		}
 	}
-	return tbl.Render()
+	if missing > 0 {
+		text += fmt.Sprintf(" %d failing servers have no attempt listed.", missing)
+	}
+	return text
 }
-
 func (t *Table) newTable(w io.Writer) *tablewriter.Table {
 	style := tw.StyleLight
 	if t.ASCII {
@@ -254,13 +303,6 @@ func rttText(d time.Duration) string {
 	return d.Round(time.Microsecond).String()
 }
 
-func countCell(n int) string {
-	if n == 0 {
-		return ""
-	}
-	return fmt.Sprint(n)
-}
-
 // wrap writes text for people: wrapped at 100 columns, continuation lines
 // indented, and in ASCII when the terminal wants it.
 func (t *Table) wrap(w io.Writer, text string) {
@@ -305,27 +347,29 @@ func capitalizeFirst(s string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-// pathTotals adds up, over attempts seen in both captures, the SYNs and
+// pathCounts adds up, over attempts seen in both captures, the SYNs and
 // SYN-ACKs each direction of the path lost.
-func pathTotals(results []verdict.Result) string {
-	var synSent, synGot, ackSent, ackGot, n int
-	for _, r := range results {
-		// An attempt the other capture saw only part of would count the
-		// packets it missed as lost.
-		if r.Partial || r.SYNSent < 0 || r.SYNSeenByServer < 0 || r.SYNACKSent < 0 || r.SYNACKSeenByClient < 0 {
-			continue
-		}
-		n++
-		synSent += r.SYNSent
-		synGot += min(r.SYNSeenByServer, r.SYNSent)
-		ackSent += r.SYNACKSent
-		ackGot += min(r.SYNACKSeenByClient, r.SYNACKSent)
+type pathCounts struct{ synSent, synGot, ackSent, ackGot, n int }
+
+func (p *pathCounts) add(r *verdict.Result) {
+	// An attempt the other capture saw only part of would count the
+	// packets it missed as lost.
+	if r.Partial || r.SYNSent < 0 || r.SYNSeenByServer < 0 || r.SYNACKSent < 0 || r.SYNACKSeenByClient < 0 {
+		return
 	}
-	if n == 0 {
+	p.n++
+	p.synSent += r.SYNSent
+	p.synGot += min(r.SYNSeenByServer, r.SYNSent)
+	p.ackSent += r.SYNACKSent
+	p.ackGot += min(r.SYNACKSeenByClient, r.SYNACKSent)
+}
+
+func (p *pathCounts) String() string {
+	if p.n == 0 {
 		return ""
 	}
 	return fmt.Sprintf("paths, over %d attempts seen from both ends: outbound lost %d of %d SYNs; return lost %d of %d SYN-ACKs",
-		n, synSent-synGot, synSent, ackSent-ackGot, ackSent)
+		p.n, p.synSent-p.synGot, p.synSent, p.ackSent-p.ackGot, p.ackSent)
 }
 
 // evidenceRefs lists up to max packets as file:frame@time, the first ones
@@ -354,20 +398,22 @@ func (t *Table) renderMidstream(w io.Writer) error {
 	if len(t.midstream) == 0 {
 		return nil
 	}
-	slices.SortFunc(t.midstream, func(a, b flows.Midstream) int { return a.First.TS.Compare(b.First.TS) })
-	fmt.Fprintf(w, "\nConnections without a captured SYN (not judged): %d\n", len(t.midstream))
+	t.trimMidstream()
+	fmt.Fprintf(w, "\nConnections without a captured SYN (not judged): %d\n", t.midstreamN)
 	tbl := t.newTable(w)
 	tbl.Header("from", "to", "pkts", "first frame", "last at")
-	for i, m := range t.midstream {
-		if i == maxMidstreamRows {
-			fmt.Fprintln(w, t.text(fmt.Sprintf("… and %d more", len(t.midstream)-i)))
-			break
-		}
+	for _, m := range t.midstream {
 		ref := m.First
 		ref.File = filepath.Base(ref.File)
 		if err := tbl.Append(m.From.String(), m.To.String(), fmt.Sprint(m.Packets), ref.String(), m.Last.UTC().Format("15:04:05.000000")); err != nil {
 			return err
 		}
 	}
-	return tbl.Render()
+	if err := tbl.Render(); err != nil {
+		return err
+	}
+	if more := t.midstreamN - len(t.midstream); more > 0 {
+		fmt.Fprintln(w, t.text(fmt.Sprintf("… and %d more", more)))
+	}
+	return nil
 }

@@ -1,0 +1,156 @@
+package report
+
+import (
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/binary"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/synpath/synpath/verdict"
+)
+
+// This file hands an attempt over to other tools: a Wireshark display
+// filter that isolates it, and its Community ID, the flow hash Zeek,
+// Suricata and Arkime print, to find it in their logs.
+
+// protoTCP is TCP's IP protocol number.
+const protoTCP = 6
+
+// CommunityID is the attempt's Community ID v1 (seed 0).
+func CommunityID(r *verdict.Result) string {
+	if !r.Client.IsValid() || !r.Server.IsValid() {
+		return ""
+	}
+	return communityID(0, r.Client, r.Server, protoTCP)
+}
+
+// communityID follows the Community ID spec, version 1: SHA-1 over the
+// seed, both addresses, the protocol, a zero byte and both ports (network
+// byte order), the endpoints ordered smaller first (address, then port),
+// in base64 after "1:". ICMP's type/code mapping is not needed here.
+func communityID(seed uint16, src, dst netip.AddrPort, proto uint8) string {
+	sa, da := src.Addr().Unmap(), dst.Addr().Unmap()
+	sp, dp := src.Port(), dst.Port()
+	if c := sa.Compare(da); c > 0 || c == 0 && sp > dp {
+		sa, da, sp, dp = da, sa, dp, sp
+	}
+	var buf [2 + 16 + 16 + 6]byte
+	b := binary.BigEndian.AppendUint16(buf[:0], seed)
+	b = appendAddr(b, sa)
+	b = appendAddr(b, da)
+	b = append(b, proto, 0)
+	b = binary.BigEndian.AppendUint16(b, sp)
+	b = binary.BigEndian.AppendUint16(b, dp)
+	sum := sha1.Sum(b)
+	var out [2 + 28]byte
+	out[0], out[1] = '1', ':'
+	base64.StdEncoding.Encode(out[2:], sum[:])
+	return string(out[:])
+}
+
+// appendAddr appends the address's bytes: 4 for IPv4, 16 for IPv6.
+func appendAddr(b []byte, a netip.Addr) []byte {
+	if a.Is4() {
+		a4 := a.As4()
+		return append(b, a4[:]...)
+	}
+	a16 := a.As16()
+	return append(b, a16[:]...)
+}
+
+// filterMargin widens the time window of a filter: the packets of an
+// attempt, and ICMP errors quoting them, all fall inside it.
+const filterMargin = time.Second
+
+// WiresharkFilter is a display filter that isolates the attempt: its
+// 4-tuple (also as the server's capture saw it, behind NAT), in a window
+// from a second before its first packet to a second after its last, so a
+// later connection reusing the ports is left out. An ICMP error quoting
+// the attempt matches too: Wireshark dissects the quoted headers into the
+// same fields. The window is frame.time_epoch, which no time zone shifts.
+func WiresharkFilter(r *verdict.Result) string {
+	if !r.Client.IsValid() || !r.Server.IsValid() {
+		return ""
+	}
+	first, last := r.FirstSYN, r.FirstSYN
+	for i := range r.Evidence {
+		ts := r.Evidence[i].TS
+		if ts.IsZero() {
+			continue
+		}
+		if first.IsZero() || ts.Before(first) {
+			first = ts
+		}
+		if ts.After(last) {
+			last = ts
+		}
+	}
+	window := !first.IsZero()
+	nat := r.ClientSeenByServer.IsValid() && r.ClientSeenByServer != r.Client ||
+		r.ServerSeenByServer.IsValid() && r.ServerSeenByServer != r.Server
+	var arr [320]byte
+	b := arr[:0]
+	if nat && window {
+		b = append(b, '(')
+	}
+	if nat {
+		b = append(b, '(')
+	}
+	b = appendTuple(b, r.Client, r.Server)
+	if nat {
+		c, s := r.Client, r.Server
+		if r.ClientSeenByServer.IsValid() {
+			c = r.ClientSeenByServer
+		}
+		if r.ServerSeenByServer.IsValid() {
+			s = r.ServerSeenByServer
+		}
+		b = append(b, ") || ("...)
+		b = appendTuple(b, c, s)
+		b = append(b, ')')
+	}
+	if nat && window {
+		b = append(b, ')')
+	}
+	if window {
+		b = append(b, " && frame.time_epoch >= "...)
+		b = appendEpoch(b, first.Add(-filterMargin).Truncate(time.Microsecond))
+		b = append(b, " && frame.time_epoch <= "...)
+		end := last.Add(filterMargin)
+		if t := end.Truncate(time.Microsecond); !t.Equal(end) {
+			end = t.Add(time.Microsecond)
+		}
+		b = appendEpoch(b, end)
+	}
+	return string(b)
+}
+
+// appendTuple appends the filter of one 4-tuple, either direction.
+func appendTuple(b []byte, c, s netip.AddrPort) []byte {
+	field := "ip.addr=="
+	if c.Addr().Unmap().Is6() {
+		field = "ipv6.addr=="
+	}
+	b = append(b, field...)
+	b = c.Addr().Unmap().AppendTo(b)
+	b = append(b, " && "...)
+	b = append(b, field...)
+	b = s.Addr().Unmap().AppendTo(b)
+	b = append(b, " && tcp.port=="...)
+	b = strconv.AppendUint(b, uint64(c.Port()), 10)
+	b = append(b, " && tcp.port=="...)
+	return strconv.AppendUint(b, uint64(s.Port()), 10)
+}
+
+// appendEpoch appends t as seconds since the epoch with microseconds.
+func appendEpoch(b []byte, t time.Time) []byte {
+	us := max(t.UnixMicro(), 0)
+	b = strconv.AppendInt(b, us/1e6, 10)
+	frac := us % 1e6
+	b = append(b, '.')
+	var d [6]byte
+	digits(d[:], int(frac))
+	return append(b, d[:]...)
+}
