@@ -69,6 +69,10 @@ func parseLive(args []string, stderr io.Writer) (*liveConfig, error) {
 	return cfg, nil
 }
 
+// liveTick is how often live capture lets time pass for the attempts in
+// progress and reports the failures already lived through.
+const liveTick = 250 * time.Millisecond
+
 // live captures on an interface and prints each attempt's verdict as soon
 // as it is judged, until interrupted or --duration has passed.
 func live(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -87,63 +91,53 @@ func live(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		defer cancel()
 	}
 
-	summary := &report.Table{SummaryOnly: true, ASCII: cfg.ascii}
-	jw := report.NewJSONWriter(stdout)
-	failed := false
-	var werr error
-	tracker := flows.NewTracker(cfg.flows, func(a *flows.Attempt) {
-		v := cfg.vantage
-		if v == "" {
-			v = verdict.InferVantage(a)
-		}
-		r := verdict.Judge(a, v, cfg.verdict)
-		failed = failed || r.Verdict.Failed()
-		summary.Add(r)
-		if werr != nil || (cfg.failedOnly && !r.Verdict.Failed()) {
-			return
-		}
-		if cfg.json {
-			werr = jw.Write(&r)
-		} else {
-			werr = report.WriteLine(stdout, &r, cfg.ascii)
-		}
-	})
+	l := newLiveLoop(cfg.vantage, cfg.verdict, cfg.flows, cfg.json, cfg.failedOnly, cfg.ascii, stdout)
 	if !cfg.json {
 		fmt.Fprintf(stderr, "synpath: capturing on %s; Ctrl-C stops\n", cfg.iface)
 	}
 	var p capture.Packet
-	for ctx.Err() == nil && werr == nil {
+	lastTick, lastDrops := time.Now(), time.Time{}
+	for ctx.Err() == nil && l.err == nil {
 		err := rd.Next(&p)
 		switch {
 		case err == nil:
-			tracker.Observe(&p)
+			l.observe(&p)
 		case errors.Is(err, capture.ErrNoPacket):
 			// A quiet link: time still passes for attempts in progress.
-			tracker.Advance(time.Now())
 		default:
 			return err
 		}
+		if now := time.Now(); now.Sub(lastTick) >= liveTick {
+			if now.Sub(lastDrops) >= time.Second {
+				l.drops.sample(now, rd.KernelDrops())
+				lastDrops = now
+			}
+			l.tick(now)
+			lastTick = now
+		}
 	}
-	tracker.Advance(time.Now())
-	tracker.Finish()
-	if werr != nil {
-		return werr
+	l.finish(time.Now())
+	if l.err != nil {
+		return l.err
 	}
+	tracker, summary := l.tracker, l.summary
 	st := rd.Stats()
 	src := report.Source{Name: rd.Name(), Vantage: liveVantage(cfg.vantage), Packets: st.Packets, TCP: st.TCP, ICMP: st.ICMP,
 		Skipped: st.Skipped, Malformed: st.Malformed, Truncated: st.Truncated, Attempts: tracker.Counts().Attempts, Midstream: tracker.Counts().Midstream}
 	var warnings []string
+	notes := []string{fmt.Sprintf("the kernel dropped %d packets", rd.KernelDrops())}
 	if n := rd.KernelDrops(); n > 0 {
+		notes = nil
 		warnings = append(warnings, fmt.Sprintf("the kernel dropped %d packets: the capture could not keep up, verdicts may miss packets", n))
 	}
 	if cfg.json {
 		for _, w := range warnings {
 			fmt.Fprintf(stderr, "synpath: warning: %s\n", w)
 		}
-	} else if err := summary.Render(stdout, report.Footer{Sources: []report.Source{src}, Warnings: warnings}); err != nil {
+	} else if err := summary.Render(stdout, report.Footer{Sources: []report.Source{src}, Notes: notes, Warnings: warnings}); err != nil {
 		return err
 	}
-	if failed {
+	if l.failed {
 		return errFailed
 	}
 	return nil

@@ -46,13 +46,32 @@ type Table struct {
 	Explain     bool // draw a ladder diagram of each failed attempt
 	results     []verdict.Result
 	midstream   []flows.Midstream
+	// The summary is counted as verdicts come, so that SummaryOnly (live
+	// capture, for hours) keeps no result.
+	n     int
+	tally map[string]map[verdict.Verdict]int
+	paths pathCount
 }
 
 // AddMidstream keeps a connection seen without its SYN, for listing.
 func (t *Table) AddMidstream(m flows.Midstream) { t.midstream = append(t.midstream, m) }
 
-// Add keeps one verdict for rendering.
-func (t *Table) Add(r verdict.Result) { t.results = append(t.results, r) }
+// Add keeps one verdict for rendering; with SummaryOnly, only counts it.
+func (t *Table) Add(r verdict.Result) {
+	t.n++
+	if t.tally == nil {
+		t.tally = map[string]map[verdict.Verdict]int{}
+	}
+	s := r.Server.String()
+	if t.tally[s] == nil {
+		t.tally[s] = map[verdict.Verdict]int{}
+	}
+	t.tally[s][r.Verdict]++
+	t.paths.add(&r)
+	if !t.SummaryOnly {
+		t.results = append(t.results, r)
+	}
+}
 
 // Footer is what the run read and noticed, printed below the verdicts.
 type Footer struct {
@@ -128,12 +147,12 @@ func (t *Table) Render(w io.Writer, f Footer) error {
 				}
 			}
 		}
-	} else if len(t.results) == 0 {
+	} else if t.n == 0 {
 		fmt.Fprintln(w, "No connection attempts (no SYN) in the capture.")
 	} else if !t.SummaryOnly {
-		fmt.Fprintf(w, "All %d connection attempts were established.\n", len(t.results))
+		fmt.Fprintf(w, "All %d connection attempts were established.\n", t.n)
 	}
-	if len(t.results) > 0 {
+	if t.n > 0 {
 		fmt.Fprintln(w)
 		if err := t.summary(w); err != nil {
 			return err
@@ -143,7 +162,7 @@ func (t *Table) Render(w io.Writer, f Footer) error {
 		return err
 	}
 	fmt.Fprintln(w)
-	if line := pathTotals(t.results); line != "" {
+	if line := t.paths.String(); line != "" {
 		t.wrap(w, line)
 	}
 	for _, n := range f.Notes {
@@ -166,14 +185,8 @@ func (t *Table) summary(w io.Writer) error {
 		counts map[verdict.Verdict]int
 	}
 	var rows []*row
-	byServer := map[string]*row{}
-	for _, r := range t.results {
-		s := r.Server.String()
-		if byServer[s] == nil {
-			byServer[s] = &row{server: s, counts: map[verdict.Verdict]int{}}
-			rows = append(rows, byServer[s])
-		}
-		byServer[s].counts[r.Verdict]++
+	for s, counts := range t.tally {
+		rows = append(rows, &row{server: s, counts: counts})
 	}
 	slices.SortFunc(rows, func(a, b *row) int { return strings.Compare(a.server, b.server) })
 	order := []verdict.Verdict{verdict.Established, verdict.Refused, verdict.Unreachable, verdict.Timeout,
@@ -305,25 +318,27 @@ func capitalizeFirst(s string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-// pathTotals adds up, over attempts seen in both captures, the SYNs and
+// pathCount adds up, over attempts seen in both captures, the SYNs and
 // SYN-ACKs each direction of the path lost.
-func pathTotals(results []verdict.Result) string {
-	var synSent, synGot, ackSent, ackGot, n int
-	for _, r := range results {
-		if r.SYNSent < 0 || r.SYNSeenByServer < 0 || r.SYNACKSent < 0 || r.SYNACKSeenByClient < 0 {
-			continue
-		}
-		n++
-		synSent += r.SYNSent
-		synGot += min(r.SYNSeenByServer, r.SYNSent)
-		ackSent += r.SYNACKSent
-		ackGot += min(r.SYNACKSeenByClient, r.SYNACKSent)
+type pathCount struct{ synSent, synGot, ackSent, ackGot, n int }
+
+func (p *pathCount) add(r *verdict.Result) {
+	if r.SYNSent < 0 || r.SYNSeenByServer < 0 || r.SYNACKSent < 0 || r.SYNACKSeenByClient < 0 {
+		return
 	}
-	if n == 0 {
+	p.n++
+	p.synSent += r.SYNSent
+	p.synGot += min(r.SYNSeenByServer, r.SYNSent)
+	p.ackSent += r.SYNACKSent
+	p.ackGot += min(r.SYNACKSeenByClient, r.SYNACKSent)
+}
+
+func (p *pathCount) String() string {
+	if p.n == 0 {
 		return ""
 	}
 	return fmt.Sprintf("paths, over %d attempts seen from both ends: outbound lost %d of %d SYNs; return lost %d of %d SYN-ACKs",
-		n, synSent-synGot, synSent, ackSent-ackGot, ackSent)
+		p.n, p.synSent-p.synGot, p.synSent, p.ackSent-p.ackGot, p.ackSent)
 }
 
 // evidenceRefs lists up to max packets as file:frame@time, the first ones
