@@ -10,6 +10,8 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"runtime"
 	"strings"
 	"sync"
@@ -18,6 +20,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/synpath/synpath/capture"
 	"github.com/synpath/synpath/report"
 )
 
@@ -228,8 +231,11 @@ func TestLiveCapture(t *testing.T) {
 	var out lineLog
 	var errb bytes.Buffer
 	code := make(chan int, 1)
+	dir := t.TempDir()
+	all, failed := filepath.Join(dir, "all.pcapng"), filepath.Join(dir, "failed.pcapng")
 	go inNetns(t, lab.c, func() {
-		code <- Main(context.Background(), []string{"live", "-i", "lt-c", "--format", "json", "--duration", "8s", "--syn-timeout", "1s", "--stall-after", "1s"}, nil, &out, &errb)
+		code <- Main(context.Background(), []string{"live", "-i", "lt-c", "--format", "json", "--duration", "8s", "--syn-timeout", "1s", "--stall-after", "1s",
+			"-w", all, "-W", failed}, nil, &out, &errb)
 	})
 	time.Sleep(time.Second) // the ring is set up
 	clients := lab.connectAll(80, 81, 82, 83, 84, 85)
@@ -283,4 +289,86 @@ func TestLiveCapture(t *testing.T) {
 	if c := clients[85]; c.err != nil {
 		t.Errorf("port 85: the client failed (%v): the late SYN-ACK should have got through", c.err)
 	}
+	checkWritten(t, recs, all, failed)
+}
+
+// checkWritten checks the -w file against the verdicts streamed: every
+// evidence frame is in it under its number and time, and synpath analyze
+// judges it to the same final verdicts; and the -W file holds exactly the
+// frames behind the failures.
+func checkWritten(t *testing.T, recs []liveRecord, all, failed string) {
+	t.Helper()
+	frames := map[uint64]string{}
+	rd, err := capture.Open(all)
+	if err != nil {
+		t.Fatalf("-w file: %v", err)
+	}
+	rd.OnFrame(func(f *capture.Frame) { frames[f.N] = f.TS.UTC().Format(report.TimeFormat) })
+	var p capture.Packet
+	for rd.Next(&p) == nil {
+	}
+	rd.Close()
+	final := map[string]string{}
+	failedFrames := map[uint64]bool{}
+	hadFailure := map[string]bool{}
+	for _, r := range recs {
+		final[fmt.Sprint(r.Server, r.ISN)] = r.Verdict + "/" + r.Where
+		if r.Verdict != "established" {
+			hadFailure[fmt.Sprint(r.Server, r.ISN)] = true
+		}
+		for _, e := range r.Evidence {
+			if frames[e.Packet] != e.Time {
+				t.Errorf("%s: evidence frame %d at %s; the -w file has it at %q", r.Server, e.Packet, e.Time, frames[e.Packet])
+			}
+			if r.Verdict != "established" {
+				failedFrames[e.Packet] = true
+			}
+		}
+	}
+	var out, errb bytes.Buffer
+	Main(context.Background(), []string{"analyze", "--format", "json", "--syn-timeout", "1s", "--stall-after", "1s", all}, nil, &out, &errb)
+	again := map[string]string{}
+	allowed := map[uint64]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var r report.Record
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("analyze -w file: %v in %q (%s)", err, line, errb.String())
+		}
+		again[fmt.Sprint(r.Server, r.ISN)] = r.Verdict + "/" + r.Where
+		if hadFailure[fmt.Sprint(r.Server, r.ISN)] {
+			for _, e := range r.Evidence {
+				allowed[e.Packet] = true
+			}
+		}
+	}
+	if fmt.Sprint(again) != fmt.Sprint(final) {
+		t.Errorf("analyze of the -w file:\n %v\nlive said\n %v", again, final)
+	}
+	// The -W file: the failures' frames, numbered as in the -w file.
+	out.Reset()
+	if _, err := exec.LookPath("tshark"); err != nil {
+		return
+	}
+	ids, err := exec.Command("tshark", "-r", failed, "-T", "fields", "-e", "frame.packet_id").Output()
+	if err != nil {
+		t.Fatalf("tshark -r %s: %v", failed, err)
+	}
+	got := map[uint64]bool{}
+	for _, f := range strings.Fields(string(ids)) {
+		n, _ := strconv.ParseUint(f, 10, 64)
+		got[n] = true
+	}
+	// Every frame a failure line names, and only frames of failed
+	// attempts (those that came after the line too).
+	for n := range failedFrames {
+		if !got[n] {
+			t.Errorf("-W file misses frame %d of a failure (holds %v)", n, got)
+		}
+	}
+	for n := range got {
+		if !allowed[n] {
+			t.Errorf("-W file holds frame %d, of no failed attempt", n)
+		}
+	}
+	t.Logf("-W file: %d frames of %d failed attempts", len(got), len(hadFailure))
 }

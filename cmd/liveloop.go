@@ -48,6 +48,9 @@ type liveLoop struct {
 	// onFailure, if set, is told of each failure line's evidence (the
 	// --write-failed file).
 	onFailure func(r *verdict.Result)
+	// beforeLine, if set, is called before a line is printed (to clear a
+	// status line on the terminal).
+	beforeLine func()
 
 	shown     map[liveID]shownFailure
 	shownFIFO []liveID
@@ -158,6 +161,9 @@ func (l *liveLoop) print(r *verdict.Result, first time.Time, update bool, was ve
 	}
 	if l.err != nil {
 		return
+	}
+	if l.beforeLine != nil {
+		l.beforeLine()
 	}
 	switch {
 	case l.json:
