@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"bytes"
 	"fmt"
 	"os/exec"
 	"path/filepath"
@@ -118,18 +119,58 @@ func TestFilterRefuses(t *testing.T) {
 	}
 }
 
-// TestFilterProgramsAssemble checks every program fits classic BPF for the
-// kernel, prefixed to the live filter.
-func TestFilterProgramsAssemble(t *testing.T) {
+// TestFilterPrograms checks every program fits classic BPF for the kernel,
+// ahead of the live filter, and that the two together keep what each
+// keeps, over the lab's packets on Ethernet and as raw IP (-i any).
+func TestFilterPrograms(t *testing.T) {
+	var frames [][]byte
+	for _, file := range []string{"../testdata/scenarios/mixed/client.pcap", "../testdata/scenarios/ipv6-refused/client.pcap", "../testdata/scenarios/icmp-admin-prohibited/client.pcap"} {
+		r, err := Open(file)
+		if err != nil {
+			t.Skip(err)
+		}
+		r.OnFrame(func(f *Frame) {
+			if f.Link == linkEthernet {
+				frames = append(frames, bytes.Clone(f.Data))
+			}
+		})
+		var p Packet
+		for r.Next(&p) == nil {
+		}
+		r.Close()
+	}
 	for _, expr := range filterExprs {
 		f, _ := ParseFilter(expr)
 		for _, link := range []uint32{linkEthernet, linkLinuxSLL, linkLinuxSLL2, linkRaw, linkIPv4, linkIPv6} {
-			prog, err := f.Program(link, liveFilter(liveSnap))
+			ours := liveFilter(liveSnap)
+			if link == linkRaw {
+				ours = liveFilterRaw(liveSnap)
+			}
+			prog, err := f.Program(link, ours)
 			if err == nil {
 				_, err = bpf.Assemble(prog)
 			}
 			if err != nil {
 				t.Errorf("%q on link %d: %v", expr, link, err)
+				continue
+			}
+			if link != linkEthernet && link != linkRaw {
+				continue
+			}
+			both, _ := bpf.NewVM(prog)
+			alone, _ := bpf.NewVM(ours)
+			for i, fr := range frames {
+				if link == linkRaw {
+					fr = fr[14:]
+				}
+				n, err := both.Run(fr)
+				want, _ := alone.Run(fr)
+				if !f.Match(link, fr) {
+					want = 0
+				}
+				if err != nil || n != want {
+					t.Errorf("%q on link %d, frame %d: kept %d (%v), want %d", expr, link, i, n, err, want)
+				}
 			}
 		}
 	}

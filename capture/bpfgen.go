@@ -22,6 +22,7 @@ type fins struct {
 	in     bpf.Instruction
 	jt, jf int // label, or next
 	jmp    int // for an unconditional jump: its label
+	asIs   bool
 }
 
 const next = -1
@@ -34,7 +35,7 @@ func (g *fgen) label() int {
 func (g *fgen) place(l int) { g.labels[l] = len(g.ins) }
 
 func (g *fgen) emit(in bpf.Instruction) {
-	g.ins = append(g.ins, fins{in: in, jt: next, jf: next, jmp: next})
+	g.ins = append(g.ins, fins{in: in, jt: next, jf: next, jmp: next, asIs: true})
 }
 
 // test loads nothing: it compares A with v, going to t or f.
@@ -57,6 +58,10 @@ func (g *fgen) resolve() ([]bpf.Instruction, error) {
 		return d, nil
 	}
 	for i, f := range g.ins {
+		if f.asIs {
+			out[i] = f.in
+			continue
+		}
 		switch in := f.in.(type) {
 		case bpf.JumpIf:
 			t, err := skip(i, f.jt)

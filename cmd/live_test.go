@@ -10,8 +10,10 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -371,4 +373,73 @@ func checkWritten(t *testing.T, recs []liveRecord, all, failed string) {
 		}
 	}
 	t.Logf("-W file: %d frames of %d failed attempts", len(got), len(hadFailure))
+}
+
+// TestMain lets the live tests run this test binary as synpath, in
+// another network namespace and as another user.
+func TestMain(m *testing.M) {
+	if os.Getenv("SYNPATH_TEST_MAIN") == "1" {
+		os.Exit(Main(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// TestLiveAnyFilterUser runs synpath as its own process in the client's
+// namespace twice at once: on -i any with a filter expression, dropping
+// root for nobody; and on two interfaces named with -i.
+func TestLiveAnyFilterUser(t *testing.T) {
+	lab := newLiveLab(t)
+	if _, err := user.Lookup("nobody"); err != nil {
+		t.Skip("no user nobody")
+	}
+	type run struct {
+		args []string
+		cmd  *exec.Cmd
+		out  bytes.Buffer
+		errb bytes.Buffer
+	}
+	runs := []*run{
+		{args: []string{"-i", "any", "--user", "nobody", "tcp port 81 or port 82"}},
+		{args: []string{"-i", "lo", "-i", "lt-c"}},
+	}
+	for _, r := range runs {
+		args := append([]string{"netns", "exec", lab.c, os.Args[0], "live", "--format", "json", "--duration", "6s", "--syn-timeout", "1s"}, r.args...)
+		r.cmd = exec.Command("ip", args...)
+		r.cmd.Env = append(os.Environ(), "SYNPATH_TEST_MAIN=1")
+		r.cmd.Stdout, r.cmd.Stderr = &r.out, &r.errb
+		if err := r.cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(time.Second)
+	// The process dropped root once its capture was open.
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", runs[0].cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nobody, _ := user.Lookup("nobody")
+	for _, l := range strings.Split(string(status), "\n") {
+		if f := strings.Fields(l); len(f) == 5 && f[0] == "Uid:" && (f[1] != nobody.Uid || f[2] != nobody.Uid || f[3] != nobody.Uid) {
+			t.Errorf("--user nobody: running as %q, want uid %s", l, nobody.Uid)
+		}
+	}
+	lab.connectAll(80, 81, 82)
+	// Without port 80's SYN-ACKs, nothing tells the refusing RST's TTL
+	// from the server's own: where is unknown.
+	want := []string{"192.0.2.2:81 refused/unknown, 192.0.2.2:82 timeout/unknown", "192.0.2.2:80 established/none, 192.0.2.2:81 refused/server, 192.0.2.2:82 timeout/unknown"}
+	for i, r := range runs {
+		r.cmd.Wait()
+		var got []string
+		for _, line := range strings.Split(strings.TrimSpace(r.out.String()), "\n") {
+			var rec report.Record
+			if err := json.Unmarshal([]byte(line), &rec); err != nil {
+				t.Fatalf("%v: bad line %q: %v (stderr %s)", r.args, line, err, r.errb.String())
+			}
+			got = append(got, rec.Server+" "+rec.Verdict+"/"+rec.Where)
+		}
+		slices.Sort(got)
+		if strings.Join(got, ", ") != want[i] {
+			t.Errorf("%v: got %q, want %q (stderr %s)", r.args, got, want[i], r.errb.String())
+		}
+	}
 }
