@@ -22,6 +22,7 @@ type analyzeConfig struct {
 	json, failedOnly, explain, ascii    bool
 	midstream                           bool
 	rows                                int
+	filter                              string // tcpdump syntax; "" none
 	verdict                             verdict.Config
 	flows                               flows.Config
 }
@@ -38,6 +39,7 @@ func parseAnalyze(args []string, stderr io.Writer) (*analyzeConfig, error) {
 	fs.BoolVar(&cfg.explain, "explain", false, "draw a ladder diagram of each failed attempt")
 	fs.BoolVar(&cfg.midstream, "midstream", false, "also list connections whose SYN is not in the capture (not judged)")
 	fs.IntVar(&cfg.rows, "rows", 200, "list at most this many attempts in the table, failures first (0: all)")
+	fs.StringVar(&cfg.filter, "filter", "", "read only the packets this tcpdump-syntax expression passes (frame numbers stay those of the file)")
 	judgeFlags(fs, &cfg.ascii, &cfg.verdict, &cfg.flows)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: synpath analyze [flags] FILE...\n\nFlags:\n%s", fs.FlagUsages())
@@ -63,6 +65,9 @@ func parseAnalyze(args []string, stderr io.Writer) (*analyzeConfig, error) {
 		return nil, errors.New("analyze: standard input (-) can be read only once")
 	}
 	if err := checkJudgeFlags(&cfg.ascii, cfg.verdict, cfg.flows); err != nil {
+		return nil, fmt.Errorf("analyze: %w", err)
+	}
+	if _, err := capture.ParseFilter(cfg.filter); err != nil {
 		return nil, fmt.Errorf("analyze: %w", err)
 	}
 	return cfg, nil
@@ -142,18 +147,19 @@ func analyze(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 type group struct {
 	files   []string
 	vantage verdict.Vantage
+	filter  string // --filter
 }
 
 func groups(cfg *analyzeConfig) []group {
 	var gs []group
 	if len(cfg.clientFiles) > 0 {
-		gs = append(gs, group{cfg.clientFiles, verdict.VantageClient})
+		gs = append(gs, group{cfg.clientFiles, verdict.VantageClient, cfg.filter})
 	}
 	if len(cfg.serverFiles) > 0 {
-		gs = append(gs, group{cfg.serverFiles, verdict.VantageServer})
+		gs = append(gs, group{cfg.serverFiles, verdict.VantageServer, cfg.filter})
 	}
 	for _, f := range cfg.autoFiles {
-		gs = append(gs, group{files: []string{f}})
+		gs = append(gs, group{files: []string{f}, filter: cfg.filter})
 	}
 	return gs
 }
@@ -186,6 +192,8 @@ func readGroup(ctx context.Context, g group, fcfg flows.Config, stdin io.Reader,
 		if err != nil {
 			return nil, nil, err
 		}
+		filter, _ := capture.ParseFilter(g.filter) // checked with the flags
+		rd.SetFilter(filter)
 		before := tracker.Counts().Midstream
 		for n := 0; ; n++ {
 			if n%8192 == 0 && ctx.Err() != nil {

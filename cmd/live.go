@@ -55,6 +55,11 @@ func parseLive(args []string, stderr io.Writer) (*liveConfig, error) {
 		return nil, err
 	}
 	expr := strings.Join(fs.Args(), " ")
+	for _, a := range fs.Args() {
+		if strings.Contains(a, ".pcap") || strings.HasSuffix(a, ".gz") {
+			return nil, fmt.Errorf("live: unexpected argument %q (capture files go to synpath analyze)", a)
+		}
+	}
 	if *filter != "" {
 		if expr != "" {
 			return nil, errors.New("live: a filter given both as --filter and as arguments")
