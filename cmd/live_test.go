@@ -236,7 +236,7 @@ func TestLiveCapture(t *testing.T) {
 	dir := t.TempDir()
 	all, failed := filepath.Join(dir, "all.pcapng"), filepath.Join(dir, "failed.pcapng")
 	go inNetns(t, lab.c, func() {
-		code <- Main(context.Background(), []string{"live", "-i", "lt-c", "--format", "json", "--duration", "8s", "--syn-timeout", "1s", "--stall-after", "1s",
+		code <- Main(context.Background(), []string{"live", "-i", "lt-c", "--format", "json", "--duration", "8s", "--syn-timeout", "800ms", "--stall-after", "1s",
 			"-w", all, "-W", failed}, nil, &out, &errb)
 	})
 	time.Sleep(time.Second) // the ring is set up
@@ -328,7 +328,7 @@ func checkWritten(t *testing.T, recs []liveRecord, all, failed string) {
 		}
 	}
 	var out, errb bytes.Buffer
-	Main(context.Background(), []string{"analyze", "--format", "json", "--syn-timeout", "1s", "--stall-after", "1s", all}, nil, &out, &errb)
+	Main(context.Background(), []string{"analyze", "--format", "json", "--syn-timeout", "800ms", "--stall-after", "1s", all}, nil, &out, &errb)
 	again := map[string]string{}
 	allowed := map[uint64]bool{}
 	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
@@ -402,6 +402,10 @@ func TestLiveAnyFilterUser(t *testing.T) {
 		{args: []string{"-i", "any", "--user", "nobody", "tcp port 81 or port 82"}},
 		{args: []string{"-i", "lo", "-i", "lt-c"}},
 	}
+	want := []string{"192.0.2.2:81 refused/unknown, 192.0.2.2:82 timeout/unknown", "192.0.2.2:80 established/none, 192.0.2.2:81 refused/server, 192.0.2.2:82 timeout/unknown"}
+	if withLibpcap {
+		runs, want = runs[:1], want[:1] // libpcap takes one interface
+	}
 	for _, r := range runs {
 		args := append([]string{"netns", "exec", lab.c, os.Args[0], "live", "--format", "json", "--duration", "6s", "--syn-timeout", "1s"}, r.args...)
 		r.cmd = exec.Command("ip", args...)
@@ -424,9 +428,8 @@ func TestLiveAnyFilterUser(t *testing.T) {
 		}
 	}
 	lab.connectAll(80, 81, 82)
-	// Without port 80's SYN-ACKs, nothing tells the refusing RST's TTL
-	// from the server's own: where is unknown.
-	want := []string{"192.0.2.2:81 refused/unknown, 192.0.2.2:82 timeout/unknown", "192.0.2.2:80 established/none, 192.0.2.2:81 refused/server, 192.0.2.2:82 timeout/unknown"}
+	// Without port 80's SYN-ACKs (filtered out), nothing tells the
+	// refusing RST's TTL from the server's own: where is unknown.
 	for i, r := range runs {
 		r.cmd.Wait()
 		var got []string

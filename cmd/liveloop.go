@@ -54,6 +54,9 @@ type liveLoop struct {
 
 	shown     map[liveID]shownFailure
 	shownFIFO []liveID
+	// recheck says when a pending attempt judged not failing is judged
+	// again (see recheckQuiet).
+	recheck map[liveID]recheckAt
 
 	failed      bool
 	failures    map[verdict.Verdict]uint64 // final verdicts, for the status line
@@ -67,6 +70,7 @@ func newLiveLoop(vantage verdict.Vantage, vcfg verdict.Config, fcfg flows.Config
 		jw:       report.NewJSONWriter(out),
 		summary:  &report.Table{SummaryOnly: true, ASCII: ascii},
 		shown:    make(map[liveID]shownFailure),
+		recheck:  make(map[liveID]recheckAt),
 		failures: make(map[verdict.Verdict]uint64),
 	}
 	l.tracker = flows.NewTracker(fcfg, l.handedOn)
@@ -90,6 +94,7 @@ func (l *liveLoop) handedOn(a *flows.Attempt) {
 	if had {
 		delete(l.shown, id)
 	}
+	delete(l.recheck, id)
 	l.failed = l.failed || r.Verdict.Failed()
 	if r.Verdict.Failed() {
 		l.failures[r.Verdict]++
@@ -120,17 +125,45 @@ func (l *liveLoop) tick(now time.Time) {
 		if _, ok := l.shown[id]; ok {
 			continue
 		}
+		rc := l.recheck[id]
+		if seen := uint32(len(a.Events)) + a.EventsDropped; seen != rc.seen || rc.changed.IsZero() {
+			rc.seen, rc.changed = seen, now
+		}
+		quiet := now.Sub(rc.changed) >= recheckQuiet
+		if quiet && now.Before(rc.at) {
+			continue
+		}
 		c = *a
 		c.End = now
 		r := l.judge(&c)
 		if !r.Verdict.Failed() || r.Verdict == verdict.Incomplete {
+			rc.at = now.Add(recheckSlow - liveTick/2)
+			l.recheck[id] = rc
 			continue
 		}
+		delete(l.recheck, id)
 		l.remember(id, shownFailure{r.Verdict, r.Where})
 		l.provisional++
 		l.print(&r, a.SYN.First, false, "")
 	}
 }
+
+// recheckAt is when to judge a pending attempt again, and the interval
+// that led there.
+type recheckAt struct {
+	at      time.Time // when to judge it again, once quiet
+	seen    uint32    // its packets so far
+	changed time.Time // when that last changed
+}
+
+// A pending attempt is judged on every tick until it has had no packet
+// for recheckQuiet (past any SYN timeout or stall wait in use), then
+// every recheckSlow: an idle pooled connection, pending for --idle, costs
+// a judgement a second, not four.
+const (
+	recheckQuiet = 10 * time.Second
+	recheckSlow  = time.Second
+)
 
 func (l *liveLoop) remember(id liveID, s shownFailure) {
 	l.shown[id] = s
@@ -139,7 +172,7 @@ func (l *liveLoop) remember(id liveID, s shownFailure) {
 		delete(l.shown, l.shownFIFO[0])
 		l.shownFIFO = l.shownFIFO[1:]
 	}
-	if len(l.shownFIFO) > 2*maxProvisional {
+	if len(l.shownFIFO) > 2*len(l.shown)+1024 {
 		// Drop the entries of attempts since handed on.
 		kept := l.shownFIFO[:0]
 		for _, id := range l.shownFIFO {
