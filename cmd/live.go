@@ -30,7 +30,6 @@ type liveConfig struct {
 	write, writeFail string        // -w, -W
 	filter           *capture.Filter
 	user             string
-	status           bool // a status line on stderr (a terminal)
 }
 
 func parseLive(args []string, stderr io.Writer) (*liveConfig, error) {

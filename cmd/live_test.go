@@ -81,10 +81,9 @@ func (l *lineLog) Write(b []byte) (int, error) {
 //	their way out), 84 stalling (accepts, reads, never replies), 85 late
 //	(SYN-ACKs dropped for the first 2.5 s of the test, then let through).
 type liveLab struct {
-	t      *testing.T
-	c, s   string
-	lns    []net.Listener
-	lateUp chan struct{}
+	t    *testing.T
+	c, s string
+	lns  []net.Listener
 }
 
 func newLiveLab(t *testing.T) *liveLab {
