@@ -445,3 +445,21 @@ func TestLiveAnyFilterUser(t *testing.T) {
 		}
 	}
 }
+
+// TestLiveWithoutPrivileges runs synpath as root without CAP_NET_RAW: one
+// line says what to do.
+func TestLiveWithoutPrivileges(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to take the capability away")
+	}
+	if _, err := exec.LookPath("setpriv"); err != nil {
+		t.Skip("needs setpriv")
+	}
+	cmd := exec.Command("setpriv", "--bounding-set=-net_raw", "--inh-caps=-net_raw", os.Args[0], "live", "-i", "lo", "--duration", "1s")
+	cmd.Env = append(os.Environ(), "SYNPATH_TEST_MAIN=1")
+	out, err := cmd.CombinedOutput()
+	want := "synpath: capturing needs CAP_NET_RAW: run as root, or setcap cap_net_raw,cap_net_admin+ep $(which synpath)\n"
+	if err == nil || string(out) != want {
+		t.Errorf("without CAP_NET_RAW: %v, output %q, want %q", err, out, want)
+	}
+}
