@@ -19,8 +19,9 @@ type liveID struct {
 
 // shownFailure is what a provisional line said of an attempt.
 type shownFailure struct {
-	verdict verdict.Verdict
-	where   verdict.Place
+	verdict    verdict.Verdict
+	where      verdict.Place
+	candidates []verdict.Place
 }
 
 // maxProvisional bounds the provisional failures remembered until their
@@ -109,7 +110,7 @@ func (l *liveLoop) handedOn(a *flows.Attempt) {
 	if !had && l.failedOnly && !r.Verdict.Failed() {
 		return
 	}
-	l.print(&r, a.SYN.First, had, prev.verdict)
+	l.print(&r, a.SYN.First, had, &verdict.Result{Verdict: prev.verdict, Where: prev.where, Candidates: prev.candidates})
 }
 
 // tick judges, at wall-clock time now, the attempts not yet handed on, and
@@ -142,9 +143,9 @@ func (l *liveLoop) tick(now time.Time) {
 			continue
 		}
 		delete(l.recheck, id)
-		l.remember(id, shownFailure{r.Verdict, r.Where})
+		l.remember(id, shownFailure{r.Verdict, r.Where, r.Candidates})
 		l.provisional++
-		l.print(&r, a.SYN.First, false, "")
+		l.print(&r, a.SYN.First, false, nil)
 	}
 }
 
@@ -184,7 +185,9 @@ func (l *liveLoop) remember(id liveID, s shownFailure) {
 	}
 }
 
-func (l *liveLoop) print(r *verdict.Result, first time.Time, update bool, was verdict.Verdict) {
+// print writes one verdict line; update says it revises what an earlier
+// one said (was).
+func (l *liveLoop) print(r *verdict.Result, first time.Time, update bool, was *verdict.Result) {
 	drops := l.drops.since(first)
 	if drops > 0 {
 		r.Explanation += fmt.Sprintf(" (Capture drops: the kernel dropped %d packets while this attempt was tracked; this verdict may miss some.)", drops)
