@@ -5,6 +5,7 @@ package capture
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 
 	"github.com/gopacket/gopacket/pcap"
@@ -48,7 +49,10 @@ func OpenLive(cfg LiveConfig) (*Reader, error) {
 	h, err := in.Activate()
 	if err != nil {
 		if strings.Contains(err.Error(), "ermission") {
-			return nil, fmt.Errorf("%w: run as root, or setcap cap_net_raw,cap_net_admin+ep $(which synpath)", ErrPrivilege)
+			if runtime.GOOS == "linux" {
+				return nil, fmt.Errorf("%w: run as root, or setcap cap_net_raw,cap_net_admin+ep $(which synpath)", ErrPrivilege)
+			}
+			return nil, fmt.Errorf("%w: run as root, or give your user read access to /dev/bpf*", ErrPrivilege)
 		}
 		return fail(err)
 	}
@@ -65,7 +69,7 @@ func OpenLive(cfg LiveConfig) (*Reader, error) {
 }
 
 // ErrPrivilege is what opening a live capture without the right to gives.
-var ErrPrivilege = errors.New("capturing needs CAP_NET_RAW (or access to /dev/bpf*)")
+var ErrPrivilege = errors.New(map[bool]string{true: "capturing needs CAP_NET_RAW", false: "capturing needs access to /dev/bpf*"}[runtime.GOOS == "linux"])
 
 type pcapLiveSource struct {
 	h    *pcap.Handle

@@ -185,7 +185,7 @@ func live(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				l.drops.sample(now, rd.KernelDrops())
 				lastDrops = now
 				if status != nil {
-					status.show(rd.Stats().Packets, l.tracker.Counts().Attempts+uint64(l.tracker.Pending()), l.failures, l.provisional, l.drops.now)
+					status.show(rd.Stats().Packets, l.tracker.Counts().Attempts+uint64(l.tracker.Pending()), l.reported, l.drops.now)
 				}
 			}
 			l.tick(now)
@@ -292,15 +292,15 @@ type statusLine struct {
 	shown bool
 }
 
-func (s *statusLine) show(packets, attempts uint64, failures map[verdict.Verdict]uint64, provisional, drops uint64) {
+func (s *statusLine) show(packets, attempts uint64, failures map[verdict.Verdict]int64, drops uint64) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\r%d packets, %d attempts", packets, attempts)
-	for _, v := range []verdict.Verdict{verdict.Refused, verdict.Unreachable, verdict.Timeout, verdict.HalfOpen, verdict.Stalled, verdict.Reset, verdict.Aborted, verdict.Incomplete} {
+	for _, v := range []verdict.Verdict{verdict.Refused, verdict.Unreachable, verdict.Timeout, verdict.HalfOpen, verdict.Stalled, verdict.Reset, verdict.Aborted} {
 		if n := failures[v]; n > 0 {
 			fmt.Fprintf(&b, ", %d %s", n, v)
 		}
 	}
-	fmt.Fprintf(&b, " (%d reported early), %d dropped by the kernel\x1b[K", provisional, drops)
+	fmt.Fprintf(&b, ", %d dropped by the kernel\x1b[K", drops)
 	io.WriteString(s.w, b.String())
 	s.shown = true
 }

@@ -60,7 +60,8 @@ type liveLoop struct {
 	recheck map[liveID]recheckAt
 
 	failed      bool
-	failures    map[verdict.Verdict]uint64 // final verdicts, for the status line
+	failures    map[verdict.Verdict]uint64 // final verdicts
+	reported    map[verdict.Verdict]int64  // failures as the lines so far say, for the status line
 	provisional uint64
 	err         error
 }
@@ -73,6 +74,7 @@ func newLiveLoop(vantage verdict.Vantage, vcfg verdict.Config, fcfg flows.Config
 		shown:    make(map[liveID]shownFailure),
 		recheck:  make(map[liveID]recheckAt),
 		failures: make(map[verdict.Verdict]uint64),
+		reported: make(map[verdict.Verdict]int64),
 	}
 	l.tracker = flows.NewTracker(fcfg, l.handedOn)
 	return l
@@ -101,6 +103,12 @@ func (l *liveLoop) handedOn(a *flows.Attempt) {
 		l.failures[r.Verdict]++
 	}
 	l.summary.Add(r)
+	if had {
+		l.reported[prev.verdict]--
+	}
+	if r.Verdict.Failed() {
+		l.reported[r.Verdict]++
+	}
 	if had && prev.verdict == r.Verdict && prev.where == r.Where {
 		if l.onFailure != nil {
 			l.onFailure(&r) // packets that came since the provisional line
@@ -145,6 +153,7 @@ func (l *liveLoop) tick(now time.Time) {
 		delete(l.recheck, id)
 		l.remember(id, shownFailure{r.Verdict, r.Where, r.Candidates})
 		l.provisional++
+		l.reported[r.Verdict]++
 		l.print(&r, a.SYN.First, false, nil)
 	}
 }

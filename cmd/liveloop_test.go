@@ -75,8 +75,8 @@ func TestLiveLoopEarlyAndUpdate(t *testing.T) {
 		} else if !strings.Contains(out.String(), "revised     198.51.100.10:40512 -> 203.0.113.5:443: established, not timeout") {
 			t.Errorf("no revised line:\n%s", out.String())
 		}
-		if l.summary == nil || l.tracker.Counts().Attempts != 2 || l.failures[verdict.Timeout] != 1 || !l.failed {
-			t.Errorf("counted %d attempts, failures %v", l.tracker.Counts().Attempts, l.failures)
+		if l.summary == nil || l.tracker.Counts().Attempts != 2 || l.failures[verdict.Timeout] != 1 || !l.failed || l.reported[verdict.Timeout] != 1 {
+			t.Errorf("counted %d attempts, failures %v, reported %v", l.tracker.Counts().Attempts, l.failures, l.reported)
 		}
 	}
 }
@@ -100,5 +100,20 @@ func TestDropHistory(t *testing.T) {
 		if got := d.since(t0.Add(tt.at)); got != tt.want {
 			t.Errorf("since %v: %d, want %d", tt.at, got, tt.want)
 		}
+	}
+}
+
+func TestStatusLine(t *testing.T) {
+	var b bytes.Buffer
+	s := statusLine{w: &b}
+	s.show(1200, 40, map[verdict.Verdict]int64{verdict.Timeout: 3, verdict.Refused: 1, verdict.Stalled: 0}, 0)
+	if want := "\r1200 packets, 40 attempts, 1 refused, 3 timeout, 0 dropped by the kernel\x1b[K"; b.String() != want {
+		t.Errorf("status %q, want %q", b.String(), want)
+	}
+	b.Reset()
+	s.clear()
+	s.clear()
+	if b.String() != "\r\x1b[K" {
+		t.Errorf("clear wrote %q", b.String())
 	}
 }
