@@ -402,7 +402,7 @@ func TestLiveAnyFilterUser(t *testing.T) {
 	}
 	runs := []*run{
 		{args: []string{"-i", "any", "--user", "nobody", "tcp port 81 or port 82"}},
-		{args: []string{"-i", "lo", "-i", "lt-c"}},
+		{args: []string{"-i", "lo", "-i", "lt-c", "-w", filepath.Join(t.TempDir(), "two.pcapng")}},
 	}
 	want := []string{"192.0.2.2:81 refused/unknown, 192.0.2.2:82 timeout/unknown", "192.0.2.2:80 established/none, 192.0.2.2:81 refused/server, 192.0.2.2:82 timeout/unknown"}
 	if withLibpcap {
@@ -445,6 +445,26 @@ func TestLiveAnyFilterUser(t *testing.T) {
 		slices.Sort(got)
 		if strings.Join(got, ", ") != want[i] {
 			t.Errorf("%v: got %q, want %q (stderr %s)", r.args, got, want[i], r.errb.String())
+		}
+	}
+	// Two interfaces in one ring: frames from the IP header on, in a
+	// pcapng interface block named after their interface.
+	if len(runs) > 1 {
+		if _, err := exec.LookPath("tshark"); err == nil {
+			out, err := exec.Command("tshark", "-r", runs[1].args[len(runs[1].args)-1], "-T", "fields", "-e", "frame.interface_name", "-e", "frame.protocols").Output()
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+			for _, l := range lines {
+				if !strings.HasPrefix(l, "lt-c\traw:ip") {
+					t.Errorf("-w of -i lo -i lt-c: tshark reads %q, want interface lt-c, raw IP", l)
+					break
+				}
+			}
+			if len(lines) < 10 {
+				t.Errorf("-w of -i lo -i lt-c: %d frames", len(lines))
+			}
 		}
 	}
 }
