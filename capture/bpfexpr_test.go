@@ -175,3 +175,36 @@ func TestFilterPrograms(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseFilter: any expression either parses and compiles, for every
+// link type, to a program the kernel accepts and the VM runs, or is
+// refused with an error; never a panic.
+func FuzzParseFilter(f *testing.F) {
+	for _, e := range filterExprs {
+		f.Add(e)
+	}
+	f.Add("tcp[13] & 2 != 0")
+	f.Add("((((tcp))))")
+	f.Add("not not not ip6")
+	s := frame(linkEthernet, syn(cli4, srv4).ip())
+	f.Fuzz(func(t *testing.T, expr string) {
+		flt, err := ParseFilter(expr)
+		if err != nil || flt == nil {
+			return
+		}
+		for _, link := range []uint32{linkEthernet, linkLinuxSLL2, linkRaw} {
+			prog, err := flt.Program(link, liveFilter(liveSnap))
+			if err != nil {
+				if strings.Contains(err.Error(), "too long") {
+					continue
+				}
+				t.Fatalf("%q: %v", expr, err)
+			}
+			if _, err := bpf.Assemble(prog); err != nil {
+				t.Fatalf("%q: %v", expr, err)
+			}
+		}
+		flt.Match(linkEthernet, s)
+		flt.Match(linkRaw, s[14:])
+	})
+}
