@@ -80,12 +80,21 @@ func TestNoAllocs(t *testing.T) {
 		"pcapng":         trafficPcapng(500),
 		"pcap gzip":      gz(t, trafficPcap(500)),
 		"encapsulations": encapPcapng(500),
+		"filtered":       trafficPcapng(500),
 	}
 	for name, file := range files {
 		t.Run(name, func(t *testing.T) {
 			r, err := NewReader("x", bytes.NewReader(file))
 			if err != nil {
 				t.Fatal(err)
+			}
+			if name == "filtered" {
+				// Some packets do not pass: both paths are taken.
+				f, err := ParseFilter("not (ip6 and tcp src port 443) and (ip6 or net 198.51.100.0/24)")
+				if err != nil {
+					t.Fatal(err)
+				}
+				r.SetFilter(f)
 			}
 			var p Packet
 			for range 10 { // buffers grow to their steady size

@@ -30,3 +30,23 @@ func liveFilter(snap uint32) []bpf.Instruction {
 		/* 12 */ bpf.RetConstant{Val: snap},
 	}
 }
+
+// liveFilterRaw is liveFilter for frames that start at the IP header (a
+// device without a link layer, or one ring over several interfaces).
+func liveFilterRaw(snap uint32) []bpf.Instruction {
+	const reject, accept = 10, 11
+	return []bpf.Instruction{
+		/* 0 */ bpf.LoadAbsolute{Off: 0, Size: 1},
+		/* 1 */ bpf.ALUOpConstant{Op: bpf.ALUOpAnd, Val: 0xf0},
+		/* 2 */ bpf.JumpIf{Cond: bpf.JumpEqual, Val: 0x40, SkipFalse: 6 - 3},
+		/* 3 */ bpf.LoadAbsolute{Off: 9, Size: 1}, // IPv4 protocol
+		/* 4 */ bpf.JumpIf{Cond: bpf.JumpEqual, Val: 6, SkipTrue: accept - 5},
+		/* 5 */ bpf.JumpIf{Cond: bpf.JumpEqual, Val: 1, SkipTrue: accept - 6, SkipFalse: reject - 6},
+		/* 6 */ bpf.JumpIf{Cond: bpf.JumpEqual, Val: 0x60, SkipFalse: reject - 7},
+		/* 7 */ bpf.LoadAbsolute{Off: 6, Size: 1}, // IPv6 next header
+		/* 8 */ bpf.JumpIf{Cond: bpf.JumpEqual, Val: 58, SkipTrue: accept - 9},
+		/* 9 */ bpf.JumpIf{Cond: bpf.JumpEqual, Val: 17, SkipTrue: reject - 10, SkipFalse: accept - 10},
+		/* 10 */ bpf.RetConstant{Val: 0},
+		/* 11 */ bpf.RetConstant{Val: snap},
+	}
+}

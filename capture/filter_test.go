@@ -68,3 +68,43 @@ func TestLiveFilter(t *testing.T) {
 		}
 	}
 }
+
+// TestLiveFilterRaw runs the filter for frames starting at the IP header.
+func TestLiveFilterRaw(t *testing.T) {
+	vm, err := bpf.NewVM(liveFilterRaw(liveSnap))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s4, s6 := syn(cli4, srv4), syn(cli6, srv6)
+	udp := append(bytes.Clone(s4.ip()[:20]), make([]byte, 8)...)
+	udp[9] = 17
+	udp6 := bytes.Clone(s6.ip())
+	udp6[6] = 17
+	ext := s6
+	ext.ext6, ext.ext6NH = []byte{6, 0, 0, 0, 0, 0, 0, 0}, 60
+	big := s4
+	big.payload = 1400
+	for _, tt := range []struct {
+		name string
+		ip   []byte
+		keep bool
+	}{
+		{"tcp over ipv4", s4.ip(), true},
+		{"tcp over ipv6", s6.ip(), true},
+		{"ipv6 extension header", ext.ip(), true},
+		{"icmp error", icmpError(netip.MustParseAddr("192.0.2.1"), cli4.Addr(), 3, 13, s4.ip(), 8), true},
+		{"icmpv6 error", icmpError(netip.MustParseAddr("2001:db8::1"), cli6.Addr(), 1, 1, s6.ip(), 8), true},
+		{"udp", udp, false},
+		{"udp over ipv6", udp6, false},
+		{"not ip", []byte{0x10, 0, 0, 0, 0, 0, 0, 0, 0, 6}, false},
+		{"a full-size segment is cut", big.ip(), true},
+	} {
+		n, err := vm.Run(tt.ip)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if kept := n > 0; kept != tt.keep || n > liveSnap {
+			t.Errorf("%s: kept %d bytes, want kept=%v, at most %d", tt.name, n, tt.keep, liveSnap)
+		}
+	}
+}

@@ -1,13 +1,17 @@
-//go:build !linux
+//go:build !linux && !libpcap
 
 package capture
 
 import (
 	"errors"
-	"time"
+	"strings"
 )
 
-// OpenLive captures on a network interface; only Linux is supported.
-func OpenLive(iface string, wait time.Duration) (*Reader, error) {
-	return nil, &ReadError{File: "live:" + iface, Err: errors.New("live capture needs Linux (AF_PACKET)")}
+// OpenLive captures on network interfaces; without libpcap (build tag
+// libpcap) only Linux is supported.
+func OpenLive(cfg LiveConfig) (*Reader, error) {
+	return nil, &ReadError{File: "live:" + strings.Join(cfg.Interfaces, ","), Err: errors.New("live capture needs Linux (AF_PACKET), or a build with -tags libpcap")}
 }
+
+// ErrPrivilege is what opening a live capture without the right to gives.
+var ErrPrivilege = errors.New("capturing needs more privileges")

@@ -12,6 +12,11 @@ type Ref struct {
 	File string
 	N    uint64
 	TS   time.Time
+	// Iface is, in live capture, the index of the interface the packet
+	// was captured on (0 in files). A router's capture on several
+	// interfaces sees a forwarded packet once on each: the same packet at
+	// two vantages, which this tells apart.
+	Iface int32
 }
 
 // String formats a Ref as file:frame@time, the form used in evidence.
@@ -158,6 +163,7 @@ type Stats struct {
 	Skipped   uint64 // records without TCP: other protocols, other ICMP, non-first fragments
 	Malformed uint64 // records whose headers do not decode
 	Truncated uint64 // records cut by the snaplen before the TCP header ended
+	Filtered  uint64 // records the filter expression rejected (analyze --filter)
 	// Reassembled counts IPv4 and IPv6 datagrams rebuilt from fragments
 	// (their fragments count as Skipped, but for the last one).
 	Reassembled uint64

@@ -190,7 +190,7 @@ func (s *ngSource) packet(rec *record, typ uint32, body int) error {
 	}
 	in := &s.ifaces[id]
 	*rec = record{data: data, ts: in.time(uint64(s.order.Uint32(h[4:8]))<<32 | uint64(s.order.Uint32(h[8:12]))),
-		link: in.link, cut: origlen > caplen}
+		link: in.link, cut: origlen > caplen, wire: origlen}
 	return nil
 }
 
@@ -218,7 +218,7 @@ func (s *ngSource) simple(rec *record, body int) error {
 	if _, err := s.r.Discard(body - 4 - caplen); err != nil {
 		return err
 	}
-	*rec = record{data: data, link: in.link, cut: origlen > caplen}
+	*rec = record{data: data, link: in.link, cut: origlen > caplen, wire: origlen}
 	return nil
 }
 

@@ -22,10 +22,12 @@ const bufSize = 256 << 10
 // record is one captured frame as a file format hands it over. data is
 // owned by the source and valid until the next read.
 type record struct {
-	data []byte
-	ts   time.Time
-	link uint32
-	cut  bool // the snaplen shortened the frame
+	data  []byte
+	ts    time.Time
+	link  uint32
+	cut   bool // the snaplen shortened the frame
+	wire  int  // length on the wire; 0: len(data)
+	iface int  // interface: pcapng's interface id, a live capture's ifindex
 }
 
 // source reads records from one file format. It returns io.EOF at a clean
@@ -43,7 +45,15 @@ type Reader struct {
 	rec    record
 	dec    decoder
 	stats  Stats
-	err    error // once set, Next returns it again: the stream cannot resync
+	frame  Frame
+	// onFrame, if set, sees every record (OnFrame).
+	onFrame func(*Frame)
+	// filter, if set, passes over the records it rejects (SetFilter).
+	filter *Filter
+	// snap and ifNames describe a live capture's interfaces, for Frames.
+	snap    uint32
+	ifNames map[int]string
+	err     error // once set, Next returns it again: the stream cannot resync
 }
 
 // Open opens a capture file; "-" reads standard input, named "stdin".
@@ -140,6 +150,16 @@ func (r *Reader) KernelDrops() uint64 {
 	return 0
 }
 
+// OnFrame has f called with every record Next reads, before it is decoded
+// or filtered, numbered as Refs number packets: what "synpath live -w"
+// writes. The Frame and its Data are valid only during the call.
+func (r *Reader) OnFrame(f func(*Frame)) { r.onFrame = f }
+
+// SetFilter has Next pass over the records f rejects (counted in
+// Stats.Filtered); they keep their numbers. A live capture runs its filter
+// in the kernel instead.
+func (r *Reader) SetFilter(f *Filter) { r.filter = f }
+
 // Close releases the file Open opened. It does not close a reader handed to
 // NewReader.
 func (r *Reader) Close() error {
@@ -184,6 +204,18 @@ func (r *Reader) Next(p *Packet) error {
 		if ts := r.rec.ts; ts.After(r.stats.Last) {
 			r.stats.Last = ts
 		}
+		if r.onFrame != nil {
+			wire := r.rec.wire
+			if wire < len(r.rec.data) {
+				wire = len(r.rec.data)
+			}
+			r.frame = Frame{N: r.stats.Packets, TS: r.rec.ts, Link: r.rec.link, Data: r.rec.data, Len: wire, Iface: r.rec.iface, Snap: r.snap, IfName: r.ifNames[r.rec.iface]}
+			r.onFrame(&r.frame)
+		}
+		if r.filter != nil && !r.filter.Match(r.rec.link, r.rec.data) {
+			r.stats.Filtered++
+			continue
+		}
 		r.dec.ts = r.rec.ts
 		switch r.dec.decode(p, r.rec.link, r.rec.data, r.rec.cut) {
 		case classTCP:
@@ -204,7 +236,7 @@ func (r *Reader) Next(p *Packet) error {
 			r.stats.Truncated++
 			continue
 		}
-		p.Ref = Ref{File: r.name, N: r.stats.Packets, TS: r.rec.ts}
+		p.Ref = Ref{File: r.name, N: r.stats.Packets, TS: r.rec.ts, Iface: int32(r.rec.iface)}
 		return nil
 	}
 }
@@ -229,6 +261,6 @@ func (s *pcapSource) read(rec *record) error {
 		}
 		return fmt.Errorf("pcap record: %w", err)
 	}
-	*rec = record{data: data, ts: ci.Timestamp, link: s.link, cut: ci.Length > len(data)}
+	*rec = record{data: data, ts: ci.Timestamp, link: s.link, cut: ci.Length > len(data), wire: ci.Length}
 	return nil
 }

@@ -30,6 +30,7 @@ type analyzeConfig struct {
 	window                              *timeWindow // --since / --until; nil: all
 	html                                string      // --html FILE
 	progress                            io.Writer   // a terminal for progress lines, or nil
+	filter                              string      // tcpdump syntax; "" none
 	verdict                             verdict.Config
 	flows                               flows.Config
 }
@@ -64,6 +65,7 @@ func parseAnalyze(args []string, stdout, stderr io.Writer) (*analyzeConfig, erro
 	fs.IntVarP(&cfg.count, "count", "c", 0, "stop after this many packets (of each side, when joining)")
 	since := fs.String("since", "", "keep attempts whose first SYN is at or after this time")
 	until := fs.String("until", "", "keep attempts whose first SYN is before this time")
+	fs.StringVar(&cfg.filter, "filter", "", "read only the packets this tcpdump-syntax expression passes (frame numbers stay those of the file)")
 	judgeFlags(fs, &cfg.ascii, &cfg.verdict, &cfg.flows)
 	fs.Usage = func() { fmt.Fprintf(stderr, "%s%s", analyzeUsage, fs.FlagUsages()) }
 	if err := parseFlags(fs, "analyze", args, stdout, analyzeUsage); err != nil {
@@ -98,6 +100,9 @@ func parseAnalyze(args []string, stdout, stderr io.Writer) (*analyzeConfig, erro
 		cfg.window = w
 	}
 	if err := checkJudgeFlags(&cfg.ascii, cfg.verdict, cfg.flows); err != nil {
+		return nil, fmt.Errorf("analyze: %w", err)
+	}
+	if _, err := capture.ParseFilter(cfg.filter); err != nil {
 		return nil, fmt.Errorf("analyze: %w", err)
 	}
 	// Colour only for people at a terminal that wants it (no-color.org).
@@ -204,10 +209,11 @@ type readOptions struct {
 	// end (0: read to the end).
 	stopAfter time.Duration
 	progress  io.Writer // a terminal for a progress line, or nil
+	filter    string    // --filter, tcpdump syntax
 }
 
 func (cfg *analyzeConfig) readOptions() readOptions {
-	return readOptions{count: cfg.count, window: cfg.window, progress: cfg.progress}
+	return readOptions{count: cfg.count, window: cfg.window, progress: cfg.progress, filter: cfg.filter}
 }
 
 // group is a set of files read as one capture (rotated files), from one
@@ -253,6 +259,8 @@ func readGroup(ctx context.Context, g group, fcfg flows.Config, opt readOptions,
 		if err != nil {
 			return nil, nil, err
 		}
+		filter, _ := capture.ParseFilter(opt.filter) // checked with the flags
+		rd.SetFilter(filter)
 		before := tracker.Counts().Midstream
 		for n := 0; ; n++ {
 			if n%8192 == 0 {

@@ -37,7 +37,10 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"live"}, "no interface given"},
 		{[]string{"live", "-i", "eth0", "--side", "middle"}, "--side must be client or server"},
 		{[]string{"live", "-i", "eth0", "x.pcap"}, "capture files go to synpath analyze"},
-		{[]string{"live", "-i", "synpath-no-such0"}, "live:synpath-no-such0: "},
+		{[]string{"live", "-i", "synpath-no-such0"}, "no interface synpath-no-such0 (interfaces: "},
+		{[]string{"live", "-i", "eth0", "tcp[13] & 2 != 0"}, `"tcp[13]" is not supported`},
+		{[]string{"live", "-i", "eth0", "--filter", "tcp", "port 80"}, "a filter given both as --filter and as arguments"},
+		{[]string{"analyze", "--filter", "vlan", "x.pcap"}, `"vlan" is not supported`},
 	}
 	for _, tt := range tests {
 		code, _, stderr := runMain(tt.args...)

@@ -8,15 +8,19 @@ import (
 	"time"
 )
 
-// isTerminal reports whether w is a terminal (a character device): the
-// only place colour and progress lines belong.
+// isTerminal reports whether w is a terminal (a character device other
+// than /dev/null): the only place colour, progress and status lines belong.
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	if !ok {
 		return false
 	}
 	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	if err != nil || st.Mode()&os.ModeCharDevice == 0 {
+		return false
+	}
+	null, err := os.Stat(os.DevNull)
+	return err != nil || !os.SameFile(st, null)
 }
 
 // countingReader counts the bytes read from a file, for progress.

@@ -46,6 +46,12 @@ type Record struct {
 	// CommunityID is the Community ID v1 of the connection, as Zeek,
 	// Suricata and Arkime log it.
 	CommunityID string `json:"community_id,omitempty"`
+	// Update marks, in live capture, a line that revises the verdict an
+	// earlier line gave the same attempt (client, server, isn).
+	Update bool `json:"update,omitempty"`
+	// CaptureDrops is, in live capture, how many packets the kernel dropped
+	// while the attempt was tracked: its verdict may miss some.
+	CaptureDrops uint64 `json:"capture_drops,omitempty"`
 }
 
 // NAT holds the endpoints the server's capture shows when they differ from
@@ -189,7 +195,22 @@ func NewJSONWriter(w io.Writer) *JSONWriter { return &JSONWriter{w: w} }
 
 // Write writes one verdict.
 func (j *JSONWriter) Write(r *verdict.Result) error {
+	return j.WriteLive(r, Live{})
+}
+
+// Live is what live capture adds to a verdict line.
+type Live struct {
+	// Update: this line revises the verdict of an earlier one.
+	Update bool
+	// CaptureDrops: packets the kernel dropped while the attempt was
+	// tracked.
+	CaptureDrops uint64
+}
+
+// WriteLive writes one verdict with what live capture knows of it.
+func (j *JSONWriter) WriteLive(r *verdict.Result, l Live) error {
 	rec := NewRecord(r)
+	rec.Update, rec.CaptureDrops = l.Update, l.CaptureDrops
 	j.buf = appendRecord(j.buf[:0], &rec)
 	_, err := j.w.Write(j.buf)
 	return err

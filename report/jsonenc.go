@@ -137,6 +137,13 @@ func appendRecord(b []byte, rec *Record) []byte {
 		b = append(b, `,"community_id":`...)
 		b = appendString(b, rec.CommunityID)
 	}
+	if rec.Update {
+		b = append(b, `,"update":true`...)
+	}
+	if rec.CaptureDrops != 0 {
+		b = append(b, `,"capture_drops":`...)
+		b = strconv.AppendUint(b, rec.CaptureDrops, 10)
+	}
 	return append(b, '}', '\n')
 }
 

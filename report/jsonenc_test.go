@@ -50,13 +50,16 @@ func sampleResults() []verdict.Result {
 
 func TestAppendRecordMatchesEncodingJSON(t *testing.T) {
 	for i, r := range sampleResults() {
-		rec := NewRecord(&r)
-		if (rec.WiresharkFilter == "" || rec.CommunityID == "") && r.Client.IsValid() {
+		if rec := NewRecord(&r); (rec.WiresharkFilter == "" || rec.CommunityID == "") && r.Client.IsValid() {
 			t.Errorf("result %d: no wireshark_filter or community_id", i)
 		}
-		got := appendRecord(nil, &rec)
-		if want := stdJSON(t, &rec); !bytes.Equal(got, want) {
-			t.Errorf("result %d:\n got %s\nwant %s", i, got, want)
+		for _, l := range []Live{{}, {Update: true, CaptureDrops: 12}} {
+			rec := NewRecord(&r)
+			rec.Update, rec.CaptureDrops = l.Update, l.CaptureDrops
+			got := appendRecord(nil, &rec)
+			if want := stdJSON(t, &rec); !bytes.Equal(got, want) {
+				t.Errorf("result %d %+v:\n got %s\nwant %s", i, l, got, want)
+			}
 		}
 	}
 }

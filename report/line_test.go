@@ -42,3 +42,31 @@ func TestWriteLine(t *testing.T) {
 		t.Errorf("an established attempt takes one line: %q", b.String())
 	}
 }
+
+func TestWriteRevision(t *testing.T) {
+	r := verdict.Result{
+		Client: netip.MustParseAddrPort("198.51.100.10:40512"), Server: netip.MustParseAddrPort("203.0.113.5:82"),
+		Verdict: verdict.Established, Where: verdict.None,
+		FirstSYN:    time.Date(2026, 11, 20, 14, 2, 31, 125001000, time.UTC),
+		Explanation: "The handshake completed after 3 SYNs (the first 2 went unanswered).",
+	}
+	was := verdict.Result{Verdict: verdict.Timeout, Where: verdict.Unknown, Candidates: []verdict.Place{verdict.OutboundPath, verdict.Server}}
+	var b bytes.Buffer
+	if err := WriteRevision(&b, &r, &was, true); err != nil {
+		t.Fatal(err)
+	}
+	want := "14:02:31.125  revised     198.51.100.10:40512 -> 203.0.113.5:82: established, not timeout\n" +
+		"   The handshake completed after 3 SYNs (the first 2 went unanswered).\n"
+	if b.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
+	}
+	// Only the place changed.
+	r.Verdict, r.Where, r.Explanation = verdict.Timeout, verdict.Server, "Dropped by the server."
+	b.Reset()
+	WriteRevision(&b, &r, &was, true)
+	want = "14:02:31.125  revised     198.51.100.10:40512 -> 203.0.113.5:82: timeout where server, not timeout where ? outbound|server\n" +
+		"   Dropped by the server.\n"
+	if b.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
+	}
+}
