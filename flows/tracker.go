@@ -136,8 +136,11 @@ func (t *Tracker) Observe(p *capture.Packet) {
 			t.Expire(t.now)
 		}
 	}
-	if p.Kind == capture.KindICMP {
+	switch p.Kind {
+	case capture.KindICMP:
 		t.entombIfHandedOn(t.observeICMP(p))
+		return
+	case capture.KindDNS:
 		return
 	}
 	k := Key{Client: p.Src, Server: p.Dst, Tunnel: p.Tunnel}
