@@ -177,9 +177,9 @@ type Attempt struct {
 	ServerApp   capture.AppInfo
 	ServerAppAt capture.Ref
 	// DNS is the latest answer the client got, before the first SYN, that
-	// held the server's address (DNS.Found), from the DNS seen earlier in
-	// the capture.
-	DNS DNSAnswer
+	// held the server's address, from the DNS seen earlier in the capture;
+	// nil when none did.
+	DNS *DNSAnswer
 
 	// ServerHops is the capture's reference for packets from the server's
 	// address, filled when the attempt is handed on.
@@ -231,6 +231,10 @@ func (a *Attempt) ServerAnswered() bool { return a.ServerData.Count > 0 || a.Ser
 func (a *Attempt) Clone() *Attempt {
 	c := *a
 	c.Events = append([]Event(nil), a.Events...)
+	if a.DNS != nil {
+		d := *a.DNS
+		c.DNS = &d
+	}
 	c.prev, c.next = nil, nil
 	return &c
 }

@@ -72,9 +72,6 @@ type DNSAnswer struct {
 	CurrentAt capture.Ref
 }
 
-// Found reports whether an answer gave the attempt's address.
-func (d *DNSAnswer) Found() bool { return d.Addr.IsValid() }
-
 const (
 	// DefaultDNSWait is how long a query may go unanswered after its last
 	// retry before the lookup has failed: past the 5 s timeout of glibc,
@@ -156,6 +153,8 @@ type dnsTable struct {
 	free   []*Lookup
 	hosts  map[dnsHostKey]*dnsHost
 	spare  []*dnsHost
+	// freeAnswers are Attempt.DNS values of recycled attempts.
+	freeAnswers []*DNSAnswer
 	// The latest response, to tell a second copy of it.
 	lastResp   dnsIDKey
 	lastRespAt time.Time
@@ -364,12 +363,13 @@ func (t *Tracker) dnsRemember(p *capture.Packet, client, server netip.AddrPort, 
 	h.last = p.TS
 }
 
-// dnsFor finds the latest answer the client of an attempt starting at p
-// got for its server's address.
-func (t *Tracker) dnsFor(p *capture.Packet) DNSAnswer {
-	h := t.dns.hosts[dnsHostKey{p.Src.Addr(), p.Tunnel}]
+// dnsFor sets a.DNS to the latest answer the client of an attempt
+// starting at p got for its server's address, if any.
+func (t *Tracker) dnsFor(a *Attempt, p *capture.Packet) {
+	dt := t.dns
+	h := dt.hosts[dnsHostKey{p.Src.Addr(), p.Tunnel}]
 	if h == nil {
-		return DNSAnswer{}
+		return
 	}
 	addr := p.Dst.Addr()
 	for i := 1; i <= h.n; i++ {
@@ -380,8 +380,16 @@ func (t *Tracker) dnsFor(p *capture.Packet) DNSAnswer {
 		if !e.holds(addr) {
 			continue
 		}
-		d := DNSAnswer{Name: e.name, Addr: addr, QType: e.qtype, TTL: e.ttl, Server: e.server, Answer: e.at,
+		var d *DNSAnswer
+		if n := len(dt.freeAnswers); n > 0 {
+			d = dt.freeAnswers[n-1]
+			dt.freeAnswers = dt.freeAnswers[:n-1]
+		} else {
+			d = new(DNSAnswer)
+		}
+		*d = DNSAnswer{Name: e.name, Addr: addr, QType: e.qtype, TTL: e.ttl, Server: e.server, Answer: e.at,
 			Before: p.TS.Sub(e.at.TS), Took: e.took}
+		a.DNS = d
 		// A newer answer for the same name without this address: the
 		// client used a cached one. The newest such comes first.
 		for j := 1; j < i; j++ {
@@ -391,7 +399,6 @@ func (t *Tracker) dnsFor(p *capture.Packet) DNSAnswer {
 				break
 			}
 		}
-		return d
+		return
 	}
-	return DNSAnswer{}
 }

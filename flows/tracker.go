@@ -309,7 +309,7 @@ func (t *Tracker) start(k Key, p *capture.Packet) {
 		a.clientApp(p)
 	}
 	if t.dns != nil {
-		a.DNS = t.dnsFor(p)
+		t.dnsFor(a, p)
 	}
 	a.SYN.add(p)
 	a.record(p, EvSYN, true)
@@ -639,6 +639,9 @@ func (t *Tracker) drop(a *Attempt, end time.Time, why EndReason) {
 		t.last = nil
 	}
 	events := a.Events[:0]
+	if a.DNS != nil {
+		t.dns.freeAnswers = append(t.dns.freeAnswers, a.DNS)
+	}
 	*a = Attempt{Events: events}
 	t.free = append(t.free, a)
 }
