@@ -333,3 +333,17 @@ func TestAppNoPayloadCost(t *testing.T) {
 		}
 	}
 }
+
+func TestName(t *testing.T) {
+	n := NameOf("WWW.Example.ORG")
+	if n.String() != "www.example.org" || n.Len() != 15 || n.Cut {
+		t.Errorf("%q %d %v", n.String(), n.Len(), n.Cut)
+	}
+	long := strings.Repeat("x", NameLen+1)
+	if n := NameOf(long); n.String() != long[:NameLen] || !n.Cut {
+		t.Errorf("%q %v", n.String(), n.Cut)
+	}
+	if NameOf("a.example") != NameOf("A.EXAMPLE") {
+		t.Error("names differing in case compare unequal")
+	}
+}

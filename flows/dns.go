@@ -39,10 +39,10 @@ type Lookup struct {
 	// Truncated: a response with TC came first (the client should then
 	// have asked again over TCP).
 	Truncated bool
-	// EndedBy: EndSettled for an error response, EndIdle when no response
-	// came for Config.DNSWait after the last query, EndCapture when the
-	// capture (or the tracking) ended first: End - Last is how long it
-	// went unanswered.
+	// EndedBy: EndSettled for an error response (End: its time), EndIdle
+	// when no response came for Config.DNSWait after the last query (End:
+	// Last + DNSWait), EndCapture when the capture ended first (End: the
+	// last packet read; End - Last is how long it went unanswered).
 	EndedBy EndReason
 	End     time.Time
 
@@ -301,11 +301,11 @@ func (t *Tracker) expireDNS(now time.Time, all bool) {
 			dt.queue = append(dt.queue, dnsQueued{l, l.gen, l.Last}) // retried since
 			continue
 		}
-		why := EndIdle
 		if all {
-			why = EndCapture
+			t.dnsFail(l, now, EndCapture)
+		} else {
+			t.dnsFail(l, l.Last.Add(t.cfg.DNSWait), EndIdle)
 		}
-		t.dnsFail(l, now, why)
 	}
 	dt.queue = append(dt.queue[:0], dt.queue[n:]...)
 }

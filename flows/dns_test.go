@@ -28,6 +28,9 @@ func (l *lookups) on(x *flows.Lookup) {
 		s += " tc"
 	}
 	s += map[flows.EndReason]string{flows.EndSettled: " settled", flows.EndIdle: " idle", flows.EndCapture: " capture"}[x.EndedBy]
+	if x.EndedBy == flows.EndIdle && x.End != x.Last.Add(flows.DefaultDNSWait) {
+		s += fmt.Sprintf(" end %v after the last query", x.End.Sub(x.Last))
+	}
 	l.got = append(l.got, s)
 }
 
