@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -331,4 +332,44 @@ func TestObserveAllocatesNothingWithDNS(t *testing.T) {
 	if allocs != 0 {
 		t.Errorf("%.1f allocations per answered lookup, want 0", allocs)
 	}
+}
+
+// BenchmarkDNSObserve is the cost of an answered lookup (query and
+// response) once the tables are warm, and reports the memory the DNS
+// tables reach when full: every client slot with its ring of answers, and
+// every pending lookup.
+func BenchmarkDNSObserve(b *testing.B) {
+	tr, _, _ := dnsTracker()
+	c := pkttest.NewConn("198.51.100.10:40512", "203.0.113.5:80", 1000)
+	q := c.Query(0, resolver, 1, "ok.example", capture.QTypeA)
+	a := c.Answer(ms, q, 0, 60, "203.0.113.5", "203.0.113.6")
+	feed(tr, q, a)
+	b.ReportAllocs()
+	for b.Loop() {
+		q.TS = q.TS.Add(time.Millisecond)
+		a.TS = q.TS.Add(100 * time.Microsecond)
+		tr.Observe(&q)
+		tr.Observe(&a)
+	}
+	b.StopTimer()
+
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	full, _, _ := dnsTracker()
+	for i := range 1024 * 16 {
+		q := c.Query(time.Microsecond, resolver, uint16(i), fmt.Sprintf("name%d.example", i%16), capture.QTypeA)
+		q.Src = netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, byte(i >> 12), byte(i >> 4)}), 40000)
+		full.Observe(&q)
+		a := c.Answer(0, q, 0, 60, "203.0.113.5", "203.0.113.6", "203.0.113.7", "203.0.113.8")
+		full.Observe(&a)
+	}
+	for i := range 4096 {
+		q := c.Query(time.Microsecond, resolver, uint16(i), fmt.Sprintf("pending%d.example", i), capture.QTypeA)
+		full.Observe(&q)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(1<<20), "MiB-full-tables")
+	runtime.KeepAlive(full)
 }
