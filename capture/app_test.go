@@ -140,6 +140,26 @@ func TestRealCapture(t *testing.T) {
 	}
 }
 
+// TestClientHelloSplit reads a real ClientHello cut into segments of 108
+// bytes (openssl s_client over a route with MTU 160, in a namespace): the
+// SNI is in the second segment, so the first says it was not seen.
+func TestClientHelloSplit(t *testing.T) {
+	r, err := Open("testdata/tls-split-hello.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var got []string
+	var p Packet
+	for err = r.Next(&p); err == nil; err = r.Next(&p) {
+		got = append(got, summary(&p))
+	}
+	want := []string{"", "", "", `tls-client-hello "" partial`, "", ""}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
 func TestClientHello(t *testing.T) {
 	real := tcpPayload(realFrames()[appTLSClientHello-1])
 	split := clientHelloRecord("split.example")

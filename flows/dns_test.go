@@ -373,3 +373,26 @@ func BenchmarkDNSObserve(b *testing.B) {
 	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(1<<20), "MiB-full-tables")
 	runtime.KeepAlive(full)
 }
+
+// TestRealSplitClientHello: a ClientHello whose SNI is in its second
+// segment leaves the attempt saying so (Partial), not naming another.
+func TestRealSplitClientHello(t *testing.T) {
+	var rec recorder
+	tr := flows.NewTracker(flows.DefaultConfig, rec.emit)
+	r, err := capture.Open("../capture/testdata/tls-split-hello.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var p capture.Packet
+	for err = r.Next(&p); err == nil; err = r.Next(&p) {
+		tr.Observe(&p)
+	}
+	tr.Finish()
+	if len(rec.got) != 1 {
+		t.Fatalf("%d attempts", len(rec.got))
+	}
+	if a := rec.got[0].ClientApp; a.Kind != capture.AppTLSClientHello || !a.Partial || a.Name.Len() != 0 || rec.got[0].ClientAppAt.N != 4 {
+		t.Errorf("client app %+v at %v", a, rec.got[0].ClientAppAt)
+	}
+}
