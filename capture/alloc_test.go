@@ -81,6 +81,7 @@ func TestNoAllocs(t *testing.T) {
 		"pcap gzip":      gz(t, trafficPcap(500)),
 		"encapsulations": encapPcapng(500),
 		"filtered":       trafficPcapng(500),
+		"dns tls http":   appPcap(2500), // real frames: DNS, a ClientHello, an HTTP request and response
 	}
 	for name, file := range files {
 		t.Run(name, func(t *testing.T) {
@@ -184,8 +185,27 @@ func BenchmarkReaderNextPcapng(b *testing.B) {
 
 // BenchmarkDecode is the decoding part of Next alone, over the frames of a
 // handshake (SYNs with options, IPv4 and IPv6), plain and in each
-// encapsulation; ns/op is per record (fragments: per fragment).
+// encapsulation; ns/op is per record (fragments: per fragment). Then over
+// single real frames that carry what the payload readers look at.
 func BenchmarkDecode(b *testing.B) {
+	defer func() {
+		frames := realFrames()
+		for _, f := range []struct {
+			name string
+			n    int
+		}{{"tls-client-hello", appTLSClientHello}, {"http-request", appHTTPRequest}, {"http-response", appHTTPResponse}, {"dns-response", appDNSOK}} {
+			fr := frames[f.n-1]
+			b.Run(f.name, func(b *testing.B) {
+				b.ReportAllocs()
+				b.SetBytes(int64(len(fr)))
+				var d decoder
+				var p Packet
+				for b.Loop() {
+					d.decode(&p, linkEthernet, fr, false)
+				}
+			})
+		}
+	}()
 	for _, e := range encaps {
 		var frames [][]byte
 		for _, s := range trafficSegs(4) {

@@ -36,6 +36,9 @@ func TestCorpus(t *testing.T) {
 			if p.N == 0 || p.File != name {
 				t.Errorf("%s: bad ref %v", name, p.Ref)
 			}
+			if p.Kind == KindDNS && (p.DNS.NAddrs > MaxDNSAddrs || p.DNS.Name.Len() > NameLen) {
+				t.Errorf("%s: bad DNS %+v", name, p.DNS)
+			}
 		}
 		st := r.Stats()
 		if err != io.EOF {
@@ -55,6 +58,7 @@ func TestCorpus(t *testing.T) {
 		total.Packets += st.Packets
 		total.TCP += st.TCP
 		total.ICMP += st.ICMP
+		total.DNS += st.DNS
 		total.Skipped += st.Skipped
 		total.Malformed += st.Malformed
 		total.Truncated += st.Truncated

@@ -30,6 +30,8 @@ const (
 	classNext
 	// classFragment is an IPv6 fragment header met by ext6.
 	classFragment
+	// classDNS is a DNS message over UDP.
+	classDNS
 )
 
 // Link types, as LINKTYPE_ values in capture files.
@@ -276,6 +278,13 @@ func (d *decoder) ip(p *Packet, et uint16, b []byte, cut bool) (uint16, []byte, 
 		p.Kind = KindTCP
 		p.PayloadLen = uint32(decl - hl)
 		tcp(p, l4)
+		if len(l4) > hl && p.PayloadLen > 0 {
+			if p.Src.Port() == portDNS || p.Dst.Port() == portDNS {
+				dnsTCP(p, l4[hl:])
+			} else {
+				app(&p.App, l4[hl:])
+			}
+		}
 		return 0, nil, classTCP
 	case protoICMP:
 		if et != etherIPv4 {

@@ -2,6 +2,7 @@ package capture
 
 import (
 	"bytes"
+	"encoding/binary"
 	"net/netip"
 	"testing"
 
@@ -28,6 +29,18 @@ func TestLiveFilter(t *testing.T) {
 	big.payload = 1400
 	ext := s6
 	ext.ext6, ext.ext6NH = []byte{6, 0, 0, 0, 0, 0, 0, 0}, 60 // destination options, then TCP
+	dnsQ := dnsMessage(1, "www.example.org", QTypeA, -1, 0)
+	dnsR := dnsMessage(1, "www.example.org", QTypeA, 0, 60, "192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4", "192.0.2.5", "192.0.2.6", "192.0.2.7", "192.0.2.8", "192.0.2.9", "192.0.2.10", "192.0.2.11", "192.0.2.12")
+	dnsFrag := udpIP(netip.AddrPortFrom(srv4.Addr(), 53), cli4, dnsR)
+	binary.BigEndian.PutUint16(dnsFrag[6:8], 100) // a later fragment: its first bytes are no UDP header
+	// IPv4 with 4 bytes of options (NOP NOP NOP EOL) before the UDP header.
+	opt4 := func(ip []byte) []byte {
+		out := append(bytes.Clone(ip[:20]), 1, 1, 1, 0)
+		out = append(out, ip[20:]...)
+		out[0] = 0x46
+		binary.BigEndian.PutUint16(out[2:4], uint16(len(out)))
+		return out
+	}
 	tests := []struct {
 		name  string
 		frame []byte
@@ -42,6 +55,11 @@ func TestLiveFilter(t *testing.T) {
 		{"qinq-tagged", frame(linkEthernet, s6.ip(), 0x88a8, 0x8100), true},
 		{"udp", frame(linkEthernet, udp), false},
 		{"udp over ipv6", frame(linkEthernet, udp6), false},
+		{"dns query", frame(linkEthernet, udpIP(cli4, netip.AddrPortFrom(srv4.Addr(), 53), dnsQ)), true},
+		{"dns response over ipv6", frame(linkEthernet, udpIP(netip.AddrPortFrom(srv6.Addr(), 53), cli6, dnsR)), true},
+		{"dns response after ipv4 options", frame(linkEthernet, opt4(udpIP(netip.AddrPortFrom(srv4.Addr(), 53), cli4, dnsR))), true},
+		{"dns fragment", frame(linkEthernet, dnsFrag), false},
+		{"other udp next to port 53", frame(linkEthernet, udpIP(netip.AddrPortFrom(cli4.Addr(), 5353), netip.AddrPortFrom(srv4.Addr(), 54), dnsQ)), false},
 		{"arp", arp, false},
 		{"a full-size segment is cut", frame(linkEthernet, big.ip()), true},
 	}
@@ -62,7 +80,8 @@ func TestLiveFilter(t *testing.T) {
 			var whole, cut Packet
 			cw := decode(&whole, linkEthernet, tt.frame, false)
 			cc := decode(&cut, linkEthernet, tt.frame[:n], n < len(tt.frame))
-			if cw != cc || whole.Seq != cut.Seq || whole.Flags != cut.Flags || whole.PayloadLen != cut.PayloadLen {
+			if cw != cc || whole.Seq != cut.Seq || whole.Flags != cut.Flags || whole.PayloadLen != cut.PayloadLen ||
+				whole.DNS.ID != cut.DNS.ID || whole.DNS.Name != cut.DNS.Name || whole.DNS.RCode != cut.DNS.RCode {
 				t.Errorf("%s: cut to %d bytes it decodes as %v %+v, whole as %v %+v", tt.name, n, cc, cut, cw, whole)
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"net/netip"
 	"testing"
 )
 
@@ -34,6 +35,14 @@ func seedFrames() map[uint32][][]byte {
 	}
 	s6.ext6, s6.ext6NH = cat(ext(44, 1), []byte{6, 0, 0, 0, 0, 0, 0, 1}), 0
 	out[linkEthernet] = append(out[linkEthernet], frame(linkEthernet, s6.ip(), 0x88a8, 0x8100))
+	// Payloads: real DNS, TLS and HTTP frames, and built ones.
+	out[linkEthernet] = append(out[linkEthernet], realFrames()...)
+	hello := seg{src: cli4, dst: srv4, flags: FlagACK | FlagPSH, seq: 1001, ack: 5001, win: 502, ttl: 64, data: clientHelloRecord("seed.example")}
+	dns := dnsMessage(3, "seed.example", QTypeAAAA, 0, 60, "2001:db8::5", "2001:db8::6")
+	dnsTCP := seg{src: srv6, dst: cli6, flags: FlagACK | FlagPSH, seq: 1, ack: 1, win: 500, ttl: 64, data: append([]byte{0, byte(len(dns))}, dns...)}
+	dnsTCP.src = netip.AddrPortFrom(srv6.Addr(), 53)
+	out[linkEthernet] = append(out[linkEthernet], frame(linkEthernet, hello.ip()), frame(linkEthernet, dnsTCP.ip()),
+		frame(linkEthernet, udpIP(netip.AddrPortFrom(srv6.Addr(), 53), cli6, dns)))
 	return out
 }
 
@@ -59,6 +68,13 @@ func FuzzDecode(f *testing.F) {
 			if p.Kind != KindICMP || !p.Src.IsValid() || !p.ICMP.From.IsValid() || p.ICMP.QuoteLen < 8 {
 				t.Fatalf("ICMP packet %+v", p)
 			}
+		case classDNS:
+			if p.Kind != KindDNS || !p.Src.IsValid() || (p.Src.Port() != portDNS && p.Dst.Port() != portDNS) {
+				t.Fatalf("DNS packet %+v", p)
+			}
+		}
+		if n := p.DNS.NAddrs; n > MaxDNSAddrs || (n < MaxDNSAddrs && p.DNS.Addrs[n].IsValid()) {
+			t.Fatalf("DNS answers %+v", p.DNS)
 		}
 	})
 }

@@ -37,6 +37,15 @@ type seg struct {
 	id       uint16
 	ext6     []byte // raw IPv6 extension headers; the first byte of the last is set to TCP
 	ext6NH   uint8  // next header announcing ext6
+	data     []byte // the payload, when not payload zero bytes
+}
+
+// body is the segment's payload.
+func (s seg) body() gopacket.Payload {
+	if s.data != nil {
+		return s.data
+	}
+	return make([]byte, s.payload)
 }
 
 func syn(src, dst netip.AddrPort) seg {
@@ -78,16 +87,16 @@ func (s seg) ip() []byte {
 		ip := &layers.IPv4{Version: 4, TTL: s.ttl, Id: s.id, Protocol: layers.IPProtocolTCP,
 			SrcIP: net.IP(s.src.Addr().AsSlice()), DstIP: net.IP(s.dst.Addr().AsSlice())}
 		t.SetNetworkLayerForChecksum(ip)
-		err = gopacket.SerializeLayers(buf, o, ip, t, gopacket.Payload(make([]byte, s.payload)))
+		err = gopacket.SerializeLayers(buf, o, ip, t, s.body())
 	} else {
 		ip := &layers.IPv6{Version: 6, HopLimit: s.ttl, NextHeader: layers.IPProtocolTCP,
 			SrcIP: net.IP(s.src.Addr().AsSlice()), DstIP: net.IP(s.dst.Addr().AsSlice())}
 		t.SetNetworkLayerForChecksum(ip)
 		if s.ext6 == nil {
-			err = gopacket.SerializeLayers(buf, o, ip, t, gopacket.Payload(make([]byte, s.payload)))
+			err = gopacket.SerializeLayers(buf, o, ip, t, s.body())
 		} else {
 			l4 := gopacket.NewSerializeBuffer()
-			if err := gopacket.SerializeLayers(l4, o, t, gopacket.Payload(make([]byte, s.payload))); err != nil {
+			if err := gopacket.SerializeLayers(l4, o, t, s.body()); err != nil {
 				panic(err)
 			}
 			ip.NextHeader = layers.IPProtocol(s.ext6NH)
@@ -289,3 +298,73 @@ func handshake(c, s netip.AddrPort) []seg {
 
 func netip4(s string) netip.Addr { return netip.MustParseAddr(s) }
 func netip6(s string) netip.Addr { return netip.MustParseAddr(s) }
+
+// udpIP is a UDP datagram from src to dst carrying payload, in IPv4 or IPv6.
+func udpIP(src, dst netip.AddrPort, payload []byte) []byte {
+	buf := gopacket.NewSerializeBuffer()
+	o := gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}
+	u := &layers.UDP{SrcPort: layers.UDPPort(src.Port()), DstPort: layers.UDPPort(dst.Port())}
+	var nl gopacket.SerializableLayer
+	if src.Addr().Is4() {
+		ip := &layers.IPv4{Version: 4, TTL: 64, Id: 11, Protocol: layers.IPProtocolUDP,
+			SrcIP: net.IP(src.Addr().AsSlice()), DstIP: net.IP(dst.Addr().AsSlice())}
+		u.SetNetworkLayerForChecksum(ip)
+		nl = ip
+	} else {
+		ip := &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: layers.IPProtocolUDP,
+			SrcIP: net.IP(src.Addr().AsSlice()), DstIP: net.IP(dst.Addr().AsSlice())}
+		u.SetNetworkLayerForChecksum(ip)
+		nl = ip
+	}
+	if err := gopacket.SerializeLayers(buf, o, nl, u, gopacket.Payload(payload)); err != nil {
+		panic(err)
+	}
+	return bytes.Clone(buf.Bytes())
+}
+
+// dnsMessage serialises a DNS message with gopacket (an encoder
+// independent of ours, which does not compress names): a query when
+// rcode < 0, else a response with an A or AAAA record per address.
+func dnsMessage(id uint16, name string, qtype uint16, rcode int, ttl uint32, addrs ...string) []byte {
+	d := &layers.DNS{ID: id, RD: true, OpCode: layers.DNSOpCodeQuery,
+		Questions: []layers.DNSQuestion{{Name: []byte(name), Type: layers.DNSType(qtype), Class: layers.DNSClassIN}}}
+	if rcode >= 0 {
+		d.QR, d.RA, d.ResponseCode = true, true, layers.DNSResponseCode(rcode)
+		for _, a := range addrs {
+			ip := netip.MustParseAddr(a)
+			typ := layers.DNSTypeA
+			if ip.Is6() {
+				typ = layers.DNSTypeAAAA
+			}
+			d.Answers = append(d.Answers, layers.DNSResourceRecord{Name: []byte(name), Type: typ, Class: layers.DNSClassIN, TTL: ttl, IP: net.IP(ip.AsSlice())})
+		}
+	}
+	buf := gopacket.NewSerializeBuffer()
+	if err := d.SerializeTo(buf, gopacket.SerializeOptions{FixLengths: true}); err != nil {
+		panic(err)
+	}
+	return bytes.Clone(buf.Bytes())
+}
+
+// clientHello is a TLS 1.2 record holding a ClientHello with the given
+// SNI (none when empty), as browsers lay it out: a 32-byte session id,
+// cipher suites, and the server_name extension after another one.
+func clientHelloRecord(sni string) []byte {
+	var ext []byte
+	ext = append(ext, 0x00, 0x0a, 0x00, 0x04, 0x00, 0x02, 0x00, 0x1d) // supported_groups: x25519
+	if sni != "" {
+		n := len(sni)
+		ext = append(ext, 0x00, 0x00, byte((n+5)>>8), byte(n+5), byte((n+3)>>8), byte(n+3), 0, byte(n>>8), byte(n))
+		ext = append(ext, sni...)
+	}
+	body := []byte{3, 3}
+	body = append(body, bytes.Repeat([]byte{0xab}, 32)...) // random
+	body = append(body, 32)
+	body = append(body, bytes.Repeat([]byte{0xcd}, 32)...) // session id
+	body = append(body, 0, 4, 0x13, 0x01, 0xc0, 0x2f)      // cipher suites
+	body = append(body, 1, 0)                              // compression: null
+	body = append(body, byte(len(ext)>>8), byte(len(ext)))
+	body = append(body, ext...)
+	hs := append([]byte{1, byte(len(body) >> 16), byte(len(body) >> 8), byte(len(body))}, body...)
+	return append([]byte{0x16, 3, 1, byte(len(hs) >> 8), byte(len(hs))}, hs...)
+}

@@ -63,6 +63,9 @@ const (
 	// KindICMP is an ICMP or ICMPv6 error whose quoted packet is a TCP
 	// segment; the TCP fields of the Packet are those of the quoted segment.
 	KindICMP
+	// KindDNS is a DNS message over UDP (port 53): DNS holds it, Src and
+	// Dst are the UDP endpoints, and the TCP fields are zero.
+	KindDNS
 )
 
 // TCPOptions are the handshake options synpath uses to recognise the same
@@ -91,9 +94,9 @@ type ICMPInfo struct {
 	QuoteLen uint16
 }
 
-// Packet is what flows needs from one TCP segment or one ICMP error quoting a
-// segment. It holds no slices, so it is safe to copy and the Reader may reuse
-// its buffers.
+// Packet is what flows needs from one TCP segment, one ICMP error quoting a
+// segment, or one DNS message. It holds no slices, so it is safe to copy and
+// the Reader may reuse its buffers.
 type Packet struct {
 	Ref
 	Kind Kind
@@ -120,6 +123,13 @@ type Packet struct {
 	// encapsulations without a tenant (IP-in-IP, MPLS, PPPoE, GTP-U, whose
 	// tunnel ids differ per direction).
 	Tunnel Tunnel
+	// App is what the start of a TCP payload says (a TLS ClientHello and
+	// its SNI, an HTTP request and its Host, an HTTP response and its
+	// status); zero when there is no payload or it is none of those.
+	App AppInfo
+	// DNS is the DNS message of a KindDNS packet, or of a TCP segment to or
+	// from port 53 that starts one (DNS.TCP set).
+	DNS DNSInfo
 }
 
 // TunnelKind says which encapsulation a Tunnel's ID belongs to.
@@ -160,8 +170,9 @@ type Stats struct {
 	Packets   uint64 // records read
 	TCP       uint64 // TCP segments handed on
 	ICMP      uint64 // ICMP errors quoting TCP handed on
+	DNS       uint64 // DNS messages over UDP handed on
 	Skipped   uint64 // records without TCP: other protocols, other ICMP, non-first fragments
-	Malformed uint64 // records whose headers do not decode
+	Malformed uint64 // records whose headers (or DNS messages) do not decode
 	Truncated uint64 // records cut by the snaplen before the TCP header ended
 	Filtered  uint64 // records the filter expression rejected (analyze --filter)
 	// Reassembled counts IPv4 and IPv6 datagrams rebuilt from fragments

@@ -36,7 +36,8 @@ type source interface {
 	read(*record) error
 }
 
-// Reader reads TCP segments and ICMP errors quoting them from one capture.
+// Reader reads TCP segments, ICMP errors quoting them and DNS messages from
+// one capture.
 type Reader struct {
 	name   string
 	src    source
@@ -174,7 +175,8 @@ func (r *Reader) Close() error {
 	return err
 }
 
-// Next fills p with the next TCP segment or ICMP error quoting one, counting
+// Next fills p with the next TCP segment, ICMP error quoting one or DNS
+// message over UDP, counting
 // and passing over every other record. It returns io.EOF at the end of the
 // capture, and a *ReadError when the file is broken; one wrapping
 // ErrTruncated means the file ends mid-record, and what came before is good.
@@ -222,6 +224,8 @@ func (r *Reader) Next(p *Packet) error {
 			r.stats.TCP++
 		case classICMP:
 			r.stats.ICMP++
+		case classDNS:
+			r.stats.DNS++
 		case classSkipped:
 			r.stats.Skipped++
 			continue

@@ -106,7 +106,7 @@ func gre(p *Packet, b []byte, cut bool) (uint16, []byte, class) {
 }
 
 // udp reads a UDP header, and goes on when its destination port is a
-// tunnel's.
+// tunnel's; a DNS message ends the decoding.
 func udp(p *Packet, b []byte, cut bool) (uint16, []byte, class) {
 	if len(b) < 8 {
 		return 0, nil, short(cut)
@@ -118,6 +118,9 @@ func udp(p *Packet, b []byte, cut bool) (uint16, []byte, class) {
 		return vxlan(p, b[8:], cut)
 	case portGeneve:
 		return geneve(p, b[8:], cut)
+	}
+	if be.Uint16(b[0:2]) == portDNS || be.Uint16(b[2:4]) == portDNS {
+		return 0, nil, dnsUDP(p, b, cut)
 	}
 	return 0, nil, classSkipped
 }

@@ -51,9 +51,12 @@ type Event struct {
 	capture.Ref
 	Type       EventType
 	FromClient bool // sent by the client side (for ICMP: quoting a client packet)
-	TTL        uint8
-	IPID       uint16
-	Len        uint32 // TCP payload length
+	// App says what a data segment starts with (a ClientHello, an HTTP
+	// request or response), for ladders.
+	App  capture.AppKind
+	TTL  uint8
+	IPID uint16
+	Len  uint32 // TCP payload length
 }
 
 // Seen summarises one kind of packet in an attempt: how many, when, and
@@ -163,6 +166,21 @@ type Attempt struct {
 	ClientFIN       Seen
 	ServerFIN       Seen
 
+	// ClientApp is what the client's first payload naming a service said:
+	// a TLS ClientHello and its SNI, or an HTTP request and its Host
+	// (capture.AppInfo: a name not in that segment is Partial).
+	// ClientAppAt is that segment.
+	ClientApp   capture.AppInfo
+	ClientAppAt capture.Ref
+	// ServerApp is the server's first HTTP response (its Status), and
+	// ServerAppAt that segment.
+	ServerApp   capture.AppInfo
+	ServerAppAt capture.Ref
+	// DNS is the latest answer the client got, before the first SYN, that
+	// held the server's address, from the DNS seen earlier in the capture;
+	// nil when none did.
+	DNS *DNSAnswer
+
 	// ServerHops is the capture's reference for packets from the server's
 	// address, filled when the attempt is handed on.
 	ServerHops HopRef
@@ -213,6 +231,10 @@ func (a *Attempt) ServerAnswered() bool { return a.ServerData.Count > 0 || a.Ser
 func (a *Attempt) Clone() *Attempt {
 	c := *a
 	c.Events = append([]Event(nil), a.Events...)
+	if a.DNS != nil {
+		d := *a.DNS
+		c.DNS = &d
+	}
 	c.prev, c.next = nil, nil
 	return &c
 }
@@ -222,7 +244,14 @@ func (a *Attempt) record(p *capture.Packet, t EventType, fromClient bool) {
 		a.EventsDropped++
 		return
 	}
-	a.Events = append(a.Events, Event{Ref: p.Ref, Type: t, FromClient: fromClient, TTL: p.TTL, IPID: p.IPID, Len: p.PayloadLen})
+	a.Events = append(a.Events, Event{Ref: p.Ref, Type: t, FromClient: fromClient, App: p.App.Kind, TTL: p.TTL, IPID: p.IPID, Len: p.PayloadLen})
+}
+
+// clientApp keeps the first client payload that names the service.
+func (a *Attempt) clientApp(p *capture.Packet) {
+	if k := p.App.Kind; a.ClientApp.Kind == 0 && (k == capture.AppTLSClientHello || k == capture.AppHTTPRequest) {
+		a.ClientApp, a.ClientAppAt = p.App, p.Ref
+	}
 }
 
 // noteEcho counts a second copy of a packet whose TTL says it was captured

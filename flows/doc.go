@@ -7,4 +7,10 @@
 // attempt on as soon as its outcome is settled, or when it has been idle long
 // enough, so memory follows concurrent attempts, not capture size. Judging
 // attempts is the verdict stage's job; flows only records what happened.
+//
+// The same Tracker follows DNS lookups: failed ones (an error response, or
+// none after the retries) go to Config.OnDNS as a [Lookup], and each
+// client's recent answers, kept in a bounded table, tell an attempt which
+// name its server's address came from ([DNSAnswer]), and whether a newer
+// answer had moved the name elsewhere.
 package flows

@@ -34,8 +34,10 @@ func NewSplitter() *Splitter {
 // Sides says whether p belongs to the client's capture, the server's, or
 // (a packet of a connection whose handshake was not seen) both.
 func (s *Splitter) Sides(p *capture.Packet) (atClient, atServer bool) {
-	if p.Kind == capture.KindICMP {
-		return true, false // errors are sent to the client
+	if p.Kind == capture.KindICMP || p.Kind == capture.KindDNS {
+		// Errors are sent to the client, and the lookup before a
+		// connect is the client's.
+		return true, false
 	}
 	k := [2]netip.AddrPort{p.Src, p.Dst}
 	if p.Dst.Addr().Less(p.Src.Addr()) || (p.Dst.Addr() == p.Src.Addr() && p.Dst.Port() < p.Src.Port()) {

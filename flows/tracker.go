@@ -28,6 +28,15 @@ type Config struct {
 	// SYN once it has been idle for Idle, or at Finish (SPEC: such
 	// connections are counted, and listed only when asked).
 	OnMidstream func(*Midstream)
+	// OnDNS, if set, is called for each failed DNS lookup: an error
+	// response (NXDOMAIN, SERVFAIL, REFUSED, …) as it comes, a query
+	// unanswered DNSWait after its last retry, and at Finish the lookups
+	// still unanswered (EndCapture). The *Lookup is only valid during the
+	// call.
+	OnDNS func(*Lookup)
+	// DNSWait is how long after its last retry a query may go unanswered
+	// before its lookup has failed. 0: DefaultDNSWait.
+	DNSWait time.Duration
 }
 
 // Midstream is a connection whose SYN was not in the capture: not an
@@ -65,6 +74,12 @@ type Counts struct {
 	// Duplicates are packets captured twice (tcpdump -i any on a router),
 	// counted once.
 	Duplicates uint64
+	// DNSFailed counts the failed lookups handed to Config.OnDNS.
+	DNSFailed uint64
+	// DNSDropped counts queries not followed because too many lookups
+	// were pending; DNSHostsDropped the clients whose answers were
+	// forgotten early to make room for others'.
+	DNSDropped, DNSHostsDropped uint64
 }
 
 // Tracker rebuilds attempts from packets. It is not safe for concurrent
@@ -92,6 +107,9 @@ type Tracker struct {
 	midstream map[Key]*Midstream
 	// held are refusals waiting out Config.RSTGrace, oldest first.
 	held []heldAttempt
+	// dns follows lookups and keeps recent answers; made at the first DNS
+	// message.
+	dns *dnsTable
 
 	// last is the attempt of the previous packet: consecutive packets
 	// mostly belong to one connection, and a comparison beats two map
@@ -111,6 +129,9 @@ func NewTracker(cfg Config, emit func(*Attempt)) *Tracker {
 	}
 	if cfg.RSTGrace <= 0 {
 		cfg.RSTGrace = defaultRSTGrace
+	}
+	if cfg.DNSWait <= 0 {
+		cfg.DNSWait = DefaultDNSWait
 	}
 	return &Tracker{
 		cfg:       cfg,
@@ -136,9 +157,16 @@ func (t *Tracker) Observe(p *capture.Packet) {
 			t.Expire(t.now)
 		}
 	}
-	if p.Kind == capture.KindICMP {
+	switch p.Kind {
+	case capture.KindICMP:
 		t.entombIfHandedOn(t.observeICMP(p))
 		return
+	case capture.KindDNS:
+		t.observeDNS(p)
+		return
+	}
+	if p.DNS.TCP {
+		t.observeDNS(p) // and the segment goes on as any other
 	}
 	k := Key{Client: p.Src, Server: p.Dst, Tunnel: p.Tunnel}
 	isSYN := p.Flags&(capture.FlagSYN|capture.FlagACK|capture.FlagRST) == capture.FlagSYN
@@ -278,6 +306,10 @@ func (t *Tracker) start(k Key, p *capture.Packet) {
 	if p.PayloadLen > 0 {
 		a.ClientData.add(p) // a Fast Open request rides on the SYN
 		a.ClientBytes = uint64(p.PayloadLen)
+		a.clientApp(p)
+	}
+	if t.dns != nil {
+		t.dnsFor(a, p)
 	}
 	a.SYN.add(p)
 	a.record(p, EvSYN, true)
@@ -345,6 +377,7 @@ func (t *Tracker) fromClient(a *Attempt, k Key, p *capture.Packet) {
 			a.ClientData.add(p)
 			a.ClientBytes += uint64(p.PayloadLen)
 			a.record(p, EvData, true)
+			a.clientApp(p)
 		}
 		if f.Has(capture.FlagFIN) {
 			a.ClientFIN.add(p)
@@ -399,6 +432,9 @@ func (t *Tracker) fromServer(a *Attempt, p *capture.Packet) {
 			a.ServerData.add(p)
 			a.ServerBytes += uint64(p.PayloadLen)
 			a.record(p, EvData, false)
+			if p.App.Kind == capture.AppHTTPResponse && a.ServerApp.Kind == 0 {
+				a.ServerApp, a.ServerAppAt = p.App, p.Ref
+			}
 		}
 		if f.Has(capture.FlagACK) && a.ClientData.Count > 0 && seqAfter(p.Ack, a.ISN+1+a.SYNData) {
 			a.ServerAckedData = true
@@ -542,8 +578,10 @@ func (t *Tracker) Expire(now time.Time) {
 		t.drop(a, now, EndIdle)
 	}
 	t.expireTombs(now, false)
+	t.expireDNS(now, false)
 	if now.Sub(t.lastMidSweep) >= t.cfg.Idle {
 		t.lastMidSweep = now
+		t.sweepDNSHosts(now)
 		for k, m := range t.midstream {
 			if now.Sub(m.Last) >= t.cfg.Idle {
 				t.dropMidstream(k, m)
@@ -580,6 +618,7 @@ func (t *Tracker) Finish() {
 	for k, m := range t.midstream {
 		t.dropMidstream(k, m)
 	}
+	t.expireDNS(t.now, true)
 }
 
 func (t *Tracker) dropMidstream(k Key, m *Midstream) {
@@ -600,6 +639,9 @@ func (t *Tracker) drop(a *Attempt, end time.Time, why EndReason) {
 		t.last = nil
 	}
 	events := a.Events[:0]
+	if a.DNS != nil {
+		t.dns.freeAnswers = append(t.dns.freeAnswers, a.DNS)
+	}
 	*a = Attempt{Events: events}
 	t.free = append(t.free, a)
 }

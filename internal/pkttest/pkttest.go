@@ -150,3 +150,60 @@ func (c *Conn) Idle(dt time.Duration) capture.Packet {
 	return capture.Packet{Ref: capture.Ref{File: c.File, N: c.N, TS: c.T}, Kind: capture.KindTCP,
 		Src: netip.MustParseAddrPort("192.0.2.250:9"), Dst: netip.MustParseAddrPort("192.0.2.251:9"), Flags: capture.FlagACK}
 }
+
+// ClientHello is the client's TLS ClientHello, its SNI as capture reads
+// it (empty: the name was not in the segment, so Partial).
+func (c *Conn) ClientHello(dt time.Duration, sni string) capture.Packet {
+	p := c.Data(dt, true, 517)
+	p.App = capture.AppInfo{Kind: capture.AppTLSClientHello, Name: capture.NameOf(sni), Partial: sni == ""}
+	return p
+}
+
+// HTTPRequest is the client's HTTP/1.1 request with a Host header.
+func (c *Conn) HTTPRequest(dt time.Duration, host string) capture.Packet {
+	p := c.Data(dt, true, uint32(40+len(host)))
+	p.App = capture.AppInfo{Kind: capture.AppHTTPRequest, Name: capture.NameOf(host)}
+	return p
+}
+
+// HTTPResponse is the server's HTTP/1.1 response head with a status code.
+func (c *Conn) HTTPResponse(dt time.Duration, status uint16) capture.Packet {
+	p := c.Data(dt, false, 120)
+	p.App = capture.AppInfo{Kind: capture.AppHTTPResponse, Status: status}
+	return p
+}
+
+// Query is a DNS query from the client's address (source port 50000+id)
+// to resolver on port 53, on the connection's clock: the lookup before
+// the connect.
+func (c *Conn) Query(dt time.Duration, resolver string, id uint16, name string, qtype uint16) capture.Packet {
+	c.T = c.T.Add(dt)
+	c.N++
+	return capture.Packet{Ref: capture.Ref{File: c.File, N: c.N, TS: c.T}, Kind: capture.KindDNS, Tunnel: c.Tunnel,
+		Src: netip.AddrPortFrom(c.Client.Addr(), 50000+id), Dst: netip.AddrPortFrom(netip.MustParseAddr(resolver), 53),
+		TTL: c.ClientTTL, DNS: capture.DNSInfo{ID: id, Name: capture.NameOf(name), QType: qtype, Questions: 1}}
+}
+
+// Answer is the resolver's response to query q: rcode, and for each
+// address an A or AAAA record with ttl.
+func (c *Conn) Answer(dt time.Duration, q capture.Packet, rcode uint8, ttl uint32, addrs ...string) capture.Packet {
+	c.T = c.T.Add(dt)
+	c.N++
+	p := q
+	p.Ref = capture.Ref{File: c.File, N: c.N, TS: c.T}
+	p.Src, p.Dst, p.TTL = q.Dst, q.Src, c.ServerTTL
+	p.DNS.Response, p.DNS.RCode = true, rcode
+	for _, a := range addrs {
+		if int(p.DNS.NAddrs) == len(p.DNS.Addrs) {
+			p.DNS.MoreAddrs = true
+			break
+		}
+		p.DNS.Addrs[p.DNS.NAddrs] = netip.MustParseAddr(a)
+		p.DNS.NAddrs++
+	}
+	p.DNS.Answers = uint16(len(addrs))
+	if len(addrs) > 0 {
+		p.DNS.TTL = ttl
+	}
+	return p
+}
