@@ -170,6 +170,11 @@ func analyze(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if cfg.midstream {
 		cfg.flows.OnMidstream = out.addMidstream
 	}
+	cfg.flows.OnDNS = out.addDNS
+	out.dnsWait = cfg.flows.DNSWait
+	if out.dnsWait <= 0 {
+		out.dnsWait = flows.DefaultDNSWait
+	}
 	gs, notes := planGroups(ctx, cfg)
 	opt := cfg.readOptions()
 	if len(gs) > 1 {
@@ -444,6 +449,9 @@ type sink struct {
 	// oneWay counts attempts whose server packets the capture lacks though
 	// the client's show an answer.
 	oneWay int
+	// dnsWait is how long an unanswered query must have waited to count
+	// as failed (flows.Config.DNSWait).
+	dnsWait time.Duration
 	// window keeps attempts by the time of their first SYN; outside counts
 	// those left out.
 	window  *timeWindow
@@ -493,6 +501,24 @@ func (s *sink) add(r verdict.Result) {
 	case s.failedOnly && !failed:
 	case s.err == nil:
 		s.err = s.json.Write(&r)
+	}
+}
+
+// addDNS takes a lookup the tracker handed on as failed.
+func (s *sink) addDNS(l *flows.Lookup) {
+	r, ok := verdict.JudgeLookup(l, s.dnsWait)
+	if !ok {
+		return
+	}
+	s.failed = true
+	if s.html != nil && s.html != s.table {
+		s.html.AddDNS(r)
+	}
+	switch {
+	case s.table != nil:
+		s.table.AddDNS(r)
+	case s.err == nil:
+		s.err = s.json.WriteDNS(&r)
 	}
 }
 

@@ -22,6 +22,10 @@ type Record struct {
 	Candidates          []string       `json:"candidates"`
 	WhereConfidence     string         `json:"where_confidence"`
 	Cause               string         `json:"cause,omitempty"`
+	SNI                 string         `json:"sni,omitempty"`
+	HTTPHost            string         `json:"http_host,omitempty"`
+	HTTPStatus          int            `json:"http_status,omitempty"`
+	DNS                 *DNSJSON       `json:"dns,omitempty"`
 	RSTOrigin           string         `json:"rst_origin"`
 	RSTOriginConfidence string         `json:"rst_origin_confidence,omitempty"`
 	ICMP                string         `json:"icmp"`
@@ -52,6 +56,19 @@ type Record struct {
 	// CaptureDrops is, in live capture, how many packets the kernel dropped
 	// while the attempt was tracked: its verdict may miss some.
 	CaptureDrops uint64 `json:"capture_drops,omitempty"`
+}
+
+// DNSJSON is the lookup whose answer held the server's address (SPEC dns):
+// lookup_ms is how long before the first SYN the answer came.
+type DNSJSON struct {
+	Name     string   `json:"name"`
+	Answer   string   `json:"answer"`
+	RCode    string   `json:"rcode"`
+	LookupMs *float64 `json:"lookup_ms"`
+	// Stale: a newer answer for the name no longer held this address;
+	// Current is what it gave.
+	Stale   bool   `json:"stale,omitempty"`
+	Current string `json:"current,omitempty"`
 }
 
 // NAT holds the endpoints the server's capture shows when they differ from
@@ -87,6 +104,9 @@ func NewRecord(r *verdict.Result) Record {
 		Candidates:          make([]string, len(r.Candidates)),
 		WhereConfidence:     string(r.WhereSure),
 		Cause:               string(r.Cause),
+		SNI:                 r.SNI,
+		HTTPHost:            r.HTTPHost,
+		HTTPStatus:          r.HTTPStatus,
 		RSTOrigin:           string(r.RSTOrigin),
 		RSTOriginConfidence: string(r.OriginSure),
 		ICMP:                r.ICMP,
@@ -114,6 +134,12 @@ func NewRecord(r *verdict.Result) Record {
 		rec.ClockOffsetms = ms(r.ClockOffset)
 		if r.ClockError >= 0 {
 			rec.ClockErrorms = ms(r.ClockError)
+		}
+	}
+	if d := r.DNS; d != nil {
+		rec.DNS = &DNSJSON{Name: d.Name, Answer: d.Answer.String(), RCode: d.RCode, LookupMs: ms(d.Before), Stale: d.Stale}
+		if d.Stale {
+			rec.DNS.Current = d.Current.String()
 		}
 	}
 	rec.NAT.ClientSeenByServer = addrIfSet(r.ClientSeenByServer)
@@ -300,6 +326,49 @@ func NewSummaryRecord(f Footer, counts map[verdict.Verdict]int, outside int) Sum
 // WriteSummary writes the summary line. Once a run, so encoding/json does.
 func (j *JSONWriter) WriteSummary(rec SummaryRecord) error {
 	b, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	_, err = j.w.Write(append(b, '\n'))
+	return err
+}
+
+// DNSRecord is a failed DNS lookup: its own line, apart from attempts.
+type DNSRecord struct {
+	Type        string         `json:"type"` // always "dns"
+	Client      string         `json:"client"`
+	Server      string         `json:"server"`
+	Tunnel      string         `json:"tunnel,omitempty"`
+	Name        string         `json:"name"`
+	QType       string         `json:"qtype"`
+	Verdict     string         `json:"verdict"` // "dns-failed"
+	RCode       string         `json:"rcode"`   // empty: no answer
+	Answered    bool           `json:"answered"`
+	Queries     uint32         `json:"queries"`
+	FirstQuery  string         `json:"first_query"`
+	Explanation string         `json:"explanation"`
+	Evidence    []EvidenceJSON `json:"evidence"`
+}
+
+// NewDNSRecord converts a failed lookup to its JSON schema.
+func NewDNSRecord(l *verdict.LookupResult) DNSRecord {
+	rec := DNSRecord{Type: "dns", Client: l.Client.String(), Server: l.Server.String(), Tunnel: l.Tunnel.String(),
+		Name: l.Name, QType: l.QType, Verdict: string(l.Verdict), RCode: l.RCode, Answered: l.Answered, Queries: l.Queries,
+		FirstQuery: formatTime(l.First), Explanation: l.Explanation, Evidence: []EvidenceJSON{}}
+	for i, e := range l.Evidence {
+		what, dir := "query", "c2s"
+		if i > 0 {
+			what, dir = "answer", "s2c"
+		}
+		rec.Evidence = append(rec.Evidence, EvidenceJSON{File: e.File, Packet: e.N, Time: formatTime(e.TS), What: what, Dir: dir})
+	}
+	return rec
+}
+
+// WriteDNS writes one failed lookup. These lines are rare, so
+// encoding/json does.
+func (j *JSONWriter) WriteDNS(l *verdict.LookupResult) error {
+	b, err := json.Marshal(NewDNSRecord(l))
 	if err != nil {
 		return err
 	}

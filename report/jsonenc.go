@@ -44,6 +44,36 @@ func appendRecord(b []byte, rec *Record) []byte {
 		b = append(b, `,"cause":`...)
 		b = appendString(b, rec.Cause)
 	}
+	if rec.SNI != "" {
+		b = append(b, `,"sni":`...)
+		b = appendString(b, rec.SNI)
+	}
+	if rec.HTTPHost != "" {
+		b = append(b, `,"http_host":`...)
+		b = appendString(b, rec.HTTPHost)
+	}
+	if rec.HTTPStatus != 0 {
+		b = append(b, `,"http_status":`...)
+		b = strconv.AppendInt(b, int64(rec.HTTPStatus), 10)
+	}
+	if d := rec.DNS; d != nil {
+		b = append(b, `,"dns":{"name":`...)
+		b = appendString(b, d.Name)
+		b = append(b, `,"answer":`...)
+		b = appendString(b, d.Answer)
+		b = append(b, `,"rcode":`...)
+		b = appendString(b, d.RCode)
+		b = append(b, `,"lookup_ms":`...)
+		b = appendFloatPtr(b, d.LookupMs)
+		if d.Stale {
+			b = append(b, `,"stale":true`...)
+		}
+		if d.Current != "" {
+			b = append(b, `,"current":`...)
+			b = appendString(b, d.Current)
+		}
+		b = append(b, '}')
+	}
 	b = append(b, `,"rst_origin":`...)
 	b = appendString(b, rec.RSTOrigin)
 	if rec.RSTOriginConfidence != "" {

@@ -32,6 +32,9 @@ func sampleResults() []verdict.Result {
 		RTT: 1234567 * time.Nanosecond, ClockOffset: 37250*time.Millisecond + 7*time.Microsecond, ClockError: 13 * time.Microsecond, HasClockOffset: true,
 		ClientSeenByServer: netip.MustParseAddrPort("192.0.2.1:61034"), ServerSeenByServer: netip.MustParseAddrPort("203.0.113.5:8080"),
 		Match: "isn+syn-options (nat)", Settle: "a capture on the server would tell which",
+		Cause: verdict.CauseDNS, SNI: "blocked.example", HTTPHost: "gw.\"example", HTTPStatus: 504,
+		DNS: &verdict.Lookup{Name: "api.example", Answer: netip.MustParseAddr("203.0.113.7"), RCode: "NOERROR", Before: 12 * time.Millisecond,
+			Stale: true, Current: netip.MustParseAddr("203.0.113.5")},
 		Explanation: "Quotes \" and \\ backslashes, a tab\t, a newline\n, a bell\a, µs, → arrows, \u2028, <html> & \xff bad UTF-8.",
 		Evidence: []verdict.Evidence{
 			{Ref: capture.Ref{File: "c\"lient.pcap", N: 17, TS: t0}, What: "SYN", FromClient: true, TTL: 64},
@@ -45,6 +48,7 @@ func sampleResults() []verdict.Result {
 	oneSided.Candidates = []verdict.Place{}
 	oneSided.RTT = 0
 	oneSided.ClockOffset = -10 * time.Minute
+	oneSided.DNS = &verdict.Lookup{Name: "x", Answer: netip.MustParseAddr("2001:db8::5"), RCode: "NOERROR"}
 	return []verdict.Result{full, empty, oneSided}
 }
 

@@ -64,6 +64,9 @@ type Table struct {
 	// midstreamN counts them all.
 	midstream  []flows.Midstream
 	midstreamN int
+	// dns keeps the first failed lookups, dnsN counts them all.
+	dns  []verdict.LookupResult
+	dnsN int
 }
 
 // maxListedRows bounds --rows 0: a listing longer than this is for JSON.
@@ -211,6 +214,9 @@ func (t *Table) Render(w io.Writer, f Footer) error {
 			return err
 		}
 		t.renderTimeline(w)
+	}
+	if err := t.renderDNS(w); err != nil {
+		return err
 	}
 	if err := t.renderMidstream(w); err != nil {
 		return err
@@ -414,6 +420,43 @@ func (t *Table) renderMidstream(w io.Writer) error {
 	}
 	if more := t.midstreamN - len(t.midstream); more > 0 {
 		fmt.Fprintln(w, t.text(fmt.Sprintf("… and %d more", more)))
+	}
+	return nil
+}
+
+// maxDNSRows bounds the failed lookups listed; all are counted.
+const maxDNSRows = 50
+
+// AddDNS counts a failed lookup, and keeps the first ones for listing.
+func (t *Table) AddDNS(l verdict.LookupResult) {
+	t.dnsN++
+	if len(t.dns) < maxDNSRows {
+		t.dns = append(t.dns, l)
+	}
+}
+
+// renderDNS lists failed lookups apart from the attempts.
+func (t *Table) renderDNS(w io.Writer) error {
+	if t.dnsN == 0 {
+		return nil
+	}
+	fmt.Fprintf(w, "\nFailed DNS lookups (before any connection could be tried): %d\n", t.dnsN)
+	tbl := t.newTable(w)
+	tbl.Header("name", "client", "resolver", "result", "queries", "first query")
+	for _, l := range t.dns {
+		result := l.RCode
+		if !l.Answered {
+			result = "no answer"
+		}
+		if err := tbl.Append(l.Name+" "+l.QType, l.Client.Addr().String(), l.Server.String(), result, fmt.Sprint(l.Queries), l.First.UTC().Format("15:04:05.000")); err != nil {
+			return err
+		}
+	}
+	if err := tbl.Render(); err != nil {
+		return err
+	}
+	if t.dnsN > len(t.dns) {
+		fmt.Fprintln(w, t.text(fmt.Sprintf("… and %d more (--format json lists every one)", t.dnsN-len(t.dns))))
 	}
 	return nil
 }

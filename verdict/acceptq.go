@@ -34,10 +34,30 @@ func acceptQueueFull(a *flows.Attempt, r *Result) bool {
 	return false
 }
 
-// nameCauses adds the causes a judged attempt's packets show.
+// nameCauses adds what the first payload bytes and the lookup say, and
+// the cause the packets show, if any: one small function per cause.
 func nameCauses(a *flows.Attempt, r *Result) {
-	if r.Cause == "" && acceptQueueFull(a, r) {
+	appFacts(a, r)
+	if r.Cause != "" {
+		return
+	}
+	if acceptQueueFull(a, r) {
 		r.Cause = CauseAcceptQueue
 		r.Explanation += acceptQueueCheck
+		return
+	}
+	for _, c := range []struct {
+		cause Cause
+		test  func() (string, bool)
+	}{
+		{CauseBlockedHello, func() (string, bool) { return blockedAfterHello(a, r) }},
+		{CauseGateway, func() (string, bool) { return gatewayError(r) }},
+		{CauseDNS, func() (string, bool) { return staleAddress(r) }},
+	} {
+		if why, ok := c.test(); ok {
+			r.Cause = c.cause
+			r.Explanation += why
+			return
+		}
 	}
 }

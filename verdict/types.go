@@ -120,6 +120,13 @@ type Result struct {
 	Candidates []Place    // places still possible; [Where] when known
 	WhereSure  Confidence // empty when Where is unknown
 	Cause      Cause      // why, where the packets show it; empty otherwise
+	// SNI and HTTPHost name what the client asked for in its first payload
+	// (TLS ClientHello, plaintext HTTP request); HTTPStatus is the first
+	// response's status, 0 if none.
+	SNI, HTTPHost string
+	HTTPStatus    int
+	// DNS is the lookup whose answer held the server's address.
+	DNS        *Lookup
 	RSTOrigin  Origin
 	OriginSure Sureness
 	ICMP       string // "admin-prohibited (ICMP 3/13) from 198.51.100.1"
