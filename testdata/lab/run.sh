@@ -25,6 +25,7 @@ SCENARIOS=(
   backlog-syncookies backlog-nosyncookies backlog-abort-on-overflow
   late-server-capture early-stop-server-capture short-connect-timeout capture-ends-at-last-syn
   client-firewall merged rotated same-subnet
+  pmtu-black-hole sni-blocked dns gateway-error
 )
 declare -A DESC=(
   [established]="request/response on port 80 and a clean FIN close, twice"
@@ -66,6 +67,10 @@ declare -A DESC=(
   [client-firewall]="the client host's INPUT chain drops SYN-ACKs from port 80: tcpdump on the client sees them arrive, the client ignores them and retransmits its SYN until it times out"
   [merged]="port 80 established, 81 refused, 82 router drops SYNs, 83 router drops SYN-ACKs, 84 router tcp-reset; besides the two captures, both.pcap = mergecap -F pcap -w both.pcap client.pcap server.pcap (one file holding both vantages): given alone, it must give the both view"
   [rotated]="port 80 established (twice), 81 refused, 82 router drops SYNs, 83 router drops SYN-ACKs, 86 server INPUT drop, over about 8 s; the client capture split into 12 files by packet count (editcap -r) and named as tcpdump -C names rotations (client.pcap, client.pcap1, …, client.pcap11: lexical order puts client.pcap10 before client.pcap2); several attempts straddle file boundaries; the views are those of the unsplit capture"
+  [pmtu-black-hole]="PMTU black hole on the way back: the router's client-side interface has MTU 1280 (the hosts 1500, so the client's SYN announces MSS 1460) and the router's own ICMP fragmentation-needed is dropped in its OUTPUT chain (offloads off everywhere); port 80 is the reference (small reply: established); on port 81 the client sends a small request and the server answers 20000 bytes in one write: its full-size segments (1500 bytes) vanish at the router and are retransmitted again and again, its small ones (pure ACKs) pass, so the client capture shows the handshake, the request and only small server segments: the ACK of the request and, after the client gives up (2.5 s read timeout) and closes (FIN), the ACK of its FIN, whose sequence number lies beyond a hole of about 16 kB at the reply's first byte (the server's reply data never shows there); the server capture shows its 1500-byte segments (the first ten and a tail probe) and the first one retransmitted with growing backoff, never acknowledged. Expected for port 81: both stalled/return-path proven, each capture alone stalled/return-path likely (the client's shows the hole, the server's its unacknowledged full-size segments retransmitted), cause pmtu-black-hole in all three views"
+  [sni-blocked]="SNI filter: the router resets TLS connections whose ClientHello carries blocked.example (iptables string match, REJECT --reject-with tcp-reset: the RST has the server's address and TTL 64 where the server's own packets arrive with 63; the ClientHello itself is dropped). TLS server on 443 (labnet serve tls: Go TLS, a throwaway certificate for lab.example; the client offers X25519 only, so its ClientHello fits in one segment); one client connection with SNI allowed.example (handshake, request, \"OK\" reply, close: established) then one with SNI blocked.example (reset right after the ClientHello: cause blocked-after-client-hello; both: reset/outbound-path proven, rst_origin path; client alone: reset/outbound-path likely, rst_origin path, by the TTL). Server view of the blocked one: established/none proven, no cause: the server capture holds SYN, SYN-ACK and the final ACK and then nothing from that client (no ClientHello, no FIN, no RST: the client's socket died with the path's RST, the server application still waits), so from there the handshake completed and nothing visibly died; the filter cannot be seen. sni is the ClientHello's server name for both attempts"
+  [dns]="a lab DNS server on 203.0.113.53 (UDP 53, labnet serve -dns, in the server namespace, so the server capture holds the DNS traffic too) and /etc/netns/synpath-dns-c/resolv.conf (nameserver 203.0.113.53, options timeout:1 attempts:2) for the client namespace; the client (labnet connect -to NAME:80: Go's own resolver, A queries only, then a connection to the first address) looks up in turn: ok.example (203.0.113.5: established, dns_name ok.example), nx.example (NXDOMAIN), fail.example (SERVFAIL), refused.example (REFUSED), silent.example (never answered: the client sends 2 queries, 1 s apart), stale.example (first answer 203.0.113.7, where nothing is: the router drops everything to it; the client gives up after a 3 s connect timeout: timeout with dns_name stale.example and cause dns), then stale.example again (now 203.0.113.5: established, dns_name stale.example). dns_failed lists the four failed lookups (rcode NXDOMAIN, SERVFAIL, REFUSED, and \"\" with answered false for silent.example) with the number of queries the client sent for each (Go's resolver asks again at once after SERVFAIL and REFUSED, not after NXDOMAIN: 1, 2, 2, 2); the connection to 203.0.113.7 is timeout/outbound-path proven with both captures (its SYNs never show on the server's link), timeout/unknown from the client's alone, and not in the server capture; the stale attempt's cause is dns (the same name later answered another address), in the views that hold it (both, client)"
+  [gateway-error]="HTTP gateway errors on working connections: labnet serve http-CODE on ports 80-83 answers GET / HTTP/1.1 (Host: gw.example) with 200, 502, 503 and 504 and Connection: close; the client sends the request and reads the reply. All four established/none proven in every view, http_host gw.example, http_status as served; cause gateway-error on 502, 503 and 504 in every view"
   [same-subnet]="client 198.51.100.10 and server 198.51.100.20 on one veth, no router: TTLs cannot tell which end a capture was taken at, so each capture alone is of unknown vantage and judged like a client-side one; port 80 established, 81 refused (after the reference connection to 80), 82 server INPUT drop"
 )
 
@@ -101,6 +106,7 @@ ensure_tools() {
 del_ns() {
   local ns pid
   for ns in "$@"; do
+    case $ns in synpath-*) rm -rf "/etc/netns/$ns" ;; esac # a resolver the lab made for it (dns)
     [ -e "/run/netns/$ns" ] || continue
     for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
     ip netns del "$ns" 2>/dev/null || true
@@ -603,6 +609,51 @@ scenario() {
     KINDS=80=ok,81=refused,82=srv-drop
     cap_start
     cli -to 198.51.100.20:80; cli -to 198.51.100.20:81; cli -to 198.51.100.20:82
+    finish ;;
+  pmtu-black-hole)
+    topo
+    fault r ip link set dev eth-c mtu 1280
+    fault r iptables -A OUTPUT -p icmp --icmp-type fragmentation-needed -j DROP
+    serve -l 203.0.113.5:80,echo -l 203.0.113.5:81,big
+    KINDS=80=ok,81=pmtu
+    FAULT+="; ip netns exec synpath-s labnet serve -l 203.0.113.5:81,big (answers 20000 bytes)"
+    cap_start; cli -to 203.0.113.5:80; cli -to 203.0.113.5:81 -read-timeout 2500ms; finish ;;
+  sni-blocked)
+    topo
+    fault r iptables -A FORWARD -p tcp -m string --algo bm --string blocked.example -j REJECT --reject-with tcp-reset
+    serve -l 203.0.113.5:443,tls
+    KINDS=@allowed.example=ok,@blocked.example=sni-blocked
+    cap_start
+    cli -to 203.0.113.5:443 -tls allowed.example
+    cli -to 203.0.113.5:443 -tls blocked.example
+    finish ;;
+  dns)
+    topo
+    nsx "$S" ip addr add 203.0.113.53/24 dev eth0
+    nsx "$R" ip neigh replace 203.0.113.53 lladdr 02:00:00:00:02:05 dev eth-s nud permanent
+    fault r iptables -A FORWARD -d 203.0.113.7 -j DROP
+    mkdir -p "/etc/netns/$C"
+    printf 'nameserver 203.0.113.53\noptions timeout:1 attempts:2\n' >"/etc/netns/$C/resolv.conf"
+    FAULT+="; /etc/netns/synpath-c/resolv.conf: nameserver 203.0.113.53, options timeout:1 attempts:2"
+    FAULT+="; ip netns exec synpath-s labnet serve -dns 203.0.113.53:53 -rr ok.example=203.0.113.5 -rr nx.example=NXDOMAIN -rr fail.example=SERVFAIL -rr refused.example=REFUSED -rr silent.example=DROP -rr stale.example=203.0.113.7/203.0.113.5"
+    serve -l 203.0.113.5:80,echo -dns 203.0.113.53:53 -rr ok.example=203.0.113.5 -rr nx.example=NXDOMAIN \
+      -rr fail.example=SERVFAIL -rr refused.example=REFUSED -rr silent.example=DROP -rr stale.example=203.0.113.7/203.0.113.5
+    KINDS=203.0.113.7:80=out-drop,80=ok
+    cap_start
+    local n
+    cli -to ok.example.:80
+    for n in nx fail refused silent; do cli -to "$n.example.:80"; done
+    cli -to stale.example.:80 -timeout 3s
+    cli -to stale.example.:80
+    finish ;;
+  gateway-error)
+    topo
+    serve -l 203.0.113.5:80,http-200 -l 203.0.113.5:81,http-502 -l 203.0.113.5:82,http-503 -l 203.0.113.5:83,http-504
+    KINDS=80=ok,81=ok,82=ok,83=ok
+    FAULT="ip netns exec synpath-s labnet serve -l 203.0.113.5:80,http-200 -l 203.0.113.5:81,http-502 -l 203.0.113.5:82,http-503 -l 203.0.113.5:83,http-504"
+    cap_start
+    local p
+    for p in 80 81 82 83; do cli -to 203.0.113.5:$p -http-host gw.example; done
     finish ;;
   backlog-syncookies)        backlog net.ipv4.tcp_syncookies=1 ;;
   backlog-nosyncookies)      backlog net.ipv4.tcp_syncookies=0 ;;
