@@ -25,7 +25,7 @@ SCENARIOS=(
   backlog-syncookies backlog-nosyncookies backlog-abort-on-overflow
   late-server-capture early-stop-server-capture short-connect-timeout capture-ends-at-last-syn
   client-firewall merged rotated same-subnet
-  pmtu-black-hole sni-blocked dns gateway-error
+  pmtu-black-hole sni-blocked dns gateway-error backlog-abort-nosyncookies
 )
 declare -A DESC=(
   [established]="request/response on port 80 and a clean FIN close, twice"
@@ -60,6 +60,7 @@ declare -A DESC=(
   [backlog-syncookies]="server listens with backlog 1 and never accepts, 20 concurrent clients, router→client slowed by tbf 16kbit (burst 80 bytes: one SYN-ACK at a time, about 37 ms each), syncookies on (1)"
   [backlog-nosyncookies]="server listens with backlog 1 and never accepts, 20 concurrent clients, router→client slowed by tbf 16kbit (burst 80 bytes: one SYN-ACK at a time, about 37 ms each), syncookies off (0)"
   [backlog-abort-on-overflow]="server listens with backlog 1 and never accepts, 20 concurrent clients, router→client slowed by tbf 16kbit (burst 80 bytes: one SYN-ACK at a time, about 37 ms each), tcp_abort_on_overflow=1"
+  [backlog-abort-nosyncookies]="server listens with backlog 31 (its accept queue holds 32) and never accepts, 40 concurrent clients, router→client slowed by tbf 16kbit (burst 80 bytes: one SYN-ACK at a time, about 37 ms each), syncookies off (0) and tcp_abort_on_overflow=1: the first 32 handshakes take about 1.2 s to complete and fill the accept queue; the clients whose first SYN was dropped (SYN queue full, no cookies) retry 1 s later, get their SYN-ACK behind the others, and their final ACK finds the accept queue full: the server answers it at once with the listener's RST (no ACK flag), and never sends anything else on it: reset/server, cause accept-queue-full in every view (with syncookies on, as in backlog-abort-on-overflow, the overflowing handshakes are cookie ones, whose final ACK is dropped without a RST: half-open/server)"
   [late-server-capture]="the server's tcpdump starts about 4.5 s after the client's (a UDP marker right after it starts marks the server capture's first frame): before it, port 80 established and port 83 (router drops SYN-ACKs) given up by a 2.5 s connect timeout, both out of the server capture's view (their joined truth is the client capture's own); ports 82 (router drops SYNs) and 84 (router drops SYN-ACKs), 6 SYNs 1 s apart, straddle the start: their last SYNs are covered, and they are judged from what the covered part shows; after it, 80 established, 83 SYN-ACKs dropped by the router, 86 server INPUT drop. The server capture also holds SYN-ACKs the server retransmitted for the out-of-view port-83 attempt, whose SYN it never saw (not an attempt)"
   [early-stop-server-capture]="the server's tcpdump is stopped early (after a UDP marker), the client's goes on: before the stop port 80 established and 81 refused; after it, out of the server capture's view (their joined truth is the client capture's own): 80 established, 81 refused, 82 router drops SYNs, 83 router drops SYN-ACKs"
   [short-connect-timeout]="clients with a 3.5 s connect timeout and the classic exponential SYN backoff (tcp_syn_linear_timeouts=0: SYNs at 0, 1, 3 s), captures stopped about 1 s after the clients give up: port 82 router drops SYNs, 83 router drops SYN-ACKs, 86 server INPUT drop"
@@ -396,11 +397,11 @@ backlog() {
   nsx "$S" sysctl -qw "$@"
   FAULT="ip netns exec synpath-s sysctl -w $*; ip netns exec synpath-r tc qdisc add dev eth-c root tbf rate 16kbit burst 80 latency 5s"
   nsx "$R" tc qdisc add dev eth-c root tbf rate 16kbit burst 80 latency 5s
-  serve -l 203.0.113.5:80,noaccept,1
+  serve -l "203.0.113.5:80,noaccept,${BACKLOG:-1}"
   KINDS='*=derive'
-  DESC_EXTRA=". Outcomes vary between runs; each attempt's truth is read from the wire in both captures: SYN never answered = timeout/server (SYN dropped while the accept queue was full); handshake done and the request ACKed by the server kernel but never answered = stalled/server (connection sat in the accept queue); client's final ACK seen by the server but no server ACK/data/RST after it = half-open/server (dropped because the accept queue was full); server RST after the client's ACK and before its FIN = reset/server (tcp_abort_on_overflow); a server RST that only answers the client's FIN (sent after its read timeout) on a connection whose final ACK the server had dropped does not make it a reset: it stays half-open/server. Observed in this run: {observed}"
+  DESC_EXTRA=". Outcomes vary between runs; each attempt's truth is read from the wire in both captures: SYN never answered = timeout/server (SYN dropped while the accept queue was full); handshake done and the request ACKed by the server kernel but never answered = stalled/server (connection sat in the accept queue); client's final ACK seen by the server but no server ACK/data/RST after it = half-open/server (dropped because the accept queue was full: cause accept-queue-full in the both and server views; the client's alone cannot tell it from a lost final ACK); server RST after the client's ACK and before its FIN = reset/server (tcp_abort_on_overflow; cause accept-queue-full in every view when the server sent nothing else and its RST has no ACK flag, a listener's answer); a server RST that only answers the client's FIN (sent after its read timeout) on a connection whose final ACK the server had dropped does not make it a reset: it stays half-open/server. Observed in this run: {observed}"
   cap_start
-  cli -to 203.0.113.5:80 -n 20 -c 20 -timeout 10s -read-timeout 3s
+  cli -to 203.0.113.5:80 -n "${CLIENTS:-20}" -c "${CLIENTS:-20}" -timeout 10s -read-timeout 3s
   TAIL=3 finish
 }
 
@@ -658,6 +659,7 @@ scenario() {
   backlog-syncookies)        backlog net.ipv4.tcp_syncookies=1 ;;
   backlog-nosyncookies)      backlog net.ipv4.tcp_syncookies=0 ;;
   backlog-abort-on-overflow) backlog net.ipv4.tcp_abort_on_overflow=1 ;;
+  backlog-abort-nosyncookies) BACKLOG=31 CLIENTS=40 backlog net.ipv4.tcp_syncookies=0 net.ipv4.tcp_abort_on_overflow=1 ;;
   *) die "no recipe for $NAME" ;;
   esac
 }

@@ -892,8 +892,15 @@ func truth(args []string) error {
 			}
 		case both.Verdict == "reset" && both.Where == "server" && sa != nil && !sa.ServerEstablished && sa.ServerRSTNoACK:
 			// tcp_abort_on_overflow: the server answered the final ACK with a
-			// listener's RST (no ACK flag) and never sent anything else.
-			setCause("accept-queue-full", "reset")
+			// listener's RST (no ACK flag) and never sent anything else; the
+			// client capture shows the same (the RST has the server's TTL).
+			both.Cause = "accept-queue-full"
+			if sv != nil && sv.Verdict == "reset" {
+				sv.Cause = "accept-queue-full"
+			}
+			if cv.Verdict == "reset" && !ca.ServerEstablished && ca.ServerRSTNoACK {
+				cv.Cause = "accept-queue-full"
+			}
 		}
 		if httpStatus >= 502 && httpStatus <= 504 {
 			setCause("gateway-error", "established")
