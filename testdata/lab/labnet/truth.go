@@ -141,6 +141,7 @@ type capture struct {
 	first float64 // time of the first frame of any kind
 	last  float64 // time of the last frame of any kind
 	count int
+	addrs map[netip.Addr]bool // every IP address in the capture, any protocol
 }
 
 func readCapture(path string) (*capture, error) {
@@ -155,7 +156,7 @@ func readCapture(path string) (*capture, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tshark %s: %v: %s", path, err, stderr.String())
 	}
-	c := &capture{file: filepath.Base(path)}
+	c := &capture{file: filepath.Base(path), addrs: map[netip.Addr]bool{}}
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
@@ -184,6 +185,11 @@ func readCapture(path string) (*capture, error) {
 		src, dst, ttl := get("ip.src"), get("ip.dst"), get("ip.ttl")
 		if src == nil {
 			src, dst, ttl = get("ipv6.src"), get("ipv6.dst"), get("ipv6.hlim")
+		}
+		for _, a := range append(append([]string(nil), src...), dst...) {
+			if ip, err := netip.ParseAddr(a); err == nil {
+				c.addrs[ip] = true
+			}
 		}
 		sport, dport := get("tcp.srcport"), get("tcp.dstport")
 		if src == nil || sport == nil {
@@ -748,6 +754,12 @@ func truth(args []string) error {
 			}
 		}
 		coverage := map[bool]string{true: "both", false: "partial"}[nCovered == ca.SYN]
+		if sa == nil && !scap.addrs[ca.Server.Addr()] {
+			// The server capture never shows the attempt's server address: it
+			// was taken at another host (the dns scenario's stale answer), so
+			// the attempt is out of its view, whatever the time.
+			nCovered = 0
+		}
 		var both view
 		if nCovered == 0 {
 			// Out of the server capture's view: what happened is what the recipe
@@ -1008,7 +1020,7 @@ func refTTLs(as []*attempt) map[netip.Addr]int {
 // readRotated reads a capture tcpdump -C split into files, in rotation order,
 // as one capture.
 func readRotated(dir string, files []string) (*capture, error) {
-	all := &capture{file: strings.Join(files, ",")}
+	all := &capture{file: strings.Join(files, ","), addrs: map[netip.Addr]bool{}}
 	for i, f := range files {
 		c, err := readCapture(filepath.Join(dir, f))
 		if err != nil {
@@ -1025,6 +1037,9 @@ func readRotated(dir string, files []string) (*capture, error) {
 		}
 		all.last = c.last
 		all.count += c.count
+		for ip := range c.addrs {
+			all.addrs[ip] = true
+		}
 		all.pkts = append(all.pkts, c.pkts...)
 	}
 	return all, nil
