@@ -202,7 +202,7 @@ func one(i int, src netip.Addr, remote netip.AddrPort, timeout, readTimeout time
 	return l
 }
 
-// mark sends one UDP datagram to -to and waits up to a second for the echo: a
+// mark sends one UDP datagram to -to and waits up to 3 s for the echo: a
 // non-TCP packet pair at the very end of both captures, so that each file shows
 // how long the capture went on after the last SYN.
 func mark(args []string) error {
@@ -215,7 +215,9 @@ func mark(args []string) error {
 	}
 	defer c.Close()
 	c.Write([]byte("synpath-lab end of capture"))
-	c.SetReadDeadline(time.Now().Add(time.Second))
+	// Up to 3 s: on a slowed link (the backlog scenarios' tbf) the echo can
+	// wait behind a queue of segments.
+	c.SetReadDeadline(time.Now().Add(3 * time.Second))
 	buf := make([]byte, 64)
 	if _, err := c.Read(buf); err != nil {
 		return fmt.Errorf("no echo: %w", err)

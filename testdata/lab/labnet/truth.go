@@ -599,7 +599,7 @@ func truth(args []string) error {
 	cfile := fs.String("client-file", "client.pcap", "")
 	sfile := fs.String("server-file", "server.pcap", "")
 	offset := fs.Float64("clock-offset", 0, "seconds the server capture was shifted")
-	kindSpec := fs.String("kinds", "", "PORT=KIND,... by the server port the client connects to; *=KIND for any")
+	kindSpec := fs.String("kinds", "", "KEY=KIND,...: KEY is @NAME (the attempt's SNI, HTTP Host or DNS name), ADDR:PORT or PORT of the server the client connects to, or * for any; the first that matches, in that order")
 	logPath := fs.String("client-log", "", "labnet connect JSON lines, cross-checked against the wire")
 	cfiles := fs.String("client-files", "", "the client capture split in rotated files, FILE,... in rotation order (-client-file is then ignored)")
 	merged := fs.String("merged-file", "", "a file holding both captures merged (checked to hold every packet of both)")
