@@ -25,6 +25,7 @@ SCENARIOS=(
   backlog-syncookies backlog-nosyncookies backlog-abort-on-overflow
   late-server-capture early-stop-server-capture short-connect-timeout capture-ends-at-last-syn
   client-firewall merged rotated same-subnet
+  pmtu-black-hole sni-blocked dns gateway-error backlog-abort-nosyncookies
 )
 declare -A DESC=(
   [established]="request/response on port 80 and a clean FIN close, twice"
@@ -59,6 +60,7 @@ declare -A DESC=(
   [backlog-syncookies]="server listens with backlog 1 and never accepts, 20 concurrent clients, router→client slowed by tbf 16kbit (burst 80 bytes: one SYN-ACK at a time, about 37 ms each), syncookies on (1)"
   [backlog-nosyncookies]="server listens with backlog 1 and never accepts, 20 concurrent clients, router→client slowed by tbf 16kbit (burst 80 bytes: one SYN-ACK at a time, about 37 ms each), syncookies off (0)"
   [backlog-abort-on-overflow]="server listens with backlog 1 and never accepts, 20 concurrent clients, router→client slowed by tbf 16kbit (burst 80 bytes: one SYN-ACK at a time, about 37 ms each), tcp_abort_on_overflow=1"
+  [backlog-abort-nosyncookies]="server listens with backlog 31 (its accept queue holds 32) and never accepts, 40 concurrent clients, router→client slowed by tbf 16kbit (burst 80 bytes: one SYN-ACK at a time, about 37 ms each), syncookies off (0) and tcp_abort_on_overflow=1: the first 32 handshakes take about 1.2 s to complete and fill the accept queue; the clients whose first SYN was dropped (SYN queue full, no cookies) retry 1 s later, get their SYN-ACK behind the others, and their final ACK finds the accept queue full: the server answers it at once with the listener's RST (no ACK flag), and never sends anything else on it: reset/server, cause accept-queue-full in every view (with syncookies on, as in backlog-abort-on-overflow, the overflowing handshakes are cookie ones, whose final ACK is dropped without a RST: half-open/server)"
   [late-server-capture]="the server's tcpdump starts about 4.5 s after the client's (a UDP marker right after it starts marks the server capture's first frame): before it, port 80 established and port 83 (router drops SYN-ACKs) given up by a 2.5 s connect timeout, both out of the server capture's view (their joined truth is the client capture's own); ports 82 (router drops SYNs) and 84 (router drops SYN-ACKs), 6 SYNs 1 s apart, straddle the start: their last SYNs are covered, and they are judged from what the covered part shows; after it, 80 established, 83 SYN-ACKs dropped by the router, 86 server INPUT drop. The server capture also holds SYN-ACKs the server retransmitted for the out-of-view port-83 attempt, whose SYN it never saw (not an attempt)"
   [early-stop-server-capture]="the server's tcpdump is stopped early (after a UDP marker), the client's goes on: before the stop port 80 established and 81 refused; after it, out of the server capture's view (their joined truth is the client capture's own): 80 established, 81 refused, 82 router drops SYNs, 83 router drops SYN-ACKs"
   [short-connect-timeout]="clients with a 3.5 s connect timeout and the classic exponential SYN backoff (tcp_syn_linear_timeouts=0: SYNs at 0, 1, 3 s), captures stopped about 1 s after the clients give up: port 82 router drops SYNs, 83 router drops SYN-ACKs, 86 server INPUT drop"
@@ -66,6 +68,10 @@ declare -A DESC=(
   [client-firewall]="the client host's INPUT chain drops SYN-ACKs from port 80: tcpdump on the client sees them arrive, the client ignores them and retransmits its SYN until it times out"
   [merged]="port 80 established, 81 refused, 82 router drops SYNs, 83 router drops SYN-ACKs, 84 router tcp-reset; besides the two captures, both.pcap = mergecap -F pcap -w both.pcap client.pcap server.pcap (one file holding both vantages): given alone, it must give the both view"
   [rotated]="port 80 established (twice), 81 refused, 82 router drops SYNs, 83 router drops SYN-ACKs, 86 server INPUT drop, over about 8 s; the client capture split into 12 files by packet count (editcap -r) and named as tcpdump -C names rotations (client.pcap, client.pcap1, …, client.pcap11: lexical order puts client.pcap10 before client.pcap2); several attempts straddle file boundaries; the views are those of the unsplit capture"
+  [pmtu-black-hole]="PMTU black hole on the way back: the router's client-side interface has MTU 1280 (the hosts 1500, so the client's SYN announces MSS 1460) and the router's own ICMP fragmentation-needed is dropped in its OUTPUT chain (offloads off everywhere); port 80 is the reference (small reply: established); on port 81 the client sends a small request and the server answers 20000 bytes in one write: its full-size segments (1500 bytes) vanish at the router and are retransmitted again and again, its small ones (pure ACKs) pass, so the client capture shows the handshake, the request and only small server segments: the ACK of the request and, after the client gives up (2.5 s read timeout) and closes (FIN), the ACK of its FIN, whose sequence number lies beyond a hole of about 16 kB at the reply's first byte (the server's reply data never shows there); the server capture shows its 1500-byte segments (the first ten and a tail probe) and the first one retransmitted with growing backoff, never acknowledged. Expected for port 81: both stalled/return-path proven, each capture alone stalled/return-path likely (the client's shows the hole, the server's its unacknowledged full-size segments retransmitted), cause pmtu-black-hole in all three views"
+  [sni-blocked]="SNI filter: the router resets TLS connections whose ClientHello carries blocked.example (iptables string match, REJECT --reject-with tcp-reset: the RST has the server's address and TTL 64 where the server's own packets arrive with 63; the ClientHello itself is dropped). TLS server on 443 (labnet serve tls: Go TLS, a throwaway certificate for lab.example; the client offers X25519 only, so its ClientHello fits in one segment); one client connection with SNI allowed.example (handshake, request, \"OK\" reply, close: established) then one with SNI blocked.example (reset right after the ClientHello: cause blocked-after-client-hello; both: reset/outbound-path proven, rst_origin path; client alone: reset/outbound-path likely, rst_origin path, by the TTL). Server view of the blocked one: established/none proven, no cause: the server capture holds SYN, SYN-ACK and the final ACK and then nothing from that client (no ClientHello, no FIN, no RST: the client's socket died with the path's RST, the server application still waits), so from there the handshake completed and nothing visibly died; the filter cannot be seen. sni is the ClientHello's server name for both attempts"
+  [dns]="a lab DNS server on 203.0.113.53 (UDP 53, labnet serve -dns, in the server namespace, so the server capture holds the DNS traffic too) and /etc/netns/synpath-dns-c/resolv.conf (nameserver 203.0.113.53, options timeout:1 attempts:2) for the client namespace; the client (labnet connect -to NAME:80: Go's own resolver, A queries only, then a connection to the first address) looks up in turn: ok.example (203.0.113.5: established, dns_name ok.example), nx.example (NXDOMAIN), fail.example (SERVFAIL), refused.example (REFUSED), silent.example (never answered: the client sends 2 queries, 1 s apart), stale.example (first answer 203.0.113.7, where nothing is: the router drops everything to it; the client gives up after a 3 s connect timeout: timeout with dns_name stale.example and cause dns), then stale.example again (now 203.0.113.5: established, dns_name stale.example). dns_failed lists the four failed lookups (rcode NXDOMAIN, SERVFAIL, REFUSED, and \"\" with answered false for silent.example) with the number of queries the client sent for each (Go's resolver asks again at once after SERVFAIL and REFUSED, not after NXDOMAIN: 1, 2, 2, 2); the connection to 203.0.113.7 is out of the server capture's view (taken at 203.0.113.5, it never shows 203.0.113.7: coverage client-only), so its both view is its client view, timeout/unknown, and the server capture has no view of it; the stale attempt's cause is dns (the same name later answered another address), in the views that hold it (both, client)"
+  [gateway-error]="HTTP gateway errors on working connections: labnet serve http-CODE on ports 80-83 answers GET / HTTP/1.1 (Host: gw.example) with 200, 502, 503 and 504 and Connection: close; the client sends the request and reads the reply. All four established/none proven in every view, http_host gw.example, http_status as served; cause gateway-error on 502, 503 and 504 in every view"
   [same-subnet]="client 198.51.100.10 and server 198.51.100.20 on one veth, no router: TTLs cannot tell which end a capture was taken at, so each capture alone is of unknown vantage and judged like a client-side one; port 80 established, 81 refused (after the reference connection to 80), 82 server INPUT drop"
 )
 
@@ -101,6 +107,7 @@ ensure_tools() {
 del_ns() {
   local ns pid
   for ns in "$@"; do
+    case $ns in synpath-*) rm -rf "/etc/netns/$ns" ;; esac # a resolver the lab made for it (dns)
     [ -e "/run/netns/$ns" ] || continue
     for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
     ip netns del "$ns" 2>/dev/null || true
@@ -390,11 +397,11 @@ backlog() {
   nsx "$S" sysctl -qw "$@"
   FAULT="ip netns exec synpath-s sysctl -w $*; ip netns exec synpath-r tc qdisc add dev eth-c root tbf rate 16kbit burst 80 latency 5s"
   nsx "$R" tc qdisc add dev eth-c root tbf rate 16kbit burst 80 latency 5s
-  serve -l 203.0.113.5:80,noaccept,1
+  serve -l "203.0.113.5:80,noaccept,${BACKLOG:-1}"
   KINDS='*=derive'
-  DESC_EXTRA=". Outcomes vary between runs; each attempt's truth is read from the wire in both captures: SYN never answered = timeout/server (SYN dropped while the accept queue was full); handshake done and the request ACKed by the server kernel but never answered = stalled/server (connection sat in the accept queue); client's final ACK seen by the server but no server ACK/data/RST after it = half-open/server (dropped because the accept queue was full); server RST after the client's ACK and before its FIN = reset/server (tcp_abort_on_overflow); a server RST that only answers the client's FIN (sent after its read timeout) on a connection whose final ACK the server had dropped does not make it a reset: it stays half-open/server. Observed in this run: {observed}"
+  DESC_EXTRA=". Outcomes vary between runs; each attempt's truth is read from the wire in both captures: SYN never answered = timeout/server (SYN dropped while the accept queue was full); handshake done and the request ACKed by the server kernel but never answered = stalled/server (connection sat in the accept queue); client's final ACK seen by the server but no server ACK/data/RST after it = half-open/server (dropped because the accept queue was full: cause accept-queue-full in the both and server views; the client's alone cannot tell it from a lost final ACK); server RST after the client's ACK and before its FIN = reset/server (tcp_abort_on_overflow; cause accept-queue-full in every view when the server sent nothing else and its RST has no ACK flag, a listener's answer); a server RST that only answers the client's FIN (sent after its read timeout) on a connection whose final ACK the server had dropped does not make it a reset: it stays half-open/server. Observed in this run: {observed}"
   cap_start
-  cli -to 203.0.113.5:80 -n 20 -c 20 -timeout 10s -read-timeout 3s
+  cli -to 203.0.113.5:80 -n "${CLIENTS:-20}" -c "${CLIENTS:-20}" -timeout 10s -read-timeout 3s
   TAIL=3 finish
 }
 
@@ -604,9 +611,55 @@ scenario() {
     cap_start
     cli -to 198.51.100.20:80; cli -to 198.51.100.20:81; cli -to 198.51.100.20:82
     finish ;;
+  pmtu-black-hole)
+    topo
+    fault r ip link set dev eth-c mtu 1280
+    fault r iptables -A OUTPUT -p icmp --icmp-type fragmentation-needed -j DROP
+    serve -l 203.0.113.5:80,echo -l 203.0.113.5:81,big
+    KINDS=80=ok,81=pmtu
+    FAULT+="; ip netns exec synpath-s labnet serve -l 203.0.113.5:81,big (answers 20000 bytes)"
+    cap_start; cli -to 203.0.113.5:80; cli -to 203.0.113.5:81 -read-timeout 2500ms; finish ;;
+  sni-blocked)
+    topo
+    fault r iptables -A FORWARD -p tcp -m string --algo bm --string blocked.example -j REJECT --reject-with tcp-reset
+    serve -l 203.0.113.5:443,tls
+    KINDS=@allowed.example=ok,@blocked.example=sni-blocked
+    cap_start
+    cli -to 203.0.113.5:443 -tls allowed.example
+    cli -to 203.0.113.5:443 -tls blocked.example
+    finish ;;
+  dns)
+    topo
+    nsx "$S" ip addr add 203.0.113.53/24 dev eth0
+    nsx "$R" ip neigh replace 203.0.113.53 lladdr 02:00:00:00:02:05 dev eth-s nud permanent
+    fault r iptables -A FORWARD -d 203.0.113.7 -j DROP
+    mkdir -p "/etc/netns/$C"
+    printf 'nameserver 203.0.113.53\noptions timeout:1 attempts:2\n' >"/etc/netns/$C/resolv.conf"
+    FAULT+="; /etc/netns/synpath-c/resolv.conf: nameserver 203.0.113.53, options timeout:1 attempts:2"
+    FAULT+="; ip netns exec synpath-s labnet serve -dns 203.0.113.53:53 -rr ok.example=203.0.113.5 -rr nx.example=NXDOMAIN -rr fail.example=SERVFAIL -rr refused.example=REFUSED -rr silent.example=DROP -rr stale.example=203.0.113.7/203.0.113.5"
+    serve -l 203.0.113.5:80,echo -dns 203.0.113.53:53 -rr ok.example=203.0.113.5 -rr nx.example=NXDOMAIN \
+      -rr fail.example=SERVFAIL -rr refused.example=REFUSED -rr silent.example=DROP -rr stale.example=203.0.113.7/203.0.113.5
+    KINDS=203.0.113.7:80=out-drop,80=ok
+    cap_start
+    local n
+    cli -to ok.example.:80
+    for n in nx fail refused silent; do cli -to "$n.example.:80"; done
+    cli -to stale.example.:80 -timeout 3s
+    cli -to stale.example.:80
+    finish ;;
+  gateway-error)
+    topo
+    serve -l 203.0.113.5:80,http-200 -l 203.0.113.5:81,http-502 -l 203.0.113.5:82,http-503 -l 203.0.113.5:83,http-504
+    KINDS=80=ok,81=ok,82=ok,83=ok
+    FAULT="ip netns exec synpath-s labnet serve -l 203.0.113.5:80,http-200 -l 203.0.113.5:81,http-502 -l 203.0.113.5:82,http-503 -l 203.0.113.5:83,http-504"
+    cap_start
+    local p
+    for p in 80 81 82 83; do cli -to 203.0.113.5:$p -http-host gw.example; done
+    finish ;;
   backlog-syncookies)        backlog net.ipv4.tcp_syncookies=1 ;;
   backlog-nosyncookies)      backlog net.ipv4.tcp_syncookies=0 ;;
   backlog-abort-on-overflow) backlog net.ipv4.tcp_abort_on_overflow=1 ;;
+  backlog-abort-nosyncookies) BACKLOG=31 CLIENTS=40 backlog net.ipv4.tcp_syncookies=0 net.ipv4.tcp_abort_on_overflow=1 ;;
   *) die "no recipe for $NAME" ;;
   esac
 }
@@ -654,6 +707,16 @@ readme() {
     echo "Other fields: \`client_vantage\`/\`server_vantage\` (what the analyzer must report for each capture alone:"
     echo "\`unknown\` in same-subnet), \`client_files\` (rotated: the split client capture in lexical order, with"
     echo "\`client_file\` empty), \`merged_file\` (merged: one file holding both vantages, to give the \`both\` view)."
+    echo "Causes (issue 9): a view may carry \`cause\` (absent: none): \`pmtu-black-hole\`, \`blocked-after-client-hello\`,"
+    echo "\`accept-queue-full\`, \`gateway-error\`, \`dns\`, each derived from the wire by labnet truth and set only in the"
+    echo "views whose capture shows it (see each scenario). Per attempt, from the client capture (tshark's dissectors):"
+    echo "\`sni\` (tls.handshake.extensions_server_name of its ClientHello), \`http_host\` (http.host of its request),"
+    echo "\`http_status\` (http.response.code of the reply; HTTP on ports 80-83), \`dns_name\` (the name of the last"
+    echo "lookup answered before its first SYN whose A records hold its server address); absent when not shown. Top"
+    echo "level, \`dns_failed\`: each lookup in the client capture that got no address, \`{client, name, rcode,"
+    echo "answered, queries}\` (rcode NXDOMAIN, SERVFAIL, REFUSED, or \"\" when unanswered or empty; queries: the"
+    echo "client's queries for it, retries included; a query starts a new lookup unless the previous one for the name"
+    echo "got no address)."
     echo "IPv6 captures also hold the kernel's own MLDv2 reports (hop limit 1), as real ones do."
     echo "The backlog-* outcomes vary between runs: their truth is read from the wire each time."
     echo "Regenerate elsewhere with \`bash testdata/lab/run.sh DIR [SCENARIO...]\` (same layout); the"

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -22,11 +23,19 @@ type attemptLog struct {
 	Errno     string  `json:"errno,omitempty"`
 	ConnectMS float64 `json:"connect_ms"`
 	Reply     string  `json:"reply,omitempty"`
+	Name      string  `json:"name,omitempty"` // -to by name: the name looked up
+	Lookup    string  `json:"lookup,omitempty"`
 }
 
 // connect makes -n attempts to -to, -c at a time, -stagger apart. Each attempt:
 // connect (give up after -timeout), send -req, read one reply (give up after
 // -read-timeout), close. One JSON line per attempt on stdout.
+//
+// -to NAME:PORT looks NAME up first (Go's own resolver, A records, reading the
+// namespace's /etc/resolv.conf); a failed lookup is logged (outcome dns-error)
+// and makes no attempt. -tls SNI runs a TLS handshake (server name SNI, the
+// certificate not verified) before the request; -http-host HOST sends
+// "GET / HTTP/1.1" with that Host header instead of -req.
 func connect(args []string) error {
 	fs := flag.NewFlagSet("connect", flag.ExitOnError)
 	to := fs.String("to", "", "server ADDR:PORT")
@@ -37,10 +46,30 @@ func connect(args []string) error {
 	stagger := fs.Duration("stagger", 0, "delay between attempt starts")
 	req := fs.String("req", "GET / synpath-lab\n", "request sent after connect (empty: none)")
 	hold := fs.Duration("hold", 0, "keep the connection open this long after the reply (or read timeout) before closing")
+	sni := fs.String("tls", "", "TLS server name: run a TLS handshake before the request")
+	httpHost := fs.String("http-host", "", "send GET / HTTP/1.1 with this Host header instead of -req")
 	fs.Parse(args)
+	if *httpHost != "" {
+		*req = "GET / HTTP/1.1\r\nHost: " + *httpHost + "\r\nUser-Agent: synpath-lab\r\nConnection: close\r\n\r\n"
+	}
+	name := ""
 	remote, err := netip.ParseAddrPort(*to)
 	if err != nil {
-		return err
+		host, port, err := net.SplitHostPort(*to)
+		if err != nil {
+			return err
+		}
+		name = host
+		r := net.Resolver{PreferGo: true}
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		ips, err := r.LookupNetIP(ctx, "ip4", host)
+		cancel()
+		if err != nil || len(ips) == 0 {
+			return json.NewEncoder(os.Stdout).Encode(attemptLog{Remote: *to, Outcome: "dns-error", Errno: fmt.Sprint(err), Name: name})
+		}
+		if remote, err = netip.ParseAddrPort(net.JoinHostPort(ips[0].Unmap().String(), port)); err != nil {
+			return err
+		}
 	}
 	src, err := sourceFor(remote)
 	if err != nil {
@@ -59,7 +88,10 @@ func connect(args []string) error {
 		go func(i int) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			l := one(i, src, remote, *timeout, *readTimeout, *req, *hold)
+			l := one(i, src, remote, *timeout, *readTimeout, *req, *hold, *sni)
+			if name != "" {
+				l.Name, l.Lookup = name, remote.Addr().String()
+			}
 			mu.Lock()
 			enc.Encode(l)
 			mu.Unlock()
@@ -80,7 +112,7 @@ func sourceFor(remote netip.AddrPort) (netip.Addr, error) {
 	return c.LocalAddr().(*net.UDPAddr).AddrPort().Addr(), nil
 }
 
-func one(i int, src netip.Addr, remote netip.AddrPort, timeout, readTimeout time.Duration, req string, hold time.Duration) attemptLog {
+func one(i int, src netip.Addr, remote netip.AddrPort, timeout, readTimeout time.Duration, req string, hold time.Duration, sni string) attemptLog {
 	l := attemptLog{I: i, Remote: remote.String()}
 	var local netip.AddrPort
 	d := net.Dialer{Timeout: timeout, Control: func(network, address string, rc syscall.RawConn) error {
@@ -122,6 +154,26 @@ func one(i int, src netip.Addr, remote netip.AddrPort, timeout, readTimeout time
 		return l
 	}
 	defer c.Close()
+	if sni != "" {
+		// X25519 alone keeps the ClientHello in one segment (Go's default
+		// post-quantum key share makes it about 1.5 kB, two segments).
+		tc := tls.Client(c, &tls.Config{ServerName: sni, InsecureSkipVerify: true, CurvePreferences: []tls.CurveID{tls.X25519}})
+		tc.SetDeadline(time.Now().Add(readTimeout))
+		err := tc.Handshake()
+		tc.SetDeadline(time.Time{})
+		switch {
+		case errors.Is(err, syscall.ECONNRESET):
+			l.Outcome, l.Errno = "reset", "ECONNRESET"
+			return l
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			l.Outcome = "read-timeout"
+			return l
+		case err != nil:
+			l.Outcome, l.Errno = "tls-error", err.Error()
+			return l
+		}
+		c = tc
+	}
 	if req != "" {
 		if _, err := c.Write([]byte(req)); err != nil {
 			l.Outcome, l.Errno = "write-error", errnoName(err)
@@ -150,7 +202,7 @@ func one(i int, src netip.Addr, remote netip.AddrPort, timeout, readTimeout time
 	return l
 }
 
-// mark sends one UDP datagram to -to and waits up to a second for the echo: a
+// mark sends one UDP datagram to -to and waits up to 3 s for the echo: a
 // non-TCP packet pair at the very end of both captures, so that each file shows
 // how long the capture went on after the last SYN.
 func mark(args []string) error {
@@ -163,7 +215,9 @@ func mark(args []string) error {
 	}
 	defer c.Close()
 	c.Write([]byte("synpath-lab end of capture"))
-	c.SetReadDeadline(time.Now().Add(time.Second))
+	// Up to 3 s: on a slowed link (the backlog scenarios' tbf) the echo can
+	// wait behind a queue of segments.
+	c.SetReadDeadline(time.Now().Add(3 * time.Second))
 	buf := make([]byte, 64)
 	if _, err := c.Read(buf); err != nil {
 		return fmt.Errorf("no echo: %w", err)

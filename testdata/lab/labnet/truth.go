@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -39,6 +40,18 @@ type truthFile struct {
 	// clock offset taken off): client SYNs outside it are out of its view.
 	ServerSpan [2]float64     `json:"server_span"`
 	Attempts   []truthAttempt `json:"attempts"`
+	// DNSFailed: the lookups in the client capture that got no address: no
+	// answer at all (answered false, rcode ""), an error rcode, or an empty
+	// NOERROR (rcode ""). Queries: how many the client sent for it (retries).
+	DNSFailed []dnsFailure `json:"dns_failed,omitempty"`
+}
+
+type dnsFailure struct {
+	Client   string `json:"client"`
+	Name     string `json:"name"`
+	Rcode    string `json:"rcode"` // NXDOMAIN, SERVFAIL, REFUSED, other names as tshark's; "" when unanswered or empty
+	Answered bool   `json:"answered"`
+	Queries  int    `json:"queries"`
 }
 
 type truthAttempt struct {
@@ -55,6 +68,14 @@ type truthAttempt struct {
 	Both       view     `json:"both"`
 	ClientView view     `json:"client_view"`
 	ServerView *view    `json:"server_view"`
+	// What the client capture shows of the application on the attempt: the TLS
+	// ClientHello's server name, the HTTP request's Host and the response's
+	// status code; DNSName: the name whose DNS answer (in the client capture,
+	// before the first SYN) held the server address.
+	SNI        string `json:"sni,omitempty"`
+	HTTPHost   string `json:"http_host,omitempty"`
+	HTTPStatus int    `json:"http_status,omitempty"`
+	DNSName    string `json:"dns_name,omitempty"`
 }
 
 type wireBoth struct {
@@ -78,6 +99,10 @@ type view struct {
 	// arriving at an endpoint's own capture), "likely" (an inference from one
 	// capture), "" for where=unknown.
 	WhereConfidence string `json:"where_confidence"`
+	// Cause: what this view's packets show behind the failure
+	// (pmtu-black-hole, blocked-after-client-hello, accept-queue-full,
+	// gateway-error, dns); absent when none.
+	Cause string `json:"cause,omitempty"`
 }
 
 // ---- packets as tshark shows them ----
@@ -97,6 +122,7 @@ type pkt struct {
 	Flags    uint16
 	Seq, Ack uint32
 	Len      int
+	IPLen    int  // the IPv4 total length (0 for IPv6)
 	ICMP     bool // an ICMP/ICMPv6 error quoting a TCP segment
 	ICMPDesc string
 	InSrc    netip.AddrPort // the quoted segment
@@ -107,7 +133,7 @@ type pkt struct {
 
 var tsharkFields = []string{"frame.number", "frame.time_epoch", "ip.src", "ip.dst", "ipv6.src", "ipv6.dst",
 	"ip.ttl", "ipv6.hlim", "tcp.srcport", "tcp.dstport", "tcp.flags", "tcp.seq_raw", "tcp.ack_raw", "tcp.len",
-	"icmp.type", "icmp.code", "icmpv6.type", "icmpv6.code"}
+	"icmp.type", "icmp.code", "icmpv6.type", "icmpv6.code", "ip.len"}
 
 type capture struct {
 	file  string
@@ -115,6 +141,7 @@ type capture struct {
 	first float64 // time of the first frame of any kind
 	last  float64 // time of the last frame of any kind
 	count int
+	addrs map[netip.Addr]bool // every IP address in the capture, any protocol
 }
 
 func readCapture(path string) (*capture, error) {
@@ -129,7 +156,7 @@ func readCapture(path string) (*capture, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tshark %s: %v: %s", path, err, stderr.String())
 	}
-	c := &capture{file: filepath.Base(path)}
+	c := &capture{file: filepath.Base(path), addrs: map[netip.Addr]bool{}}
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
@@ -158,6 +185,11 @@ func readCapture(path string) (*capture, error) {
 		src, dst, ttl := get("ip.src"), get("ip.dst"), get("ip.ttl")
 		if src == nil {
 			src, dst, ttl = get("ipv6.src"), get("ipv6.dst"), get("ipv6.hlim")
+		}
+		for _, a := range append(append([]string(nil), src...), dst...) {
+			if ip, err := netip.ParseAddr(a); err == nil {
+				c.addrs[ip] = true
+			}
 		}
 		sport, dport := get("tcp.srcport"), get("tcp.dstport")
 		if src == nil || sport == nil {
@@ -203,6 +235,9 @@ func readCapture(path string) (*capture, error) {
 		if l := get("tcp.len"); l != nil {
 			p.Len, _ = strconv.Atoi(l[0])
 		}
+		if l := get("ip.len"); l != nil {
+			p.IPLen, _ = strconv.Atoi(l[0])
+		}
 		c.pkts = append(c.pkts, p)
 	}
 	return c, nil
@@ -231,6 +266,10 @@ type attempt struct {
 	ClientRSTBeforeACK     bool
 	ICMPDesc               string
 	ICMPSrc                netip.Addr // the ICMP error's sender
+	ServerDataFirst        bool       // a server data segment starting at its first byte (ISN+1)
+	FirstServerRST         float64    // time of the first server→client RST (0: none)
+	ServerRSTNoACK         bool       // a server→client RST without the ACK flag (a listener's answer)
+	Pkts                   []pkt      // the attempt's TCP segments, both directions
 }
 
 func (c *capture) attempts() []*attempt {
@@ -269,6 +308,9 @@ func (c *capture) attempts() []*attempt {
 			}
 			fromClient := p.Src == a.Client && p.Dst == a.Server
 			fromServer := p.Src == a.Server && p.Dst == a.Client
+			if fromClient || fromServer {
+				a.Pkts = append(a.Pkts, p)
+			}
 			switch {
 			case fromClient:
 				switch {
@@ -309,6 +351,12 @@ func (c *capture) attempts() []*attempt {
 						a.ServerRSTBeforeFIN++
 					}
 					a.RSTTTL = p.TTL
+					if a.FirstServerRST == 0 {
+						a.FirstServerRST = p.T
+					}
+					if p.Flags&fACK == 0 {
+						a.ServerRSTNoACK = true
+					}
 					if !gotSYNACK && p.Flags&fACK != 0 && p.Ack == a.ISN+1 {
 						a.ServerRSTToSYN = true
 					}
@@ -316,6 +364,9 @@ func (c *capture) attempts() []*attempt {
 					a.ServerEstablished = true
 					if p.Len > 0 {
 						a.ServerData = true
+						if gotSYNACK && p.Seq == a.ServerISN+1 {
+							a.ServerDataFirst = true
+						}
 					}
 				}
 			}
@@ -342,6 +393,11 @@ var kinds = map[string][2]string{
 	"reset":     {"reset", "server"},
 	"abort":     {"aborted", "client"},
 	"derive":    {"", ""}, // whatever the kernel did (backlog overflow)
+	// the server's full-size segments vanish at a router whose "fragmentation
+	// needed" never leaves it; its small ones pass
+	"pmtu": {"stalled", "return-path"},
+	// the router resets the client after its TLS ClientHello (SNI filter)
+	"sni-blocked": {"reset", "outbound-path"},
 }
 
 // v builds a view; conf is its where_confidence (forced to "" for where=unknown).
@@ -359,7 +415,7 @@ func v(verdict, where string, cands []string, origin, conf string) view {
 	if where == "unknown" {
 		conf = ""
 	}
-	return view{verdict, where, cands, origin, conf}
+	return view{Verdict: verdict, Where: where, Candidates: cands, RSTOrigin: origin, WhereConfidence: conf}
 }
 
 var threePlaces = []string{"outbound-path", "server", "return-path"}
@@ -376,6 +432,14 @@ func judge(ca, sa *attempt) (view, error) {
 		if sa == nil {
 			return view{}, fmt.Errorf("client got a SYN-ACK the server capture never shows")
 		}
+		// A RST the client got after the handshake that the server never sent:
+		// the path reset the connection (e.g. a filter matching the ClientHello).
+		if ca.ServerRST > 0 && sa.ServerRST == 0 && ca.ClientACK {
+			if sa.ClientData {
+				return view{}, fmt.Errorf("path RST, yet the server got the client's data")
+			}
+			return v("reset", "outbound-path", nil, "path", p), nil
+		}
 		// A server RST is a reset unless it only answers the client's FIN on a
 		// connection the server never had (a dropped final ACK, then the client's
 		// close): that one stays half-open, decided below.
@@ -386,6 +450,11 @@ func judge(ca, sa *attempt) (view, error) {
 			return v("reset", "server", nil, "server", p), nil
 		}
 		if sa.ServerEstablished {
+			// The server sent reply data and the client never got its first
+			// byte: the reply was lost on the way back.
+			if sa.ServerData && !ca.ServerDataFirst && ca.ClientData {
+				return v("stalled", "return-path", nil, "", p), nil
+			}
 			if ca.ServerData {
 				return v("established", "none", nil, "", p), nil
 			}
@@ -466,6 +535,19 @@ func clientView(both view, ca *attempt, refTTL int) (view, error) {
 	case "stalled/server":
 		// The server's TCP acknowledged the request and no reply came.
 		return v("stalled", "server", []string{"server", "return-path"}, "", "likely"), nil
+	case "stalled/return-path":
+		// Server segments arrived whose sequence numbers lie beyond a hole at
+		// the reply's first byte: the server sent data the client never got.
+		if !serverHole(ca) {
+			return view{}, fmt.Errorf("stalled/return-path, but the client capture shows no hole in the server's data")
+		}
+		return v("stalled", "return-path", nil, "", "likely"), nil
+	case "reset/outbound-path":
+		// A RST that does not look like the server's own packets (TTL).
+		if ca.RSTTTL == ca.SYNACKTTL {
+			return view{}, fmt.Errorf("path RST with the TTL of the server's SYN-ACK (%d)", ca.RSTTTL)
+		}
+		return v("reset", "outbound-path", nil, "path", "likely"), nil
 	}
 	return view{}, fmt.Errorf("no client view rule for %s/%s", both.Verdict, both.Where)
 }
@@ -481,6 +563,14 @@ func serverView(both view) (*view, error) {
 	case "half-open/outbound-path", "aborted/client":
 		sv = both
 		sv.WhereConfidence = "likely"
+	case "stalled/return-path":
+		// The server's own data retransmitted, never acknowledged, while the
+		// client's packets keep arriving.
+		sv = v("stalled", "return-path", nil, "", "likely")
+	case "reset/outbound-path":
+		// The path reset the client; the server saw a completed handshake and
+		// then nothing: no data, no FIN, no RST.
+		sv = v("established", "none", nil, "", "proven")
 	case "timeout/return-path", "timeout/client":
 		sv = v("timeout", "unknown", []string{"return-path", "client"}, "", "")
 	case "refused/outbound-path", "unreachable/outbound-path", "unreachable/server", "timeout/outbound-path":
@@ -509,7 +599,7 @@ func truth(args []string) error {
 	cfile := fs.String("client-file", "client.pcap", "")
 	sfile := fs.String("server-file", "server.pcap", "")
 	offset := fs.Float64("clock-offset", 0, "seconds the server capture was shifted")
-	kindSpec := fs.String("kinds", "", "PORT=KIND,... by the server port the client connects to; *=KIND for any")
+	kindSpec := fs.String("kinds", "", "KEY=KIND,...: KEY is @NAME (the attempt's SNI, HTTP Host or DNS name), ADDR:PORT or PORT of the server the client connects to, or * for any; the first that matches, in that order")
 	logPath := fs.String("client-log", "", "labnet connect JSON lines, cross-checked against the wire")
 	cfiles := fs.String("client-files", "", "the client capture split in rotated files, FILE,... in rotation order (-client-file is then ignored)")
 	merged := fs.String("merged-file", "", "a file holding both captures merged (checked to hold every packet of both)")
@@ -570,6 +660,22 @@ func truth(args []string) error {
 			}
 		}
 	}
+	cpaths := []string{filepath.Join(*dir, *cfile)}
+	if rotated != nil {
+		cpaths = nil
+		for _, f := range rotated {
+			cpaths = append(cpaths, filepath.Join(*dir, f))
+		}
+	}
+	capp, err := readApp(cpaths...)
+	if err != nil {
+		return err
+	}
+	sapp, err := readApp(filepath.Join(*dir, *sfile))
+	if err != nil {
+		return err
+	}
+	clookups := lookups(capp)
 	cas := cc.attempts()
 	sas := scap.attempts()
 	byISN := map[uint32][]*attempt{}
@@ -589,6 +695,13 @@ func truth(args []string) error {
 	if *vantage == "unknown" {
 		tf.ClientVantage, tf.ServerVantage = "unknown", "unknown"
 	}
+	for _, l := range clookups {
+		if !l.ok() {
+			tf.DNSFailed = append(tf.DNSFailed, dnsFailure{Client: l.Client.String(), Name: l.Name,
+				Rcode: rcodeNames[l.Rcode], Answered: l.Answered, Queries: l.Queries})
+		}
+	}
+
 	// The server capture's span on the client's clock (the lab's captures begin
 	// and end with a UDP marker, so the span shows how long each one ran).
 	span := [2]float64{scap.first - *offset, scap.last - *offset}
@@ -616,9 +729,19 @@ func truth(args []string) error {
 			}
 			matched[sa] = true
 		}
-		kind, ok := kindOf[strconv.Itoa(int(ca.Server.Port()))]
-		if !ok {
-			kind, ok = kindOf["*"]
+		sni, httpHost, httpStatus := appOf(capp, ca)
+		dnsName, staleDNS := dnsNameOf(clookups, ca)
+		// The kind: by the attempt's name (SNI, HTTP Host, DNS name), by
+		// server ADDR:PORT, by server port, or *.
+		var kind string
+		ok := false
+		for _, k := range []string{"@" + sni, "@" + httpHost, "@" + dnsName, ca.Server.String(), strconv.Itoa(int(ca.Server.Port())), "*"} {
+			if k == "@" {
+				continue
+			}
+			if kind, ok = kindOf[k]; ok {
+				break
+			}
 		}
 		if !ok {
 			fail("no kind for port %d", ca.Server.Port())
@@ -631,6 +754,12 @@ func truth(args []string) error {
 			}
 		}
 		coverage := map[bool]string{true: "both", false: "partial"}[nCovered == ca.SYN]
+		if sa == nil && !scap.addrs[ca.Server.Addr()] {
+			// The server capture never shows the attempt's server address: it
+			// was taken at another host (the dns scenario's stale answer), so
+			// the attempt is out of its view, whatever the time.
+			nCovered = 0
+		}
 		var both view
 		if nCovered == 0 {
 			// Out of the server capture's view: what happened is what the recipe
@@ -741,13 +870,85 @@ func truth(args []string) error {
 				fail("client program says %s (%s), wire says %s", l.Outcome, l.Errno, both.Verdict)
 			}
 		}
+		// Causes, where the packets show one.
+		setCause := func(cause string, verdicts ...string) {
+			for _, x := range []*view{&both, &cv, sv} {
+				if x != nil && slices.Contains(verdicts, x.Verdict) {
+					x.Cause = cause
+				}
+			}
+		}
+		switch {
+		case both.Verdict == "stalled" && both.Where == "return-path":
+			if err := pmtuBlackHole(ca, sa); err == nil {
+				setCause("pmtu-black-hole", "stalled")
+			} else if kind == "pmtu" {
+				fail("PMTU black hole: %v", err)
+			}
+		case both.Verdict == "reset" && both.Where == "outbound-path":
+			// The path's RST came after the client's ClientHello (it carried
+			// the SNI the path filters on); the server capture shows neither.
+			if t := sniTime(capp, ca); t > 0 && t <= ca.FirstServerRST {
+				both.Cause, cv.Cause = "blocked-after-client-hello", "blocked-after-client-hello"
+			}
+			if sa != nil && sa.ClientData {
+				fail("path RST, yet the server capture holds the client's data")
+			}
+		case both.Verdict == "half-open" && both.Where == "server":
+			// The server took the final ACK and dropped the connection: the
+			// accept queue was full. The client alone cannot tell this from a
+			// lost final ACK.
+			both.Cause = "accept-queue-full"
+			if sv != nil && sv.Verdict == "half-open" && sv.Where == "server" {
+				sv.Cause = "accept-queue-full"
+			}
+		case both.Verdict == "reset" && both.Where == "server" && sa != nil && !sa.ServerEstablished && sa.ServerRSTNoACK:
+			// tcp_abort_on_overflow: the server answered the final ACK with a
+			// listener's RST (no ACK flag) and never sent anything else; the
+			// client capture shows the same (the RST has the server's TTL).
+			both.Cause = "accept-queue-full"
+			if sv != nil && sv.Verdict == "reset" {
+				sv.Cause = "accept-queue-full"
+			}
+			if cv.Verdict == "reset" && !ca.ServerEstablished && ca.ServerRSTNoACK {
+				cv.Cause = "accept-queue-full"
+			}
+		}
+		if httpStatus >= 502 && httpStatus <= 504 {
+			setCause("gateway-error", "established")
+		}
+		if staleDNS && both.Verdict != "established" {
+			// The name's address changed at a later lookup: the connect went
+			// to a stale answer.
+			setCause("dns", both.Verdict)
+		}
+		if sa != nil {
+			if _, _, st := appOf(sapp, sa); st != httpStatus {
+				fail("HTTP status %d in the client capture, %d in the server's", httpStatus, st)
+			}
+		}
+		switch kind {
+		case "pmtu":
+			if both.Cause != "pmtu-black-hole" {
+				fail("no PMTU black hole on the wire")
+			}
+		case "sni-blocked":
+			if both.Cause != "blocked-after-client-hello" {
+				fail("no RST after the ClientHello")
+			}
+		}
 		t := truthAttempt{Client: ca.Client.String(), Server: ca.Server.String(), ISN: ca.ISN, Coverage: coverage,
-			Wire: wireBoth{Client: counts(ca)}, Both: both, ClientView: cv, ServerView: sv}
+			Wire: wireBoth{Client: counts(ca)}, Both: both, ClientView: cv, ServerView: sv,
+			SNI: sni, HTTPHost: httpHost, HTTPStatus: httpStatus, DNSName: dnsName}
 		if sa != nil {
 			t.ClientSeenByServer, t.ServerSeenByServer, t.ISNSeenByServer = sa.Client.String(), sa.Server.String(), sa.ISN
 			t.Wire.Server = counts(sa)
 		}
-		summary[both.Verdict+"/"+both.Where+map[bool]string{true: " (client only)"}[coverage == "client-only"]]++
+		key := both.Verdict + "/" + both.Where
+		if both.Cause != "" {
+			key += " (" + both.Cause + ")"
+		}
+		summary[key+map[bool]string{true: " (client only)"}[coverage == "client-only"]]++
 		tf.Attempts = append(tf.Attempts, t)
 	}
 	for _, sa := range sas {
@@ -819,7 +1020,7 @@ func refTTLs(as []*attempt) map[netip.Addr]int {
 // readRotated reads a capture tcpdump -C split into files, in rotation order,
 // as one capture.
 func readRotated(dir string, files []string) (*capture, error) {
-	all := &capture{file: strings.Join(files, ",")}
+	all := &capture{file: strings.Join(files, ","), addrs: map[netip.Addr]bool{}}
 	for i, f := range files {
 		c, err := readCapture(filepath.Join(dir, f))
 		if err != nil {
@@ -836,6 +1037,9 @@ func readRotated(dir string, files []string) (*capture, error) {
 		}
 		all.last = c.last
 		all.count += c.count
+		for ip := range c.addrs {
+			all.addrs[ip] = true
+		}
 		all.pkts = append(all.pkts, c.pkts...)
 	}
 	return all, nil
@@ -852,4 +1056,256 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// serverHole: the capture holds server segments after the handshake whose
+// sequence numbers lie beyond the reply's first byte, which it never shows.
+func serverHole(a *attempt) bool {
+	if a.ServerDataFirst || a.SYNACK == 0 {
+		return false
+	}
+	for _, p := range a.Pkts {
+		if p.Src == a.Server && p.Flags&fSYN == 0 && int32(p.Seq-(a.ServerISN+1)) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// pmtuBlackHole checks the signature of a PMTU black hole on the way back: the
+// server capture holds data segments larger than any server packet the client
+// capture shows, sent more than once (retransmitted), none of which reached the
+// client; the client capture shows only small server segments, beyond a hole
+// at the reply's first byte.
+func pmtuBlackHole(ca, sa *attempt) error {
+	if sa == nil {
+		return fmt.Errorf("the server capture does not hold the attempt")
+	}
+	maxC := 0
+	got := map[uint32]bool{}
+	for _, p := range ca.Pkts {
+		if p.Src == ca.Server && p.Flags&fSYN == 0 {
+			maxC = max(maxC, p.IPLen)
+			if p.Len > 0 {
+				got[p.Seq] = true
+			}
+		}
+	}
+	if !serverHole(ca) {
+		return fmt.Errorf("the client capture shows no hole before the server's segments")
+	}
+	sent := map[uint32]int{}
+	big := 0
+	for _, p := range sa.Pkts {
+		if p.Src == sa.Server && p.Flags&fSYN == 0 && p.Len > 0 && p.IPLen > maxC {
+			sent[p.Seq]++
+			big++
+			if got[p.Seq] {
+				return fmt.Errorf("full-size segment seq %d reached the client", p.Seq)
+			}
+		}
+	}
+	retrans := 0
+	for _, n := range sent {
+		if n > 1 {
+			retrans++
+		}
+	}
+	if big == 0 || retrans == 0 {
+		return fmt.Errorf("the server capture shows %d segments larger than the client's largest (%d bytes), %d retransmitted", big, maxC, retrans)
+	}
+	return nil
+}
+
+// ---- what the application layer shows (tshark's TLS, HTTP and DNS dissectors) ----
+
+type appMsg struct {
+	T          float64
+	Src, Dst   netip.AddrPort
+	SNI        string
+	HTTPHost   string
+	HTTPStatus int
+	// DNS
+	DNS      bool
+	DNSID    string
+	Response bool
+	Name     string
+	Rcode    int
+	Answers  []netip.Addr
+}
+
+var appFields = []string{"frame.time_epoch", "ip.src", "ip.dst", "ipv6.src", "ipv6.dst", "tcp.srcport", "tcp.dstport",
+	"udp.srcport", "udp.dstport", "tls.handshake.extensions_server_name", "http.host", "http.response.code",
+	"dns.id", "dns.flags.response", "dns.qry.name", "dns.flags.rcode", "dns.a"}
+
+// readApp lists the TLS ClientHellos, HTTP requests and responses and DNS
+// messages of the capture files (HTTP on ports 80-83, where the lab serves it).
+func readApp(paths ...string) ([]appMsg, error) {
+	var msgs []appMsg
+	for _, path := range paths {
+		args := []string{"-n", "-r", path, "-d", "tcp.port==80-83,http", "-Y", "tls.handshake.type == 1 || http.request || http.response || (dns && !icmp && !icmpv6)",
+			"-T", "fields", "-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=,"}
+		for _, f := range appFields {
+			args = append(args, "-e", f)
+		}
+		var stderr bytes.Buffer
+		cmd := exec.Command("tshark", args...)
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			return nil, fmt.Errorf("tshark %s: %v: %s", path, err, stderr.String())
+		}
+		for _, line := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
+			if line == "" {
+				continue
+			}
+			col := strings.Split(line, "\t")
+			for len(col) < len(appFields) {
+				col = append(col, "")
+			}
+			get := func(name string) string {
+				for i, f := range appFields {
+					if f == name {
+						v, _, _ := strings.Cut(col[i], ",")
+						return v
+					}
+				}
+				panic(name)
+			}
+			var m appMsg
+			m.T, _ = strconv.ParseFloat(get("frame.time_epoch"), 64)
+			src, dst := get("ip.src"), get("ip.dst")
+			if src == "" {
+				src, dst = get("ipv6.src"), get("ipv6.dst")
+			}
+			sp, dp := get("tcp.srcport"), get("tcp.dstport")
+			if sp == "" {
+				sp, dp = get("udp.srcport"), get("udp.dstport")
+			}
+			a, _ := netip.ParseAddr(src)
+			b, _ := netip.ParseAddr(dst)
+			spn, _ := strconv.Atoi(sp)
+			dpn, _ := strconv.Atoi(dp)
+			m.Src, m.Dst = netip.AddrPortFrom(a, uint16(spn)), netip.AddrPortFrom(b, uint16(dpn))
+			m.SNI, m.HTTPHost = get("tls.handshake.extensions_server_name"), get("http.host")
+			m.HTTPStatus, _ = strconv.Atoi(get("http.response.code"))
+			if id := get("dns.id"); id != "" {
+				m.DNS, m.DNSID = true, id
+				m.Response = get("dns.flags.response") == "1" || get("dns.flags.response") == "True"
+				m.Name = strings.ToLower(get("dns.qry.name"))
+				m.Rcode, _ = strconv.Atoi(get("dns.flags.rcode"))
+				for _, s := range strings.Split(col[len(appFields)-1], ",") {
+					if ip, err := netip.ParseAddr(s); err == nil {
+						m.Answers = append(m.Answers, ip)
+					}
+				}
+			}
+			msgs = append(msgs, m)
+		}
+	}
+	sort.SliceStable(msgs, func(i, j int) bool { return msgs[i].T < msgs[j].T })
+	return msgs, nil
+}
+
+// appOf: what the capture shows of the application on an attempt's 4-tuple
+// between its first SYN and the next attempt on the same 4-tuple.
+func appOf(msgs []appMsg, a *attempt) (sni, host string, status int) {
+	for _, m := range msgs {
+		if m.T < a.First || m.T >= a.End || m.DNS {
+			continue
+		}
+		switch {
+		case m.Src == a.Client && m.Dst == a.Server:
+			if sni == "" {
+				sni = m.SNI
+			}
+			if host == "" {
+				host = m.HTTPHost
+			}
+		case m.Src == a.Server && m.Dst == a.Client:
+			if status == 0 {
+				status = m.HTTPStatus
+			}
+		}
+	}
+	return
+}
+
+// sniTime: when the client capture shows the attempt's ClientHello (0: never).
+func sniTime(msgs []appMsg, a *attempt) float64 {
+	for _, m := range msgs {
+		if m.T >= a.First && m.T < a.End && m.SNI != "" && m.Src == a.Client && m.Dst == a.Server {
+			return m.T
+		}
+	}
+	return 0
+}
+
+type lookup struct {
+	Client   netip.Addr
+	Name     string
+	Queries  int
+	Answered bool
+	Rcode    int
+	Answers  []netip.Addr
+	First    float64 // first query
+	Answer   float64 // last response
+}
+
+func (l *lookup) ok() bool { return l.Answered && l.Rcode == 0 && len(l.Answers) > 0 }
+
+// lookups groups the capture's DNS queries by client and name: a query starts a
+// new lookup unless the previous one for that name got no address (a retry).
+// Responses match queries by ID and client port.
+func lookups(msgs []appMsg) []*lookup {
+	var list []*lookup
+	last := map[string]*lookup{}
+	byQuery := map[string]*lookup{}
+	for _, m := range msgs {
+		if !m.DNS {
+			continue
+		}
+		if !m.Response {
+			k := m.Src.Addr().String() + " " + m.Name
+			l := last[k]
+			if l == nil || l.ok() || m.T-l.First > 10 {
+				l = &lookup{Client: m.Src.Addr(), Name: m.Name, First: m.T}
+				last[k] = l
+				list = append(list, l)
+			}
+			l.Queries++
+			byQuery[m.Src.String()+" "+m.DNSID] = l
+			continue
+		}
+		l := byQuery[m.Dst.String()+" "+m.DNSID]
+		if l == nil {
+			continue
+		}
+		l.Answered, l.Rcode, l.Answer = true, m.Rcode, m.T
+		l.Answers = append(l.Answers[:0], m.Answers...)
+	}
+	return list
+}
+
+var rcodeNames = map[int]string{1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED"}
+
+// dnsNameOf: the name of the last successful lookup answered before the
+// attempt's first SYN whose addresses hold its server address; and whether a
+// later lookup of that name answered without it (the first answer was stale).
+func dnsNameOf(ls []*lookup, a *attempt) (name string, stale bool) {
+	var hit *lookup
+	for _, l := range ls {
+		if l.ok() && l.Answer <= a.First && l.Client == a.Client.Addr() && slices.Contains(l.Answers, a.Server.Addr()) {
+			hit = l
+		}
+	}
+	if hit == nil {
+		return "", false
+	}
+	for _, l := range ls {
+		if l.Name == hit.Name && l.Client == hit.Client && l.First > hit.First && l.ok() && !slices.Contains(l.Answers, a.Server.Addr()) {
+			stale = true
+		}
+	}
+	return hit.Name, stale
 }
