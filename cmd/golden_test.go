@@ -38,6 +38,14 @@ type truth struct {
 	// ClientVantage and ServerVantage are the vantages each capture alone
 	// must be judged from ("unknown" where the TTLs cannot tell).
 	ClientVantage string `json:"client_vantage"`
+	// DNSFailed are the failed lookups the client capture shows.
+	DNSFailed []struct {
+		Client   string `json:"client"`
+		Name     string `json:"name"`
+		RCode    string `json:"rcode"`
+		Answered bool   `json:"answered"`
+		Queries  uint32 `json:"queries"`
+	} `json:"dns_failed"`
 	ServerVantage string `json:"server_vantage"`
 	Attempts      []struct {
 		Client             string `json:"client"`
@@ -90,8 +98,16 @@ func loadTruths(t *testing.T) map[string]*truth {
 	return truths
 }
 
-// runJSON runs synpath and parses its JSON Lines.
+// runJSON runs synpath and parses its JSON Lines: the attempts.
 func runJSON(t *testing.T, args ...string) []report.Record {
+	t.Helper()
+	recs, _ := runJSONAll(t, args...)
+	return recs
+}
+
+// runJSONAll runs synpath and parses its JSON Lines: the attempts and the
+// failed DNS lookups.
+func runJSONAll(t *testing.T, args ...string) ([]report.Record, []report.DNSRecord) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	code := Main(context.Background(), append([]string{"analyze", "--format", "json"}, args...), nil, &out, &errb)
@@ -99,6 +115,7 @@ func runJSON(t *testing.T, args ...string) []report.Record {
 		t.Fatalf("synpath %v: exit %d: %s", args, code, errb.String())
 	}
 	var recs []report.Record
+	var lookups []report.DNSRecord
 	sc := bufio.NewScanner(&out)
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
@@ -106,13 +123,25 @@ func runJSON(t *testing.T, args ...string) []report.Record {
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 			t.Fatalf("bad JSON line %q: %v", sc.Text(), err)
 		}
-		recs = append(recs, r)
+		switch r.Type {
+		case "attempt":
+			recs = append(recs, r)
+		case "dns":
+			var l report.DNSRecord
+			if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+				t.Fatalf("bad JSON line %q: %v", sc.Text(), err)
+			}
+			lookups = append(lookups, l)
+		default:
+			t.Errorf("line of type %q: %s", r.Type, sc.Text())
+		}
 	}
-	failed := slices.ContainsFunc(recs, func(r report.Record) bool { return r.Verdict != "established" })
+
+	failed := len(lookups) > 0 || slices.ContainsFunc(recs, func(r report.Record) bool { return r.Verdict != "established" })
 	if wantCode := map[bool]int{true: ExitFailed, false: ExitOK}[failed]; code != wantCode {
 		t.Errorf("exit %d, want %d", code, wantCode)
 	}
-	return recs
+	return recs, lookups
 }
 
 type attemptID struct {
@@ -191,16 +220,19 @@ func TestGoldenScenarios(t *testing.T) {
 				clientPlain = []string{path(tr.ClientFile)}
 			}
 			if len(clientPlain) > 0 {
-				compareViews(t, "client capture alone", runJSON(t, clientPlain...), wantClient, clientVantage)
+				recs, lookups := runJSONAll(t, clientPlain...)
+				compareViews(t, "client capture alone", recs, wantClient, clientVantage)
+				compareLookups(t, "client capture alone", lookups, tr)
 			}
 			if tr.ServerFile != "" {
 				compareViews(t, "server capture alone", runJSON(t, path(tr.ServerFile)), wantServer, serverVantage)
 			}
 			if len(clientArgs) > 0 && tr.ServerFile != "" {
-				both := runJSON(t, append(clientArgs, "--server", path(tr.ServerFile))...)
+				both, lookups := runJSONAll(t, append(clientArgs, "--server", path(tr.ServerFile))...)
 				// Attempts only the server saw (none in the lab) would be
 				// extra; every client attempt must be judged from both.
 				compareViews(t, "both captures", both, wantBoth, "")
+				compareLookups(t, "both captures", lookups, tr)
 				if clientVantage == "client" && serverVantage == "server" && len(tr.ClientFiles) == 0 {
 					swapped := runJSON(t, "--client", path(tr.ServerFile), "--server", path(tr.ClientFile))
 					compareViews(t, "both captures, flags swapped", swapped, wantBoth, "")
@@ -210,6 +242,31 @@ func TestGoldenScenarios(t *testing.T) {
 				compareViews(t, "both captures merged in one file", runJSON(t, path(tr.MergedFile)), wantBoth, "")
 			}
 		})
+	}
+}
+
+// compareLookups checks the failed DNS lookups against the lab's: each
+// once (a join must not list a lookup both captures saw twice).
+func compareLookups(t *testing.T, label string, got []report.DNSRecord, tr *truth) {
+	t.Helper()
+	key := func(client, name, rcode string, answered bool, queries uint32) string {
+		return fmt.Sprintf("%s %s %q answered=%v queries=%d", client, name, rcode, answered, queries)
+	}
+	var g, w []string
+	for _, l := range got {
+		client, _, _ := strings.Cut(l.Client, ":")
+		if strings.HasPrefix(l.Client, "[") {
+			client = strings.Trim(l.Client[:strings.LastIndex(l.Client, ":")], "[]")
+		}
+		g = append(g, key(client, l.Name, l.RCode, l.Answered, l.Queries))
+	}
+	for _, l := range tr.DNSFailed {
+		w = append(w, key(l.Client, l.Name, l.RCode, l.Answered, l.Queries))
+	}
+	slices.Sort(g)
+	slices.Sort(w)
+	if !slices.Equal(g, w) {
+		t.Errorf("%s: failed lookups\n  got  %q\n  want %q", label, g, w)
 	}
 }
 

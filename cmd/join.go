@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/synpath/synpath/flows"
@@ -17,6 +18,9 @@ type collected struct {
 	attempts []*flows.Attempt
 	votes    map[verdict.Vantage]int
 	sources  []report.Source
+	// lookups are the failed DNS lookups the group showed, held until the
+	// sides are known: both captures may show the same one.
+	lookups []flows.Lookup
 }
 
 // vantage is the group's forced vantage, or what most of its attempts
@@ -64,7 +68,9 @@ func analyzeJoined(ctx context.Context, cfg *analyzeConfig, gs []group, notes []
 	var warnings []string
 	for _, g := range gs {
 		c := &collected{group: g, votes: map[verdict.Vantage]int{}}
-		srcs, warns, err := readGroup(ctx, g, cfg.flows, cfg.readOptions(), stdin, func(a *flows.Attempt, _ verdict.Vantage) {
+		fcfg := cfg.flows
+		fcfg.OnDNS = func(l *flows.Lookup) { c.lookups = append(c.lookups, *l) }
+		srcs, warns, err := readGroup(ctx, g, fcfg, cfg.readOptions(), stdin, func(a *flows.Attempt, _ verdict.Vantage) {
 			c.attempts = append(c.attempts, a.Clone())
 			c.votes[verdict.InferVantage(a)]++ // what the TTLs say, even where a flag says otherwise
 		})
@@ -80,6 +86,17 @@ func analyzeJoined(ctx context.Context, cfg *analyzeConfig, gs []group, notes []
 			c.group.vantage = map[verdict.Vantage]verdict.Vantage{verdict.VantageClient: verdict.VantageServer, verdict.VantageServer: verdict.VantageClient}[c.group.vantage]
 		}
 		warnings = append(warnings, "--client and --server look swapped: the TTLs say the --client capture was taken at the server end (SYNs arrive with hops lost, SYN-ACKs leave undecremented) or the --server one at the client end; judged as swapped")
+	}
+	// Failed lookups once: from the client side's captures when there are
+	// any (the client asked), else from whichever showed them.
+	anyClient := slices.ContainsFunc(all, func(c *collected) bool { return c.vantage() == verdict.VantageClient })
+	for _, c := range all {
+		if anyClient && c.vantage() == verdict.VantageServer {
+			continue
+		}
+		for i := range c.lookups {
+			out.addDNS(&c.lookups[i])
+		}
 	}
 	var client, server verdict.Side
 	var clientN, serverN int

@@ -57,13 +57,13 @@ func TestRealWorld(t *testing.T) {
 			var isns []uint32
 			for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 				var a struct {
-					ISN       uint32 `json:"isn"`
-					Midstream bool   `json:"midstream"`
+					Type string `json:"type"`
+					ISN  uint32 `json:"isn"`
 				}
 				if err := json.Unmarshal([]byte(line), &a); err != nil {
 					t.Fatalf("%v: %s", err, line)
 				}
-				if !a.Midstream {
+				if a.Type == "attempt" {
 					isns = append(isns, a.ISN)
 				}
 			}

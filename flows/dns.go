@@ -39,10 +39,12 @@ type Lookup struct {
 	// Truncated: a response with TC came first (the client should then
 	// have asked again over TCP).
 	Truncated bool
-	// EndedBy: EndSettled for an error response (End: its time), EndIdle
-	// when no response came for Config.DNSWait after the last query (End:
-	// Last + DNSWait), EndCapture when the capture ended first (End: the
-	// last packet read; End - Last is how long it went unanswered).
+	// EndedBy: EndIdle when no success (or no response at all) came for
+	// Config.DNSWait after the last query (End: Last + DNSWait); an error
+	// response keeps the lookup open for the client's retries. EndCapture
+	// when the capture ended first (End: the last packet read; End - Last is
+	// how long it went unanswered). EndSettled: an error response whose
+	// lookup could not be kept (no question, or the table full).
 	EndedBy EndReason
 	End     time.Time
 
@@ -207,12 +209,26 @@ func (t *Tracker) observeDNS(p *capture.Packet) {
 		if l == nil {
 			l = t.dnsAlloc()
 			*l = Lookup{Client: client, Server: server, Tunnel: p.Tunnel, ID: d.ID, Name: d.Name, QType: d.QType, gen: l.gen}
+			if _, taken := dt.byName[nk]; !taken && d.Questions > 0 && len(dt.byName) < dnsPending {
+				dt.byName[nk] = l
+				l.Queries = 0
+				dt.queue = append(dt.queue, dnsQueued{l, l.gen, p.TS})
+			} else {
+				l.Answered, l.RCode, l.Answer = true, d.RCode, p.Ref
+				t.dnsFail(l, p.TS, EndSettled)
+				return
+			}
 		}
 		l.Answered, l.RCode, l.Answer = true, d.RCode, p.Ref
 		if l.Queries > 0 {
 			l.Took = p.TS.Sub(l.Last)
 		}
-		t.dnsFail(l, p.TS, EndSettled)
+		// Clients retry a name after SERVFAIL or REFUSED (another server,
+		// or the same once more): the lookup stays open for its retries,
+		// and fails when none came for DNSWait, or a success ends it.
+		if l.Last.IsZero() {
+			l.Last = p.TS
+		}
 	}
 }
 

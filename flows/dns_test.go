@@ -60,16 +60,28 @@ func TestFailedLookups(t *testing.T) {
 		{"nxdomain", func(c *pkttest.Conn) []capture.Packet {
 			q := c.Query(0, resolver, 1, "nx.example", capture.QTypeA)
 			return []capture.Packet{q, c.Answer(ms, q, capture.RCodeNXDomain, 0)}
-		}, []string{"nx.example/1 queries=1 rcode=3 settled"}},
+		}, []string{"nx.example/1 queries=1 rcode=3 capture"}},
+		{"a retry after servfail is the same lookup", func(c *pkttest.Conn) []capture.Packet {
+			q := c.Query(0, resolver, 1, "sf.example", capture.QTypeA)
+			a := c.Answer(ms, q, capture.RCodeServFail, 0)
+			r := c.Query(time.Second, resolver, 2, "sf.example", capture.QTypeA)
+			return []capture.Packet{q, a, r, c.Answer(ms, r, capture.RCodeServFail, 0), c.Idle(11 * time.Second), c.Idle(time.Second)}
+		}, []string{"sf.example/1 queries=2 rcode=2 idle"}},
+		{"servfail, then a retry that works", func(c *pkttest.Conn) []capture.Packet {
+			q := c.Query(0, resolver, 1, "sf.example", capture.QTypeA)
+			a := c.Answer(ms, q, capture.RCodeServFail, 0)
+			r := c.Query(time.Second, "198.51.100.53", 2, "sf.example", capture.QTypeA)
+			return []capture.Packet{q, a, r, c.Answer(ms, r, 0, 60, "203.0.113.5")}
+		}, nil},
 		{"servfail after a retry", func(c *pkttest.Conn) []capture.Packet {
 			q := c.Query(0, resolver, 1, "sf.example", capture.QTypeA)
 			r := c.Query(5*time.Second, resolver, 2, "sf.example", capture.QTypeA)
 			return []capture.Packet{q, r, c.Answer(ms, r, capture.RCodeServFail, 0)}
-		}, []string{"sf.example/1 queries=2 rcode=2 settled"}},
+		}, []string{"sf.example/1 queries=2 rcode=2 capture"}},
 		{"refused, query not captured", func(c *pkttest.Conn) []capture.Packet {
 			q := c.Query(0, resolver, 1, "rf.example", capture.QTypeAAAA)
 			return []capture.Packet{c.Answer(ms, q, capture.RCodeRefused, 0)}
-		}, []string{"rf.example/28 queries=0 rcode=5 settled"}},
+		}, []string{"rf.example/28 queries=0 rcode=5 capture"}},
 		{"no answer after retries", func(c *pkttest.Conn) []capture.Packet {
 			return []capture.Packet{
 				c.Query(0, resolver, 1, "quiet.example", capture.QTypeA),
@@ -90,7 +102,7 @@ func TestFailedLookups(t *testing.T) {
 			a2 := a
 			a2.TS = a.TS.Add(10 * time.Microsecond)
 			return []capture.Packet{q, q2, a, a2}
-		}, []string{"twice.example/1 queries=1 rcode=3 settled"}},
+		}, []string{"twice.example/1 queries=1 rcode=3 capture"}},
 		{"truncated, then over tcp", func(c *pkttest.Conn) []capture.Packet {
 			q := c.Query(0, resolver, 1, "big.example", capture.QTypeA)
 			tc := c.Answer(ms, q, 0, 0)
@@ -110,7 +122,7 @@ func TestFailedLookups(t *testing.T) {
 			q4 := c.Query(0, resolver, 1, "nx.example", capture.QTypeA)
 			q6 := c.Query(0, resolver, 2, "nx.example", capture.QTypeAAAA)
 			return []capture.Packet{q4, q6, c.Answer(ms, q6, capture.RCodeNXDomain, 0), c.Answer(ms, q4, capture.RCodeNXDomain, 0)}
-		}, []string{"nx.example/28 queries=1 rcode=3 settled", "nx.example/1 queries=1 rcode=3 settled"}},
+		}, []string{"nx.example/1 queries=1 rcode=3 capture", "nx.example/28 queries=1 rcode=3 capture"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -256,7 +268,7 @@ func TestRealDNSCapture(t *testing.T) {
 		t.Fatal(err)
 	}
 	tr.Finish()
-	want := []string{"nxname.example/1 queries=1 rcode=3 settled", "failname.example/28 queries=1 rcode=2 settled", "quit.example/1 queries=1 capture"}
+	want := []string{"nxname.example/1 queries=1 rcode=3 capture", "failname.example/28 queries=1 rcode=2 capture", "quit.example/1 queries=1 capture"}
 	if strings.Join(lk.got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("lookups:\n%s\nwant\n%s", strings.Join(lk.got, "\n"), strings.Join(want, "\n"))
 	}
