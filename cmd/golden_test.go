@@ -67,6 +67,7 @@ type view struct {
 	RSTOrigin  string   `json:"rst_origin"`
 	// WhereConfidence is checked when the truth file has it.
 	WhereConfidence *string `json:"where_confidence"`
+	Cause           string  `json:"cause"`
 }
 
 func (v view) String() string {
@@ -74,7 +75,7 @@ func (v view) String() string {
 	if v.WhereConfidence != nil {
 		conf = *v.WhereConfidence
 	}
-	return fmt.Sprintf("%s/%s %v origin %q confidence %q", v.Verdict, v.Where, v.Candidates, v.RSTOrigin, conf)
+	return fmt.Sprintf("%s/%s %v origin %q confidence %q cause %q", v.Verdict, v.Where, v.Candidates, v.RSTOrigin, conf, v.Cause)
 }
 
 func loadTruths(t *testing.T) map[string]*truth {
@@ -160,9 +161,9 @@ func compareViews(t *testing.T, label string, got []report.Record, want map[atte
 			continue
 		}
 		seen[id] = true
-		g := view{r.Verdict, r.Where, r.Candidates, r.RSTOrigin, &r.WhereConfidence}
+		g := view{r.Verdict, r.Where, r.Candidates, r.RSTOrigin, &r.WhereConfidence, r.Cause}
 		if g.Verdict != w.Verdict || g.Where != w.Where || g.RSTOrigin != w.RSTOrigin || !sameSet(g.Candidates, w.Candidates) ||
-			(w.WhereConfidence != nil && *w.WhereConfidence != r.WhereConfidence) {
+			(w.WhereConfidence != nil && *w.WhereConfidence != r.WhereConfidence) || g.Cause != w.Cause {
 			t.Errorf("%s: %s → %s isn %d:\n  got  %s\n  want %s\n  %s", label, r.Client, r.Server, r.ISN, g, w, r.Explanation)
 		}
 		if wantVantage != "" && r.Vantage != wantVantage {

@@ -158,6 +158,10 @@ type Attempt struct {
 	ServerMaxSeg             uint32
 	ServerResent             uint32
 	ServerMSS                uint16
+	// ServerSent is how far (past its ISN) the server's packets, data or
+	// not, show it had sent: a FIN or ACK far ahead of any data that
+	// arrived proves bytes that were lost.
+	ServerSent uint32
 	// ClientDupACKs counts client ACKs, after server data came, that did
 	// not acknowledge more of it.
 	ClientDupACKs uint32

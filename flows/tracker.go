@@ -421,6 +421,11 @@ func (t *Tracker) fromServer(a *Attempt, p *capture.Packet) {
 		}
 		t.rst(a, p, &a.ServerRST, false)
 	default:
+		if a.SYNACK.Count > 0 {
+			if n := p.Seq + p.PayloadLen - (a.ServerISN + 1); seqAfter(p.Seq+p.PayloadLen, a.ServerISN+1) && n > a.ServerSent && n < 1<<30 {
+				a.ServerSent = n
+			}
+		}
 		if !a.Established() && f.Has(capture.FlagACK) &&
 			(seqAfter(p.Ack, a.ISN+1+a.SYNData) || (p.PayloadLen > 0 && a.acksSYN(p.Ack))) {
 			// The client's ACK is not in the capture, but the server

@@ -28,8 +28,11 @@ func acceptQueueFull(a *flows.Attempt, r *Result) bool {
 	case r.Verdict == HalfOpen && r.Where == Server:
 		return true
 	case r.Verdict == Reset && r.Where == Server && r.RSTOrigin == OriginServer:
+		// The server never sent data nor acknowledged the client's, and
+		// reset either the moment the ACK arrived or after resending its
+		// SYN-ACK behind it (its queue was full when the ACK came).
 		return a.ServerData.Count == 0 && !a.ServerAckedData && a.ACK.Count > 0 &&
-			a.ServerRST.First.Sub(a.ACK.First) < overflowRST
+			(a.SYNACKAfterACK > 0 || a.ServerRST.First.Sub(a.ACK.First) < overflowRST)
 	}
 	return false
 }

@@ -258,7 +258,7 @@ func judgeAnsweredAtClient(a *flows.Attempt, r *Result, cfg Config) {
 		}
 		r.set(Timeout, Client, Proven, "%s reached the client but it never answered%s: the client host ignored them (a firewall on the client, or a SYN no socket was waiting for).",
 			count(a.SYNACK.Count, "SYN-ACK"), resentAfter(a))
-	case a.SYNACKAfterACK > 0 && a.ServerData.Count == 0 && !a.ServerAckedData:
+	case a.SYNACKAfterACK > 0 && a.ServerData.Count == 0 && !a.ServerAckedData && a.ServerRST.Count == 0:
 		r.set(HalfOpen, Unknown, "", "The client completed the handshake, but the server resent its SYN-ACK %s after the client's ACK: the server never took that ACK. Either it was lost on the way to the server, or the server dropped it (a full accept queue).",
 			times(a.SYNACKAfterACK))
 		r.unknown(OutboundPath, Server)
@@ -301,7 +301,7 @@ func judgeEstablished(a *flows.Attempt, r *Result, cfg Config, v Vantage) {
 		serverTook = true
 		hs += "; the client never resent its request, so the server's TCP acknowledged it, unseen here"
 	}
-	if why, ok := pmtuBlackHole(a, v); ok && a.End.Sub(a.ServerData.First) >= cfg.StallAfter {
+	if why, ok := pmtuBlackHole(a, v); ok && a.End.Sub(firstOf(a.ServerData, a.ClientData)) >= cfg.StallAfter {
 		r.Cause = CausePMTU
 		r.set(Stalled, ReturnPath, Inferred, "%s; the client sent %d bytes, but %s.", hs, a.ClientBytes, why)
 		r.Candidates = []Place{ReturnPath}
@@ -465,7 +465,7 @@ func judgeServer(a *flows.Attempt, r *Result, cfg Config) {
 		}
 		r.set(Timeout, Unknown, "", "The server sent its SYN-ACK and the client never answered.")
 		r.unknown(ReturnPath, Client, OutboundPath)
-	case a.SYNACKAfterACK > 0 && a.ClientData.Count == 0 && a.ServerData.Count == 0:
+	case a.SYNACKAfterACK > 0 && a.ClientData.Count == 0 && a.ServerData.Count == 0 && a.ServerRST.Count == 0:
 		r.set(HalfOpen, Server, Proven, "The server received the client's final ACK yet resent its SYN-ACK %s: it dropped the ACK, typically because its accept queue was full.",
 			times(a.SYNACKAfterACK))
 	default:

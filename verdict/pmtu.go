@@ -24,16 +24,26 @@ const pmtuFloor = 1280 - 60
 // segments sent again and again, never acknowledged, while the client's
 // ACKs keep arriving. It returns the explanation, or ok false.
 func pmtuBlackHole(a *flows.Attempt, v Vantage) (why string, ok bool) {
-	if a.ServerData.Count == 0 || a.ServerBytesAcked > 0 || a.ClientData.Count == 0 {
+	if a.ServerBytesAcked > 0 || a.ClientData.Count == 0 {
 		return "", false
 	}
 	mss := fmt.Sprintf("MSS announced: client %s, server %s", mssWords(a.SYNOpts.MSS), mssWords(a.ServerMSS))
 	if v == VantageServer {
-		if a.ServerResent == 0 || a.ServerMaxSeg <= pmtuFloor || a.ClientDupACKs == 0 {
+		if a.ServerData.Count == 0 || a.ServerResent == 0 || a.ServerMaxSeg <= pmtuFloor || a.ClientDupACKs == 0 {
 			return "", false
 		}
 		return fmt.Sprintf("the server sent %d bytes of reply in segments of up to %d bytes and sent them again %s, but the client never acknowledged any, while its ACKs (%d) kept arriving: full-size segments vanish on the way back, a PMTU black hole (a link with a smaller MTU whose ICMP \"fragmentation needed\" never reaches the server; %s)",
 			a.ServerBytes, a.ServerMaxSeg, times(a.ServerResent), a.ClientDupACKs, mss), true
+	}
+	if a.ServerData.Count == 0 {
+		// No reply byte arrived, yet the server's later packets (an ACK of
+		// the request, its FIN) carry sequence numbers past them, and its
+		// small packets keep arriving: the reply's segments vanished.
+		if a.ServerSent <= pmtuFloor || !a.ServerAckedData {
+			return "", false
+		}
+		return fmt.Sprintf("the server's packets show it sent %d bytes of reply, none of which arrived, while its small packets (ACKs) did: full-size segments vanish on the way back, a PMTU black hole (a link with a smaller MTU whose ICMP \"fragmentation needed\" never reaches the server; %s)",
+			a.ServerSent, mss), true
 	}
 	if a.ServerSeqLo == 0 || a.ServerMaxSeg > pmtuFloor {
 		return "", false

@@ -48,6 +48,7 @@ func connect(args []string) error {
 	hold := fs.Duration("hold", 0, "keep the connection open this long after the reply (or read timeout) before closing")
 	sni := fs.String("tls", "", "TLS server name: run a TLS handshake before the request")
 	httpHost := fs.String("http-host", "", "send GET / HTTP/1.1 with this Host header instead of -req")
+	cached := fs.Bool("cached", false, "with -to NAME:PORT: look the name up twice and connect to the first answer, as a client whose cache outlived the record")
 	fs.Parse(args)
 	if *httpHost != "" {
 		*req = "GET / HTTP/1.1\r\nHost: " + *httpHost + "\r\nUser-Agent: synpath-lab\r\nConnection: close\r\n\r\n"
@@ -69,6 +70,12 @@ func connect(args []string) error {
 		}
 		if remote, err = netip.ParseAddrPort(net.JoinHostPort(ips[0].Unmap().String(), port)); err != nil {
 			return err
+		}
+		if *cached {
+			// The newer answer is looked up and ignored: the cache wins.
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			_, _ = r.LookupNetIP(ctx, "ip4", host)
+			cancel()
 		}
 	}
 	src, err := sourceFor(remote)

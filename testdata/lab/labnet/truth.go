@@ -918,8 +918,8 @@ func truth(args []string) error {
 			setCause("gateway-error", "established")
 		}
 		if staleDNS && both.Verdict != "established" {
-			// The name's address changed at a later lookup: the connect went
-			// to a stale answer.
+			// A newer answer for the name, before the connect, gave another
+			// address: the connect went to a stale cached answer.
 			setCause("dns", both.Verdict)
 		}
 		if sa != nil {
@@ -1303,7 +1303,9 @@ func dnsNameOf(ls []*lookup, a *attempt) (name string, stale bool) {
 		return "", false
 	}
 	for _, l := range ls {
-		if l.Name == hit.Name && l.Client == hit.Client && l.First > hit.First && l.ok() && !slices.Contains(l.Answers, a.Server.Addr()) {
+		// Stale: a newer answer, before the connect, no longer held the
+		// address (what the client could have known; later answers are not).
+		if l.Name == hit.Name && l.Client == hit.Client && l.First > hit.First && l.Answer <= a.First && l.ok() && !slices.Contains(l.Answers, a.Server.Addr()) {
 			stale = true
 		}
 	}
