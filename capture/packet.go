@@ -117,6 +117,12 @@ type Stats struct {
 	Skipped   uint64 // records without TCP: other protocols, other ICMP, non-first fragments
 	Malformed uint64 // records whose headers do not decode
 	Truncated uint64 // records cut by the snaplen before the TCP header ended
+	// BadLength counts records whose captured length exceeds the original
+	// length (a writer's bug); they are read whole, as tshark reads them.
+	BadLength uint64
+	// BadTime counts records whose time was outside 1970 to 9999 (a broken
+	// if_tsoffset or resolution), clamped into it.
+	BadTime uint64
 	// First and Last are the earliest and latest timestamps of any record:
 	// how long the capture ran, which TCP alone does not tell.
 	First, Last time.Time

@@ -11,8 +11,6 @@ import (
 	"os"
 	"strings"
 	"time"
-
-	"github.com/gopacket/gopacket/pcapgo"
 )
 
 // bufSize is the read buffer: large reads keep syscalls and gzip's
@@ -26,6 +24,9 @@ type record struct {
 	ts   time.Time
 	link uint32
 	cut  bool // the snaplen shortened the frame
+	// badLen: the captured length exceeded the original one; badTime: the
+	// timestamp was out of range and clamped.
+	badLen, badTime bool
 }
 
 // source reads records from one file format. It returns io.EOF at a clean
@@ -39,7 +40,7 @@ type Reader struct {
 	name   string
 	src    source
 	closer io.Closer // the file Open opened, if any
-	gz     *gzip.Reader
+	gz     *gzStream
 	rec    record
 	stats  Stats
 	err    error // once set, Next returns it again: the stream cannot resync
@@ -74,21 +75,24 @@ func NewReader(name string, rd io.Reader) (*Reader, error) {
 	r := &Reader{name: name}
 	fail := func(err error) (*Reader, error) {
 		if r.gz != nil {
-			r.gz.Close()
+			r.gz.z.Close()
 		}
-		return nil, &ReadError{File: name, Err: err}
+		return nil, &ReadError{File: name, Err: pathless(err)}
 	}
 	br := bufio.NewReaderSize(rd, bufSize)
 	magic, err := br.Peek(4)
 	if len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		if r.gz, err = gzip.NewReader(br); err != nil {
-			if !strings.HasPrefix(err.Error(), "gzip: ") { // gzip's own errors say so
-				err = fmt.Errorf("gzip: %w", err)
-			}
-			return fail(err)
+		z, zerr := gzip.NewReader(br)
+		if zerr != nil {
+			return fail(gzipErr(zerr))
 		}
+		z.Multistream(false) // gzStream reads the members that follow
+		r.gz = &gzStream{z: z, r: br}
 		br = bufio.NewReaderSize(r.gz, bufSize)
 		magic, err = br.Peek(4)
+		if err != nil && err != io.EOF {
+			return fail(gzipErr(err))
+		}
 	}
 	switch {
 	case len(magic) == 0 && err == io.EOF:
@@ -100,14 +104,11 @@ func NewReader(name string, rd io.Reader) (*Reader, error) {
 	}
 	switch m := binary.BigEndian.Uint32(magic); m {
 	case 0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1:
-		pr, err := pcapgo.NewReader(br)
+		s, err := newPcap(br)
 		if err != nil {
-			if err == io.EOF || err == io.ErrUnexpectedEOF {
-				err = ErrTruncated
-			}
-			return fail(fmt.Errorf("pcap header: %w", err))
+			return fail(err)
 		}
-		r.src = &pcapSource{r: pr, link: uint32(pr.LinkType())}
+		r.src = s
 	case ngSHB:
 		s := &ngSource{r: br}
 		if err := s.section(); err != nil {
@@ -140,7 +141,7 @@ func (r *Reader) KernelDrops() uint64 {
 func (r *Reader) Close() error {
 	var err error
 	if r.gz != nil {
-		err = r.gz.Close()
+		err = r.gz.z.Close()
 	}
 	if r.closer != nil {
 		err = errors.Join(err, r.closer.Close())
@@ -163,16 +164,27 @@ func (r *Reader) Next(p *Packet) error {
 			if err == ErrNoPacket {
 				return err // live: nothing arrived in time; not an end
 			}
-			if err != io.EOF {
+			switch {
+			case err == io.EOF:
+			case errors.Is(err, ErrTrailingData):
+				// Not a record: placed after the last one, not at the next.
+				err = &ReadError{File: r.name, Err: fmt.Errorf("after packet %d: %w", r.stats.Packets, err)}
+			default:
 				if errors.Is(err, io.ErrUnexpectedEOF) {
 					err = ErrTruncated
 				}
-				err = &ReadError{File: r.name, Packet: r.stats.Packets + 1, Err: err}
+				err = &ReadError{File: r.name, Packet: r.stats.Packets + 1, Err: pathless(err)}
 			}
 			r.err = err
 			return err
 		}
 		r.stats.Packets++
+		if r.rec.badLen {
+			r.stats.BadLength++
+		}
+		if r.rec.badTime {
+			r.stats.BadTime++
+		}
 		if ts := r.rec.ts; r.stats.Packets == 1 || ts.Before(r.stats.First) {
 			r.stats.First = ts
 		}
@@ -199,26 +211,58 @@ func (r *Reader) Next(p *Packet) error {
 	}
 }
 
-// pcapSource reads classic pcap through pcapgo, which reads into one reused
-// buffer.
-type pcapSource struct {
-	r    *pcapgo.Reader
-	link uint32
+// gzStream reads the gzip members of a file one after another, as gzip -d
+// does (pigz, bgzip and cat a.gz b.gz write several), and tells data after
+// the last member that is not one (ErrTrailingData) from a broken stream.
+type gzStream struct {
+	z *gzip.Reader
+	r *bufio.Reader // under z
 }
 
-func (s *pcapSource) read(rec *record) error {
-	data, ci, err := s.r.ZeroCopyReadPacketData()
-	if err != nil {
-		// A header read whole and no data is pcapgo's io.EOF too; only an
-		// end before any header byte is clean.
-		if err == io.EOF && ci.CaptureLength == 0 {
-			return io.EOF
+func (g *gzStream) Read(p []byte) (int, error) {
+	for {
+		n, err := g.z.Read(p)
+		if err != io.EOF || n > 0 {
+			if err == io.EOF {
+				err = nil // the next Read sees the member's end again
+			}
+			return n, err
 		}
-		if err == io.EOF || err == io.ErrUnexpectedEOF {
-			return ErrTruncated
+		next, err := g.r.Peek(2)
+		switch {
+		case len(next) == 0 && err == io.EOF:
+			return 0, io.EOF
+		case len(next) == 0:
+			return 0, err
+		case len(next) < 2 || next[0] != 0x1f || next[1] != 0x8b:
+			return 0, ErrTrailingData
 		}
-		return fmt.Errorf("pcap record: %w", err)
+		if err := g.z.Reset(g.r); err != nil {
+			return 0, gzipErr(err)
+		}
+		g.z.Multistream(false)
 	}
-	*rec = record{data: data, ts: ci.Timestamp, link: s.link, cut: ci.Length > len(data)}
-	return nil
+}
+
+// gzipErr names gzip in an error from it, and a stream that ends early as
+// truncated.
+func gzipErr(err error) error {
+	switch {
+	case err == io.EOF || err == io.ErrUnexpectedEOF:
+		return errGzipCut
+	case strings.HasPrefix(err.Error(), "gzip: "): // gzip's own errors say so
+		return err
+	}
+	return fmt.Errorf("gzip: %w", err)
+}
+
+var errGzipCut = errors.New("gzip stream is truncated")
+
+// pathless drops the path from an error of the os package: ReadError
+// names the file already.
+func pathless(err error) error {
+	if pe, ok := err.(*fs.PathError); ok {
+		return fmt.Errorf("%s: %w", pe.Op, pe.Err)
+	}
+	return err
 }
