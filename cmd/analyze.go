@@ -181,35 +181,56 @@ func readGroup(ctx context.Context, g group, fcfg flows.Config, stdin io.Reader,
 	})
 	var warnings []string
 	var p capture.Packet
+	interrupted := func(name string, st capture.Stats) {
+		if name == "-" {
+			name = "stdin"
+		}
+		if st.Packets == 0 {
+			warnings = append(warnings, fmt.Sprintf("interrupted before %s was read", name))
+		} else {
+			warnings = append(warnings, fmt.Sprintf("interrupted after packet %d of %s: verdicts cover what was read", st.Packets, name))
+		}
+	}
 	for i, name := range g.files {
-		rd, err := openCapture(name, stdin)
+		if ctx.Err() != nil {
+			interrupted(name, capture.Stats{})
+			continue
+		}
+		rd, in, err := openInput(ctx, name, stdin)
 		if err != nil {
+			if ctx.Err() != nil {
+				interrupted(name, capture.Stats{})
+				continue
+			}
 			return nil, nil, err
 		}
 		before := tracker.Counts().Midstream
-		for n := 0; ; n++ {
-			if n%8192 == 0 && ctx.Err() != nil {
-				warnings = append(warnings, fmt.Sprintf("%s: interrupted; verdicts cover what was read", name))
-				break
-			}
+		for {
 			err := rd.Next(&p)
 			if err == io.EOF {
 				break
 			}
 			if err != nil {
-				// Broken structure before the first packet: not a capture
-				// we can read at all. Later on, keep what came before.
-				var re *capture.ReadError
-				if !errors.Is(err, capture.ErrTruncated) && errors.As(err, &re) && re.Packet <= 1 {
-					rd.Close()
+				st := rd.Stats()
+				switch {
+				case ctx.Err() != nil:
+					interrupted(name, st)
+				case st.Packets == 0 && !errors.Is(err, capture.ErrTruncated) && !errors.Is(err, capture.ErrTrailingData):
+					// Broken structure before the first packet: not a
+					// capture we can read at all.
+					in.Close()
 					return nil, nil, err
+				case errors.Is(err, capture.ErrTrailingData):
+					warnings = append(warnings, oneLine(err.Error())+", ignored")
+				default:
+					// Later on, keep what came before.
+					warnings = append(warnings, oneLine(err.Error())+"; verdicts cover the packets before it")
 				}
-				warnings = append(warnings, oneLine(err.Error())+"; verdicts cover the packets before it")
 				break
 			}
 			tracker.Observe(&p)
 		}
-		rd.Close()
+		in.Close()
 		st := rd.Stats()
 		tracker.Advance(st.Last)
 		s := &sources[i]
@@ -222,6 +243,10 @@ func readGroup(ctx context.Context, g group, fcfg flows.Config, stdin io.Reader,
 		if st.Truncated > 0 {
 			warnings = append(warnings, fmt.Sprintf("%s: %d packets were cut by the snaplen inside their TCP header", name, st.Truncated))
 		}
+		warnings = append(warnings, fileWarnings(name, st)...)
+	}
+	if j := tracker.TimeJumps(); j.Count > 0 {
+		warnings = append(warnings, timeJumpWarning(j))
 	}
 	if n := tracker.Counts().Duplicates; n > 0 {
 		warnings = append(warnings, fmt.Sprintf("%d packets were captured twice (tcpdump -i any on a router sees forwarded packets on both interfaces) and counted once", n))
@@ -235,11 +260,34 @@ func readGroup(ctx context.Context, g group, fcfg flows.Config, stdin io.Reader,
 	return sources, warnings, nil
 }
 
-func openCapture(name string, stdin io.Reader) (*capture.Reader, error) {
-	if name == "-" {
-		return capture.NewReader("stdin", stdin)
+// mostlyGarbage is how many undecodable records, when they are also most of
+// a file's, make it worth saying that the file is mostly not packets.
+const mostlyGarbage = 100
+
+// fileWarnings are what a file's counts say about it being sound.
+func fileWarnings(name string, st capture.Stats) []string {
+	var w []string
+	if st.Malformed >= mostlyGarbage && st.Malformed*2 > st.Packets {
+		w = append(w, fmt.Sprintf("%s: %d of its %d records do not decode as packets (corrupt, or not the link type its header says)", name, st.Malformed, st.Packets))
 	}
-	return capture.Open(name)
+	if st.BadTime > 0 {
+		w = append(w, fmt.Sprintf("%s: %d packets had times past year 9999 or before 1970 (a broken if_tsoffset?), clamped", name, st.BadTime))
+	}
+	return w
+}
+
+// timeJumpWarning says where capture time first jumped, which limits what
+// idle times and timeouts mean around it.
+func timeJumpWarning(j flows.TimeJump) string {
+	how := fmt.Sprintf("back by %s", max(-j.By, -(j.By+1))) // -MinInt64 overflows
+	if j.By > 0 {
+		how = fmt.Sprintf("forward by %s", j.By)
+	}
+	more := ""
+	if j.Count > 1 {
+		more = fmt.Sprintf(" (and %d more packets out of time)", j.Count-1)
+	}
+	return fmt.Sprintf("%s: packet %d: capture time jumps %s%s; timeouts near it may be wrong", j.At.File, j.At.N, how, more)
 }
 
 // vantageText says how a file's attempts were judged: forced, or inferred
