@@ -315,3 +315,29 @@ func TestTimeClamp(t *testing.T) {
 		t.Errorf("%v, %+v, %+v", err, ps, r.Stats())
 	}
 }
+
+// TestPcapFractionClamp: a fraction field of a second or more stays within
+// its second, and is counted.
+func TestPcapFractionClamp(t *testing.T) {
+	le := binary.LittleEndian
+	for _, nano := range []bool{false, true} {
+		segs := handshake(cli4, srv4)[:2]
+		file := pcapFile(le, nano, linkEthernet, recs(linkEthernet, segs, false)...)
+		le.PutUint32(file[24+4:], 2147483648)
+		r, err := NewReader("x", bytes.NewReader(file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps, err := readAll(r)
+		if err != nil || len(ps) != 2 {
+			t.Fatal(err)
+		}
+		want := t0.Truncate(time.Second).Add(time.Second - time.Microsecond)
+		if nano {
+			want = t0.Truncate(time.Second).Add(time.Second - 1)
+		}
+		if !ps[0].TS.Equal(want) || r.Stats().BadTime != 1 {
+			t.Errorf("nano %v: time %v, want %v; %d bad times", nano, ps[0].TS, want, r.Stats().BadTime)
+		}
+	}
+}

@@ -120,8 +120,9 @@ type Stats struct {
 	// BadLength counts records whose captured length exceeds the original
 	// length (a writer's bug); they are read whole, as tshark reads them.
 	BadLength uint64
-	// BadTime counts records whose time was outside 1970 to 9999 (a broken
-	// if_tsoffset or resolution), clamped into it.
+	// BadTime counts records whose time was impossible, and clamped: a
+	// fraction field of a second or more, or (pcapng, a broken
+	// if_tsoffset or resolution) a year past 9999 or before 1970.
 	BadTime uint64
 	// First and Last are the earliest and latest timestamps of any record:
 	// how long the capture ran, which TCP alone does not tell.

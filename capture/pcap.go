@@ -77,7 +77,14 @@ func (s *pcapSource) read(rec *record) error {
 	if incl > maxRecord {
 		return fmt.Errorf("pcap record of %d bytes: more than any link carries (%d)", incl, maxRecord)
 	}
-	ts := time.Unix(int64(s.order.Uint32(h[0:4])), int64(s.order.Uint32(h[4:8]))*s.scale).UTC()
+	// A fraction field of a second or more is a writer's bug: held
+	// to the second, not carried into the next ones, and counted.
+	frac := int64(s.order.Uint32(h[4:8])) * s.scale
+	badTime := frac >= 1e9
+	if badTime {
+		frac = 1e9 - s.scale
+	}
+	ts := time.Unix(int64(s.order.Uint32(h[0:4])), frac).UTC()
 	if _, err := s.r.Discard(16); err != nil {
 		return err
 	}
@@ -95,6 +102,6 @@ func (s *pcapSource) read(rec *record) error {
 	if s.fcs > 0 && !cut && len(data) >= s.fcs {
 		data = data[:len(data)-s.fcs]
 	}
-	*rec = record{data: data, ts: ts, link: s.link, cut: cut, badLen: badLen}
+	*rec = record{data: data, ts: ts, link: s.link, cut: cut, badLen: badLen, badTime: badTime}
 	return nil
 }

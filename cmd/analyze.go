@@ -271,7 +271,7 @@ func fileWarnings(name string, st capture.Stats) []string {
 		w = append(w, fmt.Sprintf("%s: %d of its %d records do not decode as packets (corrupt, or not the link type its header says)", name, st.Malformed, st.Packets))
 	}
 	if st.BadTime > 0 {
-		w = append(w, fmt.Sprintf("%s: %d packets had times past year 9999 or before 1970 (a broken if_tsoffset?), clamped", name, st.BadTime))
+		w = append(w, fmt.Sprintf("%s: %d records had impossible times (a fraction of a second above one, a year past 9999 or before 1970), clamped", name, st.BadTime))
 	}
 	return w
 }
