@@ -285,7 +285,7 @@ func timeJumpWarning(j flows.TimeJump) string {
 	}
 	more := ""
 	if j.Count > 1 {
-		more = fmt.Sprintf(" (and %d more packets out of time)", j.Count-1)
+		more = fmt.Sprintf(" (%d packets out of time in all)", j.Count)
 	}
 	return fmt.Sprintf("%s: packet %d: capture time jumps %s%s; timeouts near it may be wrong", j.At.File, j.At.N, how, more)
 }
