@@ -218,6 +218,7 @@ func readGroup(ctx context.Context, g group, fcfg flows.Config, stdin io.Reader,
 				case st.Packets == 0 && !errors.Is(err, capture.ErrTruncated) && !errors.Is(err, capture.ErrTrailingData):
 					// Broken structure before the first packet: not a
 					// capture we can read at all.
+					rd.Close()
 					in.Close()
 					return nil, nil, err
 				case errors.Is(err, capture.ErrTrailingData):
@@ -230,6 +231,7 @@ func readGroup(ctx context.Context, g group, fcfg flows.Config, stdin io.Reader,
 			}
 			tracker.Observe(&p)
 		}
+		rd.Close()
 		in.Close()
 		st := rd.Stats()
 		tracker.Advance(st.Last)
