@@ -110,3 +110,35 @@ func TestOddPacketTimes(t *testing.T) {
 		})
 	}
 }
+
+// TestSkewedMerge: two captures merged, one 5 s behind the other, packet
+// by packet: the clock follows the first, and an attempt of the second
+// stays one attempt while its SYNs keep coming, as it did before.
+func TestSkewedMerge(t *testing.T) {
+	var rec recorder
+	tr := flows.NewTracker(flows.DefaultConfig, rec.emit)
+	a := pkttest.NewConn("198.51.100.10:40512", "203.0.113.5:80", 1000)
+	b := pkttest.NewConn("198.51.100.20:40512", "203.0.113.6:80", 7000)
+	b.T = a.T.Add(-5 * time.Second)
+	n := uint64(0)
+	for i := range 120 { // 120 s
+		p := a.SYN(time.Second) // a flood of retransmissions, for the clock
+		n++
+		p.N = n
+		tr.Observe(&p)
+		if i%20 == 0 {
+			q := b.SYN(0)
+			b.T = a.T.Add(-5 * time.Second)
+			n++
+			q.N = n
+			tr.Observe(&q)
+		}
+	}
+	if len(rec.got) != 0 {
+		t.Errorf("%d attempts handed on while their SYNs kept coming; first %v ISN %d", len(rec.got), rec.got[0].Key, rec.got[0].ISN)
+	}
+	tr.Finish()
+	if len(rec.got) != 2 {
+		t.Errorf("%d attempts, want 2", len(rec.got))
+	}
+}

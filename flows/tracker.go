@@ -595,16 +595,16 @@ func (t *Tracker) alloc() *Attempt {
 }
 
 // touch marks a as active now and moves it to the back of the list. Its
-// activity is on the expiry clock, not its packet's time: one odd packet
-// must not make an attempt look idle, and the list stays in clock order.
-// An attempt begun by an odd packet takes its time, so that it stays with
-// the packets after a jump the clock then follows.
+// activity is on the expiry clock, not its packet's time: a packet at an odd
+// time (or from a capture merged with a skewed one) must not make an
+// attempt look idle, and the list stays in clock order. An attempt begun by
+// an odd packet takes that packet's time instead, so that it stays with the
+// packets after a jump the clock then follows.
 func (t *Tracker) touch(a *Attempt) {
-	switch {
-	case t.odd.IsZero():
-		a.last = t.now
-	case a.last.IsZero():
+	if !t.odd.IsZero() && a.last.IsZero() {
 		a.last = t.odd
+	} else {
+		a.last = t.now
 	}
 	if t.tail == a {
 		return
