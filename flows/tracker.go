@@ -89,23 +89,30 @@ type Tracker struct {
 
 // Capture time jumps: clocks get stepped, files are merged out of order,
 // a corrupt record carries any time at all. Expiry runs on a clock that
-// follows the packets with two guards. A packet less than maxBehind behind
-// it leaves it alone: frames merged from several interfaces come slightly
-// out of order. A packet further behind, or more than maxAhead ahead, moves
-// it only when the next packet lands within Idle of it too: one odd packet
-// a day ahead must not hand on every attempt as idle, nor one an hour back
-// stall expiry for an hour; a real step (a clock set back, rotated files
-// given out of order, a capture written backwards) lasts beyond one packet,
-// and the clock follows it either way. Idleness is the distance from the
-// clock in either direction, so that attempts from before a step back are
-// not kept until the clock catches up with them.
+// follows the packets with two guards:
+//   - A packet less than maxBehind behind it leaves it alone: frames merged
+//     from several interfaces come slightly out of order.
+//   - One further behind, or more than maxAhead ahead, moves it only when
+//     the next packet lands within Idle of it too. A single packet a day
+//     ahead would otherwise hand on every attempt in progress as idle, and
+//     one an hour back would stall expiry for an hour. A real jump (a clock
+//     set back, rotated files given out of order, a capture written
+//     backwards) lasts beyond one packet, and the clock follows it.
+//   - Shorter steps ahead are followed at once: one packet after a quiet
+//     spell cannot be told from an odd one, and a quiet spell must hand on
+//     what it left idle as it ends, not a packet later.
+//
+// Idleness is the distance from the clock in either direction, so that
+// attempts from before a step back are not kept until the clock catches up
+// with them.
 const (
 	maxBehind = time.Second
 	maxAhead  = 24 * time.Hour
 )
 
 // TimeJump is where capture time first jumped further than the expiry
-// clock follows at once (see maxBehind), and how often it did.
+// clock follows at once (back by more than maxBehind, ahead by more than
+// maxAhead), and how many packets did.
 type TimeJump struct {
 	At    capture.Ref
 	By    time.Duration // negative: backwards
