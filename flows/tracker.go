@@ -89,7 +89,7 @@ type Tracker struct {
 
 // Capture time jumps: clocks get stepped, files are merged out of order,
 // a corrupt record carries any time at all. Expiry runs on a clock that
-// follows the packets with two guards:
+// follows the packets, with these guards:
 //   - A packet less than maxBehind behind it leaves it alone: frames merged
 //     from several interfaces come slightly out of order.
 //   - One further behind, or more than maxAhead ahead, moves it only when
