@@ -11,7 +11,6 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -58,14 +57,10 @@ func waitExit(t *testing.T, done <-chan int, within time.Duration) int {
 // an interrupt must still stop synpath at once.
 func TestInterruptFIFOWithoutWriter(t *testing.T) {
 	fifo := filepath.Join(t.TempDir(), "fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+	if err := mkfifo(fifo); err != nil {
 		t.Skip("no FIFOs here:", err)
 	}
-	defer func() { // let the blocked open(2) return
-		if f, err := os.OpenFile(fifo, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
-			f.Close()
-		}
-	}()
+	defer unblockFIFO(fifo)
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errb syncBuffer
 	done := mainAsync(ctx, nil, &out, &errb, "analyze", "--ascii", fifo)
@@ -190,7 +185,7 @@ func synpathBinary(t *testing.T) string {
 func TestSignalFIFO(t *testing.T) {
 	bin := synpathBinary(t)
 	fifo := filepath.Join(t.TempDir(), "fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+	if err := mkfifo(fifo); err != nil {
 		t.Skip("no FIFOs here:", err)
 	}
 	var out, errb syncBuffer
