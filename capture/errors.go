@@ -9,6 +9,11 @@ import (
 // files do when tcpdump is killed. What came before it is still usable.
 var ErrTruncated = errors.New("capture ends mid-record")
 
+// ErrTrailingData marks bytes after the last gzip member that are not
+// another member. The records before them are whole; the error is placed
+// after the last packet rather than at a packet that does not exist.
+var ErrTrailingData = errors.New("trailing data after the gzip stream")
+
 // ReadError is broken file structure at a position: Packet is the 1-based
 // number of the record being read (0: the file header).
 type ReadError struct {

@@ -182,6 +182,13 @@ type Stats struct {
 	// skipped (they count in Skipped too), in order of first appearance;
 	// unused entries have no packets. An array keeps Stats comparable.
 	UnreadLinks [maxUnreadLinks]LinkCount
+	// BadLength counts records whose captured length exceeds the original
+	// length (a writer's bug); they are read whole, as tshark reads them.
+	BadLength uint64
+	// BadTime counts records whose time was impossible, and clamped: a
+	// fraction field of a second or more, or (pcapng, a broken
+	// if_tsoffset or resolution) a year past 9999 or before 1970.
+	BadTime uint64
 	// First and Last are the earliest and latest timestamps of any record:
 	// how long the capture ran, which TCP alone does not tell.
 	First, Last time.Time

@@ -20,13 +20,18 @@ import (
 // small: blocks of type, length, body, length.
 
 const (
-	ngSHB     = 0x0a0d0d0a // section header block, same bytes in either order
-	ngIDB     = 1          // interface description
-	ngPB      = 2          // packet block, obsolete
-	ngSPB     = 3          // simple packet
-	ngEPB     = 6          // enhanced packet
-	ngBOM     = 0x1a2b3c4d // byte-order magic
-	maxNgBody = 1 << 28    // longer blocks are garbage, not packets
+	ngSHB = 0x0a0d0d0a // section header block, same bytes in either order
+	ngIDB = 1          // interface description
+	ngPB  = 2          // packet block, obsolete
+	ngSPB = 3          // simple packet
+	ngEPB = 6          // enhanced packet
+	ngBOM = 0x1a2b3c4d // byte-order magic
+	// A packet block holds at most a snaplen (maxRecord) and its options;
+	// other blocks (interfaces, name tables, statistics) rarely reach a
+	// megabyte. Longer lengths are garbage, or a bomb that a small gzip'd
+	// file inflates: refused before anything is allocated for them.
+	maxNgPacket = 1 << 20
+	maxNgBlock  = 16 << 20
 )
 
 type ngIface struct {
@@ -46,8 +51,11 @@ type ngSource struct {
 
 func (s *ngSource) read(rec *record) error {
 	for {
-		if _, err := io.ReadFull(s.r, s.hdr[:8]); err != nil {
-			return err // io.EOF only when no byte of a block was there
+		if n, err := io.ReadFull(s.r, s.hdr[:8]); err != nil {
+			if n > 0 {
+				return eof(err)
+			}
+			return err // io.EOF at a clean end; trailing gzip data; a read error
 		}
 		typ := s.order.Uint32(s.hdr[0:4])
 		if typ == ngSHB {
@@ -57,8 +65,11 @@ func (s *ngSource) read(rec *record) error {
 			continue
 		}
 		n := s.order.Uint32(s.hdr[4:8])
-		if n < 12 || n%4 != 0 || n > maxNgBody {
+		if n < 12 || n%4 != 0 {
 			return fmt.Errorf("pcapng block type 0x%x: bad length %d", typ, n)
+		}
+		if limit := ngLimit(typ); n > limit {
+			return fmt.Errorf("pcapng block type 0x%x of %d bytes: more than a capture holds (%d)", typ, n, limit)
 		}
 		body := int(n) - 8 // what follows the header, trailing length included
 		var err error
@@ -78,9 +89,18 @@ func (s *ngSource) read(rec *record) error {
 	}
 }
 
-// eof turns an end of input inside a block into ErrTruncated.
+// ngLimit is the longest block of a type that a real capture holds.
+func ngLimit(typ uint32) uint32 {
+	switch typ {
+	case ngEPB, ngPB, ngSPB:
+		return maxNgPacket
+	}
+	return maxNgBlock
+}
+
+// eof turns an end of input inside a block or record into ErrTruncated.
 func eof(err error) error {
-	if err == io.EOF || err == io.ErrUnexpectedEOF {
+	if err == io.EOF || err == io.ErrUnexpectedEOF || err == ErrTrailingData {
 		return ErrTruncated
 	}
 	return err
@@ -106,7 +126,7 @@ func (s *ngSource) section() error {
 		return fmt.Errorf("bad byte-order magic 0x%x", s.hdr[8:12])
 	}
 	n := s.order.Uint32(s.hdr[4:8])
-	if n < 28 || n%4 != 0 || n > maxNgBody {
+	if n < 28 || n%4 != 0 || n > maxNgBlock {
 		return fmt.Errorf("pcapng section header: bad length %d", n)
 	}
 	if major := s.order.Uint16(s.hdr[12:14]); major != 1 {
@@ -189,8 +209,8 @@ func (s *ngSource) packet(rec *record, typ uint32, body int) error {
 		return err
 	}
 	in := &s.ifaces[id]
-	*rec = record{data: data, ts: in.time(uint64(s.order.Uint32(h[4:8]))<<32 | uint64(s.order.Uint32(h[8:12]))),
-		link: in.link, cut: origlen > caplen, wire: origlen}
+	ts, ok := in.time(uint64(s.order.Uint32(h[4:8]))<<32 | uint64(s.order.Uint32(h[8:12])))
+	*rec = record{data: data, ts: ts, link: in.link, cut: origlen > caplen, wire: origlen, badTime: !ok}
 	return nil
 }
 
@@ -242,10 +262,29 @@ func (s *ngSource) fill(n int) ([]byte, error) {
 	return b, nil
 }
 
-// time converts a timestamp in the interface's units.
-func (in *ngIface) time(ts uint64) time.Time {
+// Times outside these seconds since 1970 come from a broken if_tsoffset or
+// resolution; they are clamped (year 9999 is also as far as RFC 3339 and
+// JSON go).
+const (
+	minSec = 0
+	maxSec = 253402300799 // 9999-12-31T23:59:59Z
+)
+
+// time converts a timestamp in the interface's units; ok is false when it
+// was out of range and clamped.
+func (in *ngIface) time(ts uint64) (t time.Time, ok bool) {
 	sec, frac := ts/in.units, ts%in.units
 	hi, lo := bits.Mul64(frac, 1e9)
 	ns, _ := bits.Div64(hi, lo, in.units) // frac < units, so no overflow
-	return time.Unix(int64(sec)+in.off, int64(ns)).UTC()
+	// Any second beyond 2^62 is past year 9999 too; capping it keeps the
+	// sums below from overflowing.
+	sec0 := int64(min(sec, 1<<62))
+	switch {
+	case in.off > maxSec-sec0:
+		return time.Unix(maxSec, 999999999).UTC(), false
+	case sec0+in.off < minSec:
+		return time.Unix(minSec, 0).UTC(), false
+	default:
+		return time.Unix(sec0+in.off, int64(ns)).UTC(), true
+	}
 }

@@ -259,9 +259,27 @@ func readGroup(ctx context.Context, g group, fcfg flows.Config, opt readOptions,
 		splitter = flows.NewSplitter()
 	}
 	read := 0 // packets of the group, for --count
+	interrupted := func(name string, st capture.Stats) {
+		if name == "-" {
+			name = "stdin"
+		}
+		if st.Packets == 0 {
+			warnings = append(warnings, fmt.Sprintf("interrupted before %s was read", name))
+		} else {
+			warnings = append(warnings, fmt.Sprintf("interrupted after packet %d of %s: verdicts cover what was read", st.Packets, name))
+		}
+	}
 	for i, name := range g.files {
-		rd, closer, prog, err := openCapture(name, stdin, opt.progress)
+		if ctx.Err() != nil {
+			interrupted(name, capture.Stats{})
+			continue
+		}
+		rd, in, prog, err := openInput(ctx, name, stdin, opt.progress)
 		if err != nil {
+			if ctx.Err() != nil {
+				interrupted(name, capture.Stats{})
+				continue
+			}
 			return nil, nil, err
 		}
 		filter, _ := capture.ParseFilter(opt.filter) // checked with the flags
@@ -269,10 +287,6 @@ func readGroup(ctx context.Context, g group, fcfg flows.Config, opt readOptions,
 		before := tracker.Counts().Midstream
 		for n := 0; ; n++ {
 			if n%8192 == 0 {
-				if ctx.Err() != nil {
-					warnings = append(warnings, fmt.Sprintf("%s: interrupted; verdicts cover what was read", name))
-					break
-				}
 				prog.tick(rd.Stats().Packets)
 			}
 			err := rd.Next(&p)
@@ -290,16 +304,23 @@ func readGroup(ctx context.Context, g group, fcfg flows.Config, opt readOptions,
 				}
 			}
 			if err != nil {
-				// Broken structure before the first packet: not a capture
-				// we can read at all. Later on, keep what came before.
-				var re *capture.ReadError
-				if !errors.Is(err, capture.ErrTruncated) && errors.As(err, &re) && re.Packet <= 1 {
+				st := rd.Stats()
+				switch {
+				case ctx.Err() != nil:
+					interrupted(name, st)
+				case st.Packets == 0 && !errors.Is(err, capture.ErrTruncated) && !errors.Is(err, capture.ErrTrailingData):
+					// Broken structure before the first packet: not a
+					// capture we can read at all.
 					prog.done()
 					rd.Close()
-					closer.Close()
+					in.Close()
 					return nil, nil, err
+				case errors.Is(err, capture.ErrTrailingData):
+					warnings = append(warnings, oneLine(err.Error())+", ignored")
+				default:
+					// Later on, keep what came before.
+					warnings = append(warnings, oneLine(err.Error())+"; verdicts cover the packets before it")
 				}
-				warnings = append(warnings, oneLine(err.Error())+"; verdicts cover the packets before it")
 				break
 			}
 			if splitter != nil {
@@ -311,7 +332,7 @@ func readGroup(ctx context.Context, g group, fcfg flows.Config, opt readOptions,
 		}
 		prog.done()
 		rd.Close()
-		closer.Close()
+		in.Close()
 		st := rd.Stats()
 		if opt.count > 0 && read+int(st.Packets) > opt.count {
 			// The reader looked past the last record -c keeps.
@@ -332,6 +353,10 @@ func readGroup(ctx context.Context, g group, fcfg flows.Config, opt readOptions,
 		if st.Truncated > 0 {
 			warnings = append(warnings, fmt.Sprintf("%s: %d packets were cut by the snaplen inside their TCP header", name, st.Truncated))
 		}
+		warnings = append(warnings, fileWarnings(name, st)...)
+	}
+	if j := tracker.TimeJumps(); j.Count > 0 {
+		warnings = append(warnings, timeJumpWarning(j))
 	}
 	if n := tracker.Counts().Duplicates; n > 0 {
 		warnings = append(warnings, fmt.Sprintf("%d packets were captured twice (tcpdump -i any on a router sees forwarded packets on both interfaces) and counted once", n))
@@ -367,37 +392,34 @@ func unreadLinks(name string, st *capture.Stats, warnings *[]string) error {
 	return nil
 }
 
-// openCapture opens a capture file, or standard input for "-". With a
-// terminal for progress, the file's bytes are counted as they are read.
-func openCapture(name string, stdin io.Reader, term io.Writer) (*capture.Reader, io.Closer, *progress, error) {
-	if name == "-" {
-		rd, err := capture.NewReader("stdin", stdin)
-		return rd, io.NopCloser(nil), nil, err
+// mostlyGarbage is how many undecodable records, when they are also most of
+// a file's, make it worth saying that the file is mostly not packets.
+const mostlyGarbage = 100
+
+// fileWarnings are what a file's counts say about it being sound.
+func fileWarnings(name string, st capture.Stats) []string {
+	var w []string
+	if st.Malformed >= mostlyGarbage && st.Malformed*2 > st.Packets {
+		w = append(w, fmt.Sprintf("%s: %d of its %d records do not decode as packets (corrupt, or not the link type its header says)", name, st.Malformed, st.Packets))
 	}
-	if term == nil {
-		rd, err := capture.Open(name)
-		return rd, io.NopCloser(nil), nil, err
+	if st.BadTime > 0 {
+		w = append(w, fmt.Sprintf("%s: %d records had impossible times (a fraction of a second above one, a year past 9999 or before 1970), clamped", name, st.BadTime))
 	}
-	f, err := os.Open(name)
-	if err != nil {
-		rd, err := capture.Open(name) // the error as capture words it
-		if err == nil {
-			rd.Close()
-			err = fmt.Errorf("%s: cannot open", name)
-		}
-		return nil, nil, nil, err
+	return w
+}
+
+// timeJumpWarning says where capture time first jumped, which limits what
+// idle times and timeouts mean around it.
+func timeJumpWarning(j flows.TimeJump) string {
+	how := fmt.Sprintf("back by %s", max(-j.By, -(j.By+1))) // -MinInt64 overflows
+	if j.By > 0 {
+		how = fmt.Sprintf("forward by %s", j.By)
 	}
-	var size int64
-	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
-		size = st.Size()
+	more := ""
+	if j.Count > 1 {
+		more = fmt.Sprintf(" (%d packets out of time in all)", j.Count)
 	}
-	cr := &countingReader{r: f}
-	rd, err := capture.NewReader(name, cr)
-	if err != nil {
-		f.Close()
-		return nil, nil, nil, err
-	}
-	return rd, f, newProgress(term, name, size, cr), nil
+	return fmt.Sprintf("%s: packet %d: capture time jumps %s%s; timeouts near it may be wrong", j.At.File, j.At.N, how, more)
 }
 
 // vantageText says how a file's attempts were judged: forced, or inferred

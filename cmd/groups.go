@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -41,7 +42,9 @@ type glance struct {
 // which reports them with their position.
 func peek(ctx context.Context, name string, fcfg flows.Config) glance {
 	g := glance{name: name, vantage: verdict.VantageUnknown}
-	if name == "-" {
+	// Only regular files: standard input, a FIFO or a device can be read
+	// once, and opening a FIFO with no writer would block.
+	if st, err := os.Stat(name); name == "-" || err != nil || !st.Mode().IsRegular() {
 		return g
 	}
 	rd, err := capture.Open(name)

@@ -27,6 +27,11 @@ func FuzzTracker(f *testing.F) {
 		0x01, 0, 1, 0x40, 3, 0, 0, 2, 4,
 	})
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// Longer inputs are passed over, so that none counts as new
+		// coverage: minimizing one takes O(n²) runs, minutes at a few KB.
+		if len(data) > 9*24 {
+			return
+		}
 		addrs := []netip.AddrPort{
 			netip.MustParseAddrPort("198.51.100.10:40000"),
 			netip.MustParseAddrPort("203.0.113.5:80"),
@@ -54,7 +59,7 @@ func FuzzTracker(f *testing.F) {
 		for n := uint64(1); len(data) >= 9; n++ {
 			b := data[:9]
 			data = data[9:]
-			ts = ts.Add(time.Duration(b[0]) * 37 * time.Millisecond)
+			ts = ts.Add(time.Duration(int8(b[0])) * 37 * time.Millisecond) // back too: the clock must cope
 			p = capture.Packet{
 				Ref:   capture.Ref{File: "fuzz", N: n, TS: ts},
 				Kind:  capture.KindTCP,

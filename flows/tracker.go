@@ -116,8 +116,82 @@ type Tracker struct {
 	// lookups.
 	last *Attempt
 
+	// now is the clock expiry runs on; see tick.
 	now, lastSweep, lastMidSweep time.Time
+	odd                          time.Time // a packet's time the clock has not followed yet
+	jumps                        TimeJump
 	counts                       Counts
+}
+
+// Capture time jumps: clocks get stepped, files are merged out of order,
+// a corrupt record carries any time at all. Expiry runs on a clock that
+// follows the packets, with these guards:
+//   - A packet less than maxBehind behind it leaves it alone: frames merged
+//     from several interfaces come slightly out of order.
+//   - One further behind, or more than maxAhead ahead, moves it only when
+//     the next packet lands within Idle of it too. A single packet a day
+//     ahead would otherwise hand on every attempt in progress as idle, and
+//     one an hour back would stall expiry for an hour. A real jump (a clock
+//     set back, rotated files given out of order, a capture written
+//     backwards) lasts beyond one packet, and the clock follows it.
+//   - Shorter steps ahead are followed at once: one packet after a quiet
+//     spell cannot be told from an odd one, and a quiet spell must hand on
+//     what it left idle as it ends, not a packet later.
+//
+// Idleness is the distance from the clock in either direction, so that
+// attempts from before a step back are not kept until the clock catches up
+// with them.
+const (
+	maxBehind = time.Second
+	maxAhead  = 24 * time.Hour
+)
+
+// TimeJump is where capture time first jumped further than the expiry
+// clock follows at once (back by more than maxBehind, ahead by more than
+// maxAhead), and how many packets did.
+type TimeJump struct {
+	At    capture.Ref
+	By    time.Duration // negative: backwards
+	Count uint64
+}
+
+// TimeJumps says whether, where and how often capture time jumped.
+func (t *Tracker) TimeJumps() TimeJump { return t.jumps }
+
+// tick moves the expiry clock for a packet at ts and expires what has
+// become idle.
+func (t *Tracker) tick(p *capture.Packet) {
+	ts := p.TS
+	if ts.IsZero() { // a simple packet block has no time
+		return
+	}
+	switch d := ts.Sub(t.now); {
+	case t.now.IsZero() || (d >= -maxBehind && d <= maxAhead):
+		t.odd = time.Time{}
+		if ts.After(t.now) {
+			t.now = ts
+		}
+	default:
+		if t.jumps.Count == 0 {
+			t.jumps.At, t.jumps.By = p.Ref, d
+		}
+		t.jumps.Count++
+		if t.odd.IsZero() || far(ts, t.odd, t.cfg.Idle) {
+			t.odd = ts // wait for the next packet to confirm the jump
+			return
+		}
+		t.odd = time.Time{}
+		t.now = ts
+	}
+	if far(t.now, t.lastSweep, time.Second) {
+		t.Expire(t.now)
+	}
+}
+
+// far says whether a and b are d or more apart, either way round.
+func far(a, b time.Time, d time.Duration) bool {
+	diff := a.Sub(b) // saturates rather than overflows
+	return diff >= d || diff <= -d
 }
 
 // NewTracker returns a Tracker that calls emit once per attempt, as soon as
@@ -151,12 +225,7 @@ func (t *Tracker) Pending() int { return len(t.byKey) }
 
 // Observe takes one packet. Packets should come in capture order.
 func (t *Tracker) Observe(p *capture.Packet) {
-	if p.TS.After(t.now) {
-		t.now = p.TS
-		if t.now.Sub(t.lastSweep) >= time.Second {
-			t.Expire(t.now)
-		}
-	}
+	t.tick(p)
 	switch p.Kind {
 	case capture.KindICMP:
 		t.entombIfHandedOn(t.observeICMP(p))
@@ -173,7 +242,7 @@ func (t *Tracker) Observe(p *capture.Packet) {
 	a, tb := t.lookup(k)
 	if tb != nil {
 		if !isSYN || tb.key != k || p.Seq == tb.isn {
-			tb.last = p.TS // a straggler of an attempt already handed on
+			tb.last = t.now // a straggler of an attempt already handed on
 			return
 		}
 		// A new ISN on the 4-tuple: port reuse.
@@ -245,14 +314,14 @@ func (t *Tracker) expireTombs(now time.Time, all bool) {
 	n := 0
 	for ; n < len(t.tombQueue); n++ {
 		e := t.tombQueue[n]
-		if !all && now.Sub(e.at) < t.cfg.Idle {
+		if !all && !far(now, e.at, t.cfg.Idle) {
 			break
 		}
 		tb := e.tomb
 		if tb.key == (Key{}) {
 			continue // buried already (port reuse)
 		}
-		if !all && now.Sub(tb.last) < t.cfg.Idle {
+		if !all && !far(now, tb.last, t.cfg.Idle) {
 			t.tombQueue = append(t.tombQueue, tombEntry{tb, tb.last})
 			continue
 		}
@@ -315,7 +384,7 @@ func (t *Tracker) start(k Key, p *capture.Packet) {
 	a.record(p, EvSYN, true)
 	a.duplicate(p)
 	t.byKey[k] = a
-	t.touch(a, p.TS)
+	t.touch(a)
 }
 
 func (t *Tracker) fromClient(a *Attempt, k Key, p *capture.Packet) {
@@ -385,7 +454,7 @@ func (t *Tracker) fromClient(a *Attempt, k Key, p *capture.Packet) {
 		}
 		t.settleIfDone(a, p.TS)
 	}
-	t.touch(a, p.TS)
+	t.touch(a)
 }
 
 func (t *Tracker) fromServer(a *Attempt, p *capture.Packet) {
@@ -450,7 +519,7 @@ func (t *Tracker) fromServer(a *Attempt, p *capture.Packet) {
 		}
 		t.settleIfDone(a, p.TS)
 	}
-	t.touch(a, p.TS)
+	t.touch(a)
 }
 
 func (t *Tracker) observeICMP(p *capture.Packet) *Attempt {
@@ -471,7 +540,7 @@ func (t *Tracker) observeICMP(p *capture.Packet) *Attempt {
 	default:
 		a.record(p, EvICMPLater, a.Key == k)
 	}
-	t.touch(a, p.TS)
+	t.touch(a)
 	return a
 }
 
@@ -579,16 +648,16 @@ func (t *Tracker) handOn(a *Attempt, end time.Time, why EndReason) {
 func (t *Tracker) Expire(now time.Time) {
 	t.lastSweep = now
 	t.releaseHeld(now)
-	for a := t.head; a != nil && now.Sub(a.last) >= t.cfg.Idle; a = t.head {
+	for a := t.head; a != nil && far(now, a.last, t.cfg.Idle); a = t.head {
 		t.drop(a, now, EndIdle)
 	}
 	t.expireTombs(now, false)
 	t.expireDNS(now, false)
-	if now.Sub(t.lastMidSweep) >= t.cfg.Idle {
+	if far(now, t.lastMidSweep, t.cfg.Idle) {
 		t.lastMidSweep = now
 		t.sweepDNSHosts(now)
 		for k, m := range t.midstream {
-			if now.Sub(m.Last) >= t.cfg.Idle {
+			if far(now, m.Last, t.cfg.Idle) {
 				t.dropMidstream(k, m)
 			}
 		}
@@ -596,7 +665,7 @@ func (t *Tracker) Expire(now time.Time) {
 		// the server's earlier SYN-ACKs) but not forever: a scan of many
 		// servers must not grow the table without end.
 		for addr, ref := range t.serverTTL {
-			if now.Sub(ref.From.TS) >= serverTTLKeep*t.cfg.Idle {
+			if far(now, ref.From.TS, serverTTLKeep*t.cfg.Idle) {
 				delete(t.serverTTL, addr)
 			}
 		}
@@ -605,9 +674,11 @@ func (t *Tracker) Expire(now time.Time) {
 
 // Advance tells the tracker that capture time reached now without a packet
 // for it (records of other protocols, a live clock): attempts idle since
-// are expired, and Finish takes now as the end of the capture.
+// are expired, and Finish takes now as the end of the capture. Like a
+// packet's, a time more than a day ahead is not followed (Stats.Last may be
+// one odd record's).
 func (t *Tracker) Advance(now time.Time) {
-	if now.After(t.now) {
+	if d := now.Sub(t.now); !now.IsZero() && (t.now.IsZero() || (d > 0 && d <= maxAhead)) {
 		t.now = now
 		t.Expire(now)
 	}
@@ -660,10 +731,17 @@ func (t *Tracker) alloc() *Attempt {
 	return &Attempt{Events: make([]Event, 0, 8)}
 }
 
-// touch marks a as active at ts and moves it to the back of the list.
-func (t *Tracker) touch(a *Attempt, ts time.Time) {
-	if ts.After(a.last) {
-		a.last = ts
+// touch marks a as active now and moves it to the back of the list. Its
+// activity is on the expiry clock, not its packet's time: a packet at an odd
+// time (or from a capture merged with a skewed one) must not make an
+// attempt look idle, and the list stays in clock order. An attempt begun by
+// an odd packet takes that packet's time instead, so that it stays with the
+// packets after a jump the clock then follows.
+func (t *Tracker) touch(a *Attempt) {
+	if !t.odd.IsZero() && a.last.IsZero() {
+		a.last = t.odd
+	} else {
+		a.last = t.now
 	}
 	if t.tail == a {
 		return

@@ -73,6 +73,9 @@ func FuzzAppendString(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
+		if len(s) > 256 { // longer ones teach nothing and take long to minimize
+			return
+		}
 		rec := Record{Client: s, Explanation: s, Evidence: []EvidenceJSON{{What: s}}, WiresharkFilter: s, CommunityID: s}
 		if got, want := appendRecord(nil, &rec), stdJSON(t, &rec); !bytes.Equal(got, want) {
 			t.Fatalf("%q:\n got %s\nwant %s", s, got, want)

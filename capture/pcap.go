@@ -1,0 +1,107 @@
+package capture
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"time"
+)
+
+// Classic pcap is read here rather than with pcapgo, which trusts the
+// header's snaplen: a file saying 0xFFFFFFFF there and as a record's length
+// makes it buffer the whole record, gigabytes from a small gzip'd file. It
+// also refuses versions 2.0 to 2.3, which tshark reads. The format is
+// small: a 24-byte header, then records of a 16-byte header and the data.
+
+// maxRecord is libpcap's MAXIMUM_SNAPLEN: no writer puts more in a record,
+// and the read buffer holds it whole, so records are read without a copy.
+const maxRecord = 262144
+
+type pcapSource struct {
+	r     *bufio.Reader
+	order binary.ByteOrder
+	scale int64 // nanoseconds per unit of the fraction field
+	link  uint32
+	fcs   int // bytes of frame check sequence ending each whole frame
+	minor uint16
+}
+
+// newPcap reads the file header.
+func newPcap(r *bufio.Reader) (*pcapSource, error) {
+	h, err := r.Peek(24)
+	if err != nil {
+		return nil, fmt.Errorf("pcap header: %w", eof(err))
+	}
+	s := &pcapSource{r: r, order: binary.LittleEndian, scale: 1000}
+	switch m := binary.LittleEndian.Uint32(h); m {
+	case 0xa1b2c3d4:
+	case 0xa1b23c4d:
+		s.scale = 1
+	default:
+		s.order = binary.BigEndian
+		if m == 0x4d3cb2a1 {
+			s.scale = 1
+		}
+	}
+	major, minor := s.order.Uint16(h[4:6]), s.order.Uint16(h[6:8])
+	if major != 2 || minor > 4 {
+		return nil, fmt.Errorf("pcap version %d.%d not supported", major, minor)
+	}
+	s.minor = minor
+	// The link type is the low 16 bits; the high ones may say how long an
+	// FCS ends each frame (libpcap's LT_FCS_LENGTH, in 16-bit words).
+	lt := s.order.Uint32(h[20:24])
+	s.link = lt & 0xffff
+	if lt&0x04000000 != 0 {
+		s.fcs = int(lt>>28) * 2
+	}
+	_, err = r.Discard(24)
+	return s, err
+}
+
+func (s *pcapSource) read(rec *record) error {
+	h, err := s.r.Peek(16)
+	if err != nil {
+		if len(h) == 0 && err != io.ErrUnexpectedEOF {
+			return err // io.EOF at a clean end; trailing gzip data; a read error
+		}
+		return eof(err)
+	}
+	incl, orig := s.order.Uint32(h[8:12]), s.order.Uint32(h[12:16])
+	// Before 2.3 the two lengths were written the other way round; 2.3
+	// files come both ways. tshark swaps them back the same way.
+	if s.minor < 3 || (s.minor == 3 && incl > orig) {
+		incl, orig = orig, incl
+	}
+	if incl > maxRecord {
+		return fmt.Errorf("pcap record of %d bytes: more than any link carries (%d)", incl, maxRecord)
+	}
+	// A fraction field of a second or more is a writer's bug: held
+	// to the second, not carried into the next ones, and counted.
+	frac := int64(s.order.Uint32(h[4:8])) * s.scale
+	badTime := frac >= 1e9
+	if badTime {
+		frac = 1e9 - s.scale
+	}
+	ts := time.Unix(int64(s.order.Uint32(h[0:4])), frac).UTC()
+	if _, err := s.r.Discard(16); err != nil {
+		return err
+	}
+	data, err := s.r.Peek(int(incl))
+	if err != nil {
+		return eof(err)
+	}
+	if _, err := s.r.Discard(len(data)); err != nil {
+		return err
+	}
+	// A captured length above the original one is a writer's bug; tshark
+	// shows the bytes, and so do we, counting the record.
+	badLen := incl > orig
+	cut := incl < orig
+	if s.fcs > 0 && !cut && len(data) >= s.fcs {
+		data = data[:len(data)-s.fcs]
+	}
+	*rec = record{data: data, ts: ts, link: s.link, cut: cut, wire: int(orig), badLen: badLen, badTime: badTime}
+	return nil
+}
