@@ -626,6 +626,13 @@ func judgeBothAnswered(c, s *flows.Attempt, r *Result, v *joinView) {
 		}
 	case Stalled:
 		switch {
+		case s.ClientData.Count > 0 && s.ServerData.Count > 0 && r.Cause == CausePMTU:
+			got := "none of it"
+			if c.ServerData.Count > 0 {
+				got = fmt.Sprintf("only segments of up to %d bytes", c.ServerMaxSeg)
+			}
+			r.set(Stalled, ReturnPath, Proven, "The server received the request and sent %d bytes of reply in segments of up to %d bytes, but the client got %s and acknowledged none: full-size segments vanish on the way back, a PMTU black hole (a link with a smaller MTU whose ICMP \"fragmentation needed\" never reaches the server; MSS announced: client %s, server %s).",
+				s.ServerBytes, s.ServerMaxSeg, got, mssWords(c.SYNOpts.MSS), mssWords(s.ServerMSS))
 		case s.ClientData.Count > 0 && s.ServerData.Count > 0:
 			r.set(Stalled, ReturnPath, Proven, "The server received the request and sent %d bytes of reply, but none reached the client: lost on the way back.", s.ServerBytes)
 		case s.ClientData.Count > 0 && ran(v.server, s.SYN.First, s.ClientData.First.Add(v.cfg.StallAfter)):
