@@ -288,6 +288,11 @@ func (t *Tracker) dnsEnd(l *Lookup) {
 
 // dnsFail hands a failed lookup on, and forgets it.
 func (t *Tracker) dnsFail(l *Lookup, end time.Time, why EndReason) {
+	if end.Before(l.Last) {
+		// The tracker's clock does not follow one packet that jumped ahead
+		// (a query among them); the lookup ended no sooner than it.
+		end = l.Last
+	}
 	l.End, l.EndedBy = end, why
 	t.counts.DNSFailed++
 	if t.cfg.OnDNS != nil {
