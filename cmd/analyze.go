@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -31,6 +32,7 @@ type analyzeConfig struct {
 	html                                string      // --html FILE
 	progress                            io.Writer   // a terminal for progress lines, or nil
 	filter                              string      // tcpdump syntax; "" none
+	memory                              byteSize    // --max-memory
 	verdict                             verdict.Config
 	flows                               flows.Config
 }
@@ -66,7 +68,7 @@ func parseAnalyze(args []string, stdout, stderr io.Writer) (*analyzeConfig, erro
 	since := fs.String("since", "", "keep attempts whose first SYN is at or after this time")
 	until := fs.String("until", "", "keep attempts whose first SYN is before this time")
 	fs.StringVar(&cfg.filter, "filter", "", "read only the packets this tcpdump-syntax expression passes (frame numbers stay those of the file)")
-	judgeFlags(fs, &cfg.ascii, &cfg.verdict, &cfg.flows)
+	judgeFlags(fs, &cfg.ascii, &cfg.verdict, &cfg.flows, &cfg.memory)
 	fs.Usage = func() { fmt.Fprintf(stderr, "%s%s", analyzeUsage, fs.FlagUsages()) }
 	if err := parseFlags(fs, "analyze", args, stdout, analyzeUsage); err != nil {
 		return nil, err
@@ -99,7 +101,7 @@ func parseAnalyze(args []string, stdout, stderr io.Writer) (*analyzeConfig, erro
 	} else if w.set() {
 		cfg.window = w
 	}
-	if err := checkJudgeFlags(&cfg.ascii, cfg.verdict, cfg.flows); err != nil {
+	if err := checkJudgeFlags(&cfg.ascii, cfg.verdict, &cfg.flows, cfg.memory); err != nil {
 		return nil, fmt.Errorf("analyze: %w", err)
 	}
 	if _, err := capture.ParseFilter(cfg.filter); err != nil {
@@ -143,18 +145,29 @@ func jsonFormat(cmd, format string) (bool, error) {
 }
 
 // judgeFlags are the flags of every command that judges attempts.
-func judgeFlags(fs *pflag.FlagSet, ascii *bool, vcfg *verdict.Config, fcfg *flows.Config) {
+func judgeFlags(fs *pflag.FlagSet, ascii *bool, vcfg *verdict.Config, fcfg *flows.Config, mem *byteSize) {
 	fs.BoolVar(ascii, "ascii", false, "draw with ASCII only (default when the terminal is not UTF-8)")
 	fs.DurationVar(&vcfg.SYNTimeout, "syn-timeout", verdict.DefaultConfig.SYNTimeout, "an unanswered SYN followed by this much capture is a timeout, else incomplete")
 	fs.DurationVar(&vcfg.StallAfter, "stall-after", verdict.DefaultConfig.StallAfter, "a request without reply for this long is stalled")
 	fs.DurationVar(&fcfg.Idle, "idle", flows.DefaultConfig.Idle, "forget an attempt after this much capture time without packets")
-	fs.IntVar(&fcfg.MaxAttempts, "max-attempts", flows.DefaultConfig.MaxAttempts, "attempts tracked at once before the oldest is judged early (SYN floods)")
+	fs.IntVar(&fcfg.MaxAttempts, "max-attempts", 0, "attempts tracked at once before the oldest is judged early (SYN floods); 0: as many as --max-memory allows")
+	*mem = defaultMemory
+	fs.Var(mem, "max-memory", "memory budget: bounds the attempts tracked at once (a SYN flood is judged early beyond it) and paces the garbage collector")
 }
 
-func checkJudgeFlags(ascii *bool, vcfg verdict.Config, fcfg flows.Config) error {
+func checkJudgeFlags(ascii *bool, vcfg verdict.Config, fcfg *flows.Config, mem byteSize) error {
 	if fcfg.Idle < vcfg.SYNTimeout {
 		return errors.New("--idle must not be shorter than --syn-timeout")
 	}
+	if fcfg.MaxAttempts < 0 {
+		return errors.New("--max-attempts must not be negative")
+	}
+	if fcfg.MaxAttempts == 0 {
+		fcfg.MaxAttempts = flows.AttemptsFor(int64(mem))
+	}
+	// The budget also paces the collector: near it, the heap is collected
+	// sooner rather than doubled.
+	debug.SetMemoryLimit(int64(mem))
 	if !*ascii && !utf8Terminal() {
 		*ascii = true
 	}
@@ -362,7 +375,7 @@ func readGroup(ctx context.Context, g group, fcfg flows.Config, opt readOptions,
 		warnings = append(warnings, fmt.Sprintf("%d packets were captured twice (tcpdump -i any on a router sees forwarded packets on both interfaces) and counted once", n))
 	}
 	if n := tracker.Counts().Evicted; n > 0 {
-		warnings = append(warnings, fmt.Sprintf("%d attempts were judged early: more than %d were in progress at once (SYN flood?)", n, fcfg.MaxAttempts))
+		warnings = append(warnings, fmt.Sprintf("%d attempts were judged early: more than %d were in progress at once, all --max-memory allows (SYN flood?)", n, fcfg.MaxAttempts))
 	}
 	for i := range sources {
 		sources[i].Vantage = vantageText(g.vantage, vantages[i])

@@ -30,6 +30,7 @@ type liveConfig struct {
 	write, writeFail string        // -w, -W
 	filter           *capture.Filter
 	user             string
+	memory           byteSize // --max-memory
 }
 
 func parseLive(args []string, stdout, stderr io.Writer) (*liveConfig, error) {
@@ -46,7 +47,7 @@ func parseLive(args []string, stdout, stderr io.Writer) (*liveConfig, error) {
 	fs.StringVarP(&cfg.writeFail, "write-failed", "W", "", "write the packets of failed attempts to this pcapng file (frame.packet_id is the frame number)")
 	filter := fs.String("filter", "", "capture filter in tcpdump syntax (also taken from the arguments, as tcpdump does)")
 	fs.StringVarP(&cfg.user, "user", "Z", "", "after opening the capture, drop root for this user (as tcpdump -Z)")
-	judgeFlags(fs, &cfg.ascii, &cfg.verdict, &cfg.flows)
+	judgeFlags(fs, &cfg.ascii, &cfg.verdict, &cfg.flows, &cfg.memory)
 	usage := "Usage: synpath live -i INTERFACE [flags] [FILTER EXPRESSION]\n\nVerdicts are printed as attempts conclude; a failure as soon as the client has lived\nthrough it (revised later if the attempt succeeds after all). Ctrl-C stops and prints\nthe summary.\n\nFlags:\n"
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "%s%s\nFilter expressions (tcpdump syntax, a subset):\n%s\n", usage, fs.FlagUsages(), capture.FilterHelp)
@@ -85,7 +86,7 @@ func parseLive(args []string, stdout, stderr io.Writer) (*liveConfig, error) {
 	if cfg.json, err = jsonFormat("live", *format); err != nil {
 		return nil, err
 	}
-	if err := checkJudgeFlags(&cfg.ascii, cfg.verdict, cfg.flows); err != nil {
+	if err := checkJudgeFlags(&cfg.ascii, cfg.verdict, &cfg.flows, cfg.memory); err != nil {
 		return nil, fmt.Errorf("live: %w", err)
 	}
 	if cfg.write != "" && cfg.write == cfg.writeFail {

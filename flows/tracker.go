@@ -728,7 +728,7 @@ func (t *Tracker) alloc() *Attempt {
 		t.free = t.free[:n-1]
 		return a
 	}
-	return &Attempt{Events: make([]Event, 0, 8)}
+	return &Attempt{Events: make([]Event, 0, initialEvents)}
 }
 
 // touch marks a as active now and moves it to the back of the list. Its

@@ -1,6 +1,8 @@
 package flows_test
 
 import (
+	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -240,4 +242,31 @@ func TestHandedOnAttemptsLeaveTombs(t *testing.T) {
 	if len(rec.got) != 3 {
 		t.Errorf("%d attempts handed on, want 3", len(rec.got))
 	}
+}
+
+// BenchmarkPendingAttempt reports what a pending SYN-only attempt costs in
+// memory (the budget behind --max-memory) against flows.AttemptBytes.
+func BenchmarkPendingAttempt(b *testing.B) {
+	const n = 100_000
+	var perAttempt float64
+	for b.Loop() {
+		tr := flows.NewTracker(flows.Config{Idle: time.Hour}, func(*flows.Attempt) {})
+		pkts := make([]capture.Packet, n)
+		for i := range pkts {
+			c := pkttest.NewConn(fmt.Sprintf("198.51.%d.%d:%d", i/65000%250, i%250+1, 1024+i%60000), "203.0.113.5:443", uint32(i))
+			pkts[i] = c.SYN(time.Duration(i) * time.Microsecond)
+		}
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		for i := range pkts {
+			tr.Observe(&pkts[i])
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		perAttempt = float64(after.HeapAlloc-before.HeapAlloc) / n
+		runtime.KeepAlive(tr)
+	}
+	b.ReportMetric(perAttempt, "B/pending-attempt")
+	b.ReportMetric(float64(flows.AttemptBytes), "B/estimate")
 }
