@@ -19,6 +19,9 @@ type Frame struct {
 	Iface  int
 	IfName string
 	Snap   uint32 // the snaplen it was captured with; 0: unknown
+	// Comment, if set, is written with the packet (opt_comment, shown by
+	// Wireshark as frame.comment).
+	Comment string
 }
 
 // PcapngWriter writes frames as pcapng: a section header, an interface
@@ -93,11 +96,16 @@ func (pw *PcapngWriter) WriteFrame(f *Frame) error {
 	for len(b)%4 != 0 {
 		b = append(b, 0)
 	}
-	if pw.packetID {
-		b = le16(b, 5) // epb_packetid
-		b = le16(b, 8)
-		b = le64(b, f.N)
-		b = le32(b, 0)
+	if pw.packetID || f.Comment != "" {
+		if f.Comment != "" {
+			b = ngOption(b, 1, []byte(f.Comment)) // opt_comment
+		}
+		if pw.packetID {
+			b = le16(b, 5) // epb_packetid
+			b = le16(b, 8)
+			b = le64(b, f.N)
+		}
+		b = le32(b, 0) // opt_endofopt
 	}
 	pw.buf = ngEnd(b)
 	_, err := pw.w.Write(pw.buf)

@@ -33,6 +33,7 @@ type analyzeConfig struct {
 	progress                            io.Writer   // a terminal for progress lines, or nil
 	filter                              string      // tcpdump syntax; "" none
 	memory                              byteSize    // --max-memory
+	writeFailed                         string      // --write-failed FILE
 	verdict                             verdict.Config
 	flows                               flows.Config
 }
@@ -67,6 +68,7 @@ func parseAnalyze(args []string, stdout, stderr io.Writer) (*analyzeConfig, erro
 	fs.IntVarP(&cfg.count, "count", "c", 0, "stop after this many packets (of each side, when joining)")
 	since := fs.String("since", "", "keep attempts whose first SYN is at or after this time")
 	until := fs.String("until", "", "keep attempts whose first SYN is before this time")
+	fs.StringVarP(&cfg.writeFailed, "write-failed", "W", "", "write the packets of failed attempts (their evidence frames, from every input capture) to this pcapng file, each with its verdict as a comment")
 	fs.StringVar(&cfg.filter, "filter", "", "read only the packets this tcpdump-syntax expression passes (frame numbers stay those of the file)")
 	judgeFlags(fs, &cfg.ascii, &cfg.verdict, &cfg.flows, &cfg.memory)
 	fs.Usage = func() { fmt.Fprintf(stderr, "%s%s", analyzeUsage, fs.FlagUsages()) }
@@ -180,6 +182,12 @@ func analyze(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return err
 	}
 	out := newSink(cfg, stdout, stderr)
+	if cfg.writeFailed != "" {
+		out.failedFrames = &failedFrames{}
+		out.writeFailed = func() ([]string, error) {
+			return out.failedFrames.write(ctx, cfg.writeFailed, slices.Compact(slices.Concat(cfg.clientFiles, cfg.serverFiles, cfg.autoFiles)))
+		}
+	}
 	if cfg.midstream {
 		cfg.flows.OnMidstream = out.addMidstream
 	}
@@ -484,6 +492,10 @@ type sink struct {
 	// oneWay counts attempts whose server packets the capture lacks though
 	// the client's show an answer.
 	oneWay int
+	// failedFrames collects the frames of failed attempts; writeFailed
+	// writes them at the end (--write-failed).
+	failedFrames *failedFrames
+	writeFailed  func() ([]string, error)
 	// dnsWait is how long an unanswered query must have waited to count
 	// as failed (flows.Config.DNSWait).
 	dnsWait time.Duration
@@ -524,6 +536,9 @@ func (s *sink) add(r verdict.Result) {
 	failed := r.Verdict.Failed()
 	s.failed = s.failed || failed
 	s.counts[r.Verdict]++
+	if failed && s.failedFrames != nil {
+		s.failedFrames.add(&r)
+	}
 	if r.OneWay {
 		s.oneWay++
 	}
@@ -570,6 +585,13 @@ func (s *sink) addMidstream(m *flows.Midstream) {
 }
 
 func (s *sink) finish(f report.Footer) error {
+	if s.writeFailed != nil {
+		warns, err := s.writeFailed()
+		if err != nil {
+			return err
+		}
+		f.Warnings = append(f.Warnings, warns...)
+	}
 	if s.oneWay > 0 {
 		f.Warnings = append(f.Warnings, fmt.Sprintf("the capture holds no server-to-client packets for %d connections whose client packets show the server answered: asymmetric routing, or a tap that copies one direction? (their verdicts rest on the client's packets)", s.oneWay))
 	}
