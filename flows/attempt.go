@@ -165,6 +165,14 @@ type Attempt struct {
 	// ClientDupACKs counts client ACKs, after server data came, that did
 	// not acknowledge more of it.
 	ClientDupACKs uint32
+	// The same for the client's data (an upload): where it fell, the
+	// largest segment, how many came again, how much the server
+	// acknowledged, and the server's ACKs that acknowledged no more.
+	ClientSeqLo, ClientSeqHi uint32
+	ClientMaxSeg             uint32
+	ClientResent             uint32
+	ClientBytesAcked         uint32
+	ServerDupACKs            uint32
 	// ServerAckedData is set when the server acknowledged client payload.
 	ServerAckedData bool
 	ClientFIN       Seen
@@ -268,22 +276,33 @@ func (a *Attempt) noteEcho(ttl1, ttl2 uint8) {
 
 // serverSegment notes where a server data segment falls in the stream.
 func (a *Attempt) serverSegment(p *capture.Packet) {
-	off := p.Seq - (a.ServerISN + 1)
-	end := off + p.PayloadLen
+	segment(p.Seq-(a.ServerISN+1), p.PayloadLen, a.ServerData.Count == 0, &a.ServerSeqLo, &a.ServerSeqHi, &a.ServerResent, &a.ServerMaxSeg)
+}
+
+// clientSegment is serverSegment for the client's data (after the SYN's).
+func (a *Attempt) clientSegment(p *capture.Packet) {
+	segment(p.Seq-(a.ISN+1+a.SYNData), p.PayloadLen, a.ClientData.Count == 0 || (a.ClientData.Count == 1 && a.SYNData > 0), &a.ClientSeqLo, &a.ClientSeqHi, &a.ClientResent, &a.ClientMaxSeg)
+}
+
+// segment notes a segment at offset off of n bytes in one direction's
+// stream: the lowest and highest offsets seen, segments sent again, the
+// largest.
+func segment(off, n uint32, first bool, lo, hi, resent, maxSeg *uint32) {
+	end := off + n
 	switch {
-	case a.ServerData.Count == 0:
-		a.ServerSeqLo, a.ServerSeqHi = off, end
-	case !seqAfter(a.ServerSeqLo, off) && !seqAfter(end, a.ServerSeqHi):
-		a.ServerResent++ // within what came before: sent again
+	case first:
+		*lo, *hi = off, end
+	case !seqAfter(*lo, off) && !seqAfter(end, *hi):
+		*resent++ // within what came before: sent again
 	default:
-		if seqAfter(a.ServerSeqLo, off) {
-			a.ServerSeqLo = off
+		if seqAfter(*lo, off) {
+			*lo = off
 		}
-		if seqAfter(end, a.ServerSeqHi) {
-			a.ServerSeqHi = end
+		if seqAfter(end, *hi) {
+			*hi = end
 		}
 	}
-	a.ServerMaxSeg = max(a.ServerMaxSeg, p.PayloadLen)
+	*maxSeg = max(*maxSeg, n)
 }
 
 // packetSig is what tells two captured copies of one packet from a

@@ -443,6 +443,7 @@ func (t *Tracker) fromClient(a *Attempt, k Key, p *capture.Packet) {
 			}
 		}
 		if p.PayloadLen > 0 {
+			a.clientSegment(p)
 			a.ClientData.add(p)
 			a.ClientBytes += uint64(p.PayloadLen)
 			a.record(p, EvData, true)
@@ -510,8 +511,13 @@ func (t *Tracker) fromServer(a *Attempt, p *capture.Packet) {
 				a.ServerApp, a.ServerAppAt = p.App, p.Ref
 			}
 		}
-		if f.Has(capture.FlagACK) && a.ClientData.Count > 0 && seqAfter(p.Ack, a.ISN+1+a.SYNData) {
-			a.ServerAckedData = true
+		if f.Has(capture.FlagACK) && a.ClientData.Count > 0 {
+			if n := p.Ack - (a.ISN + 1 + a.SYNData); seqAfter(p.Ack, a.ISN+1+a.SYNData) && n > a.ClientBytesAcked {
+				a.ServerAckedData = true
+				a.ClientBytesAcked = n
+			} else if p.PayloadLen == 0 {
+				a.ServerDupACKs++
+			}
 		}
 		if f.Has(capture.FlagFIN) {
 			a.ServerFIN.add(p)

@@ -307,6 +307,12 @@ func judgeEstablished(a *flows.Attempt, r *Result, cfg Config, v Vantage) {
 		r.Candidates = []Place{ReturnPath}
 		return
 	}
+	if why, ok := pmtuUpload(a, v); ok && a.End.Sub(a.ClientData.First) >= cfg.StallAfter {
+		r.Cause = CausePMTU
+		r.set(Stalled, OutboundPath, Inferred, "%s; %s.", hs, why)
+		r.Candidates = []Place{OutboundPath}
+		return
+	}
 	switch {
 	case a.ServerAnswered() && a.ClientData.Count > 0:
 		if a.ServerData.Count == 0 {

@@ -58,3 +58,31 @@ func mssWords(mss uint16) string {
 	}
 	return fmt.Sprint(mss)
 }
+
+// pmtuUpload is pmtuBlackHole the other way: the client's full-size
+// segments vanish on the way out (an upload, a large request). From the
+// client: full-size segments sent again and again, never acknowledged,
+// while the server's ACKs keep arriving. From the server: the client's
+// data arrives with a hole before it, in small segments, and is never
+// acknowledged past the hole.
+func pmtuUpload(a *flows.Attempt, v Vantage) (why string, ok bool) {
+	if a.ClientData.Count == 0 || a.ServerAnswered() || !seqBefore(a.ClientBytesAcked, a.ClientSeqHi) {
+		return "", false
+	}
+	mss := fmt.Sprintf("MSS announced: client %s, server %s", mssWords(a.SYNOpts.MSS), mssWords(a.ServerMSS))
+	if v == VantageServer {
+		if a.ClientSeqLo == 0 || a.ClientMaxSeg > pmtuFloor || a.ClientBytesAcked > 0 {
+			return "", false
+		}
+		return fmt.Sprintf("of the client's %d bytes only small segments arrived (at most %d bytes), after a hole of %d bytes that never came: the client's full-size segments vanish on the way out, a PMTU black hole (a link with a smaller MTU whose ICMP \"fragmentation needed\" never reaches the client; %s)",
+			a.ClientBytes, a.ClientMaxSeg, a.ClientSeqLo, mss), true
+	}
+	if a.ClientResent == 0 || a.ClientMaxSeg <= pmtuFloor || a.ServerDupACKs == 0 {
+		return "", false
+	}
+	return fmt.Sprintf("the client sent %d bytes in segments of up to %d bytes and sent them again %s, but the server acknowledged only %d, while its ACKs (%d) kept arriving: full-size segments vanish on the way out, a PMTU black hole (a link with a smaller MTU whose ICMP \"fragmentation needed\" never reaches the client; %s)",
+		a.ClientBytes, a.ClientMaxSeg, times(a.ClientResent), a.ClientBytesAcked, a.ServerDupACKs, mss), true
+}
+
+// seqBefore reports whether a comes before b, modulo 2^32.
+func seqBefore(a, b uint32) bool { return int32(a-b) < 0 }

@@ -45,6 +45,47 @@ func TestPMTUBlackHole(t *testing.T) {
 			t.Errorf("cause %q: %s", r.Cause, r.Explanation)
 		}
 	})
+	t.Run("upload, client", func(t *testing.T) {
+		c := pkttest.NewConn("198.51.100.10:40001", "203.0.113.5:80", 10)
+		pkts := []capture.Packet{c.SYN(0), c.SYNACK(time.Millisecond), c.ACK(0)}
+		first := c.Data(0, true, 1448)
+		pkts = append(pkts, first, c.Data(0, true, 1448), c.Data(0, true, 300))
+		stuck := c.ServerACK(time.Millisecond)
+		stuck.Ack = c.ISN + 1 // acknowledges none of it
+		again := first
+		again.TS, again.N = c.T.Add(300*time.Millisecond), c.N+1
+		c.T, c.N = again.TS, again.N
+		pkts = append(pkts, stuck, again, c.Idle(3*time.Second))
+		r := verdict.Judge(track(pkts...)[0], verdict.VantageClient, verdict.Config{})
+		check(t, r, want{verdict.Stalled, verdict.OutboundPath, []verdict.Place{verdict.OutboundPath}, ""})
+		if r.Cause != verdict.CausePMTU {
+			t.Errorf("cause %q: %s", r.Cause, r.Explanation)
+		}
+	})
+	t.Run("upload, server", func(t *testing.T) {
+		c := pkttest.NewConn("198.51.100.10:40001", "203.0.113.5:80", 10).AtServer()
+		pkts := []capture.Packet{c.SYN(0), c.SYNACK(0), c.ACK(time.Millisecond)}
+		c.Data(0, true, 1448) // lost
+		c.Data(0, true, 1448) // lost
+		tail := c.Data(0, true, 300)
+		stuck := c.ServerACK(0)
+		stuck.Ack = c.ISN + 1
+		pkts = append(pkts, tail, stuck, c.Idle(3*time.Second))
+		r := verdict.Judge(track(pkts...)[0], verdict.VantageServer, verdict.Config{})
+		check(t, r, want{verdict.Stalled, verdict.OutboundPath, []verdict.Place{verdict.OutboundPath}, ""})
+		if r.Cause != verdict.CausePMTU {
+			t.Errorf("cause %q: %s", r.Cause, r.Explanation)
+		}
+	})
+	t.Run("an acknowledged upload is not one", func(t *testing.T) {
+		c := pkttest.NewConn("198.51.100.10:40001", "203.0.113.5:80", 10)
+		pkts := []capture.Packet{c.SYN(0), c.SYNACK(time.Millisecond), c.ACK(0), c.Data(0, true, 1448), c.Data(0, true, 1448),
+			c.ServerACK(time.Millisecond), c.Idle(3 * time.Second)}
+		r := verdict.Judge(track(pkts...)[0], verdict.VantageClient, verdict.Config{})
+		if r.Cause != "" {
+			t.Errorf("cause %q on an upload the server acknowledged: %s", r.Cause, r.Explanation)
+		}
+	})
 	t.Run("a healthy reply is not one", func(t *testing.T) {
 		c := pkttest.NewConn("198.51.100.10:40001", "203.0.113.5:80", 10)
 		pkts := []capture.Packet{c.SYN(0), c.SYNACK(time.Millisecond), c.ACK(0), c.Data(0, true, 100),
