@@ -258,10 +258,7 @@ func (t *Tracker) dnsQuery(p *capture.Packet, idk dnsIDKey, nk dnsNameKey) {
 }
 
 func (t *Tracker) dnsAlloc() *Lookup {
-	dt := t.dns
-	if n := len(dt.free); n > 0 {
-		l := dt.free[n-1]
-		dt.free = dt.free[:n-1]
+	if l := reuse(&t.dns.free); l != nil {
 		return l
 	}
 	return new(Lookup)
@@ -364,9 +361,7 @@ func (t *Tracker) dnsRemember(p *capture.Packet, client, server netip.AddrPort, 
 			dt.spare = append(dt.spare, dt.hosts[oldest])
 			delete(dt.hosts, oldest)
 		}
-		if n := len(dt.spare); n > 0 {
-			h = dt.spare[n-1]
-			dt.spare = dt.spare[:n-1]
+		if h = reuse(&dt.spare); h != nil {
 			*h = dnsHost{}
 		} else {
 			h = new(dnsHost)
@@ -401,11 +396,8 @@ func (t *Tracker) dnsFor(a *Attempt, p *capture.Packet) {
 		if !e.holds(addr) {
 			continue
 		}
-		var d *DNSAnswer
-		if n := len(dt.freeAnswers); n > 0 {
-			d = dt.freeAnswers[n-1]
-			dt.freeAnswers = dt.freeAnswers[:n-1]
-		} else {
+		d := reuse(&dt.freeAnswers)
+		if d == nil {
 			d = new(DNSAnswer)
 		}
 		*d = DNSAnswer{Name: e.name, Addr: addr, QType: e.qtype, TTL: e.ttl, Server: e.server, Answer: e.at,

@@ -282,11 +282,8 @@ func (t *Tracker) entombIfHandedOn(a *Attempt) {
 	if a == nil || !a.emitted {
 		return
 	}
-	var tb *tomb
-	if n := len(t.freeTombs); n > 0 {
-		tb = t.freeTombs[n-1]
-		t.freeTombs = t.freeTombs[:n-1]
-	} else {
+	tb := reuse(&t.freeTombs)
+	if tb == nil {
 		tb = new(tomb)
 	}
 	*tb = tomb{key: a.Key, isn: a.ISN, last: a.last}
@@ -729,9 +726,7 @@ func (t *Tracker) drop(a *Attempt, end time.Time, why EndReason) {
 }
 
 func (t *Tracker) alloc() *Attempt {
-	if n := len(t.free); n > 0 {
-		a := t.free[n-1]
-		t.free = t.free[:n-1]
+	if a := reuse(&t.free); a != nil {
 		return a
 	}
 	return &Attempt{Events: make([]Event, 0, initialEvents)}
