@@ -485,6 +485,7 @@ func judgeNeverAtServer(c *flows.Attempt, r *Result, v *joinView, covered int) {
 		return
 	}
 	r.Candidates = []Place{r.Where}
+	r.Settle = "" // the server capture did
 }
 
 func (c Confidence) sureness() Sureness {
