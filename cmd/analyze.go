@@ -161,12 +161,16 @@ func checkJudgeFlags(ascii *bool, vcfg verdict.Config, fcfg flows.Config) error 
 	return nil
 }
 
-func analyze(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+func analyze(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) (err error) {
 	cfg, err := parseAnalyze(args, stdout, stderr)
 	if err != nil {
 		return err
 	}
-	out := newSink(cfg, stdout, stderr)
+	// What was judged is written out whatever ends the run (the end, an
+	// input error, Ctrl-C).
+	o := newOutput(stdout)
+	defer o.flushInto(&err)
+	out := newSink(cfg, o, stderr)
 	if cfg.midstream {
 		cfg.flows.OnMidstream = out.addMidstream
 	}
