@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"net/netip"
 	"testing"
 	"time"
@@ -64,7 +65,31 @@ func TestAppendRecordMatchesEncodingJSON(t *testing.T) {
 			if want := stdJSON(t, &rec); !bytes.Equal(got, want) {
 				t.Errorf("result %d %+v:\n got %s\nwant %s", i, l, got, want)
 			}
+			// The writer's own path, which reuses one record and writes
+			// addresses, times, filter and Community ID from the verdict.
+			var out bytes.Buffer
+			jw := NewJSONWriter(&out)
+			for range 2 { // the second line on a reused record
+				out.Reset()
+				if err := jw.WriteLive(&r, l); err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(out.Bytes(), got) {
+					t.Errorf("result %d %+v, JSONWriter:\n got %s\nwant %s", i, l, out.Bytes(), got)
+				}
+			}
 		}
+	}
+}
+
+func TestJSONWriterAllocs(t *testing.T) {
+	r := sampleResults()[0]
+	// A one-capture verdict: no lookup, tunnel or NAT, whose strings are made.
+	r.DNS, r.Tunnel = nil, capture.Tunnel{}
+	r.ClientSeenByServer, r.ServerSeenByServer = netip.AddrPort{}, netip.AddrPort{}
+	jw := NewJSONWriter(io.Discard)
+	if n := testing.AllocsPerRun(100, func() { jw.Write(&r) }); n != 0 {
+		t.Errorf("%v allocations a line", n)
 	}
 }
 
