@@ -56,11 +56,6 @@ type Record struct {
 	// CaptureDrops is, in live capture, how many packets the kernel dropped
 	// while the attempt was tracked: its verdict may miss some.
 	CaptureDrops uint64 `json:"capture_drops,omitempty"`
-
-	// res, when set, is the verdict a JSONWriter writes this record of:
-	// Client, Server, FirstSYN, the evidence times, WiresharkFilter and
-	// CommunityID are left empty and appended straight from it.
-	res *verdict.Result
 }
 
 // DNSJSON is the lookup whose answer held the server's address (SPEC dns):
@@ -115,7 +110,7 @@ type recordStore struct {
 // field, as NewRecord. With one (the JSONWriter's hot path), it reuses
 // rec's slices and the store's numbers, and leaves the strings
 // appendRecord can write straight from r (addresses, times, the Wireshark
-// filter, the Community ID) to it: rec.res is then r.
+// filter, the Community ID) to it: appendRecord takes them from r.
 func fillRecord(rec *Record, r *verdict.Result, st *recordStore) {
 	var cands []string
 	var ev []EvidenceJSON
@@ -161,7 +156,6 @@ func fillRecord(rec *Record, r *verdict.Result, st *recordStore) {
 		rec.WiresharkFilter, rec.CommunityID = WiresharkFilter(r), CommunityID(r)
 		ints, floats = make([]int, 4), make([]float64, 3)
 	} else {
-		rec.res = r
 		ints, floats = st.ints[:], st.floats[:]
 	}
 	rec.SYNSent = count(r.SYNSent, &ints[0])
@@ -294,8 +288,7 @@ type Live struct {
 func (j *JSONWriter) WriteLive(r *verdict.Result, l Live) error {
 	fillRecord(&j.rec, r, &j.st)
 	j.rec.Update, j.rec.CaptureDrops = l.Update, l.CaptureDrops
-	j.buf = appendRecord(j.buf[:0], &j.rec)
-	j.rec.res = nil // not kept past the call
+	j.buf = appendRecord(j.buf[:0], &j.rec, r)
 	_, err := j.w.Write(j.buf)
 	return err
 }

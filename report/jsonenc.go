@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/synpath/synpath/verdict"
 )
 
 // appendRecord appends rec as one line of JSON, byte for byte what
@@ -12,11 +14,11 @@ import (
 // reflection: JSON output is a hot path on large captures. A test holds the
 // two to the same bytes.
 //
-// A record a JSONWriter filled (rec.res set) has its addresses, times,
-// filter and Community ID appended straight from the verdict, and each
-// evidence file name quoted once per line: the same bytes, no string made.
-func appendRecord(b []byte, rec *Record) []byte {
-	r := rec.res
+// Given r, the verdict rec was filled from by fillRecord with a store,
+// the addresses, times, filter and Community ID are appended straight from
+// r; each evidence file name is quoted once a line. The same bytes, no
+// string made.
+func appendRecord(b []byte, rec *Record, r *verdict.Result) []byte {
 	b = append(b, `{"type":`...)
 	b = appendString(b, rec.Type)
 	b = append(b, `,"client":`...)

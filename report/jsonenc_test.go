@@ -61,7 +61,7 @@ func TestAppendRecordMatchesEncodingJSON(t *testing.T) {
 		for _, l := range []Live{{}, {Update: true, CaptureDrops: 12}} {
 			rec := NewRecord(&r)
 			rec.Update, rec.CaptureDrops = l.Update, l.CaptureDrops
-			got := appendRecord(nil, &rec)
+			got := appendRecord(nil, &rec, nil)
 			if want := stdJSON(t, &rec); !bytes.Equal(got, want) {
 				t.Errorf("result %d %+v:\n got %s\nwant %s", i, l, got, want)
 			}
@@ -102,7 +102,7 @@ func FuzzAppendString(f *testing.F) {
 			return
 		}
 		rec := Record{Client: s, Explanation: s, Evidence: []EvidenceJSON{{What: s}}, WiresharkFilter: s, CommunityID: s}
-		if got, want := appendRecord(nil, &rec), stdJSON(t, &rec); !bytes.Equal(got, want) {
+		if got, want := appendRecord(nil, &rec, nil), stdJSON(t, &rec); !bytes.Equal(got, want) {
 			t.Fatalf("%q:\n got %s\nwant %s", s, got, want)
 		}
 	})
@@ -111,7 +111,7 @@ func FuzzAppendString(f *testing.F) {
 func TestFloatsMatchEncodingJSON(t *testing.T) {
 	for _, v := range []float64{0, 0.001, 1, 1.5, 37250.007, -600000, 1e-7, 123456789012.345, 1e21, 5e-324} {
 		rec := Record{RTTms: &v}
-		if got, want := appendRecord(nil, &rec), stdJSON(t, &rec); !bytes.Equal(got, want) {
+		if got, want := appendRecord(nil, &rec, nil), stdJSON(t, &rec); !bytes.Equal(got, want) {
 			t.Errorf("%v:\n got %s\nwant %s", v, got, want)
 		}
 	}
