@@ -189,13 +189,28 @@ func analyze(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		// still run, can change a verdict in the window.
 		opt.stopAfter = cfg.flows.Idle
 	}
+	// Reading, tracking and judging on this goroutine; writing on the
+	// pipe's, a batch behind.
+	pipe := newPipe(out)
+	closed := false
+	closePipe := func() {
+		if !closed {
+			pipe.close()
+			closed = true
+		}
+	}
+	defer closePipe()
+	if cfg.midstream {
+		cfg.flows.OnMidstream = pipe.addMidstream
+	}
+	cfg.flows.OnDNS = pipe.addDNS
 	var sources []report.Source
 	var warnings []string
 	for _, g := range gs {
 		votes := map[verdict.Vantage]int{}
 		srcs, warns, err := readGroup(ctx, g, cfg.flows, opt, stdin, func(a *flows.Attempt, v verdict.Vantage) {
 			votes[verdict.InferVantage(a)]++
-			out.add(verdict.Judge(a, v, cfg.verdict))
+			pipe.add(verdict.Judge(a, v, cfg.verdict))
 		})
 		if err != nil {
 			return err
@@ -206,6 +221,7 @@ func analyze(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 			warnings = append(warnings, fmt.Sprintf("--%s was given, but the TTLs say %s was taken at the %s end: its verdicts are judged as told, and may be wrong", g.vantage, strings.Join(g.files, ", "), inferred))
 		}
 	}
+	closePipe()
 	return out.finish(report.Footer{Sources: sources, Notes: notes, Warnings: warnings})
 }
 
@@ -532,10 +548,13 @@ func (s *sink) add(r verdict.Result) {
 
 // addDNS takes a lookup the tracker handed on as failed.
 func (s *sink) addDNS(l *flows.Lookup) {
-	r, ok := verdict.JudgeLookup(l, s.dnsWait)
-	if !ok {
-		return
+	if r, ok := verdict.JudgeLookup(l, s.dnsWait); ok {
+		s.addLookup(r)
 	}
+}
+
+// addLookup takes a failed lookup, judged.
+func (s *sink) addLookup(r verdict.LookupResult) {
 	s.failed = true
 	if s.html != nil && s.html != s.table {
 		s.html.AddDNS(r)
