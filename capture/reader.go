@@ -2,7 +2,6 @@ package capture
 
 import (
 	"bufio"
-	"compress/gzip"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -12,6 +11,11 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	// A drop-in for compress/gzip (same API; its errors also start with
+	// "gzip: ") whose inflate is about 1.8 times as fast: a third of a run
+	// on a gzip'd capture of short connections was inflating.
+	"github.com/klauspost/compress/gzip"
 )
 
 // bufSize is the read buffer: large reads keep syscalls and gzip's
