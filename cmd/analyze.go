@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -189,9 +190,11 @@ func analyze(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		// still run, can change a verdict in the window.
 		opt.stopAfter = cfg.flows.Idle
 	}
-	// Reading, tracking and judging on this goroutine; writing on the
-	// pipe's, a batch behind.
-	pipe := newPipe(out)
+	// Reading and tracking on this goroutine; judging and writing on the
+	// pipe's, a batch behind. With one core, judging here spares copying
+	// each attempt (6% of a one-core run).
+	pipe := newPipe(out, cfg.verdict)
+	judgeHere := runtime.GOMAXPROCS(0) < 2
 	closed := false
 	closePipe := func() {
 		if !closed {
@@ -210,7 +213,11 @@ func analyze(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		votes := map[verdict.Vantage]int{}
 		srcs, warns, err := readGroup(ctx, g, cfg.flows, opt, stdin, func(a *flows.Attempt, v verdict.Vantage) {
 			votes[verdict.InferVantage(a)]++
-			pipe.add(verdict.Judge(a, v, cfg.verdict))
+			if judgeHere {
+				pipe.add(verdict.Judge(a, v, cfg.verdict))
+			} else {
+				pipe.addAttempt(a, v)
+			}
 		})
 		if err != nil {
 			return err

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/synpath/synpath/internal/capgen"
@@ -35,8 +36,16 @@ func TestGeneratedMix(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := truth.Verdicts()
-	for _, args := range [][]string{{client}, {"--client", client, "--server", server}} {
+	// One core: attempts are judged as read, not on the writing goroutine.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	var outs []string
+	for i, args := range [][]string{{client}, {"--client", client, "--server", server}, {client}} {
+		runtime.GOMAXPROCS(max(2, runtime.GOMAXPROCS(0)))
+		if i == 2 {
+			runtime.GOMAXPROCS(1)
+		}
 		_, out, stderr := runMain(append([]string{"analyze", "--format", "json", "--with-summary"}, args...)...)
+		outs = append(outs, out)
 		recs := jsonLines(t, out)
 		if len(recs) == 0 {
 			t.Fatalf("%v: no output; stderr %q", args, stderr)
@@ -51,5 +60,8 @@ func TestGeneratedMix(t *testing.T) {
 				t.Errorf("%v: %d %s, want %d", args, int(g), v, n)
 			}
 		}
+	}
+	if outs[0] != outs[2] {
+		t.Error("judged on the reading goroutine (one core), the JSON differs")
 	}
 }
