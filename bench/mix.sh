@@ -13,7 +13,9 @@
 #
 # Usage: bench/mix.sh [CONNECTIONS] [RUNS]   (defaults 36000, about 100 MB, and 5)
 # Environment: SEED (1), RATE (1000 connections/s), TOOLS (which rows, default all),
-# MIXDIR (keep the captures there and reuse them; default: a temp dir, deleted).
+# MIXDIR (keep the captures there and reuse them; default: a temp dir, deleted),
+# BASE (another synpath binary, e.g. built from main: adds the row base-json and
+# the ratio before/after).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 conns=${1:-36000}
@@ -21,6 +23,9 @@ runs=${2:-5}
 seed=${SEED:-1}
 rate=${RATE:-1000}
 tools=${TOOLS:-floor synpath-json synpath-table synpath-1core synpath-join tshark tcptrace}
+if [ -n "${BASE:-}" ]; then
+	tools="$tools base-json"
+fi
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 dir=${MIXDIR:-$out}
@@ -57,6 +62,7 @@ command_of() {
 	synpath-join) cmd=("$out/synpath" analyze --format json --client "$client" --server "$server") ;;
 	tshark) cmd=(tshark -n -q -z conv,tcp -r "$client") ;;
 	tcptrace) cmd=(tcptrace -n "$client") ;;
+	base-json) cmd=("$BASE" analyze --format json "$client") ;;
 	esac
 }
 
@@ -107,4 +113,5 @@ ratio "synpath (table) vs tshark -z conv,tcp:" tshark synpath-table
 if [ -n "${ms[floor]:-}" ] && [ -n "${ms[synpath-json]:-}" ]; then
 	awk -v f="${ms[floor]}" -v s="${ms[synpath-json]}" 'BEGIN {printf "%-40s %.0f%% (floor time / synpath time)\n", "synpath (json) share of the read floor:", 100*f/s}'
 fi
-ratio "synpath single core (GOMAXPROCS=1) vs 2:" synpath-1core synpath-json
+ratio "synpath one core (GOMAXPROCS=1), time vs two:" synpath-1core synpath-json
+ratio "synpath (json) vs BASE:" base-json synpath-json
