@@ -2,9 +2,11 @@ package cmd
 
 import (
 	"bytes"
+	"compress/gzip"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/synpath/synpath/internal/capgen"
@@ -63,5 +65,18 @@ func TestGeneratedMix(t *testing.T) {
 	}
 	if outs[0] != outs[2] {
 		t.Error("judged on the reading goroutine (one core), the JSON differs")
+	}
+	// Gzip'd, inflated ahead on a goroutine of its own: the same lines.
+	var z bytes.Buffer
+	zw := gzip.NewWriter(&z)
+	zw.Write(c.Bytes())
+	zw.Close()
+	gz := filepath.Join(dir, "client.pcap.gz")
+	if err := os.WriteFile(gz, z.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, out, _ := runMain("analyze", "--format", "json", "--with-summary", gz)
+	if strings.ReplaceAll(out, gz, client) != outs[0] {
+		t.Error("gzip'd, the JSON differs")
 	}
 }
