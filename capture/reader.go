@@ -2,7 +2,6 @@ package capture
 
 import (
 	"bufio"
-	"compress/gzip"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -12,6 +11,11 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	// A drop-in for compress/gzip (same API; its errors also start with
+	// "gzip: ") whose inflate is about 1.8 times as fast: a third of a run
+	// on a gzip'd capture of short connections was inflating.
+	"github.com/klauspost/compress/gzip"
 )
 
 // bufSize is the read buffer: large reads keep syscalls and gzip's
@@ -46,10 +50,13 @@ type Reader struct {
 	src    source
 	closer io.Closer // the file Open opened, if any
 	gz     *gzStream
-	rec    record
-	dec    decoder
-	stats  Stats
-	frame  Frame
+	// inflated reads gz for the Reader when ReaderOptions.Inflated wraps
+	// it in a closer.
+	inflated io.Closer
+	rec      record
+	dec      decoder
+	stats    Stats
+	frame    Frame
 	// onFrame, if set, sees every record (OnFrame).
 	onFrame func(*Frame)
 	// filter, if set, passes over the records it rejects (SetFilter).
@@ -92,8 +99,25 @@ func Open(path string) (*Reader, error) {
 // format (pcap or pcapng, gzip'd or not) is found from magic numbers. The
 // caller keeps ownership of rd.
 func NewReader(name string, rd io.Reader) (*Reader, error) {
+	return NewReaderOptions(name, rd, ReaderOptions{})
+}
+
+// ReaderOptions are what a caller may add to reading.
+type ReaderOptions struct {
+	// Inflated, if set, is handed the inflated stream of a gzip'd capture
+	// and returns the reader to read it through: the caller may inflate
+	// ahead on a goroutine of its own. If what it returns is an
+	// io.Closer, Close closes it before anything under it.
+	Inflated func(io.Reader) io.Reader
+}
+
+// NewReaderOptions is NewReader with options.
+func NewReaderOptions(name string, rd io.Reader, opt ReaderOptions) (*Reader, error) {
 	r := &Reader{name: name}
 	fail := func(err error) (*Reader, error) {
+		if r.inflated != nil {
+			r.inflated.Close()
+		}
 		if r.gz != nil {
 			r.gz.z.Close()
 		}
@@ -108,7 +132,12 @@ func NewReader(name string, rd io.Reader) (*Reader, error) {
 		}
 		z.Multistream(false) // gzStream reads the members that follow
 		r.gz = &gzStream{z: z, r: br}
-		br = bufio.NewReaderSize(r.gz, bufSize)
+		var inflated io.Reader = r.gz
+		if opt.Inflated != nil {
+			inflated = opt.Inflated(r.gz)
+			r.inflated, _ = inflated.(io.Closer)
+		}
+		br = bufio.NewReaderSize(inflated, bufSize)
 		magic, err = br.Peek(4)
 		if err != nil && err != io.EOF {
 			return fail(gzipErr(err))
@@ -178,6 +207,10 @@ func (r *Reader) SetFilter(f *Filter) { r.filter = f }
 // NewReader.
 func (r *Reader) Close() error {
 	var err error
+	if r.inflated != nil {
+		r.inflated.Close() // first: it may be reading r.gz
+		r.inflated = nil
+	}
 	if r.gz != nil {
 		err = r.gz.z.Close()
 	}

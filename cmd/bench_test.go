@@ -2,7 +2,12 @@ package cmd
 
 import (
 	"bytes"
+	"context"
 	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/synpath/synpath/capture"
@@ -53,5 +58,43 @@ func benchPipeline(b *testing.B, attempts int, mix capgen.Mix) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*packets), "ns/packet")
 	if judged == 0 {
 		b.Fatal("nothing judged")
+	}
+}
+
+// BenchmarkAnalyzeMix runs `synpath analyze` end to end (open, read, track,
+// judge, write) on a realistic mix (capgen.WriteMix) written to a file, the
+// output going to /dev/null through write(2) as a shell's would. It
+// reports allocations per attempt, where judging and writing cost most.
+func BenchmarkAnalyzeMix(b *testing.B) {
+	const conns = 5000
+	var c bytes.Buffer
+	truth, err := capgen.WriteMix(&c, nil, capgen.MixConfig{N: conns, Rate: 1000, Seed: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	file := filepath.Join(b.TempDir(), "mix.pcap")
+	if err := os.WriteFile(file, c.Bytes(), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer devnull.Close()
+	for _, format := range []string{"json", "table"} {
+		b.Run(format, func(b *testing.B) {
+			b.SetBytes(int64(c.Len()))
+			b.ReportAllocs()
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			for b.Loop() {
+				if code := Main(context.Background(), []string{"analyze", "--format", format, file}, strings.NewReader(""), devnull, io.Discard); code > 1 {
+					b.Fatalf("exit %d", code)
+				}
+			}
+			runtime.ReadMemStats(&after)
+			b.ReportMetric(float64(after.Mallocs-before.Mallocs)/float64(b.N*conns), "allocs/attempt")
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*truth.ClientPackets), "ns/packet")
+		})
 	}
 }

@@ -54,6 +54,7 @@ func Interrupts(parent context.Context) (ctx context.Context, stop func()) {
 func openInput(ctx context.Context, name string, stdin io.Reader, term io.Writer) (*capture.Reader, io.Closer, *progress, error) {
 	in := &ctxReader{ctx: ctx, r: stdin}
 	var prog *progress
+	regular := false
 	if name == "-" {
 		name = "stdin"
 	} else {
@@ -62,18 +63,27 @@ func openInput(ctx context.Context, name string, stdin io.Reader, term io.Writer
 			return nil, nil, nil, err
 		}
 		in.r, in.file = f, f
+		st, err := f.Stat()
+		regular = err == nil && st.Mode().IsRegular()
 		if term != nil {
 			// With a terminal for progress, the file's bytes are counted
 			// as they are read.
 			var size int64
-			if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+			if regular {
 				size = st.Size()
 			}
 			cr := &countingReader{r: f}
 			in.r, prog = cr, newProgress(term, name, size, cr)
 		}
 	}
-	rd, err := capture.NewReader(name, in)
+	// A gzip'd regular file is inflated on a goroutine of its own, ahead
+	// of tracking. Not a pipe: closing waits for the inflating goroutine,
+	// and a read from a stalled pipe may never return.
+	var opt capture.ReaderOptions
+	if regular {
+		opt.Inflated = func(r io.Reader) io.Reader { return newReadAhead(r) }
+	}
+	rd, err := capture.NewReaderOptions(name, in, opt)
 	if err != nil {
 		in.Close()
 		return nil, nil, nil, err

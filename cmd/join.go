@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/synpath/synpath/flows"
@@ -66,20 +67,43 @@ func (c *collected) span() (first, last time.Time) {
 func analyzeJoined(ctx context.Context, cfg *analyzeConfig, gs []group, notes []string, stdin io.Reader, out *sink) error {
 	var all []*collected
 	var warnings []string
-	for _, g := range gs {
-		c := &collected{group: g, votes: map[verdict.Vantage]int{}}
+	warns := make([][]string, len(gs))
+	errs := make([]error, len(gs))
+	read := func(i int) {
+		c := all[i]
 		fcfg := cfg.flows
 		fcfg.OnDNS = func(l *flows.Lookup) { c.lookups = append(c.lookups, *l) }
-		srcs, warns, err := readGroup(ctx, g, fcfg, cfg.readOptions(), stdin, func(a *flows.Attempt, _ verdict.Vantage) {
+		c.sources, warns[i], errs[i] = readGroup(ctx, c.group, fcfg, cfg.readOptions(), stdin, func(a *flows.Attempt, _ verdict.Vantage) {
 			c.attempts = append(c.attempts, a.Clone())
 			c.votes[verdict.InferVantage(a)]++ // what the TTLs say, even where a flag says otherwise
 		})
-		if err != nil {
-			return err
+	}
+	for _, g := range gs {
+		all = append(all, &collected{group: g, votes: map[verdict.Vantage]int{}})
+	}
+	// Each side has its own tracker: the sides are read at once, on
+	// goroutines of their own, unless they share something reading
+	// changes (the --since/--until window is set by the first packet, the
+	// progress line, --midstream lines go straight to the output) or one
+	// of them is standard input.
+	if cfg.window == nil && cfg.progress == nil && cfg.flows.OnMidstream == nil && !slices.ContainsFunc(gs, func(g group) bool { return slices.Contains(g.files, "-") }) {
+		var wg sync.WaitGroup
+		for i := range all {
+			wg.Go(func() { read(i) })
 		}
-		c.sources = srcs
-		warnings = append(warnings, warns...)
-		all = append(all, c)
+		wg.Wait()
+	} else {
+		for i := range all {
+			if read(i); errs[i] != nil {
+				break
+			}
+		}
+	}
+	for i := range all {
+		if errs[i] != nil {
+			return errs[i]
+		}
+		warnings = append(warnings, warns[i]...)
 	}
 	if swapped(all) {
 		for _, c := range all {

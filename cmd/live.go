@@ -101,11 +101,16 @@ const liveTick = 250 * time.Millisecond
 
 // live captures on an interface and prints each attempt's verdict as soon
 // as it is judged, until interrupted or --duration has passed.
-func live(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func live(ctx context.Context, args []string, stdout, stderr io.Writer) (err error) {
 	cfg, err := parseLive(args, stdout, stderr)
 	if err != nil {
 		return err
 	}
+	// Lines are written out on every tick, a quarter of a second at most
+	// after they were judged, and at the end.
+	o := newOutput(stdout)
+	defer o.flushInto(&err)
+	stdout = o
 	rd, err := capture.OpenLive(capture.LiveConfig{Interfaces: cfg.ifaces, Wait: cfg.wait, Filter: cfg.filter})
 	if err != nil {
 		return err
@@ -183,6 +188,11 @@ func live(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		if now := time.Now(); now.Sub(lastTick) >= liveTick {
+			// Lines judged since the last tick go out before the status
+			// line is drawn again below them.
+			if err := o.Flush(); err != nil {
+				return err
+			}
 			if now.Sub(lastDrops) >= time.Second {
 				l.drops.sample(now, rd.KernelDrops())
 				lastDrops = now
@@ -191,6 +201,9 @@ func live(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				}
 			}
 			l.tick(now)
+			if err := o.Flush(); err != nil {
+				return err
+			}
 			for _, o := range outs {
 				if err := o.flush(); err != nil {
 					return err
@@ -202,6 +215,9 @@ func live(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	l.finish(time.Now())
 	if status != nil {
 		status.clear()
+	}
+	if err := o.Flush(); err != nil {
+		return err
 	}
 	if l.err != nil {
 		return l.err

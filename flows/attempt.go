@@ -16,6 +16,43 @@ type Key struct {
 	Tunnel         capture.Tunnel
 }
 
+// mapKey is a Key as the tracker's tables hold it: plain bytes with no
+// padding, so a probe hashes and compares it as one block of memory (a
+// Key's padding made Go hash and compare it field by field, a tenth of a
+// run on a capture of short connections). Addresses decoded from packets
+// carry no IPv6 zone; a zone is not part of it.
+type mapKey struct {
+	client, server [16]byte
+	ports          uint32 // the client's port << 16 | the server's
+	tunnelID       uint32
+	meta           uint32 // the tunnel kind; bit 8: the client's address is IPv4, bit 9: the server's
+}
+
+const (
+	clientIs4 = 1 << 8
+	serverIs4 = 1 << 9
+)
+
+func (k Key) mapKey() mapKey {
+	m := mapKey{client: k.Client.Addr().As16(), server: k.Server.Addr().As16(),
+		ports: uint32(k.Client.Port())<<16 | uint32(k.Server.Port()), tunnelID: k.Tunnel.ID, meta: uint32(k.Tunnel.Kind)}
+	if k.Client.Addr().Is4() {
+		m.meta |= clientIs4
+	}
+	if k.Server.Addr().Is4() {
+		m.meta |= serverIs4
+	}
+	return m
+}
+
+// reverse is the mapKey of the reversed Key: client and server swapped.
+func (m mapKey) reverse() mapKey {
+	m.client, m.server = m.server, m.client
+	m.ports = m.ports<<16 | m.ports>>16
+	m.meta = m.meta&^(clientIs4|serverIs4) | m.meta&clientIs4<<1 | m.meta&serverIs4>>1
+	return m
+}
+
 // EventType says what one packet of an attempt was.
 type EventType uint8
 
@@ -249,6 +286,21 @@ func (a *Attempt) Clone() *Attempt {
 	}
 	c.prev, c.next = nil, nil
 	return &c
+}
+
+// CopyTo makes dst a copy of a that does not share memory with it, as
+// Clone does, reusing dst's event storage: for consumers that judge
+// attempts after the hand-on call (on another goroutine) without an
+// allocation each.
+func (a *Attempt) CopyTo(dst *Attempt) {
+	events := dst.Events[:0]
+	*dst = *a
+	dst.Events = append(events, a.Events...)
+	if a.DNS != nil {
+		d := *a.DNS
+		dst.DNS = &d
+	}
+	dst.prev, dst.next = nil, nil
 }
 
 func (a *Attempt) record(p *capture.Packet, t EventType, fromClient bool) {

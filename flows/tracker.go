@@ -88,14 +88,14 @@ type Tracker struct {
 	cfg  Config
 	emit func(*Attempt)
 
-	byKey      map[Key]*Attempt
+	byKey      map[mapKey]*Attempt
 	head, tail *Attempt // least recently active first
 	free       []*Attempt
 
 	// Attempts handed on early leave a tomb: a few bytes that absorb the
 	// rest of their connection until it has been idle for Idle, so its
 	// later packets are not taken for connections without a SYN.
-	tombs     map[Key]*tomb
+	tombs     map[mapKey]*tomb
 	tombQueue []tombEntry // in order of enqueueing; see expireTombs
 	freeTombs []*tomb
 	lastTomb  *tomb
@@ -210,8 +210,8 @@ func NewTracker(cfg Config, emit func(*Attempt)) *Tracker {
 	return &Tracker{
 		cfg:       cfg,
 		emit:      emit,
-		byKey:     make(map[Key]*Attempt),
-		tombs:     make(map[Key]*tomb),
+		byKey:     make(map[mapKey]*Attempt),
+		tombs:     make(map[mapKey]*tomb),
 		serverTTL: make(map[netip.Addr]HopRef),
 		midstream: make(map[Key]*Midstream),
 	}
@@ -287,7 +287,7 @@ func (t *Tracker) entombIfHandedOn(a *Attempt) {
 		tb = new(tomb)
 	}
 	*tb = tomb{key: a.Key, isn: a.ISN, last: a.last}
-	t.tombs[a.Key] = tb
+	t.tombs[a.Key.mapKey()] = tb
 	t.tombQueue = append(t.tombQueue, tombEntry{tb, tb.last})
 	t.lastTomb = tb
 	t.drop(a, a.End, a.EndedBy)
@@ -295,8 +295,8 @@ func (t *Tracker) entombIfHandedOn(a *Attempt) {
 
 // bury forgets a tomb. Its queue entry stays and is skipped when reached.
 func (t *Tracker) bury(tb *tomb) {
-	if t.tombs[tb.key] == tb {
-		delete(t.tombs, tb.key)
+	if mk := tb.key.mapKey(); t.tombs[mk] == tb {
+		delete(t.tombs, mk)
 	}
 	if t.lastTomb == tb {
 		t.lastTomb = nil
@@ -340,17 +340,19 @@ func (t *Tracker) lookup(k Key) (*Attempt, *tomb) {
 	if tb := t.lastTomb; tb != nil && (tb.key == k || tb.key == rev) {
 		return nil, tb
 	}
-	a := t.byKey[k]
+	mk := k.mapKey()
+	rk := mk.reverse()
+	a := t.byKey[mk]
 	if a == nil {
-		a = t.byKey[rev]
+		a = t.byKey[rk]
 	}
 	if a != nil {
 		t.last = a
 		return a, nil
 	}
-	tb := t.tombs[k]
+	tb := t.tombs[mk]
 	if tb == nil {
-		tb = t.tombs[rev]
+		tb = t.tombs[rk]
 	}
 	if tb != nil {
 		t.lastTomb = tb
@@ -380,7 +382,7 @@ func (t *Tracker) start(k Key, p *capture.Packet) {
 	a.SYN.add(p)
 	a.record(p, EvSYN, true)
 	a.duplicate(p)
-	t.byKey[k] = a
+	t.byKey[k.mapKey()] = a
 	t.touch(a)
 }
 
@@ -712,7 +714,7 @@ func (t *Tracker) drop(a *Attempt, end time.Time, why EndReason) {
 	if !a.emitted {
 		t.handOn(a, end, why)
 	}
-	delete(t.byKey, a.Key)
+	delete(t.byKey, a.Key.mapKey())
 	t.unlink(a)
 	if t.last == a {
 		t.last = nil

@@ -23,14 +23,25 @@ func CommunityID(r *verdict.Result) string {
 	if !r.Client.IsValid() || !r.Server.IsValid() {
 		return ""
 	}
-	return communityID(0, r.Client, r.Server, protoTCP)
+	var out [communityIDLen]byte
+	return string(appendCommunityID(out[:0], 0, r.Client, r.Server, protoTCP))
 }
+
+// communityIDLen is the length of a Community ID v1: "1:" and the base64
+// of a SHA-1.
+const communityIDLen = 2 + 28
 
 // communityID follows the Community ID spec, version 1: SHA-1 over the
 // seed, both addresses, the protocol, a zero byte and both ports (network
 // byte order), the endpoints ordered smaller first (address, then port),
 // in base64 after "1:". ICMP's type/code mapping is not needed here.
 func communityID(seed uint16, src, dst netip.AddrPort, proto uint8) string {
+	var out [communityIDLen]byte
+	return string(appendCommunityID(out[:0], seed, src, dst, proto))
+}
+
+// appendCommunityID appends communityID(seed, src, dst, proto) to out.
+func appendCommunityID(out []byte, seed uint16, src, dst netip.AddrPort, proto uint8) []byte {
 	sa, da := src.Addr().Unmap(), dst.Addr().Unmap()
 	sp, dp := src.Port(), dst.Port()
 	if c := sa.Compare(da); c > 0 || c == 0 && sp > dp {
@@ -44,10 +55,8 @@ func communityID(seed uint16, src, dst netip.AddrPort, proto uint8) string {
 	b = binary.BigEndian.AppendUint16(b, sp)
 	b = binary.BigEndian.AppendUint16(b, dp)
 	sum := sha1.Sum(b)
-	var out [2 + 28]byte
-	out[0], out[1] = '1', ':'
-	base64.StdEncoding.Encode(out[2:], sum[:])
-	return string(out[:])
+	out = append(out, '1', ':')
+	return base64.StdEncoding.AppendEncode(out, sum[:])
 }
 
 // appendAddr appends the address's bytes: 4 for IPv4, 16 for IPv6.
@@ -71,8 +80,14 @@ const filterMargin = time.Second
 // the attempt matches too: Wireshark dissects the quoted headers into the
 // same fields. The window is frame.time_epoch, which no time zone shifts.
 func WiresharkFilter(r *verdict.Result) string {
+	var arr [320]byte
+	return string(appendWiresharkFilter(arr[:0], r))
+}
+
+// appendWiresharkFilter appends WiresharkFilter(r) to b.
+func appendWiresharkFilter(b []byte, r *verdict.Result) []byte {
 	if !r.Client.IsValid() || !r.Server.IsValid() {
-		return ""
+		return b
 	}
 	first, last := r.FirstSYN, r.FirstSYN
 	for i := range r.Evidence {
@@ -90,8 +105,6 @@ func WiresharkFilter(r *verdict.Result) string {
 	window := !first.IsZero()
 	nat := r.ClientSeenByServer.IsValid() && r.ClientSeenByServer != r.Client ||
 		r.ServerSeenByServer.IsValid() && r.ServerSeenByServer != r.Server
-	var arr [320]byte
-	b := arr[:0]
 	if nat && window {
 		b = append(b, '(')
 	}
@@ -124,7 +137,7 @@ func WiresharkFilter(r *verdict.Result) string {
 		}
 		b = appendEpoch(b, end)
 	}
-	return string(b)
+	return b
 }
 
 // appendTuple appends the filter of one 4-tuple, either direction.

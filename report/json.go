@@ -94,14 +94,42 @@ const TimeFormat = "2006-01-02T15:04:05.000000000Z"
 
 // NewRecord converts a verdict to its JSON schema.
 func NewRecord(r *verdict.Result) Record {
-	rec := Record{
+	var rec Record
+	fillRecord(&rec, r, nil)
+	return rec
+}
+
+// recordStore is what a JSONWriter lends the record it reuses for every
+// line: the numbers its pointer fields point to.
+type recordStore struct {
+	ints   [4]int
+	floats [3]float64
+}
+
+// fillRecord fills rec with r's fields. Without a store it makes every
+// field, as NewRecord. With one (the JSONWriter's hot path), it reuses
+// rec's slices and the store's numbers, and leaves the strings
+// appendRecord can write straight from r (addresses, times, the Wireshark
+// filter, the Community ID) to it: appendRecord takes them from r.
+func fillRecord(rec *Record, r *verdict.Result, st *recordStore) {
+	var cands []string
+	var ev []EvidenceJSON
+	if st == nil {
+		cands, ev = make([]string, 0, len(r.Candidates)), make([]EvidenceJSON, 0, len(r.Evidence))
+	} else {
+		// Never nil: an empty list is [] in JSON, not null.
+		if cands = rec.Candidates[:0]; cands == nil {
+			cands = make([]string, 0, 4)
+		}
+		if ev = rec.Evidence[:0]; ev == nil {
+			ev = make([]EvidenceJSON, 0, 16)
+		}
+	}
+	*rec = Record{
 		Type:                "attempt",
-		Client:              r.Client.String(),
-		Server:              r.Server.String(),
 		Tunnel:              r.Tunnel.String(),
 		Verdict:             string(r.Verdict),
 		Where:               string(r.Where),
-		Candidates:          make([]string, len(r.Candidates)),
 		WhereConfidence:     string(r.WhereSure),
 		Cause:               string(r.Cause),
 		SNI:                 r.SNI,
@@ -111,74 +139,91 @@ func NewRecord(r *verdict.Result) Record {
 		RSTOriginConfidence: string(r.OriginSure),
 		ICMP:                r.ICMP,
 		Vantage:             string(r.Vantage),
-		FirstSYN:            formatTime(r.FirstSYN),
 		ISN:                 r.ISN,
-		SYNSent:             count(r.SYNSent),
-		SYNSeenByServer:     count(r.SYNSeenByServer),
-		SYNACKSent:          count(r.SYNACKSent),
-		SYNACKSeenByClient:  count(r.SYNACKSeenByClient),
 		Explanation:         r.Explanation,
 		SettleWith:          r.Settle,
 		Match:               r.Match,
-		Evidence:            make([]EvidenceJSON, len(r.Evidence)),
-		WiresharkFilter:     WiresharkFilter(r),
-		CommunityID:         CommunityID(r),
 	}
-	for i, c := range r.Candidates {
-		rec.Candidates[i] = string(c)
+	for _, c := range r.Candidates {
+		cands = append(cands, string(c))
 	}
+	rec.Candidates = cands
+	var ints []int
+	var floats []float64
+	if st == nil {
+		rec.Client, rec.Server = r.Client.String(), r.Server.String()
+		rec.FirstSYN = formatTime(r.FirstSYN)
+		rec.WiresharkFilter, rec.CommunityID = WiresharkFilter(r), CommunityID(r)
+		ints, floats = make([]int, 4), make([]float64, 3)
+	} else {
+		ints, floats = st.ints[:], st.floats[:]
+	}
+	rec.SYNSent = count(r.SYNSent, &ints[0])
+	rec.SYNSeenByServer = count(r.SYNSeenByServer, &ints[1])
+	rec.SYNACKSent = count(r.SYNACKSent, &ints[2])
+	rec.SYNACKSeenByClient = count(r.SYNACKSeenByClient, &ints[3])
 	if r.RTT >= 0 {
-		rec.RTTms = ms(r.RTT)
+		rec.RTTms = ms(r.RTT, &floats[0])
 	}
 	if r.HasClockOffset {
-		rec.ClockOffsetms = ms(r.ClockOffset)
+		rec.ClockOffsetms = ms(r.ClockOffset, &floats[1])
 		if r.ClockError >= 0 {
-			rec.ClockErrorms = ms(r.ClockError)
+			rec.ClockErrorms = ms(r.ClockError, &floats[2])
 		}
 	}
 	if d := r.DNS; d != nil {
-		rec.DNS = &DNSJSON{Name: d.Name, Answer: d.Answer.String(), RCode: d.RCode, LookupMs: ms(d.Before), Stale: d.Stale}
+		rec.DNS = &DNSJSON{Name: d.Name, Answer: d.Answer.String(), RCode: d.RCode, LookupMs: ms(d.Before, new(float64)), Stale: d.Stale}
 		if d.Stale {
 			rec.DNS.Current = d.Current.String()
 		}
 	}
 	rec.NAT.ClientSeenByServer = addrIfSet(r.ClientSeenByServer)
 	rec.NAT.ServerSeenByServer = addrIfSet(r.ServerSeenByServer)
-	for i, e := range r.Evidence {
+	for _, e := range r.Evidence {
 		dir := "s2c"
 		if e.FromClient {
 			dir = "c2s"
 		}
-		rec.Evidence[i] = EvidenceJSON{File: e.File, Packet: e.N, Time: formatTime(e.TS), What: e.What, Dir: dir, TTL: e.TTL, Len: e.Len}
+		j := EvidenceJSON{File: e.File, Packet: e.N, What: e.What, Dir: dir, TTL: e.TTL, Len: e.Len}
+		if st == nil {
+			j.Time = formatTime(e.TS)
+		}
+		ev = append(ev, j)
 	}
-	return rec
+	rec.Evidence = ev
 }
 
 // formatTime formats t in UTC as TimeFormat does; time.Format's general
 // layout engine was a tenth of a large-capture run.
 func formatTime(t time.Time) string {
+	var b [30]byte
+	return string(appendTime(b[:0], t))
+}
+
+// appendTime appends formatTime(t) to b.
+func appendTime(b []byte, t time.Time) []byte {
 	t = t.UTC()
 	year, month, day := t.Date()
 	hour, min, sec := t.Clock()
 	if year < 0 || year > 9999 {
-		return t.Format(TimeFormat)
+		return append(b, t.Format(TimeFormat)...)
 	}
-	var b [30]byte
-	digits(b[0:4], year)
-	b[4] = '-'
-	digits(b[5:7], int(month))
-	b[7] = '-'
-	digits(b[8:10], day)
-	b[10] = 'T'
-	digits(b[11:13], hour)
-	b[13] = ':'
-	digits(b[14:16], min)
-	b[16] = ':'
-	digits(b[17:19], sec)
-	b[19] = '.'
-	digits(b[20:29], t.Nanosecond())
-	b[29] = 'Z'
-	return string(b[:])
+	var a [30]byte
+	digits(a[0:4], year)
+	a[4] = '-'
+	digits(a[5:7], int(month))
+	a[7] = '-'
+	digits(a[8:10], day)
+	a[10] = 'T'
+	digits(a[11:13], hour)
+	a[13] = ':'
+	digits(a[14:16], min)
+	a[16] = ':'
+	digits(a[17:19], sec)
+	a[19] = '.'
+	digits(a[20:29], t.Nanosecond())
+	a[29] = 'Z'
+	return append(b, a[:]...)
 }
 
 // digits writes n into b, zero-padded to len(b).
@@ -189,17 +234,19 @@ func digits(b []byte, n int) {
 	}
 }
 
-func count(n int) *int {
+// count is n in *p, or nil for -1 (not known from this vantage).
+func count(n int, p *int) *int {
 	if n < 0 {
 		return nil
 	}
-	return &n
+	*p = n
+	return p
 }
 
 // ms rounds to the microsecond, enough for any capture clock.
-func ms(d time.Duration) *float64 {
-	v := float64(d.Round(time.Microsecond)) / float64(time.Millisecond)
-	return &v
+func ms(d time.Duration, p *float64) *float64 {
+	*p = float64(d.Round(time.Microsecond)) / float64(time.Millisecond)
+	return p
 }
 
 func addrIfSet(a netip.AddrPort) string {
@@ -214,6 +261,10 @@ func addrIfSet(a netip.AddrPort) string {
 type JSONWriter struct {
 	w   io.Writer
 	buf []byte
+	// rec and st are reused for every line: writing a verdict allocates
+	// nothing of its own.
+	rec Record
+	st  recordStore
 }
 
 // NewJSONWriter returns a JSONWriter on w.
@@ -235,9 +286,9 @@ type Live struct {
 
 // WriteLive writes one verdict with what live capture knows of it.
 func (j *JSONWriter) WriteLive(r *verdict.Result, l Live) error {
-	rec := NewRecord(r)
-	rec.Update, rec.CaptureDrops = l.Update, l.CaptureDrops
-	j.buf = appendRecord(j.buf[:0], &rec)
+	fillRecord(&j.rec, r, &j.st)
+	j.rec.Update, j.rec.CaptureDrops = l.Update, l.CaptureDrops
+	j.buf = appendRecord(j.buf[:0], &j.rec, r)
 	_, err := j.w.Write(j.buf)
 	return err
 }

@@ -2,21 +2,37 @@ package report
 
 import (
 	"math"
+	"net/netip"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/synpath/synpath/verdict"
 )
 
 // appendRecord appends rec as one line of JSON, byte for byte what
 // encoding/json (with HTML escaping off) makes of a Record, without its
 // reflection: JSON output is a hot path on large captures. A test holds the
 // two to the same bytes.
-func appendRecord(b []byte, rec *Record) []byte {
+//
+// Given r, the verdict rec was filled from by fillRecord with a store,
+// the addresses, times, filter and Community ID are appended straight from
+// r; each evidence file name is quoted once a line. The same bytes, no
+// string made.
+func appendRecord(b []byte, rec *Record, r *verdict.Result) []byte {
 	b = append(b, `{"type":`...)
 	b = appendString(b, rec.Type)
 	b = append(b, `,"client":`...)
-	b = appendString(b, rec.Client)
+	if r != nil {
+		b = appendAddrPort(b, r.Client)
+	} else {
+		b = appendString(b, rec.Client)
+	}
 	b = append(b, `,"server":`...)
-	b = appendString(b, rec.Server)
+	if r != nil {
+		b = appendAddrPort(b, r.Server)
+	} else {
+		b = appendString(b, rec.Server)
+	}
 	if rec.Tunnel != "" {
 		b = append(b, `,"tunnel":`...)
 		b = appendString(b, rec.Tunnel)
@@ -85,7 +101,13 @@ func appendRecord(b []byte, rec *Record) []byte {
 	b = append(b, `,"vantage":`...)
 	b = appendString(b, rec.Vantage)
 	b = append(b, `,"first_syn":`...)
-	b = appendString(b, rec.FirstSYN)
+	if r != nil {
+		b = append(b, '"')
+		b = appendTime(b, r.FirstSYN)
+		b = append(b, '"')
+	} else {
+		b = appendString(b, rec.FirstSYN)
+	}
 	b = append(b, `,"isn":`...)
 	b = strconv.AppendUint(b, uint64(rec.ISN), 10)
 	b = append(b, `,"syn_sent":`...)
@@ -134,17 +156,32 @@ func appendRecord(b []byte, rec *Record) []byte {
 		b = append(b, "null"...)
 	} else {
 		b = append(b, '[')
+		// Where the previous evidence's file name was quoted: the next
+		// one is nearly always the same file.
+		fileAt, fileEnd := -1, -1
 		for i := range rec.Evidence {
 			if i > 0 {
 				b = append(b, ',')
 			}
 			e := &rec.Evidence[i]
 			b = append(b, `{"file":`...)
-			b = appendString(b, e.File)
+			if fileAt >= 0 && e.File == rec.Evidence[i-1].File {
+				b = append(b, b[fileAt:fileEnd]...)
+			} else {
+				fileAt = len(b)
+				b = appendString(b, e.File)
+				fileEnd = len(b)
+			}
 			b = append(b, `,"packet":`...)
 			b = strconv.AppendUint(b, e.Packet, 10)
 			b = append(b, `,"time":`...)
-			b = appendString(b, e.Time)
+			if r != nil {
+				b = append(b, '"')
+				b = appendTime(b, r.Evidence[i].TS)
+				b = append(b, '"')
+			} else {
+				b = appendString(b, e.Time)
+			}
 			b = append(b, `,"what":`...)
 			b = appendString(b, e.What)
 			b = append(b, `,"dir":`...)
@@ -159,13 +196,24 @@ func appendRecord(b []byte, rec *Record) []byte {
 		}
 		b = append(b, ']')
 	}
-	if rec.WiresharkFilter != "" {
+	switch {
+	case r != nil && r.Client.IsValid() && r.Server.IsValid():
 		b = append(b, `,"wireshark_filter":`...)
-		b = appendString(b, rec.WiresharkFilter)
-	}
-	if rec.CommunityID != "" {
+		start := len(b)
+		b = closeQuoted(appendWiresharkFilter(append(b, '"'), r), start)
 		b = append(b, `,"community_id":`...)
-		b = appendString(b, rec.CommunityID)
+		start = len(b)
+		b = closeQuoted(appendCommunityID(append(b, '"'), 0, r.Client, r.Server, protoTCP), start)
+	case r != nil:
+	default:
+		if rec.WiresharkFilter != "" {
+			b = append(b, `,"wireshark_filter":`...)
+			b = appendString(b, rec.WiresharkFilter)
+		}
+		if rec.CommunityID != "" {
+			b = append(b, `,"community_id":`...)
+			b = appendString(b, rec.CommunityID)
+		}
 	}
 	if rec.Update {
 		b = append(b, `,"update":true`...)
@@ -175,6 +223,26 @@ func appendRecord(b []byte, rec *Record) []byte {
 		b = strconv.AppendUint(b, rec.CaptureDrops, 10)
 	}
 	return append(b, '}', '\n')
+}
+
+// appendAddrPort appends p quoted, as appendString(b, p.String()).
+func appendAddrPort(b []byte, p netip.AddrPort) []byte {
+	if !p.IsValid() {
+		return appendString(b, p.String())
+	}
+	start := len(b)
+	return closeQuoted(p.AppendTo(append(b, '"')), start)
+}
+
+// closeQuoted ends the string whose opening quote is b[start] and whose
+// raw bytes follow it, escaping them as appendString when any needs it.
+func closeQuoted(b []byte, start int) []byte {
+	for _, c := range b[start+1:] {
+		if c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
+			return appendString(b[:start], string(b[start+1:]))
+		}
+	}
+	return append(b, '"')
 }
 
 func appendIntPtr(b []byte, n *int) []byte {

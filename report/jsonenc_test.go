@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"net/netip"
 	"testing"
 	"time"
@@ -60,11 +61,35 @@ func TestAppendRecordMatchesEncodingJSON(t *testing.T) {
 		for _, l := range []Live{{}, {Update: true, CaptureDrops: 12}} {
 			rec := NewRecord(&r)
 			rec.Update, rec.CaptureDrops = l.Update, l.CaptureDrops
-			got := appendRecord(nil, &rec)
+			got := appendRecord(nil, &rec, nil)
 			if want := stdJSON(t, &rec); !bytes.Equal(got, want) {
 				t.Errorf("result %d %+v:\n got %s\nwant %s", i, l, got, want)
 			}
+			// The writer's own path, which reuses one record and writes
+			// addresses, times, filter and Community ID from the verdict.
+			var out bytes.Buffer
+			jw := NewJSONWriter(&out)
+			for range 2 { // the second line on a reused record
+				out.Reset()
+				if err := jw.WriteLive(&r, l); err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(out.Bytes(), got) {
+					t.Errorf("result %d %+v, JSONWriter:\n got %s\nwant %s", i, l, out.Bytes(), got)
+				}
+			}
 		}
+	}
+}
+
+func TestJSONWriterAllocs(t *testing.T) {
+	r := sampleResults()[0]
+	// A one-capture verdict: no lookup, tunnel or NAT, whose strings are made.
+	r.DNS, r.Tunnel = nil, capture.Tunnel{}
+	r.ClientSeenByServer, r.ServerSeenByServer = netip.AddrPort{}, netip.AddrPort{}
+	jw := NewJSONWriter(io.Discard)
+	if n := testing.AllocsPerRun(100, func() { jw.Write(&r) }); n != 0 {
+		t.Errorf("%v allocations a line", n)
 	}
 }
 
@@ -77,7 +102,7 @@ func FuzzAppendString(f *testing.F) {
 			return
 		}
 		rec := Record{Client: s, Explanation: s, Evidence: []EvidenceJSON{{What: s}}, WiresharkFilter: s, CommunityID: s}
-		if got, want := appendRecord(nil, &rec), stdJSON(t, &rec); !bytes.Equal(got, want) {
+		if got, want := appendRecord(nil, &rec, nil), stdJSON(t, &rec); !bytes.Equal(got, want) {
 			t.Fatalf("%q:\n got %s\nwant %s", s, got, want)
 		}
 	})
@@ -86,7 +111,7 @@ func FuzzAppendString(f *testing.F) {
 func TestFloatsMatchEncodingJSON(t *testing.T) {
 	for _, v := range []float64{0, 0.001, 1, 1.5, 37250.007, -600000, 1e-7, 123456789012.345, 1e21, 5e-324} {
 		rec := Record{RTTms: &v}
-		if got, want := appendRecord(nil, &rec), stdJSON(t, &rec); !bytes.Equal(got, want) {
+		if got, want := appendRecord(nil, &rec, nil), stdJSON(t, &rec); !bytes.Equal(got, want) {
 			t.Errorf("%v:\n got %s\nwant %s", v, got, want)
 		}
 	}

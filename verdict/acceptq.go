@@ -49,18 +49,17 @@ func nameCauses(a *flows.Attempt, r *Result) {
 		r.Explanation += acceptQueueCheck
 		return
 	}
-	for _, c := range []struct {
-		cause Cause
-		test  func() (string, bool)
-	}{
-		{CauseBlockedHello, func() (string, bool) { return blockedAfterHello(a, r) }},
-		{CauseGateway, func() (string, bool) { return gatewayError(r) }},
-		{CauseDNS, func() (string, bool) { return staleAddress(r) }},
-	} {
-		if why, ok := c.test(); ok {
-			r.Cause = c.cause
-			r.Explanation += why
-			return
-		}
+	// One test per cause, in order; no closures, so that judging an
+	// attempt allocates little (this runs for every attempt).
+	if why, ok := blockedAfterHello(a, r); ok {
+		r.Cause, r.Explanation = CauseBlockedHello, r.Explanation+why
+		return
+	}
+	if why, ok := gatewayError(r); ok {
+		r.Cause, r.Explanation = CauseGateway, r.Explanation+why
+		return
+	}
+	if why, ok := staleAddress(r); ok {
+		r.Cause, r.Explanation = CauseDNS, r.Explanation+why
 	}
 }

@@ -563,7 +563,7 @@ func handshakeNote(a *flows.Attempt, v Vantage) string {
 		s = fmt.Sprintf("The handshake completed after %s (the first %d went unanswered)", count(a.SYN.Count, "SYN"), a.SYN.Count-1)
 	}
 	if d := rtt(a, flows.EvSYN, flows.EvSYNACK); v != VantageServer && d >= 0 {
-		s += fmt.Sprintf(" in %s", dur(d))
+		s += " in " + dur(d)
 	}
 	switch {
 	case v != VantageServer && a.SYNACK.Count == 0:

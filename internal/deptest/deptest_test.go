@@ -15,7 +15,7 @@ const mod = "github.com/synpath/synpath/"
 // allowed lists, per package, the imports it may have among ours and
 // among the third-party libraries; everything else is the standard library.
 var allowed = map[string][]string{
-	"capture":          {"github.com/gopacket/gopacket", "golang.org/x/net/bpf"},
+	"capture":          {"github.com/gopacket/gopacket", "golang.org/x/net/bpf", "github.com/klauspost/compress/gzip"},
 	"flows":            {mod + "capture"},
 	"verdict":          {mod + "capture", mod + "flows"},
 	"report":           {mod + "capture", mod + "flows", mod + "verdict", "github.com/olekukonko/tablewriter"},

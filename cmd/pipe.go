@@ -1,0 +1,131 @@
+package cmd
+
+import (
+	"github.com/synpath/synpath/flows"
+	"github.com/synpath/synpath/verdict"
+)
+
+// pipeBatch is how many items go to the other goroutine at once: enough
+// that handing them over costs nothing next to judging them.
+const pipeBatch = 256
+
+// pipe hands what reading one capture produces (settled attempts, failed
+// lookups, midstream connections), in order, to a goroutine of its own
+// that judges the attempts and writes everything to a sink, in batches:
+// reading and tracking go on while the previous batch is judged and
+// written. Attempts are copied into storage the batches keep, so the
+// tracker may reuse its own at once and, past the first batches, nothing
+// is allocated. Only the pipe's goroutine touches the sink until close
+// returns. Library packages stay goroutine-free; cmd owns this one.
+type pipe struct {
+	out        *sink
+	vcfg       verdict.Config
+	cur        []pipeItem
+	full, free chan []pipeItem
+	done       chan struct{}
+}
+
+// pipeItem is one of: an attempt to judge from vantage v, a verdict, a
+// judged failed lookup, a midstream connection. att stays with the slot
+// for reuse.
+type pipeItem struct {
+	att    *flows.Attempt
+	judge  bool
+	v      verdict.Vantage
+	hasRes bool
+	res    verdict.Result
+	lookup *verdict.LookupResult
+	mid    *flows.Midstream
+}
+
+func newPipe(out *sink, vcfg verdict.Config) *pipe {
+	p := &pipe{out: out, vcfg: vcfg, full: make(chan []pipeItem, 4), free: make(chan []pipeItem, 6), done: make(chan struct{})}
+	for range cap(p.free) {
+		p.free <- make([]pipeItem, 0, pipeBatch)
+	}
+	p.cur = <-p.free
+	go p.write()
+	return p
+}
+
+func (p *pipe) write() {
+	defer close(p.done)
+	for b := range p.full {
+		for i := range b {
+			switch it := &b[i]; {
+			case it.judge:
+				p.out.add(verdict.Judge(it.att, it.v, p.vcfg))
+			case it.hasRes:
+				p.out.add(it.res)
+			case it.lookup != nil:
+				p.out.addLookup(*it.lookup)
+			case it.mid != nil:
+				p.out.addMidstream(it.mid)
+			}
+			b[i] = pipeItem{att: b[i].att}
+		}
+		p.free <- b[:0]
+	}
+}
+
+// next is the next free slot of the current batch.
+func (p *pipe) next() *pipeItem {
+	n := len(p.cur)
+	p.cur = p.cur[:n+1]
+	return &p.cur[n]
+}
+
+// filled hands the batch on once it is full.
+func (p *pipe) filled() {
+	if len(p.cur) == pipeBatch {
+		p.full <- p.cur
+		p.cur = <-p.free
+	}
+}
+
+// addAttempt takes a copy of an attempt the tracker handed on, to be
+// judged from vantage v.
+func (p *pipe) addAttempt(a *flows.Attempt, v verdict.Vantage) {
+	it := p.next()
+	if it.att == nil {
+		it.att = new(flows.Attempt)
+	}
+	a.CopyTo(it.att)
+	it.judge, it.v = true, v
+	p.filled()
+}
+
+// add takes a verdict judged already: on one core, judging here spares
+// the copy of the attempt.
+func (p *pipe) add(r verdict.Result) {
+	it := p.next()
+	it.hasRes, it.res = true, r
+	p.filled()
+}
+
+// addDNS judges a lookup the tracker handed on, here: the tracker may
+// reuse it once this returns.
+func (p *pipe) addDNS(l *flows.Lookup) {
+	if r, ok := verdict.JudgeLookup(l, p.out.dnsWait); ok {
+		p.next().lookup = &r
+		p.filled()
+	}
+}
+
+// addMidstream takes a copy of a midstream connection.
+func (p *pipe) addMidstream(m *flows.Midstream) {
+	c := *m
+	p.next().mid = &c
+	p.filled()
+}
+
+// close hands on the last batch and waits until everything is written:
+// the sink is the caller's again.
+func (p *pipe) close() {
+	if len(p.cur) > 0 {
+		p.full <- p.cur
+	}
+	p.cur = nil
+	close(p.full)
+	<-p.done
+}
