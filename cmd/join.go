@@ -200,6 +200,9 @@ func widen(first, last, f, l time.Time) (time.Time, time.Time) {
 }
 
 func clockNote(off verdict.ClockOffset) string {
+	if off.Contradicted {
+		return fmt.Sprintf("clock offset server - client: the matched attempts contradict each other by %s (a SYN seen at the server before the client sent it, or a SYN-ACK at the client before the server sent it): the clocks drifted, or the captures are each other's (--client and --server swapped?); conclusions that compare the clocks are only likely", (2 * off.Error).Round(time.Microsecond))
+	}
 	if off.Error < 0 {
 		return fmt.Sprintf("clock offset server - client: at most %s (one-sided bound from %d matched attempts)", off.Offset, off.Pairs)
 	}

@@ -172,3 +172,23 @@ func TestZeroHopCaptureHasNoSide(t *testing.T) {
 		t.Errorf("vantage %s, want unknown", v)
 	}
 }
+
+func TestJoinNoticesCrossedClockBounds(t *testing.T) {
+	// The captures given the wrong way round on a path with 50 ms each
+	// way: the "server" capture saw the SYN 50 ms before the "client"
+	// capture, and the SYN-ACK 50 ms after. No clock offset satisfies both.
+	const owd = 50 * time.Millisecond
+	real := pkttest.NewConn("198.51.100.10:40001", "203.0.113.5:80", 10)
+	atServer := real.AtServer()
+	atServer.T = real.T.Add(owd)
+	clientSide := []capture.Packet{real.SYN(0), real.SYNACK(2 * owd), real.ACK(0)}
+	serverSide := []capture.Packet{atServer.SYN(0), atServer.SYNACK(0), atServer.ACK(2 * owd)}
+	_, off := verdict.Join(side(serverSide), side(clientSide), verdict.JoinConfig{})
+	if !off.Known || !off.Contradicted {
+		t.Errorf("offset %+v: swapped captures' bounds cross, and should say so", off)
+	}
+	_, off = verdict.Join(side(clientSide), side(serverSide), verdict.JoinConfig{})
+	if off.Contradicted {
+		t.Errorf("offset %+v: the right way round is no contradiction", off)
+	}
+}

@@ -78,7 +78,16 @@ type ClockOffset struct {
 	Error  time.Duration // half the width of the bounds; -1 when only one bound exists
 	Known  bool
 	Pairs  int
+	// Contradicted: the bounds cross (a SYN seen at the server before the
+	// client sent it, or the like): the clocks drifted during the capture,
+	// attempts were matched wrongly, or the two captures are each other's.
+	// Conclusions that compare the clocks are then only likely.
+	Contradicted bool
 }
+
+// contradiction is how far the bounds may cross before it counts:
+// timestamp jitter between two capture points.
+const contradiction = 5 * time.Millisecond
 
 type pair struct{ c, s *flows.Attempt }
 
@@ -248,7 +257,7 @@ func (v *joinView) slack() time.Duration {
 // need no clock, such as a SYN resent after the server's SYN-ACK went out,
 // are proven regardless.)
 func (v *joinView) sure() Confidence {
-	if v.off.Known {
+	if v.off.Known && !v.off.Contradicted {
 		return Proven
 	}
 	return Inferred
@@ -399,7 +408,7 @@ func estimateOffset(pairs []pair) ClockOffset {
 		if e < 0 {
 			e = -e // drifting clocks or a bad match: say how far apart
 		}
-		return ClockOffset{Offset: mid, Error: e, Known: true, Pairs: len(pairs)}
+		return ClockOffset{Offset: mid, Error: e, Known: true, Pairs: len(pairs), Contradicted: lo.d-hi.d > contradiction}
 	case hi.ok && hi.tight:
 		return ClockOffset{Offset: hi.d, Error: unknownError, Known: true, Pairs: len(pairs)}
 	case lo.ok && lo.tight:
