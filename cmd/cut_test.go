@@ -1,0 +1,109 @@
+package cmd
+
+import (
+	"encoding/binary"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// pcapRecords splits a little-endian microsecond pcap into its header and
+// records, with their times; ok is false for other formats.
+func pcapRecords(b []byte) (hdr []byte, recs [][]byte, times []time.Time, ok bool) {
+	if len(b) < 24 || binary.LittleEndian.Uint32(b) != 0xa1b2c3d4 {
+		return nil, nil, nil, false
+	}
+	hdr, b = b[:24], b[24:]
+	for len(b) >= 16 {
+		n := int(binary.LittleEndian.Uint32(b[8:]))
+		if len(b) < 16+n {
+			break
+		}
+		recs = append(recs, b[:16+n])
+		times = append(times, time.Unix(int64(binary.LittleEndian.Uint32(b)), int64(binary.LittleEndian.Uint32(b[4:]))*1000))
+		b = b[16+n:]
+	}
+	return hdr, recs, times, true
+}
+
+// TestCutServerCaptureBlamesNoPath cuts each lab scenario's server capture
+// to start late, or to stop early, at several points, as engineers' captures
+// do. No attempt the cut capture does not cover may be blamed on a path or
+// the server: its joined verdict must be the client capture's own.
+func TestCutServerCaptureBlamesNoPath(t *testing.T) {
+	checked := 0
+	defer func() {
+		// The cuts must leave attempts outside, or the test proves nothing.
+		if !t.Failed() && checked < 100 {
+			t.Errorf("only %d attempts fell outside a cut server capture", checked)
+		}
+	}()
+	for dir, tr := range loadTruths(t) {
+		if tr.ClientFile == "" || tr.ServerFile == "" {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, tr.ServerFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		hdr, recs, times, ok := pcapRecords(b)
+		if !ok || len(recs) < 8 {
+			continue
+		}
+		client := filepath.Join(dir, tr.ClientFile)
+		alone := map[string]string{}
+		for _, r := range runJSON(t, client) {
+			alone[fmt.Sprint(r.Client, r.Server, r.ISN)] = r.Verdict + "/" + r.Where
+		}
+		for _, frac := range []int{25, 50, 75} {
+			for _, late := range []bool{true, false} {
+				cut := len(recs) * frac / 100
+				keep := recs[cut:]
+				from, to := times[cut], times[len(times)-1]
+				if !late {
+					keep, from, to = recs[:cut], times[0], times[cut-1]
+				}
+				name := fmt.Sprintf("%s/%s-%d%%", filepath.Base(dir), map[bool]string{true: "late", false: "early"}[late], frac)
+				t.Run(name, func(t *testing.T) {
+					server := filepath.Join(t.TempDir(), "server.pcap")
+					out := append([]byte{}, hdr...)
+					for _, r := range keep {
+						out = append(out, r...)
+					}
+					if err := os.WriteFile(server, out, 0o644); err != nil {
+						t.Fatal(err)
+					}
+					for _, r := range runJSON(t, "--client", client, "--server", server) {
+						first, err := time.Parse(time.RFC3339Nano, r.FirstSYN)
+						if err != nil {
+							t.Fatal(err)
+						}
+						// Attempts wholly outside the kept span (with room for
+						// the clock offset, 0 in the lab but for clock-skew).
+						var last time.Time
+						for _, e := range r.Evidence {
+							if ts, err := time.Parse(time.RFC3339Nano, e.Time); err == nil && ts.After(last) {
+								last = ts
+							}
+						}
+						skew := time.Duration(0)
+						if tr.Scenario == "clock-skew" {
+							skew = 37250 * time.Millisecond
+						}
+						outside := last.Add(skew).Before(from.Add(-time.Second)) || first.Add(skew).After(to.Add(time.Second))
+						if !outside {
+							continue
+						}
+						checked++
+						if got, want := r.Verdict+"/"+r.Where, alone[fmt.Sprint(r.Client, r.Server, r.ISN)]; got != want {
+							t.Errorf("%s → %s: outside the server capture (%s to %s), judged %s; the client capture alone says %s\n%s",
+								r.Client, r.Server, from.Format("15:04:05.000"), to.Format("15:04:05.000"), got, want, r.Explanation)
+						}
+					}
+				})
+			}
+		}
+	}
+}
