@@ -452,6 +452,9 @@ func fileWarnings(name string, st capture.Stats) []string {
 	if st.BadTime > 0 {
 		w = append(w, fmt.Sprintf("%s: %d records had impossible times (a fraction of a second above one, a year past 9999 or before 1970), clamped", name, st.BadTime))
 	}
+	if st.BadLength > 0 {
+		w = append(w, fmt.Sprintf("%s: %d records say they kept more bytes than were on the wire (a writer's bug): read whole, as tshark does", name, st.BadLength))
+	}
 	return w
 }
 
