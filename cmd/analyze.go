@@ -150,7 +150,7 @@ func jsonFormat(cmd, format string) (bool, error) {
 // judgeFlags are the flags of every command that judges attempts.
 func judgeFlags(fs *pflag.FlagSet, ascii *bool, vcfg *verdict.Config, fcfg *flows.Config, mem *byteSize) {
 	fs.BoolVar(ascii, "ascii", false, "draw with ASCII only (default when the terminal is not UTF-8)")
-	fs.DurationVar(&vcfg.SYNTimeout, "syn-timeout", verdict.DefaultConfig.SYNTimeout, "an unanswered SYN followed by this much capture is a timeout, else incomplete")
+	fs.DurationVar(&vcfg.SYNTimeout, "syn-timeout", verdict.DefaultConfig.SYNTimeout, "SYNs unanswered this long since the first one are a timeout (the capture showing the client waiting), else incomplete")
 	fs.DurationVar(&vcfg.StallAfter, "stall-after", verdict.DefaultConfig.StallAfter, "a request without reply for this long is stalled")
 	fs.DurationVar(&fcfg.Idle, "idle", flows.DefaultConfig.Idle, "forget an attempt after this much capture time without packets")
 	fs.IntVar(&fcfg.MaxAttempts, "max-attempts", 0, "attempts tracked at once before the oldest is judged early (SYN floods); 0: as many as --max-memory allows")

@@ -11,9 +11,10 @@ import (
 // Config holds the waiting times that separate a failure from a capture
 // that simply ended too soon.
 type Config struct {
-	// SYNTimeout: an unanswered SYN followed by at least this much capture
-	// is a timeout, otherwise the attempt is incomplete. Nothing is assumed
-	// about the client's retransmission schedule.
+	// SYNTimeout: SYNs the capture shows unanswered for at least this long
+	// since the first one are a timeout, otherwise the attempt is
+	// incomplete. Nothing is assumed about the client's retransmission
+	// schedule.
 	SYNTimeout time.Duration
 	// StallAfter: a request without reply for this long is stalled.
 	StallAfter time.Duration
