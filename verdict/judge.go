@@ -161,25 +161,22 @@ func judgeClient(a *flows.Attempt, r *Result, cfg Config) {
 
 // judgeUnansweredAtClient judges SYNs no answer of which reached the client.
 func judgeUnansweredAtClient(a *flows.Attempt, r *Result, cfg Config) {
-	{
-		// What the client lived through decides: how long its SYNs went
-		// unanswered since the first, not how much capture follows the
-		// last (a client with a short connect timeout stops sending).
-		waited := a.End.Sub(a.SYN.First)
-		if waited < cfg.SYNTimeout {
-			r.set(Incomplete, Unknown, "", "%s: the capture shows the client waiting only %s since its first SYN (less than --syn-timeout %s), so an answer cannot be ruled out.",
-				unanswered(a), dur(waited), dur(cfg.SYNTimeout))
-			r.unknown(OutboundPath, Server, ReturnPath)
-			return
-		}
-		r.set(Timeout, Unknown, "", "%s: the client waited at least %s for an answer (ETIMEDOUT). Seen from the client, the SYN may have been lost on the way out, dropped by the server, or answered with a SYN-ACK that was lost on the way back.",
-			unanswered(a), dur(waited))
-		if a.SYN.Count == 1 && waited > lonelySYN {
-			r.Explanation += " Only one SYN, though the capture went on: the client gave up within a second, or got an answer this capture does not show."
-		}
-		r.unknown(OutboundPath, Server, ReturnPath)
-		r.Settle = "a capture on the server would tell which"
+	// What the client lived through decides: how long its SYNs went
+	// unanswered since the first, not how much capture follows the last
+	// (a client with a short connect timeout stops sending).
+	waited := a.End.Sub(a.SYN.First)
+	r.unknown(OutboundPath, Server, ReturnPath)
+	if waited < cfg.SYNTimeout {
+		r.set(Incomplete, Unknown, "", "%s: the capture shows the client waiting only %s since its first SYN (less than --syn-timeout %s), so an answer cannot be ruled out.",
+			unanswered(a), dur(waited), dur(cfg.SYNTimeout))
+		return
 	}
+	r.set(Timeout, Unknown, "", "%s: the client waited at least %s for an answer (ETIMEDOUT). Seen from the client, the SYN may have been lost on the way out, dropped by the server, or answered with a SYN-ACK that was lost on the way back.",
+		unanswered(a), dur(waited))
+	if a.SYN.Count == 1 && waited > lonelySYN {
+		r.Explanation += " Only one SYN, though the capture went on: the client gave up within a second, or got an answer this capture does not show."
+	}
+	r.Settle = "a capture on the server would tell which"
 }
 
 // handshakeWentOn reports whether the handshake completed after every RST
