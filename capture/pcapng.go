@@ -25,6 +25,7 @@ const (
 	ngPB  = 2          // packet block, obsolete
 	ngSPB = 3          // simple packet
 	ngEPB = 6          // enhanced packet
+	ngISB = 5          // interface statistics
 	ngBOM = 0x1a2b3c4d // byte-order magic
 	// A packet block holds at most a snaplen (maxRecord) and its options;
 	// other blocks (interfaces, name tables, statistics) rarely reach a
@@ -42,6 +43,9 @@ type ngIface struct {
 }
 
 type ngSource struct {
+	// drops are, per interface of the section, the most packets its
+	// statistics blocks say were dropped (isb_ifdrop + isb_osdrop).
+	drops  map[uint32]uint64
 	r      *bufio.Reader
 	order  binary.ByteOrder
 	ifaces []ngIface // of the current section
@@ -80,7 +84,9 @@ func (s *ngSource) read(rec *record) error {
 			return eof(s.packet(rec, typ, body))
 		case ngSPB:
 			return eof(s.simple(rec, body))
-		default: // statistics, name resolution, secrets, custom
+		case ngISB:
+			err = s.stats(body)
+		default: // name resolution, secrets, custom
 			_, err = s.r.Discard(body)
 		}
 		if err != nil {
@@ -287,4 +293,43 @@ func (in *ngIface) time(ts uint64) (t time.Time, ok bool) {
 	default:
 		return time.Unix(sec0+in.off, int64(ns)).UTC(), true
 	}
+}
+
+// stats reads an interface statistics block for the packets the capture
+// dropped: a capture that lost packets cannot prove another one was lost.
+func (s *ngSource) stats(body int) error {
+	b, err := s.fill(body)
+	if err != nil {
+		return err
+	}
+	if len(b) < 16 {
+		return nil
+	}
+	id := s.order.Uint32(b[0:4])
+	var drops uint64
+	for o := b[12 : len(b)-4]; len(o) >= 4; {
+		code, l := s.order.Uint16(o[0:2]), int(s.order.Uint16(o[2:4]))
+		if code == 0 || 4+l > len(o) {
+			break
+		}
+		if (code == 5 || code == 7) && l == 8 { // isb_ifdrop, isb_osdrop
+			drops += s.order.Uint64(o[4:12])
+		}
+		o = o[min(4+(l+3)&^3, len(o)):]
+	}
+	if s.drops == nil {
+		s.drops = map[uint32]uint64{}
+	}
+	// The counters are cumulative: the latest block has the total.
+	s.drops[id] = max(s.drops[id], drops)
+	return nil
+}
+
+// Drops is how many packets the capture's statistics say were dropped.
+func (s *ngSource) Drops() uint64 {
+	var n uint64
+	for _, d := range s.drops {
+		n += d
+	}
+	return n
 }

@@ -401,6 +401,10 @@ func readGroup(ctx context.Context, g group, fcfg flows.Config, opt readOptions,
 			warnings = append(warnings, fmt.Sprintf("%s: %d packets were cut by the snaplen inside their TCP header", name, st.Truncated))
 		}
 		warnings = append(warnings, fileWarnings(name, st)...)
+		if d := rd.KernelDrops(); d > 0 {
+			s.Dropped = d
+			warnings = append(warnings, fmt.Sprintf("%s: the capture dropped %d packets (its own statistics say so): a packet missing from it is no proof that the network lost it", name, d))
+		}
 	}
 	if j := tracker.TimeJumps(); j.Count > 0 {
 		warnings = append(warnings, timeJumpWarning(j))

@@ -129,6 +129,7 @@ func analyzeJoined(ctx context.Context, cfg *analyzeConfig, gs []group, notes []
 		v := c.vantage()
 		first, last := c.span()
 		var spans []verdict.Span
+		var dropped uint64
 		for i := range c.sources {
 			switch {
 			case c.group.split:
@@ -140,6 +141,7 @@ func analyzeJoined(ctx context.Context, cfg *analyzeConfig, gs []group, notes []
 					c.sources[i].Vantage += ", inferred from TTLs"
 				}
 			}
+			dropped += c.sources[i].Dropped
 			if s := c.sources[i]; !s.First.IsZero() {
 				spans = append(spans, verdict.Span{First: s.First, Last: s.Last})
 			}
@@ -150,11 +152,13 @@ func analyzeJoined(ctx context.Context, cfg *analyzeConfig, gs []group, notes []
 			client.Attempts = append(client.Attempts, c.attempts...)
 			client.First, client.Last = widen(client.First, client.Last, first, last)
 			client.Coverage = append(client.Coverage, spans...)
+			client.Dropped += dropped
 			clientN++
 		case verdict.VantageServer:
 			server.Attempts = append(server.Attempts, c.attempts...)
 			server.First, server.Last = widen(server.First, server.Last, first, last)
 			server.Coverage = append(server.Coverage, spans...)
+			server.Dropped += dropped
 			serverN++
 		default:
 			for _, a := range c.attempts {

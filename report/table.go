@@ -29,6 +29,9 @@ type Source struct {
 	Truncated uint64
 	Attempts  uint64
 	Midstream uint64 // connections whose SYN was not captured
+	// Dropped is what the capture's own statistics say it dropped
+	// (pcapng interface statistics).
+	Dropped uint64
 	// First and Last are the times of the first and last packet.
 	First, Last time.Time
 }

@@ -22,6 +22,9 @@ type Side struct {
 	// leave gaps, a capture can stop early).
 	First, Last time.Time
 	Coverage    []Span
+	// Dropped is how many packets the capture itself dropped: missing
+	// packets are then no proof of a loss.
+	Dropped uint64
 }
 
 // spans is the side's coverage; nil when nothing says (then it is taken
@@ -190,7 +193,7 @@ func Join(client, server Side, cfg JoinConfig) ([]Result, ClockOffset) {
 	}
 
 	results := make([]Result, 0, len(client.Attempts)+len(server.Attempts)-len(matchOf))
-	jv := &joinView{client: client.spans(), server: server.spans(), off: off, cfg: cfg}
+	jv := &joinView{client: client.spans(), server: server.spans(), off: off, cfg: cfg, lossy: client.Dropped+server.Dropped > 0}
 	for _, c := range client.Attempts {
 		s := matchOf[c]
 		var r Result
@@ -243,6 +246,8 @@ type joinView struct {
 	client, server []Span
 	off            ClockOffset
 	cfg            JoinConfig
+	// lossy: a capture dropped packets, so absence proves less.
+	lossy bool
 }
 
 // slack is how far the clock correction may be off. A one-sided bound
@@ -257,7 +262,7 @@ func (v *joinView) slack() time.Duration {
 // need no clock, such as a SYN resent after the server's SYN-ACK went out,
 // are proven regardless.)
 func (v *joinView) sure() Confidence {
-	if v.off.Known && !v.off.Contradicted {
+	if v.off.Known && !v.off.Contradicted && !v.lossy {
 		return Proven
 	}
 	return Inferred
@@ -291,6 +296,15 @@ func (v *joinView) toServer(t, since time.Time) bool {
 func (v *joinView) toClient(u, since time.Time) bool {
 	t := u.Add(-v.off.Offset)
 	return ran(v.client, latest(t.Add(-v.slack()), since), t.Add(v.slack()+v.cfg.Transit))
+}
+
+// own is how firmly a conclusion from the server capture's own clock
+// holds (an answer it never shows): proven, unless it dropped packets.
+func (v *joinView) own() Confidence {
+	if v.lossy {
+		return Inferred
+	}
+	return Proven
 }
 
 // latest is the later of a and b; a zero b is ignored.
@@ -616,7 +630,7 @@ func judgeBothUnanswered(c, s *flows.Attempt, r *Result, v *joinView, lostSYNs s
 	case ran(v.server, s.SYN.First, s.SYN.First.Add(v.cfg.AnswerWait)):
 		// The server capture ran long enough after the SYN arrived to show
 		// an answer, and holds none (its own clock: proven).
-		r.set(Timeout, Server, Proven, "The server received %s and never answered: they were dropped on the server host (a firewall after the capture point, a full SYN queue)%s%s.", count(s.SYN.Count, "SYN"), waitWords, lostSYNs)
+		r.set(Timeout, Server, v.own(), "The server received %s and never answered: they were dropped on the server host (a firewall after the capture point, a full SYN queue)%s%s.", count(s.SYN.Count, "SYN"), waitWords, lostSYNs)
 	default:
 		r.set(Timeout, Unknown, "", "The server received %s, and its capture ends before an answer could be ruled out%s.", count(s.SYN.Count, "SYN"), waitWords)
 		r.unknown(Server, ReturnPath)
@@ -646,7 +660,7 @@ func judgeBothAnswered(c, s *flows.Attempt, r *Result, v *joinView) {
 		case s.ClientData.Count > 0 && s.ServerData.Count > 0:
 			r.set(Stalled, ReturnPath, Proven, "The server received the request and sent %d bytes of reply, but none reached the client: lost on the way back.", s.ServerBytes)
 		case s.ClientData.Count > 0 && ran(v.server, s.SYN.First, s.ClientData.First.Add(v.cfg.StallAfter)):
-			r.set(Stalled, Server, Proven, "The server received the request (%d bytes) and never replied: the server application did not answer.", s.ClientBytes)
+			r.set(Stalled, Server, v.own(), "The server received the request (%d bytes) and never replied: the server application did not answer.", s.ClientBytes)
 		case s.ClientData.Count == 0 && v.toServer(c.ClientData.First, s.SYN.First):
 			r.set(Stalled, OutboundPath, sure, "The connection was established, but the client's request (%d bytes) never reached the server: lost on the way out.", c.ClientBytes)
 		}
