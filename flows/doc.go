@@ -13,4 +13,10 @@
 // client's recent answers, kept in a bounded table, tell an attempt which
 // name its server's address came from ([DNSAnswer]), and whether a newer
 // answer had moved the name elsewhere.
+//
+// A [Splitter] sorts the packets of a file holding both ends' captures
+// (mergecap of a client's and a server's) into the two, by TTL. The table
+// is bounded by Config.MaxAttempts ([AttemptsFor] turns a memory budget into
+// it); each attempt records why its view ended ([EndReason]), so that no
+// explanation calls an idle timer the end of the capture.
 package flows
