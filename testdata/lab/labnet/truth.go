@@ -144,9 +144,12 @@ type capture struct {
 	addrs map[netip.Addr]bool // every IP address in the capture, any protocol
 }
 
-func readCapture(path string) (*capture, error) {
-	args := []string{"-n", "-r", path, "-T", "fields", "-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=,"}
-	for _, f := range tsharkFields {
+// tsharkRun runs tshark over path with the options opts and prints the
+// fields, tab-separated, every occurrence, one frame a line.
+func tsharkRun(path string, opts, fields []string) ([]byte, error) {
+	args := append([]string{"-n", "-r", path}, opts...)
+	args = append(args, "-T", "fields", "-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=,")
+	for _, f := range fields {
 		args = append(args, "-e", f)
 	}
 	var stderr bytes.Buffer
@@ -155,6 +158,14 @@ func readCapture(path string) (*capture, error) {
 	out, err := cmd.Output()
 	if err != nil {
 		return nil, fmt.Errorf("tshark %s: %v: %s", path, err, stderr.String())
+	}
+	return out, nil
+}
+
+func readCapture(path string) (*capture, error) {
+	out, err := tsharkRun(path, nil, tsharkFields)
+	if err != nil {
+		return nil, err
 	}
 	c := &capture{file: filepath.Base(path), addrs: map[netip.Addr]bool{}}
 	sc := bufio.NewScanner(bytes.NewReader(out))
@@ -1143,17 +1154,9 @@ var appFields = []string{"frame.time_epoch", "ip.src", "ip.dst", "ipv6.src", "ip
 func readApp(paths ...string) ([]appMsg, error) {
 	var msgs []appMsg
 	for _, path := range paths {
-		args := []string{"-n", "-r", path, "-d", "tcp.port==80-83,http", "-Y", "tls.handshake.type == 1 || http.request || http.response || (dns && !icmp && !icmpv6)",
-			"-T", "fields", "-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=,"}
-		for _, f := range appFields {
-			args = append(args, "-e", f)
-		}
-		var stderr bytes.Buffer
-		cmd := exec.Command("tshark", args...)
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
+		out, err := tsharkRun(path, []string{"-d", "tcp.port==80-83,http", "-Y", "tls.handshake.type == 1 || http.request || http.response || (dns && !icmp && !icmpv6)"}, appFields)
 		if err != nil {
-			return nil, fmt.Errorf("tshark %s: %v: %s", path, err, stderr.String())
+			return nil, err
 		}
 		for _, line := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
 			if line == "" {
