@@ -161,11 +161,8 @@ func linkLayer(link uint32, b []byte, cut bool) (uint16, []byte, class) {
 		if len(b) < 1 {
 			return 0, nil, short(cut)
 		}
-		switch b[0] >> 4 {
-		case 4:
-			return etherIPv4, b, classNext
-		case 6:
-			return etherIPv6, b, classNext
+		if et, ok := ipVersion(b); ok {
+			return et, b, classNext
 		}
 		return 0, nil, classMalformed
 	case linkIPv4:
@@ -216,14 +213,11 @@ func (d *decoder) layers(p *Packet, et uint16, b []byte, cut bool) class {
 			if len(b) < 1 {
 				return short(cut)
 			}
-			switch b[0] >> 4 {
-			case 4:
-				et, c = etherIPv4, classNext
-			case 6:
-				et, c = etherIPv6, classNext
-			default:
+			var ok bool
+			if et, ok = ipVersion(b); !ok {
 				return classSkipped
 			}
+			c = classNext
 		case etherTEB:
 			et, b, c = ethernet(b, cut)
 		case nextPPP:
@@ -612,4 +606,17 @@ func quote6(p *Packet, b []byte, cut bool) (uint8, []byte, int, class) {
 	p.Dst = netip.AddrPortFrom(netip.AddrFrom16([16]byte(b[24:40])), 0)
 	proto, q, c := ext6(b[6], b[40:], cut, nil)
 	return proto, q, int(be.Uint16(b[4:6])) - (len(b) - 40 - len(q)), c
+}
+
+// ipVersion tells IPv4 from IPv6 by the version nibble of a packet that
+// carries no other type field (raw IP, an MPLS payload, IP in a tunnel).
+// b must hold a byte.
+func ipVersion(b []byte) (uint16, bool) {
+	switch b[0] >> 4 {
+	case 4:
+		return etherIPv4, true
+	case 6:
+		return etherIPv6, true
+	}
+	return 0, false
 }

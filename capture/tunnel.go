@@ -276,12 +276,10 @@ func mpls(b []byte, cut bool) (uint16, []byte, class) {
 	if len(b) < 1 {
 		return 0, nil, short(cut)
 	}
-	switch b[0] >> 4 {
-	case 4:
-		return etherIPv4, b, classNext
-	case 6:
-		return etherIPv6, b, classNext
-	case 0:
+	if et, ok := ipVersion(b); ok {
+		return et, b, classNext
+	}
+	if b[0]>>4 == 0 { // a pseudowire control word, then Ethernet
 		if len(b) < 4 {
 			return 0, nil, short(cut)
 		}
