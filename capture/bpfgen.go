@@ -259,13 +259,7 @@ func (g *fgen) port(n *fnode, t, f int) {
 	g.version(4, next, v6)
 	g.ld(g.off.net+9, 1)
 	ports4 := g.label()
-	for i, p := range protos {
-		if i == len(protos)-1 {
-			g.test(bpf.JumpEqual, p, ports4, f)
-		} else {
-			g.test(bpf.JumpEqual, p, ports4, next)
-		}
-	}
+	g.anyProto(protos, ports4, f)
 	g.place(ports4)
 	g.ld(g.off.net+6, 2)
 	g.ins = append(g.ins, fins{in: bpf.JumpIf{Cond: bpf.JumpBitsSet, Val: 0x1fff}, jt: f, jf: next, jmp: next})
@@ -274,15 +268,20 @@ func (g *fgen) port(n *fnode, t, f int) {
 	g.place(v6)
 	g.version(6, next, f)
 	g.ld(g.off.net+6, 1)
-	for i, p := range protos {
-		if i == len(protos)-1 {
-			g.test(bpf.JumpEqual, p, ports6, f)
-		} else {
-			g.test(bpf.JumpEqual, p, ports6, next)
-		}
-	}
+	g.anyProto(protos, ports6, f)
 	g.place(ports6)
 	g.portsAt(n, false, t, f)
+}
+
+// anyProto jumps to t if the loaded protocol is one of protos, else to f.
+func (g *fgen) anyProto(protos []uint32, t, f int) {
+	for i, p := range protos {
+		miss := next
+		if i == len(protos)-1 {
+			miss = f
+		}
+		g.test(bpf.JumpEqual, p, t, miss)
+	}
 }
 
 // portsAt compares the source and/or destination port, found after the
