@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"math"
 	"net/netip"
 	"time"
 
@@ -88,17 +89,17 @@ type Tracker struct {
 	cfg  Config
 	emit func(*Attempt)
 
-	byKey      map[mapKey]*Attempt
+	// conns holds attempts in progress and the tombs of those handed on
+	// before their connection ended: a few bytes that absorb the rest of
+	// it, so its later packets are not taken for connections without a SYN.
+	conns      connTable
+	pending    int       // attempts in conns
 	head, tail *Attempt // least recently active first
 	free       []*Attempt
-
-	// Attempts handed on early leave a tomb: a few bytes that absorb the
-	// rest of their connection until it has been idle for Idle, so its
-	// later packets are not taken for connections without a SYN.
-	tombs     map[mapKey]*tomb
-	tombQueue []tombEntry // in order of enqueueing; see expireTombs
-	freeTombs []*tomb
-	lastTomb  *tomb
+	// epoch is the capture time tombs count their seconds from; lastTombSweep
+	// when they were last swept.
+	epoch         int64
+	lastTombSweep time.Time
 
 	// serverTTL is the TTL of the latest SYN-ACK from each address: the
 	// reference for judging RSTs that claim that address.
@@ -110,11 +111,6 @@ type Tracker struct {
 	// dns follows lookups and keeps recent answers; made at the first DNS
 	// message.
 	dns *dnsTable
-
-	// last is the attempt of the previous packet: consecutive packets
-	// mostly belong to one connection, and a comparison beats two map
-	// lookups.
-	last *Attempt
 
 	// now is the clock expiry runs on; see tick.
 	now, lastSweep, lastMidSweep time.Time
@@ -167,6 +163,9 @@ func (t *Tracker) tick(p *capture.Packet) {
 	}
 	switch d := ts.Sub(t.now); {
 	case t.now.IsZero() || (d >= -maxBehind && d <= maxAhead):
+		if t.now.IsZero() {
+			t.epoch = ts.Unix()
+		}
 		t.odd = time.Time{}
 		if ts.After(t.now) {
 			t.now = ts
@@ -207,21 +206,21 @@ func NewTracker(cfg Config, emit func(*Attempt)) *Tracker {
 	if cfg.DNSWait <= 0 {
 		cfg.DNSWait = DefaultDNSWait
 	}
-	return &Tracker{
+	t := &Tracker{
 		cfg:       cfg,
 		emit:      emit,
-		byKey:     make(map[mapKey]*Attempt),
-		tombs:     make(map[mapKey]*tomb),
 		serverTTL: make(map[netip.Addr]HopRef),
 		midstream: make(map[Key]*Midstream),
 	}
+	t.conns.init()
+	return t
 }
 
 // Counts returns the totals so far.
 func (t *Tracker) Counts() Counts { return t.counts }
 
 // Pending returns how many attempts are being tracked.
-func (t *Tracker) Pending() int { return len(t.byKey) }
+func (t *Tracker) Pending() int { return t.pending }
 
 // Observe takes one packet. Packets should come in capture order.
 func (t *Tracker) Observe(p *capture.Packet) {
@@ -239,15 +238,15 @@ func (t *Tracker) Observe(p *capture.Packet) {
 	}
 	k := Key{Client: p.Src, Server: p.Dst, Tunnel: p.Tunnel}
 	isSYN := p.Flags&(capture.FlagSYN|capture.FlagACK|capture.FlagRST) == capture.FlagSYN
-	a, tb := t.lookup(k)
-	if tb != nil {
-		if !isSYN || tb.key != k || p.Seq == tb.isn {
-			tb.last = t.now // a straggler of an attempt already handed on
+	a, tomb, fromClient := t.lookup(k)
+	if tomb >= 0 {
+		if s := &t.conns.slots[tomb]; !isSYN || !fromClient || p.Seq == s.isn {
+			t.straggle(s, p, fromClient)
 			return
 		}
 		// A new ISN on the 4-tuple: port reuse.
 		t.counts.PortReuse++
-		t.bury(tb)
+		t.conns.remove(tomb)
 	}
 	switch {
 	case a == nil && isSYN:
@@ -256,7 +255,7 @@ func (t *Tracker) Observe(p *capture.Packet) {
 		t.stray(p)
 	case a.duplicate(p):
 		t.counts.Duplicates++
-	case a.Key == k:
+	case fromClient:
 		t.fromClient(a, k, p)
 	default:
 		t.fromServer(a, p)
@@ -264,16 +263,36 @@ func (t *Tracker) Observe(p *capture.Packet) {
 	t.entombIfHandedOn(a)
 }
 
-// tomb is what is left of an attempt handed on before its connection ended.
-type tomb struct {
-	key  Key
-	isn  uint32
-	last time.Time
+// closeLinger is how long the tomb of a connection closed both ways is
+// kept after its last packet, rather than Idle: long enough for the last
+// retransmitted FIN or ACK, short enough that a capture's tombs cost what
+// its last seconds hold, not its last minute (Zeek's tcp_close_delay is
+// the same 5 s). A tomb ended by a RST keeps Idle: a client that did not
+// take the RST goes on resending its SYN.
+const closeLinger = 5 * time.Second
+
+// tombSweep is how often tombs are swept, in capture time: a sweep goes
+// through the whole table, so this bounds its cost; a tomb lives up to
+// this much longer than it must.
+const tombSweep = 4 * time.Second
+
+// straggle takes a packet of a connection whose attempt was handed on.
+func (t *Tracker) straggle(s *connSlot, p *capture.Packet, fromClient bool) {
+	s.last = t.seconds(t.now)
+	if p.Flags.Has(capture.FlagFIN) {
+		if fromClient == (s.ctl&ctlClientFirst != 0) {
+			s.ctl |= ctlFINFirst
+		} else {
+			s.ctl |= ctlFINSecond
+		}
+	}
 }
 
-type tombEntry struct {
-	tomb *tomb
-	at   time.Time // the tomb's last activity when enqueued
+// seconds is ts in whole seconds since the tracker's epoch, the time
+// tombs keep.
+func (t *Tracker) seconds(ts time.Time) int32 {
+	d := ts.Unix() - t.epoch
+	return int32(max(min(d, math.MaxInt32), math.MinInt32))
 }
 
 // entombIfHandedOn replaces an attempt that was handed on by its tomb and
@@ -282,86 +301,62 @@ func (t *Tracker) entombIfHandedOn(a *Attempt) {
 	if a == nil || !a.emitted {
 		return
 	}
-	tb := reuse(&t.freeTombs)
-	if tb == nil {
-		tb = new(tomb)
+	ck, _ := order(a.Key.mapKey())
+	s := &t.conns.slots[t.conns.find(&ck)]
+	s.att, s.isn, s.last = nil, a.ISN, t.seconds(a.last)
+	if a.ClientFIN.Count > 0 {
+		s.ctl |= ctlFINFirst << (s.ctl & ctlClientFirst ^ 1)
 	}
-	*tb = tomb{key: a.Key, isn: a.ISN, last: a.last}
-	t.tombs[a.Key.mapKey()] = tb
-	t.tombQueue = append(t.tombQueue, tombEntry{tb, tb.last})
-	t.lastTomb = tb
-	t.drop(a, a.End, a.EndedBy)
+	if a.ServerFIN.Count > 0 {
+		s.ctl |= ctlFINFirst << (s.ctl & ctlClientFirst)
+	}
+	t.recycle(a)
 }
 
-// bury forgets a tomb. Its queue entry stays and is skipped when reached.
-func (t *Tracker) bury(tb *tomb) {
-	if mk := tb.key.mapKey(); t.tombs[mk] == tb {
-		delete(t.tombs, mk)
-	}
-	if t.lastTomb == tb {
-		t.lastTomb = nil
-	}
-	tb.key = Key{} // marks the queue entry stale
-}
-
-// expireTombs buries tombs idle for Idle. The queue is in enqueueing
-// order; a tomb touched since goes to the back once more (second chance),
-// which keeps each sweep short without a linked list.
-func (t *Tracker) expireTombs(now time.Time, all bool) {
-	n := 0
-	for ; n < len(t.tombQueue); n++ {
-		e := t.tombQueue[n]
-		if !all && !far(now, e.at, t.cfg.Idle) {
-			break
-		}
-		tb := e.tomb
-		if tb.key == (Key{}) {
-			continue // buried already (port reuse)
-		}
-		if !all && !far(now, tb.last, t.cfg.Idle) {
-			t.tombQueue = append(t.tombQueue, tombEntry{tb, tb.last})
+// sweepTombs forgets tombs whose connection has been quiet long enough:
+// closeLinger once closed both ways, else Idle; all of them when all is
+// set.
+func (t *Tracker) sweepTombs(now time.Time, all bool) {
+	t.lastTombSweep = now
+	nowSec := int64(t.seconds(now))
+	idle, closed := int64(t.cfg.Idle/time.Second), int64(closeLinger/time.Second)
+	for i := 0; i < len(t.conns.slots); {
+		s := &t.conns.slots[i]
+		if s.ctl&ctlUsed == 0 || s.att != nil {
+			i++
 			continue
 		}
-		t.bury(tb)
-		t.freeTombs = append(t.freeTombs, tb)
+		linger := idle
+		if s.ctl&(ctlFINFirst|ctlFINSecond) == ctlFINFirst|ctlFINSecond {
+			linger = closed
+		}
+		if d := nowSec - int64(s.last); all || d >= linger || d <= -linger {
+			t.conns.remove(i) // moves a later slot here: look at i again
+			continue
+		}
+		i++
 	}
-	t.tombQueue = append(t.tombQueue[:0], t.tombQueue[n:]...)
 }
 
-// lookup finds the attempt, or failing that the tomb, of a packet from
-// k.Client to k.Server, in either direction.
-func (t *Tracker) lookup(k Key) (*Attempt, *tomb) {
-	// Consecutive packets mostly belong to one connection: comparisons
-	// with the previous packet's beat map lookups.
-	rev := Key{Client: k.Server, Server: k.Client, Tunnel: k.Tunnel}
-	if a := t.last; a != nil && (a.Key == k || a.Key == rev) {
-		return a, nil
+// lookup finds the connection of a packet from k.Client to k.Server: the
+// attempt in progress, or else the slot of its tomb (-1 if none), and
+// whether the packet comes from the connection's client.
+func (t *Tracker) lookup(k Key) (a *Attempt, tomb int, fromClient bool) {
+	ck, swapped := order(k.mapKey())
+	i := t.conns.find(&ck)
+	if i < 0 {
+		return nil, -1, false
 	}
-	if tb := t.lastTomb; tb != nil && (tb.key == k || tb.key == rev) {
-		return nil, tb
+	s := &t.conns.slots[i]
+	fromClient = swapped == (s.ctl&ctlClientFirst == 0)
+	if s.att != nil {
+		return s.att, -1, fromClient
 	}
-	mk := k.mapKey()
-	rk := mk.reverse()
-	a := t.byKey[mk]
-	if a == nil {
-		a = t.byKey[rk]
-	}
-	if a != nil {
-		t.last = a
-		return a, nil
-	}
-	tb := t.tombs[mk]
-	if tb == nil {
-		tb = t.tombs[rk]
-	}
-	if tb != nil {
-		t.lastTomb = tb
-	}
-	return nil, tb
+	return nil, i, fromClient
 }
 
 func (t *Tracker) start(k Key, p *capture.Packet) {
-	if t.cfg.MaxAttempts > 0 && len(t.byKey) >= t.cfg.MaxAttempts && t.head != nil {
+	if t.cfg.MaxAttempts > 0 && t.pending >= t.cfg.MaxAttempts && t.head != nil {
 		t.counts.Evicted++
 		t.drop(t.head, t.now, EndEvicted)
 	}
@@ -382,7 +377,13 @@ func (t *Tracker) start(k Key, p *capture.Packet) {
 	a.SYN.add(p)
 	a.record(p, EvSYN, true)
 	a.duplicate(p)
-	t.byKey[k.mapKey()] = a
+	ck, swapped := order(k.mapKey())
+	slot := &t.conns.slots[t.conns.insert(&ck)]
+	slot.att = a
+	if !swapped {
+		slot.ctl |= ctlClientFirst
+	}
+	t.pending++
 	t.touch(a)
 }
 
@@ -531,11 +532,11 @@ func (t *Tracker) observeICMP(p *capture.Packet) *Attempt {
 	// The quoted packet's endpoints: an error about the client's SYN
 	// quotes client → server.
 	k := Key{Client: p.Src, Server: p.Dst, Tunnel: p.Tunnel}
-	a, _ := t.lookup(k)
+	a, _, fromClient := t.lookup(k)
 	switch {
 	case a == nil:
 		return nil
-	case a.Key == k && p.Seq == a.ISN && !a.Established() && p.ICMP.Quotes():
+	case fromClient && p.Seq == a.ISN && !a.Established() && p.ICMP.Quotes():
 		a.ICMP.add(p)
 		a.ICMPInfo = p.ICMP
 		a.record(p, EvICMP, true)
@@ -543,7 +544,7 @@ func (t *Tracker) observeICMP(p *capture.Packet) *Attempt {
 			t.settle(a, p.TS)
 		}
 	default:
-		a.record(p, EvICMPLater, a.Key == k)
+		a.record(p, EvICMPLater, fromClient)
 	}
 	t.touch(a)
 	return a
@@ -656,7 +657,9 @@ func (t *Tracker) Expire(now time.Time) {
 	for a := t.head; a != nil && far(now, a.last, t.cfg.Idle); a = t.head {
 		t.drop(a, now, EndIdle)
 	}
-	t.expireTombs(now, false)
+	if far(now, t.lastTombSweep, tombSweep) {
+		t.sweepTombs(now, false)
+	}
 	t.expireDNS(now, false)
 	if far(now, t.lastMidSweep, t.cfg.Idle) {
 		t.lastMidSweep = now
@@ -695,7 +698,7 @@ func (t *Tracker) Finish() {
 	for t.head != nil {
 		t.drop(t.head, t.now, EndCapture)
 	}
-	t.expireTombs(t.now, true)
+	t.sweepTombs(t.now, true)
 	for k, m := range t.midstream {
 		t.dropMidstream(k, m)
 	}
@@ -714,11 +717,15 @@ func (t *Tracker) drop(a *Attempt, end time.Time, why EndReason) {
 	if !a.emitted {
 		t.handOn(a, end, why)
 	}
-	delete(t.byKey, a.Key.mapKey())
+	ck, _ := order(a.Key.mapKey())
+	t.conns.remove(t.conns.find(&ck))
+	t.recycle(a)
+}
+
+// recycle puts an attempt that left the table on the free list.
+func (t *Tracker) recycle(a *Attempt) {
+	t.pending--
 	t.unlink(a)
-	if t.last == a {
-		t.last = nil
-	}
 	events := a.Events[:0]
 	if a.DNS != nil {
 		t.dns.freeAnswers = append(t.dns.freeAnswers, a.DNS)

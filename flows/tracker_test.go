@@ -270,3 +270,34 @@ func BenchmarkPendingAttempt(b *testing.B) {
 	b.ReportMetric(perAttempt, "B/pending-attempt")
 	b.ReportMetric(float64(flows.AttemptBytes), "B/estimate")
 }
+
+// TestClosedConnectionsLeaveSoon: the tomb of a connection closed both
+// ways goes closeLinger after its last packet, so a capture's tombs cost
+// what its last seconds hold; one a RST ended stays for Idle, to absorb
+// the SYNs of a client that did not take it.
+func TestClosedConnectionsLeaveSoon(t *testing.T) {
+	var rec recorder
+	tr := flows.NewTracker(flows.Config{Idle: time.Minute}, rec.emit)
+	closed := pkttest.NewConn("198.51.100.10:40512", "203.0.113.5:80", 1000)
+	feed(tr, closed.SYN(0), closed.SYNACK(ms), closed.ACK(ms), closed.Data(ms, true, 10), closed.Data(ms, false, 10), closed.ACK(ms),
+		closed.FIN(ms, true), closed.FIN(ms, false), closed.ACK(ms))
+	reset := pkttest.NewConn("198.51.100.10:40513", "203.0.113.5:80", 5000)
+	reset.T = closed.T
+	feed(tr, reset.SYN(0), reset.SYNACK(ms), reset.ACK(ms), reset.Data(ms, true, 10), reset.Data(ms, false, 10), reset.ACK(ms), reset.RST(ms, false))
+	// 20 s on, well within Idle, a packet of each.
+	clock := pkttest.NewConn("192.0.2.99:5000", "192.0.2.98:6000", 1)
+	clock.T = reset.T.Add(20 * time.Second)
+	late := closed
+	late.T = clock.T
+	feed(tr, clock.SYN(0), late.Data(0, true, 10))
+	lateReset := reset
+	lateReset.T = clock.T
+	feed(tr, lateReset.SYN(0))
+	tr.Finish()
+	if got := tr.Counts().Midstream; got != 1 {
+		t.Errorf("%d connections without SYN, want 1: the closed connection's late packet", got)
+	}
+	if len(rec.got) != 3 || tr.Counts().PortReuse != 0 {
+		t.Errorf("%d attempts, %d port reuses: want the three SYNs' attempts, the late SYN absorbed by the reset connection's tomb", len(rec.got), tr.Counts().PortReuse)
+	}
+}

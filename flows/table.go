@@ -1,0 +1,156 @@
+package flows
+
+import (
+	"encoding/binary"
+	"math/bits"
+	"math/rand/v2"
+	"unsafe"
+)
+
+// connTable holds every connection the tracker follows, both attempts in
+// progress and tombs, under one key with its endpoints in a fixed order:
+// a packet either way finds its connection with one probe. Tombs live in
+// the slot by value (64 bytes all told), so a settled connection costs no
+// allocation and no pointer for the collector to follow.
+//
+// It is open addressing with linear probing and backward-shift deletion
+// (no deleted markers to wade through), its hash seeded per table: a
+// capture is untrusted input, and a fixed hash would let one be crafted
+// to collide.
+type connTable struct {
+	slots []connSlot
+	mask  uint64
+	n     int // occupied slots
+	seed  uint64
+}
+
+// connSlot is one connection: an attempt in progress (att set), or the
+// tomb of one handed on.
+type connSlot struct {
+	key connKey
+	// ctl: ctlUsed, the connection's flags (ctlClientFirst…) and the top
+	// bits of the hash, so most probes that miss compare no key.
+	ctl uint32
+	att *Attempt
+	isn uint32 // a tomb's ISN: a SYN with another one is port reuse
+	// last is a tomb's last packet, in whole seconds of capture time since
+	// the tracker's epoch: a tomb costs no more than this.
+	last int32
+}
+
+// connKey is a mapKey with its endpoints in order: the lower first.
+type connKey mapKey
+
+const (
+	ctlUsed        = 1 << 31
+	ctlClientFirst = 1 << 0 // the client is the key's first endpoint
+	ctlFINFirst    = 1 << 1 // a tomb saw a FIN from the first endpoint
+	ctlFINSecond   = 1 << 2 // … from the second
+	ctlFlags       = 0xff
+	ctlHashMask    = ctlUsed - 1 &^ ctlFlags
+)
+
+const minTableSlots = 1 << 10
+
+// order returns m's key with its endpoints in order, and whether they
+// were swapped (the packet goes from the second endpoint to the first).
+func order(m mapKey) (connKey, bool) {
+	c0, s0 := binary.BigEndian.Uint64(m.client[:8]), binary.BigEndian.Uint64(m.server[:8])
+	c1, s1 := binary.BigEndian.Uint64(m.client[8:]), binary.BigEndian.Uint64(m.server[8:])
+	swap := c0 > s0 || (c0 == s0 && (c1 > s1 || (c1 == s1 && m.ports>>16 > m.ports&0xffff)))
+	if swap {
+		m = m.reverse()
+	}
+	return connKey(m), swap
+}
+
+func (t *connTable) init() {
+	t.slots = make([]connSlot, minTableSlots)
+	t.mask = minTableSlots - 1
+	t.seed = rand.Uint64() | 1
+}
+
+// hash mixes the key's words with the table's seed (multiply and fold,
+// as wyhash does): cheap, and unpredictable without the seed.
+func (t *connTable) hash(k *connKey) uint64 {
+	p := (*[44]byte)(unsafe.Pointer(k))
+	h := t.seed
+	for i := 0; i < 40; i += 8 {
+		hi, lo := bits.Mul64(h^binary.LittleEndian.Uint64(p[i:]), 0x9e3779b97f4a7c15)
+		h = hi ^ lo
+	}
+	hi, lo := bits.Mul64(h^uint64(binary.LittleEndian.Uint32(p[40:])), 0xbf58476d1ce4e5b9)
+	return hi ^ lo
+}
+
+// find returns the slot of k, or -1.
+func (t *connTable) find(k *connKey) int {
+	h := t.hash(k)
+	tag := ctlUsed | uint32(h>>32)&ctlHashMask
+	for i := h & t.mask; ; i = (i + 1) & t.mask {
+		s := &t.slots[i]
+		if s.ctl&ctlUsed == 0 {
+			return -1
+		}
+		if s.ctl&^ctlFlags == tag && s.key == *k {
+			return int(i)
+		}
+	}
+}
+
+// insert adds k, which must not be in the table, and returns its slot.
+func (t *connTable) insert(k *connKey) int {
+	if (t.n+1)*4 > len(t.slots)*3 {
+		t.grow()
+	}
+	h := t.hash(k)
+	i := h & t.mask
+	for t.slots[i].ctl&ctlUsed != 0 {
+		i = (i + 1) & t.mask
+	}
+	t.slots[i] = connSlot{key: *k, ctl: ctlUsed | uint32(h>>32)&ctlHashMask}
+	t.n++
+	return int(i)
+}
+
+func (t *connTable) grow() {
+	old := t.slots
+	t.slots = make([]connSlot, 2*len(old))
+	t.mask = uint64(len(t.slots) - 1)
+	for i := range old {
+		s := &old[i]
+		if s.ctl&ctlUsed == 0 {
+			continue
+		}
+		j := t.hash(&s.key) & t.mask
+		for t.slots[j].ctl&ctlUsed != 0 {
+			j = (j + 1) & t.mask
+		}
+		t.slots[j] = *s
+	}
+}
+
+// remove empties slot i, moving back the slots after it that probed past
+// it, so that no probe stops short of its key.
+func (t *connTable) remove(i int) {
+	t.n--
+	j := uint64(i)
+	for {
+		t.slots[j] = connSlot{}
+		k := j
+		for {
+			k = (k + 1) & t.mask
+			s := &t.slots[k]
+			if s.ctl&ctlUsed == 0 {
+				return
+			}
+			home := t.hash(&s.key) & t.mask
+			// s may fill the hole at j if its home is not within (j, k].
+			if (k-home)&t.mask >= (k-j)&t.mask {
+				t.slots[j] = *s
+				j = k
+				break
+			}
+		}
+	}
+}
