@@ -93,7 +93,7 @@ type Tracker struct {
 	// before their connection ended: a few bytes that absorb the rest of
 	// it, so its later packets are not taken for connections without a SYN.
 	conns      connTable
-	pending    int       // attempts in conns
+	pending    int      // attempts in conns
 	head, tail *Attempt // least recently active first
 	free       []*Attempt
 	// epoch is the capture time tombs count their seconds from; lastTombSweep
@@ -305,7 +305,7 @@ func (t *Tracker) entombIfHandedOn(a *Attempt) {
 	s := &t.conns.slots[t.conns.find(&ck)]
 	s.att, s.isn, s.last = nil, a.ISN, t.seconds(a.last)
 	if a.ClientFIN.Count > 0 {
-		s.ctl |= ctlFINFirst << (s.ctl & ctlClientFirst ^ 1)
+		s.ctl |= ctlFINFirst << (s.ctl&ctlClientFirst ^ 1)
 	}
 	if a.ServerFIN.Count > 0 {
 		s.ctl |= ctlFINFirst << (s.ctl & ctlClientFirst)
