@@ -47,7 +47,7 @@ const (
 	ctlFINFirst    = 1 << 1 // a tomb saw a FIN from the first endpoint
 	ctlFINSecond   = 1 << 2 // … from the second
 	ctlFlags       = 0xff
-	ctlHashMask    = ctlUsed - 1&^ctlFlags
+	ctlHashMask    = (ctlUsed - 1) &^ ctlFlags
 )
 
 const minTableSlots = 1 << 10

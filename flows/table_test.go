@@ -72,3 +72,11 @@ func TestOrderIsTheSameBothWays(t *testing.T) {
 		}
 	}
 }
+
+// TestSlotTagsHoldHashBits: the bits of a slot's control word that hold
+// the hash are neither the used bit nor the flags.
+func TestSlotTagsHoldHashBits(t *testing.T) {
+	if ctlHashMask&(ctlUsed|ctlFlags) != 0 || ctlHashMask == 0 || ctlHashMask|ctlUsed|ctlFlags != 1<<32-1 {
+		t.Fatalf("hash bits %#x overlap the used bit or the flags, or leave bits unused", ctlHashMask)
+	}
+}
