@@ -22,6 +22,9 @@ type connTable struct {
 	mask  uint64
 	n     int // occupied slots
 	seed  uint64
+	// inserts counts insertions since the owner last reset it: the
+	// tracker sweeps tombs at a pace set by it.
+	inserts int
 }
 
 // connSlot is one connection: an attempt in progress (att set), or the
@@ -100,9 +103,10 @@ func (t *connTable) find(k *connKey) int {
 
 // insert adds k, which must not be in the table, and returns its slot.
 func (t *connTable) insert(k *connKey) int {
-	if (t.n+1)*4 > len(t.slots)*3 {
+	if t.full() {
 		t.grow()
 	}
+	t.inserts++
 	h := t.hash(k)
 	i := h & t.mask
 	for t.slots[i].ctl&ctlUsed != 0 {
@@ -112,6 +116,9 @@ func (t *connTable) insert(k *connKey) int {
 	t.n++
 	return int(i)
 }
+
+// full says whether the next insert grows the table (load 3/4).
+func (t *connTable) full() bool { return (t.n+1)*4 > len(t.slots)*3 }
 
 func (t *connTable) grow() {
 	old := t.slots

@@ -114,6 +114,7 @@ type Tracker struct {
 
 	// now is the clock expiry runs on; see tick.
 	now, lastSweep, lastMidSweep time.Time
+	nowNS, lastSweepNS           int64     // now and lastSweep in nanoseconds (nanos)
 	odd                          time.Time // a packet's time the clock has not followed yet
 	jumps                        TimeJump
 	counts                       Counts
@@ -161,30 +162,56 @@ func (t *Tracker) tick(p *capture.Packet) {
 	if ts.IsZero() { // a simple packet block has no time
 		return
 	}
-	switch d := ts.Sub(t.now); {
-	case t.now.IsZero() || (d >= -maxBehind && d <= maxAhead):
-		if t.now.IsZero() {
-			t.epoch = ts.Unix()
+	n := nanos(ts)
+	if d := n - t.nowNS; !t.now.IsZero() && d >= -int64(maxBehind) && d <= int64(maxAhead) {
+		// The common case, on integers: time.Time arithmetic per packet
+		// cost a tenth of tracking.
+		if !t.odd.IsZero() {
+			t.odd = time.Time{}
 		}
-		t.odd = time.Time{}
-		if ts.After(t.now) {
-			t.now = ts
+		if d > 0 {
+			t.now, t.nowNS = ts, n
 		}
-	default:
-		if t.jumps.Count == 0 {
-			t.jumps.At, t.jumps.By = p.Ref, d
-		}
-		t.jumps.Count++
-		if t.odd.IsZero() || far(ts, t.odd, t.cfg.Idle) {
-			t.odd = ts // wait for the next packet to confirm the jump
-			return
-		}
-		t.odd = time.Time{}
-		t.now = ts
+	} else {
+		t.tickOdd(p, ts, n)
 	}
-	if far(t.now, t.lastSweep, time.Second) {
+	if d := t.nowNS - t.lastSweepNS; d >= int64(time.Second) || d <= -int64(time.Second) {
 		t.Expire(t.now)
 	}
+}
+
+// tickOdd moves the clock for the first packet, and for one further off
+// than the clock follows at once.
+func (t *Tracker) tickOdd(p *capture.Packet, ts time.Time, n int64) {
+	if t.now.IsZero() {
+		t.epoch = ts.Unix()
+		t.now, t.nowNS = ts, n
+		return
+	}
+	if t.jumps.Count == 0 {
+		t.jumps.At, t.jumps.By = p.Ref, ts.Sub(t.now)
+	}
+	t.jumps.Count++
+	if t.odd.IsZero() || far(ts, t.odd, t.cfg.Idle) {
+		t.odd = ts // wait for the next packet to confirm the jump
+		return
+	}
+	t.odd = time.Time{}
+	t.now, t.nowNS = ts, n
+}
+
+// nanos is ts in nanoseconds since 1970, clamped to ±2^62 (a corrupt
+// record's time may be any at all) so that differences cannot overflow.
+func nanos(ts time.Time) int64 {
+	const limit = 1 << 62
+	sec := ts.Unix()
+	switch {
+	case sec >= limit/int64(time.Second):
+		return limit
+	case sec <= -limit/int64(time.Second):
+		return -limit
+	}
+	return sec*int64(time.Second) + int64(ts.Nanosecond())
 }
 
 // far says whether a and b are d or more apart, either way round.
@@ -211,6 +238,8 @@ func NewTracker(cfg Config, emit func(*Attempt)) *Tracker {
 		emit:      emit,
 		serverTTL: make(map[netip.Addr]HopRef),
 		midstream: make(map[Key]*Midstream),
+		// Before any sweep: the first packet sweeps, whatever its time.
+		lastSweepNS: -1 << 62,
 	}
 	t.conns.init()
 	return t
@@ -318,6 +347,7 @@ func (t *Tracker) entombIfHandedOn(a *Attempt) {
 // set.
 func (t *Tracker) sweepTombs(now time.Time, all bool) {
 	t.lastTombSweep = now
+	t.conns.inserts = 0
 	nowSec := int64(t.seconds(now))
 	idle, closed := int64(t.cfg.Idle/time.Second), int64(closeLinger/time.Second)
 	for i := 0; i < len(t.conns.slots); {
@@ -377,6 +407,9 @@ func (t *Tracker) start(k Key, p *capture.Packet) {
 	a.SYN.add(p)
 	a.record(p, EvSYN, true)
 	a.duplicate(p)
+	if t.conns.full() && far(t.now, t.lastTombSweep, time.Second) {
+		t.sweepTombs(t.now, false) // rather than grow for tombs due to go
+	}
 	ck, swapped := order(k.mapKey())
 	slot := &t.conns.slots[t.conns.insert(&ck)]
 	slot.att = a
@@ -652,12 +685,15 @@ func (t *Tracker) handOn(a *Attempt, end time.Time, why EndReason) {
 // forgets settled ones. Observe calls it as capture time passes; a live
 // reader calls it on a clock tick too.
 func (t *Tracker) Expire(now time.Time) {
-	t.lastSweep = now
+	t.lastSweep, t.lastSweepNS = now, nanos(now)
 	t.releaseHeld(now)
 	for a := t.head; a != nil && far(now, a.last, t.cfg.Idle); a = t.head {
 		t.drop(a, now, EndIdle)
 	}
-	if far(now, t.lastTombSweep, tombSweep) {
+	// A sweep reads the whole table: it waits for an eighth of it to
+	// have been filled since the last, which keeps its cost per attempt
+	// constant, or for Idle to pass.
+	if (t.conns.inserts >= len(t.conns.slots)/8 && far(now, t.lastTombSweep, tombSweep)) || far(now, t.lastTombSweep, t.cfg.Idle) {
 		t.sweepTombs(now, false)
 	}
 	t.expireDNS(now, false)
@@ -687,7 +723,7 @@ func (t *Tracker) Expire(now time.Time) {
 // one odd record's).
 func (t *Tracker) Advance(now time.Time) {
 	if d := now.Sub(t.now); !now.IsZero() && (t.now.IsZero() || (d > 0 && d <= maxAhead)) {
-		t.now = now
+		t.now, t.nowNS = now, nanos(now)
 		t.Expire(now)
 	}
 }
