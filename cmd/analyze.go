@@ -300,7 +300,6 @@ func readGroup(ctx context.Context, g group, fcfg flows.Config, opt readOptions,
 		judge(a, v)
 	})
 	var warnings []string
-	var p capture.Packet
 	var splitter *flows.Splitter
 	if g.split {
 		splitter = flows.NewSplitter()
@@ -332,22 +331,25 @@ func readGroup(ctx context.Context, g group, fcfg flows.Config, opt readOptions,
 		filter, _ := capture.ParseFilter(opt.filter) // checked with the flags
 		rd.SetFilter(filter)
 		before := tracker.Counts().Midstream
+		ahead := newPacketsAhead(rd)
 		for n := 0; ; n++ {
 			if n%8192 == 0 {
-				prog.tick(rd.Stats().Packets)
+				prog.tick(ahead.records())
 			}
-			err := rd.Next(&p)
+			p, err := ahead.next()
 			if err == io.EOF {
 				break
 			}
-			// -c counts records, as tcpdump does, not only those with TCP.
-			if err == nil && opt.count > 0 && read+int(p.N) > opt.count {
-				break
-			}
-			if w := opt.window; w != nil {
-				w.resolve(p.TS)
-				if opt.stopAfter > 0 && !w.until.IsZero() && p.TS.After(w.until.Add(opt.stopAfter)) {
+			if err == nil {
+				// -c counts records, as tcpdump does, not only those with TCP.
+				if opt.count > 0 && read+int(p.N) > opt.count {
 					break
+				}
+				if w := opt.window; w != nil {
+					w.resolve(p.TS)
+					if opt.stopAfter > 0 && !w.until.IsZero() && p.TS.After(w.until.Add(opt.stopAfter)) {
+						break
+					}
 				}
 			}
 			if err != nil {
@@ -358,6 +360,7 @@ func readGroup(ctx context.Context, g group, fcfg flows.Config, opt readOptions,
 				case st.Packets == 0 && !errors.Is(err, capture.ErrTruncated) && !errors.Is(err, capture.ErrTrailingData):
 					// Broken structure before the first packet: not a
 					// capture we can read at all.
+					ahead.stop()
 					prog.done()
 					rd.Close()
 					in.Close()
@@ -371,12 +374,13 @@ func readGroup(ctx context.Context, g group, fcfg flows.Config, opt readOptions,
 				break
 			}
 			if splitter != nil {
-				if atClient, atServer := splitter.Sides(&p); !atClient && g.vantage == verdict.VantageClient || !atServer && g.vantage == verdict.VantageServer {
+				if atClient, atServer := splitter.Sides(p); !atClient && g.vantage == verdict.VantageClient || !atServer && g.vantage == verdict.VantageServer {
 					continue
 				}
 			}
-			tracker.Observe(&p)
+			tracker.Observe(p)
 		}
+		ahead.stop()
 		prog.done()
 		rd.Close()
 		in.Close()
