@@ -253,9 +253,11 @@ type Attempt struct {
 	Echoes  uint32
 	lastSig packetSig
 
-	// Tracker bookkeeping: lru links and last activity.
+	// Tracker bookkeeping: lru links, last activity, and the tracker's
+	// count of touches at the last (the lru order, kept when frozen).
 	prev, next *Attempt
 	last       time.Time
+	touched    uint64
 	emitted    bool
 	// heldUntil: a refused or aborted attempt waits until then for packets
 	// showing the RST did not end it (the client ignored it).

@@ -12,12 +12,37 @@ import "iter"
 // filled as at hand-on, so an early judgement of a RST is the final one.
 func (t *Tracker) PendingAttempts() iter.Seq[*Attempt] {
 	return func(yield func(*Attempt) bool) {
-		for a := t.head; a != nil; a = a.next {
-			if a.emitted {
+		// The lru list and the frozen queue, merged by touch order; a
+		// frozen attempt is unpacked into scratch space for its step.
+		a, q := t.head, 0
+		for {
+			for q < len(t.cold) && t.frozen[t.cold[q].idx].gen != t.cold[q].gen {
+				q++
+			}
+			var next *Attempt
+			switch {
+			case q < len(t.cold) && (a == nil || t.cold[q].touched < a.touched):
+				f := &t.frozen[t.cold[q].idx]
+				if t.peek == nil {
+					t.peek = new(Attempt)
+				}
+				*t.peek = Attempt{Events: t.peek.Events[:0]}
+				if err := thaw(t.peek, f.b, &t.coldFiles); err != nil {
+					panic("flows: " + err.Error()) // packed by freeze: a bug
+				}
+				t.peek.DNS = f.dns
+				next = t.peek
+				q++
+			case a != nil:
+				next, a = a, a.next
+			default:
+				return
+			}
+			if next.emitted {
 				continue
 			}
-			a.ServerHops = t.serverTTL[a.Key.Server.Addr()]
-			if !yield(a) {
+			next.ServerHops = t.serverTTL[next.Key.Server.Addr()]
+			if !yield(next) {
 				return
 			}
 		}

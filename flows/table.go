@@ -49,6 +49,7 @@ const (
 	ctlClientFirst = 1 << 0 // the client is the key's first endpoint
 	ctlFINFirst    = 1 << 1 // a tomb saw a FIN from the first endpoint
 	ctlFINSecond   = 1 << 2 // … from the second
+	ctlFrozen      = 1 << 3 // the attempt is packed: isn holds its index
 	ctlFlags       = 0xff
 	ctlHashMask    = (ctlUsed - 1) &^ ctlFlags
 )

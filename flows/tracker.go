@@ -95,7 +95,16 @@ type Tracker struct {
 	conns      connTable
 	pending    int      // attempts in conns
 	head, tail *Attempt // least recently active first
-	free       []*Attempt
+	touches    uint64   // touch calls so far: the lru order as a number
+	// Attempts quiet for freezeAfter are packed (freeze.go): frozen by
+	// index, with free indexes and the queue of them in lru order.
+	frozen    []frozenAttempt
+	coldFree  []uint32
+	cold      []coldEntry
+	coldFiles coldFiles
+	peek      *Attempt // a frozen attempt unpacked for PendingAttempts
+	noFreeze  bool     // tests: the same run without packing
+	free      []*Attempt
 	// epoch is the capture time tombs count their seconds from; lastTombSweep
 	// when they were last swept.
 	epoch         int64
@@ -352,7 +361,7 @@ func (t *Tracker) sweepTombs(now time.Time, all bool) {
 	idle, closed := int64(t.cfg.Idle/time.Second), int64(closeLinger/time.Second)
 	for i := 0; i < len(t.conns.slots); {
 		s := &t.conns.slots[i]
-		if s.ctl&ctlUsed == 0 || s.att != nil {
+		if s.ctl&ctlUsed == 0 || s.att != nil || s.ctl&ctlFrozen != 0 {
 			i++
 			continue
 		}
@@ -379,16 +388,21 @@ func (t *Tracker) lookup(k Key) (a *Attempt, tomb int, fromClient bool) {
 	}
 	s := &t.conns.slots[i]
 	fromClient = swapped == (s.ctl&ctlClientFirst == 0)
-	if s.att != nil {
+	switch {
+	case s.att != nil:
 		return s.att, -1, fromClient
+	case s.ctl&ctlFrozen != 0:
+		return t.thaw(s.isn), -1, fromClient
 	}
 	return nil, i, fromClient
 }
 
 func (t *Tracker) start(k Key, p *capture.Packet) {
-	if t.cfg.MaxAttempts > 0 && t.pending >= t.cfg.MaxAttempts && t.head != nil {
-		t.counts.Evicted++
-		t.drop(t.head, t.now, EndEvicted)
+	if t.cfg.MaxAttempts > 0 && t.pending >= t.cfg.MaxAttempts {
+		if old := t.oldest(0, 0); old != nil {
+			t.counts.Evicted++
+			t.drop(old, t.now, EndEvicted)
+		}
 	}
 	a := t.alloc()
 	a.Key = k
@@ -687,9 +701,11 @@ func (t *Tracker) handOn(a *Attempt, end time.Time, why EndReason) {
 func (t *Tracker) Expire(now time.Time) {
 	t.lastSweep, t.lastSweepNS = now, nanos(now)
 	t.releaseHeld(now)
-	for a := t.head; a != nil && far(now, a.last, t.cfg.Idle); a = t.head {
+	nowNS := nanos(now)
+	for a := t.oldest(nowNS, t.cfg.Idle); a != nil; a = t.oldest(nowNS, t.cfg.Idle) {
 		t.drop(a, now, EndIdle)
 	}
+	t.freezeIdle(nowNS)
 	// A sweep reads the whole table: it waits for an eighth of it to
 	// have been filled since the last, which keeps its cost per attempt
 	// constant, or for Idle to pass.
@@ -731,8 +747,8 @@ func (t *Tracker) Advance(now time.Time) {
 // Finish hands on every attempt still tracked, at the end of the capture.
 func (t *Tracker) Finish() {
 	t.held = t.held[:0]
-	for t.head != nil {
-		t.drop(t.head, t.now, EndCapture)
+	for a := t.oldest(0, 0); a != nil; a = t.oldest(0, 0) {
+		t.drop(a, t.now, EndCapture)
 	}
 	t.sweepTombs(t.now, true)
 	for k, m := range t.midstream {
@@ -784,6 +800,8 @@ func (t *Tracker) alloc() *Attempt {
 // an odd packet takes that packet's time instead, so that it stays with the
 // packets after a jump the clock then follows.
 func (t *Tracker) touch(a *Attempt) {
+	t.touches++
+	a.touched = t.touches
 	if !t.odd.IsZero() && a.last.IsZero() {
 		a.last = t.odd
 	} else {

@@ -1,0 +1,135 @@
+package flows
+
+import (
+	"fmt"
+	"time"
+)
+
+// freezeAfter is how long an attempt goes without a packet before it is
+// packed (see cold.go). Past the duplicate window and most round trips,
+// short of the first SYN retransmission's second gap: a timeout's attempt
+// is thawed and packed again a few times, each for about a microsecond.
+const freezeAfter = 2 * time.Second
+
+// frozenAttempt is a packed attempt. Its DNS answer stays a pointer: it
+// is the tracker's, recycled with the attempt.
+type frozenAttempt struct {
+	b   []byte
+	dns *DNSAnswer
+	gen uint32 // bumped at each thaw, so queue entries tell they are stale
+}
+
+// coldEntry is a frozen attempt in the order it was frozen, which is its
+// order in the lru list: touched decides between it and the list's head.
+type coldEntry struct {
+	idx, gen uint32
+	touched  uint64
+	last     int64 // its last activity, in nanoseconds (nanos)
+}
+
+// freezeIdle packs the attempts idle for freezeAfter, least recently
+// active first.
+func (t *Tracker) freezeIdle(nowNS int64) {
+	if t.noFreeze {
+		return
+	}
+	for a := t.head; a != nil && nowNS-nanos(a.last) >= int64(freezeAfter); {
+		next := a.next
+		t.freeze(a)
+		a = next
+	}
+}
+
+// freeze packs a, unless it holds what packing cannot keep; its slot then
+// holds the index of the packed bytes.
+func (t *Tracker) freeze(a *Attempt) {
+	if !packable(a) {
+		return
+	}
+	var idx uint32
+	if n := len(t.coldFree); n > 0 {
+		idx, t.coldFree = t.coldFree[n-1], t.coldFree[:n-1]
+	} else {
+		idx = uint32(len(t.frozen))
+		t.frozen = append(t.frozen, frozenAttempt{})
+	}
+	f := &t.frozen[idx]
+	b, ok := freeze(f.b[:0], a, &t.coldFiles)
+	if !ok {
+		t.coldFree = append(t.coldFree, idx)
+		return
+	}
+	f.b, f.dns = b, a.DNS
+	ck, _ := order(a.Key.mapKey())
+	s := &t.conns.slots[t.conns.find(&ck)]
+	s.att, s.isn = nil, idx
+	s.ctl |= ctlFrozen
+	t.cold = append(t.cold, coldEntry{idx: idx, gen: f.gen, touched: a.touched, last: nanos(a.last)})
+	a.DNS = nil // it goes with the packed bytes, not to the free list
+	t.recycle(a)
+	t.pending++ // still pending, frozen
+}
+
+// thaw unpacks the frozen attempt at idx back into the table and the lru
+// list, in its place by touch order.
+func (t *Tracker) thaw(idx uint32) *Attempt {
+	f := &t.frozen[idx]
+	a := t.alloc()
+	if err := thaw(a, f.b, &t.coldFiles); err != nil {
+		panic(fmt.Sprintf("flows: frozen attempt %d: %v", idx, err)) // packed by freeze: a bug
+	}
+	a.DNS, f.dns = f.dns, nil
+	f.gen++
+	t.coldFree = append(t.coldFree, idx)
+	ck, _ := order(a.Key.mapKey())
+	s := &t.conns.slots[t.conns.find(&ck)]
+	s.att, s.isn = a, 0
+	s.ctl &^= ctlFrozen
+	// Attempts that could not be frozen may be older: they stay first.
+	var before *Attempt
+	for b := t.head; b != nil && b.touched < a.touched; b = b.next {
+		before = b
+	}
+	t.linkAfter(a, before)
+	return a
+}
+
+// oldest returns the least recently active attempt in progress, thawed
+// if it was frozen, or nil if none is. With idleFor > 0, only one idle
+// that long at nowNS.
+func (t *Tracker) oldest(nowNS int64, idleFor time.Duration) *Attempt {
+	for len(t.cold) > 0 && t.frozen[t.cold[0].idx].gen != t.cold[0].gen {
+		t.cold = t.cold[1:] // thawed by a packet since
+	}
+	a := t.head
+	if len(t.cold) > 0 && (a == nil || t.cold[0].touched < a.touched) {
+		e := t.cold[0]
+		if idleFor > 0 && !farNS(nowNS, e.last, idleFor) {
+			return nil
+		}
+		t.cold = t.cold[1:]
+		return t.thaw(e.idx)
+	}
+	if a == nil || (idleFor > 0 && !farNS(nowNS, nanos(a.last), idleFor)) {
+		return nil
+	}
+	return a
+}
+
+// farNS is far on nanoseconds.
+func farNS(a, b int64, d time.Duration) bool { return a-b >= int64(d) || a-b <= -int64(d) }
+
+// linkAfter puts a into the lru list after before (first if nil).
+func (t *Tracker) linkAfter(a, before *Attempt) {
+	a.prev = before
+	if before == nil {
+		a.next, t.head = t.head, a
+	} else {
+		a.next, before.next = before.next, a
+	}
+	if a.next != nil {
+		a.next.prev = a
+	} else {
+		t.tail = a
+	}
+}

@@ -1,0 +1,64 @@
+package flows
+
+import (
+	"bytes"
+	"io"
+	"reflect"
+	"testing"
+
+	"github.com/synpath/synpath/capture"
+	"github.com/synpath/synpath/internal/capgen"
+)
+
+// TestFreezingChangesNothing: a realistic mix (timeouts resending SYNs for
+// half a minute, stalled requests, refusals waiting for a reference) hands
+// on the same attempts, field for field and in the same order, whether
+// quiet attempts are packed or not; and packing kept most of them packed.
+func TestFreezingChangesNothing(t *testing.T) {
+	var file bytes.Buffer
+	if _, err := capgen.WriteMix(&file, nil, capgen.MixConfig{N: 3000, Rate: 200, Seed: 3}); err != nil {
+		t.Fatal(err)
+	}
+	run := func(noFreeze bool, cfg Config) (got []*Attempt, mostFrozen int) {
+		tr := NewTracker(cfg, func(a *Attempt) { got = append(got, a.Clone()) })
+		tr.noFreeze = noFreeze
+		rd, err := capture.NewReader("mix.pcap", bytes.NewReader(file.Bytes()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p capture.Packet
+		for rd.Next(&p) != io.EOF {
+			tr.Observe(&p)
+			frozen := tr.pending
+			for a := tr.head; a != nil; a = a.next {
+				frozen--
+			}
+			mostFrozen = max(mostFrozen, frozen)
+		}
+		tr.Finish()
+		return got, mostFrozen
+	}
+	for name, cfg := range map[string]Config{
+		"default":              DefaultConfig,
+		"short idle":           {Idle: 5e9},
+		"table full (a flood)": {Idle: 30e9, MaxAttempts: 50},
+	} {
+		want, _ := run(true, cfg)
+		got, frozen := run(false, cfg)
+		least := 100
+		if cfg.MaxAttempts > 0 {
+			least = min(least, cfg.MaxAttempts/2)
+		}
+		if frozen < least {
+			t.Errorf("%s: at most %d attempts were frozen at once", name, frozen)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d attempts handed on, %d without freezing", name, len(got), len(want))
+		}
+		for i := range want {
+			if !reflect.DeepEqual(got[i], want[i]) {
+				t.Fatalf("%s: attempt %d differs:\n%+v\nwithout freezing:\n%+v", name, i, got[i], want[i])
+			}
+		}
+	}
+}
