@@ -54,12 +54,18 @@ func (t *Tracker) freeze(a *Attempt) {
 		t.frozen = append(t.frozen, frozenAttempt{})
 	}
 	f := &t.frozen[idx]
-	b, ok := freeze(f.b[:0], a, &t.coldFiles)
+	b, ok := freeze(t.coldScratch[:0], a, &t.coldFiles)
+	t.coldScratch = b
 	if !ok {
 		t.coldFree = append(t.coldFree, idx)
 		return
 	}
-	f.b, f.dns = b, a.DNS
+	// Kept at its size: appending would leave a third of it unused.
+	if cap(f.b) < len(b) || cap(f.b) > 2*len(b) {
+		f.b = make([]byte, len(b))
+	}
+	f.b = append(f.b[:0], b...)
+	f.dns = a.DNS
 	ck, _ := order(a.Key.mapKey())
 	s := &t.conns.slots[t.conns.find(&ck)]
 	s.att, s.isn = nil, idx

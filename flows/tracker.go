@@ -102,9 +102,12 @@ type Tracker struct {
 	coldFree  []uint32
 	cold      []coldEntry
 	coldFiles coldFiles
-	peek      *Attempt // a frozen attempt unpacked for PendingAttempts
-	noFreeze  bool     // tests: the same run without packing
-	free      []*Attempt
+	// coldScratch is where an attempt is packed before it is copied to
+	// storage of its size.
+	coldScratch []byte
+	peek        *Attempt // a frozen attempt unpacked for PendingAttempts
+	noFreeze    bool     // tests: the same run without packing
+	free        []*Attempt
 	// epoch is the capture time tombs count their seconds from; lastTombSweep
 	// when they were last swept.
 	epoch         int64
