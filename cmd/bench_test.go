@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"io"
 	"os"
@@ -67,34 +68,51 @@ func benchPipeline(b *testing.B, attempts int, mix capgen.Mix) {
 // reports allocations per attempt, where judging and writing cost most.
 func BenchmarkAnalyzeMix(b *testing.B) {
 	const conns = 5000
-	var c bytes.Buffer
-	truth, err := capgen.WriteMix(&c, nil, capgen.MixConfig{N: conns, Rate: 1000, Seed: 1})
+	var c, srv bytes.Buffer
+	truth, err := capgen.WriteMix(&c, &srv, capgen.MixConfig{N: conns, Rate: 1000, Seed: 1})
 	if err != nil {
 		b.Fatal(err)
 	}
-	file := filepath.Join(b.TempDir(), "mix.pcap")
-	if err := os.WriteFile(file, c.Bytes(), 0o644); err != nil {
-		b.Fatal(err)
+	dir := b.TempDir()
+	file, server, gz := filepath.Join(dir, "mix.pcap"), filepath.Join(dir, "server.pcap"), filepath.Join(dir, "mix.pcap.gz")
+	var zipped bytes.Buffer
+	zw := gzip.NewWriter(&zipped)
+	zw.Write(c.Bytes())
+	zw.Close()
+	for name, data := range map[string][]byte{file: c.Bytes(), server: srv.Bytes(), gz: zipped.Bytes()} {
+		if err := os.WriteFile(name, data, 0o644); err != nil {
+			b.Fatal(err)
+		}
 	}
 	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer devnull.Close()
-	for _, format := range []string{"json", "table"} {
-		b.Run(format, func(b *testing.B) {
-			b.SetBytes(int64(c.Len()))
+	for _, run := range []struct {
+		name    string
+		args    []string
+		packets int
+	}{
+		{"json", []string{"--format", "json", file}, truth.ClientPackets},
+		{"table", []string{file}, truth.ClientPackets},
+		{"gzip", []string{"--format", "json", gz}, truth.ClientPackets},
+		{"join", []string{"--format", "json", "--client", file, "--server", server}, truth.ClientPackets + truth.ServerPackets},
+	} {
+		b.Run(run.name, func(b *testing.B) {
 			b.ReportAllocs()
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
 			for b.Loop() {
-				if code := Main(context.Background(), []string{"analyze", "--format", format, file}, strings.NewReader(""), devnull, io.Discard); code > 1 {
+				if code := Main(context.Background(), append([]string{"analyze"}, run.args...), strings.NewReader(""), devnull, io.Discard); code > 1 {
 					b.Fatalf("exit %d", code)
 				}
 			}
 			runtime.ReadMemStats(&after)
-			b.ReportMetric(float64(after.Mallocs-before.Mallocs)/float64(b.N*conns), "allocs/attempt")
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*truth.ClientPackets), "ns/packet")
+			allocs := float64(after.Mallocs - before.Mallocs)
+			b.ReportMetric(allocs/float64(b.N*conns), "allocs/attempt")
+			b.ReportMetric(allocs/float64(b.N*run.packets), "allocs/packet")
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*run.packets), "ns/packet")
 		})
 	}
 }
