@@ -75,6 +75,12 @@ func InferVantage(a *flows.Attempt) Vantage {
 	return VantageUnknown
 }
 
+// JudgeInto is Judge writing into *r, for callers that judge many attempts
+// one after the other.
+func JudgeInto(r *Result, a *flows.Attempt, v Vantage, cfg Config) {
+	*r = Judge(a, v, cfg)
+}
+
 // Judge judges one attempt as one capture, taken at vantage v, saw it.
 // VantageUnknown is judged like a client-side capture: what passed the
 // capture point is all that can be known.
