@@ -2,6 +2,7 @@ package verdict
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/synpath/synpath/capture"
@@ -340,7 +341,7 @@ func (t *text) resentAfter(a *flows.Attempt) *text {
 func judgeEstablished(a *flows.Attempt, r *Result, cfg Config, v Vantage) {
 	tmp := &r.w.tmp
 	mark := len(tmp.b)
-	tmp.handshakeNote(a, v)
+	tmp.handshakeNote(a, v, r.RTT)
 	// A server whose kernel holds the connection acknowledges what the
 	// client sends, whether or not the application reads it.
 	serverTook := a.ServerAckedData || a.ServerAnswered()
@@ -663,15 +664,16 @@ func compareRST(t *text, rst flows.Seen, refTTL uint8, refID uint16, refWhat []b
 }
 
 // handshakeNote says how the handshake completed: "The handshake completed
-// after 2 SYNs (the first 1 went unanswered) in 20 ms".
-func (t *text) handshakeNote(a *flows.Attempt, v Vantage) *text {
+// after 2 SYNs (the first 1 went unanswered) in 20 ms". At the client, rtt
+// is the result's, from the last SYN to the SYN-ACK.
+func (t *text) handshakeNote(a *flows.Attempt, v Vantage, rtt time.Duration) *text {
 	if v != VantageServer && a.SYN.Count > 1 {
 		t.str("The handshake completed after ").count(a.SYN.Count, "SYN").str(" (the first ").num(uint64(a.SYN.Count - 1)).str(" went unanswered)")
 	} else {
 		t.str("The handshake completed")
 	}
-	if d := rtt(a, flows.EvSYN, flows.EvSYNACK); v != VantageServer && d >= 0 {
-		t.str(" in ").dur(d)
+	if v != VantageServer && rtt >= 0 {
+		t.str(" in ").dur(rtt)
 	}
 	switch {
 	case v != VantageServer && a.SYNACK.Count == 0:
@@ -721,12 +723,19 @@ func hasEvent(a *flows.Attempt, t flows.EventType) bool {
 // appendEvidence appends an Evidence for each of a's events to ev, naming
 // ICMP errors icmpWhat.
 func appendEvidence(ev []Evidence, a *flows.Attempt, side Vantage, icmpWhat string) []Evidence {
-	for _, e := range a.Events {
+	n := len(ev)
+	ev = slices.Grow(ev, len(a.Events))[:n+len(a.Events)]
+	for i := range a.Events {
+		e := &a.Events[i]
 		what := e.Type.String()
 		if e.Type == flows.EvICMP {
 			what = icmpWhat
 		}
-		ev = append(ev, Evidence{Ref: e.Ref, What: what, FromClient: e.FromClient, TTL: e.TTL, Len: e.Len, Side: side, At: e.TS, Pair: -1})
+		// Field by field, every field: ev may hold an earlier attempt's,
+		// and a whole Evidence is built aside and then copied.
+		x := &ev[n+i]
+		x.Ref, x.What, x.FromClient, x.TTL, x.Len = e.Ref, what, e.FromClient, e.TTL, e.Len
+		x.Side, x.At, x.Pair, x.Lost = side, e.TS, -1, false
 	}
 	return ev
 }

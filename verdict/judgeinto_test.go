@@ -146,7 +146,7 @@ func TestJudgeIntoReuse(t *testing.T) {
 		t.Fatalf("only %d captures found", len(sets))
 	}
 	quick := Config{SYNTimeout: 300 * time.Millisecond, StallAfter: 300 * time.Millisecond, AnswerWait: 100 * time.Millisecond}
-	r := stale
+	r := stale()
 	for name, as := range sets {
 		for _, a := range as {
 			for _, v := range []Vantage{InferVantage(a), VantageClient, VantageServer, VantageUnknown} {
@@ -162,17 +162,20 @@ func TestJudgeIntoReuse(t *testing.T) {
 	}
 }
 
-// TestJudgeIntoOverwritesAll judges into a Result whose every field is set.
+// TestJudgeIntoOverwritesAll judges into a Result whose every field, and
+// every field of its evidence, is set.
 func TestJudgeIntoOverwritesAll(t *testing.T) {
-	rv := reflect.ValueOf(stale)
-	for i := range rv.NumField() {
-		if f := rv.Type().Field(i); f.IsExported() && rv.Field(i).IsZero() {
-			t.Errorf("stale leaves %s zero: set it, so that reuse is tested for it", f.Name)
+	r := stale()
+	for _, v := range []reflect.Value{reflect.ValueOf(r), reflect.ValueOf(r.Evidence[0])} {
+		for i := range v.NumField() {
+			if f := v.Type().Field(i); f.IsExported() && v.Field(i).IsZero() {
+				t.Errorf("stale leaves %s.%s zero: set it, so that reuse is tested for it", v.Type().Name(), f.Name)
+			}
 		}
 	}
-	client, _ := mix(t)
-	for _, s := range client[:100] {
-		r := stale
+	client, server := mix(t)
+	for _, s := range append(client[:100], server[:100]...) {
+		r := stale()
 		JudgeInto(&r, s.a, s.v, Config{})
 		if diff := differ(r, Judge(s.a, s.v, Config{})); diff != nil {
 			t.Fatalf("JudgeInto into a used Result differs from Judge in %v", diff)
@@ -180,19 +183,28 @@ func TestJudgeIntoOverwritesAll(t *testing.T) {
 	}
 }
 
-// stale is a Result every field of which holds something.
-var stale = Result{
-	Client: netip.MustParseAddrPort("192.0.2.1:1"), Server: netip.MustParseAddrPort("192.0.2.2:2"),
-	Tunnel: capture.Tunnel{Kind: capture.TunnelVXLAN, ID: 7}, ISN: 7,
-	Verdict: Stalled, Where: Client, Candidates: []Place{Client, Server, ReturnPath, OutboundPath},
-	WhereSure: Proven, Cause: CauseDNS, SNI: "stale.example", HTTPHost: "stale.example", HTTPStatus: 503,
-	DNS:       &Lookup{Name: "stale.example", Stale: true},
-	RSTOrigin: OriginPath, OriginSure: Likely, ICMP: "stale", Vantage: VantageBoth,
-	FirstSYN: time.Unix(7, 0), SYNSent: 7, SYNSeenByServer: 7, SYNACKSent: 7, SYNACKSeenByClient: 7, RTT: 7,
-	ClockOffset: 7, ClockError: 7, HasClockOffset: true,
-	ClientSeenByServer: netip.MustParseAddrPort("192.0.2.3:3"), ServerSeenByServer: netip.MustParseAddrPort("192.0.2.4:4"),
-	Partial: true, OneWay: true, Match: "stale", Explanation: "stale", Settle: "stale",
-	Evidence: make([]Evidence, 20),
+// stale returns a Result every field of which holds something, as does
+// every field of its evidence, longer than any attempt's.
+func stale() Result {
+	old := time.Unix(7, 0)
+	ev := Evidence{Ref: capture.Ref{File: "stale.pcap", N: 7, TS: old, Iface: 7}, What: "stale", FromClient: true, TTL: 7, Len: 7,
+		Side: VantageBoth, At: old, Pair: 7, Lost: true}
+	r := Result{
+		Client: netip.MustParseAddrPort("192.0.2.1:1"), Server: netip.MustParseAddrPort("192.0.2.2:2"),
+		Tunnel: capture.Tunnel{Kind: capture.TunnelVXLAN, ID: 7}, ISN: 7,
+		Verdict: Stalled, Where: Client, Candidates: []Place{Client, Server, ReturnPath, OutboundPath},
+		WhereSure: Proven, Cause: CauseDNS, SNI: "stale.example", HTTPHost: "stale.example", HTTPStatus: 503,
+		DNS:       &Lookup{Name: "stale.example", Stale: true},
+		RSTOrigin: OriginPath, OriginSure: Likely, ICMP: "stale", Vantage: VantageBoth,
+		FirstSYN: old, SYNSent: 7, SYNSeenByServer: 7, SYNACKSent: 7, SYNACKSeenByClient: 7, RTT: 7,
+		ClockOffset: 7, ClockError: 7, HasClockOffset: true,
+		ClientSeenByServer: netip.MustParseAddrPort("192.0.2.3:3"), ServerSeenByServer: netip.MustParseAddrPort("192.0.2.4:4"),
+		Partial: true, OneWay: true, Match: "stale", Explanation: "stale", Settle: "stale",
+	}
+	for range flows.MaxEvents + 1 {
+		r.Evidence = append(r.Evidence, ev)
+	}
+	return r
 }
 
 // differ names the fields in which two results differ, nil if none. Their
