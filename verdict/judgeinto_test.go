@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -115,13 +116,29 @@ func benchJudge(b *testing.B, set []sample, judge func(sample)) {
 	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/n, "allocs/attempt")
 }
 
+// TestJudgeIntoAllocs holds judging into a reused Result to one allocation
+// per attempt (the string its words are cut from), over the mix.
+func TestJudgeIntoAllocs(t *testing.T) {
+	client, server := mix(t)
+	set := slices.Concat(client, server)
+	var r Result
+	allocs := testing.AllocsPerRun(3, func() {
+		for _, s := range set {
+			JudgeInto(&r, s.a, s.v, Config{})
+		}
+	})
+	if per := allocs / float64(len(set)); per > 1 {
+		t.Errorf("JudgeInto into a reused Result: %.2f allocations per attempt, want at most 1", per)
+	}
+}
+
 // TestJudgeIntoReuse judges attempts one after the other into one Result,
 // at every vantage, and holds each result to a fresh Judge of the same
 // attempt: reuse must not leave a field of an earlier attempt behind.
 func TestJudgeIntoReuse(t *testing.T) {
 	client, server := mix(t)
 	sets := map[string][]*flows.Attempt{}
-	for _, s := range append(client, server...) {
+	for _, s := range slices.Concat(client, server) {
 		sets["mix"] = append(sets["mix"], s.a)
 	}
 	// The lab's captures, which the golden tests judge.
@@ -174,7 +191,7 @@ func TestJudgeIntoOverwritesAll(t *testing.T) {
 		}
 	}
 	client, server := mix(t)
-	for _, s := range append(client[:100], server[:100]...) {
+	for _, s := range slices.Concat(client[:100], server[:100]) {
 		r := stale()
 		JudgeInto(&r, s.a, s.v, Config{})
 		if diff := differ(r, Judge(s.a, s.v, Config{})); diff != nil {
