@@ -65,9 +65,10 @@ func causes(a *flows.Attempt, r *Result, w *words) {
 // nameCauses is causes for a result already judged: Join's second look,
 // from the server's capture.
 func nameCauses(a *flows.Attempt, r *Result) {
-	var w words
+	w := spareWords.Get().(*words)
 	w.reset()
 	w.kept = len(w.expl.str(r.Explanation).b)
-	causes(a, r, &w)
+	causes(a, r, w)
 	w.finish(r)
+	w.giveBack(r)
 }

@@ -97,10 +97,8 @@ func JudgeInto(r *Result, a *flows.Attempt, v Vantage, cfg Config) {
 	}
 	*r = Result{
 		Client: a.Key.Client, Server: a.Key.Server, Tunnel: a.Key.Tunnel, ISN: a.ISN,
-		Vantage:  v,
-		FirstSYN: a.SYN.First,
-		SYNSent:  -1, SYNSeenByServer: -1, SYNACKSent: -1, SYNACKSeenByClient: -1,
-		RTT:        -1,
+		Vantage: v, FirstSYN: a.SYN.First,
+		SYNSent: -1, SYNSeenByServer: -1, SYNACKSent: -1, SYNACKSeenByClient: -1, RTT: -1,
 		Candidates: r.Candidates[:0],
 		// ICMP errors are named at the end, in the one string.
 		Evidence: appendEvidence(ev, a, v, ""),
@@ -145,9 +143,13 @@ func JudgeInto(r *Result, a *flows.Attempt, v Vantage, cfg Config) {
 // VantageUnknown is judged like a client-side capture: what passed the
 // capture point is all that can be known.
 func Judge(a *flows.Attempt, v Vantage, cfg Config) Result {
-	var r Result
+	// The words are lent for this call only: r keeps the strings cut from
+	// them, not the space they were written in.
+	w := spareWords.Get().(*words)
+	r := Result{w: w}
 	JudgeInto(&r, a, v, cfg)
-	r.w = nil // its space was for this judgement only
+	r.w = nil
+	w.giveBack(&r)
 	return r
 }
 

@@ -3,6 +3,7 @@ package verdict
 import (
 	"net/netip"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/synpath/synpath/capture"
@@ -104,11 +105,11 @@ func (t *text) spanSince(mark int) span { return span{mark, len(t.b)} }
 func (s span) set() bool            { return s.to > s.from }
 func (s span) of(str string) string { return str[s.from:s.to] }
 
-// words is the space one judgement writes its text in, reused with its
-// Result by JudgeInto. Every string the judgement makes is cut from one
-// string made at the end (finish): one allocation per attempt, however
-// many words. Those strings stay valid when the space is reused: a string
-// is an immutable copy.
+// words is the space one judgement writes its text in, kept with its
+// Result by JudgeInto (lent by spareWords to Judge). Every string the
+// judgement makes is cut from one string made at the end (finish): one
+// allocation per attempt, however many words. Those strings stay valid
+// when the space is reused: a string is an immutable copy.
 type words struct {
 	// expl is the explanation, written in order. In Join's second look
 	// (from the server's capture) it starts with the explanation the
@@ -116,27 +117,32 @@ type words struct {
 	expl text
 	kept int
 	// fields holds the text of each field other than the explanation
-	// (ICMP, SNI…), written whole, at its span.
-	fields                                    text
+	// (ICMP, SNI…), each written whole.
+	fields text
+	// Where each field's text lies in fields.
 	icmp, sni, host, dnsName, rcode, icmpWhat span
 	// tmp holds phrases written before their place in the explanation is
 	// known: the handshake note, why a RST was judged to come from where.
 	tmp text
 	// lookup is what Result.DNS points to.
 	lookup *Lookup
-	// space gives the texts their first room, in the same allocation as
-	// the words, so that Judge, which starts afresh each time, seldom
-	// grows them: the mix benchmarked needs at most 303 bytes of
-	// explanation, 65 of fields and 134 of phrases.
-	space [640]byte
+}
+
+// spareWords lends words to Judge and to Join's second look, which start
+// from a Result of their own each time: without it, each would grow new
+// texts for every attempt.
+var spareWords = sync.Pool{New: func() any { return new(words) }}
+
+// giveBack returns words lent for r, which keeps the Lookup it points to.
+func (w *words) giveBack(r *Result) {
+	if r.DNS == w.lookup {
+		w.lookup = nil
+	}
+	spareWords.Put(w)
 }
 
 // reset empties the words for the next judgement, keeping their room.
 func (w *words) reset() {
-	if w.expl.b == nil {
-		// The fields are copied after the explanation at the end.
-		w.expl.b, w.fields.b, w.tmp.b = w.space[:0:384], w.space[384:384:480], w.space[480:480]
-	}
 	w.expl.b, w.fields.b, w.tmp.b = w.expl.b[:0], w.fields.b[:0], w.tmp.b[:0]
 	w.kept = 0
 	w.icmp, w.sni, w.host, w.dnsName, w.rcode, w.icmpWhat = span{}, span{}, span{}, span{}, span{}, span{}
