@@ -33,6 +33,10 @@ func NameOf(s string) Name {
 // String is the name as held (its start, when Cut).
 func (n Name) String() string { return string(n.b[:n.n]) }
 
+// AppendTo appends the name as String gives it, for callers that write
+// many names into one buffer rather than allocate a string each.
+func (n Name) AppendTo(b []byte) []byte { return append(b, n.b[:n.n]...) }
+
 // Len is the number of bytes held.
 func (n Name) Len() int { return int(n.n) }
 

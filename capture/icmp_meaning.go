@@ -1,6 +1,9 @@
 package capture
 
-import "fmt"
+import (
+	"fmt"
+	"strconv"
+)
 
 const (
 	icmp4DestUnreach  = 3
@@ -45,11 +48,22 @@ func (i ICMPInfo) Name() string {
 // String names the error with its type and code, e.g.
 // "admin-prohibited (ICMP 3/13)".
 func (i ICMPInfo) String() string {
-	proto := "ICMP"
+	var b [48]byte
+	return string(i.AppendTo(b[:0]))
+}
+
+// AppendTo appends the words String gives, without fmt.
+func (i ICMPInfo) AppendTo(b []byte) []byte {
+	b = append(b, i.Name()...)
 	if i.V6 {
-		proto = "ICMPv6"
+		b = append(b, " (ICMPv6 "...)
+	} else {
+		b = append(b, " (ICMP "...)
 	}
-	return fmt.Sprintf("%s (%s %d/%d)", i.Name(), proto, i.Type, i.Code)
+	b = strconv.AppendUint(b, uint64(i.Type), 10)
+	b = append(b, '/')
+	b = strconv.AppendUint(b, uint64(i.Code), 10)
+	return append(b, ')')
 }
 
 // Unreachable reports whether the error is a destination-unreachable.

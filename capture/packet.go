@@ -3,6 +3,7 @@ package capture
 import (
 	"fmt"
 	"net/netip"
+	"strconv"
 	"time"
 )
 
@@ -21,7 +22,17 @@ type Ref struct {
 
 // String formats a Ref as file:frame@time, the form used in evidence.
 func (r Ref) String() string {
-	return fmt.Sprintf("%s:%d@%s", r.File, r.N, r.TS.UTC().Format("15:04:05.000000"))
+	var b [64]byte
+	return string(r.AppendTo(b[:0]))
+}
+
+// AppendTo appends the words String gives, without fmt.
+func (r Ref) AppendTo(b []byte) []byte {
+	b = append(b, r.File...)
+	b = append(b, ':')
+	b = strconv.AppendUint(b, r.N, 10)
+	b = append(b, '@')
+	return r.TS.UTC().AppendFormat(b, "15:04:05.000000")
 }
 
 // TCPFlags holds the TCP header flag bits in their wire positions.

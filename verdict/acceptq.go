@@ -37,29 +37,38 @@ func acceptQueueFull(a *flows.Attempt, r *Result) bool {
 	return false
 }
 
-// nameCauses adds what the first payload bytes and the lookup say, and
-// the cause the packets show, if any: one small function per cause.
-func nameCauses(a *flows.Attempt, r *Result) {
-	appFacts(a, r)
+// causes adds what the first payload bytes and the lookup say, and the
+// cause the packets show, if any: one small function per cause, each
+// writing its words in w.
+func causes(a *flows.Attempt, r *Result, w *words) {
+	appFacts(a, r, w)
 	if r.Cause != "" {
 		return
 	}
 	if acceptQueueFull(a, r) {
 		r.Cause = CauseAcceptQueue
-		r.Explanation += acceptQueueCheck
+		w.expl.str(acceptQueueCheck)
 		return
 	}
 	// One test per cause, in order; no closures, so that judging an
 	// attempt allocates little (this runs for every attempt).
-	if why, ok := blockedAfterHello(a, r); ok {
-		r.Cause, r.Explanation = CauseBlockedHello, r.Explanation+why
-		return
+	switch {
+	case blockedAfterHello(a, r, w):
+		r.Cause = CauseBlockedHello
+	case gatewayError(r, w):
+		r.Cause = CauseGateway
+	case staleAddress(r, w):
+		r.Cause = CauseDNS
 	}
-	if why, ok := gatewayError(r); ok {
-		r.Cause, r.Explanation = CauseGateway, r.Explanation+why
-		return
-	}
-	if why, ok := staleAddress(r); ok {
-		r.Cause, r.Explanation = CauseDNS, r.Explanation+why
-	}
+}
+
+// nameCauses is causes for a result already judged: Join's second look,
+// from the server's capture.
+func nameCauses(a *flows.Attempt, r *Result) {
+	w := spareWords.Get().(*words)
+	w.reset()
+	w.kept = len(w.expl.str(r.Explanation).b)
+	causes(a, r, w)
+	w.finish(r)
+	w.giveBack(r)
 }

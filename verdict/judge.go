@@ -2,6 +2,7 @@ package verdict
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/synpath/synpath/capture"
@@ -75,30 +76,50 @@ func InferVantage(a *flows.Attempt) Vantage {
 	return VantageUnknown
 }
 
-// Judge judges one attempt as one capture, taken at vantage v, saw it.
-// VantageUnknown is judged like a client-side capture: what passed the
-// capture point is all that can be known.
-func Judge(a *flows.Attempt, v Vantage, cfg Config) Result {
+// JudgeInto is Judge writing into *r, for callers that judge attempt
+// after attempt: reusing one Result, judging allocates about once per
+// attempt rather than for every phrase. It overwrites every field of *r.
+// The slices of *r (Evidence, Candidates) and the Lookup r.DNS points to
+// are reused for the new attempt, so whatever must outlive the next call
+// must be copied out of them first; strings stay valid, since a string is
+// an immutable copy. A Result reused this way belongs to one goroutine at
+// a time, and so does any copy of it, which shares its storage.
+func JudgeInto(r *Result, a *flows.Attempt, v Vantage, cfg Config) {
 	cfg = cfg.withDefaults()
-	r := Result{
+	w := r.w
+	if w == nil {
+		w = new(words)
+	}
+	w.reset()
+	ev := r.Evidence[:0]
+	if ev == nil {
+		ev = make([]Evidence, 0, len(a.Events))
+	}
+	*r = Result{
 		Client: a.Key.Client, Server: a.Key.Server, Tunnel: a.Key.Tunnel, ISN: a.ISN,
-		Vantage:  v,
-		FirstSYN: a.SYN.First,
-		SYNSent:  -1, SYNSeenByServer: -1, SYNACKSent: -1, SYNACKSeenByClient: -1,
-		RTT:      -1,
-		Evidence: evidence(a, v),
+		Vantage: v, FirstSYN: a.SYN.First,
+		SYNSent: -1, SYNSeenByServer: -1, SYNACKSent: -1, SYNACKSeenByClient: -1, RTT: -1,
+		Candidates: r.Candidates[:0],
+		// ICMP errors are named at the end, in the one string.
+		Evidence: appendEvidence(ev, a, v, ""),
+		w:        w,
+	}
+	if hasEvent(a, flows.EvICMP) {
+		mark := len(w.fields.b)
+		w.fields.str("ICMP ").str(a.ICMPInfo.Name())
+		w.icmpWhat = w.fields.spanSince(mark)
 	}
 	if v == VantageServer {
 		r.SYNSeenByServer, r.SYNACKSent = int(a.SYN.Count), int(a.SYNACK.Count)
 		r.RTT = rtt(a, flows.EvSYNACK, flows.EvACK)
-		judgeServer(a, &r, cfg)
+		judgeServer(a, r, cfg)
 	} else {
 		r.SYNSent, r.SYNACKSeenByClient = int(a.SYN.Count), int(a.SYNACK.Count)
 		r.RTT = rtt(a, flows.EvSYN, flows.EvSYNACK)
-		judgeClient(a, &r, cfg)
+		judgeClient(a, r, cfg)
 	}
 	if len(r.Candidates) == 0 && r.Where != None && r.Where != Unknown {
-		r.Candidates = []Place{r.Where}
+		r.Candidates = append(r.Candidates, r.Where)
 	}
 	if v != VantageServer && a.SYNACK.Count == 0 && a.Established() {
 		// Inferred from the client's own packets: the capture holds no
@@ -111,18 +132,51 @@ func Judge(a *flows.Attempt, v Vantage, cfg Config) Result {
 	if r.Where == Unknown {
 		r.WhereSure = ""
 	}
-	nameCauses(a, &r)
+	causes(a, r, w)
+	w.finish(r)
 	if r.Candidates == nil {
 		r.Candidates = []Place{}
 	}
+}
+
+// Judge judges one attempt as one capture, taken at vantage v, saw it.
+// VantageUnknown is judged like a client-side capture: what passed the
+// capture point is all that can be known.
+func Judge(a *flows.Attempt, v Vantage, cfg Config) Result {
+	// The words are lent for this call only: r keeps the strings cut from
+	// them, not the space they were written in.
+	w := spareWords.Get().(*words)
+	r := Result{w: w}
+	JudgeInto(&r, a, v, cfg)
+	r.w = nil
+	w.giveBack(&r)
 	return r
 }
 
+// judged records the verdict, where the handshake died and how surely,
+// and starts its explanation afresh, returning it to be written.
+func (r *Result) judged(v Verdict, where Place, sure Confidence) *text {
+	r.Verdict, r.Where, r.WhereSure = v, where, sure
+	r.w.expl.b = r.w.expl.b[:0]
+	return &r.w.expl
+}
+
+// unknownAmong says the place is unknown, one of candidates, written into
+// the candidates' reused storage.
+func (r *Result) unknownAmong(candidates ...Place) {
+	r.Where = Unknown
+	r.Candidates = append(r.Candidates[:0], candidates...)
+}
+
+// set is judged for Join, which rewrites results Judge made, with fmt:
+// it judges the attempts both captures saw, far fewer.
 func (r *Result) set(v Verdict, where Place, sure Confidence, why string, args ...any) {
 	r.Verdict, r.Where, r.WhereSure = v, where, sure
 	r.Explanation = fmt.Sprintf(why, args...)
 }
 
+// unknown is unknownAmong for Join, in new storage: Join keeps a copy of
+// a result (what one capture said) that shares the old.
 func (r *Result) unknown(candidates ...Place) {
 	r.Where = Unknown
 	r.Candidates = candidates
@@ -138,18 +192,20 @@ func judgeClient(a *flows.Attempt, r *Result, cfg Config) {
 		// The client resent its SYN after the RST: its stack did not take
 		// it (a forged RST with a bad checksum or out of window).
 		judgeUnansweredAtClient(a, r, cfg)
-		r.Explanation += fmt.Sprintf(" A RST came first (%s), and the client ignored it: it kept sending its SYN.", frameOf(a, flows.EvRST))
+		r.w.expl.str(" A RST came first (").frame(a, flows.EvRST).str("), and the client ignored it: it kept sending its SYN.")
 	case a.ServerRST.Count > 0 && a.RSTInHandshake:
-		origin, sure, why := rstOriginAtClient(a, a.ServerRST)
+		origin, sure, why := rstOriginAtClient(&r.w.tmp, a, a.ServerRST)
 		r.RSTOrigin, r.OriginSure = origin, sure
 		switch origin {
 		case OriginServer:
-			r.set(Refused, Server, sure.confidence(), "The server answered the SYN with a RST (ECONNREFUSED): nothing listens on port %d. %s", a.Key.Server.Port(), why)
+			r.judged(Refused, Server, sure.confidence()).str("The server answered the SYN with a RST (ECONNREFUSED): nothing listens on port ").
+				num(uint64(a.Key.Server.Port())).str(". ").bytes(why)
 		case OriginPath:
-			r.set(Refused, OutboundPath, sure.confidence(), "A RST answered the SYN (ECONNREFUSED), but it was not sent by the server: %s Most likely a firewall on the way rejected the connection.", why)
+			r.judged(Refused, OutboundPath, sure.confidence()).str("A RST answered the SYN (ECONNREFUSED), but it was not sent by the server: ").
+				bytes(why).str(" Most likely a firewall on the way rejected the connection.")
 		default:
-			r.set(Refused, Unknown, "", "A RST answered the SYN (ECONNREFUSED). %s", why)
-			r.unknown(Server, OutboundPath)
+			r.judged(Refused, Unknown, "").str("A RST answered the SYN (ECONNREFUSED). ").bytes(why)
+			r.unknownAmong(Server, OutboundPath)
 			r.Settle = "a capture on the server would tell whether the server sent it"
 		}
 	case a.ICMP.Count > 0:
@@ -165,16 +221,16 @@ func judgeUnansweredAtClient(a *flows.Attempt, r *Result, cfg Config) {
 	// unanswered since the first, not how much capture follows the last
 	// (a client with a short connect timeout stops sending).
 	waited := a.End.Sub(a.SYN.First)
-	r.unknown(OutboundPath, Server, ReturnPath)
+	r.unknownAmong(OutboundPath, Server, ReturnPath)
 	if waited < cfg.SYNTimeout {
-		r.set(Incomplete, Unknown, "", "%s: the capture shows the client waiting only %s since its first SYN (less than --syn-timeout %s), so an answer cannot be ruled out.",
-			unanswered(a), dur(waited), dur(cfg.SYNTimeout))
+		r.judged(Incomplete, Unknown, "").unanswered(a).str(": the capture shows the client waiting only ").dur(waited).
+			str(" since its first SYN (less than --syn-timeout ").dur(cfg.SYNTimeout).str("), so an answer cannot be ruled out.")
 		return
 	}
-	r.set(Timeout, Unknown, "", "%s: the client waited at least %s for an answer (ETIMEDOUT). Seen from the client, the SYN may have been lost on the way out, dropped by the server, or answered with a SYN-ACK that was lost on the way back.",
-		unanswered(a), dur(waited))
+	t := r.judged(Timeout, Unknown, "").unanswered(a).str(": the client waited at least ").dur(waited).
+		str(" for an answer (ETIMEDOUT). Seen from the client, the SYN may have been lost on the way out, dropped by the server, or answered with a SYN-ACK that was lost on the way back.")
 	if a.SYN.Count == 1 && waited > lonelySYN {
-		r.Explanation += " Only one SYN, though the capture went on: the client gave up within a second, or got an answer this capture does not show."
+		t.str(" Only one SYN, though the capture went on: the client gave up within a second, or got an answer this capture does not show.")
 	}
 	r.Settle = "a capture on the server would tell which"
 }
@@ -185,47 +241,53 @@ func handshakeWentOn(a *flows.Attempt, rst flows.Seen) bool {
 	return a.ACK.Count > 0 && rst.Last.Before(a.ACK.First)
 }
 
-// frameOf names the first event of type t as file:frame.
-func frameOf(a *flows.Attempt, t flows.EventType) string {
+// frame names the first event of type typ as file:frame.
+func (t *text) frame(a *flows.Attempt, typ flows.EventType) *text {
 	for _, e := range a.Events {
-		if e.Type == t {
-			return fmt.Sprintf("%s:%d", e.File, e.N)
+		if e.Type == typ {
+			return t.str(e.File).str(":").num(e.N)
 		}
 	}
-	return "not kept"
+	return t.str("not kept")
 }
 
 // lonelySYN: every common stack resends an unanswered SYN within this.
 const lonelySYN = 1500 * time.Millisecond
 
+// unanswered is the words of (*text).unanswered, for Join.
+func unanswered(a *flows.Attempt) string {
+	var t text
+	return string(t.unanswered(a).b)
+}
+
 // unanswered describes SYNs that got no answer and what ended the view of
 // them: "3 SYNs over 3.0 s, no answer; the capture ends 1.0 s after the last".
-func unanswered(a *flows.Attempt) string {
+func (t *text) unanswered(a *flows.Attempt) *text {
 	if a.SYN.Count == 1 {
-		return "1 SYN, no answer; " + endWords(a, a.SYN.Last, "it")
+		return t.str("1 SYN, no answer; ").endWords(a, a.SYN.Last, "it")
 	}
-	return fmt.Sprintf("%s over %s, no answer; %s", count(a.SYN.Count, "SYN"), dur(a.SYN.Last.Sub(a.SYN.First)), endWords(a, a.SYN.Last, "the last"))
+	return t.count(a.SYN.Count, "SYN").str(" over ").dur(a.SYN.Last.Sub(a.SYN.First)).str(", no answer; ").endWords(a, a.SYN.Last, "the last")
 }
 
 // endWords says what ended the capture's view of an attempt, and how long
 // after `from` (the packet named by what): the end of the capture, or the
 // tracker letting go. It never calls an idle timer the end of the capture.
-func endWords(a *flows.Attempt, from time.Time, what string) string {
+func (t *text) endWords(a *flows.Attempt, from time.Time, what string) *text {
 	if a.EndedBy == flows.EndCapture && !a.End.After(from) {
-		return "the capture ends with " + what
+		return t.str("the capture ends with ").str(what)
 	}
-	d := dur(a.End.Sub(from))
+	d := a.End.Sub(from)
 	switch a.EndedBy {
 	case flows.EndReplaced:
-		return fmt.Sprintf("a new SYN with another ISN on the same ports replaced it %s after %s", d, what)
+		return t.str("a new SYN with another ISN on the same ports replaced it ").dur(d).str(" after ").str(what)
 	case flows.EndIdle:
-		return fmt.Sprintf("nothing more of it came in the %s after %s", d, what)
+		return t.str("nothing more of it came in the ").dur(d).str(" after ").str(what)
 	case flows.EndEvicted:
-		return fmt.Sprintf("it was judged early, %s after %s, because too many attempts were open at once", d, what)
+		return t.str("it was judged early, ").dur(d).str(" after ").str(what).str(", because too many attempts were open at once")
 	case flows.EndSettled:
-		return fmt.Sprintf("it was settled %s after %s", d, what)
+		return t.str("it was settled ").dur(d).str(" after ").str(what)
 	}
-	return fmt.Sprintf("the capture ends %s after %s", d, what)
+	return t.str("the capture ends ").dur(d).str(" after ").str(what)
 }
 
 // endEvent names what ended the capture's view of an attempt, for "…, when X".
@@ -246,20 +308,21 @@ func judgeAnsweredAtClient(a *flows.Attempt, r *Result, cfg Config) {
 	switch {
 	case a.ClientRST.Count > 0 && a.RSTInHandshake && !handshakeWentOn(a, a.ClientRST):
 		r.RSTOrigin, r.OriginSure = OriginClient, Certain
-		r.set(Aborted, Client, Proven, "The client answered the server's SYN-ACK with a RST: it no longer wanted the connection (for example, its connect() had already given up).")
+		r.judged(Aborted, Client, Proven).str("The client answered the server's SYN-ACK with a RST: it no longer wanted the connection (for example, its connect() had already given up).")
 	case !a.Established():
 		quiet := a.End.Sub(a.SYNACK.Last)
 		if quiet < cfg.AnswerWait && a.SYNAfterSYNACK == 0 {
-			r.set(Incomplete, Unknown, "", "The SYN-ACK reached the client and %s; the client's answer is not in the capture.", endWords(a, a.SYNACK.Last, "it"))
-			r.unknown(Client)
+			r.judged(Incomplete, Unknown, "").str("The SYN-ACK reached the client and ").endWords(a, a.SYNACK.Last, "it").
+				str("; the client's answer is not in the capture.")
+			r.unknownAmong(Client)
 			return
 		}
-		r.set(Timeout, Client, Proven, "%s reached the client but it never answered%s: the client host ignored them (a firewall on the client, or a SYN no socket was waiting for).",
-			count(a.SYNACK.Count, "SYN-ACK"), resentAfter(a))
+		r.judged(Timeout, Client, Proven).count(a.SYNACK.Count, "SYN-ACK").str(" reached the client but it never answered").resentAfter(a).
+			str(": the client host ignored them (a firewall on the client, or a SYN no socket was waiting for).")
 	case a.SYNACKAfterACK > 0 && a.ServerData.Count == 0 && !a.ServerAckedData && a.ServerRST.Count == 0:
-		r.set(HalfOpen, Unknown, "", "The client completed the handshake, but the server resent its SYN-ACK %s after the client's ACK: the server never took that ACK. Either it was lost on the way to the server, or the server dropped it (a full accept queue).",
-			times(a.SYNACKAfterACK))
-		r.unknown(OutboundPath, Server)
+		r.judged(HalfOpen, Unknown, "").str("The client completed the handshake, but the server resent its SYN-ACK ").times(a.SYNACKAfterACK).
+			str(" after the client's ACK: the server never took that ACK. Either it was lost on the way to the server, or the server dropped it (a full accept queue).")
+		r.unknownAmong(OutboundPath, Server)
 		r.Settle = "a capture on the server would tell which"
 	default:
 		judgeEstablished(a, r, cfg, VantageClient)
@@ -268,17 +331,19 @@ func judgeAnsweredAtClient(a *flows.Attempt, r *Result, cfg Config) {
 
 // resentAfter notes SYNs the client sent after a SYN-ACK had arrived: its
 // stack never took the SYN-ACK.
-func resentAfter(a *flows.Attempt) string {
+func (t *text) resentAfter(a *flows.Attempt) *text {
 	if a.SYNAfterSYNACK == 0 {
-		return ""
+		return t
 	}
-	return fmt.Sprintf(" and kept resending its SYN (%s after the first SYN-ACK arrived)", times(a.SYNAfterSYNACK))
+	return t.str(" and kept resending its SYN (").times(a.SYNAfterSYNACK).str(" after the first SYN-ACK arrived)")
 }
 
 // judgeEstablished judges what followed a completed handshake, up to the
 // first data exchange.
 func judgeEstablished(a *flows.Attempt, r *Result, cfg Config, v Vantage) {
-	hs := handshakeNote(a, v)
+	tmp := &r.w.tmp
+	mark := len(tmp.b)
+	tmp.handshakeNote(a, v, r.RTT)
 	// A server whose kernel holds the connection acknowledges what the
 	// client sends, whether or not the application reads it.
 	serverTook := a.ServerAckedData || a.ServerAnswered()
@@ -289,7 +354,7 @@ func judgeEstablished(a *flows.Attempt, r *Result, cfg Config, v Vantage) {
 	// anyway, did not end the connection.
 	serverRST := a.ServerRST.Count > 0 && !(a.RSTInHandshake && handshakeWentOn(a, a.ServerRST))
 	if a.ServerRST.Count > 0 && !serverRST {
-		hs += fmt.Sprintf(" (an earlier RST, %s, was ignored)", frameOf(a, flows.EvRST))
+		tmp.str(" (an earlier RST, ").frame(a, flows.EvRST).str(", was ignored)")
 	}
 	// A capture holding none of the server's packets (one-way) cannot show
 	// the server acknowledging the request; a client that never resent it
@@ -297,34 +362,37 @@ func judgeEstablished(a *flows.Attempt, r *Result, cfg Config, v Vantage) {
 	if !serverTook && v != VantageServer && a.SYNACK.Count == 0 && a.ServerRST.Count == 0 &&
 		a.ClientData.Count == 1 && a.End.Sub(a.ClientData.First) > time.Second {
 		serverTook = true
-		hs += "; the client never resent its request, so the server's TCP acknowledged it, unseen here"
+		tmp.str("; the client never resent its request, so the server's TCP acknowledged it, unseen here")
 	}
-	if why, ok := pmtuBlackHole(a, v); ok && a.End.Sub(firstOf(a.ServerData, a.ClientData)) >= cfg.StallAfter {
+	hs := tmp.since(mark)
+	if why, ok := pmtuBlackHole(tmp, a, v); ok && a.End.Sub(firstOf(a.ServerData, a.ClientData)) >= cfg.StallAfter {
 		r.Cause = CausePMTU
-		r.set(Stalled, ReturnPath, Inferred, "%s; the client sent %d bytes, but %s.", hs, a.ClientBytes, why)
-		r.Candidates = []Place{ReturnPath}
+		r.judged(Stalled, ReturnPath, Inferred).bytes(hs).str("; the client sent ").num(a.ClientBytes).str(" bytes, but ").bytes(why).str(".")
+		r.Candidates = append(r.Candidates[:0], ReturnPath)
 		return
 	}
-	if why, ok := pmtuUpload(a, v); ok && a.End.Sub(a.ClientData.First) >= cfg.StallAfter {
+	if why, ok := pmtuUpload(tmp, a, v); ok && a.End.Sub(a.ClientData.First) >= cfg.StallAfter {
 		r.Cause = CausePMTU
-		r.set(Stalled, OutboundPath, Inferred, "%s; %s.", hs, why)
-		r.Candidates = []Place{OutboundPath}
+		r.judged(Stalled, OutboundPath, Inferred).bytes(hs).str("; ").bytes(why).str(".")
+		r.Candidates = append(r.Candidates[:0], OutboundPath)
 		return
 	}
 	switch {
 	case a.ServerAnswered() && a.ClientData.Count > 0:
 		if a.ServerData.Count == 0 {
-			r.set(Established, None, Inferred, "%s; data flowed both ways: the client acknowledged %d bytes from the server, though this capture holds none of them.", hs, a.ServerBytesAcked)
+			r.judged(Established, None, Inferred).bytes(hs).str("; data flowed both ways: the client acknowledged ").num(uint64(a.ServerBytesAcked)).
+				str(" bytes from the server, though this capture holds none of them.")
 			return
 		}
-		r.set(Established, None, Proven, "%s; data flowed both ways.", hs)
+		r.judged(Established, None, Proven).bytes(hs).str("; data flowed both ways.")
 	case serverRST && (serverTook || !rstAfterGivingUp):
 		judgeReset(a, r, a.ServerRST, false, hs, v)
 	case a.ClientData.Count > 0 && a.ServerData.Count == 0:
 		waited := a.End.Sub(a.ClientData.First)
 		gaveUp := a.ClientFIN.Count > 0 || a.ClientRST.Count > 0
 		if !gaveUp && waited < cfg.StallAfter && (serverTook || a.ClientData.Count == 1) {
-			r.set(Established, None, Proven, "%s; the client sent a request and %s, before a reply could be ruled out.", hs, endWords(a, a.ClientData.First, "it"))
+			r.judged(Established, None, Proven).bytes(hs).str("; the client sent a request and ").endWords(a, a.ClientData.First, "it").
+				str(", before a reply could be ruled out.")
 			return
 		}
 		ended := endEvent(a)
@@ -337,61 +405,68 @@ func judgeEstablished(a *flows.Attempt, r *Result, cfg Config, v Vantage) {
 			return
 		}
 		if v == VantageServer {
-			r.set(Stalled, Server, Proven, "%s; the server received %d bytes of request and acknowledged them, but sent no reply in %s, when %s: the server application did not answer.",
-				hs, a.ClientBytes, dur(waited), ended)
+			r.judged(Stalled, Server, Proven).bytes(hs).str("; the server received ").num(a.ClientBytes).
+				str(" bytes of request and acknowledged them, but sent no reply in ").dur(waited).str(", when ").str(ended).
+				str(": the server application did not answer.")
 			return
 		}
 		// The server's TCP acknowledged the request, so it reached the
 		// server and the return path carries packets: the application is
 		// the likely culprit, though a reply lost on the way back (a PMTU
 		// black hole) would look the same from here.
-		r.set(Stalled, Server, Inferred, "%s; the client sent %d bytes, which the server's TCP acknowledged, but no reply came back in %s, when %s: most likely the server application did not answer (a reply lost on the way back would look the same from here).",
-			hs, a.ClientBytes, dur(waited), ended)
-		r.Candidates = []Place{Server, ReturnPath}
+		r.judged(Stalled, Server, Inferred).bytes(hs).str("; the client sent ").num(a.ClientBytes).
+			str(" bytes, which the server's TCP acknowledged, but no reply came back in ").dur(waited).str(", when ").str(ended).
+			str(": most likely the server application did not answer (a reply lost on the way back would look the same from here).")
+		r.Candidates = append(r.Candidates[:0], Server, ReturnPath)
 		r.Settle = "a capture on the server would tell whether it replied"
 	case a.ClientRST.Count > 0:
 		judgeReset(a, r, a.ClientRST, true, hs, v)
 	case a.ClientFIN.Count > 0 || a.ServerFIN.Count > 0:
-		r.set(Established, None, Proven, "%s; it was closed without data.", hs)
+		r.judged(Established, None, Proven).bytes(hs).str("; it was closed without data.")
 	default:
-		r.set(Established, None, Proven, "%s.", hs)
+		r.judged(Established, None, Proven).bytes(hs).str(".")
 	}
 }
 
 // judgeUntaken judges a handshake the client finished and the server never
 // took: the client's data goes unacknowledged.
-func judgeUntaken(a *flows.Attempt, r *Result, v Vantage, hs string) {
-	resent := ""
-	if a.ClientData.Count > 1 {
-		resent = fmt.Sprintf(", though it arrived %s", times(a.ClientData.Count))
-	}
+func judgeUntaken(a *flows.Attempt, r *Result, v Vantage, hs []byte) {
 	if v == VantageServer {
-		r.set(HalfOpen, Server, Proven, "The server received the client's final ACK and %d bytes of request but never acknowledged them%s: it did not take the connection, typically because its accept queue was full.",
-			a.ClientBytes, resent)
+		t := r.judged(HalfOpen, Server, Proven).str("The server received the client's final ACK and ").num(a.ClientBytes).
+			str(" bytes of request but never acknowledged them")
+		if a.ClientData.Count > 1 {
+			t.str(", though it arrived ").times(a.ClientData.Count)
+		}
+		t.str(": it did not take the connection, typically because its accept queue was full.")
 		return
 	}
-	r.set(HalfOpen, Unknown, "", "%s as far as the client knows, but the server never acknowledged its %d bytes (sent %s): the server never took the connection. Either the ACK and request were lost on the way to the server, or the server dropped them (a full accept queue).",
-		hs, a.ClientBytes, times(a.ClientData.Count))
-	r.unknown(OutboundPath, Server)
+	r.judged(HalfOpen, Unknown, "").bytes(hs).str(" as far as the client knows, but the server never acknowledged its ").num(a.ClientBytes).
+		str(" bytes (sent ").times(a.ClientData.Count).
+		str("): the server never took the connection. Either the ACK and request were lost on the way to the server, or the server dropped them (a full accept queue).")
+	r.unknownAmong(OutboundPath, Server)
 	r.Settle = "a capture on the server would tell which"
 }
 
-func judgeReset(a *flows.Attempt, r *Result, rst flows.Seen, fromClient bool, hs string, v Vantage) {
-	origin, sure, why := resetOrigin(a, rst, fromClient, v)
+func judgeReset(a *flows.Attempt, r *Result, rst flows.Seen, fromClient bool, hs []byte, v Vantage) {
+	origin, sure, why := resetOrigin(&r.w.tmp, a, rst, fromClient, v)
 	r.RSTOrigin, r.OriginSure = origin, sure
 	switch origin {
 	case OriginServer:
-		r.set(Reset, Server, sure.confidence(), "%s, then the server reset it (ECONNRESET). %s", hs, why)
+		r.judged(Reset, Server, sure.confidence()).bytes(hs).str(", then the server reset it (ECONNRESET). ").bytes(why)
 	case OriginClient:
-		r.set(Reset, Client, sure.confidence(), "%s, then the client reset it. %s", hs, why)
+		r.judged(Reset, Client, sure.confidence()).bytes(hs).str(", then the client reset it. ").bytes(why)
 	case OriginPath:
-		r.set(Reset, OutboundPath, sure.confidence(), "%s, then a RST not sent by the %s ended it: %s", hs, map[bool]string{true: "client", false: "server"}[fromClient], why)
-	default:
-		r.set(Reset, Unknown, "", "%s, then a RST ended it. %s", hs, why)
+		notBy := "server"
 		if fromClient {
-			r.unknown(Client, OutboundPath)
+			notBy = "client"
+		}
+		r.judged(Reset, OutboundPath, sure.confidence()).bytes(hs).str(", then a RST not sent by the ").str(notBy).str(" ended it: ").bytes(why)
+	default:
+		r.judged(Reset, Unknown, "").bytes(hs).str(", then a RST ended it. ").bytes(why)
+		if fromClient {
+			r.unknownAmong(Client, OutboundPath)
 		} else {
-			r.unknown(Server, OutboundPath)
+			r.unknownAmong(Server, OutboundPath)
 		}
 	}
 }
@@ -399,17 +474,22 @@ func judgeReset(a *flows.Attempt, r *Result, rst flows.Seen, fromClient bool, hs
 func judgeICMP(a *flows.Attempt, r *Result) {
 	info := a.ICMPInfo
 	from := info.From
-	r.ICMP = fmt.Sprintf("%s from %s", info, from)
+	w := r.w
+	mark := len(w.fields.b)
+	w.fields.icmp(info).str(" from ").addr(from)
+	w.icmp = w.fields.spanSince(mark)
 	// Linux aborts connect() on time-exceeded too (EHOSTUNREACH), so every
 	// fatal ICMP error is "unreachable"; the field keeps its name.
 	verdict := Unreachable
 	if from == a.Key.Server.Addr() {
 		r.RSTOrigin, r.OriginSure = OriginServer, Likely
-		r.set(verdict, Server, Inferred, "The server host answered the SYN with ICMP %s (%s): its firewall or stack refused the connection.", info.Name(), info.Errno())
+		r.judged(verdict, Server, Inferred).str("The server host answered the SYN with ICMP ").str(info.Name()).str(" (").str(info.Errno()).
+			str("): its firewall or stack refused the connection.")
 		return
 	}
 	r.RSTOrigin, r.OriginSure = OriginPath, Certain
-	r.set(verdict, OutboundPath, Proven, "%s, a router or firewall on the way, answered the SYN with ICMP %s (%s): the SYN never reached the server.", from, info.Name(), info.Errno())
+	r.judged(verdict, OutboundPath, Proven).addr(from).str(", a router or firewall on the way, answered the SYN with ICMP ").str(info.Name()).
+		str(" (").str(info.Errno()).str("): the SYN never reached the server.")
 }
 
 // judgeServer judges from the server's side of the path.
@@ -418,10 +498,11 @@ func judgeServer(a *flows.Attempt, r *Result, cfg Config) {
 	case a.SYNACK.Count == 0 && a.ServerRST.Count > 0:
 		r.RSTOrigin, r.OriginSure = sentHere(a.ServerRST)
 		if r.RSTOrigin == OriginPath {
-			r.set(Refused, OutboundPath, Inferred, "A RST from the server's address reached the capture from elsewhere: something near the server forged it.")
+			r.judged(Refused, OutboundPath, Inferred).str("A RST from the server's address reached the capture from elsewhere: something near the server forged it.")
 			return
 		}
-		r.set(Refused, Server, Proven, "The server answered the SYN with a RST (ECONNREFUSED): nothing listens on port %d, or its firewall rejects the connection.", a.Key.Server.Port())
+		r.judged(Refused, Server, Proven).str("The server answered the SYN with a RST (ECONNREFUSED): nothing listens on port ").num(uint64(a.Key.Server.Port())).
+			str(", or its firewall rejects the connection.")
 	case a.SYNACK.Count == 0 && a.ICMP.Count > 0:
 		judgeICMP(a, r)
 	case a.SYNACK.Count == 0:
@@ -429,49 +510,54 @@ func judgeServer(a *flows.Attempt, r *Result, cfg Config) {
 		// client waits before giving up were dropped on the server host.
 		waited := a.End.Sub(a.SYN.First)
 		if waited < cfg.SYNTimeout {
-			r.set(Incomplete, Unknown, "", "The server received %s and %s, before its answer could be ruled out.", count(a.SYN.Count, "SYN"), endWords(a, a.SYN.Last, "the last"))
-			r.unknown(Server)
+			r.judged(Incomplete, Unknown, "").str("The server received ").count(a.SYN.Count, "SYN").str(" and ").endWords(a, a.SYN.Last, "the last").
+				str(", before its answer could be ruled out.")
+			r.unknownAmong(Server)
 			return
 		}
-		r.set(Timeout, Server, Proven, "The server received %s over %s and never answered: they were dropped on the server host (a firewall after the capture point, a full SYN queue, or a busy stack).",
-			count(a.SYN.Count, "SYN"), dur(a.SYN.Last.Sub(a.SYN.First)))
+		r.judged(Timeout, Server, Proven).str("The server received ").count(a.SYN.Count, "SYN").str(" over ").dur(a.SYN.Last.Sub(a.SYN.First)).
+			str(" and never answered: they were dropped on the server host (a firewall after the capture point, a full SYN queue, or a busy stack).")
 	case a.ClientRST.Count > 0 && a.RSTInHandshake && !handshakeWentOn(a, a.ClientRST):
-		origin, sure, why := resetOrigin(a, a.ClientRST, true, VantageServer)
+		origin, sure, why := resetOrigin(&r.w.tmp, a, a.ClientRST, true, VantageServer)
 		r.RSTOrigin, r.OriginSure = origin, sure
 		switch origin {
 		case OriginPath:
-			r.set(Aborted, OutboundPath, sure.confidence(), "A RST answered the server's SYN-ACK, but not from the client: %s", why)
+			r.judged(Aborted, OutboundPath, sure.confidence()).str("A RST answered the server's SYN-ACK, but not from the client: ").bytes(why)
 			return
 		case OriginUnknown:
-			r.set(Aborted, Unknown, "", "A RST answered the server's SYN-ACK. %s", why)
-			r.unknown(Client, OutboundPath)
+			r.judged(Aborted, Unknown, "").str("A RST answered the server's SYN-ACK. ").bytes(why)
+			r.unknownAmong(Client, OutboundPath)
 			return
 		}
-		r.set(Aborted, Client, sure.confidence(), "The client answered the server's SYN-ACK with a RST: it no longer wanted the connection (for example, its connect() had already given up). %s", why)
+		r.judged(Aborted, Client, sure.confidence()).
+			str("The client answered the server's SYN-ACK with a RST: it no longer wanted the connection (for example, its connect() had already given up). ").bytes(why)
 	case !a.Established():
 		if a.SYNAfterSYNACK > 0 {
-			r.set(Timeout, Unknown, "", "The server answered, but the client retransmitted its SYN %s after the first SYN-ACK: the %s did not reach the client, most likely lost on the return path (or dropped by the client host).",
-				times(a.SYNAfterSYNACK), count(a.SYNACK.Count, "SYN-ACK"))
-			r.unknown(ReturnPath, Client)
+			r.judged(Timeout, Unknown, "").str("The server answered, but the client retransmitted its SYN ").times(a.SYNAfterSYNACK).
+				str(" after the first SYN-ACK: the ").count(a.SYNACK.Count, "SYN-ACK").
+				str(" did not reach the client, most likely lost on the return path (or dropped by the client host).")
+			r.unknownAmong(ReturnPath, Client)
 			r.Settle = "a capture on the client would tell which"
 			return
 		}
 		span := a.End.Sub(a.SYNACK.First)
 		if a.SYNACK.Count > 1 && span >= cfg.AnswerWait {
-			r.set(HalfOpen, OutboundPath, Inferred, "The server sent its SYN-ACK %s and never got the final ACK, while the client did not retransmit its SYN in %s: the client got the SYN-ACK and answered, and its ACK was lost on the way to the server (unless the client gave up within a second of its SYN).",
-				times(a.SYNACK.Count), dur(span))
+			r.judged(HalfOpen, OutboundPath, Inferred).str("The server sent its SYN-ACK ").times(a.SYNACK.Count).
+				str(" and never got the final ACK, while the client did not retransmit its SYN in ").dur(span).
+				str(": the client got the SYN-ACK and answered, and its ACK was lost on the way to the server (unless the client gave up within a second of its SYN).")
 			return
 		}
 		if span < cfg.SYNTimeout {
-			r.set(Incomplete, Unknown, "", "The server sent its SYN-ACK and %s, before the client's answer could be expected.", endWords(a, a.SYNACK.First, "it"))
-			r.unknown(OutboundPath, ReturnPath, Client)
+			r.judged(Incomplete, Unknown, "").str("The server sent its SYN-ACK and ").endWords(a, a.SYNACK.First, "it").
+				str(", before the client's answer could be expected.")
+			r.unknownAmong(OutboundPath, ReturnPath, Client)
 			return
 		}
-		r.set(Timeout, Unknown, "", "The server sent its SYN-ACK and the client never answered.")
-		r.unknown(ReturnPath, Client, OutboundPath)
+		r.judged(Timeout, Unknown, "").str("The server sent its SYN-ACK and the client never answered.")
+		r.unknownAmong(ReturnPath, Client, OutboundPath)
 	case a.SYNACKAfterACK > 0 && a.ClientData.Count == 0 && a.ServerData.Count == 0 && a.ServerRST.Count == 0:
-		r.set(HalfOpen, Server, Proven, "The server received the client's final ACK yet resent its SYN-ACK %s: it dropped the ACK, typically because its accept queue was full.",
-			times(a.SYNACKAfterACK))
+		r.judged(HalfOpen, Server, Proven).str("The server received the client's final ACK yet resent its SYN-ACK ").times(a.SYNACKAfterACK).
+			str(": it dropped the ACK, typically because its accept queue was full.")
 	default:
 		judgeEstablished(a, r, cfg, VantageServer)
 	}
@@ -487,89 +573,117 @@ func sentHere(s flows.Seen) (Origin, Sureness) {
 }
 
 // rstOriginAtClient compares a RST claiming to come from the server with
-// the server's own packets in the same capture.
-func rstOriginAtClient(a *flows.Attempt, rst flows.Seen) (Origin, Sureness, string) {
+// the server's own packets in the same capture. It writes why into t.
+func rstOriginAtClient(t *text, a *flows.Attempt, rst flows.Seen) (Origin, Sureness, []byte) {
 	if a.SYNACK.Count > 0 {
-		return compareRST(rst, a.SYNACK.TTL, a.SYNACK.IPID, "the server's SYN-ACK", OriginServer)
+		return compareRST(t, rst, a.SYNACK.TTL, a.SYNACK.IPID, t.phrase("the server's SYN-ACK"), OriginServer)
 	}
 	if a.ServerHops.Count == 0 {
-		return OriginUnknown, "", fmt.Sprintf("This capture holds no other packet from %s to compare the RST's TTL (%d) with, so it cannot tell whether the server or something on the way sent it.", a.Key.Server.Addr(), rst.TTL)
+		mark := len(t.b)
+		t.str("This capture holds no other packet from ").addr(a.Key.Server.Addr()).str(" to compare the RST's TTL (").num(uint64(rst.TTL)).
+			str(") with, so it cannot tell whether the server or something on the way sent it.")
+		return OriginUnknown, "", t.since(mark)
 	}
-	return compareRST(rst, a.ServerHops.TTL, a.ServerHops.IPID,
-		fmt.Sprintf("the server's SYN-ACKs to other connections (frame %d)", a.ServerHops.From.N), OriginServer)
+	return compareRST(t, rst, a.ServerHops.TTL, a.ServerHops.IPID, t.otherConnections(a), OriginServer)
+}
+
+// phrase writes s and returns it, for a phrase other phrases are made of.
+func (t *text) phrase(s string) []byte {
+	mark := len(t.b)
+	return t.str(s).since(mark)
+}
+
+// otherConnections names the server's packets to other connections, the
+// reference a RST is compared with when this one has none.
+func (t *text) otherConnections(a *flows.Attempt) []byte {
+	mark := len(t.b)
+	return t.str("the server's SYN-ACKs to other connections (frame ").num(a.ServerHops.From.N).str(")").since(mark)
 }
 
 // resetOrigin judges who sent a RST on an attempt whose SYN-ACK was seen.
-func resetOrigin(a *flows.Attempt, rst flows.Seen, fromClient bool, v Vantage) (Origin, Sureness, string) {
+// It writes why into t.
+func resetOrigin(t *text, a *flows.Attempt, rst flows.Seen, fromClient bool, v Vantage) (Origin, Sureness, []byte) {
 	sender := OriginServer
 	if fromClient {
 		sender = OriginClient
 	}
 	// A packet leaving the capturing host is certain.
 	if (v == VantageServer) != fromClient && v != VantageUnknown {
-		return sender, Certain, ""
+		return sender, Certain, nil
 	}
+	mark := len(t.b)
 	// Otherwise only the claimed sender's own packets are a reference.
 	if !fromClient {
 		switch {
 		case a.SYNACK.Count > 0:
-			return compareRST(rst, a.SYNACK.TTL, a.SYNACK.IPID, "the server's SYN-ACK", sender)
+			return compareRST(t, rst, a.SYNACK.TTL, a.SYNACK.IPID, t.phrase("the server's SYN-ACK"), sender)
 		case a.ServerData.Count > 0:
-			return compareRST(rst, a.ServerData.TTL, a.ServerData.IPID, "the server's data", sender)
+			return compareRST(t, rst, a.ServerData.TTL, a.ServerData.IPID, t.phrase("the server's data"), sender)
 		case a.ServerHops.Count > 0:
-			return compareRST(rst, a.ServerHops.TTL, a.ServerHops.IPID,
-				fmt.Sprintf("the server's SYN-ACKs to other connections (frame %d)", a.ServerHops.From.N), sender)
+			return compareRST(t, rst, a.ServerHops.TTL, a.ServerHops.IPID, t.otherConnections(a), sender)
 		}
-		return OriginUnknown, "", fmt.Sprintf("This capture holds no packet of the server's to compare the RST's TTL (%d) with.", rst.TTL)
+		t.str("This capture holds no packet of the server's to compare the RST's TTL (").num(uint64(rst.TTL)).str(") with.")
+		return OriginUnknown, "", t.since(mark)
 	}
 	// No IP-ID test against the client's packets: Linux numbers those but
 	// sends the RSTs it makes without a socket with IP-ID 0.
 	switch {
 	case a.ACK.Count > 0:
-		return compareRST(rst, a.ACK.TTL, 0, "the client's ACK", sender)
+		return compareRST(t, rst, a.ACK.TTL, 0, t.phrase("the client's ACK"), sender)
 	case a.ClientData.Count > 0:
-		return compareRST(rst, a.ClientData.TTL, 0, "the client's data", sender)
+		return compareRST(t, rst, a.ClientData.TTL, 0, t.phrase("the client's data"), sender)
 	case rst.TTL == a.SYN.TTL:
-		return sender, Likely, fmt.Sprintf("Its TTL (%d) matches the client's SYN.", rst.TTL)
+		t.str("Its TTL (").num(uint64(rst.TTL)).str(") matches the client's SYN.")
+		return sender, Likely, t.since(mark)
 	}
 	// A SYN's TTL is no reference for the RSTs of its host's kernel when
 	// it was crafted (scanners pick SYN TTLs at random).
-	return OriginUnknown, "", fmt.Sprintf("Its TTL (%d) differs from the client's SYN (%d), but the client sent nothing else to compare with (a scanner crafts its SYNs, and its kernel sends the RST).", rst.TTL, a.SYN.TTL)
+	t.str("Its TTL (").num(uint64(rst.TTL)).str(") differs from the client's SYN (").num(uint64(a.SYN.TTL)).
+		str("), but the client sent nothing else to compare with (a scanner crafts its SYNs, and its kernel sends the RST).")
+	return OriginUnknown, "", t.since(mark)
 }
 
 // compareRST tells whether a RST came from sender, whose own packet (ref)
 // arrived with refTTL and refID: a forger on the way is fewer hops off and
 // rarely copies the sender's IP-ID numbering. refID 0 skips that test
-// (Linux sends SYN-ACKs and RSTs with IP-ID 0 alike).
-func compareRST(rst flows.Seen, refTTL uint8, refID uint16, refWhat string, sender Origin) (Origin, Sureness, string) {
+// (Linux sends SYN-ACKs and RSTs with IP-ID 0 alike). It writes why into t.
+func compareRST(t *text, rst flows.Seen, refTTL uint8, refID uint16, refWhat []byte, sender Origin) (Origin, Sureness, []byte) {
+	mark := len(t.b)
 	if rst.TTL != refTTL {
-		closer := ""
+		t.str("its TTL (").num(uint64(rst.TTL)).str(") differs from that of ").bytes(refWhat).str(" (").num(uint64(refTTL)).str(")")
 		if d := int(Hops(refTTL)) - int(Hops(rst.TTL)); d > 0 {
-			closer = fmt.Sprintf(", so it was sent %d hop(s) closer to the capture", d)
+			t.str(", so it was sent ").num(uint64(d)).str(" hop(s) closer to the capture")
 		}
-		return OriginPath, Likely, fmt.Sprintf("its TTL (%d) differs from that of %s (%d)%s.", rst.TTL, refWhat, refTTL, closer)
+		return OriginPath, Likely, t.str(".").since(mark)
 	}
 	if refID != 0 && rst.IPID == 0 {
-		return OriginPath, Likely, fmt.Sprintf("its TTL (%d) matches %s, but its IP-ID is 0 where the sender numbers its packets (%d).", rst.TTL, refWhat, refID)
+		t.str("its TTL (").num(uint64(rst.TTL)).str(") matches ").bytes(refWhat).str(", but its IP-ID is 0 where the sender numbers its packets (").
+			num(uint64(refID)).str(").")
+		return OriginPath, Likely, t.since(mark)
 	}
-	return sender, Likely, fmt.Sprintf("Its TTL (%d) matches %s.", rst.TTL, refWhat)
+	t.str("Its TTL (").num(uint64(rst.TTL)).str(") matches ").bytes(refWhat).str(".")
+	return sender, Likely, t.since(mark)
 }
 
-func handshakeNote(a *flows.Attempt, v Vantage) string {
-	s := "The handshake completed"
+// handshakeNote says how the handshake completed: "The handshake completed
+// after 2 SYNs (the first 1 went unanswered) in 20 ms". At the client, rtt
+// is the result's, from the last SYN to the SYN-ACK.
+func (t *text) handshakeNote(a *flows.Attempt, v Vantage, rtt time.Duration) *text {
 	if v != VantageServer && a.SYN.Count > 1 {
-		s = fmt.Sprintf("The handshake completed after %s (the first %d went unanswered)", count(a.SYN.Count, "SYN"), a.SYN.Count-1)
+		t.str("The handshake completed after ").count(a.SYN.Count, "SYN").str(" (the first ").num(uint64(a.SYN.Count - 1)).str(" went unanswered)")
+	} else {
+		t.str("The handshake completed")
 	}
-	if d := rtt(a, flows.EvSYN, flows.EvSYNACK); v != VantageServer && d >= 0 {
-		s += " in " + dur(d)
+	if v != VantageServer && rtt >= 0 {
+		t.str(" in ").dur(rtt)
 	}
 	switch {
 	case v != VantageServer && a.SYNACK.Count == 0:
-		s += fmt.Sprintf(" (the SYN-ACK is not in this capture, but the client's ACK, %s, shows it arrived: a one-way capture?)", frameOf(a, flows.EvACK))
+		t.str(" (the SYN-ACK is not in this capture, but the client's ACK, ").frame(a, flows.EvACK).str(", shows it arrived: a one-way capture?)")
 	case v == VantageServer && a.ACK.Count == 0 && a.ACKInferred:
-		s += " (the client's ACK is not in this capture, but the server's packets show it arrived)"
+		t.str(" (the client's ACK is not in this capture, but the server's packets show it arrived)")
 	}
-	return s
+	return t
 }
 
 // rtt is the time from the last `from` event before the first `to` event
@@ -590,14 +704,40 @@ func rtt(a *flows.Attempt, from, to flows.EventType) time.Duration {
 	return -1
 }
 
+// evidence is the evidence of a's events, for Join.
 func evidence(a *flows.Attempt, side Vantage) []Evidence {
-	ev := make([]Evidence, 0, len(a.Events))
+	icmpWhat := ""
+	if hasEvent(a, flows.EvICMP) {
+		icmpWhat = "ICMP " + a.ICMPInfo.Name()
+	}
+	return appendEvidence(make([]Evidence, 0, len(a.Events)), a, side, icmpWhat)
+}
+
+func hasEvent(a *flows.Attempt, t flows.EventType) bool {
 	for _, e := range a.Events {
+		if e.Type == t {
+			return true
+		}
+	}
+	return false
+}
+
+// appendEvidence appends an Evidence for each of a's events to ev, naming
+// ICMP errors icmpWhat.
+func appendEvidence(ev []Evidence, a *flows.Attempt, side Vantage, icmpWhat string) []Evidence {
+	n := len(ev)
+	ev = slices.Grow(ev, len(a.Events))[:n+len(a.Events)]
+	for i := range a.Events {
+		e := &a.Events[i]
 		what := e.Type.String()
 		if e.Type == flows.EvICMP {
-			what = "ICMP " + a.ICMPInfo.Name()
+			what = icmpWhat
 		}
-		ev = append(ev, Evidence{Ref: e.Ref, What: what, FromClient: e.FromClient, TTL: e.TTL, Len: e.Len, Side: side, At: e.TS, Pair: -1})
+		// Field by field, every field: ev may hold an earlier attempt's,
+		// and a whole Evidence is built aside and then copied.
+		x := &ev[n+i]
+		x.Ref, x.What, x.FromClient, x.TTL, x.Len = e.Ref, what, e.FromClient, e.TTL, e.Len
+		x.Side, x.At, x.Pair, x.Lost = side, e.TS, -1, false
 	}
 	return ev
 }

@@ -159,4 +159,7 @@ type Result struct {
 	// Settle names the capture that would settle an unknown place.
 	Settle   string
 	Evidence []Evidence
+
+	// w is where JudgeInto writes the words, kept for the next use.
+	w *words
 }
