@@ -234,7 +234,7 @@ func analyze(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		srcs, warns, err := readGroup(ctx, g, cfg.flows, opt, stdin, func(a *flows.Attempt, v verdict.Vantage) {
 			votes[verdict.InferVantage(a)]++
 			if judgeHere {
-				pipe.add(verdict.Judge(a, v, cfg.verdict))
+				pipe.judgeHere(a, v)
 			} else {
 				pipe.addAttempt(a, v)
 			}

@@ -18,8 +18,13 @@ const pipeBatch = 256
 // is allocated. Only the pipe's goroutine touches the sink until close
 // returns. Library packages stay goroutine-free; cmd owns this one.
 type pipe struct {
-	out        *sink
-	vcfg       verdict.Config
+	out  *sink
+	vcfg verdict.Config
+	// reuse: the sink keeps no verdict past its call (JSON), so each is
+	// judged into the same storage (verdict.JudgeInto), allocating
+	// nothing but its words; a table keeps some, so they are judged anew.
+	reuse      bool
+	res        verdict.Result
 	cur        []pipeItem
 	full, free chan []pipeItem
 	done       chan struct{}
@@ -39,7 +44,7 @@ type pipeItem struct {
 }
 
 func newPipe(out *sink, vcfg verdict.Config) *pipe {
-	p := &pipe{out: out, vcfg: vcfg, full: make(chan []pipeItem, 4), free: make(chan []pipeItem, 6), done: make(chan struct{})}
+	p := &pipe{out: out, vcfg: vcfg, reuse: out.table == nil && out.html == nil, full: make(chan []pipeItem, 4), free: make(chan []pipeItem, 6), done: make(chan struct{})}
 	for range cap(p.free) {
 		p.free <- make([]pipeItem, 0, pipeBatch)
 	}
@@ -53,6 +58,9 @@ func (p *pipe) write() {
 	for b := range p.full {
 		for i := range b {
 			switch it := &b[i]; {
+			case it.judge && p.reuse:
+				verdict.JudgeInto(&p.res, it.att, it.v, p.vcfg)
+				p.out.add(p.res)
 			case it.judge:
 				p.out.add(verdict.Judge(it.att, it.v, p.vcfg))
 			case it.hasRes:
@@ -62,7 +70,8 @@ func (p *pipe) write() {
 			case it.mid != nil:
 				p.out.addMidstream(it.mid)
 			}
-			b[i] = pipeItem{att: b[i].att}
+			// The attempt and the verdict's storage stay for reuse.
+			b[i] = pipeItem{att: b[i].att, res: b[i].res}
 		}
 		p.free <- b[:0]
 	}
@@ -95,11 +104,16 @@ func (p *pipe) addAttempt(a *flows.Attempt, v verdict.Vantage) {
 	p.filled()
 }
 
-// add takes a verdict judged already: on one core, judging here spares
-// the copy of the attempt.
-func (p *pipe) add(r verdict.Result) {
+// judgeHere judges an attempt the tracker handed on, here: on one core,
+// that spares the copy of the attempt.
+func (p *pipe) judgeHere(a *flows.Attempt, v verdict.Vantage) {
 	it := p.next()
-	it.hasRes, it.res = true, r
+	if p.reuse {
+		verdict.JudgeInto(&it.res, a, v, p.vcfg)
+	} else {
+		it.res = verdict.Judge(a, v, p.vcfg)
+	}
+	it.hasRes = true
 	p.filled()
 }
 
