@@ -26,10 +26,15 @@ import (
 type coldFiles struct {
 	names []string
 	index map[string]uint64
+	last  uint64 // the index asked for last: nearly always the one asked for next
 }
 
 func (f *coldFiles) id(name string) uint64 {
+	if f.last < uint64(len(f.names)) && f.names[f.last] == name {
+		return f.last
+	}
 	if i, ok := f.index[name]; ok {
+		f.last = i
 		return i
 	}
 	if f.index == nil {

@@ -6,10 +6,12 @@ import (
 )
 
 // freezeAfter is how long an attempt goes without a packet before it is
-// packed (see cold.go). Past the duplicate window and most round trips,
-// short of the first SYN retransmission's second gap: a timeout's attempt
-// is thawed and packed again a few times, each for about a microsecond.
-const freezeAfter = 2 * time.Second
+// packed (see cold.go): far past the duplicate window and round trips, and
+// past the first gaps between SYN retransmissions (1, 2 and 4 s), so that
+// a timeout's attempt is packed and unpacked twice or three times, not at
+// every SYN. What stays unpacked is the last 5 s of capture's attempts:
+// the same for a capture of a minute or a day.
+const freezeAfter = 5 * time.Second
 
 // frozenAttempt is a packed attempt. Its DNS answer stays a pointer: it
 // is the tracker's, recycled with the attempt.

@@ -40,7 +40,7 @@ func TestFreezingChangesNothing(t *testing.T) {
 	}
 	for name, cfg := range map[string]Config{
 		"default":              DefaultConfig,
-		"short idle":           {Idle: 5e9},
+		"short idle":           {Idle: 8e9},
 		"table full (a flood)": {Idle: 30e9, MaxAttempts: 50},
 	} {
 		want, _ := run(true, cfg)
