@@ -5,7 +5,7 @@ import "github.com/synpath/synpath/capture"
 // aheadBatch is how many packets go across at once: enough that handing a
 // batch over costs nothing next to decoding it, few enough (480 bytes a
 // packet) that a batch stays in cache until it is tracked.
-const aheadBatch = 256
+const aheadBatch = 1024
 
 // packetsAhead reads and decodes a capture on a goroutine of its own, a
 // few batches ahead of tracking: on two cores, reading and decoding one
