@@ -5,6 +5,8 @@
 // Judging is pure: [Judge] looks at one attempt as one capture saw it, from
 // the vantage it was taken at, and returns a [Result]; it keeps no state
 // between attempts, so verdicts can be streamed as attempts are handed on.
+// [JudgeInto] does the same into a Result reused from one attempt to the
+// next, and then allocates once per attempt.
 // [Join] judges attempts seen by both a client-side and a server-side
 // capture; it proves a loss only inside the other capture's coverage, with
 // clocks aligned from attempts seen in both.

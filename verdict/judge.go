@@ -168,8 +168,8 @@ func (r *Result) unknownAmong(candidates ...Place) {
 	r.Candidates = append(r.Candidates[:0], candidates...)
 }
 
-// set is judged for Join, which rewrites results Judge made, with fmt:
-// it judges the attempts both captures saw, far fewer.
+// set is judged with fmt, for Join: it rewrites the results of attempts
+// both captures saw, far fewer than those judged.
 func (r *Result) set(v Verdict, where Place, sure Confidence, why string, args ...any) {
 	r.Verdict, r.Where, r.WhereSure = v, where, sure
 	r.Explanation = fmt.Sprintf(why, args...)
@@ -733,8 +733,9 @@ func appendEvidence(ev []Evidence, a *flows.Attempt, side Vantage, icmpWhat stri
 		if e.Type == flows.EvICMP {
 			what = icmpWhat
 		}
-		// Field by field, every field: ev may hold an earlier attempt's,
-		// and a whole Evidence is built aside and then copied.
+		// Field by field: an Evidence literal is built aside and copied
+		// whole, GC write barriers and all, which cost a third of
+		// judging. Every field, since ev may hold an earlier attempt's.
 		x := &ev[n+i]
 		x.Ref, x.What, x.FromClient, x.TTL, x.Len = e.Ref, what, e.FromClient, e.TTL, e.Len
 		x.Side, x.At, x.Pair, x.Lost = side, e.TS, -1, false
