@@ -313,8 +313,14 @@ func (e *coldEnc) seen(s *Seen) {
 	e.time(s.Last)
 }
 
+// ref keeps a packet reference: one byte when it is empty (a packet not
+// seen yet), as most are.
 func (e *coldEnc) ref(r *capture.Ref) {
-	e.u(e.files.id(r.File))
+	if *r == (capture.Ref{}) {
+		e.u(0)
+		return
+	}
+	e.u(e.files.id(r.File) + 1)
 	e.u(r.N)
 	e.time(r.TS)
 	e.s(int64(r.Iface))
@@ -402,8 +408,9 @@ func (d *coldDec) seen(s *Seen) {
 	s.Last = d.time()
 }
 
-func (d *coldDec) file() string {
-	i := d.u()
+func (d *coldDec) file() string { return d.fileAt(d.u()) }
+
+func (d *coldDec) fileAt(i uint64) string {
 	if i >= uint64(len(d.files.names)) {
 		d.err = errCold
 		return ""
@@ -412,7 +419,12 @@ func (d *coldDec) file() string {
 }
 
 func (d *coldDec) ref(r *capture.Ref) {
-	r.File = d.file()
+	i := d.u()
+	if i == 0 {
+		*r = capture.Ref{}
+		return
+	}
+	r.File = d.fileAt(i - 1)
 	r.N = d.u()
 	r.TS = d.time()
 	r.Iface = int32(d.s())

@@ -7,11 +7,11 @@ import (
 
 // freezeAfter is how long an attempt goes without a packet before it is
 // packed (see cold.go): far past the duplicate window and round trips, and
-// past the first gaps between SYN retransmissions (1, 2 and 4 s), so that
-// a timeout's attempt is packed and unpacked twice or three times, not at
-// every SYN. What stays unpacked is the last 5 s of capture's attempts:
-// the same for a capture of a minute or a day.
-const freezeAfter = 5 * time.Second
+// past the first gaps between SYN retransmissions (1, 2, 4 and 8 s), so
+// that a timeout's attempt is packed once or twice, not at every SYN.
+// What stays unpacked is the last 10 s of capture's attempts: the same for
+// a capture of a minute or a day.
+const freezeAfter = 10 * time.Second
 
 // frozenAttempt is a packed attempt. Its DNS answer stays a pointer: it
 // is the tracker's, recycled with the attempt.

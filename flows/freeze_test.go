@@ -19,7 +19,7 @@ func TestFreezingChangesNothing(t *testing.T) {
 	if _, err := capgen.WriteMix(&file, nil, capgen.MixConfig{N: 3000, Rate: 200, Seed: 3}); err != nil {
 		t.Fatal(err)
 	}
-	run := func(noFreeze bool, cfg Config) (got []*Attempt, mostFrozen int) {
+	run := func(noFreeze bool, cfg Config) (got []*Attempt, mostFrozen int, evicted uint64) {
 		tr := NewTracker(cfg, func(a *Attempt) { got = append(got, a.Clone()) })
 		tr.noFreeze = noFreeze
 		rd, err := capture.NewReader("mix.pcap", bytes.NewReader(file.Bytes()))
@@ -36,15 +36,18 @@ func TestFreezingChangesNothing(t *testing.T) {
 			mostFrozen = max(mostFrozen, frozen)
 		}
 		tr.Finish()
-		return got, mostFrozen
+		return got, mostFrozen, tr.Counts().Evicted
 	}
 	for name, cfg := range map[string]Config{
 		"default":              DefaultConfig,
-		"short idle":           {Idle: 8e9},
-		"table full (a flood)": {Idle: 30e9, MaxAttempts: 50},
+		"short idle":           {Idle: 15e9},
+		"table full (a flood)": {Idle: 60e9, MaxAttempts: 600},
 	} {
-		want, _ := run(true, cfg)
-		got, frozen := run(false, cfg)
+		want, _, _ := run(true, cfg)
+		got, frozen, evicted := run(false, cfg)
+		if cfg.MaxAttempts > 0 && cfg.MaxAttempts < 1e6 && evicted == 0 {
+			t.Errorf("%s: no attempt was evicted: the table never filled", name)
+		}
 		least := 100
 		if cfg.MaxAttempts > 0 {
 			least = min(least, cfg.MaxAttempts/2)
