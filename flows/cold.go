@@ -56,14 +56,24 @@ func packable(a *Attempt) bool {
 
 func plainTime(t time.Time) bool { return t.Location() == time.UTC && t == t.Round(0) }
 
-// freeze appends a packed copy of a to dst. ok is false, and dst as it
-// was, when a holds something packing cannot keep exactly (see packable).
-func freeze(dst []byte, a *Attempt, files *coldFiles) (b []byte, ok bool) {
+// maxCold bounds a packed attempt: fewer than 300 varints (10 bytes at
+// most) and addresses (17), and two names.
+const maxCold = 8 << 10
+
+// freeze packs a into scratch, grown to maxCold if shorter, and returns
+// the packed bytes, in scratch. ok is false when a holds something
+// packing cannot keep exactly (see packable).
+func freeze(scratch []byte, a *Attempt, files *coldFiles) (b []byte, ok bool) {
 	if !packable(a) {
-		return dst, false
+		return scratch[:0], false
 	}
-	e := coldEnc{b: dst, base: a.SYN.First.Unix(), files: files, ok: true}
-	e.b = binary.AppendVarint(e.b, e.base)
+	if len(scratch) < maxCold {
+		scratch = make([]byte, maxCold)
+	}
+	// Written in place rather than appended: the varints are most of the
+	// cost of packing, and nearly all of them are one byte.
+	e := coldEnc{b: scratch[:maxCold], base: a.SYN.First.Unix(), files: files, ok: true}
+	e.s(e.base)
 	e.addrPort(a.Key.Client)
 	e.addrPort(a.Key.Server)
 	e.u(uint64(a.Key.Tunnel.Kind))
@@ -136,9 +146,9 @@ func freeze(dst []byte, a *Attempt, files *coldFiles) (b []byte, ok bool) {
 	e.time(a.last)
 	e.u(a.touched)
 	if !e.ok {
-		return dst, false
+		return scratch[:0], false
 	}
-	return e.b, true
+	return e.b[:e.n], true
 }
 
 // errCold is packed bytes that do not unpack: a bug, never input.
@@ -241,14 +251,25 @@ func thaw(a *Attempt, b []byte, files *coldFiles) error {
 }
 
 type coldEnc struct {
-	b     []byte
-	base  int64 // the first SYN's Unix second: times are kept from it
+	b     []byte // maxCold long
+	n     int    // bytes written
+	base  int64  // the first SYN's Unix second: times are kept from it
 	files *coldFiles
 	ok    bool
 }
 
-func (e *coldEnc) u(v uint64) { e.b = binary.AppendUvarint(e.b, v) }
-func (e *coldEnc) s(v int64)  { e.b = binary.AppendVarint(e.b, v) }
+func (e *coldEnc) u(v uint64) {
+	if v < 0x80 {
+		e.b[e.n] = byte(v)
+		e.n++
+		return
+	}
+	e.n += binary.PutUvarint(e.b[e.n:], v)
+}
+
+func (e *coldEnc) s(v int64) { e.u(uint64(v<<1) ^ uint64(v>>63)) }
+
+func (e *coldEnc) raw(b []byte) { e.n += copy(e.b[e.n:], b) }
 
 func (e *coldEnc) bools(vs ...bool) {
 	var fl uint64
@@ -281,14 +302,14 @@ func (e *coldEnc) addr(a netip.Addr) {
 	case a.Is4():
 		e.u(4)
 		v := a.As4()
-		e.b = append(e.b, v[:]...)
+		e.raw(v[:])
 	default:
 		if a.Zone() != "" {
 			e.ok = false
 		}
 		e.u(16)
 		v := a.As16()
-		e.b = append(e.b, v[:]...)
+		e.raw(v[:])
 	}
 }
 
@@ -330,7 +351,7 @@ func (e *coldEnc) app(a *capture.AppInfo) {
 	e.u(uint64(a.Kind))
 	n := a.Name.Bytes()
 	e.u(uint64(len(n)))
-	e.b = append(e.b, n...)
+	e.raw(n)
 	e.bools(a.Name.Cut, a.Partial)
 	e.u(uint64(a.Status))
 }
@@ -343,6 +364,11 @@ type coldDec struct {
 }
 
 func (d *coldDec) u() uint64 {
+	if len(d.b) > 0 && d.b[0] < 0x80 {
+		v := uint64(d.b[0])
+		d.b = d.b[1:]
+		return v
+	}
 	v, n := binary.Uvarint(d.b)
 	if n <= 0 {
 		d.err, d.b = errCold, nil

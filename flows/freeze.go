@@ -56,8 +56,8 @@ func (t *Tracker) freeze(a *Attempt) {
 		t.frozen = append(t.frozen, frozenAttempt{})
 	}
 	f := &t.frozen[idx]
-	b, ok := freeze(t.coldScratch[:0], a, &t.coldFiles)
-	t.coldScratch = b
+	b, ok := freeze(t.coldScratch, a, &t.coldFiles)
+	t.coldScratch = b[:cap(b)]
 	if !ok {
 		t.coldFree = append(t.coldFree, idx)
 		return
