@@ -4,223 +4,194 @@ import (
 	"math"
 	"net/netip"
 	"strconv"
+	"time"
 	"unicode/utf8"
 
+	"github.com/synpath/synpath/capture"
 	"github.com/synpath/synpath/verdict"
 )
 
-// appendRecord appends rec as one line of JSON, byte for byte what
-// encoding/json (with HTML escaping off) makes of a Record, without its
-// reflection: JSON output is a hot path on large captures. A test holds the
-// two to the same bytes.
-//
-// Given r, the verdict rec was filled from by fillRecord with a store,
-// the addresses, times, filter and Community ID are appended straight from
-// r; each evidence file name is quoted once a line. The same bytes, no
-// string made.
-func appendRecord(b []byte, rec *Record, r *verdict.Result) []byte {
-	b = append(b, `{"type":`...)
-	b = appendString(b, rec.Type)
-	b = append(b, `,"client":`...)
-	if r != nil {
-		b = appendAddrPort(b, r.Client)
-	} else {
-		b = appendString(b, rec.Client)
-	}
+// encoder writes verdicts as JSON lines, byte for byte what encoding/json
+// (with HTML escaping off) makes of NewRecord, without making the Record
+// or using reflection: JSON output is a hot path on large captures. Tests
+// hold the two to the same bytes. It keeps what repeats from line to line.
+type encoder struct {
+	// tunnel was last written as tunnelText: tunnels are few, and
+	// Tunnel.String formats.
+	tunnel     capture.Tunnel
+	tunnelText string
+}
+
+// appendResult appends r as one line of JSON.
+func (e *encoder) appendResult(b []byte, r *verdict.Result, l Live) []byte {
+	b = append(b, `{"type":"attempt","client":`...)
+	b = appendAddrPort(b, r.Client)
 	b = append(b, `,"server":`...)
-	if r != nil {
-		b = appendAddrPort(b, r.Server)
-	} else {
-		b = appendString(b, rec.Server)
-	}
-	if rec.Tunnel != "" {
-		b = append(b, `,"tunnel":`...)
-		b = appendString(b, rec.Tunnel)
+	b = appendAddrPort(b, r.Server)
+	if r.Tunnel != (capture.Tunnel{}) {
+		if r.Tunnel != e.tunnel || e.tunnelText == "" {
+			e.tunnel, e.tunnelText = r.Tunnel, r.Tunnel.String()
+		}
+		if e.tunnelText != "" {
+			b = append(b, `,"tunnel":`...)
+			b = appendString(b, e.tunnelText)
+		}
 	}
 	b = append(b, `,"verdict":`...)
-	b = appendString(b, rec.Verdict)
+	b = appendString(b, string(r.Verdict))
 	b = append(b, `,"where":`...)
-	b = appendString(b, rec.Where)
-	b = append(b, `,"candidates":`...)
-	if rec.Candidates == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i, c := range rec.Candidates {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, c)
+	b = appendString(b, string(r.Where))
+	b = append(b, `,"candidates":[`...)
+	for i, c := range r.Candidates {
+		if i > 0 {
+			b = append(b, ',')
 		}
-		b = append(b, ']')
+		b = appendString(b, string(c))
 	}
-	b = append(b, `,"where_confidence":`...)
-	b = appendString(b, rec.WhereConfidence)
-	if rec.Cause != "" {
+	b = append(b, `],"where_confidence":`...)
+	b = appendString(b, string(r.WhereSure))
+	if r.Cause != "" {
 		b = append(b, `,"cause":`...)
-		b = appendString(b, rec.Cause)
+		b = appendString(b, string(r.Cause))
 	}
-	if rec.SNI != "" {
+	if r.SNI != "" {
 		b = append(b, `,"sni":`...)
-		b = appendString(b, rec.SNI)
+		b = appendString(b, r.SNI)
 	}
-	if rec.HTTPHost != "" {
+	if r.HTTPHost != "" {
 		b = append(b, `,"http_host":`...)
-		b = appendString(b, rec.HTTPHost)
+		b = appendString(b, r.HTTPHost)
 	}
-	if rec.HTTPStatus != 0 {
+	if r.HTTPStatus != 0 {
 		b = append(b, `,"http_status":`...)
-		b = strconv.AppendInt(b, int64(rec.HTTPStatus), 10)
+		b = strconv.AppendInt(b, int64(r.HTTPStatus), 10)
 	}
-	if d := rec.DNS; d != nil {
+	if d := r.DNS; d != nil {
 		b = append(b, `,"dns":{"name":`...)
 		b = appendString(b, d.Name)
 		b = append(b, `,"answer":`...)
-		b = appendString(b, d.Answer)
+		b = appendAddrQuoted(b, d.Answer)
 		b = append(b, `,"rcode":`...)
 		b = appendString(b, d.RCode)
 		b = append(b, `,"lookup_ms":`...)
-		b = appendFloatPtr(b, d.LookupMs)
+		b = appendMs(b, d.Before)
 		if d.Stale {
-			b = append(b, `,"stale":true`...)
-		}
-		if d.Current != "" {
-			b = append(b, `,"current":`...)
-			b = appendString(b, d.Current)
+			b = append(b, `,"stale":true,"current":`...)
+			b = appendAddrQuoted(b, d.Current)
 		}
 		b = append(b, '}')
 	}
 	b = append(b, `,"rst_origin":`...)
-	b = appendString(b, rec.RSTOrigin)
-	if rec.RSTOriginConfidence != "" {
+	b = appendString(b, string(r.RSTOrigin))
+	if r.OriginSure != "" {
 		b = append(b, `,"rst_origin_confidence":`...)
-		b = appendString(b, rec.RSTOriginConfidence)
+		b = appendString(b, string(r.OriginSure))
 	}
 	b = append(b, `,"icmp":`...)
-	b = appendString(b, rec.ICMP)
+	b = appendString(b, r.ICMP)
 	b = append(b, `,"vantage":`...)
-	b = appendString(b, rec.Vantage)
-	b = append(b, `,"first_syn":`...)
-	if r != nil {
-		b = append(b, '"')
-		b = appendTime(b, r.FirstSYN)
-		b = append(b, '"')
-	} else {
-		b = appendString(b, rec.FirstSYN)
-	}
-	b = append(b, `,"isn":`...)
-	b = strconv.AppendUint(b, uint64(rec.ISN), 10)
+	b = appendString(b, string(r.Vantage))
+	b = append(b, `,"first_syn":"`...)
+	b = appendTime(b, r.FirstSYN)
+	b = append(b, `","isn":`...)
+	b = strconv.AppendUint(b, uint64(r.ISN), 10)
 	b = append(b, `,"syn_sent":`...)
-	b = appendIntPtr(b, rec.SYNSent)
+	b = appendCount(b, r.SYNSent)
 	b = append(b, `,"syn_seen_by_server":`...)
-	b = appendIntPtr(b, rec.SYNSeenByServer)
+	b = appendCount(b, r.SYNSeenByServer)
 	b = append(b, `,"synack_sent":`...)
-	b = appendIntPtr(b, rec.SYNACKSent)
+	b = appendCount(b, r.SYNACKSent)
 	b = append(b, `,"synack_seen_by_client":`...)
-	b = appendIntPtr(b, rec.SYNACKSeenByClient)
+	b = appendCount(b, r.SYNACKSeenByClient)
 	b = append(b, `,"rtt_ms":`...)
-	b = appendFloatPtr(b, rec.RTTms)
+	if r.RTT >= 0 {
+		b = appendMs(b, r.RTT)
+	} else {
+		b = append(b, "null"...)
+	}
 	b = append(b, `,"clock_offset_ms":`...)
-	b = appendFloatPtr(b, rec.ClockOffsetms)
-	if rec.ClockErrorms != nil {
-		b = append(b, `,"clock_error_ms":`...)
-		b = appendFloatPtr(b, rec.ClockErrorms)
+	if r.HasClockOffset {
+		b = appendMs(b, r.ClockOffset)
+		if r.ClockError >= 0 {
+			b = append(b, `,"clock_error_ms":`...)
+			b = appendMs(b, r.ClockError)
+		}
+	} else {
+		b = append(b, "null"...)
 	}
 	b = append(b, `,"nat":{`...)
-	sep := false
-	if rec.NAT.ClientSeenByServer != "" {
+	if r.ClientSeenByServer.IsValid() {
 		b = append(b, `"client_seen_by_server":`...)
-		b = appendString(b, rec.NAT.ClientSeenByServer)
-		sep = true
-	}
-	if rec.NAT.ServerSeenByServer != "" {
-		if sep {
+		b = appendAddrPort(b, r.ClientSeenByServer)
+		if r.ServerSeenByServer.IsValid() {
 			b = append(b, ',')
 		}
+	}
+	if r.ServerSeenByServer.IsValid() {
 		b = append(b, `"server_seen_by_server":`...)
-		b = appendString(b, rec.NAT.ServerSeenByServer)
+		b = appendAddrPort(b, r.ServerSeenByServer)
 	}
 	b = append(b, '}')
-	if rec.Match != "" {
+	if r.Match != "" {
 		b = append(b, `,"match":`...)
-		b = appendString(b, rec.Match)
+		b = appendString(b, r.Match)
 	}
 	b = append(b, `,"explanation":`...)
-	b = appendString(b, rec.Explanation)
-	if rec.SettleWith != "" {
+	b = appendString(b, r.Explanation)
+	if r.Settle != "" {
 		b = append(b, `,"settle_with":`...)
-		b = appendString(b, rec.SettleWith)
+		b = appendString(b, r.Settle)
 	}
-	b = append(b, `,"evidence":`...)
-	if rec.Evidence == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		// Where the previous evidence's file name was quoted: the next
-		// one is nearly always the same file.
-		fileAt, fileEnd := -1, -1
-		for i := range rec.Evidence {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			e := &rec.Evidence[i]
-			b = append(b, `{"file":`...)
-			if fileAt >= 0 && e.File == rec.Evidence[i-1].File {
-				b = append(b, b[fileAt:fileEnd]...)
-			} else {
-				fileAt = len(b)
-				b = appendString(b, e.File)
-				fileEnd = len(b)
-			}
-			b = append(b, `,"packet":`...)
-			b = strconv.AppendUint(b, e.Packet, 10)
-			b = append(b, `,"time":`...)
-			if r != nil {
-				b = append(b, '"')
-				b = appendTime(b, r.Evidence[i].TS)
-				b = append(b, '"')
-			} else {
-				b = appendString(b, e.Time)
-			}
-			b = append(b, `,"what":`...)
-			b = appendString(b, e.What)
-			b = append(b, `,"dir":`...)
-			b = appendString(b, e.Dir)
-			b = append(b, `,"ttl":`...)
-			b = strconv.AppendUint(b, uint64(e.TTL), 10)
-			if e.Len != 0 {
-				b = append(b, `,"len":`...)
-				b = strconv.AppendUint(b, uint64(e.Len), 10)
-			}
-			b = append(b, '}')
+	b = append(b, `,"evidence":[`...)
+	// Where the previous evidence's file name was quoted: the next one is
+	// nearly always the same file.
+	fileAt, fileEnd := -1, -1
+	for i := range r.Evidence {
+		ev := &r.Evidence[i]
+		if i > 0 {
+			b = append(b, ',')
 		}
-		b = append(b, ']')
+		b = append(b, `{"file":`...)
+		if fileAt >= 0 && ev.File == r.Evidence[i-1].File {
+			b = append(b, b[fileAt:fileEnd]...)
+		} else {
+			fileAt = len(b)
+			b = appendString(b, ev.File)
+			fileEnd = len(b)
+		}
+		b = append(b, `,"packet":`...)
+		b = strconv.AppendUint(b, ev.N, 10)
+		b = append(b, `,"time":"`...)
+		b = appendTime(b, ev.TS)
+		b = append(b, `","what":`...)
+		b = appendString(b, ev.What)
+		if ev.FromClient {
+			b = append(b, `,"dir":"c2s","ttl":`...)
+		} else {
+			b = append(b, `,"dir":"s2c","ttl":`...)
+		}
+		b = strconv.AppendUint(b, uint64(ev.TTL), 10)
+		if ev.Len != 0 {
+			b = append(b, `,"len":`...)
+			b = strconv.AppendUint(b, uint64(ev.Len), 10)
+		}
+		b = append(b, '}')
 	}
-	switch {
-	case r != nil && r.Client.IsValid() && r.Server.IsValid():
+	b = append(b, ']')
+	if r.Client.IsValid() && r.Server.IsValid() {
 		b = append(b, `,"wireshark_filter":`...)
 		start := len(b)
 		b = closeQuoted(appendWiresharkFilter(append(b, '"'), r), start)
 		b = append(b, `,"community_id":`...)
 		start = len(b)
 		b = closeQuoted(appendCommunityID(append(b, '"'), 0, r.Client, r.Server, protoTCP), start)
-	case r != nil:
-	default:
-		if rec.WiresharkFilter != "" {
-			b = append(b, `,"wireshark_filter":`...)
-			b = appendString(b, rec.WiresharkFilter)
-		}
-		if rec.CommunityID != "" {
-			b = append(b, `,"community_id":`...)
-			b = appendString(b, rec.CommunityID)
-		}
 	}
-	if rec.Update {
+	if l.Update {
 		b = append(b, `,"update":true`...)
 	}
-	if rec.CaptureDrops != 0 {
+	if l.CaptureDrops != 0 {
 		b = append(b, `,"capture_drops":`...)
-		b = strconv.AppendUint(b, rec.CaptureDrops, 10)
+		b = strconv.AppendUint(b, l.CaptureDrops, 10)
 	}
 	return append(b, '}', '\n')
 }
@@ -234,6 +205,15 @@ func appendAddrPort(b []byte, p netip.AddrPort) []byte {
 	return closeQuoted(p.AppendTo(append(b, '"')), start)
 }
 
+// appendAddrQuoted appends a quoted, as appendString(b, a.String()).
+func appendAddrQuoted(b []byte, a netip.Addr) []byte {
+	if !a.IsValid() {
+		return appendString(b, a.String())
+	}
+	start := len(b)
+	return closeQuoted(a.AppendTo(append(b, '"')), start)
+}
+
 // closeQuoted ends the string whose opening quote is b[start] and whose
 // raw bytes follow it, escaping them as appendString when any needs it.
 func closeQuoted(b []byte, start int) []byte {
@@ -245,20 +225,22 @@ func closeQuoted(b []byte, start int) []byte {
 	return append(b, '"')
 }
 
-func appendIntPtr(b []byte, n *int) []byte {
-	if n == nil {
+// appendCount appends n, or null for -1 (not known from this vantage).
+func appendCount(b []byte, n int) []byte {
+	if n < 0 {
 		return append(b, "null"...)
 	}
-	return strconv.AppendInt(b, int64(*n), 10)
+	return strconv.AppendInt(b, int64(n), 10)
 }
 
-// appendFloatPtr formats as encoding/json does: shortest representation,
+// appendMs appends d in milliseconds as encoding/json writes *ms(d).
+func appendMs(b []byte, d time.Duration) []byte {
+	return appendFloat(b, msFloat(d))
+}
+
+// appendFloat formats as encoding/json does: shortest representation,
 // exponent form only for very small or very large magnitudes.
-func appendFloatPtr(b []byte, f *float64) []byte {
-	if f == nil {
-		return append(b, "null"...)
-	}
-	v := *f
+func appendFloat(b []byte, v float64) []byte {
 	if math.IsInf(v, 0) || math.IsNaN(v) {
 		return append(b, "null"...) // unreachable for durations; never invalid JSON
 	}

@@ -193,10 +193,14 @@ func TestJSONWriterMatchesEncodingJSONMix(t *testing.T) {
 }
 
 // TestJSONWriterAllocs: once warmed up, writing a line allocates nothing,
-// whatever the verdict.
+// whatever the verdict: lookups, NAT, tunnels and live fields included.
 func TestJSONWriterAllocs(t *testing.T) {
 	mix, joined := mixSet()
-	for _, rs := range [][]verdict.Result{mix, joined} {
+	samples := sampleResults()
+	for i := range samples {
+		samples[i].Tunnel = capture.Tunnel{Kind: capture.TunnelGeneve, ID: 5000}
+	}
+	for _, rs := range [][]verdict.Result{mix, joined, samples} {
 		jw := NewJSONWriter(io.Discard)
 		n := testing.AllocsPerRun(3, func() {
 			for i := range rs {
@@ -210,25 +214,28 @@ func TestJSONWriterAllocs(t *testing.T) {
 }
 
 func FuzzAppendString(f *testing.F) {
-	for _, s := range []string{"", "plain", "\"\\\n\r\t\b\f\x00\x1f", "µ→✗", "\u2028\u2029", "\xff\xfe", "<>&"} {
+	for _, s := range []string{"", "plain", "\"\\\n\r\t\b\f\x00\x1f", "µ→✗", "\u2028\u2029", "\xff\xfe", "<>&",
+		"long enough to be read eight bytes at a time, µ\"\x01\xff\u2028 and then some"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		if len(s) > 256 { // longer ones teach nothing and take long to minimize
 			return
 		}
-		rec := Record{Client: s, Explanation: s, Evidence: []EvidenceJSON{{What: s}}, WiresharkFilter: s, CommunityID: s}
-		if got, want := appendRecord(nil, &rec, nil), stdJSON(t, &rec); !bytes.Equal(got, want) {
-			t.Fatalf("%q:\n got %s\nwant %s", s, got, want)
-		}
+		r := verdict.Result{Verdict: verdict.Verdict(s), Explanation: s, ICMP: s, SNI: s, Candidates: []verdict.Place{verdict.Place(s)},
+			Evidence: []verdict.Evidence{{Ref: capture.Ref{File: s}, What: s}, {Ref: capture.Ref{File: s}, What: s}}}
+		checkWriter(t, []verdict.Result{r}, Live{})
 	})
 }
 
 func TestFloatsMatchEncodingJSON(t *testing.T) {
 	for _, v := range []float64{0, 0.001, 1, 1.5, 37250.007, -600000, 1e-7, 123456789012.345, 1e21, 5e-324} {
-		rec := Record{RTTms: &v}
-		if got, want := appendRecord(nil, &rec, nil), stdJSON(t, &rec); !bytes.Equal(got, want) {
-			t.Errorf("%v:\n got %s\nwant %s", v, got, want)
+		want, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendFloat(nil, v); !bytes.Equal(got, want) {
+			t.Errorf("%v: got %s, want %s", v, got, want)
 		}
 	}
 }
