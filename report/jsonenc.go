@@ -217,10 +217,8 @@ func appendAddrQuoted(b []byte, a netip.Addr) []byte {
 // closeQuoted ends the string whose opening quote is b[start] and whose
 // raw bytes follow it, escaping them as appendString when any needs it.
 func closeQuoted(b []byte, start int) []byte {
-	for _, c := range b[start+1:] {
-		if c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
-			return appendString(b[:start], string(b[start+1:]))
-		}
+	if raw := b[start+1:]; safeLen(raw) < len(raw) {
+		return appendString(b[:start], string(raw))
 	}
 	return append(b, '"')
 }
@@ -264,18 +262,45 @@ func appendFloat(b []byte, v float64) []byte {
 
 const hexDigits = "0123456789abcdef"
 
+// jsonSafe marks the bytes a JSON string holds as they are: printable
+// ASCII but '"' and '\\'.
+var jsonSafe = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// safeLen is how many of s's first bytes JSON holds as they are. It reads
+// eight bytes at a time: explanations are long, and nearly all of them is
+// plain ASCII.
+func safeLen[T string | []byte](s T) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		q, bs := w^(ones*'"'), w^(ones*'\\')
+		// The high bit of a byte is set, in some byte, when one is below
+		// 0x20, a quote, a backslash, or not ASCII.
+		if (w|(w-ones*0x20)&^w|(q-ones)&^q|(bs-ones)&^bs)&highs != 0 {
+			break
+		}
+	}
+	for i < len(s) && jsonSafe[s[i]] {
+		i++
+	}
+	return i
+}
+
 // appendString quotes s as encoding/json does with HTML escaping off:
 // quotes, backslashes and control characters escaped, invalid UTF-8 as
 // U+FFFD, U+2028 and U+2029 escaped for JavaScript.
 func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
-	for i := 0; i < len(s); {
+	for i := safeLen(s); i < len(s); i += safeLen(s[i:]) {
 		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
 			b = append(b, s[start:i]...)
 			switch c {
 			case '"', '\\':

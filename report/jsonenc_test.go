@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -262,6 +263,27 @@ func TestFormatTimeMatchesLayout(t *testing.T) {
 	for _, tm := range tms {
 		if got, want := formatTime(tm), tm.UTC().Format(TimeFormat); got != want {
 			t.Errorf("formatTime(%v) = %s, want %s", tm, got, want)
+		}
+	}
+}
+
+// TestSafeLen puts every byte at every place of a word read whole and of
+// the tail read byte by byte.
+func TestSafeLen(t *testing.T) {
+	for c := range 256 {
+		for at := range 20 {
+			s := []byte(strings.Repeat("a~ ", 7))[:20]
+			s[at] = byte(c)
+			want := len(s)
+			if c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+				want = at
+			}
+			if got := safeLen(string(s)); got != want {
+				t.Errorf("byte %#x at %d: %d, want %d", c, at, got, want)
+			}
+			if got := safeLen(s); got != want {
+				t.Errorf("byte %#x at %d, []byte: %d, want %d", c, at, got, want)
+			}
 		}
 	}
 }
