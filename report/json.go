@@ -167,35 +167,63 @@ func formatTime(t time.Time) string {
 
 // appendTime appends formatTime(t) to b.
 func appendTime(b []byte, t time.Time) []byte {
+	p, ok := timePrefix(t)
+	if !ok {
+		return append(b, t.UTC().Format(TimeFormat)...)
+	}
+	b = append(b, p[:]...)
+	return appendNanos(b, t.Nanosecond())
+}
+
+// timePrefix is t's date and time of day in UTC, to the second, as
+// TimeFormat writes them up to the dot; false for years of other than
+// four digits, which the layout engine writes.
+func timePrefix(t time.Time) (p [20]byte, ok bool) {
 	t = t.UTC()
 	year, month, day := t.Date()
 	hour, min, sec := t.Clock()
 	if year < 0 || year > 9999 {
-		return append(b, t.Format(TimeFormat)...)
+		return p, false
 	}
-	var a [30]byte
-	digits(a[0:4], year)
-	a[4] = '-'
-	digits(a[5:7], int(month))
-	a[7] = '-'
-	digits(a[8:10], day)
-	a[10] = 'T'
-	digits(a[11:13], hour)
-	a[13] = ':'
-	digits(a[14:16], min)
-	a[16] = ':'
-	digits(a[17:19], sec)
-	a[19] = '.'
-	digits(a[20:29], t.Nanosecond())
-	a[29] = 'Z'
+	digits(p[0:4], year)
+	p[4] = '-'
+	digits(p[5:7], int(month))
+	p[7] = '-'
+	digits(p[8:10], day)
+	p[10] = 'T'
+	digits(p[11:13], hour)
+	p[13] = ':'
+	digits(p[14:16], min)
+	p[16] = ':'
+	digits(p[17:19], sec)
+	p[19] = '.'
+	return p, true
+}
+
+// appendNanos appends what TimeFormat writes after the dot.
+func appendNanos(b []byte, ns int) []byte {
+	var a [10]byte
+	digits(a[:9], ns)
+	a[9] = 'Z'
 	return append(b, a[:]...)
 }
 
-// digits writes n into b, zero-padded to len(b).
+// digitPairs holds 00 to 99.
+const digitPairs = "00010203040506070809101112131415161718192021222324252627282930313233343536373839" +
+	"404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
+
+// digits writes n ≥ 0 into b, zero-padded to len(b), two digits a
+// division.
 func digits(b []byte, n int) {
-	for i := len(b) - 1; i >= 0; i-- {
-		b[i] = byte('0' + n%10)
-		n /= 10
+	i := len(b)
+	for ; i >= 2; i -= 2 {
+		q := n / 100
+		r := 2 * (n - 100*q)
+		b[i-2], b[i-1] = digitPairs[r], digitPairs[r+1]
+		n = q
+	}
+	if i == 1 {
+		b[0] = byte('0' + n%10)
 	}
 }
 

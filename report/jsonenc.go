@@ -20,6 +20,26 @@ type encoder struct {
 	// Tunnel.String formats.
 	tunnel     capture.Tunnel
 	tunnelText string
+	// prefix is the time prefix (timePrefix) of the Unix second
+	// prefixSec, when prefixOK: a line's times, and the next line's, mostly
+	// fall in the same second.
+	prefix    [20]byte
+	prefixSec int64
+	prefixOK  bool
+}
+
+// appendTime appends t as appendTime does, formatting the date and time
+// of day once a second.
+func (e *encoder) appendTime(b []byte, t time.Time) []byte {
+	if sec := t.Unix(); !e.prefixOK || sec != e.prefixSec {
+		p, ok := timePrefix(t)
+		if !ok {
+			return appendTime(b, t)
+		}
+		e.prefix, e.prefixSec, e.prefixOK = p, sec, true
+	}
+	b = append(b, e.prefix[:]...)
+	return appendNanos(b, t.Nanosecond())
 }
 
 // appendResult appends r as one line of JSON.
@@ -92,7 +112,7 @@ func (e *encoder) appendResult(b []byte, r *verdict.Result, l Live) []byte {
 	b = append(b, `,"vantage":`...)
 	b = appendString(b, string(r.Vantage))
 	b = append(b, `,"first_syn":"`...)
-	b = appendTime(b, r.FirstSYN)
+	b = e.appendTime(b, r.FirstSYN)
 	b = append(b, `","isn":`...)
 	b = strconv.AppendUint(b, uint64(r.ISN), 10)
 	b = append(b, `,"syn_sent":`...)
@@ -162,7 +182,7 @@ func (e *encoder) appendResult(b []byte, r *verdict.Result, l Live) []byte {
 		b = append(b, `,"packet":`...)
 		b = strconv.AppendUint(b, ev.N, 10)
 		b = append(b, `,"time":"`...)
-		b = appendTime(b, ev.TS)
+		b = e.appendTime(b, ev.TS)
 		b = append(b, `","what":`...)
 		b = appendString(b, ev.What)
 		if ev.FromClient {
