@@ -114,7 +114,7 @@ func (e *encoder) appendResult(b []byte, r *verdict.Result, l Live) []byte {
 	b = append(b, `,"first_syn":"`...)
 	b = e.appendTime(b, r.FirstSYN)
 	b = append(b, `","isn":`...)
-	b = strconv.AppendUint(b, uint64(r.ISN), 10)
+	b = appendUint(b, uint64(r.ISN))
 	b = append(b, `,"syn_sent":`...)
 	b = appendCount(b, r.SYNSent)
 	b = append(b, `,"syn_seen_by_server":`...)
@@ -180,7 +180,7 @@ func (e *encoder) appendResult(b []byte, r *verdict.Result, l Live) []byte {
 			fileEnd = len(b)
 		}
 		b = append(b, `,"packet":`...)
-		b = strconv.AppendUint(b, ev.N, 10)
+		b = appendUint(b, ev.N)
 		b = append(b, `,"time":"`...)
 		b = e.appendTime(b, ev.TS)
 		b = append(b, `","what":`...)
@@ -190,48 +190,65 @@ func (e *encoder) appendResult(b []byte, r *verdict.Result, l Live) []byte {
 		} else {
 			b = append(b, `,"dir":"s2c","ttl":`...)
 		}
-		b = strconv.AppendUint(b, uint64(ev.TTL), 10)
+		b = appendUint(b, uint64(ev.TTL))
 		if ev.Len != 0 {
 			b = append(b, `,"len":`...)
-			b = strconv.AppendUint(b, uint64(ev.Len), 10)
+			b = appendUint(b, uint64(ev.Len))
 		}
 		b = append(b, '}')
 	}
 	b = append(b, ']')
 	if r.Client.IsValid() && r.Server.IsValid() {
-		b = append(b, `,"wireshark_filter":`...)
-		start := len(b)
-		b = closeQuoted(appendWiresharkFilter(append(b, '"'), r), start)
-		b = append(b, `,"community_id":`...)
-		start = len(b)
-		b = closeQuoted(appendCommunityID(append(b, '"'), 0, r.Client, r.Server, protoTCP), start)
+		b = append(b, `,"wireshark_filter":"`...)
+		start := len(b) - 1
+		b = appendWiresharkFilter(b, r)
+		// Fixed words, numbers and addresses: only a zone can need escaping.
+		if zoned(r.Client) || zoned(r.Server) || zoned(r.ClientSeenByServer) || zoned(r.ServerSeenByServer) {
+			b = closeQuoted(b, start)
+		} else {
+			b = append(b, '"')
+		}
+		// "1:" and base64: nothing to escape.
+		b = append(b, `,"community_id":"`...)
+		b = appendCommunityID(b, 0, r.Client, r.Server, protoTCP)
+		b = append(b, '"')
 	}
 	if l.Update {
 		b = append(b, `,"update":true`...)
 	}
 	if l.CaptureDrops != 0 {
 		b = append(b, `,"capture_drops":`...)
-		b = strconv.AppendUint(b, l.CaptureDrops, 10)
+		b = appendUint(b, l.CaptureDrops)
 	}
 	return append(b, '}', '\n')
 }
 
+// zoned reports whether p's address has a zone: an interface name, the
+// only part of an address that may need escaping.
+func zoned(p netip.AddrPort) bool { return p.Addr().Zone() != "" }
+
 // appendAddrPort appends p quoted, as appendString(b, p.String()).
 func appendAddrPort(b []byte, p netip.AddrPort) []byte {
-	if !p.IsValid() {
+	switch {
+	case !p.IsValid():
 		return appendString(b, p.String())
+	case zoned(p):
+		start := len(b)
+		return closeQuoted(p.AppendTo(append(b, '"')), start)
 	}
-	start := len(b)
-	return closeQuoted(p.AppendTo(append(b, '"')), start)
+	return append(p.AppendTo(append(b, '"')), '"')
 }
 
 // appendAddrQuoted appends a quoted, as appendString(b, a.String()).
 func appendAddrQuoted(b []byte, a netip.Addr) []byte {
-	if !a.IsValid() {
+	switch {
+	case !a.IsValid():
 		return appendString(b, a.String())
+	case a.Zone() != "":
+		start := len(b)
+		return closeQuoted(a.AppendTo(append(b, '"')), start)
 	}
-	start := len(b)
-	return closeQuoted(a.AppendTo(append(b, '"')), start)
+	return append(a.AppendTo(append(b, '"')), '"')
 }
 
 // closeQuoted ends the string whose opening quote is b[start] and whose
@@ -243,12 +260,37 @@ func closeQuoted(b []byte, start int) []byte {
 	return append(b, '"')
 }
 
+// appendUint is strconv.AppendUint(b, n, 10) without its generality:
+// packet numbers, TTLs and lengths are a dozen numbers a line.
+func appendUint(b []byte, n uint64) []byte {
+	if n < 10 {
+		return append(b, byte('0'+n))
+	}
+	var a [20]byte
+	i := len(a)
+	for n >= 100 {
+		q := n / 100
+		r := 2 * (n - 100*q)
+		i -= 2
+		a[i], a[i+1] = digitPairs[r], digitPairs[r+1]
+		n = q
+	}
+	if n >= 10 {
+		i -= 2
+		a[i], a[i+1] = digitPairs[2*n], digitPairs[2*n+1]
+	} else {
+		i--
+		a[i] = byte('0' + n)
+	}
+	return append(b, a[i:]...)
+}
+
 // appendCount appends n, or null for -1 (not known from this vantage).
 func appendCount(b []byte, n int) []byte {
 	if n < 0 {
 		return append(b, "null"...)
 	}
-	return strconv.AppendInt(b, int64(n), 10)
+	return appendUint(b, uint64(n))
 }
 
 // appendMs appends d in milliseconds as encoding/json writes *ms(d).
