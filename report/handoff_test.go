@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -133,19 +132,6 @@ func TestWiresharkFilterWindow(t *testing.T) {
 		got, want := WiresharkFilter(r), refWindow(r)
 		if !strings.HasSuffix(got, want) || want == "" && strings.Contains(got, "frame.time_epoch") {
 			t.Errorf("%v to %v:\n got %s\nwant …%s", r.FirstSYN, r.Evidence, got, want)
-		}
-	}
-}
-
-func TestAppendUint(t *testing.T) {
-	ns := []uint64{0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 65535, 1<<32 - 1, 1<<64 - 1, 1e19, 1e19 - 1}
-	rng := rand.New(rand.NewPCG(5, 6))
-	for range 10000 {
-		ns = append(ns, rng.Uint64()>>rng.IntN(64))
-	}
-	for _, n := range ns {
-		if got, want := string(appendUint(nil, n)), strconv.FormatUint(n, 10); got != want {
-			t.Errorf("%d: %s", n, got)
 		}
 	}
 }

@@ -2,7 +2,9 @@ package report
 
 import (
 	"math"
+	"math/bits"
 	"net/netip"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -20,26 +22,81 @@ type encoder struct {
 	// Tunnel.String formats.
 	tunnel     capture.Tunnel
 	tunnelText string
-	// prefix is the time prefix (timePrefix) of the Unix second
-	// prefixSec, when prefixOK: a line's times, and the next line's, mostly
-	// fall in the same second.
-	prefix    [20]byte
+	// timeKey is `,"time":"` and the time prefix (timePrefix) of the Unix
+	// second prefixSec, when prefixOK: a line's times, and the next line's,
+	// mostly fall in the same second.
+	timeKey   [len(timeKey) + 20]byte
 	prefixSec int64
 	prefixOK  bool
+	// files are the evidence files last written, each with the start of an
+	// evidence object naming it: a capture's name is quoted once, not once
+	// a packet. Two: a join alternates between its captures.
+	files    [2]fileStart
+	nextFile int
 }
 
-// appendTime appends t as appendTime does, formatting the date and time
-// of day once a second.
-func (e *encoder) appendTime(b []byte, t time.Time) []byte {
+const timeKey = `,"time":"`
+
+type fileStart struct {
+	name  string
+	start []byte // {"file":"…","packet":
+}
+
+// fileStart returns the start of an evidence object in file.
+func (e *encoder) fileStart(file string) []byte {
+	for i := range e.files {
+		if f := &e.files[i]; f.start != nil && f.name == file {
+			return f.start
+		}
+	}
+	f := &e.files[e.nextFile]
+	e.nextFile = (e.nextFile + 1) % len(e.files)
+	f.name = file
+	f.start = append(appendString(append(f.start[:0], `{"file":`...), file), `,"packet":`...)
+	return f.start
+}
+
+// timePrefix returns the time prefix of t after `,"time":"`; false when
+// the layout engine must write t (appendTime).
+func (e *encoder) timePrefix(t time.Time) ([]byte, bool) {
 	if sec := t.Unix(); !e.prefixOK || sec != e.prefixSec {
 		p, ok := timePrefix(t)
 		if !ok {
-			return appendTime(b, t)
+			return nil, false
 		}
-		e.prefix, e.prefixSec, e.prefixOK = p, sec, true
+		copy(e.timeKey[:], timeKey)
+		copy(e.timeKey[len(timeKey):], p[:])
+		e.prefixSec, e.prefixOK = sec, true
 	}
-	b = append(b, e.prefix[:]...)
-	return appendNanos(b, t.Nanosecond())
+	return e.timeKey[:], true
+}
+
+// appendTime appends `,"time":"` or key, t as appendTime does, and the
+// closing quote.
+func (e *encoder) appendTime(b []byte, key string, t time.Time) []byte {
+	p, ok := e.timePrefix(t)
+	if !ok {
+		return append(appendTime(append(b, key...), t), '"')
+	}
+	if key == timeKey {
+		b = append(b, p...)
+	} else {
+		b = append(append(b, key...), p[len(timeKey):]...)
+	}
+	b, d := extend(b, 11)
+	digits(d[:9], t.Nanosecond())
+	d[9], d[10] = 'Z', '"'
+	return b
+}
+
+// extend lengthens b by n bytes, which the caller fills in place: a
+// number written in a stack array then appended costs a copy.
+func extend(b []byte, n int) (_, added []byte) {
+	if cap(b)-len(b) < n {
+		b = slices.Grow(b, n)
+	}
+	b = b[:len(b)+n]
+	return b, b[len(b)-n:]
 }
 
 // appendResult appends r as one line of JSON.
@@ -111,9 +168,8 @@ func (e *encoder) appendResult(b []byte, r *verdict.Result, l Live) []byte {
 	b = appendString(b, r.ICMP)
 	b = append(b, `,"vantage":`...)
 	b = appendString(b, string(r.Vantage))
-	b = append(b, `,"first_syn":"`...)
-	b = e.appendTime(b, r.FirstSYN)
-	b = append(b, `","isn":`...)
+	b = e.appendTime(b, `,"first_syn":"`, r.FirstSYN)
+	b = append(b, `,"isn":`...)
 	b = appendUint(b, uint64(r.ISN))
 	b = append(b, `,"syn_sent":`...)
 	b = appendCount(b, r.SYNSent)
@@ -163,27 +219,15 @@ func (e *encoder) appendResult(b []byte, r *verdict.Result, l Live) []byte {
 		b = appendString(b, r.Settle)
 	}
 	b = append(b, `,"evidence":[`...)
-	// Where the previous evidence's file name was quoted: the next one is
-	// nearly always the same file.
-	fileAt, fileEnd := -1, -1
 	for i := range r.Evidence {
 		ev := &r.Evidence[i]
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = append(b, `{"file":`...)
-		if fileAt >= 0 && ev.File == r.Evidence[i-1].File {
-			b = append(b, b[fileAt:fileEnd]...)
-		} else {
-			fileAt = len(b)
-			b = appendString(b, ev.File)
-			fileEnd = len(b)
-		}
-		b = append(b, `,"packet":`...)
+		b = append(b, e.fileStart(ev.File)...)
 		b = appendUint(b, ev.N)
-		b = append(b, `,"time":"`...)
-		b = e.appendTime(b, ev.TS)
-		b = append(b, `","what":`...)
+		b = e.appendTime(b, timeKey, ev.TS)
+		b = append(b, `,"what":`...)
 		b = appendString(b, ev.What)
 		if ev.FromClient {
 			b = append(b, `,"dir":"c2s","ttl":`...)
@@ -260,30 +304,35 @@ func closeQuoted(b []byte, start int) []byte {
 	return append(b, '"')
 }
 
-// appendUint is strconv.AppendUint(b, n, 10) without its generality:
-// packet numbers, TTLs and lengths are a dozen numbers a line.
+// appendUint is strconv.AppendUint(b, n, 10), written in place: packet
+// numbers, TTLs and lengths are a dozen numbers a line.
 func appendUint(b []byte, n uint64) []byte {
 	if n < 10 {
 		return append(b, byte('0'+n))
 	}
-	var a [20]byte
-	i := len(a)
+	// Decimal digits from binary ones: log10(2) ≈ 1233/4096.
+	w := bits.Len64(n) * 1233 >> 12
+	if n >= pow10[w] {
+		w++
+	}
+	b, d := extend(b, w)
+	i := w
 	for n >= 100 {
 		q := n / 100
 		r := 2 * (n - 100*q)
 		i -= 2
-		a[i], a[i+1] = digitPairs[r], digitPairs[r+1]
+		d[i], d[i+1] = digitPairs[r], digitPairs[r+1]
 		n = q
 	}
 	if n >= 10 {
-		i -= 2
-		a[i], a[i+1] = digitPairs[2*n], digitPairs[2*n+1]
+		d[0], d[1] = digitPairs[2*n], digitPairs[2*n+1]
 	} else {
-		i--
-		a[i] = byte('0' + n)
+		d[0] = byte('0' + n)
 	}
-	return append(b, a[i:]...)
+	return b
 }
+
+var pow10 = [...]uint64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19}
 
 // appendCount appends n, or null for -1 (not known from this vantage).
 func appendCount(b []byte, n int) []byte {

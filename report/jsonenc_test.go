@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -284,6 +285,25 @@ func TestSafeLen(t *testing.T) {
 			if got := safeLen(s); got != want {
 				t.Errorf("byte %#x at %d, []byte: %d, want %d", c, at, got, want)
 			}
+		}
+	}
+}
+
+func TestAppendUint(t *testing.T) {
+	ns := []uint64{0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 65535, 1<<32 - 1, 1<<64 - 1, 1e19, 1e19 - 1}
+	for k := range 64 {
+		ns = append(ns, 1<<k, 1<<k-1, 1<<k+1)
+	}
+	for p := uint64(1); p < 1e19; p *= 10 {
+		ns = append(ns, p, p-1, p+1, p*10-1)
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for range 10000 {
+		ns = append(ns, rng.Uint64()>>rng.IntN(64))
+	}
+	for _, n := range ns {
+		if got, want := string(appendUint(nil, n)), strconv.FormatUint(n, 10); got != want {
+			t.Errorf("%d: %s", n, got)
 		}
 	}
 }
