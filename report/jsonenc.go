@@ -342,9 +342,33 @@ func appendCount(b []byte, n int) []byte {
 	return appendUint(b, uint64(n))
 }
 
-// appendMs appends d in milliseconds as encoding/json writes *ms(d).
+// appendMs appends d in milliseconds as encoding/json writes *ms(d),
+// in integers below 2^43 µs (101 days): there d in nanoseconds is a
+// float64 exactly, the quotient is the double nearest the decimal of
+// at most 15 digits it stands for, and no other decimal of as few digits
+// rounds to that double, so the shortest form is that decimal.
 func appendMs(b []byte, d time.Duration) []byte {
-	return appendFloat(b, msFloat(d))
+	us := int64(d.Round(time.Microsecond) / time.Microsecond)
+	if us <= -1<<43 || us >= 1<<43 {
+		return appendFloat(b, msFloat(d))
+	}
+	if us < 0 {
+		b = append(b, '-')
+		us = -us
+	}
+	b = appendUint(b, uint64(us/1000))
+	frac := us % 1000
+	if frac == 0 {
+		return b
+	}
+	b, f := extend(b, 4)
+	f[0] = '.'
+	digits(f[1:], int(frac))
+	// Trailing zeros go: 1.500 is 1.5.
+	for b[len(b)-1] == '0' {
+		b = b[:len(b)-1]
+	}
+	return b
 }
 
 // appendFloat formats as encoding/json does: shortest representation,

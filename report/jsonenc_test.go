@@ -307,3 +307,18 @@ func TestAppendUint(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendMs holds the integer path to the float one.
+func TestAppendMs(t *testing.T) {
+	ds := []time.Duration{0, 1, 499, 500, 501, 1499, 1500, -500, -501, 999_999, 1_000_000, 1 << 43 * 1000, 1<<43*1000 - 501, -1<<43*1000 + 499}
+	rng := rand.New(rand.NewPCG(7, 8))
+	for range 100000 {
+		d := time.Duration(rng.Int64() >> rng.IntN(64))
+		ds = append(ds, d, -d, d/1000*1000, d/1e6*1e6)
+	}
+	for _, d := range ds {
+		if got, want := appendMs(nil, d), appendFloat(nil, msFloat(d)); !bytes.Equal(got, want) {
+			t.Errorf("%d ns: %s, want %s", d, got, want)
+		}
+	}
+}
