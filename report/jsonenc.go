@@ -22,12 +22,10 @@ type encoder struct {
 	// Tunnel.String formats.
 	tunnel     capture.Tunnel
 	tunnelText string
-	// timeKey is `,"time":"` and the time prefix (timePrefix) of the Unix
-	// second prefixSec, when prefixOK: a line's times, and the next line's,
-	// mostly fall in the same second.
-	timeKey   [len(timeKey) + 20]byte
-	prefixSec int64
-	prefixOK  bool
+	// times holds the time prefixes of the last seconds met, each in the
+	// slot of its second modulo 4: a line's times, and the next line's,
+	// mostly fall in the same few seconds.
+	times [4]timeSlot
 	// files are the evidence files last written, each with the start of an
 	// evidence object naming it: a capture's name is quoted once, not once
 	// a packet. Two: a join alternates between its captures.
@@ -36,6 +34,12 @@ type encoder struct {
 }
 
 const timeKey = `,"time":"`
+
+type timeSlot struct {
+	sec int64
+	ok  bool
+	key [len(timeKey) + 20]byte // timeKey and the time prefix (timePrefix) of sec
+}
 
 type fileStart struct {
 	name  string
@@ -56,19 +60,21 @@ func (e *encoder) fileStart(file string) []byte {
 	return f.start
 }
 
-// timePrefix returns the time prefix of t after `,"time":"`; false when
-// the layout engine must write t (appendTime).
+// timePrefix returns timeKey and the time prefix of t; false when the
+// layout engine must write t (appendTime).
 func (e *encoder) timePrefix(t time.Time) ([]byte, bool) {
-	if sec := t.Unix(); !e.prefixOK || sec != e.prefixSec {
+	sec := t.Unix()
+	slot := &e.times[sec&3]
+	if !slot.ok || slot.sec != sec {
 		p, ok := timePrefix(t)
 		if !ok {
 			return nil, false
 		}
-		copy(e.timeKey[:], timeKey)
-		copy(e.timeKey[len(timeKey):], p[:])
-		e.prefixSec, e.prefixOK = sec, true
+		copy(slot.key[:], timeKey)
+		copy(slot.key[len(timeKey):], p[:])
+		slot.sec, slot.ok = sec, true
 	}
-	return e.timeKey[:], true
+	return slot.key[:], true
 }
 
 // appendTime appends `,"time":"` or key, t as appendTime does, and the
