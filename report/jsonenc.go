@@ -29,7 +29,7 @@ type encoder struct {
 	// files are the evidence files last written, each with the start of an
 	// evidence object naming it: a capture's name is quoted once, not once
 	// a packet. Two: a join alternates between its captures.
-	files    [2]fileStart
+	files    [2]fileSlot
 	nextFile int
 }
 
@@ -41,7 +41,7 @@ type timeSlot struct {
 	key [len(timeKey) + 20]byte // timeKey and the time prefix (timePrefix) of sec
 }
 
-type fileStart struct {
+type fileSlot struct {
 	name  string
 	start []byte // {"file":"…","packet":
 }

@@ -194,6 +194,32 @@ func TestJSONWriterMatchesEncodingJSONMix(t *testing.T) {
 	checkWriter(t, joined, Live{})
 }
 
+// lineWriter records each Write: cmd's output buffer flushes between
+// writes, so each must be one whole line.
+type lineWriter struct{ writes [][]byte }
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.writes = append(w.writes, slices.Clone(p))
+	return len(p), nil
+}
+
+func TestJSONWriterOneWriteALine(t *testing.T) {
+	mix, _ := mixSet()
+	var w lineWriter
+	jw := NewJSONWriter(&w)
+	for i := range mix[:100] {
+		jw.Write(&mix[i])
+	}
+	if len(w.writes) != 100 {
+		t.Fatalf("%d writes for 100 lines", len(w.writes))
+	}
+	for i, p := range w.writes {
+		if bytes.IndexByte(p, '\n') != len(p)-1 {
+			t.Errorf("write %d is not one line: %q", i, p)
+		}
+	}
+}
+
 // TestJSONWriterAllocs: once warmed up, writing a line allocates nothing,
 // whatever the verdict: lookups, NAT, tunnels and live fields included.
 func TestJSONWriterAllocs(t *testing.T) {
