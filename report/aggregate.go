@@ -80,7 +80,10 @@ const maxSummaryKeys = 20000
 
 // summary counts attempts per key (a server, a client, a client network).
 type summary[K comparable] struct {
-	rows map[K]*summaryRow
+	// rows holds a row per key, index where: values in one slice, not an
+	// allocation a key (a scan meets a new client every attempt).
+	rows  []keyedRow[K]
+	index map[K]int32
 	// other holds the attempts of keys that came after the table was full,
 	// and otherKeys how many attempts started such a key.
 	other     summaryRow
@@ -90,42 +93,41 @@ type summary[K comparable] struct {
 	formatKey func(K) string
 }
 
+// keyedRow is one key's row.
+type keyedRow[K any] struct {
+	key K
+	summaryRow
+}
+
 func newSummary[K comparable](cmpKey func(a, b K) int, format func(K) string) *summary[K] {
-	return &summary[K]{rows: map[K]*summaryRow{}, cmpKey: cmpKey, formatKey: format}
+	return &summary[K]{index: map[K]int32{}, cmpKey: cmpKey, formatKey: format}
 }
 
 // add counts one attempt; first reports whether it is the key's first
 // attempt with this verdict (false when the key is past the bound).
 func (s *summary[K]) add(k K, vi int, t time.Time) (first bool) {
 	s.total.add(vi, t)
-	row := s.rows[k]
-	if row == nil {
+	i, ok := s.index[k]
+	if !ok {
 		if len(s.rows) >= maxSummaryKeys {
 			s.overflow = true
 			s.other.add(vi, t)
 			return false
 		}
-		row = &summaryRow{}
-		s.rows[k] = row
+		i = int32(len(s.rows))
+		s.rows = append(s.rows, keyedRow[K]{key: k})
+		s.index[k] = i
 	}
+	row := &s.rows[i].summaryRow
 	first = row.counts[vi] == 0
 	row.add(vi, t)
 	return first
 }
 
-// keyedRow is one row ready to print.
-type keyedRow[K any] struct {
-	key K
-	*summaryRow
-}
-
 // worst lists the rows worst first: most failures, then the highest
 // failure rate, then by key (addresses and ports numerically).
 func (s *summary[K]) worst() []keyedRow[K] {
-	out := make([]keyedRow[K], 0, len(s.rows))
-	for k, r := range s.rows {
-		out = append(out, keyedRow[K]{k, r})
-	}
+	out := slices.Clone(s.rows)
 	slices.SortFunc(out, func(a, b keyedRow[K]) int {
 		if c := cmp.Compare(b.failed(), a.failed()); c != 0 {
 			return c

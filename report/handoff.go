@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"net/netip"
-	"strconv"
 	"time"
 
 	"github.com/synpath/synpath/verdict"
@@ -129,13 +128,9 @@ func appendWiresharkFilter(b []byte, r *verdict.Result) []byte {
 	}
 	if window {
 		b = append(b, " && frame.time_epoch >= "...)
-		b = appendEpoch(b, first.Add(-filterMargin).Truncate(time.Microsecond))
+		b = appendEpoch(b, epochMicros(first, -filterMargin, false))
 		b = append(b, " && frame.time_epoch <= "...)
-		end := last.Add(filterMargin)
-		if t := end.Truncate(time.Microsecond); !t.Equal(end) {
-			end = t.Add(time.Microsecond)
-		}
-		b = appendEpoch(b, end)
+		b = appendEpoch(b, epochMicros(last, filterMargin, true))
 	}
 	return b
 }
@@ -152,18 +147,38 @@ func appendTuple(b []byte, c, s netip.AddrPort) []byte {
 	b = append(b, field...)
 	b = s.Addr().Unmap().AppendTo(b)
 	b = append(b, " && tcp.port=="...)
-	b = strconv.AppendUint(b, uint64(c.Port()), 10)
+	b = appendUint(b, uint64(c.Port()))
 	b = append(b, " && tcp.port=="...)
-	return strconv.AppendUint(b, uint64(s.Port()), 10)
+	return appendUint(b, uint64(s.Port()))
 }
 
-// appendEpoch appends t as seconds since the epoch with microseconds.
-func appendEpoch(b []byte, t time.Time) []byte {
-	us := max(t.UnixMicro(), 0)
-	b = strconv.AppendInt(b, us/1e6, 10)
-	frac := us % 1e6
-	b = append(b, '.')
-	var d [6]byte
-	digits(d[:], int(frac))
+// epochMicros is t+d in microseconds since the epoch, rounded down, or up
+// when up; d is whole microseconds. Integer arithmetic where it cannot
+// overflow: time.Time's Add and Truncate were a tenth of the filter.
+func epochMicros(t time.Time, d time.Duration, up bool) int64 {
+	if sec := t.Unix(); sec > -1<<40 && sec < 1<<40 {
+		ns := int64(t.Nanosecond())
+		us := sec*1e6 + ns/1e3 + d.Microseconds()
+		if up && ns%1e3 != 0 {
+			us++
+		}
+		return us
+	}
+	t = t.Add(d)
+	down := t.Truncate(time.Microsecond)
+	if up && !down.Equal(t) {
+		down = down.Add(time.Microsecond)
+	}
+	return down.UnixMicro()
+}
+
+// appendEpoch appends us (microseconds since the epoch, none before it) as
+// seconds with six decimals.
+func appendEpoch(b []byte, us int64) []byte {
+	us = max(us, 0)
+	b = appendUint(b, uint64(us/1e6))
+	var d [7]byte
+	d[0] = '.'
+	digits(d[1:], int(us%1e6))
 	return append(b, d[:]...)
 }

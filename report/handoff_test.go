@@ -1,6 +1,8 @@
 package report
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"strings"
 	"testing"
@@ -72,6 +74,65 @@ func TestWiresharkFilter(t *testing.T) {
 		" && frame.time_epoch >= 1795183350.125001 && frame.time_epoch <= 1795183352.125002"
 	if got := WiresharkFilter(&nat); got != want {
 		t.Errorf("NAT:\n got %s\nwant %s", got, want)
+	}
+}
+
+// refWindow is the filter's time window as time.Time arithmetic gives
+// it, the reference epochMicros is held to.
+func refWindow(r *verdict.Result) string {
+	first, last := r.FirstSYN, r.FirstSYN
+	for i := range r.Evidence {
+		ts := r.Evidence[i].TS
+		if ts.IsZero() {
+			continue
+		}
+		if first.IsZero() || ts.Before(first) {
+			first = ts
+		}
+		if ts.After(last) {
+			last = ts
+		}
+	}
+	if first.IsZero() {
+		return ""
+	}
+	epoch := func(t time.Time) string {
+		us := max(t.UnixMicro(), 0)
+		return fmt.Sprintf("%d.%06d", us/1e6, us%1e6)
+	}
+	end := last.Add(filterMargin)
+	if t := end.Truncate(time.Microsecond); !t.Equal(end) {
+		end = t.Add(time.Microsecond)
+	}
+	return " && frame.time_epoch >= " + epoch(first.Add(-filterMargin).Truncate(time.Microsecond)) +
+		" && frame.time_epoch <= " + epoch(end)
+}
+
+func TestWiresharkFilterWindow(t *testing.T) {
+	mix, joined := mixSet()
+	rs := append(append(append(sampleResults(), oddResults()...), mix...), joined...)
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 10000 {
+		r := sampleResults()[0]
+		r.FirstSYN = time.Unix(rng.Int64N(1<<42)-1<<41, rng.Int64N(1e9))
+		r.Evidence = r.Evidence[:1]
+		r.Evidence[0].TS = r.FirstSYN.Add(time.Duration(rng.Int64N(1e10)))
+		rs = append(rs, r)
+	}
+	for _, sec := range []int64{-1 << 40, 1<<40 - 1, 1 << 40, -62135596801, 1 << 62, -1 << 62} {
+		r := sampleResults()[0]
+		r.FirstSYN, r.Evidence = time.Unix(sec, 999999999), nil
+		rs = append(rs, r)
+	}
+	for i := range rs {
+		r := &rs[i]
+		if !r.Client.IsValid() || !r.Server.IsValid() {
+			continue
+		}
+		got, want := WiresharkFilter(r), refWindow(r)
+		if !strings.HasSuffix(got, want) || want == "" && strings.Contains(got, "frame.time_epoch") {
+			t.Errorf("%v to %v:\n got %s\nwant …%s", r.FirstSYN, r.Evidence, got, want)
+		}
 	}
 }
 

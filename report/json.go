@@ -92,44 +92,17 @@ type EvidenceJSON struct {
 // TimeFormat is RFC 3339 with nanoseconds, in UTC.
 const TimeFormat = "2006-01-02T15:04:05.000000000Z"
 
-// NewRecord converts a verdict to its JSON schema.
+// NewRecord converts a verdict to its JSON schema. JSONWriter writes the
+// same bytes encoding/json makes of it, without making it.
 func NewRecord(r *verdict.Result) Record {
-	var rec Record
-	fillRecord(&rec, r, nil)
-	return rec
-}
-
-// recordStore is what a JSONWriter lends the record it reuses for every
-// line: the numbers its pointer fields point to.
-type recordStore struct {
-	ints   [4]int
-	floats [3]float64
-}
-
-// fillRecord fills rec with r's fields. Without a store it makes every
-// field, as NewRecord. With one (the JSONWriter's hot path), it reuses
-// rec's slices and the store's numbers, and leaves the strings
-// appendRecord can write straight from r (addresses, times, the Wireshark
-// filter, the Community ID) to it: appendRecord takes them from r.
-func fillRecord(rec *Record, r *verdict.Result, st *recordStore) {
-	var cands []string
-	var ev []EvidenceJSON
-	if st == nil {
-		cands, ev = make([]string, 0, len(r.Candidates)), make([]EvidenceJSON, 0, len(r.Evidence))
-	} else {
-		// Never nil: an empty list is [] in JSON, not null.
-		if cands = rec.Candidates[:0]; cands == nil {
-			cands = make([]string, 0, 4)
-		}
-		if ev = rec.Evidence[:0]; ev == nil {
-			ev = make([]EvidenceJSON, 0, 16)
-		}
-	}
-	*rec = Record{
+	rec := Record{
 		Type:                "attempt",
+		Client:              r.Client.String(),
+		Server:              r.Server.String(),
 		Tunnel:              r.Tunnel.String(),
 		Verdict:             string(r.Verdict),
 		Where:               string(r.Where),
+		Candidates:          make([]string, 0, len(r.Candidates)), // never nil: an empty list is [] in JSON
 		WhereConfidence:     string(r.WhereSure),
 		Cause:               string(r.Cause),
 		SNI:                 r.SNI,
@@ -139,58 +112,50 @@ func fillRecord(rec *Record, r *verdict.Result, st *recordStore) {
 		RSTOriginConfidence: string(r.OriginSure),
 		ICMP:                r.ICMP,
 		Vantage:             string(r.Vantage),
+		FirstSYN:            formatTime(r.FirstSYN),
 		ISN:                 r.ISN,
+		SYNSent:             count(r.SYNSent),
+		SYNSeenByServer:     count(r.SYNSeenByServer),
+		SYNACKSent:          count(r.SYNACKSent),
+		SYNACKSeenByClient:  count(r.SYNACKSeenByClient),
+		NAT:                 NAT{ClientSeenByServer: addrIfSet(r.ClientSeenByServer), ServerSeenByServer: addrIfSet(r.ServerSeenByServer)},
+		Match:               r.Match,
 		Explanation:         r.Explanation,
 		SettleWith:          r.Settle,
-		Match:               r.Match,
+		Evidence:            make([]EvidenceJSON, 0, len(r.Evidence)),
+		WiresharkFilter:     WiresharkFilter(r),
+		CommunityID:         CommunityID(r),
 	}
 	for _, c := range r.Candidates {
-		cands = append(cands, string(c))
+		rec.Candidates = append(rec.Candidates, string(c))
 	}
-	rec.Candidates = cands
-	var ints []int
-	var floats []float64
-	if st == nil {
-		rec.Client, rec.Server = r.Client.String(), r.Server.String()
-		rec.FirstSYN = formatTime(r.FirstSYN)
-		rec.WiresharkFilter, rec.CommunityID = WiresharkFilter(r), CommunityID(r)
-		ints, floats = make([]int, 4), make([]float64, 3)
-	} else {
-		ints, floats = st.ints[:], st.floats[:]
-	}
-	rec.SYNSent = count(r.SYNSent, &ints[0])
-	rec.SYNSeenByServer = count(r.SYNSeenByServer, &ints[1])
-	rec.SYNACKSent = count(r.SYNACKSent, &ints[2])
-	rec.SYNACKSeenByClient = count(r.SYNACKSeenByClient, &ints[3])
 	if r.RTT >= 0 {
-		rec.RTTms = ms(r.RTT, &floats[0])
+		rec.RTTms = ms(r.RTT)
 	}
 	if r.HasClockOffset {
-		rec.ClockOffsetms = ms(r.ClockOffset, &floats[1])
+		rec.ClockOffsetms = ms(r.ClockOffset)
 		if r.ClockError >= 0 {
-			rec.ClockErrorms = ms(r.ClockError, &floats[2])
+			rec.ClockErrorms = ms(r.ClockError)
 		}
 	}
 	if d := r.DNS; d != nil {
-		rec.DNS = &DNSJSON{Name: d.Name, Answer: d.Answer.String(), RCode: d.RCode, LookupMs: ms(d.Before, new(float64)), Stale: d.Stale}
+		rec.DNS = &DNSJSON{Name: d.Name, Answer: d.Answer.String(), RCode: d.RCode, LookupMs: ms(d.Before), Stale: d.Stale}
 		if d.Stale {
 			rec.DNS.Current = d.Current.String()
 		}
 	}
-	rec.NAT.ClientSeenByServer = addrIfSet(r.ClientSeenByServer)
-	rec.NAT.ServerSeenByServer = addrIfSet(r.ServerSeenByServer)
 	for _, e := range r.Evidence {
-		dir := "s2c"
-		if e.FromClient {
-			dir = "c2s"
-		}
-		j := EvidenceJSON{File: e.File, Packet: e.N, What: e.What, Dir: dir, TTL: e.TTL, Len: e.Len}
-		if st == nil {
-			j.Time = formatTime(e.TS)
-		}
-		ev = append(ev, j)
+		rec.Evidence = append(rec.Evidence, EvidenceJSON{File: e.File, Packet: e.N, Time: formatTime(e.TS), What: e.What,
+			Dir: evidenceDir(e.FromClient), TTL: e.TTL, Len: e.Len})
 	}
-	rec.Evidence = ev
+	return rec
+}
+
+func evidenceDir(fromClient bool) string {
+	if fromClient {
+		return "c2s"
+	}
+	return "s2c"
 }
 
 // formatTime formats t in UTC as TimeFormat does; time.Format's general
@@ -202,51 +167,83 @@ func formatTime(t time.Time) string {
 
 // appendTime appends formatTime(t) to b.
 func appendTime(b []byte, t time.Time) []byte {
+	p, ok := timePrefix(t)
+	if !ok {
+		return append(b, t.UTC().Format(TimeFormat)...)
+	}
+	b = append(b, p[:]...)
+	return appendNanos(b, t.Nanosecond())
+}
+
+// timePrefix is t's date and time of day in UTC, to the second, as
+// TimeFormat writes them up to the dot; false for years of other than
+// four digits, which the layout engine writes.
+func timePrefix(t time.Time) (p [20]byte, ok bool) {
 	t = t.UTC()
 	year, month, day := t.Date()
 	hour, min, sec := t.Clock()
 	if year < 0 || year > 9999 {
-		return append(b, t.Format(TimeFormat)...)
+		return p, false
 	}
-	var a [30]byte
-	digits(a[0:4], year)
-	a[4] = '-'
-	digits(a[5:7], int(month))
-	a[7] = '-'
-	digits(a[8:10], day)
-	a[10] = 'T'
-	digits(a[11:13], hour)
-	a[13] = ':'
-	digits(a[14:16], min)
-	a[16] = ':'
-	digits(a[17:19], sec)
-	a[19] = '.'
-	digits(a[20:29], t.Nanosecond())
-	a[29] = 'Z'
+	digits(p[0:4], year)
+	p[4] = '-'
+	digits(p[5:7], int(month))
+	p[7] = '-'
+	digits(p[8:10], day)
+	p[10] = 'T'
+	digits(p[11:13], hour)
+	p[13] = ':'
+	digits(p[14:16], min)
+	p[16] = ':'
+	digits(p[17:19], sec)
+	p[19] = '.'
+	return p, true
+}
+
+// appendNanos appends what TimeFormat writes after the dot.
+func appendNanos(b []byte, ns int) []byte {
+	var a [10]byte
+	digits(a[:9], ns)
+	a[9] = 'Z'
 	return append(b, a[:]...)
 }
 
-// digits writes n into b, zero-padded to len(b).
+// digitPairs holds 00 to 99.
+const digitPairs = "00010203040506070809101112131415161718192021222324252627282930313233343536373839" +
+	"404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
+
+// digits writes n ≥ 0 into b, zero-padded to len(b), two digits a
+// division.
 func digits(b []byte, n int) {
-	for i := len(b) - 1; i >= 0; i-- {
-		b[i] = byte('0' + n%10)
-		n /= 10
+	i := len(b)
+	for ; i >= 2; i -= 2 {
+		q := n / 100
+		r := 2 * (n - 100*q)
+		b[i-2], b[i-1] = digitPairs[r], digitPairs[r+1]
+		n = q
+	}
+	if i == 1 {
+		b[0] = byte('0' + n%10)
 	}
 }
 
-// count is n in *p, or nil for -1 (not known from this vantage).
-func count(n int, p *int) *int {
+// count is n, or nil for -1 (not known from this vantage).
+func count(n int) *int {
 	if n < 0 {
 		return nil
 	}
-	*p = n
-	return p
+	return &n
 }
 
-// ms rounds to the microsecond, enough for any capture clock.
-func ms(d time.Duration, p *float64) *float64 {
-	*p = float64(d.Round(time.Microsecond)) / float64(time.Millisecond)
-	return p
+// ms is d in milliseconds, rounded to the microsecond: enough for any
+// capture clock.
+func ms(d time.Duration) *float64 {
+	f := msFloat(d)
+	return &f
+}
+
+func msFloat(d time.Duration) float64 {
+	return float64(d.Round(time.Microsecond)) / float64(time.Millisecond)
 }
 
 func addrIfSet(a netip.AddrPort) string {
@@ -261,10 +258,7 @@ func addrIfSet(a netip.AddrPort) string {
 type JSONWriter struct {
 	w   io.Writer
 	buf []byte
-	// rec and st are reused for every line: writing a verdict allocates
-	// nothing of its own.
-	rec Record
-	st  recordStore
+	enc encoder
 }
 
 // NewJSONWriter returns a JSONWriter on w.
@@ -286,9 +280,7 @@ type Live struct {
 
 // WriteLive writes one verdict with what live capture knows of it.
 func (j *JSONWriter) WriteLive(r *verdict.Result, l Live) error {
-	fillRecord(&j.rec, r, &j.st)
-	j.rec.Update, j.rec.CaptureDrops = l.Update, l.CaptureDrops
-	j.buf = appendRecord(j.buf[:0], &j.rec, r)
+	j.buf = j.enc.appendResult(j.buf[:0], r, l)
 	_, err := j.w.Write(j.buf)
 	return err
 }

@@ -2,263 +2,384 @@ package report
 
 import (
 	"math"
+	"math/bits"
 	"net/netip"
+	"slices"
 	"strconv"
+	"time"
 	"unicode/utf8"
 
+	"github.com/synpath/synpath/capture"
 	"github.com/synpath/synpath/verdict"
 )
 
-// appendRecord appends rec as one line of JSON, byte for byte what
-// encoding/json (with HTML escaping off) makes of a Record, without its
-// reflection: JSON output is a hot path on large captures. A test holds the
-// two to the same bytes.
-//
-// Given r, the verdict rec was filled from by fillRecord with a store,
-// the addresses, times, filter and Community ID are appended straight from
-// r; each evidence file name is quoted once a line. The same bytes, no
-// string made.
-func appendRecord(b []byte, rec *Record, r *verdict.Result) []byte {
-	b = append(b, `{"type":`...)
-	b = appendString(b, rec.Type)
-	b = append(b, `,"client":`...)
-	if r != nil {
-		b = appendAddrPort(b, r.Client)
-	} else {
-		b = appendString(b, rec.Client)
+// encoder writes verdicts as JSON lines, byte for byte what encoding/json
+// (with HTML escaping off) makes of NewRecord, without making the Record
+// or using reflection: JSON output is a hot path on large captures. Tests
+// hold the two to the same bytes. It keeps what repeats from line to line.
+type encoder struct {
+	// tunnel was last written as tunnelText: tunnels are few, and
+	// Tunnel.String formats.
+	tunnel     capture.Tunnel
+	tunnelText string
+	// times holds the time prefixes of the last seconds met, each in the
+	// slot of its second modulo 4: a line's times, and the next line's,
+	// mostly fall in the same few seconds.
+	times [4]timeSlot
+	// files are the evidence files last written, each with the start of an
+	// evidence object naming it: a capture's name is quoted once, not once
+	// a packet. Two: a join alternates between its captures.
+	files    [2]fileSlot
+	nextFile int
+}
+
+const timeKey = `,"time":"`
+
+type timeSlot struct {
+	sec int64
+	ok  bool
+	key [len(timeKey) + 20]byte // timeKey and the time prefix (timePrefix) of sec
+}
+
+type fileSlot struct {
+	name  string
+	start []byte // {"file":"…","packet":
+}
+
+// fileStart returns the start of an evidence object in file.
+func (e *encoder) fileStart(file string) []byte {
+	for i := range e.files {
+		if f := &e.files[i]; f.start != nil && f.name == file {
+			return f.start
+		}
 	}
+	f := &e.files[e.nextFile]
+	e.nextFile = (e.nextFile + 1) % len(e.files)
+	f.name = file
+	f.start = append(appendString(append(f.start[:0], `{"file":`...), file), `,"packet":`...)
+	return f.start
+}
+
+// timePrefix returns timeKey and the time prefix of t; false when the
+// layout engine must write t (appendTime).
+func (e *encoder) timePrefix(t time.Time) ([]byte, bool) {
+	sec := t.Unix()
+	slot := &e.times[sec&3]
+	if !slot.ok || slot.sec != sec {
+		p, ok := timePrefix(t)
+		if !ok {
+			return nil, false
+		}
+		copy(slot.key[:], timeKey)
+		copy(slot.key[len(timeKey):], p[:])
+		slot.sec, slot.ok = sec, true
+	}
+	return slot.key[:], true
+}
+
+// appendTime appends `,"time":"` or key, t as appendTime does, and the
+// closing quote.
+func (e *encoder) appendTime(b []byte, key string, t time.Time) []byte {
+	p, ok := e.timePrefix(t)
+	if !ok {
+		return append(appendTime(append(b, key...), t), '"')
+	}
+	if key == timeKey {
+		b = append(b, p...)
+	} else {
+		b = append(append(b, key...), p[len(timeKey):]...)
+	}
+	b, d := extend(b, 11)
+	digits(d[:9], t.Nanosecond())
+	d[9], d[10] = 'Z', '"'
+	return b
+}
+
+// extend lengthens b by n bytes, which the caller fills in place: a
+// number written in a stack array then appended costs a copy.
+func extend(b []byte, n int) (_, added []byte) {
+	if cap(b)-len(b) < n {
+		b = slices.Grow(b, n)
+	}
+	b = b[:len(b)+n]
+	return b, b[len(b)-n:]
+}
+
+// appendResult appends r as one line of JSON.
+func (e *encoder) appendResult(b []byte, r *verdict.Result, l Live) []byte {
+	b = append(b, `{"type":"attempt","client":`...)
+	b = appendAddrPort(b, r.Client)
 	b = append(b, `,"server":`...)
-	if r != nil {
-		b = appendAddrPort(b, r.Server)
-	} else {
-		b = appendString(b, rec.Server)
-	}
-	if rec.Tunnel != "" {
-		b = append(b, `,"tunnel":`...)
-		b = appendString(b, rec.Tunnel)
+	b = appendAddrPort(b, r.Server)
+	if r.Tunnel != (capture.Tunnel{}) {
+		if r.Tunnel != e.tunnel || e.tunnelText == "" {
+			e.tunnel, e.tunnelText = r.Tunnel, r.Tunnel.String()
+		}
+		if e.tunnelText != "" {
+			b = append(b, `,"tunnel":`...)
+			b = appendString(b, e.tunnelText)
+		}
 	}
 	b = append(b, `,"verdict":`...)
-	b = appendString(b, rec.Verdict)
+	b = appendString(b, string(r.Verdict))
 	b = append(b, `,"where":`...)
-	b = appendString(b, rec.Where)
-	b = append(b, `,"candidates":`...)
-	if rec.Candidates == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i, c := range rec.Candidates {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, c)
+	b = appendString(b, string(r.Where))
+	b = append(b, `,"candidates":[`...)
+	for i, c := range r.Candidates {
+		if i > 0 {
+			b = append(b, ',')
 		}
-		b = append(b, ']')
+		b = appendString(b, string(c))
 	}
-	b = append(b, `,"where_confidence":`...)
-	b = appendString(b, rec.WhereConfidence)
-	if rec.Cause != "" {
+	b = append(b, `],"where_confidence":`...)
+	b = appendString(b, string(r.WhereSure))
+	if r.Cause != "" {
 		b = append(b, `,"cause":`...)
-		b = appendString(b, rec.Cause)
+		b = appendString(b, string(r.Cause))
 	}
-	if rec.SNI != "" {
+	if r.SNI != "" {
 		b = append(b, `,"sni":`...)
-		b = appendString(b, rec.SNI)
+		b = appendString(b, r.SNI)
 	}
-	if rec.HTTPHost != "" {
+	if r.HTTPHost != "" {
 		b = append(b, `,"http_host":`...)
-		b = appendString(b, rec.HTTPHost)
+		b = appendString(b, r.HTTPHost)
 	}
-	if rec.HTTPStatus != 0 {
+	if r.HTTPStatus != 0 {
 		b = append(b, `,"http_status":`...)
-		b = strconv.AppendInt(b, int64(rec.HTTPStatus), 10)
+		b = strconv.AppendInt(b, int64(r.HTTPStatus), 10)
 	}
-	if d := rec.DNS; d != nil {
+	if d := r.DNS; d != nil {
 		b = append(b, `,"dns":{"name":`...)
 		b = appendString(b, d.Name)
 		b = append(b, `,"answer":`...)
-		b = appendString(b, d.Answer)
+		b = appendAddrQuoted(b, d.Answer)
 		b = append(b, `,"rcode":`...)
 		b = appendString(b, d.RCode)
 		b = append(b, `,"lookup_ms":`...)
-		b = appendFloatPtr(b, d.LookupMs)
+		b = appendMs(b, d.Before)
 		if d.Stale {
-			b = append(b, `,"stale":true`...)
-		}
-		if d.Current != "" {
-			b = append(b, `,"current":`...)
-			b = appendString(b, d.Current)
+			b = append(b, `,"stale":true,"current":`...)
+			b = appendAddrQuoted(b, d.Current)
 		}
 		b = append(b, '}')
 	}
 	b = append(b, `,"rst_origin":`...)
-	b = appendString(b, rec.RSTOrigin)
-	if rec.RSTOriginConfidence != "" {
+	b = appendString(b, string(r.RSTOrigin))
+	if r.OriginSure != "" {
 		b = append(b, `,"rst_origin_confidence":`...)
-		b = appendString(b, rec.RSTOriginConfidence)
+		b = appendString(b, string(r.OriginSure))
 	}
 	b = append(b, `,"icmp":`...)
-	b = appendString(b, rec.ICMP)
+	b = appendString(b, r.ICMP)
 	b = append(b, `,"vantage":`...)
-	b = appendString(b, rec.Vantage)
-	b = append(b, `,"first_syn":`...)
-	if r != nil {
-		b = append(b, '"')
-		b = appendTime(b, r.FirstSYN)
-		b = append(b, '"')
-	} else {
-		b = appendString(b, rec.FirstSYN)
-	}
+	b = appendString(b, string(r.Vantage))
+	b = e.appendTime(b, `,"first_syn":"`, r.FirstSYN)
 	b = append(b, `,"isn":`...)
-	b = strconv.AppendUint(b, uint64(rec.ISN), 10)
+	b = appendUint(b, uint64(r.ISN))
 	b = append(b, `,"syn_sent":`...)
-	b = appendIntPtr(b, rec.SYNSent)
+	b = appendCount(b, r.SYNSent)
 	b = append(b, `,"syn_seen_by_server":`...)
-	b = appendIntPtr(b, rec.SYNSeenByServer)
+	b = appendCount(b, r.SYNSeenByServer)
 	b = append(b, `,"synack_sent":`...)
-	b = appendIntPtr(b, rec.SYNACKSent)
+	b = appendCount(b, r.SYNACKSent)
 	b = append(b, `,"synack_seen_by_client":`...)
-	b = appendIntPtr(b, rec.SYNACKSeenByClient)
+	b = appendCount(b, r.SYNACKSeenByClient)
 	b = append(b, `,"rtt_ms":`...)
-	b = appendFloatPtr(b, rec.RTTms)
+	if r.RTT >= 0 {
+		b = appendMs(b, r.RTT)
+	} else {
+		b = append(b, "null"...)
+	}
 	b = append(b, `,"clock_offset_ms":`...)
-	b = appendFloatPtr(b, rec.ClockOffsetms)
-	if rec.ClockErrorms != nil {
-		b = append(b, `,"clock_error_ms":`...)
-		b = appendFloatPtr(b, rec.ClockErrorms)
+	if r.HasClockOffset {
+		b = appendMs(b, r.ClockOffset)
+		if r.ClockError >= 0 {
+			b = append(b, `,"clock_error_ms":`...)
+			b = appendMs(b, r.ClockError)
+		}
+	} else {
+		b = append(b, "null"...)
 	}
 	b = append(b, `,"nat":{`...)
-	sep := false
-	if rec.NAT.ClientSeenByServer != "" {
+	if r.ClientSeenByServer.IsValid() {
 		b = append(b, `"client_seen_by_server":`...)
-		b = appendString(b, rec.NAT.ClientSeenByServer)
-		sep = true
-	}
-	if rec.NAT.ServerSeenByServer != "" {
-		if sep {
+		b = appendAddrPort(b, r.ClientSeenByServer)
+		if r.ServerSeenByServer.IsValid() {
 			b = append(b, ',')
 		}
+	}
+	if r.ServerSeenByServer.IsValid() {
 		b = append(b, `"server_seen_by_server":`...)
-		b = appendString(b, rec.NAT.ServerSeenByServer)
+		b = appendAddrPort(b, r.ServerSeenByServer)
 	}
 	b = append(b, '}')
-	if rec.Match != "" {
+	if r.Match != "" {
 		b = append(b, `,"match":`...)
-		b = appendString(b, rec.Match)
+		b = appendString(b, r.Match)
 	}
 	b = append(b, `,"explanation":`...)
-	b = appendString(b, rec.Explanation)
-	if rec.SettleWith != "" {
+	b = appendString(b, r.Explanation)
+	if r.Settle != "" {
 		b = append(b, `,"settle_with":`...)
-		b = appendString(b, rec.SettleWith)
+		b = appendString(b, r.Settle)
 	}
-	b = append(b, `,"evidence":`...)
-	if rec.Evidence == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		// Where the previous evidence's file name was quoted: the next
-		// one is nearly always the same file.
-		fileAt, fileEnd := -1, -1
-		for i := range rec.Evidence {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			e := &rec.Evidence[i]
-			b = append(b, `{"file":`...)
-			if fileAt >= 0 && e.File == rec.Evidence[i-1].File {
-				b = append(b, b[fileAt:fileEnd]...)
-			} else {
-				fileAt = len(b)
-				b = appendString(b, e.File)
-				fileEnd = len(b)
-			}
-			b = append(b, `,"packet":`...)
-			b = strconv.AppendUint(b, e.Packet, 10)
-			b = append(b, `,"time":`...)
-			if r != nil {
-				b = append(b, '"')
-				b = appendTime(b, r.Evidence[i].TS)
-				b = append(b, '"')
-			} else {
-				b = appendString(b, e.Time)
-			}
-			b = append(b, `,"what":`...)
-			b = appendString(b, e.What)
-			b = append(b, `,"dir":`...)
-			b = appendString(b, e.Dir)
-			b = append(b, `,"ttl":`...)
-			b = strconv.AppendUint(b, uint64(e.TTL), 10)
-			if e.Len != 0 {
-				b = append(b, `,"len":`...)
-				b = strconv.AppendUint(b, uint64(e.Len), 10)
-			}
-			b = append(b, '}')
+	b = append(b, `,"evidence":[`...)
+	for i := range r.Evidence {
+		ev := &r.Evidence[i]
+		if i > 0 {
+			b = append(b, ',')
 		}
-		b = append(b, ']')
+		b = append(b, e.fileStart(ev.File)...)
+		b = appendUint(b, ev.N)
+		b = e.appendTime(b, timeKey, ev.TS)
+		b = append(b, `,"what":`...)
+		b = appendString(b, ev.What)
+		if ev.FromClient {
+			b = append(b, `,"dir":"c2s","ttl":`...)
+		} else {
+			b = append(b, `,"dir":"s2c","ttl":`...)
+		}
+		b = appendUint(b, uint64(ev.TTL))
+		if ev.Len != 0 {
+			b = append(b, `,"len":`...)
+			b = appendUint(b, uint64(ev.Len))
+		}
+		b = append(b, '}')
 	}
-	switch {
-	case r != nil && r.Client.IsValid() && r.Server.IsValid():
-		b = append(b, `,"wireshark_filter":`...)
-		start := len(b)
-		b = closeQuoted(appendWiresharkFilter(append(b, '"'), r), start)
-		b = append(b, `,"community_id":`...)
-		start = len(b)
-		b = closeQuoted(appendCommunityID(append(b, '"'), 0, r.Client, r.Server, protoTCP), start)
-	case r != nil:
-	default:
-		if rec.WiresharkFilter != "" {
-			b = append(b, `,"wireshark_filter":`...)
-			b = appendString(b, rec.WiresharkFilter)
+	b = append(b, ']')
+	if r.Client.IsValid() && r.Server.IsValid() {
+		b = append(b, `,"wireshark_filter":"`...)
+		start := len(b) - 1
+		b = appendWiresharkFilter(b, r)
+		// Fixed words, numbers and addresses: only a zone can need escaping.
+		if zoned(r.Client) || zoned(r.Server) || zoned(r.ClientSeenByServer) || zoned(r.ServerSeenByServer) {
+			b = closeQuoted(b, start)
+		} else {
+			b = append(b, '"')
 		}
-		if rec.CommunityID != "" {
-			b = append(b, `,"community_id":`...)
-			b = appendString(b, rec.CommunityID)
-		}
+		// "1:" and base64: nothing to escape.
+		b = append(b, `,"community_id":"`...)
+		b = appendCommunityID(b, 0, r.Client, r.Server, protoTCP)
+		b = append(b, '"')
 	}
-	if rec.Update {
+	if l.Update {
 		b = append(b, `,"update":true`...)
 	}
-	if rec.CaptureDrops != 0 {
+	if l.CaptureDrops != 0 {
 		b = append(b, `,"capture_drops":`...)
-		b = strconv.AppendUint(b, rec.CaptureDrops, 10)
+		b = appendUint(b, l.CaptureDrops)
 	}
 	return append(b, '}', '\n')
 }
 
+// zoned reports whether p's address has a zone: an interface name, the
+// only part of an address that may need escaping.
+func zoned(p netip.AddrPort) bool { return p.Addr().Zone() != "" }
+
 // appendAddrPort appends p quoted, as appendString(b, p.String()).
 func appendAddrPort(b []byte, p netip.AddrPort) []byte {
-	if !p.IsValid() {
+	switch {
+	case !p.IsValid():
 		return appendString(b, p.String())
+	case zoned(p):
+		start := len(b)
+		return closeQuoted(p.AppendTo(append(b, '"')), start)
 	}
-	start := len(b)
-	return closeQuoted(p.AppendTo(append(b, '"')), start)
+	return append(p.AppendTo(append(b, '"')), '"')
+}
+
+// appendAddrQuoted appends a quoted, as appendString(b, a.String()).
+func appendAddrQuoted(b []byte, a netip.Addr) []byte {
+	switch {
+	case !a.IsValid():
+		return appendString(b, a.String())
+	case a.Zone() != "":
+		start := len(b)
+		return closeQuoted(a.AppendTo(append(b, '"')), start)
+	}
+	return append(a.AppendTo(append(b, '"')), '"')
 }
 
 // closeQuoted ends the string whose opening quote is b[start] and whose
 // raw bytes follow it, escaping them as appendString when any needs it.
 func closeQuoted(b []byte, start int) []byte {
-	for _, c := range b[start+1:] {
-		if c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
-			return appendString(b[:start], string(b[start+1:]))
-		}
+	if raw := b[start+1:]; safeLen(raw) < len(raw) {
+		return appendString(b[:start], string(raw))
 	}
 	return append(b, '"')
 }
 
-func appendIntPtr(b []byte, n *int) []byte {
-	if n == nil {
-		return append(b, "null"...)
+// appendUint is strconv.AppendUint(b, n, 10), written in place: packet
+// numbers, TTLs and lengths are a dozen numbers a line.
+func appendUint(b []byte, n uint64) []byte {
+	if n < 10 {
+		return append(b, byte('0'+n))
 	}
-	return strconv.AppendInt(b, int64(*n), 10)
+	// Decimal digits from binary ones: log10(2) ≈ 1233/4096.
+	w := bits.Len64(n) * 1233 >> 12
+	if n >= pow10[w] {
+		w++
+	}
+	b, d := extend(b, w)
+	i := w
+	for n >= 100 {
+		q := n / 100
+		r := 2 * (n - 100*q)
+		i -= 2
+		d[i], d[i+1] = digitPairs[r], digitPairs[r+1]
+		n = q
+	}
+	if n >= 10 {
+		d[0], d[1] = digitPairs[2*n], digitPairs[2*n+1]
+	} else {
+		d[0] = byte('0' + n)
+	}
+	return b
 }
 
-// appendFloatPtr formats as encoding/json does: shortest representation,
-// exponent form only for very small or very large magnitudes.
-func appendFloatPtr(b []byte, f *float64) []byte {
-	if f == nil {
+var pow10 = [...]uint64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19}
+
+// appendCount appends n, or null for -1 (not known from this vantage).
+func appendCount(b []byte, n int) []byte {
+	if n < 0 {
 		return append(b, "null"...)
 	}
-	v := *f
+	return appendUint(b, uint64(n))
+}
+
+// appendMs appends d in milliseconds as encoding/json writes *ms(d),
+// in integers below 2^43 µs (101 days): there d in nanoseconds is a
+// float64 exactly, the quotient is the double nearest the decimal of
+// at most 15 digits it stands for, and no other decimal of as few digits
+// rounds to that double, so the shortest form is that decimal.
+func appendMs(b []byte, d time.Duration) []byte {
+	us := int64(d.Round(time.Microsecond) / time.Microsecond)
+	if us <= -1<<43 || us >= 1<<43 {
+		return appendFloat(b, msFloat(d))
+	}
+	if us < 0 {
+		b = append(b, '-')
+		us = -us
+	}
+	b = appendUint(b, uint64(us/1000))
+	frac := us % 1000
+	if frac == 0 {
+		return b
+	}
+	b, f := extend(b, 4)
+	f[0] = '.'
+	digits(f[1:], int(frac))
+	// Trailing zeros go: 1.500 is 1.5.
+	for b[len(b)-1] == '0' {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// appendFloat formats as encoding/json does: shortest representation,
+// exponent form only for very small or very large magnitudes.
+func appendFloat(b []byte, v float64) []byte {
 	if math.IsInf(v, 0) || math.IsNaN(v) {
 		return append(b, "null"...) // unreachable for durations; never invalid JSON
 	}
@@ -282,18 +403,46 @@ func appendFloatPtr(b []byte, f *float64) []byte {
 
 const hexDigits = "0123456789abcdef"
 
+// jsonSafe marks the bytes a JSON string holds as they are: printable
+// ASCII but '"' and '\\'.
+var jsonSafe = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// safeLen is how many of s's first bytes JSON holds as they are. It reads
+// eight bytes at a time: explanations are long, and nearly all of them is
+// plain ASCII.
+func safeLen[T string | []byte](s T) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; len(s)-i >= 8; i += 8 {
+		t := s[i : i+8] // one bounds check, not eight
+		w := uint64(t[0]) | uint64(t[1])<<8 | uint64(t[2])<<16 | uint64(t[3])<<24 |
+			uint64(t[4])<<32 | uint64(t[5])<<40 | uint64(t[6])<<48 | uint64(t[7])<<56
+		q, bs := w^(ones*'"'), w^(ones*'\\')
+		// The high bit of a byte is set, in some byte, when one is below
+		// 0x20, a quote, a backslash, or not ASCII.
+		if (w|(w-ones*0x20)&^w|(q-ones)&^q|(bs-ones)&^bs)&highs != 0 {
+			break
+		}
+	}
+	for i < len(s) && jsonSafe[s[i]] {
+		i++
+	}
+	return i
+}
+
 // appendString quotes s as encoding/json does with HTML escaping off:
 // quotes, backslashes and control characters escaped, invalid UTF-8 as
 // U+FFFD, U+2028 and U+2029 escaped for JavaScript.
 func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
-	for i := 0; i < len(s); {
+	for i := safeLen(s); i < len(s); i += safeLen(s[i:]) {
 		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
 			b = append(b, s[start:i]...)
 			switch c {
 			case '"', '\\':

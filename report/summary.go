@@ -30,9 +30,9 @@ func buildSummary[K comparable](s *summary[K], title, plural string, top int) su
 		st.hidden = len(rows) - top
 		rows = rows[:top]
 	}
-	for _, r := range rows {
-		st.keys = append(st.keys, s.formatKey(r.key))
-		st.rows = append(st.rows, r.summaryRow)
+	for i := range rows {
+		st.keys = append(st.keys, s.formatKey(rows[i].key))
+		st.rows = append(st.rows, &rows[i].summaryRow)
 	}
 	if s.overflow {
 		o := s.other

@@ -256,8 +256,8 @@ func (t *Table) hiddenText(hidden int, shown []verdict.Result) string {
 		}
 	}
 	missing := 0
-	for k, row := range t.servers.rows {
-		if row.failed() > 0 && !listed[k] {
+	for i := range t.servers.rows {
+		if row := &t.servers.rows[i]; row.failed() > 0 && !listed[row.key] {
 			missing++
 		}
 	}

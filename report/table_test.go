@@ -96,3 +96,35 @@ func TestSampleShowsEveryKindAndServer(t *testing.T) {
 		t.Errorf("sample is not spread over the capture:\n%s", out)
 	}
 }
+
+// TestTableAddAllocs: a table that has met its keys adds an attempt
+// without allocating, and so does one past maxSummaryKeys; a new key
+// costs no allocation of its own either.
+func TestTableAddAllocs(t *testing.T) {
+	mix, _ := mixSet()
+	many := make([]verdict.Result, 2*maxSummaryKeys) // a new client each attempt
+	for i := range many {
+		many[i] = genResult(i, nil)
+	}
+	for _, rs := range [][]verdict.Result{mix, many} {
+		tbl := &Table{MaxRows: 100}
+		add := func() {
+			for i := range rs {
+				tbl.Add(rs[i])
+			}
+		}
+		add()
+		if n := testing.AllocsPerRun(2, add); n != 0 {
+			t.Errorf("%d attempts again: %v allocations", len(rs), n)
+		}
+	}
+	n := testing.AllocsPerRun(1, func() {
+		tbl := &Table{MaxRows: 100}
+		for i := range many {
+			tbl.Add(many[i])
+		}
+	})
+	if perKey := n / maxSummaryKeys; perKey > 0.05 {
+		t.Errorf("%v allocations for %d new clients", n, maxSummaryKeys)
+	}
+}
