@@ -74,16 +74,21 @@ func (t *connTable) init() {
 	t.seed = rand.Uint64() | 1
 }
 
-// hash mixes the key's words with the table's seed (multiply and fold,
-// as wyhash does): cheap, and unpredictable without the seed.
+// hash mixes the key's words with the table's seed, pairs multiplied as
+// wyhash does (three of the four products independent of each other):
+// cheap, and unpredictable without the seed.
 func (t *connTable) hash(k *connKey) uint64 {
 	p := (*[44]byte)(unsafe.Pointer(k))
-	h := t.seed
-	for i := 0; i < 40; i += 8 {
-		hi, lo := bits.Mul64(h^binary.LittleEndian.Uint64(p[i:]), 0x9e3779b97f4a7c15)
-		h = hi ^ lo
-	}
-	hi, lo := bits.Mul64(h^uint64(binary.LittleEndian.Uint32(p[40:])), 0xbf58476d1ce4e5b9)
+	w := func(i int) uint64 { return binary.LittleEndian.Uint64(p[i:]) }
+	s := t.seed
+	a := mix(w(0)^s, w(8)^s^0xa0761d6478bd642f)
+	b := mix(w(16)^s^0xe7037ed1a0b428db, w(24)^s^0x8ebc6af09c88c6e3)
+	c := mix(w(32)^s^0x589965cc75374cc3, uint64(binary.LittleEndian.Uint32(p[40:]))^s^0x1d8e4e27c47d124f)
+	return mix(a^b^0x9e3779b97f4a7c15, c^s)
+}
+
+func mix(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
 	return hi ^ lo
 }
 

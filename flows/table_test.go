@@ -80,3 +80,28 @@ func TestSlotTagsHoldHashBits(t *testing.T) {
 		t.Fatalf("hash bits %#x overlap the used bit or the flags, or leave bits unused", ctlHashMask)
 	}
 }
+
+// TestSequentialKeysSpread: a scan's keys differ in a few bits (one client
+// port after another, one address after another); the hash must still
+// spread them, or probes grow long.
+func TestSequentialKeysSpread(t *testing.T) {
+	var tab connTable
+	tab.init()
+	const n = 100_000
+	for i := range n {
+		c := netip.AddrFrom4([4]byte{192, 0, 2, byte(i >> 16)})
+		s := netip.AddrFrom4([4]byte{203, 0, 113, byte(i % 7)})
+		k, _ := order(Key{Client: netip.AddrPortFrom(c, uint16(i)), Server: netip.AddrPortFrom(s, 443)}.mapKey())
+		tab.insert(&k)
+	}
+	probes := 0
+	for i := range tab.slots {
+		s := &tab.slots[i]
+		if s.ctl&ctlUsed != 0 {
+			probes += int((uint64(i)-tab.hash(&s.key))&tab.mask) + 1
+		}
+	}
+	if avg := float64(probes) / n; avg > 2.5 {
+		t.Errorf("%.2f probes per key on average at load %.2f", avg, float64(n)/float64(len(tab.slots)))
+	}
+}
