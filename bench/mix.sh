@@ -7,6 +7,7 @@
 #   synpath-table  synpath analyze (the table and summaries)
 #   synpath-1core  synpath analyze --format json with GOMAXPROCS=1
 #   synpath-join   synpath analyze --format json --client C --server S
+#   synpath-gzip   synpath analyze --format json on the capture gzip'd (gzip -6)
 #   tshark         tshark -q -z conv,tcp
 #   tcptrace       tcptrace -n (skipped when not installed)
 # and prints the medians of seconds, Mpkt/s and peak RSS, and the ratios.
@@ -22,7 +23,7 @@ conns=${1:-36000}
 runs=${2:-5}
 seed=${SEED:-1}
 rate=${RATE:-1000}
-tools=${TOOLS:-floor synpath-json synpath-table synpath-1core synpath-join tshark tcptrace}
+tools=${TOOLS:-floor synpath-json synpath-table synpath-1core synpath-join synpath-gzip tshark tcptrace}
 if [ -n "${BASE:-}" ]; then
 	tools="$tools base-json"
 fi
@@ -37,6 +38,9 @@ base="$dir/mix-$conns-$seed-$rate"
 client="$base.client.pcap" server="$base.server.pcap"
 if [ ! -s "$client" ] || [ ! -s "$server" ] || [ ! -s "$base.info" ]; then
 	go run ./internal/cmd/gencap -mix -n "$conns" -seed "$seed" -rate "$rate" -server "$server" > "$client" 2> "$base.info"
+fi
+if [[ " $tools " == *" synpath-gzip "* ]] && [ ! -s "$client.gz" ]; then
+	gzip -6 -k -c "$client" > "$client.gz"
 fi
 # "gencap: N connections, P client packets, S server packets"
 read -r cpk spk < <(awk '/^gencap:/ {print $4, $7}' "$base.info")
@@ -60,6 +64,7 @@ command_of() {
 	synpath-table) cmd=("$out/synpath" analyze "$client") ;;
 	synpath-1core) cmd=(env GOMAXPROCS=1 "$out/synpath" analyze --format json "$client") ;;
 	synpath-join) cmd=("$out/synpath" analyze --format json --client "$client" --server "$server") ;;
+	synpath-gzip) cmd=("$out/synpath" analyze --format json "$client.gz") ;;
 	tshark) cmd=(tshark -n -q -z conv,tcp -r "$client") ;;
 	tcptrace) cmd=(tcptrace -n "$client") ;;
 	base-json) cmd=("$BASE" analyze --format json "$client") ;;
@@ -115,3 +120,4 @@ if [ -n "${ms[floor]:-}" ] && [ -n "${ms[synpath-json]:-}" ]; then
 fi
 ratio "synpath one core (GOMAXPROCS=1), time vs two:" synpath-1core synpath-json
 ratio "synpath (json) vs BASE:" base-json synpath-json
+ratio "synpath gzip'd capture, time vs plain:" synpath-gzip synpath-json
