@@ -38,9 +38,15 @@ type glance struct {
 	attempts int
 }
 
-// peek reads the start of a file. Errors are left for the real read,
+// mergedPeekAttempts is enough attempts to tell a merged file (in one,
+// nearly every attempt is echoed): when that is all a peek is for, it
+// stops there rather than read peekPackets.
+const mergedPeekAttempts = 256
+
+// peek reads the start of a file: peekPackets, or until enough attempts
+// were handed on (0: no such bound). Errors are left for the real read,
 // which reports them with their position.
-func peek(ctx context.Context, name string, fcfg flows.Config) glance {
+func peek(ctx context.Context, name string, fcfg flows.Config, enough int) glance {
 	g := glance{name: name, vantage: verdict.VantageUnknown}
 	// Only regular files: standard input, a FIFO or a device can be read
 	// once, and opening a FIFO with no writer would block.
@@ -71,7 +77,7 @@ func peek(ctx context.Context, name string, fcfg flows.Config) glance {
 		votes[verdict.InferVantage(a)]++
 	})
 	var p capture.Packet
-	for n := 0; n < peekPackets && ctx.Err() == nil; n++ {
+	for n := 0; n < peekPackets && ctx.Err() == nil && (enough == 0 || attempts < enough); n++ {
 		if err := rd.Next(&p); err != nil {
 			break
 		}
@@ -195,7 +201,7 @@ func planGroups(ctx context.Context, cfg *analyzeConfig) ([]group, []string) {
 		for i, f := range files {
 			gl[i] = glance{name: f}
 			if len(files) > 1 {
-				gl[i] = peek(ctx, f, cfg.flows)
+				gl[i] = peek(ctx, f, cfg.flows, 0)
 			}
 		}
 		names, note := inTimeOrder(gl)
@@ -208,7 +214,7 @@ func planGroups(ctx context.Context, cfg *analyzeConfig) ([]group, []string) {
 	forced(cfg.serverFiles, verdict.VantageServer)
 	if len(cfg.autoFiles) == 1 {
 		f := cfg.autoFiles[0]
-		if g := peek(ctx, f, cfg.flows); g.merged {
+		if g := peek(ctx, f, cfg.flows, mergedPeekAttempts); g.merged {
 			notes = append(notes, mergedNote(f))
 			return append(gs, group{files: []string{f}, vantage: verdict.VantageClient, split: true},
 				group{files: []string{f}, vantage: verdict.VantageServer, split: true}), notes
@@ -218,7 +224,7 @@ func planGroups(ctx context.Context, cfg *analyzeConfig) ([]group, []string) {
 	buckets := map[netip.Addr][]glance{}
 	var order []netip.Addr
 	for _, f := range cfg.autoFiles {
-		g := peek(ctx, f, cfg.flows)
+		g := peek(ctx, f, cfg.flows, 0)
 		if g.merged {
 			notes = append(notes, mergedNote(f))
 			gs = append(gs, group{files: []string{f}, vantage: verdict.VantageClient, split: true},
