@@ -231,13 +231,17 @@ func analyze(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	var warnings []string
 	for _, g := range gs {
 		votes := map[verdict.Vantage]int{}
-		srcs, warns, err := readGroup(ctx, g, cfg.flows, opt, stdin, func(a *flows.Attempt, v verdict.Vantage) {
-			votes[verdict.InferVantage(a)]++
-			if judgeHere {
-				pipe.judgeHere(a, v)
-			} else {
-				pipe.addAttempt(a, v)
+		gopt := opt
+		if !judgeHere {
+			// Attempts cross to the pipe's goroutine without a copy.
+			gopt.take = func(a *flows.Attempt, v verdict.Vantage) *flows.Attempt {
+				votes[verdict.InferVantage(a)]++
+				return pipe.takeAttempt(a, v)
 			}
+		}
+		srcs, warns, err := readGroup(ctx, g, cfg.flows, gopt, stdin, func(a *flows.Attempt, v verdict.Vantage) {
+			votes[verdict.InferVantage(a)]++
+			pipe.judgeHere(a, v)
 		})
 		if err != nil {
 			return err
@@ -262,6 +266,9 @@ type readOptions struct {
 	stopAfter time.Duration
 	progress  io.Writer // a terminal for a progress line, or nil
 	filter    string    // --filter, tcpdump syntax
+	// take, if set, takes each attempt rather than the judge function:
+	// flows.Config.HandOver, with the vantage to judge it from.
+	take func(*flows.Attempt, verdict.Vantage) *flows.Attempt
 }
 
 func (cfg *analyzeConfig) readOptions() readOptions {
@@ -288,7 +295,7 @@ func readGroup(ctx context.Context, g group, fcfg flows.Config, opt readOptions,
 		sources[i].Name = f
 		vantages[i] = map[verdict.Vantage]int{}
 	}
-	tracker := flows.NewTracker(fcfg, func(a *flows.Attempt) {
+	vantage := func(a *flows.Attempt) verdict.Vantage {
 		v := g.vantage
 		if v == "" {
 			v = verdict.InferVantage(a)
@@ -297,8 +304,12 @@ func readGroup(ctx context.Context, g group, fcfg flows.Config, opt readOptions,
 			sources[i].Attempts++
 			vantages[i][v]++
 		}
-		judge(a, v)
-	})
+		return v
+	}
+	if opt.take != nil {
+		fcfg.HandOver = func(a *flows.Attempt) *flows.Attempt { return opt.take(a, vantage(a)) }
+	}
+	tracker := flows.NewTracker(fcfg, func(a *flows.Attempt) { judge(a, vantage(a)) })
 	var warnings []string
 	var splitter *flows.Splitter
 	if g.split {

@@ -13,9 +13,8 @@ const pipeBatch = 256
 // lookups, midstream connections), in order, to a goroutine of its own
 // that judges the attempts and writes everything to a sink, in batches:
 // reading and tracking go on while the previous batch is judged and
-// written. Attempts are copied into storage the batches keep, so the
-// tracker may reuse its own at once and, past the first batches, nothing
-// is allocated. Only the pipe's goroutine touches the sink until close
+// written. Attempts cross without a copy: each slot of a batch gives the
+// tracker back the attempt it held, judged a round before. Only the pipe's goroutine touches the sink until close
 // returns. Library packages stay goroutine-free; cmd owns this one.
 type pipe struct {
 	out  *sink
@@ -92,16 +91,15 @@ func (p *pipe) filled() {
 	}
 }
 
-// addAttempt takes a copy of an attempt the tracker handed on, to be
-// judged from vantage v.
-func (p *pipe) addAttempt(a *flows.Attempt, v verdict.Vantage) {
+// takeAttempt takes an attempt the tracker handed over, to be judged from
+// vantage v, and gives back the one its slot held, judged already (or
+// nil): the tracker reuses it (flows.Config.HandOver).
+func (p *pipe) takeAttempt(a *flows.Attempt, v verdict.Vantage) *flows.Attempt {
 	it := p.next()
-	if it.att == nil {
-		it.att = new(flows.Attempt)
-	}
-	a.CopyTo(it.att)
-	it.judge, it.v = true, v
+	spare := it.att
+	it.att, it.judge, it.v = a, true, v
 	p.filled()
+	return spare
 }
 
 // judgeHere judges an attempt the tracker handed on, here: on one core,

@@ -290,21 +290,6 @@ func (a *Attempt) Clone() *Attempt {
 	return &c
 }
 
-// CopyTo makes dst a copy of a that does not share memory with it, as
-// Clone does, reusing dst's event storage: for consumers that judge
-// attempts after the hand-on call (on another goroutine) without an
-// allocation each.
-func (a *Attempt) CopyTo(dst *Attempt) {
-	events := dst.Events[:0]
-	*dst = *a
-	dst.Events = append(events, a.Events...)
-	if a.DNS != nil {
-		d := *a.DNS
-		dst.DNS = &d
-	}
-	dst.prev, dst.next = nil, nil
-}
-
 func (a *Attempt) record(p *capture.Packet, t EventType, fromClient bool) {
 	if len(a.Events) >= MaxEvents {
 		a.EventsDropped++

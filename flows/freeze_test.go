@@ -5,6 +5,7 @@ import (
 	"io"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/synpath/synpath/capture"
 	"github.com/synpath/synpath/internal/capgen"
@@ -63,5 +64,60 @@ func TestFreezingChangesNothing(t *testing.T) {
 				t.Fatalf("%s: attempt %d differs:\n%+v\nwithout freezing:\n%+v", name, i, got[i], want[i])
 			}
 		}
+	}
+}
+
+// TestHandOverSeesWhatEmitSees: attempts handed over are those emit gets,
+// in its order, whole; the spares given back are reused, not leaked.
+func TestHandOverSeesWhatEmitSees(t *testing.T) {
+	var file bytes.Buffer
+	if _, err := capgen.WriteMix(&file, nil, capgen.MixConfig{N: 3000, Rate: 500, Seed: 9}); err != nil {
+		t.Fatal(err)
+	}
+	feed := func(tr *Tracker) {
+		rd, err := capture.NewReader("mix.pcap", bytes.NewReader(file.Bytes()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p capture.Packet
+		for rd.Next(&p) != io.EOF {
+			tr.Observe(&p)
+		}
+		tr.Finish()
+	}
+	var want []*Attempt
+	feed(NewTracker(DefaultConfig, func(a *Attempt) { want = append(want, a.Clone()) }))
+
+	var got []*Attempt
+	var held []*Attempt // taken, not yet given back
+	allocated := map[*Attempt]bool{}
+	cfg := DefaultConfig
+	cfg.HandOver = func(a *Attempt) *Attempt {
+		allocated[a] = true
+		got = append(got, a.Clone())
+		held = append(held, a)
+		if len(held) < 64 { // a taker a batch behind
+			return nil
+		}
+		spare := held[0]
+		held = held[1:]
+		return spare
+	}
+	feed(NewTracker(cfg, func(*Attempt) { t.Fatal("emit called with HandOver set") }))
+	if len(got) != len(want) {
+		t.Fatalf("%d attempts handed over, %d emitted", len(got), len(want))
+	}
+	for i := range want {
+		// The tracker's own bookkeeping moves on after emit: the last
+		// touch of the packet that settled it.
+		for _, a := range []*Attempt{got[i], want[i]} {
+			a.last, a.touched = time.Time{}, 0
+		}
+		if !reflect.DeepEqual(got[i], want[i]) {
+			t.Fatalf("attempt %d handed over differs from the one emitted:\n%+v\n%+v", i, got[i], want[i])
+		}
+	}
+	if len(allocated) > len(want)/4 {
+		t.Errorf("%d distinct attempts for %d handed over: spares are not reused", len(allocated), len(want))
 	}
 }

@@ -2,7 +2,6 @@ package flows
 
 import (
 	"net/netip"
-	"reflect"
 	"testing"
 	"unsafe"
 
@@ -34,22 +33,5 @@ func TestMapKey(t *testing.T) {
 	// No padding: Go hashes and compares it as one block of memory.
 	if n := unsafe.Sizeof(mapKey{}); n != 16+16+4+4+4 {
 		t.Errorf("mapKey is %d bytes: padding", n)
-	}
-}
-
-func TestCopyTo(t *testing.T) {
-	a := &Attempt{ISN: 7, Events: []Event{{Type: EvSYN}, {Type: EvSYNACK}}, DNS: &DNSAnswer{}}
-	dst := &Attempt{Events: make([]Event, 5, 8)}
-	storage := &dst.Events[:1][0]
-	a.CopyTo(dst)
-	if !reflect.DeepEqual(dst, a.Clone()) {
-		t.Errorf("CopyTo gave %+v, Clone %+v", dst, a.Clone())
-	}
-	if &dst.Events[0] != storage {
-		t.Error("CopyTo did not reuse the event storage")
-	}
-	a.Events[0].Type, a.DNS.Stale = EvRST, true
-	if dst.Events[0].Type != EvSYN || dst.DNS.Stale {
-		t.Error("the copy shares memory with the original")
 	}
 }

@@ -35,6 +35,13 @@ type Config struct {
 	// still unanswered (EndCapture). The *Lookup is only valid during the
 	// call.
 	OnDNS func(*Lookup)
+	// HandOver, if set, takes each attempt handed on in place of the
+	// emit function: the tracker lets go of it, and the taker may keep
+	// it (to judge it on another goroutine) without copying it. It returns
+	// an attempt the tracker may reuse, one handed over earlier that the
+	// taker is done with, or nil. Attempts are handed over in the order
+	// emit would see them, once the tracker is done with each.
+	HandOver func(*Attempt) *Attempt
 	// DNSWait is how long after its last retry a query may go unanswered
 	// before its lookup has failed. 0: DefaultDNSWait.
 	DNSWait time.Duration
@@ -695,7 +702,9 @@ func (t *Tracker) handOn(a *Attempt, end time.Time, why EndReason) {
 	a.ServerHops = t.serverTTL[a.Key.Server.Addr()]
 	a.emitted = true
 	t.counts.Attempts++
-	t.emit(a)
+	if t.cfg.HandOver == nil {
+		t.emit(a)
+	} // else recycle hands it over, when the tracker is done with it
 }
 
 // Expire hands on unsettled attempts idle for Config.Idle at time now and
@@ -777,10 +786,16 @@ func (t *Tracker) drop(a *Attempt, end time.Time, why EndReason) {
 	t.recycle(a)
 }
 
-// recycle puts an attempt that left the table on the free list.
+// recycle puts an attempt that left the table on the free list; one
+// handed on goes to Config.HandOver, if set, which may give one back.
 func (t *Tracker) recycle(a *Attempt) {
 	t.pending--
 	t.unlink(a)
+	if a.emitted && t.cfg.HandOver != nil {
+		if a = t.cfg.HandOver(a); a == nil {
+			return
+		}
+	}
 	events := a.Events[:0]
 	if a.DNS != nil {
 		t.dns.freeAnswers = append(t.dns.freeAnswers, a.DNS)
