@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/synpath/synpath/capture"
 	"github.com/synpath/synpath/flows"
 )
 
@@ -49,10 +50,17 @@ type JoinConfig struct {
 	// MatchWindow: how far apart (after clock correction) two SYNs may be
 	// for the weak, timing-based matches.
 	MatchWindow time.Duration
+	// Idle and HandshakeSpan bound how long a Stream waits for an
+	// attempt's counterpart: a tracker hands an attempt on at most Idle
+	// (flows.Config.Idle) after its last packet, and a handshake's packets
+	// go on for at most HandshakeSpan after its first SYN. Join ignores
+	// them.
+	Idle, HandshakeSpan time.Duration
 }
 
 // DefaultJoinConfig is used where a JoinConfig is zero.
-var DefaultJoinConfig = JoinConfig{Config: DefaultConfig, Transit: 500 * time.Millisecond, MatchWindow: 500 * time.Millisecond}
+var DefaultJoinConfig = JoinConfig{Config: DefaultConfig, Transit: 500 * time.Millisecond, MatchWindow: 500 * time.Millisecond,
+	Idle: flows.DefaultConfig.Idle, HandshakeSpan: 65 * time.Second} // Linux resends an unanswered SYN for 63 s
 
 // Match methods, strongest first.
 const (
@@ -374,6 +382,12 @@ func joinDefaults(cfg JoinConfig) JoinConfig {
 	if cfg.MatchWindow <= 0 {
 		cfg.MatchWindow = DefaultJoinConfig.MatchWindow
 	}
+	if cfg.Idle <= 0 {
+		cfg.Idle = DefaultJoinConfig.Idle
+	}
+	if cfg.HandshakeSpan <= 0 {
+		cfg.HandshakeSpan = DefaultJoinConfig.HandshakeSpan
+	}
 	return cfg
 }
 
@@ -416,7 +430,10 @@ func pickUnique(cands []*flows.Attempt, used map[*flows.Attempt]bool, ok func(*f
 // optionsAgree compares the SYN options a middlebox leaves alone. MSS may
 // be clamped on the way, so the server may see less, never more.
 func optionsAgree(c, s *flows.Attempt, compareTS bool) bool {
-	co, so := c.SYNOpts, s.SYNOpts
+	return synOptionsAgree(c.SYNOpts, s.SYNOpts, compareTS)
+}
+
+func synOptionsAgree(co, so capture.TCPOptions, compareTS bool) bool {
 	if co.WScale != so.WScale || co.SACKPerm != so.SACKPerm || co.HasTS != so.HasTS {
 		return false
 	}
