@@ -69,7 +69,10 @@ const (
 // Pack appends a packed copy of a to dst.
 func (p *Packer) Pack(dst []byte, a *flows.Attempt) []byte {
 	e := packer{p: p, b: dst, base: a.SYN.First}
+	// What the join indexes comes first (unpackHead).
 	e.absTime(a.SYN.First)
+	e.time(a.End, a.SYN.First)
+	e.b = append(e.b, byte(a.EndedBy))
 	e.addrPort(a.Key.Client)
 	e.addrPort(a.Key.Server)
 	e.b = append(e.b, byte(a.Key.Tunnel.Kind))
@@ -108,7 +111,7 @@ func (p *Packer) Pack(dst []byte, a *flows.Attempt) []byte {
 	e.seen(&a.SYN)
 	e.seen(&a.SYNACK)
 	e.b = binary.LittleEndian.AppendUint32(e.b, a.ServerISN)
-	e.b = binary.LittleEndian.AppendUint32(e.b, a.AltServerISN)
+	e.u(uint64(a.AltServerISN)) // mostly none
 	for _, v := range [...]uint32{a.SYNAfterSYNACK, a.SYNACKAfterACK, a.ServerBytesAcked} {
 		e.u(uint64(v))
 	}
@@ -150,8 +153,6 @@ func (p *Packer) Pack(dst []byte, a *flows.Attempt) []byte {
 	e.u(uint64(a.ServerHops.IPID))
 	e.u(uint64(a.ServerHops.Count))
 	e.ref(&a.ServerHops.From)
-	e.time(a.End, a.SYN.First)
-	e.b = append(e.b, byte(a.EndedBy))
 	e.u(uint64(a.EventsDropped))
 	e.u(uint64(a.Duplicates))
 	e.u(uint64(a.Echoes))
@@ -190,32 +191,15 @@ func (p *Packer) Pack(dst []byte, a *flows.Attempt) []byte {
 func (p *Packer) Unpack(b []byte, a *flows.Attempt) error {
 	d := unpacker{p: p, b: b}
 	*a = flows.Attempt{Events: a.Events[:0]}
-	first := d.absTime()
-	d.base = first
-	a.Key.Client = d.addrPort()
-	a.Key.Server = d.addrPort()
-	a.Key.Tunnel.Kind = capture.TunnelKind(d.u8())
-	a.Key.Tunnel.ID = uint32(d.u())
-	a.ISN = d.u32()
-	a.File = d.file()
-	fl := d.u()
+	fl := d.head(a)
 	a.ACKInferred = fl&pkACKInferred != 0
 	a.RSTInHandshake = fl&pkRSTInHandshake != 0
 	a.ServerAckedData = fl&pkServerAckedData != 0
 	a.Settled = fl&pkSettled != 0
-	a.SYNOpts.SACKPerm = fl&pkSACKPerm != 0
-	a.SYNOpts.HasTS = fl&pkHasTS != 0
-	a.SYNOpts.Cut = fl&pkOptsCut != 0
 	a.ICMPInfo.V6 = fl&pkICMPV6 != 0
-	a.SYNOpts.MSS = uint16(d.u())
-	a.SYNOpts.WScale = int8(d.u8())
-	a.SYNOpts.TSVal = uint32(d.u())
-	a.SYNOpts.TSEcr = uint32(d.u())
-	a.SYNData = uint32(d.u())
-	d.seen(&a.SYN)
 	d.seen(&a.SYNACK)
 	a.ServerISN = d.u32()
-	a.AltServerISN = d.u32()
+	a.AltServerISN = uint32(d.u())
 	for _, v := range [...]*uint32{&a.SYNAfterSYNACK, &a.SYNACKAfterACK, &a.ServerBytesAcked} {
 		*v = uint32(d.u())
 	}
@@ -263,8 +247,6 @@ func (p *Packer) Unpack(b []byte, a *flows.Attempt) error {
 	a.ServerHops.IPID = uint16(d.u())
 	a.ServerHops.Count = uint32(d.u())
 	d.ref(&a.ServerHops.From)
-	a.End = d.time(first)
-	a.EndedBy = flows.EndReason(d.u8())
 	a.EventsDropped = uint32(d.u())
 	a.Duplicates = uint32(d.u())
 	a.Echoes = uint32(d.u())
@@ -272,7 +254,7 @@ func (p *Packer) Unpack(b []byte, a *flows.Attempt) error {
 	if n > uint64(len(d.b)) { // each event takes bytes: a count past them is corrupt
 		return errPacked
 	}
-	prevN, prevTS := uint64(0), first
+	prevN, prevTS := uint64(0), a.SYN.First
 	for range n {
 		var ev flows.Event
 		f := d.u8()
@@ -298,6 +280,43 @@ func (p *Packer) Unpack(b []byte, a *flows.Attempt) error {
 		return errPacked
 	}
 	return nil
+}
+
+// unpackHead fills in what a Stream indexes an attempt by: its first
+// SYN (times, IP-ID, options), key and ISN, when and why it was handed on;
+// the rest of a is left as it was.
+func (p *Packer) unpackHead(b []byte, a *flows.Attempt) error {
+	d := unpacker{p: p, b: b}
+	d.head(a)
+	if d.bad {
+		return errPacked
+	}
+	return nil
+}
+
+// head reads what Pack writes first, and returns the flags word.
+func (d *unpacker) head(a *flows.Attempt) uint64 {
+	first := d.absTime()
+	d.base = first
+	a.End = d.time(first)
+	a.EndedBy = flows.EndReason(d.u8())
+	a.Key.Client = d.addrPort()
+	a.Key.Server = d.addrPort()
+	a.Key.Tunnel.Kind = capture.TunnelKind(d.u8())
+	a.Key.Tunnel.ID = uint32(d.u())
+	a.ISN = d.u32()
+	a.File = d.file()
+	fl := d.u()
+	a.SYNOpts.SACKPerm = fl&pkSACKPerm != 0
+	a.SYNOpts.HasTS = fl&pkHasTS != 0
+	a.SYNOpts.Cut = fl&pkOptsCut != 0
+	a.SYNOpts.MSS = uint16(d.u())
+	a.SYNOpts.WScale = int8(d.u8())
+	a.SYNOpts.TSVal = uint32(d.u())
+	a.SYNOpts.TSEcr = uint32(d.u())
+	a.SYNData = uint32(d.u())
+	d.seen(&a.SYN)
+	return fl
 }
 
 // packer appends the parts of an attempt.

@@ -47,7 +47,7 @@ import (
 type Stream struct {
 	cfg  JoinConfig
 	pk   *Packer
-	emit func(*Result)
+	emit func(Ready)
 
 	progress [2]time.Time // capture time each side has read up to
 	ended    [2]bool
@@ -80,13 +80,14 @@ type Stream struct {
 
 	held, mostHeld int
 	scratch        [2]flows.Attempt
+	pack           []byte
 	done           bool
 }
 
-// NewStream returns a Stream that calls emit with each verdict (valid
-// during the call). Attempts are packed with pk, which must know the
+// NewStream returns a Stream that hands each attempt, when its verdict
+// can go out, to emit. Attempts are packed with pk, which must know the
 // files their packets come from to keep them small.
-func NewStream(cfg JoinConfig, pk *Packer, emit func(*Result)) *Stream {
+func NewStream(cfg JoinConfig, pk *Packer, emit func(Ready)) *Stream {
 	if pk == nil {
 		pk = NewPacker()
 	}
@@ -198,27 +199,33 @@ const (
 // slack is what the waits add for the clocks and for late packets: how
 // long a packet may take, how far apart two SYNs may be matched, how long
 // after a packet the judging looks at the other capture.
-func (j *Stream) slack() time.Duration {
-	c := j.cfg
+func (j *Stream) slack() time.Duration { return streamSlack(j.cfg) }
+
+func streamSlack(c JoinConfig) time.Duration {
 	return c.Transit + c.MatchWindow + maxOneWay + max(c.StallAfter, c.AnswerWait, c.SYNTimeout)
 }
 
 // Window is how far behind the captures' reading the verdicts go out:
 // what the Stream holds is what the captures show in that much time.
-func (j *Stream) Window() time.Duration {
-	return j.cfg.HandshakeSpan + j.cfg.Idle + j.slack()
+func (j *Stream) Window() time.Duration { return StreamWindow(j.cfg) }
+
+// StreamWindow is the Window of a Stream with cfg.
+func StreamWindow(cfg JoinConfig) time.Duration {
+	cfg = joinDefaults(cfg)
+	return cfg.HandshakeSpan + cfg.Idle + streamSlack(cfg)
 }
 
 // Add takes an attempt side's tracker handed on; a need not outlive the
-// call. Its End moves the side's progress.
+// call. How far the side has been read, Advance tells.
 func (j *Stream) Add(side Vantage, a *flows.Attempt) {
-	j.AddPacked(side, j.pk.Pack(nil, a))
+	j.pack = j.pk.Pack(j.pack[:0], a)
+	j.AddPacked(side, slices.Clone(j.pack))
 }
 
 // AddPacked takes an attempt packed with the Stream's Packer, and keeps b.
 func (j *Stream) AddPacked(side Vantage, b []byte) {
 	a := &j.scratch[0]
-	if err := j.pk.Unpack(b, a); err != nil {
+	if err := j.pk.unpackHead(b, a); err != nil {
 		panic(err) // packed by the caller's own Packer: a bug
 	}
 	x := sideIndex(side)
@@ -227,9 +234,6 @@ func (j *Stream) AddPacked(side Vantage, b []byte) {
 	j.seq[x]++
 	j.held++
 	j.mostHeld = max(j.mostHeld, j.held)
-	if a.End.After(j.progress[x]) {
-		j.progress[x] = a.End
-	}
 	if x == atServer {
 		j.servers[a.Key.Server.Addr()] = true
 		j.serverAttempts++
@@ -627,30 +631,77 @@ func (j *Stream) ready(e *streamEntry) bool {
 }
 
 func (j *Stream) judge(e *streamEntry, jv *joinView) {
+	r := Ready{view: e.view, other: e.other, how: e.how, jv: jv, pk: j.pk}
 	a := &j.scratch[0]
-	j.unpack(e.view, a)
-	var r Result
+	j.held--
 	switch {
 	case e.st == stPaired:
-		s := &j.scratch[1]
-		j.unpack(e.other, s)
-		r = jv.judgePair(a, s, matchNames[e.how])
+		r.kind = readyPair
 		j.held--
 	case e.side == atClient:
-		r = jv.judgeClientOnly(a, j.serverAttempts == 0 || j.servers[a.Key.Server.Addr()])
+		r.kind = readyClient
+		if err := j.pk.unpackHead(e.view, a); err != nil {
+			panic(err)
+		}
+		r.known = j.serverAttempts == 0 || j.servers[a.Key.Server.Addr()]
 	default:
-		r = jv.judgeServerOnly(a, j.clients[a.Key.Client.Addr()])
+		r.kind = readyServer
+		if err := j.pk.unpackHead(e.view, a); err != nil {
+			panic(err)
+		}
+		r.known = j.clients[a.Key.Client.Addr()]
 	}
-	j.held--
 	e.view, e.other, e.st = nil, nil, stGone
-	j.emit(&r)
+	j.emit(r)
 }
 
-// view is what judging knows of the captures now.
+// view is what judging knows of the captures now; it does not change
+// after, so that the attempts judged with it may be judged on another
+// goroutine.
 func (j *Stream) view() *joinView {
-	jv := &joinView{off: j.off, cfg: j.cfg, lossy: j.dropped[0]+j.dropped[1] > 0}
-	jv.client, jv.server = j.spans[atClient], j.spans[atServer]
-	return jv
+	return &joinView{off: j.off, cfg: j.cfg, lossy: j.dropped[0]+j.dropped[1] > 0,
+		client: slices.Clone(j.spans[atClient]), server: slices.Clone(j.spans[atServer])}
+}
+
+// Ready is an attempt whose verdict can go out, as a Stream hands it on:
+// Judge judges it, on any goroutine. It holds the attempt packed and what
+// the Stream knew of the captures when it was done with it.
+type Ready struct {
+	view, other []byte
+	kind, how   uint8
+	// known: the other capture shows the attempt's server (of a client's
+	// attempt) or client (of a server's).
+	known bool
+	jv    *joinView
+	pk    *Packer
+}
+
+const (
+	readyPair = iota
+	readyClient
+	readyServer
+)
+
+// Judge judges the attempt, unpacking it into scratch (nil: its own).
+func (r *Ready) Judge(scratch *[2]flows.Attempt) Result {
+	if scratch == nil {
+		scratch = new([2]flows.Attempt)
+	}
+	a := &scratch[0]
+	if err := r.pk.Unpack(r.view, a); err != nil {
+		panic(err)
+	}
+	switch r.kind {
+	case readyPair:
+		s := &scratch[1]
+		if err := r.pk.Unpack(r.other, s); err != nil {
+			panic(err)
+		}
+		return r.jv.judgePair(a, s, matchNames[r.how])
+	case readyClient:
+		return r.jv.judgeClientOnly(a, r.known)
+	}
+	return r.jv.judgeServerOnly(a, r.known)
 }
 
 // openSpans runs the spans still open up to what has been read.

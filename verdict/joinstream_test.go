@@ -65,10 +65,11 @@ func interleave(client, server verdict.Side) []handedOn {
 // both sides.
 func streamJoin(cfg verdict.JoinConfig, order []handedOn, client, server verdict.Side) ([]verdict.Result, verdict.ClockOffset, *verdict.Stream) {
 	var out []verdict.Result
-	st := verdict.NewStream(cfg, verdict.NewPacker("client.pcap", "server.pcap"), func(r *verdict.Result) { out = append(out, *r) })
+	st := verdict.NewStream(cfg, verdict.NewPacker("client.pcap", "server.pcap"), func(r verdict.Ready) { out = append(out, r.Judge(nil)) })
 	opening(st, client, server)
 	for _, h := range order {
 		st.Add(h.side, h.a)
+		st.Advance(h.side, h.a.End)
 	}
 	st.End(verdict.VantageClient, verdict.Side{First: client.First, Last: client.Last, Coverage: client.Coverage, Dropped: client.Dropped})
 	st.End(verdict.VantageServer, verdict.Side{First: server.First, Last: server.Last, Coverage: server.Coverage, Dropped: server.Dropped})
@@ -182,11 +183,12 @@ func TestStreamHoldsAWindow(t *testing.T) {
 	want, _ := verdict.Join(client, server, verdict.JoinConfig{})
 	order := interleave(client, server)
 	var got []verdict.Result
-	st := verdict.NewStream(verdict.JoinConfig{}, verdict.NewPacker("client.pcap", "server.pcap"), func(r *verdict.Result) { got = append(got, *r) })
+	st := verdict.NewStream(verdict.JoinConfig{}, verdict.NewPacker("client.pcap", "server.pcap"), func(r verdict.Ready) { got = append(got, r.Judge(nil)) })
 	outBeforeEnd := 0
 	opening(st, client, server)
 	for _, h := range order {
 		st.Add(h.side, h.a)
+		st.Advance(h.side, h.a.End)
 	}
 	outBeforeEnd = len(got)
 	st.End(verdict.VantageClient, client)
