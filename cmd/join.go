@@ -232,9 +232,9 @@ func (jn *joiner) read(ctx context.Context, i int, opt readOptions, stdin io.Rea
 	g.ch <- b
 }
 
-// fileStarts reads the first packet's time of each file, for what the
+// fileStarts reads the first record's time of each file, for what the
 // join takes the capture to cover while it is read; zero where a file
-// cannot be read twice (standard input, a FIFO) or holds no packet.
+// cannot be read twice (standard input, a FIFO) or holds no record.
 func fileStarts(files []string) []time.Time {
 	starts := make([]time.Time, len(files))
 	for i, f := range files {
@@ -245,9 +245,17 @@ func fileStarts(files []string) []time.Time {
 		if err != nil {
 			continue
 		}
+		// The first record is enough: stop there, even when no packet
+		// of those Next returns follows for long.
+		ctx, stop := context.WithCancel(context.Background())
+		rd.SetContext(ctx)
+		rd.OnFrame(func(fr *capture.Frame) {
+			starts[i] = fr.TS
+			stop()
+		})
 		var p capture.Packet
 		rd.Next(&p)
-		starts[i] = rd.Stats().First
+		stop()
 		rd.Close()
 	}
 	return starts
