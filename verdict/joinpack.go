@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/synpath/synpath/capture"
@@ -109,29 +110,20 @@ func (p *Packer) Pack(dst []byte, a *flows.Attempt) []byte {
 	e.u(uint64(a.SYNOpts.TSEcr))
 	e.u(uint64(a.SYNData))
 	e.seen(&a.SYN)
-	e.seen(&a.SYNACK)
 	e.b = binary.LittleEndian.AppendUint32(e.b, a.ServerISN)
 	e.u(uint64(a.AltServerISN)) // mostly none
 	for _, v := range [...]uint32{a.SYNAfterSYNACK, a.SYNACKAfterACK, a.ServerBytesAcked} {
 		e.u(uint64(v))
 	}
-	e.seen(&a.ACK)
-	e.seen(&a.ServerRST)
-	e.seen(&a.ClientRST)
-	e.seen(&a.ICMP)
 	e.addr(a.ICMPInfo.From)
 	e.b = append(e.b, a.ICMPInfo.Type, a.ICMPInfo.Code)
 	e.u(uint64(a.ICMPInfo.QuoteLen))
-	e.seen(&a.ClientData)
-	e.seen(&a.ServerData)
 	e.u(a.ClientBytes)
 	e.u(a.ServerBytes)
 	for _, v := range [...]uint32{a.ServerSeqLo, a.ServerSeqHi, a.ServerMaxSeg, a.ServerResent, uint32(a.ServerMSS), a.ServerSent,
 		a.ClientDupACKs, a.ClientSeqLo, a.ClientSeqHi, a.ClientMaxSeg, a.ClientResent, a.ClientBytesAcked, a.ServerDupACKs} {
 		e.u(uint64(v))
 	}
-	e.seen(&a.ClientFIN)
-	e.seen(&a.ServerFIN)
 	e.app(&a.ClientApp)
 	e.ref(&a.ClientAppAt)
 	e.app(&a.ServerApp)
@@ -183,8 +175,20 @@ func (p *Packer) Pack(dst []byte, a *flows.Attempt) []byte {
 		e.u(uint64(ev.Len))
 		prevN, prevTS = ev.N, ev.TS
 	}
+	for _, sn := range (*packable)(a).seens() {
+		e.seenAfterEvents(sn, a.Events)
+	}
 	return e.b
 }
+
+// seens are the counters of an attempt that Pack writes after its events:
+// the first packet of each kind is mostly one of them.
+func (a *packable) seens() [9]*flows.Seen {
+	return [9]*flows.Seen{&a.SYNACK, &a.ACK, &a.ServerRST, &a.ClientRST, &a.ICMP, &a.ClientData, &a.ServerData, &a.ClientFIN, &a.ServerFIN}
+}
+
+// packable lets an Attempt have the method above without flows knowing.
+type packable flows.Attempt
 
 // Unpack makes a the attempt b was packed from, reusing a's event storage.
 // What the tracker keeps for itself (unexported) is not packed.
@@ -197,22 +201,15 @@ func (p *Packer) Unpack(b []byte, a *flows.Attempt) error {
 	a.ServerAckedData = fl&pkServerAckedData != 0
 	a.Settled = fl&pkSettled != 0
 	a.ICMPInfo.V6 = fl&pkICMPV6 != 0
-	d.seen(&a.SYNACK)
 	a.ServerISN = d.u32()
 	a.AltServerISN = uint32(d.u())
 	for _, v := range [...]*uint32{&a.SYNAfterSYNACK, &a.SYNACKAfterACK, &a.ServerBytesAcked} {
 		*v = uint32(d.u())
 	}
-	d.seen(&a.ACK)
-	d.seen(&a.ServerRST)
-	d.seen(&a.ClientRST)
-	d.seen(&a.ICMP)
 	a.ICMPInfo.From = d.addr()
 	a.ICMPInfo.Type = d.u8()
 	a.ICMPInfo.Code = d.u8()
 	a.ICMPInfo.QuoteLen = uint16(d.u())
-	d.seen(&a.ClientData)
-	d.seen(&a.ServerData)
 	a.ClientBytes = d.u()
 	a.ServerBytes = d.u()
 	var mss uint32
@@ -221,8 +218,6 @@ func (p *Packer) Unpack(b []byte, a *flows.Attempt) error {
 		*v = uint32(d.u())
 	}
 	a.ServerMSS = uint16(mss)
-	d.seen(&a.ClientFIN)
-	d.seen(&a.ServerFIN)
 	d.app(&a.ClientApp, fl&pkClientPartial != 0, fl&pkClientNameCut != 0)
 	d.ref(&a.ClientAppAt)
 	d.app(&a.ServerApp, fl&pkServerPartial != 0, fl&pkServerNameCut != 0)
@@ -275,6 +270,9 @@ func (p *Packer) Unpack(b []byte, a *flows.Attempt) error {
 		ev.Len = uint32(d.u())
 		prevN, prevTS = ev.N, ev.TS
 		a.Events = append(a.Events, ev)
+	}
+	for _, sn := range (*packable)(a).seens() {
+		d.seenAfterEvents(sn, a.Events)
 	}
 	if d.bad || d.i0 != len(d.b) {
 		return errPacked
@@ -414,6 +412,28 @@ func (e *packer) seen(s *flows.Seen) {
 	e.b = append(e.b, s.TTL)
 	e.u(uint64(s.IPID))
 	e.time(s.First, e.base)
+	e.time(s.Last, s.First)
+}
+
+// seenAfterEvents packs a Seen whose first packet is mostly among the
+// events: then its index plus one stands for its TTL, IP-ID and time.
+func (e *packer) seenAfterEvents(s *flows.Seen, events []flows.Event) {
+	if *s == (flows.Seen{}) {
+		e.u(0)
+		return
+	}
+	e.u(uint64(s.Count) + 1)
+	i := slices.IndexFunc(events, func(ev flows.Event) bool {
+		return ev.TS.Equal(s.First) && ev.TS.Location() == s.First.Location() && ev.TTL == s.TTL && ev.IPID == s.IPID
+	})
+	if i < 0 {
+		e.u(0)
+		e.b = append(e.b, s.TTL)
+		e.u(uint64(s.IPID))
+		e.time(s.First, e.base)
+	} else {
+		e.u(uint64(i) + 1)
+	}
 	e.time(s.Last, s.First)
 }
 
@@ -577,6 +597,25 @@ func (d *unpacker) seen(s *flows.Seen) {
 	s.TTL = d.u8()
 	s.IPID = uint16(d.u())
 	s.First = d.time(d.base)
+	s.Last = d.time(s.First)
+}
+
+func (d *unpacker) seenAfterEvents(s *flows.Seen, events []flows.Event) {
+	n := d.u()
+	if n == 0 {
+		return
+	}
+	s.Count = uint32(n - 1)
+	if i := d.u(); i == 0 {
+		s.TTL = d.u8()
+		s.IPID = uint16(d.u())
+		s.First = d.time(d.base)
+	} else if i <= uint64(len(events)) {
+		ev := &events[i-1]
+		s.TTL, s.IPID, s.First = ev.TTL, ev.IPID, ev.TS
+	} else {
+		d.bad = true
+	}
 	s.Last = d.time(s.First)
 }
 
