@@ -224,3 +224,73 @@ func TestStreamOrder(t *testing.T) {
 		t.Error("verdicts out of first-SYN order")
 	}
 }
+
+// shiftTimes moves every time reachable from v by d: a capture taken with
+// a clock that far off.
+func shiftTimes(v reflect.Value, d time.Duration) {
+	switch v.Kind() {
+	case reflect.Struct:
+		if t, ok := v.Addr().Interface().(*time.Time); ok {
+			if !t.IsZero() {
+				*t = t.Add(d)
+			}
+			return
+		}
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				shiftTimes(v.Field(i), d)
+			}
+		}
+	case reflect.Slice:
+		for i := range v.Len() {
+			shiftTimes(v.Index(i), d)
+		}
+	case reflect.Pointer:
+		if !v.IsNil() {
+			shiftTimes(v.Elem(), d)
+		}
+	}
+}
+
+// TestStreamAcrossClocks: with the server's clock minutes off, the Stream
+// waits on the server capture's time for what the client's shows, and
+// still gives Join's verdicts.
+func TestStreamAcrossClocks(t *testing.T) {
+	client, server := generatedPair(t, capgen.MixConfig{N: 3000, Rate: 10, Seed: 13})
+	for _, skew := range []time.Duration{10 * time.Minute, -10 * time.Minute, 37250 * ms} {
+		t.Run(skew.String(), func(t *testing.T) {
+			sv := verdict.Side{First: server.First.Add(skew), Last: server.Last.Add(skew)}
+			for _, a := range server.Attempts {
+				a = a.Clone()
+				shiftTimes(reflect.ValueOf(a).Elem(), skew)
+				sv.Attempts = append(sv.Attempts, a)
+			}
+			want, wantOff := verdict.Join(client, sv, verdict.JoinConfig{})
+			got, off, st := streamJoin(verdict.JoinConfig{}, interleaveAs(client, sv, skew), client, sv)
+			sameResults(t, got, want)
+			if off != wantOff {
+				t.Errorf("clock offset %+v, Join's %+v", off, wantOff)
+			}
+			if _, most := st.Held(); most > int(2*10*(st.Window()+30*time.Second).Seconds()) {
+				t.Errorf("held %d attempts at once, more than a window's", most)
+			}
+		})
+	}
+}
+
+// interleaveAs is interleave for a server clock skew off: the captures are
+// read at the same pace in real time.
+func interleaveAs(client, server verdict.Side, skew time.Duration) []handedOn {
+	all := interleave(client, verdict.Side{})
+	for _, a := range server.Attempts {
+		all = append(all, handedOn{verdict.VantageServer, a})
+	}
+	at := func(h handedOn) time.Time {
+		if h.side == verdict.VantageServer {
+			return h.a.End.Add(-skew)
+		}
+		return h.a.End
+	}
+	slices.SortStableFunc(all, func(x, y handedOn) int { return at(x).Compare(at(y)) })
+	return all
+}
