@@ -111,13 +111,23 @@ func swapped(all []*joinGroup) bool {
 // joiner reads several groups, joins the client-side and the server-side
 // ones as they are read (verdict.Stream), and judges the rest alone.
 // Readers hand it everything through their channels, and it hands on to
-// its writer, which alone touches the sink.
+// its writer, which alone touches the sink. What it holds is what the
+// captures show in the join's window (verdict.StreamWindow: 2 min 20 s at
+// the default --idle), however long they run.
 //
 // Until every group has been read a window past its start (or to its
 // end), it only holds their attempts, packed: then the TTLs have told
-// which side each capture is (and whether --client and --server were
-// swapped), and the join starts. On captures shorter than that, all of it
-// happens at the end, as a join of whole captures did.
+// which side each capture is, and the join starts. On captures shorter
+// than that, all of it happens at the end, and the output is that of a
+// join of whole captures. On longer ones, beyond what verdict.Stream says:
+//   - which side a capture without --client or --server is, and whether
+//     --client and --server were swapped, is what the TTLs of its first
+//     window say (a capture whose TTLs change their mind later is rare);
+//   - while rotated files are read, the join takes them to follow on
+//     without a gap, until their ends are known;
+//   - verdicts of captures judged alone (vantage unknown) and failed
+//     lookups come as they are read, among the joined verdicts, rather
+//     than all before them.
 type joiner struct {
 	cfg     *analyzeConfig
 	out     *joinWriter

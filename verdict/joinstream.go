@@ -37,7 +37,9 @@ import (
 //     (SetCoverage), running up to the time read;
 //   - a counterpart handed on later than the window (a server resending
 //     its reply for minutes after the client gave up on it) is not
-//     matched: both are judged alone, and it comes out of order;
+//     matched: both are judged alone; an attempt handed on later than the
+//     window after its first SYN (a connection that went on for minutes
+//     before its first exchange ended) comes out after later ones;
 //   - where two attempts could take one counterpart (the same 4-tuple and
 //     ISN twice in a capture, NAT and weak matches of one SYN), the one
 //     that comes first takes it, where Join would prefer the stronger
@@ -53,7 +55,6 @@ type Stream struct {
 	ended    [2]bool
 	spans    [2][]Span // coverage; a zero Last runs up to progress
 	open     [2][]bool // which spans run up to progress
-	covered  [2]bool   // coverage was given
 	dropped  [2]uint64
 
 	bounds offsetBounds
@@ -281,7 +282,6 @@ func (j *Stream) SetCoverage(side Vantage, spans []Span) {
 	for i, sp := range spans {
 		j.open[x][i] = sp.Last.IsZero()
 	}
-	j.covered[x] = true
 }
 
 // End tells that side's capture has been read to its end: s says when it
@@ -292,7 +292,6 @@ func (j *Stream) End(side Vantage, s Side) {
 	j.ended[x] = true
 	j.spans[x] = s.spans()
 	j.open[x] = nil
-	j.covered[x] = true
 	j.dropped[x] = s.Dropped
 	j.step()
 }
