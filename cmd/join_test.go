@@ -70,6 +70,19 @@ func TestStreamedJoinIsBatchJoin(t *testing.T) {
 		_, got, stderr := runMain("analyze", "--format", "json", "--client", client, "--server", server)
 		sameLines(t, got, want, stderr)
 	})
+	t.Run("sides told the wrong way round", func(t *testing.T) {
+		want := batchJoin(t, c.Bytes(), s.Bytes(), client, server)
+		_, got, stderr := runMain("analyze", "--format", "json", "--client", server, "--server", client)
+		sameLines(t, got, want, stderr)
+		if !strings.Contains(stderr, "look swapped") {
+			t.Errorf("no warning that --client and --server look swapped: %q", stderr)
+		}
+	})
+	t.Run("sides told by the TTLs", func(t *testing.T) {
+		want := batchJoin(t, c.Bytes(), s.Bytes(), client, server)
+		_, got, stderr := runMain("analyze", "--format", "json", server, client)
+		sameLines(t, got, want, stderr)
+	})
 	t.Run("one after the other", func(t *testing.T) {
 		want := batchJoin(t, c.Bytes(), s.Bytes(), "stdin", server)
 		var out, errb bytes.Buffer
