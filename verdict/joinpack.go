@@ -175,20 +175,17 @@ func (p *Packer) Pack(dst []byte, a *flows.Attempt) []byte {
 		e.u(uint64(ev.Len))
 		prevN, prevTS = ev.N, ev.TS
 	}
-	for _, sn := range (*packable)(a).seens() {
+	for _, sn := range seensOf(a) {
 		e.seenAfterEvents(sn, a.Events)
 	}
 	return e.b
 }
 
-// seens are the counters of an attempt that Pack writes after its events:
-// the first packet of each kind is mostly one of them.
-func (a *packable) seens() [9]*flows.Seen {
+// seensOf are the counters of an attempt that Pack writes after its
+// events: the first packet of each kind is mostly one of them.
+func seensOf(a *flows.Attempt) [9]*flows.Seen {
 	return [9]*flows.Seen{&a.SYNACK, &a.ACK, &a.ServerRST, &a.ClientRST, &a.ICMP, &a.ClientData, &a.ServerData, &a.ClientFIN, &a.ServerFIN}
 }
-
-// packable lets an Attempt have the method above without flows knowing.
-type packable flows.Attempt
 
 // Unpack makes a the attempt b was packed from, reusing a's event storage.
 // What the tracker keeps for itself (unexported) is not packed.
@@ -271,7 +268,7 @@ func (p *Packer) Unpack(b []byte, a *flows.Attempt) error {
 		prevN, prevTS = ev.N, ev.TS
 		a.Events = append(a.Events, ev)
 	}
-	for _, sn := range (*packable)(a).seens() {
+	for _, sn := range seensOf(a) {
 		d.seenAfterEvents(sn, a.Events)
 	}
 	if d.bad || d.i0 != len(d.b) {
