@@ -294,3 +294,40 @@ func interleaveAs(client, server verdict.Side, skew time.Duration) []handedOn {
 	slices.SortStableFunc(all, func(x, y handedOn) int { return at(x).Compare(at(y)) })
 	return all
 }
+
+// BenchmarkStream runs generated captures as read through a Stream: a
+// minute (all of it held to the end) and seven minutes (several windows)
+// of 50 connections a second. held-attempts is the most it held at once:
+// the budget the window sets, which must not grow with the captures.
+func BenchmarkStream(b *testing.B) {
+	for _, n := range []int{3000, 20000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			client, server := generatedPair(b, capgen.MixConfig{N: n, Rate: 50, Seed: 1})
+			order := interleave(client, server)
+			pk := verdict.NewPacker("client.pcap", "server.pcap")
+			most := 0
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				out := 0
+				st := verdict.NewStream(verdict.JoinConfig{}, pk, func(r verdict.Ready) {
+					r.Judge(nil)
+					out++
+				})
+				opening(st, client, server)
+				for _, h := range order {
+					st.Add(h.side, h.a)
+					st.Advance(h.side, h.a.End)
+				}
+				st.End(verdict.VantageClient, client)
+				st.End(verdict.VantageServer, server)
+				if out != n {
+					b.Fatalf("%d verdicts, want %d", out, n)
+				}
+				_, most = st.Held()
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(order)), "ns/attempt")
+			b.ReportMetric(float64(most), "held-attempts")
+		})
+	}
+}
