@@ -1,43 +1,96 @@
 package cmd
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"reflect"
 	"slices"
 	"sync"
 	"time"
 
+	"github.com/synpath/synpath/capture"
 	"github.com/synpath/synpath/flows"
 	"github.com/synpath/synpath/report"
 	"github.com/synpath/synpath/verdict"
 )
 
-// collected is one group's attempts, kept for the join.
-type collected struct {
+// joinBatch is how many attempts (or lookups, or midstream connections)
+// a reader hands the joiner at once: one channel operation for many.
+const joinBatch = 256
+
+// joinLead is how far, in capture time, one capture's reading may run
+// ahead of the other's: beyond it the joiner stops taking its batches
+// (the reader then waits), so that its attempts do not pile up waiting for
+// counterparts the other capture has not reached.
+const joinLead = 10 * time.Second
+
+// joinGroup is one group being read for the join.
+type joinGroup struct {
 	group
-	attempts []*flows.Attempt
-	votes    map[verdict.Vantage]int
+	ch    chan *joinBatchOf
+	votes map[verdict.Vantage]int
+	// Set by the reader before its last batch.
 	sources  []report.Source
-	// lookups are the failed DNS lookups the group showed, held until the
-	// sides are known: both captures may show the same one.
+	warnings []string
+	err      error
+
+	ended           bool
+	start, progress time.Time // its first packet's time, and how far it has been read
+	starts          []time.Time
+	// Until the join starts: its attempts and failed lookups.
+	held    []held
 	lookups []flows.Lookup
+	// Decided when the join starts: the side it is joined as (client or
+	// server), or judged alone from the vantage alone ("": each attempt by
+	// its TTLs); whether its failed lookups are shown.
+	decided, side, alone verdict.Vantage
+	joined               bool
+	showDNS              bool
 }
 
 // vantage is the group's forced vantage, or what most of its attempts
 // say; unknown when they do not agree clearly.
-func (c *collected) vantage() verdict.Vantage {
-	if c.group.vantage != "" {
-		return c.group.vantage
+func (g *joinGroup) vantage() verdict.Vantage {
+	if g.group.vantage != "" {
+		return g.group.vantage
 	}
-	return majority(c.votes)
+	return majority(g.votes)
+}
+
+// held is an attempt, packed, held until the join starts, with when it was
+// handed on.
+type held struct {
+	packed []byte
+	end    time.Time
+}
+
+// joinBatchOf is what a reader hands on at once. The last of a group has
+// end set: its reader has returned.
+type joinBatchOf struct {
+	items    []joinItem
+	progress time.Time   // the latest time an attempt was handed on
+	starts   []time.Time // the first batch: when each of the group's files starts
+	end      bool
+}
+
+// joinItem is one of: a packed attempt with what its TTLs say and when it
+// was handed on, a failed lookup, a midstream connection.
+type joinItem struct {
+	packed []byte
+	end    time.Time
+	vote   verdict.Vantage
+	lookup *flows.Lookup
+	mid    *flows.Midstream
 }
 
 // swapped reports whether --client and --server were given the other
 // way round: a flagged capture's TTLs clearly say the other side, and no
 // flagged capture's TTLs agree with its flag (a capture whose TTLs cannot
 // tell, or with no attempt at all, is neutral).
-func swapped(all []*collected) bool {
+func swapped(all []*joinGroup) bool {
 	contradicted, flagged := false, 0
 	for _, c := range all {
 		if c.group.vantage == "" || c.group.split {
@@ -55,141 +108,496 @@ func swapped(all []*collected) bool {
 	return contradicted && flagged == 2
 }
 
-func (c *collected) span() (first, last time.Time) {
-	for _, s := range c.sources {
-		first, last = widen(first, last, s.First, s.Last)
-	}
-	return first, last
+// joiner reads several groups, joins the client-side and the server-side
+// ones as they are read (verdict.Stream), and judges the rest alone.
+// Readers hand it everything through their channels, and it hands on to
+// its writer, which alone touches the sink. What it holds is what the
+// captures show in the join's window (verdict.StreamWindow: 2 min 20 s at
+// the default --idle), however long they run.
+//
+// Until every group has been read a window past its start (or to its
+// end), it only holds their attempts, packed: then the TTLs have told
+// which side each capture is, and the join starts. On captures shorter
+// than that, all of it happens at the end, and the output is that of a
+// join of whole captures. On longer ones, beyond what verdict.Stream says:
+//   - which side a capture without --client or --server is, and whether
+//     --client and --server were swapped, is what the TTLs of its first
+//     window say (a capture whose TTLs change their mind later is rare);
+//   - while rotated files are read, the join takes them to follow on
+//     without a gap, until their ends are known;
+//   - verdicts of captures judged alone (vantage unknown) and failed
+//     lookups come as they are read, among the joined verdicts, rather
+//     than all before them.
+type joiner struct {
+	cfg     *analyzeConfig
+	out     *joinWriter
+	groups  []*joinGroup
+	pk      *verdict.Packer
+	stream  *verdict.Stream
+	started bool
+	warmup  time.Duration
+	// concurrent: the groups are read at once (else one after another).
+	concurrent bool
+	// told: the sides the join was told are read to their end.
+	told              map[verdict.Vantage]bool
+	swapped, sameSide bool
+	scratch           flows.Attempt
 }
 
 // analyzeJoined reads several groups, joins the client-side and the
 // server-side ones, and judges the rest alone.
 func analyzeJoined(ctx context.Context, cfg *analyzeConfig, gs []group, notes []string, stdin io.Reader, out *sink) error {
-	var all []*collected
-	var warnings []string
-	warns := make([][]string, len(gs))
-	errs := make([]error, len(gs))
-	read := func(i int) {
-		c := all[i]
-		fcfg := cfg.flows
-		fcfg.OnDNS = func(l *flows.Lookup) { c.lookups = append(c.lookups, *l) }
-		c.sources, warns[i], errs[i] = readGroup(ctx, c.group, fcfg, cfg.readOptions(), stdin, func(a *flows.Attempt, _ verdict.Vantage) {
-			c.attempts = append(c.attempts, a.Clone())
-			c.votes[verdict.InferVantage(a)]++ // what the TTLs say, even where a flag says otherwise
-		})
-	}
+	var files []string
 	for _, g := range gs {
-		all = append(all, &collected{group: g, votes: map[verdict.Vantage]int{}})
+		files = append(files, g.files...)
+	}
+	jn := &joiner{cfg: cfg, pk: verdict.NewPacker(slices.Compact(slices.Clone(files))...)}
+	jn.out = newJoinWriter(out, jn.pk, cfg.verdict)
+	jn.warmup = verdict.StreamWindow(jn.joinConfig())
+	for _, g := range gs {
+		jn.groups = append(jn.groups, &joinGroup{group: g, votes: map[verdict.Vantage]int{}, ch: make(chan *joinBatchOf, 2)})
 	}
 	// Each side has its own tracker: the sides are read at once, on
 	// goroutines of their own, unless they share something reading
-	// changes (the --since/--until window is set by the first packet, the
-	// progress line, --midstream lines go straight to the output) or one
-	// of them is standard input.
-	if cfg.window == nil && cfg.progress == nil && cfg.flows.OnMidstream == nil && !slices.ContainsFunc(gs, func(g group) bool { return slices.Contains(g.files, "-") }) {
-		var wg sync.WaitGroup
-		for i := range all {
-			wg.Go(func() { read(i) })
-		}
-		wg.Wait()
-	} else {
-		for i := range all {
-			if read(i); errs[i] != nil {
-				break
+	// changes (the --since/--until window is set by the first packet,
+	// --midstream lines come in the order the captures are read) or one
+	// of them is standard input. A progress line is drawn for the first
+	// group only.
+	jn.concurrent = cfg.window == nil && cfg.flows.OnMidstream == nil && !slices.ContainsFunc(gs, func(g group) bool { return slices.Contains(g.files, "-") })
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	if jn.concurrent {
+		for i := range jn.groups {
+			opt := cfg.readOptions()
+			if i > 0 {
+				opt.progress = nil
 			}
+			wg.Go(func() { jn.read(rctx, i, opt, stdin) })
 		}
-	}
-	for i := range all {
-		if errs[i] != nil {
-			return errs[i]
-		}
-		warnings = append(warnings, warns[i]...)
-	}
-	if swapped(all) {
-		for _, c := range all {
-			c.group.vantage = map[verdict.Vantage]verdict.Vantage{verdict.VantageClient: verdict.VantageServer, verdict.VantageServer: verdict.VantageClient}[c.group.vantage]
-		}
-		warnings = append(warnings, "--client and --server look swapped: the TTLs say the --client capture was taken at the server end (SYNs arrive with hops lost, SYN-ACKs leave undecremented) or the --server one at the client end; judged as swapped")
-	}
-	// Failed lookups once: from the client side's captures when there are
-	// any (the client asked), else from whichever showed them.
-	anyClient := slices.ContainsFunc(all, func(c *collected) bool { return c.vantage() == verdict.VantageClient })
-	for _, c := range all {
-		if anyClient && c.vantage() == verdict.VantageServer {
-			continue
-		}
-		for i := range c.lookups {
-			out.addDNS(&c.lookups[i])
-		}
-	}
-	var client, server verdict.Side
-	var clientN, serverN int
-	var sources []report.Source
-	for _, c := range all {
-		v := c.vantage()
-		first, last := c.span()
-		var spans []verdict.Span
-		var dropped uint64
-		for i := range c.sources {
-			switch {
-			case c.group.split:
-			case v == verdict.VantageUnknown:
-				c.sources[i].Vantage = "vantage unknown: the TTLs cannot tell which end it was taken at"
-			default:
-				c.sources[i].Vantage = string(v) + " side"
-				if c.group.vantage == "" {
-					c.sources[i].Vantage += ", inferred from TTLs"
+	} else {
+		wg.Go(func() {
+			for i, g := range jn.groups {
+				if jn.read(rctx, i, cfg.readOptions(), stdin); g.err != nil {
+					// Nothing more is read: the groups after it end empty.
+					for _, h := range jn.groups[i+1:] {
+						h.ch <- &joinBatchOf{end: true}
+					}
+					return
 				}
 			}
-			dropped += c.sources[i].Dropped
-			if s := c.sources[i]; !s.First.IsZero() {
-				spans = append(spans, verdict.Span{First: s.First, Last: s.Last})
-			}
-		}
-		sources = append(sources, c.sources...)
-		switch v {
-		case verdict.VantageClient:
-			client.Attempts = append(client.Attempts, c.attempts...)
-			client.First, client.Last = widen(client.First, client.Last, first, last)
-			client.Coverage = append(client.Coverage, spans...)
-			client.Dropped += dropped
-			clientN++
-		case verdict.VantageServer:
-			server.Attempts = append(server.Attempts, c.attempts...)
-			server.First, server.Last = widen(server.First, server.Last, first, last)
-			server.Coverage = append(server.Coverage, spans...)
-			server.Dropped += dropped
-			serverN++
-		default:
-			for _, a := range c.attempts {
-				out.add(verdict.Judge(a, verdict.InferVantage(a), cfg.verdict))
-			}
-		}
+		})
 	}
-	switch {
-	case clientN > 0 && serverN > 0:
-		results, off := verdict.Join(client, server, verdict.JoinConfig{Config: cfg.verdict})
-		for _, r := range results {
-			out.add(r)
-		}
-		if off.Known {
+	err := jn.run(cancel)
+	wg.Wait()
+	jn.out.close()
+	if err != nil {
+		return err
+	}
+	sources, warnings := jn.footer()
+	if jn.stream != nil {
+		if off := jn.stream.Offset(); off.Known {
 			notes = append(notes, clockNote(off))
-		}
-	default:
-		// Nothing to join: each side alone.
-		for _, side := range []struct {
-			s verdict.Side
-			v verdict.Vantage
-		}{{client, verdict.VantageClient}, {server, verdict.VantageServer}} {
-			for _, a := range side.s.Attempts {
-				out.add(verdict.Judge(a, side.v, cfg.verdict))
-			}
-		}
-		if clientN+serverN > 1 {
-			warnings = append(warnings, "all captures look taken on the same side, so nothing was joined: each was judged alone (rotated files of one capture go together with --client or --server; --client and --server also say which side is which)")
 		}
 	}
 	return out.finish(report.Footer{Sources: sources, Notes: notes, Warnings: warnings})
+}
+
+// joinConfig is what the join is told.
+func (jn *joiner) joinConfig() verdict.JoinConfig {
+	return verdict.JoinConfig{Config: jn.cfg.verdict, Idle: jn.cfg.flows.Idle}
+}
+
+// read reads group i and hands on what its tracker hands on, in batches.
+func (jn *joiner) read(ctx context.Context, i int, opt readOptions, stdin io.Reader) {
+	g := jn.groups[i]
+	b := &joinBatchOf{items: make([]joinItem, 0, joinBatch), starts: fileStarts(g.files)}
+	add := func(it joinItem) {
+		if b.items = append(b.items, it); len(b.items) == joinBatch {
+			g.ch <- b
+			b = &joinBatchOf{items: make([]joinItem, 0, joinBatch)}
+		}
+	}
+	fcfg := jn.cfg.flows
+	fcfg.OnDNS = func(l *flows.Lookup) {
+		c := *l
+		add(joinItem{lookup: &c})
+	}
+	if fcfg.OnMidstream != nil {
+		fcfg.OnMidstream = func(m *flows.Midstream) {
+			c := *m
+			add(joinItem{mid: &c})
+		}
+	}
+	var scratch []byte
+	g.sources, g.warnings, g.err = readGroup(ctx, g.group, fcfg, opt, stdin, func(a *flows.Attempt, _ verdict.Vantage) {
+		if a.End.After(b.progress) {
+			b.progress = a.End
+		}
+		// Packed into storage of its own size: what the join keeps.
+		scratch = jn.pk.Pack(scratch[:0], a)
+		add(joinItem{packed: bytes.Clone(scratch), end: a.End, vote: verdict.InferVantage(a)})
+	})
+	b.end = true
+	g.ch <- b
+}
+
+// fileStarts reads the first record's time of each file, for what the
+// join takes the capture to cover while it is read; zero where a file
+// cannot be read twice (standard input, a FIFO) or holds no record.
+func fileStarts(files []string) []time.Time {
+	starts := make([]time.Time, len(files))
+	for i, f := range files {
+		if st, err := os.Stat(f); f == "-" || err != nil || !st.Mode().IsRegular() {
+			continue
+		}
+		rd, err := capture.Open(f)
+		if err != nil {
+			continue
+		}
+		// The first record is enough: stop there, even when no packet
+		// of those Next returns follows for long.
+		ctx, stop := context.WithCancel(context.Background())
+		rd.SetContext(ctx)
+		rd.OnFrame(func(fr *capture.Frame) {
+			starts[i] = fr.TS
+			stop()
+		})
+		var p capture.Packet
+		rd.Next(&p)
+		stop()
+		rd.Close()
+	}
+	return starts
+}
+
+// run takes the groups' batches until every group has been read; the
+// first group that fails stops the others (cancel) and is the error.
+func (jn *joiner) run(cancel func()) error {
+	cases := make([]reflect.SelectCase, len(jn.groups))
+	for {
+		open := 0
+		for i, g := range jn.groups {
+			cases[i] = reflect.SelectCase{Dir: reflect.SelectRecv}
+			if !g.ended && !jn.throttled(g) {
+				cases[i].Chan = reflect.ValueOf(g.ch)
+				open++
+			}
+		}
+		if open == 0 {
+			break
+		}
+		i, v, _ := reflect.Select(cases)
+		g := jn.groups[i]
+		b := v.Interface().(*joinBatchOf)
+		if b.starts != nil {
+			g.starts = b.starts
+		}
+		jn.take(g, b)
+		if b.end {
+			g.ended = true
+			if g.err != nil {
+				cancel()
+				for _, h := range jn.groups {
+					for !h.ended {
+						h.ended = (<-h.ch).end
+					}
+				}
+				return g.err
+			}
+		}
+		jn.advance()
+	}
+	return nil
+}
+
+// take takes a batch of g's.
+func (jn *joiner) take(g *joinGroup, b *joinBatchOf) {
+	if b.progress.After(g.progress) {
+		g.progress = b.progress
+	}
+	for i := range b.items {
+		it := &b.items[i]
+		switch {
+		case it.packed != nil:
+			g.votes[it.vote]++
+			if g.start.IsZero() {
+				jn.unpack(it.packed)
+				g.start = jn.scratch.SYN.First
+			}
+			if !jn.started {
+				g.held = append(g.held, held{it.packed, it.end})
+			} else {
+				jn.attempt(g, it.packed)
+			}
+		case it.lookup != nil:
+			if !jn.started {
+				g.lookups = append(g.lookups, *it.lookup)
+			} else if g.showDNS {
+				jn.out.add(joinOut{lookup: it.lookup})
+			}
+		case it.mid != nil:
+			jn.out.add(joinOut{mid: it.mid})
+		}
+	}
+	if s := g.starts; len(s) > 0 && !s[0].IsZero() {
+		g.start = s[0]
+	}
+}
+
+// throttled reports whether g's reading has run too far ahead of another
+// group still being read: only when they are read at once, and only
+// among joined groups (those judged alone hold nothing). A group that has
+// handed nothing on yet counts as behind.
+func (jn *joiner) throttled(g *joinGroup) bool {
+	if !jn.concurrent || (jn.started && !g.joined) {
+		return false
+	}
+	t, ok := jn.reached(g)
+	if !ok {
+		return false
+	}
+	for _, h := range jn.groups {
+		if h == g || h.ended || (jn.started && !h.joined) {
+			continue
+		}
+		if u, ok := jn.reached(h); !ok || t.Sub(u) > joinLead {
+			return true
+		}
+	}
+	return false
+}
+
+// reached is how far g has been read, comparable between groups: on the
+// client's clock once the join has started; before, since its start (the
+// clocks are not aligned yet).
+func (jn *joiner) reached(g *joinGroup) (time.Time, bool) {
+	if g.progress.IsZero() || g.start.IsZero() {
+		return time.Time{}, false
+	}
+	if !jn.started {
+		return time.Time{}.Add(g.progress.Sub(g.start)), true
+	}
+	if g.side == verdict.VantageServer && jn.stream != nil {
+		return g.progress.Add(-jn.stream.Offset().Offset), true
+	}
+	return g.progress, true
+}
+
+// advance starts the join once every group has been read past its
+// warm-up, and tells the join how far each side has been read.
+func (jn *joiner) advance() {
+	if !jn.started {
+		for _, g := range jn.groups {
+			if !g.ended && (g.start.IsZero() || g.progress.Sub(g.start) < jn.warmup) {
+				return
+			}
+		}
+		jn.start()
+	}
+	if jn.stream == nil {
+		return
+	}
+	for _, side := range []verdict.Vantage{verdict.VantageClient, verdict.VantageServer} {
+		if jn.told[side] {
+			continue
+		}
+		var progress time.Time
+		ended := true
+		for _, g := range jn.groups {
+			if !g.joined || g.side != side || g.ended {
+				continue
+			}
+			if ended || g.progress.Before(progress) {
+				progress = g.progress
+			}
+			ended = false
+		}
+		if ended {
+			jn.told[side] = true
+			jn.stream.End(side, jn.side(side))
+		} else {
+			jn.stream.Advance(side, progress)
+		}
+	}
+}
+
+// start decides, on what the captures have shown so far, which side each
+// group is and whether --client and --server were swapped, and starts the
+// join with what was held.
+func (jn *joiner) start() {
+	jn.started = true
+	if swapped(jn.groups) {
+		for _, g := range jn.groups {
+			g.group.vantage = map[verdict.Vantage]verdict.Vantage{verdict.VantageClient: verdict.VantageServer, verdict.VantageServer: verdict.VantageClient}[g.group.vantage]
+		}
+		jn.swapped = true
+	}
+	clientN, serverN := 0, 0
+	for _, g := range jn.groups {
+		switch g.decided = g.vantage(); g.decided {
+		case verdict.VantageClient:
+			clientN++
+		case verdict.VantageServer:
+			serverN++
+		}
+	}
+	join := clientN > 0 && serverN > 0
+	jn.sameSide = !join && clientN+serverN > 1
+	// Failed lookups once: from the client side's captures when there are
+	// any (the client asked), else from whichever showed them.
+	for _, g := range jn.groups {
+		v := g.decided
+		g.showDNS = clientN == 0 || v != verdict.VantageServer
+		if g.showDNS {
+			for i := range g.lookups {
+				jn.out.add(joinOut{lookup: &g.lookups[i]})
+			}
+		}
+		g.lookups = nil
+		switch {
+		case v != verdict.VantageClient && v != verdict.VantageServer:
+			g.alone = "" // each attempt by its TTLs
+		case join:
+			g.joined, g.side = true, v
+		default:
+			g.alone = v
+		}
+	}
+	// Those judged alone first: of unknown vantage, then (nothing joined)
+	// the client side's and the server side's, as a join of whole
+	// captures wrote them.
+	for _, v := range []verdict.Vantage{"", verdict.VantageClient, verdict.VantageServer} {
+		for _, g := range jn.groups {
+			if !g.joined && g.alone == v {
+				for _, h := range g.held {
+					jn.judgeAlone(g, h.packed)
+				}
+				g.held = nil
+			}
+		}
+	}
+	if !join {
+		return
+	}
+	jn.told = map[verdict.Vantage]bool{}
+	jn.stream = verdict.NewStream(jn.joinConfig(), jn.pk, func(r verdict.Ready) { jn.out.add(joinOut{ready: r, hasReady: true}) })
+	for _, side := range []verdict.Vantage{verdict.VantageClient, verdict.VantageServer} {
+		if spans := jn.opening(side); spans != nil {
+			jn.stream.SetCoverage(side, spans)
+		}
+	}
+	// In the order the trackers handed them on, as if the join had run
+	// from the start: its tables then hold no more than they will later.
+	type heldOf struct {
+		side verdict.Vantage
+		held
+	}
+	var all []heldOf
+	for _, g := range jn.groups {
+		if g.joined {
+			for _, h := range g.held {
+				all = append(all, heldOf{g.side, h})
+			}
+			g.held = nil
+		}
+	}
+	slices.SortStableFunc(all, func(a, b heldOf) int { return a.end.Compare(b.end) })
+	for _, h := range all {
+		jn.stream.AddPacked(h.side, h.packed)
+	}
+}
+
+// attempt takes an attempt of g once the join has started.
+func (jn *joiner) attempt(g *joinGroup, p []byte) {
+	if g.joined {
+		jn.stream.AddPacked(g.side, p)
+		return
+	}
+	jn.judgeAlone(g, p)
+}
+
+func (jn *joiner) judgeAlone(g *joinGroup, p []byte) {
+	jn.out.add(joinOut{packed: p, alone: g.alone})
+}
+
+func (jn *joiner) unpack(p []byte) *flows.Attempt {
+	if err := jn.pk.Unpack(p, &jn.scratch); err != nil {
+		panic(err) // packed by the readers with the same Packer: a bug
+	}
+	return &jn.scratch
+}
+
+// opening is what the join takes side's captures to cover while they
+// are read: from each file's first packet, rotated files following on
+// without a gap, the last running up to what has been read. Nil when a
+// file's start is not known.
+func (jn *joiner) opening(side verdict.Vantage) []verdict.Span {
+	var spans []verdict.Span
+	for _, g := range jn.groups {
+		if !g.joined || g.side != side {
+			continue
+		}
+		if len(g.starts) == 0 || slices.ContainsFunc(g.starts, time.Time.IsZero) {
+			return nil
+		}
+		for i, t := range g.starts {
+			var last time.Time
+			if i+1 < len(g.starts) {
+				last = g.starts[i+1]
+			}
+			spans = append(spans, verdict.Span{First: t, Last: last})
+		}
+	}
+	return spans
+}
+
+// side is what side's captures, read to their end, say of when they ran.
+func (jn *joiner) side(side verdict.Vantage) verdict.Side {
+	var sd verdict.Side
+	for _, g := range jn.groups {
+		if !g.joined || g.side != side {
+			continue
+		}
+		for _, s := range g.sources {
+			sd.First, sd.Last = widen(sd.First, sd.Last, s.First, s.Last)
+			if !s.First.IsZero() {
+				sd.Coverage = append(sd.Coverage, verdict.Span{First: s.First, Last: s.Last})
+			}
+			sd.Dropped += s.Dropped
+		}
+	}
+	return sd
+}
+
+// footer is what the footer says of the captures and the join.
+func (jn *joiner) footer() ([]report.Source, []string) {
+	var sources []report.Source
+	var warnings []string
+	for _, g := range jn.groups {
+		v := g.decided
+		for i := range g.sources {
+			switch {
+			case g.group.split:
+			case v == verdict.VantageUnknown:
+				g.sources[i].Vantage = "vantage unknown: the TTLs cannot tell which end it was taken at"
+			default:
+				g.sources[i].Vantage = string(v) + " side"
+				if g.group.vantage == "" {
+					g.sources[i].Vantage += ", inferred from TTLs"
+				}
+			}
+		}
+		sources = append(sources, g.sources...)
+		warnings = append(warnings, g.warnings...)
+	}
+	if jn.swapped {
+		warnings = append(warnings, "--client and --server look swapped: the TTLs say the --client capture was taken at the server end (SYNs arrive with hops lost, SYN-ACKs leave undecremented) or the --server one at the client end; judged as swapped")
+	}
+	if jn.sameSide {
+		warnings = append(warnings, "all captures look taken on the same side, so nothing was joined: each was judged alone (rotated files of one capture go together with --client or --server; --client and --server also say which side is which)")
+	}
+	return sources, warnings
 }
 
 // widen extends the span first…last to cover f…l; zero times are empty.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/synpath/synpath/capture"
 	"github.com/synpath/synpath/flows"
 )
 
@@ -49,10 +50,17 @@ type JoinConfig struct {
 	// MatchWindow: how far apart (after clock correction) two SYNs may be
 	// for the weak, timing-based matches.
 	MatchWindow time.Duration
+	// Idle and HandshakeSpan bound how long a Stream waits for an
+	// attempt's counterpart: a tracker hands an attempt on at most Idle
+	// (flows.Config.Idle) after its last packet, and a handshake's packets
+	// go on for at most HandshakeSpan after its first SYN. Join ignores
+	// them.
+	Idle, HandshakeSpan time.Duration
 }
 
 // DefaultJoinConfig is used where a JoinConfig is zero.
-var DefaultJoinConfig = JoinConfig{Config: DefaultConfig, Transit: 500 * time.Millisecond, MatchWindow: 500 * time.Millisecond}
+var DefaultJoinConfig = JoinConfig{Config: DefaultConfig, Transit: 500 * time.Millisecond, MatchWindow: 500 * time.Millisecond,
+	Idle: flows.DefaultConfig.Idle, HandshakeSpan: 65 * time.Second} // Linux resends an unanswered SYN for 63 s
 
 // Match methods, strongest first.
 const (
@@ -156,10 +164,7 @@ func Join(client, server Side, cfg JoinConfig) ([]Result, ClockOffset) {
 		}
 		byPort[s.Key.Server.Port()] = append(byPort[s.Key.Server.Port()], s)
 	}
-	near := func(c, s *flows.Attempt) bool {
-		d := s.SYN.First.Sub(c.SYN.First) - off.Offset
-		return d > -cfg.MatchWindow && d < cfg.MatchWindow
-	}
+	near := func(c, s *flows.Attempt) bool { return nearInTime(c, s, off, cfg) }
 	for _, c := range client.Attempts {
 		if matchOf[c] != nil {
 			continue
@@ -195,47 +200,76 @@ func Join(client, server Side, cfg JoinConfig) ([]Result, ClockOffset) {
 	results := make([]Result, 0, len(client.Attempts)+len(server.Attempts)-len(matchOf))
 	jv := &joinView{client: client.spans(), server: server.spans(), off: off, cfg: cfg, lossy: client.Dropped+server.Dropped > 0}
 	for _, c := range client.Attempts {
-		s := matchOf[c]
 		var r Result
-		switch {
-		case s != nil:
-			r = judgeBoth(c, s, jv)
-			r.Match = how[c]
-		default:
-			r = Judge(c, VantageClient, cfg.Config)
-			covered, sent := jv.synsAtServer(c)
-			inHost := len(server.Attempts) == 0 || servers[c.Key.Server.Addr()]
-			if covered > 0 && inHost {
-				judgeNeverAtServer(c, &r, jv, covered)
-				r.Partial = covered < sent
-				if !off.Known && len(jv.server) > 0 {
-					r.Explanation += " (No attempt is in both captures, so their clocks could not be aligned; this takes both clocks to be right.)"
-				}
-				r.Vantage = VantageBoth
-				r.SYNSeenByServer, r.SYNACKSent = 0, 0
-				markLost(r.Evidence, true)
-			} else {
-				r.Explanation += " " + outOfView("server", covered > 0, inHost)
-			}
-		}
-		if off.Known {
-			r.ClockOffset, r.ClockError, r.HasClockOffset = off.Offset, off.Error, true
+		if s := matchOf[c]; s != nil {
+			r = jv.judgePair(c, s, how[c])
+		} else {
+			r = jv.judgeClientOnly(c, len(server.Attempts) == 0 || servers[c.Key.Server.Addr()])
 		}
 		results = append(results, r)
 	}
 	for _, s := range server.Attempts {
-		if used[s] {
-			continue
+		if !used[s] {
+			results = append(results, jv.judgeServerOnly(s, clients[s.Key.Client.Addr()]))
 		}
-		r := Judge(s, VantageServer, cfg.Config)
-		inTime := jv.toClient(s.SYN.First, time.Time{}) || jv.toClient(s.SYN.Last, time.Time{})
-		r.Explanation += " " + outOfView("client", inTime, clients[s.Key.Client.Addr()])
-		shift(r.Evidence, off.Offset)
-		r.FirstSYN = r.FirstSYN.Add(-off.Offset)
-		results = append(results, r)
 	}
 	slices.SortStableFunc(results, func(a, b Result) int { return a.FirstSYN.Compare(b.FirstSYN) })
 	return results, off
+}
+
+// nearInTime reports whether two SYNs are close enough in time, once the
+// clocks are aligned, for a weak match.
+func nearInTime(c, s *flows.Attempt, off ClockOffset, cfg JoinConfig) bool {
+	d := s.SYN.First.Sub(c.SYN.First) - off.Offset
+	return d > -cfg.MatchWindow && d < cfg.MatchWindow
+}
+
+// judgePair judges an attempt both captures saw, matched by how.
+func (v *joinView) judgePair(c, s *flows.Attempt, how string) Result {
+	r := judgeBoth(c, s, v)
+	r.Match = how
+	v.clock(&r)
+	return r
+}
+
+// judgeClientOnly judges an attempt only the client capture saw; inHost
+// says whether the server capture shows its server at all.
+func (v *joinView) judgeClientOnly(c *flows.Attempt, inHost bool) Result {
+	r := Judge(c, VantageClient, v.cfg.Config)
+	covered, sent := v.synsAtServer(c)
+	if covered > 0 && inHost {
+		judgeNeverAtServer(c, &r, v, covered)
+		r.Partial = covered < sent
+		if !v.off.Known && len(v.server) > 0 {
+			r.Explanation += " (No attempt is in both captures, so their clocks could not be aligned; this takes both clocks to be right.)"
+		}
+		r.Vantage = VantageBoth
+		r.SYNSeenByServer, r.SYNACKSent = 0, 0
+		markLost(r.Evidence, true)
+	} else {
+		r.Explanation += " " + outOfView("server", covered > 0, inHost)
+	}
+	v.clock(&r)
+	return r
+}
+
+// judgeServerOnly judges an attempt only the server capture saw, on the
+// client's clock; knownClient says whether the client capture shows its
+// client at all.
+func (v *joinView) judgeServerOnly(s *flows.Attempt, knownClient bool) Result {
+	r := Judge(s, VantageServer, v.cfg.Config)
+	inTime := v.toClient(s.SYN.First, time.Time{}) || v.toClient(s.SYN.Last, time.Time{})
+	r.Explanation += " " + outOfView("client", inTime, knownClient)
+	shift(r.Evidence, v.off.Offset)
+	r.FirstSYN = r.FirstSYN.Add(-v.off.Offset)
+	return r
+}
+
+// clock notes the clock offset the verdict rests on, when there is one.
+func (v *joinView) clock(r *Result) {
+	if v.off.Known {
+		r.ClockOffset, r.ClockError, r.HasClockOffset = v.off.Offset, v.off.Error, true
+	}
 }
 
 // joinView answers whether a packet sent at one end fell within the time
@@ -348,6 +382,12 @@ func joinDefaults(cfg JoinConfig) JoinConfig {
 	if cfg.MatchWindow <= 0 {
 		cfg.MatchWindow = DefaultJoinConfig.MatchWindow
 	}
+	if cfg.Idle <= 0 {
+		cfg.Idle = DefaultJoinConfig.Idle
+	}
+	if cfg.HandshakeSpan <= 0 {
+		cfg.HandshakeSpan = DefaultJoinConfig.HandshakeSpan
+	}
 	return cfg
 }
 
@@ -390,7 +430,10 @@ func pickUnique(cands []*flows.Attempt, used map[*flows.Attempt]bool, ok func(*f
 // optionsAgree compares the SYN options a middlebox leaves alone. MSS may
 // be clamped on the way, so the server may see less, never more.
 func optionsAgree(c, s *flows.Attempt, compareTS bool) bool {
-	co, so := c.SYNOpts, s.SYNOpts
+	return synOptionsAgree(c.SYNOpts, s.SYNOpts, compareTS)
+}
+
+func synOptionsAgree(co, so capture.TCPOptions, compareTS bool) bool {
 	if co.WScale != so.WScale || co.SACKPerm != so.SACKPerm || co.HasTS != so.HasTS {
 		return false
 	}
@@ -410,11 +453,28 @@ func optionsAgree(c, s *flows.Attempt, compareTS bool) bool {
 // A one-sided bound that is only loose could be seconds off, so it is not
 // used at all.
 func estimateOffset(pairs []pair) ClockOffset {
-	var hi, lo bound
+	var b offsetBounds
 	for _, p := range pairs {
-		hi.lower(firstPair(p.c.SYN, p.s.SYN, p.c.Events, p.s.Events, flows.EvSYN, func(a, b time.Duration) bool { return a < b }))
-		lo.raise(firstPair(p.c.SYNACK, p.s.SYNACK, p.c.Events, p.s.Events, flows.EvSYNACK, func(a, b time.Duration) bool { return a > b }))
+		b.add(p.c, p.s)
 	}
+	return b.offset()
+}
+
+// offsetBounds gathers the bounds pair by pair: they only tighten, and
+// do not depend on the order the pairs come in.
+type offsetBounds struct {
+	hi, lo bound
+	pairs  int
+}
+
+func (b *offsetBounds) add(c, s *flows.Attempt) {
+	b.hi.lower(firstPair(c.SYN, s.SYN, c.Events, s.Events, flows.EvSYN, func(a, b time.Duration) bool { return a < b }))
+	b.lo.raise(firstPair(c.SYNACK, s.SYNACK, c.Events, s.Events, flows.EvSYNACK, func(a, b time.Duration) bool { return a > b }))
+	b.pairs++
+}
+
+func (b *offsetBounds) offset() ClockOffset {
+	hi, lo := b.hi, b.lo
 	switch {
 	case hi.ok && lo.ok:
 		mid := lo.d + (hi.d-lo.d)/2
@@ -422,11 +482,11 @@ func estimateOffset(pairs []pair) ClockOffset {
 		if e < 0 {
 			e = -e // drifting clocks or a bad match: say how far apart
 		}
-		return ClockOffset{Offset: mid, Error: e, Known: true, Pairs: len(pairs), Contradicted: lo.d-hi.d > contradiction}
+		return ClockOffset{Offset: mid, Error: e, Known: true, Pairs: b.pairs, Contradicted: lo.d-hi.d > contradiction}
 	case hi.ok && hi.tight:
-		return ClockOffset{Offset: hi.d, Error: unknownError, Known: true, Pairs: len(pairs)}
+		return ClockOffset{Offset: hi.d, Error: unknownError, Known: true, Pairs: b.pairs}
 	case lo.ok && lo.tight:
-		return ClockOffset{Offset: lo.d, Error: unknownError, Known: true, Pairs: len(pairs)}
+		return ClockOffset{Offset: lo.d, Error: unknownError, Known: true, Pairs: b.pairs}
 	}
 	return ClockOffset{}
 }
@@ -437,14 +497,16 @@ type bound struct {
 	ok, tight bool
 }
 
+// lower and raise keep the tighter bound; of two equal ones, a tight one,
+// so that the order pairs come in does not matter.
 func (b *bound) lower(c bound) {
-	if c.ok && (!b.ok || c.d < b.d) {
+	if c.ok && (!b.ok || c.d < b.d || c.d == b.d && c.tight && !b.tight) {
 		*b = c
 	}
 }
 
 func (b *bound) raise(c bound) {
-	if c.ok && (!b.ok || c.d > b.d) {
+	if c.ok && (!b.ok || c.d > b.d || c.d == b.d && c.tight && !b.tight) {
 		*b = c
 	}
 }

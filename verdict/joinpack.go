@@ -1,0 +1,632 @@
+package verdict
+
+import (
+	"encoding/binary"
+	"errors"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/synpath/synpath/capture"
+	"github.com/synpath/synpath/flows"
+)
+
+// Packer keeps attempts compactly while the streaming join waits for
+// their counterparts: a cloned attempt takes 2 KB (1.4 KB of struct, most
+// of it times and empty counters, plus 72 bytes an event), its packed form
+// about a tenth. Packed bytes hold no pointers, so the collector never
+// scans them. Times are kept relative to the first SYN, packet numbers
+// relative to the previous event, file names as an index into the names
+// given to NewPacker.
+//
+// A Packer is not changed after NewPacker: packing and unpacking may run
+// on different goroutines.
+type Packer struct {
+	files []string
+	index map[string]int
+}
+
+// NewPacker returns a Packer that names files by their index in files;
+// other names are kept whole.
+func NewPacker(files ...string) *Packer {
+	p := &Packer{files: files, index: make(map[string]int, len(files))}
+	for i, f := range files {
+		if _, ok := p.index[f]; !ok {
+			p.index[f] = i
+		}
+	}
+	return p
+}
+
+// errPacked is a packed attempt that does not decode: a bug, never input.
+var errPacked = errors.New("verdict: corrupt packed attempt")
+
+// Bits of the flags word: the booleans of an attempt.
+const (
+	pkACKInferred = 1 << iota
+	pkRSTInHandshake
+	pkServerAckedData
+	pkSettled
+	pkSACKPerm
+	pkHasTS
+	pkOptsCut
+	pkICMPV6
+	pkClientPartial
+	pkServerPartial
+	pkClientNameCut
+	pkServerNameCut
+	pkDNS
+	pkDNSStale
+	pkDNSNameCut
+)
+
+// Bits of an event's flags byte.
+const (
+	evFromClient = 1 << iota
+	evOtherFile
+	evIface
+)
+
+// Pack appends a packed copy of a to dst.
+func (p *Packer) Pack(dst []byte, a *flows.Attempt) []byte {
+	e := packer{p: p, b: dst, base: a.SYN.First}
+	// What the join indexes comes first (unpackHead).
+	e.absTime(a.SYN.First)
+	e.time(a.End, a.SYN.First)
+	e.b = append(e.b, byte(a.EndedBy))
+	e.addrPort(a.Key.Client)
+	e.addrPort(a.Key.Server)
+	e.b = append(e.b, byte(a.Key.Tunnel.Kind))
+	e.u(uint64(a.Key.Tunnel.ID))
+	e.b = binary.LittleEndian.AppendUint32(e.b, a.ISN)
+	e.file(a.File)
+	var fl uint64
+	set := func(bit uint64, v bool) {
+		if v {
+			fl |= bit
+		}
+	}
+	set(pkACKInferred, a.ACKInferred)
+	set(pkRSTInHandshake, a.RSTInHandshake)
+	set(pkServerAckedData, a.ServerAckedData)
+	set(pkSettled, a.Settled)
+	set(pkSACKPerm, a.SYNOpts.SACKPerm)
+	set(pkHasTS, a.SYNOpts.HasTS)
+	set(pkOptsCut, a.SYNOpts.Cut)
+	set(pkICMPV6, a.ICMPInfo.V6)
+	set(pkClientPartial, a.ClientApp.Partial)
+	set(pkServerPartial, a.ServerApp.Partial)
+	set(pkClientNameCut, a.ClientApp.Name.Cut)
+	set(pkServerNameCut, a.ServerApp.Name.Cut)
+	if d := a.DNS; d != nil {
+		fl |= pkDNS
+		set(pkDNSStale, d.Stale)
+		set(pkDNSNameCut, d.Name.Cut)
+	}
+	e.u(fl)
+	e.u(uint64(a.SYNOpts.MSS))
+	e.b = append(e.b, byte(a.SYNOpts.WScale))
+	e.u(uint64(a.SYNOpts.TSVal))
+	e.u(uint64(a.SYNOpts.TSEcr))
+	e.u(uint64(a.SYNData))
+	e.seen(&a.SYN)
+	e.b = binary.LittleEndian.AppendUint32(e.b, a.ServerISN)
+	e.u(uint64(a.AltServerISN)) // mostly none
+	for _, v := range [...]uint32{a.SYNAfterSYNACK, a.SYNACKAfterACK, a.ServerBytesAcked} {
+		e.u(uint64(v))
+	}
+	e.addr(a.ICMPInfo.From)
+	e.b = append(e.b, a.ICMPInfo.Type, a.ICMPInfo.Code)
+	e.u(uint64(a.ICMPInfo.QuoteLen))
+	e.u(a.ClientBytes)
+	e.u(a.ServerBytes)
+	for _, v := range [...]uint32{a.ServerSeqLo, a.ServerSeqHi, a.ServerMaxSeg, a.ServerResent, uint32(a.ServerMSS), a.ServerSent,
+		a.ClientDupACKs, a.ClientSeqLo, a.ClientSeqHi, a.ClientMaxSeg, a.ClientResent, a.ClientBytesAcked, a.ServerDupACKs} {
+		e.u(uint64(v))
+	}
+	e.app(&a.ClientApp)
+	e.ref(&a.ClientAppAt)
+	e.app(&a.ServerApp)
+	e.ref(&a.ServerAppAt)
+	if d := a.DNS; d != nil {
+		e.str(d.Name.String())
+		e.addr(d.Addr)
+		e.u(uint64(d.QType))
+		e.b = append(e.b, d.RCode)
+		e.u(uint64(d.TTL))
+		e.addrPort(d.Server)
+		e.ref(&d.Answer)
+		e.i(int64(d.Before))
+		e.i(int64(d.Took))
+		e.addr(d.Current)
+		e.ref(&d.CurrentAt)
+	}
+	e.b = append(e.b, a.ServerHops.TTL)
+	e.u(uint64(a.ServerHops.IPID))
+	e.u(uint64(a.ServerHops.Count))
+	e.ref(&a.ServerHops.From)
+	e.u(uint64(a.EventsDropped))
+	e.u(uint64(a.Duplicates))
+	e.u(uint64(a.Echoes))
+	e.u(uint64(len(a.Events)))
+	prevN, prevTS := uint64(0), a.SYN.First
+	for i := range a.Events {
+		ev := &a.Events[i]
+		var f byte
+		if ev.FromClient {
+			f |= evFromClient
+		}
+		if ev.File != a.File {
+			f |= evOtherFile
+		}
+		if ev.Iface != 0 {
+			f |= evIface
+		}
+		e.b = append(e.b, f, byte(ev.Type), byte(ev.App), ev.TTL)
+		if f&evOtherFile != 0 {
+			e.file(ev.File)
+		}
+		if f&evIface != 0 {
+			e.i(int64(ev.Iface))
+		}
+		e.i(int64(ev.N - prevN))
+		e.time(ev.TS, prevTS)
+		e.u(uint64(ev.IPID))
+		e.u(uint64(ev.Len))
+		prevN, prevTS = ev.N, ev.TS
+	}
+	for _, sn := range seensOf(a) {
+		e.seenAfterEvents(sn, a.Events)
+	}
+	return e.b
+}
+
+// seensOf are the counters of an attempt that Pack writes after its
+// events: the first packet of each kind is mostly one of them.
+func seensOf(a *flows.Attempt) [9]*flows.Seen {
+	return [9]*flows.Seen{&a.SYNACK, &a.ACK, &a.ServerRST, &a.ClientRST, &a.ICMP, &a.ClientData, &a.ServerData, &a.ClientFIN, &a.ServerFIN}
+}
+
+// Unpack makes a the attempt b was packed from, reusing a's event storage.
+// What the tracker keeps for itself (unexported) is not packed.
+func (p *Packer) Unpack(b []byte, a *flows.Attempt) error {
+	d := unpacker{p: p, b: b}
+	*a = flows.Attempt{Events: a.Events[:0]}
+	fl := d.head(a)
+	a.ACKInferred = fl&pkACKInferred != 0
+	a.RSTInHandshake = fl&pkRSTInHandshake != 0
+	a.ServerAckedData = fl&pkServerAckedData != 0
+	a.Settled = fl&pkSettled != 0
+	a.ICMPInfo.V6 = fl&pkICMPV6 != 0
+	a.ServerISN = d.u32()
+	a.AltServerISN = uint32(d.u())
+	for _, v := range [...]*uint32{&a.SYNAfterSYNACK, &a.SYNACKAfterACK, &a.ServerBytesAcked} {
+		*v = uint32(d.u())
+	}
+	a.ICMPInfo.From = d.addr()
+	a.ICMPInfo.Type = d.u8()
+	a.ICMPInfo.Code = d.u8()
+	a.ICMPInfo.QuoteLen = uint16(d.u())
+	a.ClientBytes = d.u()
+	a.ServerBytes = d.u()
+	var mss uint32
+	for _, v := range [...]*uint32{&a.ServerSeqLo, &a.ServerSeqHi, &a.ServerMaxSeg, &a.ServerResent, &mss, &a.ServerSent,
+		&a.ClientDupACKs, &a.ClientSeqLo, &a.ClientSeqHi, &a.ClientMaxSeg, &a.ClientResent, &a.ClientBytesAcked, &a.ServerDupACKs} {
+		*v = uint32(d.u())
+	}
+	a.ServerMSS = uint16(mss)
+	d.app(&a.ClientApp, fl&pkClientPartial != 0, fl&pkClientNameCut != 0)
+	d.ref(&a.ClientAppAt)
+	d.app(&a.ServerApp, fl&pkServerPartial != 0, fl&pkServerNameCut != 0)
+	d.ref(&a.ServerAppAt)
+	if fl&pkDNS != 0 {
+		n := &flows.DNSAnswer{Stale: fl&pkDNSStale != 0}
+		n.Name = capture.NameOf(d.str())
+		n.Name.Cut = fl&pkDNSNameCut != 0
+		n.Addr = d.addr()
+		n.QType = uint16(d.u())
+		n.RCode = d.u8()
+		n.TTL = uint32(d.u())
+		n.Server = d.addrPort()
+		d.ref(&n.Answer)
+		n.Before = time.Duration(d.i())
+		n.Took = time.Duration(d.i())
+		n.Current = d.addr()
+		d.ref(&n.CurrentAt)
+		a.DNS = n
+	}
+	a.ServerHops.TTL = d.u8()
+	a.ServerHops.IPID = uint16(d.u())
+	a.ServerHops.Count = uint32(d.u())
+	d.ref(&a.ServerHops.From)
+	a.EventsDropped = uint32(d.u())
+	a.Duplicates = uint32(d.u())
+	a.Echoes = uint32(d.u())
+	n := d.u()
+	if n > uint64(len(d.b)) { // each event takes bytes: a count past them is corrupt
+		return errPacked
+	}
+	prevN, prevTS := uint64(0), a.SYN.First
+	for range n {
+		var ev flows.Event
+		f := d.u8()
+		ev.FromClient = f&evFromClient != 0
+		ev.Type = flows.EventType(d.u8())
+		ev.App = capture.AppKind(d.u8())
+		ev.TTL = d.u8()
+		ev.File = a.File
+		if f&evOtherFile != 0 {
+			ev.File = d.file()
+		}
+		if f&evIface != 0 {
+			ev.Iface = int32(d.i())
+		}
+		ev.N = prevN + uint64(d.i())
+		ev.TS = d.time(prevTS)
+		ev.IPID = uint16(d.u())
+		ev.Len = uint32(d.u())
+		prevN, prevTS = ev.N, ev.TS
+		a.Events = append(a.Events, ev)
+	}
+	for _, sn := range seensOf(a) {
+		d.seenAfterEvents(sn, a.Events)
+	}
+	if d.bad || d.i0 != len(d.b) {
+		return errPacked
+	}
+	return nil
+}
+
+// unpackHead fills in what a Stream indexes an attempt by: its first
+// SYN (times, IP-ID, options), key and ISN, when and why it was handed on;
+// the rest of a is left as it was.
+func (p *Packer) unpackHead(b []byte, a *flows.Attempt) error {
+	d := unpacker{p: p, b: b}
+	d.head(a)
+	if d.bad {
+		return errPacked
+	}
+	return nil
+}
+
+// head reads what Pack writes first, and returns the flags word.
+func (d *unpacker) head(a *flows.Attempt) uint64 {
+	first := d.absTime()
+	d.base = first
+	a.End = d.time(first)
+	a.EndedBy = flows.EndReason(d.u8())
+	a.Key.Client = d.addrPort()
+	a.Key.Server = d.addrPort()
+	a.Key.Tunnel.Kind = capture.TunnelKind(d.u8())
+	a.Key.Tunnel.ID = uint32(d.u())
+	a.ISN = d.u32()
+	a.File = d.file()
+	fl := d.u()
+	a.SYNOpts.SACKPerm = fl&pkSACKPerm != 0
+	a.SYNOpts.HasTS = fl&pkHasTS != 0
+	a.SYNOpts.Cut = fl&pkOptsCut != 0
+	a.SYNOpts.MSS = uint16(d.u())
+	a.SYNOpts.WScale = int8(d.u8())
+	a.SYNOpts.TSVal = uint32(d.u())
+	a.SYNOpts.TSEcr = uint32(d.u())
+	a.SYNData = uint32(d.u())
+	d.seen(&a.SYN)
+	return fl
+}
+
+// packer appends the parts of an attempt.
+type packer struct {
+	p    *Packer
+	b    []byte
+	base time.Time
+}
+
+func (e *packer) u(v uint64) { e.b = binary.AppendUvarint(e.b, v) }
+func (e *packer) i(v int64)  { e.b = binary.AppendVarint(e.b, v) }
+
+func (e *packer) str(s string) {
+	e.u(uint64(len(s)))
+	e.b = append(e.b, s...)
+}
+
+// file is an index into the Packer's names, plus one; 0 and the name
+// itself when it is not one of them.
+func (e *packer) file(name string) {
+	if i, ok := e.p.index[name]; ok {
+		e.u(uint64(i) + 1)
+		return
+	}
+	e.u(0)
+	e.str(name)
+}
+
+func (e *packer) addr(a netip.Addr) {
+	switch {
+	case !a.IsValid():
+		e.b = append(e.b, 0)
+	case a.Is4():
+		b := a.As4()
+		e.b = append(append(e.b, 4), b[:]...)
+	default:
+		b := a.As16()
+		e.b = append(append(e.b, 6), b[:]...)
+		e.str(a.Zone())
+	}
+}
+
+func (e *packer) addrPort(ap netip.AddrPort) {
+	e.addr(ap.Addr())
+	e.u(uint64(ap.Port()))
+}
+
+// Time forms: 0 the zero time; low bits 01 nanoseconds and 11
+// microseconds (what pcap keeps) since a reference, zigzagged; 2 seconds
+// and nanoseconds since 1970, for times too far from the reference.
+const (
+	tmZero = 0
+	tmAbs  = 2
+)
+
+// maxDelta keeps a zigzagged delta, shifted by two, within 64 bits.
+const maxDelta = 1 << 60
+
+func (e *packer) time(t, ref time.Time) {
+	if t.IsZero() {
+		e.u(tmZero)
+		return
+	}
+	if !ref.IsZero() {
+		if d := t.Sub(ref); d > -maxDelta && d < maxDelta && ref.Add(d).Equal(t) {
+			if d%time.Microsecond == 0 {
+				e.u(zigzag(int64(d/time.Microsecond))<<2 | 3)
+			} else {
+				e.u(zigzag(int64(d))<<2 | 1)
+			}
+			return
+		}
+	}
+	e.absTime(t)
+}
+
+func (e *packer) absTime(t time.Time) {
+	if t.IsZero() {
+		e.u(tmZero)
+		return
+	}
+	e.u(tmAbs)
+	e.i(t.Unix())
+	e.u(uint64(t.Nanosecond()))
+}
+
+// seen packs a Seen: 0 when it is all zero (most are), else its count
+// plus one and the rest.
+func (e *packer) seen(s *flows.Seen) {
+	if *s == (flows.Seen{}) {
+		e.u(0)
+		return
+	}
+	e.u(uint64(s.Count) + 1)
+	e.b = append(e.b, s.TTL)
+	e.u(uint64(s.IPID))
+	e.time(s.First, e.base)
+	e.time(s.Last, s.First)
+}
+
+// seenAfterEvents packs a Seen whose first packet is mostly among the
+// events: then its index plus one stands for its TTL, IP-ID and time.
+func (e *packer) seenAfterEvents(s *flows.Seen, events []flows.Event) {
+	if *s == (flows.Seen{}) {
+		e.u(0)
+		return
+	}
+	e.u(uint64(s.Count) + 1)
+	i := slices.IndexFunc(events, func(ev flows.Event) bool {
+		return ev.TS.Equal(s.First) && ev.TS.Location() == s.First.Location() && ev.TTL == s.TTL && ev.IPID == s.IPID
+	})
+	if i < 0 {
+		e.u(0)
+		e.b = append(e.b, s.TTL)
+		e.u(uint64(s.IPID))
+		e.time(s.First, e.base)
+	} else {
+		e.u(uint64(i) + 1)
+	}
+	e.time(s.Last, s.First)
+}
+
+func (e *packer) ref(r *capture.Ref) {
+	e.file(r.File)
+	e.u(r.N)
+	e.time(r.TS, e.base)
+	e.i(int64(r.Iface))
+}
+
+func (e *packer) app(a *capture.AppInfo) {
+	e.b = append(e.b, byte(a.Kind))
+	e.str(a.Name.String())
+	e.u(uint64(a.Status))
+}
+
+func zigzag(v int64) uint64   { return uint64(v<<1) ^ uint64(v>>63) }
+func unzigzag(u uint64) int64 { return int64(u>>1) ^ -int64(u&1) }
+
+// unpacker reads what packer wrote; a read past the end sets bad and
+// reads zeros.
+type unpacker struct {
+	p    *Packer
+	b    []byte
+	i0   int
+	bad  bool
+	base time.Time
+}
+
+func (d *unpacker) u() uint64 {
+	v, n := binary.Uvarint(d.b[d.i0:])
+	if n <= 0 {
+		d.bad, d.i0 = true, len(d.b)
+		return 0
+	}
+	d.i0 += n
+	return v
+}
+
+func (d *unpacker) i() int64 {
+	v, n := binary.Varint(d.b[d.i0:])
+	if n <= 0 {
+		d.bad, d.i0 = true, len(d.b)
+		return 0
+	}
+	d.i0 += n
+	return v
+}
+
+func (d *unpacker) u8() byte {
+	if d.i0 >= len(d.b) {
+		d.bad = true
+		return 0
+	}
+	d.i0++
+	return d.b[d.i0-1]
+}
+
+func (d *unpacker) bytes(n int) []byte {
+	if n < 0 || n > len(d.b)-d.i0 {
+		d.bad, d.i0 = true, len(d.b)
+		return nil
+	}
+	d.i0 += n
+	return d.b[d.i0-n : d.i0]
+}
+
+func (d *unpacker) u32() uint32 {
+	if b := d.bytes(4); b != nil {
+		return binary.LittleEndian.Uint32(b)
+	}
+	return 0
+}
+
+func (d *unpacker) str() string {
+	n := d.u()
+	if n > uint64(len(d.b)) {
+		d.bad = true
+		return ""
+	}
+	return string(d.bytes(int(n)))
+}
+
+func (d *unpacker) file() string {
+	i := d.u()
+	if i == 0 {
+		return d.str()
+	}
+	if i > uint64(len(d.p.files)) {
+		d.bad = true
+		return ""
+	}
+	return d.p.files[i-1]
+}
+
+func (d *unpacker) addr() netip.Addr {
+	switch d.u8() {
+	case 0:
+		return netip.Addr{}
+	case 4:
+		if b := d.bytes(4); b != nil {
+			return netip.AddrFrom4([4]byte(b))
+		}
+	case 6:
+		if b := d.bytes(16); b != nil {
+			a := netip.AddrFrom16([16]byte(b))
+			if z := d.str(); z != "" {
+				a = a.WithZone(z)
+			}
+			return a
+		}
+	default:
+		d.bad = true
+	}
+	return netip.Addr{}
+}
+
+func (d *unpacker) addrPort() netip.AddrPort {
+	a := d.addr()
+	return netip.AddrPortFrom(a, uint16(d.u()))
+}
+
+func (d *unpacker) time(ref time.Time) time.Time {
+	v := d.u()
+	switch {
+	case v == tmZero:
+		return time.Time{}
+	case v == tmAbs:
+		return d.absAfterTag()
+	case v&3 == 3:
+		return ref.Add(time.Duration(unzigzag(v>>2)) * time.Microsecond)
+	case v&3 == 1:
+		return ref.Add(time.Duration(unzigzag(v >> 2)))
+	}
+	d.bad = true
+	return time.Time{}
+}
+
+func (d *unpacker) absTime() time.Time {
+	switch d.u() {
+	case tmZero:
+		return time.Time{}
+	case tmAbs:
+		return d.absAfterTag()
+	}
+	d.bad = true
+	return time.Time{}
+}
+
+func (d *unpacker) absAfterTag() time.Time {
+	sec := d.i()
+	return time.Unix(sec, int64(d.u())).UTC()
+}
+
+func (d *unpacker) seen(s *flows.Seen) {
+	n := d.u()
+	if n == 0 {
+		return
+	}
+	s.Count = uint32(n - 1)
+	s.TTL = d.u8()
+	s.IPID = uint16(d.u())
+	s.First = d.time(d.base)
+	s.Last = d.time(s.First)
+}
+
+func (d *unpacker) seenAfterEvents(s *flows.Seen, events []flows.Event) {
+	n := d.u()
+	if n == 0 {
+		return
+	}
+	s.Count = uint32(n - 1)
+	if i := d.u(); i == 0 {
+		s.TTL = d.u8()
+		s.IPID = uint16(d.u())
+		s.First = d.time(d.base)
+	} else if i <= uint64(len(events)) {
+		ev := &events[i-1]
+		s.TTL, s.IPID, s.First = ev.TTL, ev.IPID, ev.TS
+	} else {
+		d.bad = true
+	}
+	s.Last = d.time(s.First)
+}
+
+func (d *unpacker) ref(r *capture.Ref) {
+	r.File = d.file()
+	r.N = d.u()
+	r.TS = d.time(d.base)
+	r.Iface = int32(d.i())
+}
+
+func (d *unpacker) app(a *capture.AppInfo, partial, cut bool) {
+	a.Kind = capture.AppKind(d.u8())
+	a.Name = capture.NameOf(d.str())
+	a.Name.Cut = cut
+	a.Partial = partial
+	a.Status = uint16(d.u())
+}
