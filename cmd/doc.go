@@ -5,7 +5,13 @@
 //
 // Before reading, it looks at the start of each file to plan which files
 // are one capture (rotated files, in time order), which side each is, and
-// whether a file holds both ends' captures (then read once per end). One
-// capture is read and tracked on one goroutine and judged and written on
-// another (pipe.go); a join reads both sides, then matches them.
+// whether a file holds both ends' captures (then read once per end).
+//
+// One capture runs on three goroutines, each a batch behind the one before:
+// reading and decoding (packetsahead.go), tracking, and judging and writing
+// (pipe.go). Attempts cross to the last without a copy (flows.Config.
+// HandOver). A join reads both sides at once, each on its own goroutines,
+// matches their attempts as they come within a window of capture time
+// (verdict.Stream), and judges and writes on a goroutine of its own
+// (join.go, joinwrite.go).
 package cmd

@@ -9,7 +9,9 @@
 // next, and then allocates once per attempt.
 // [Join] judges attempts seen by both a client-side and a server-side
 // capture; it proves a loss only inside the other capture's coverage, with
-// clocks aligned from attempts seen in both.
+// clocks aligned from attempts seen in both. [Stream] does the same as the
+// two captures are read, holding only a window of attempts (packed by a
+// [Packer]), and hands verdicts on in order of first SYN.
 //
 // Every rule starts from what that capture can prove, and says how firmly
 // in [Result.WhereSure]: proven (both captures, or a packet seen leaving
