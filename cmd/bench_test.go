@@ -73,13 +73,20 @@ func BenchmarkAnalyzeMix(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	// Busy connections: 200 data segments each, where anything spent per
+	// packet shows.
+	var bulk bytes.Buffer
+	bulkPackets, err := capgen.Write(&bulk, 500, capgen.BulkMix)
+	if err != nil {
+		b.Fatal(err)
+	}
 	dir := b.TempDir()
-	file, server, gz := filepath.Join(dir, "mix.pcap"), filepath.Join(dir, "server.pcap"), filepath.Join(dir, "mix.pcap.gz")
+	file, server, gz, bulkFile := filepath.Join(dir, "mix.pcap"), filepath.Join(dir, "server.pcap"), filepath.Join(dir, "mix.pcap.gz"), filepath.Join(dir, "bulk.pcap")
 	var zipped bytes.Buffer
 	zw := gzip.NewWriter(&zipped)
 	zw.Write(c.Bytes())
 	zw.Close()
-	for name, data := range map[string][]byte{file: c.Bytes(), server: srv.Bytes(), gz: zipped.Bytes()} {
+	for name, data := range map[string][]byte{file: c.Bytes(), server: srv.Bytes(), gz: zipped.Bytes(), bulkFile: bulk.Bytes()} {
 		if err := os.WriteFile(name, data, 0o644); err != nil {
 			b.Fatal(err)
 		}
@@ -90,14 +97,16 @@ func BenchmarkAnalyzeMix(b *testing.B) {
 	}
 	defer devnull.Close()
 	for _, run := range []struct {
-		name    string
-		args    []string
-		packets int
+		name     string
+		args     []string
+		packets  int
+		attempts int
 	}{
-		{"json", []string{"--format", "json", file}, truth.ClientPackets},
-		{"table", []string{file}, truth.ClientPackets},
-		{"gzip", []string{"--format", "json", gz}, truth.ClientPackets},
-		{"join", []string{"--format", "json", "--client", file, "--server", server}, truth.ClientPackets + truth.ServerPackets},
+		{"json", []string{"--format", "json", file}, truth.ClientPackets, conns},
+		{"table", []string{file}, truth.ClientPackets, conns},
+		{"gzip", []string{"--format", "json", gz}, truth.ClientPackets, conns},
+		{"join", []string{"--format", "json", "--client", file, "--server", server}, truth.ClientPackets + truth.ServerPackets, conns},
+		{"bulk", []string{"--format", "json", bulkFile}, bulkPackets, 500},
 	} {
 		b.Run(run.name, func(b *testing.B) {
 			b.ReportAllocs()
@@ -110,7 +119,7 @@ func BenchmarkAnalyzeMix(b *testing.B) {
 			}
 			runtime.ReadMemStats(&after)
 			allocs := float64(after.Mallocs - before.Mallocs)
-			b.ReportMetric(allocs/float64(b.N*conns), "allocs/attempt")
+			b.ReportMetric(allocs/float64(b.N*run.attempts), "allocs/attempt")
 			b.ReportMetric(allocs/float64(b.N*run.packets), "allocs/packet")
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*run.packets), "ns/packet")
 		})
