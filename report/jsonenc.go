@@ -31,6 +31,37 @@ type encoder struct {
 	// a packet. Two: a join alternates between its captures.
 	files    [2]fileSlot
 	nextFile int
+	// tails holds evidence objects' what, dir and ttl, written: a capture
+	// repeats a few of them (a SYN from the client with its TTL, a SYN-ACK
+	// from the server with its).
+	tails [8]tailSlot
+}
+
+type tailSlot struct {
+	what       string
+	ttl        uint8
+	fromClient bool
+	text       []byte // ,"what":…,"dir":…,"ttl":…
+}
+
+// evidenceTail returns ev's what, dir and ttl as JSON.
+func (e *encoder) evidenceTail(ev *verdict.Evidence) []byte {
+	h := int(ev.TTL) ^ len(ev.What)<<2
+	if ev.FromClient {
+		h ^= 1
+	}
+	t := &e.tails[h%len(e.tails)]
+	if t.text != nil && t.ttl == ev.TTL && t.fromClient == ev.FromClient && t.what == ev.What {
+		return t.text
+	}
+	b := appendString(append(t.text[:0], `,"what":`...), ev.What)
+	if ev.FromClient {
+		b = append(b, `,"dir":"c2s","ttl":`...)
+	} else {
+		b = append(b, `,"dir":"s2c","ttl":`...)
+	}
+	t.text, t.what, t.ttl, t.fromClient = appendUint(b, uint64(ev.TTL)), ev.What, ev.TTL, ev.FromClient
+	return t.text
 }
 
 const timeKey = `,"time":"`
@@ -233,14 +264,7 @@ func (e *encoder) appendResult(b []byte, r *verdict.Result, l Live) []byte {
 		b = append(b, e.fileStart(ev.File)...)
 		b = appendUint(b, ev.N)
 		b = e.appendTime(b, timeKey, ev.TS)
-		b = append(b, `,"what":`...)
-		b = appendString(b, ev.What)
-		if ev.FromClient {
-			b = append(b, `,"dir":"c2s","ttl":`...)
-		} else {
-			b = append(b, `,"dir":"s2c","ttl":`...)
-		}
-		b = appendUint(b, uint64(ev.TTL))
+		b = append(b, e.evidenceTail(ev)...)
 		if ev.Len != 0 {
 			b = append(b, `,"len":`...)
 			b = appendUint(b, uint64(ev.Len))
