@@ -121,7 +121,7 @@ func (e *encoder) appendTime(b []byte, key string, t time.Time) []byte {
 		b = append(append(b, key...), p[len(timeKey):]...)
 	}
 	b, d := extend(b, 11)
-	digits(d[:9], t.Nanosecond())
+	nanoDigits(d, t.Nanosecond())
 	d[9], d[10] = 'Z', '"'
 	return b
 }
