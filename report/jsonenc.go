@@ -31,27 +31,29 @@ type encoder struct {
 	// a packet. Two: a join alternates between its captures.
 	files    [2]fileSlot
 	nextFile int
-	// tails holds evidence objects' what, dir and ttl, written: a capture
-	// repeats a few of them (a SYN from the client with its TTL, a SYN-ACK
-	// from the server with its).
-	tails [8]tailSlot
+	// whats holds evidence objects' what and dir, written: they come from
+	// a few names (flows' event names), and a slot from the name's length
+	// and first byte and the direction keeps each of those apart.
+	whats [32]whatSlot
 }
 
-type tailSlot struct {
+type whatSlot struct {
 	what       string
-	ttl        uint8
 	fromClient bool
-	text       []byte // ,"what":…,"dir":…,"ttl":…
+	text       []byte // ,"what":…,"dir":…,"ttl":
 }
 
-// evidenceTail returns ev's what, dir and ttl as JSON.
-func (e *encoder) evidenceTail(ev *verdict.Evidence) []byte {
-	h := int(ev.TTL) ^ len(ev.What)<<2
+// whatDir returns ev's what and dir as JSON, up to the TTL's value.
+func (e *encoder) whatDir(ev *verdict.Evidence) []byte {
+	h := 0
 	if ev.FromClient {
-		h ^= 1
+		h = 1
 	}
-	t := &e.tails[h%len(e.tails)]
-	if t.text != nil && t.ttl == ev.TTL && t.fromClient == ev.FromClient && t.what == ev.What {
+	if w := ev.What; w != "" {
+		h += 14*len(w) + 2*int(w[0])
+	}
+	t := &e.whats[h%len(e.whats)]
+	if t.text != nil && t.fromClient == ev.FromClient && t.what == ev.What {
 		return t.text
 	}
 	b := appendString(append(t.text[:0], `,"what":`...), ev.What)
@@ -60,8 +62,8 @@ func (e *encoder) evidenceTail(ev *verdict.Evidence) []byte {
 	} else {
 		b = append(b, `,"dir":"s2c","ttl":`...)
 	}
-	t.text, t.what, t.ttl, t.fromClient = appendUint(b, uint64(ev.TTL)), ev.What, ev.TTL, ev.FromClient
-	return t.text
+	t.text, t.what, t.fromClient = b, ev.What, ev.FromClient
+	return b
 }
 
 const timeKey = `,"time":"`
@@ -264,7 +266,8 @@ func (e *encoder) appendResult(b []byte, r *verdict.Result, l Live) []byte {
 		b = append(b, e.fileStart(ev.File)...)
 		b = appendUint(b, ev.N)
 		b = e.appendTime(b, timeKey, ev.TS)
-		b = append(b, e.evidenceTail(ev)...)
+		b = append(b, e.whatDir(ev)...)
+		b = appendUint(b, uint64(ev.TTL))
 		if ev.Len != 0 {
 			b = append(b, `,"len":`...)
 			b = appendUint(b, uint64(ev.Len))
