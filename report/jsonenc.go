@@ -31,6 +31,39 @@ type encoder struct {
 	// a packet. Two: a join alternates between its captures.
 	files    [2]fileSlot
 	nextFile int
+	// whats holds evidence objects' what and dir, written: they come from
+	// a few names (flows' event names), and a slot from the name's length
+	// and first byte and the direction keeps each of those apart.
+	whats [32]whatSlot
+}
+
+type whatSlot struct {
+	what       string
+	fromClient bool
+	text       []byte // ,"what":…,"dir":…,"ttl":
+}
+
+// whatDir returns ev's what and dir as JSON, up to the TTL's value.
+func (e *encoder) whatDir(ev *verdict.Evidence) []byte {
+	h := 0
+	if ev.FromClient {
+		h = 1
+	}
+	if w := ev.What; w != "" {
+		h += 14*len(w) + 2*int(w[0])
+	}
+	t := &e.whats[h%len(e.whats)]
+	if t.text != nil && t.fromClient == ev.FromClient && t.what == ev.What {
+		return t.text
+	}
+	b := appendString(append(t.text[:0], `,"what":`...), ev.What)
+	if ev.FromClient {
+		b = append(b, `,"dir":"c2s","ttl":`...)
+	} else {
+		b = append(b, `,"dir":"s2c","ttl":`...)
+	}
+	t.text, t.what, t.fromClient = b, ev.What, ev.FromClient
+	return b
 }
 
 const timeKey = `,"time":"`
@@ -90,7 +123,7 @@ func (e *encoder) appendTime(b []byte, key string, t time.Time) []byte {
 		b = append(append(b, key...), p[len(timeKey):]...)
 	}
 	b, d := extend(b, 11)
-	digits(d[:9], t.Nanosecond())
+	nanoDigits(d, t.Nanosecond())
 	d[9], d[10] = 'Z', '"'
 	return b
 }
@@ -233,13 +266,7 @@ func (e *encoder) appendResult(b []byte, r *verdict.Result, l Live) []byte {
 		b = append(b, e.fileStart(ev.File)...)
 		b = appendUint(b, ev.N)
 		b = e.appendTime(b, timeKey, ev.TS)
-		b = append(b, `,"what":`...)
-		b = appendString(b, ev.What)
-		if ev.FromClient {
-			b = append(b, `,"dir":"c2s","ttl":`...)
-		} else {
-			b = append(b, `,"dir":"s2c","ttl":`...)
-		}
+		b = append(b, e.whatDir(ev)...)
 		b = appendUint(b, uint64(ev.TTL))
 		if ev.Len != 0 {
 			b = append(b, `,"len":`...)
