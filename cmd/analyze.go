@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -24,6 +25,9 @@ import (
 // analyzeConfig is the validated command line of "synpath analyze".
 type analyzeConfig struct {
 	clientFiles, serverFiles, autoFiles []string
+	// cpuProfile: write a CPU profile of the run there (a hidden flag,
+	// for reports of a slow run and for bench/pgo.sh).
+	cpuProfile string
 	json, failedOnly, explain, ascii    bool
 	midstream, summaryOnly, withSummary bool
 	color                               bool
@@ -70,6 +74,8 @@ func parseAnalyze(args []string, stdout, stderr io.Writer) (*analyzeConfig, erro
 	since := fs.String("since", "", "keep attempts whose first SYN is at or after this time")
 	until := fs.String("until", "", "keep attempts whose first SYN is before this time")
 	fs.StringVarP(&cfg.writeFailed, "write-failed", "W", "", "write the packets of failed attempts (their evidence frames, from every input capture) to this pcapng file, each with its verdict as a comment")
+	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
+	_ = fs.MarkHidden("cpuprofile")
 	fs.StringVar(&cfg.filter, "filter", "", "read only the packets this tcpdump-syntax expression passes (frame numbers stay those of the file)")
 	judgeFlags(fs, &cfg.ascii, &cfg.verdict, &cfg.flows, &cfg.memory)
 	fs.Usage = func() { fmt.Fprintf(stderr, "%s%s", analyzeUsage, fs.FlagUsages()) }
@@ -181,6 +187,17 @@ func analyze(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	cfg, err := parseAnalyze(args, stdout, stderr)
 	if err != nil {
 		return err
+	}
+	if cfg.cpuProfile != "" {
+		f, err := os.Create(cfg.cpuProfile)
+		if err != nil {
+			return fmt.Errorf("analyze: --cpuprofile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("analyze: --cpuprofile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	// What was judged is written out whatever ends the run (the end, an
 	// input error, Ctrl-C).
