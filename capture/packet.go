@@ -108,26 +108,29 @@ type ICMPInfo struct {
 // Packet is what flows needs from one TCP segment, one ICMP error quoting a
 // segment, or one DNS message. It holds no slices, so it is safe to copy and
 // the Reader may reuse its buffers.
+//
+// Its fields are in the order tracking reads them: what every packet is
+// read for fills the first three cache lines (Ref to App.Kind), options,
+// ICMP and DNS details come after. A packet crosses from the decoding
+// goroutine to the tracking one; lines it does not read stay behind.
 type Packet struct {
 	Ref
-	Kind Kind
-	// Src and Dst are the TCP endpoints. For KindICMP they are the endpoints
-	// of the quoted segment (the packet that provoked the error).
-	Src, Dst netip.AddrPort
-	Flags    TCPFlags
-	Seq, Ack uint32
-	Window   uint16
-	// PayloadLen is the TCP payload length the IP header announces, which
-	// may exceed what the snaplen let the capture keep.
-	PayloadLen uint32
+	Kind  Kind
+	Flags TCPFlags
 	// TTL is the IPv4 TTL or IPv6 hop limit of the IP header around the
 	// segment or the ICMP error (not the quoted packet's, nor a tunnel's:
 	// the endpoints', which vantage inference needs), IPID its IPv4
 	// identification (0 for IPv6).
 	TTL  uint8
 	IPID uint16
-	Opts TCPOptions // parsed on SYN segments only
-	ICMP ICMPInfo
+	// Src and Dst are the TCP endpoints. For KindICMP they are the endpoints
+	// of the quoted segment (the packet that provoked the error).
+	Src, Dst netip.AddrPort
+	Seq, Ack uint32
+	// PayloadLen is the TCP payload length the IP header announces, which
+	// may exceed what the snaplen let the capture keep.
+	PayloadLen uint32
+	Window     uint16
 	// Tunnel is the virtual network the segment was carried in, when its
 	// encapsulation names one (VXLAN, Geneve, keyed GRE): two tenants may
 	// use the same inner addresses. Zero for plain traffic and for
@@ -137,9 +140,12 @@ type Packet struct {
 	// App is what the start of a TCP payload says (a TLS ClientHello and
 	// its SNI, an HTTP request and its Host, an HTTP response and its
 	// status); zero when there is no payload or it is none of those.
-	App AppInfo
+	App  AppInfo
+	Opts TCPOptions // parsed on SYN segments only
+	ICMP ICMPInfo
 	// DNS is the DNS message of a KindDNS packet, or of a TCP segment to or
-	// from port 53 that starts one (DNS.TCP set).
+	// from port 53 that starts one (DNS.TCP set; only a segment with
+	// payload).
 	DNS DNSInfo
 }
 

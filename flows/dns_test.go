@@ -109,6 +109,7 @@ func TestFailedLookups(t *testing.T) {
 			tc.DNS.TC = true
 			q2 := c.Query(ms, resolver, 2, "big.example", capture.QTypeA)
 			q2.Kind, q2.DNS.TCP = capture.KindTCP, true
+			q2.PayloadLen = 2 + 12 + 17 // a TCP segment carrying the query, length first
 			a := c.Answer(ms, q2, 0, 60, "203.0.113.7")
 			return []capture.Packet{q, tc, q2, a}
 		}, nil},

@@ -281,7 +281,7 @@ func (t *Tracker) Observe(p *capture.Packet) {
 		t.observeDNS(p)
 		return
 	}
-	if p.DNS.TCP {
+	if p.PayloadLen > 0 && p.DNS.TCP { // the length first: the DNS fields lie in a line of their own
 		t.observeDNS(p) // and the segment goes on as any other
 	}
 	k := Key{Client: p.Src, Server: p.Dst, Tunnel: p.Tunnel}
