@@ -247,17 +247,17 @@ func analyze(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	var sources []report.Source
 	var warnings []string
 	for _, g := range gs {
-		votes := map[verdict.Vantage]int{}
+		var votes vantageVotes
 		gopt := opt
 		if !judgeHere {
 			// Attempts cross to the pipe's goroutine without a copy.
 			gopt.take = func(a *flows.Attempt, v verdict.Vantage) *flows.Attempt {
-				votes[verdict.InferVantage(a)]++
+				votes.add(verdict.InferVantage(a))
 				return pipe.takeAttempt(a, v)
 			}
 		}
 		srcs, warns, err := readGroup(ctx, g, cfg.flows, gopt, stdin, func(a *flows.Attempt, v verdict.Vantage) {
-			votes[verdict.InferVantage(a)]++
+			votes.add(verdict.InferVantage(a))
 			pipe.judgeHere(a, v)
 		})
 		if err != nil {
@@ -265,7 +265,7 @@ func analyze(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		}
 		sources = append(sources, srcs...)
 		warnings = append(warnings, warns...)
-		if inferred := majority(votes); g.vantage != "" && inferred != verdict.VantageUnknown && inferred != g.vantage {
+		if inferred := majority(votes.counts()); g.vantage != "" && inferred != verdict.VantageUnknown && inferred != g.vantage {
 			warnings = append(warnings, fmt.Sprintf("--%s was given, but the TTLs say %s was taken at the %s end: its verdicts are judged as told, and may be wrong", g.vantage, strings.Join(g.files, ", "), inferred))
 		}
 	}
@@ -307,10 +307,9 @@ type group struct {
 // error; one that breaks off is a warning, and what came before it counts.
 func readGroup(ctx context.Context, g group, fcfg flows.Config, opt readOptions, stdin io.Reader, judge func(*flows.Attempt, verdict.Vantage)) ([]report.Source, []string, error) {
 	sources := make([]report.Source, len(g.files))
-	vantages := make([]map[verdict.Vantage]int, len(g.files))
+	vantages := make([]vantageVotes, len(g.files))
 	for i, f := range g.files {
 		sources[i].Name = f
-		vantages[i] = map[verdict.Vantage]int{}
 	}
 	vantage := func(a *flows.Attempt) verdict.Vantage {
 		v := g.vantage
@@ -319,7 +318,7 @@ func readGroup(ctx context.Context, g group, fcfg flows.Config, opt readOptions,
 		}
 		if i := slices.Index(g.files, a.File); i >= 0 {
 			sources[i].Attempts++
-			vantages[i][v]++
+			vantages[i].add(v)
 		}
 		return v
 	}
@@ -448,7 +447,7 @@ func readGroup(ctx context.Context, g group, fcfg flows.Config, opt readOptions,
 		warnings = append(warnings, fmt.Sprintf("%d attempts were judged early: more than %d were in progress at once, all --max-memory allows (SYN flood?)", n, fcfg.MaxAttempts))
 	}
 	for i := range sources {
-		sources[i].Vantage = vantageText(g.vantage, vantages[i])
+		sources[i].Vantage = vantageText(g.vantage, vantages[i].counts())
 		if g.split {
 			sources[i].Vantage = string(g.vantage) + "-side packets of a file holding both ends"
 		}

@@ -99,6 +99,34 @@ func peek(ctx context.Context, name string, fcfg flows.Config, enough int) glanc
 // could have been told).
 func votesFor(g glance) bool { return g.attempts > 0 }
 
+// vantageVotes counts attempts by vantage, on the tracking goroutine's
+// path: an array, not a map. InferVantage and flags give only these three.
+type vantageVotes [3]int
+
+var votedVantages = [3]verdict.Vantage{verdict.VantageClient, verdict.VantageServer, verdict.VantageUnknown}
+
+func (vv *vantageVotes) add(v verdict.Vantage) {
+	switch v {
+	case verdict.VantageClient:
+		vv[0]++
+	case verdict.VantageServer:
+		vv[1]++
+	default:
+		vv[2]++
+	}
+}
+
+// counts is the votes as majority and vantageText take them.
+func (vv *vantageVotes) counts() map[verdict.Vantage]int {
+	m := map[verdict.Vantage]int{}
+	for i, n := range vv {
+		if n > 0 {
+			m[votedVantages[i]] = n
+		}
+	}
+	return m
+}
+
 // majority is the vantage two thirds of the votes agree on, else unknown.
 func majority(votes map[verdict.Vantage]int) verdict.Vantage {
 	best, n, total := verdict.VantageUnknown, 0, 0
