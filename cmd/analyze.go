@@ -27,7 +27,7 @@ type analyzeConfig struct {
 	clientFiles, serverFiles, autoFiles []string
 	// cpuProfile: write a CPU profile of the run there (a hidden flag,
 	// for reports of a slow run and for bench/pgo.sh).
-	cpuProfile string
+	cpuProfile                          string
 	json, failedOnly, explain, ascii    bool
 	midstream, summaryOnly, withSummary bool
 	color                               bool
