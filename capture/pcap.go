@@ -102,6 +102,6 @@ func (s *pcapSource) read(rec *record) error {
 	if s.fcs > 0 && !cut && len(data) >= s.fcs {
 		data = data[:len(data)-s.fcs]
 	}
-	*rec = record{data: data, ts: ts, link: s.link, cut: cut, wire: int(orig), badLen: badLen, badTime: badTime}
+	rec.set(data, ts, s.link, cut, int(orig), 0, badLen, badTime)
 	return nil
 }

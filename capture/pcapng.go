@@ -216,7 +216,7 @@ func (s *ngSource) packet(rec *record, typ uint32, body int) error {
 	}
 	in := &s.ifaces[id]
 	ts, ok := in.time(uint64(s.order.Uint32(h[4:8]))<<32 | uint64(s.order.Uint32(h[8:12])))
-	*rec = record{data: data, ts: ts, link: in.link, cut: origlen > caplen, wire: origlen, badTime: !ok}
+	rec.set(data, ts, in.link, origlen > caplen, origlen, 0, false, !ok)
 	return nil
 }
 
@@ -244,7 +244,7 @@ func (s *ngSource) simple(rec *record, body int) error {
 	if _, err := s.r.Discard(body - 4 - caplen); err != nil {
 		return err
 	}
-	*rec = record{data: data, link: in.link, cut: origlen > caplen, wire: origlen}
+	rec.set(data, time.Time{}, in.link, origlen > caplen, origlen, 0, false, false)
 	return nil
 }
 

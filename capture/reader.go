@@ -37,6 +37,21 @@ type record struct {
 	badLen, badTime bool
 }
 
+// set fills every field of rec. Field by field: for *rec = record{...}
+// the compiler builds the literal on the stack and copies it over in
+// 16-byte loads of its 8-byte stores, a store-forwarding stall that cost
+// 5% of Next.
+func (rec *record) set(data []byte, ts time.Time, link uint32, cut bool, wire, iface int, badLen, badTime bool) {
+	rec.data = data
+	rec.ts = ts
+	rec.link = link
+	rec.cut = cut
+	rec.wire = wire
+	rec.iface = iface
+	rec.badLen = badLen
+	rec.badTime = badTime
+}
+
 // source reads records from one file format. It returns io.EOF at a clean
 // end, an error wrapping ErrTruncated when the file ends inside a record.
 type source interface {
@@ -301,7 +316,11 @@ func (r *Reader) Next(p *Packet) error {
 			r.stats.Truncated++
 			continue
 		}
-		p.Ref = Ref{File: r.name, N: r.stats.Packets, TS: r.rec.ts, Iface: int32(r.rec.iface)}
+		// Field by field, as in record.set: a literal stalls.
+		p.File = r.name
+		p.N = r.stats.Packets
+		p.TS = r.rec.ts
+		p.Iface = int32(r.rec.iface)
 		return nil
 	}
 }
