@@ -1,7 +1,6 @@
 package capture
 
 import (
-	"bufio"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -19,7 +18,7 @@ import (
 const maxRecord = 262144
 
 type pcapSource struct {
-	r     *bufio.Reader
+	in    input
 	order binary.ByteOrder
 	scale int64 // nanoseconds per unit of the fraction field
 	link  uint32
@@ -28,12 +27,12 @@ type pcapSource struct {
 }
 
 // newPcap reads the file header.
-func newPcap(r *bufio.Reader) (*pcapSource, error) {
-	h, err := r.Peek(24)
+func newPcap(in input) (*pcapSource, error) {
+	h, err := in.peek(24)
 	if err != nil {
 		return nil, fmt.Errorf("pcap header: %w", eof(err))
 	}
-	s := &pcapSource{r: r, order: binary.LittleEndian, scale: 1000}
+	s := &pcapSource{in: in, order: binary.LittleEndian, scale: 1000}
 	switch m := binary.LittleEndian.Uint32(h); m {
 	case 0xa1b2c3d4:
 	case 0xa1b23c4d:
@@ -56,17 +55,20 @@ func newPcap(r *bufio.Reader) (*pcapSource, error) {
 	if lt&0x04000000 != 0 {
 		s.fcs = int(lt>>28) * 2
 	}
-	_, err = r.Discard(24)
+	_, err = s.in.discard(24)
 	return s, err
 }
 
 func (s *pcapSource) read(rec *record) error {
-	h, err := s.r.Peek(16)
-	if err != nil {
-		if len(h) == 0 && err != io.ErrUnexpectedEOF {
-			return err // io.EOF at a clean end; trailing gzip data; a read error
+	h := s.in.take(16)
+	if h == nil {
+		var err error
+		if h, err = s.in.takeMore(16); err != nil {
+			if len(h) == 0 && err != io.ErrUnexpectedEOF {
+				return err // io.EOF at a clean end; trailing gzip data; a read error
+			}
+			return eof(err)
 		}
-		return eof(err)
 	}
 	incl, orig := s.order.Uint32(h[8:12]), s.order.Uint32(h[12:16])
 	// Before 2.3 the two lengths were written the other way round; 2.3
@@ -85,15 +87,13 @@ func (s *pcapSource) read(rec *record) error {
 		frac = 1e9 - s.scale
 	}
 	ts := time.Unix(int64(s.order.Uint32(h[0:4])), frac).UTC()
-	if _, err := s.r.Discard(16); err != nil {
-		return err
-	}
-	data, err := s.r.Peek(int(incl))
-	if err != nil {
-		return eof(err)
-	}
-	if _, err := s.r.Discard(len(data)); err != nil {
-		return err
+	// h is not used past here: taking the data may move the window.
+	data := s.in.take(int(incl))
+	if data == nil {
+		var err error
+		if data, err = s.in.takeMore(int(incl)); err != nil {
+			return eof(err)
+		}
 	}
 	// A captured length above the original one is a writer's bug; tshark
 	// shows the bytes, and so do we, counting the record.

@@ -1,7 +1,6 @@
 package capture
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -46,7 +45,7 @@ type ngSource struct {
 	// drops are, per interface of the section, the most packets its
 	// statistics blocks say were dropped (isb_ifdrop + isb_osdrop).
 	drops  map[uint32]uint64
-	r      *bufio.Reader
+	in     input
 	order  binary.ByteOrder
 	ifaces []ngIface // of the current section
 	hdr    [20]byte
@@ -55,7 +54,7 @@ type ngSource struct {
 
 func (s *ngSource) read(rec *record) error {
 	for {
-		if n, err := io.ReadFull(s.r, s.hdr[:8]); err != nil {
+		if n, err := s.in.readFull(s.hdr[:8]); err != nil {
 			if n > 0 {
 				return eof(err)
 			}
@@ -87,7 +86,7 @@ func (s *ngSource) read(rec *record) error {
 		case ngISB:
 			err = s.stats(body)
 		default: // name resolution, secrets, custom
-			_, err = s.r.Discard(body)
+			_, err = s.in.discard(body)
 		}
 		if err != nil {
 			return eof(err)
@@ -116,11 +115,11 @@ func eof(err error) error {
 // opening, still unread) and starts a new list of interfaces.
 func (s *ngSource) section() error {
 	if s.order == nil {
-		if _, err := io.ReadFull(s.r, s.hdr[:8]); err != nil {
+		if _, err := s.in.readFull(s.hdr[:8]); err != nil {
 			return eof(err)
 		}
 	}
-	if _, err := io.ReadFull(s.r, s.hdr[8:20]); err != nil {
+	if _, err := s.in.readFull(s.hdr[8:20]); err != nil {
 		return eof(err)
 	}
 	switch {
@@ -139,7 +138,7 @@ func (s *ngSource) section() error {
 		return fmt.Errorf("pcapng version %d.%d not supported", major, s.order.Uint16(s.hdr[14:16]))
 	}
 	s.ifaces = s.ifaces[:0]
-	_, err := s.r.Discard(int(n) - 20) // section length, options, trailing length
+	_, err := s.in.discard(int(n) - 20) // section length, options, trailing length
 	return eof(err)
 }
 
@@ -193,7 +192,7 @@ func (s *ngSource) packet(rec *record, typ uint32, body int) error {
 		return fmt.Errorf("pcapng packet block too short (%d bytes)", body+8)
 	}
 	h := s.hdr[:20]
-	if _, err := io.ReadFull(s.r, h); err != nil {
+	if _, err := s.in.readFull(h); err != nil {
 		return err
 	}
 	id := int(s.order.Uint32(h[0:4]))
@@ -207,11 +206,8 @@ func (s *ngSource) packet(rec *record, typ uint32, body int) error {
 	if caplen > body-24 {
 		return fmt.Errorf("captured length %d exceeds its block", caplen)
 	}
-	data, err := s.fill(caplen)
+	data, err := s.data(caplen, body-20)
 	if err != nil {
-		return err
-	}
-	if _, err := s.r.Discard(body - 20 - caplen); err != nil {
 		return err
 	}
 	in := &s.ifaces[id]
@@ -228,7 +224,7 @@ func (s *ngSource) simple(rec *record, body int) error {
 	if len(s.ifaces) == 0 {
 		return errors.New("simple packet before any interface")
 	}
-	if _, err := io.ReadFull(s.r, s.hdr[:4]); err != nil {
+	if _, err := s.in.readFull(s.hdr[:4]); err != nil {
 		return err
 	}
 	in := &s.ifaces[0]
@@ -237,15 +233,27 @@ func (s *ngSource) simple(rec *record, body int) error {
 	if in.snap != 0 {
 		caplen = min(caplen, int(in.snap))
 	}
-	data, err := s.fill(caplen)
+	data, err := s.data(caplen, body-4)
 	if err != nil {
-		return err
-	}
-	if _, err := s.r.Discard(body - 4 - caplen); err != nil {
 		return err
 	}
 	rec.set(data, time.Time{}, in.link, origlen > caplen, origlen, 0, false, false)
 	return nil
+}
+
+// data reads a packet's n bytes of data and passes over the rest of its
+// block, rest bytes in all. When the window holds the block, the data is
+// handed on where it lies, not copied.
+func (s *ngSource) data(n, rest int) ([]byte, error) {
+	if b := s.in.take(rest); b != nil {
+		return b[:n], nil
+	}
+	data, err := s.fill(n)
+	if err != nil {
+		return nil, err
+	}
+	_, err = s.in.discard(rest - n)
+	return data, err
 }
 
 // fill reads n bytes into the reused buffer. n comes from the file, so past
@@ -257,7 +265,7 @@ func (s *ngSource) fill(n int) ([]byte, error) {
 		if len(b) == cap(b) {
 			b = slices.Grow(b, min(n-len(b), max(len(b), 64<<10)))
 		}
-		m, err := io.ReadFull(s.r, b[len(b):min(n, cap(b))])
+		m, err := s.in.readFull(b[len(b):min(n, cap(b))])
 		b = b[:len(b)+m]
 		if err != nil {
 			s.buf = b

@@ -168,13 +168,13 @@ func NewReaderOptions(name string, rd io.Reader, opt ReaderOptions) (*Reader, er
 	}
 	switch m := binary.BigEndian.Uint32(magic); m {
 	case 0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1:
-		s, err := newPcap(br)
+		s, err := newPcap(input{br: br})
 		if err != nil {
 			return fail(err)
 		}
 		r.src = s
 	case ngSHB:
-		s := &ngSource{r: br}
+		s := &ngSource{in: input{br: br}}
 		if err := s.section(); err != nil {
 			return fail(err)
 		}
