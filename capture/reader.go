@@ -276,11 +276,15 @@ func (r *Reader) Next(p *Packet) error {
 		if r.rec.badTime {
 			r.stats.BadTime++
 		}
-		if ts := r.rec.ts; r.stats.Packets == 1 || ts.Before(r.stats.First) {
-			r.stats.First = ts
-		}
+		// Records mostly come in time order: one comparison, with the
+		// latest, is enough (First <= Last once a record is in).
 		if ts := r.rec.ts; ts.After(r.stats.Last) {
 			r.stats.Last = ts
+			if r.stats.Packets == 1 {
+				r.stats.First = ts
+			}
+		} else if r.stats.Packets == 1 || ts.Before(r.stats.First) {
+			r.stats.First = ts
 		}
 		if r.onFrame != nil {
 			wire := r.rec.wire
