@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"math/bits"
 	"time"
 )
 
@@ -20,6 +21,10 @@ const maxRecord = 262144
 type pcapSource struct {
 	in    input
 	order binary.ByteOrder
+	// swap says order is big-endian: record headers are read as
+	// little-endian and swapped, not through the interface (four calls a
+	// record).
+	swap  bool
 	scale int64 // nanoseconds per unit of the fraction field
 	link  uint32
 	fcs   int // bytes of frame check sequence ending each whole frame
@@ -38,7 +43,7 @@ func newPcap(in input) (*pcapSource, error) {
 	case 0xa1b23c4d:
 		s.scale = 1
 	default:
-		s.order = binary.BigEndian
+		s.order, s.swap = binary.BigEndian, true
 		if m == 0x4d3cb2a1 {
 			s.scale = 1
 		}
@@ -70,7 +75,12 @@ func (s *pcapSource) read(rec *record) error {
 			return eof(err)
 		}
 	}
-	incl, orig := s.order.Uint32(h[8:12]), s.order.Uint32(h[12:16])
+	le := binary.LittleEndian
+	sec, frac32, incl, orig := le.Uint32(h[0:4]), le.Uint32(h[4:8]), le.Uint32(h[8:12]), le.Uint32(h[12:16])
+	if s.swap {
+		sec, frac32 = bits.ReverseBytes32(sec), bits.ReverseBytes32(frac32)
+		incl, orig = bits.ReverseBytes32(incl), bits.ReverseBytes32(orig)
+	}
 	// Before 2.3 the two lengths were written the other way round; 2.3
 	// files come both ways. tshark swaps them back the same way.
 	if s.minor < 3 || (s.minor == 3 && incl > orig) {
@@ -81,12 +91,12 @@ func (s *pcapSource) read(rec *record) error {
 	}
 	// A fraction field of a second or more is a writer's bug: held
 	// to the second, not carried into the next ones, and counted.
-	frac := int64(s.order.Uint32(h[4:8])) * s.scale
+	frac := int64(frac32) * s.scale
 	badTime := frac >= 1e9
 	if badTime {
 		frac = 1e9 - s.scale
 	}
-	ts := time.Unix(int64(s.order.Uint32(h[0:4])), frac).UTC()
+	ts := time.Unix(int64(sec), frac).UTC()
 	// h is not used past here: taking the data may move the window.
 	data := s.in.take(int(incl))
 	if data == nil {
