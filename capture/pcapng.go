@@ -47,6 +47,7 @@ type ngSource struct {
 	drops  map[uint32]uint64
 	in     input
 	order  binary.ByteOrder
+	swap   bool      // order is big-endian (see u32)
 	ifaces []ngIface // of the current section
 	hdr    [20]byte
 	buf    []byte
@@ -60,14 +61,14 @@ func (s *ngSource) read(rec *record) error {
 			}
 			return err // io.EOF at a clean end; trailing gzip data; a read error
 		}
-		typ := s.order.Uint32(s.hdr[0:4])
+		typ := s.u32(s.hdr[0:4])
 		if typ == ngSHB {
 			if err := s.section(); err != nil {
 				return err
 			}
 			continue
 		}
-		n := s.order.Uint32(s.hdr[4:8])
+		n := s.u32(s.hdr[4:8])
 		if n < 12 || n%4 != 0 {
 			return fmt.Errorf("pcapng block type 0x%x: bad length %d", typ, n)
 		}
@@ -92,6 +93,16 @@ func (s *ngSource) read(rec *record) error {
 			return eof(err)
 		}
 	}
+}
+
+// u32 reads a 32-bit field as order says, without a dynamic call: a
+// packet block takes seven.
+func (s *ngSource) u32(b []byte) uint32 {
+	v := binary.LittleEndian.Uint32(b)
+	if s.swap {
+		v = bits.ReverseBytes32(v)
+	}
+	return v
 }
 
 // ngLimit is the longest block of a type that a real capture holds.
@@ -124,9 +135,9 @@ func (s *ngSource) section() error {
 	}
 	switch {
 	case binary.BigEndian.Uint32(s.hdr[8:12]) == ngBOM:
-		s.order = binary.BigEndian
+		s.order, s.swap = binary.BigEndian, true
 	case binary.LittleEndian.Uint32(s.hdr[8:12]) == ngBOM:
-		s.order = binary.LittleEndian
+		s.order, s.swap = binary.LittleEndian, false
 	default:
 		return fmt.Errorf("bad byte-order magic 0x%x", s.hdr[8:12])
 	}
@@ -195,14 +206,14 @@ func (s *ngSource) packet(rec *record, typ uint32, body int) error {
 	if _, err := s.in.readFull(h); err != nil {
 		return err
 	}
-	id := int(s.order.Uint32(h[0:4]))
+	id := int(s.u32(h[0:4]))
 	if typ == ngPB {
 		id = int(s.order.Uint16(h[0:2]))
 	}
 	if id >= len(s.ifaces) {
 		return fmt.Errorf("packet on interface %d, section has %d", id, len(s.ifaces))
 	}
-	caplen, origlen := int(s.order.Uint32(h[12:16])), int(s.order.Uint32(h[16:20]))
+	caplen, origlen := int(s.u32(h[12:16])), int(s.u32(h[16:20]))
 	if caplen > body-24 {
 		return fmt.Errorf("captured length %d exceeds its block", caplen)
 	}
@@ -211,7 +222,7 @@ func (s *ngSource) packet(rec *record, typ uint32, body int) error {
 		return err
 	}
 	in := &s.ifaces[id]
-	ts, ok := in.time(uint64(s.order.Uint32(h[4:8]))<<32 | uint64(s.order.Uint32(h[8:12])))
+	ts, ok := in.time(uint64(s.u32(h[4:8]))<<32 | uint64(s.u32(h[8:12])))
 	rec.set(data, ts, in.link, origlen > caplen, origlen, 0, false, !ok)
 	return nil
 }
@@ -228,7 +239,7 @@ func (s *ngSource) simple(rec *record, body int) error {
 		return err
 	}
 	in := &s.ifaces[0]
-	origlen := int(s.order.Uint32(s.hdr[:4]))
+	origlen := int(s.u32(s.hdr[:4]))
 	caplen := min(origlen, body-8)
 	if in.snap != 0 {
 		caplen = min(caplen, int(in.snap))
