@@ -6,6 +6,8 @@ package capture
 // the bytes captured (a snaplen or the segment's end may cut them), checks
 // every length first, and allocates nothing.
 
+import "bytes"
+
 // NameLen is the longest name a Name holds; a longer one keeps its start
 // and says it was cut.
 const NameLen = 64
@@ -39,6 +41,21 @@ func (n Name) AppendTo(b []byte) []byte { return append(b, n.b[:n.n]...) }
 
 // Len is the number of bytes held.
 func (n Name) Len() int { return int(n.n) }
+
+// addBytes appends b as add would, byte by byte.
+func (n *Name) addBytes(b []byte) {
+	k := min(len(b), NameLen-int(n.n))
+	for i, c := range b[:k] {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		n.b[int(n.n)+i] = c
+	}
+	n.n += uint8(k)
+	if k < len(b) {
+		n.Cut = true
+	}
+}
 
 // add appends one byte, lowercased; past NameLen it marks the name cut.
 func (n *Name) add(c byte) {
@@ -160,9 +177,7 @@ func clientHello(a *AppInfo, b []byte) {
 		if len(name) == 0 && l > 0 {
 			return // cut just before the name
 		}
-		for _, c := range name {
-			a.Name.add(c)
-		}
+		a.Name.addBytes(name)
 		a.Name.Cut = a.Name.Cut || len(name) < l
 		a.Partial = false
 		return
@@ -217,9 +232,7 @@ func httpRequest(a *AppInfo, b []byte) {
 		for len(v) > 0 && (v[len(v)-1] == ' ' || v[len(v)-1] == '\t') {
 			v = v[:len(v)-1]
 		}
-		for _, c := range v {
-			a.Name.add(c)
-		}
+		a.Name.addBytes(v)
 		return
 	}
 }
@@ -246,16 +259,15 @@ func httpResponse(a *AppInfo, b []byte) bool {
 // cutLine splits b after its first line, which ends in LF (CR LF, or a
 // bare LF as lenient servers accept); the line is returned without them.
 func cutLine(b []byte) (line, rest []byte, ok bool) {
-	for i, c := range b {
-		if c == '\n' {
-			line = b[:i]
-			if len(line) > 0 && line[len(line)-1] == '\r' {
-				line = line[:len(line)-1]
-			}
-			return line, b[i+1:], true
-		}
+	i := bytes.IndexByte(b, '\n')
+	if i < 0 {
+		return nil, nil, false
 	}
-	return nil, nil, false
+	line = b[:i]
+	if len(line) > 0 && line[len(line)-1] == '\r' {
+		line = line[:len(line)-1]
+	}
+	return line, b[i+1:], true
 }
 
 func hasPrefix(b []byte, s string) bool {

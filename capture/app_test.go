@@ -367,3 +367,20 @@ func TestName(t *testing.T) {
 		t.Error("names differing in case compare unequal")
 	}
 }
+
+// TestNameAddBytes: appending a slice at once is appending it byte by
+// byte, from any start, short or past NameLen.
+func TestNameAddBytes(t *testing.T) {
+	for _, start := range []string{"", "Ab.", strings.Repeat("y", NameLen-2), strings.Repeat("y", NameLen)} {
+		for _, b := range []string{"", "Host.EXAMPLE:8080", "a-Z@[`{", strings.Repeat("Q", NameLen+3)} {
+			want, got := NameOf(start), NameOf(start)
+			for i := 0; i < len(b); i++ {
+				want.add(b[i])
+			}
+			got.addBytes([]byte(b))
+			if got != want {
+				t.Errorf("%q + %q: %q cut %v, want %q cut %v", start, b, got.String(), got.Cut, want.String(), want.Cut)
+			}
+		}
+	}
+}

@@ -117,11 +117,22 @@ func decode(p *Packet, link uint32, b []byte, cut bool) class {
 // reassembly table, once.
 func (d *decoder) decode(p *Packet, link uint32, b []byte, cut bool) class {
 	*p = Packet{}
+	// IP over Ethernet, most of what captures hold, goes straight to the
+	// IP header: the walk below would take two calls and a dispatch more.
+	if link == linkEthernet && len(b) >= 14 {
+		if et := be.Uint16(b[12:14]); et == etherIPv4 || et == etherIPv6 {
+			et, b, c := d.ip(p, et, b[14:], cut)
+			if c != classNext {
+				return c
+			}
+			return d.layers(p, et, b, cut, maxLayers-1)
+		}
+	}
 	et, b, c := linkLayer(link, b, cut)
 	if c != classNext {
 		return c
 	}
-	return d.layers(p, et, b, cut)
+	return d.layers(p, et, b, cut, maxLayers)
 }
 
 // linkLayer strips the link-layer header and says what follows.
@@ -195,9 +206,9 @@ func ethernet(b []byte, cut bool) (uint16, []byte, class) {
 }
 
 // layers decodes from a header of type et down to the innermost TCP
-// segment or ICMP error, through tunnels.
-func (d *decoder) layers(p *Packet, et uint16, b []byte, cut bool) class {
-	for range maxLayers {
+// segment or ICMP error, through tunnels, depth headers at most.
+func (d *decoder) layers(p *Packet, et uint16, b []byte, cut bool, depth int) class {
+	for range depth {
 		// VLAN tags, any depth: each one is 4 bytes, so the loop ends.
 		for et == etherDot1Q || et == etherQinQ || et == etherQinQ1 {
 			if len(b) < 4 {

@@ -7,8 +7,6 @@ func (n *Name) Bytes() []byte { return n.b[:n.n] }
 // does of a string.
 func NameOfBytes(b []byte) Name {
 	var n Name
-	for _, c := range b {
-		n.add(c)
-	}
+	n.addBytes(b)
 	return n
 }

@@ -1,10 +1,10 @@
 package capture
 
 import (
-	"bufio"
 	"encoding/binary"
 	"fmt"
 	"io"
+	"math/bits"
 	"time"
 )
 
@@ -19,8 +19,12 @@ import (
 const maxRecord = 262144
 
 type pcapSource struct {
-	r     *bufio.Reader
+	in    input
 	order binary.ByteOrder
+	// swap says order is big-endian: record headers are read as
+	// little-endian and swapped, not through the interface (four calls a
+	// record).
+	swap  bool
 	scale int64 // nanoseconds per unit of the fraction field
 	link  uint32
 	fcs   int // bytes of frame check sequence ending each whole frame
@@ -28,18 +32,18 @@ type pcapSource struct {
 }
 
 // newPcap reads the file header.
-func newPcap(r *bufio.Reader) (*pcapSource, error) {
-	h, err := r.Peek(24)
+func newPcap(in input) (*pcapSource, error) {
+	h, err := in.peek(24)
 	if err != nil {
 		return nil, fmt.Errorf("pcap header: %w", eof(err))
 	}
-	s := &pcapSource{r: r, order: binary.LittleEndian, scale: 1000}
+	s := &pcapSource{in: in, order: binary.LittleEndian, scale: 1000}
 	switch m := binary.LittleEndian.Uint32(h); m {
 	case 0xa1b2c3d4:
 	case 0xa1b23c4d:
 		s.scale = 1
 	default:
-		s.order = binary.BigEndian
+		s.order, s.swap = binary.BigEndian, true
 		if m == 0x4d3cb2a1 {
 			s.scale = 1
 		}
@@ -56,19 +60,27 @@ func newPcap(r *bufio.Reader) (*pcapSource, error) {
 	if lt&0x04000000 != 0 {
 		s.fcs = int(lt>>28) * 2
 	}
-	_, err = r.Discard(24)
+	_, err = s.in.discard(24)
 	return s, err
 }
 
 func (s *pcapSource) read(rec *record) error {
-	h, err := s.r.Peek(16)
-	if err != nil {
-		if len(h) == 0 && err != io.ErrUnexpectedEOF {
-			return err // io.EOF at a clean end; trailing gzip data; a read error
+	h := s.in.take(16)
+	if h == nil {
+		var err error
+		if h, err = s.in.takeMore(16); err != nil {
+			if len(h) == 0 && err != io.ErrUnexpectedEOF {
+				return err // io.EOF at a clean end; trailing gzip data; a read error
+			}
+			return eof(err)
 		}
-		return eof(err)
 	}
-	incl, orig := s.order.Uint32(h[8:12]), s.order.Uint32(h[12:16])
+	le := binary.LittleEndian
+	sec, frac32, incl, orig := le.Uint32(h[0:4]), le.Uint32(h[4:8]), le.Uint32(h[8:12]), le.Uint32(h[12:16])
+	if s.swap {
+		sec, frac32 = bits.ReverseBytes32(sec), bits.ReverseBytes32(frac32)
+		incl, orig = bits.ReverseBytes32(incl), bits.ReverseBytes32(orig)
+	}
 	// Before 2.3 the two lengths were written the other way round; 2.3
 	// files come both ways. tshark swaps them back the same way.
 	if s.minor < 3 || (s.minor == 3 && incl > orig) {
@@ -79,21 +91,19 @@ func (s *pcapSource) read(rec *record) error {
 	}
 	// A fraction field of a second or more is a writer's bug: held
 	// to the second, not carried into the next ones, and counted.
-	frac := int64(s.order.Uint32(h[4:8])) * s.scale
+	frac := int64(frac32) * s.scale
 	badTime := frac >= 1e9
 	if badTime {
 		frac = 1e9 - s.scale
 	}
-	ts := time.Unix(int64(s.order.Uint32(h[0:4])), frac).UTC()
-	if _, err := s.r.Discard(16); err != nil {
-		return err
-	}
-	data, err := s.r.Peek(int(incl))
-	if err != nil {
-		return eof(err)
-	}
-	if _, err := s.r.Discard(len(data)); err != nil {
-		return err
+	ts := time.Unix(int64(sec), frac).UTC()
+	// h is not used past here: taking the data may move the window.
+	data := s.in.take(int(incl))
+	if data == nil {
+		var err error
+		if data, err = s.in.takeMore(int(incl)); err != nil {
+			return eof(err)
+		}
 	}
 	// A captured length above the original one is a writer's bug; tshark
 	// shows the bytes, and so do we, counting the record.
@@ -102,6 +112,6 @@ func (s *pcapSource) read(rec *record) error {
 	if s.fcs > 0 && !cut && len(data) >= s.fcs {
 		data = data[:len(data)-s.fcs]
 	}
-	*rec = record{data: data, ts: ts, link: s.link, cut: cut, wire: int(orig), badLen: badLen, badTime: badTime}
+	rec.set(data, ts, s.link, cut, int(orig), 0, badLen, badTime)
 	return nil
 }

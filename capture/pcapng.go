@@ -1,7 +1,6 @@
 package capture
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -46,8 +45,9 @@ type ngSource struct {
 	// drops are, per interface of the section, the most packets its
 	// statistics blocks say were dropped (isb_ifdrop + isb_osdrop).
 	drops  map[uint32]uint64
-	r      *bufio.Reader
+	in     input
 	order  binary.ByteOrder
+	swap   bool      // order is big-endian (see u32)
 	ifaces []ngIface // of the current section
 	hdr    [20]byte
 	buf    []byte
@@ -55,20 +55,20 @@ type ngSource struct {
 
 func (s *ngSource) read(rec *record) error {
 	for {
-		if n, err := io.ReadFull(s.r, s.hdr[:8]); err != nil {
+		if n, err := s.in.readFull(s.hdr[:8]); err != nil {
 			if n > 0 {
 				return eof(err)
 			}
 			return err // io.EOF at a clean end; trailing gzip data; a read error
 		}
-		typ := s.order.Uint32(s.hdr[0:4])
+		typ := s.u32(s.hdr[0:4])
 		if typ == ngSHB {
 			if err := s.section(); err != nil {
 				return err
 			}
 			continue
 		}
-		n := s.order.Uint32(s.hdr[4:8])
+		n := s.u32(s.hdr[4:8])
 		if n < 12 || n%4 != 0 {
 			return fmt.Errorf("pcapng block type 0x%x: bad length %d", typ, n)
 		}
@@ -87,12 +87,22 @@ func (s *ngSource) read(rec *record) error {
 		case ngISB:
 			err = s.stats(body)
 		default: // name resolution, secrets, custom
-			_, err = s.r.Discard(body)
+			_, err = s.in.discard(body)
 		}
 		if err != nil {
 			return eof(err)
 		}
 	}
+}
+
+// u32 reads a 32-bit field as order says, without a dynamic call: a
+// packet block takes seven.
+func (s *ngSource) u32(b []byte) uint32 {
+	v := binary.LittleEndian.Uint32(b)
+	if s.swap {
+		v = bits.ReverseBytes32(v)
+	}
+	return v
 }
 
 // ngLimit is the longest block of a type that a real capture holds.
@@ -116,18 +126,18 @@ func eof(err error) error {
 // opening, still unread) and starts a new list of interfaces.
 func (s *ngSource) section() error {
 	if s.order == nil {
-		if _, err := io.ReadFull(s.r, s.hdr[:8]); err != nil {
+		if _, err := s.in.readFull(s.hdr[:8]); err != nil {
 			return eof(err)
 		}
 	}
-	if _, err := io.ReadFull(s.r, s.hdr[8:20]); err != nil {
+	if _, err := s.in.readFull(s.hdr[8:20]); err != nil {
 		return eof(err)
 	}
 	switch {
 	case binary.BigEndian.Uint32(s.hdr[8:12]) == ngBOM:
-		s.order = binary.BigEndian
+		s.order, s.swap = binary.BigEndian, true
 	case binary.LittleEndian.Uint32(s.hdr[8:12]) == ngBOM:
-		s.order = binary.LittleEndian
+		s.order, s.swap = binary.LittleEndian, false
 	default:
 		return fmt.Errorf("bad byte-order magic 0x%x", s.hdr[8:12])
 	}
@@ -139,7 +149,7 @@ func (s *ngSource) section() error {
 		return fmt.Errorf("pcapng version %d.%d not supported", major, s.order.Uint16(s.hdr[14:16]))
 	}
 	s.ifaces = s.ifaces[:0]
-	_, err := s.r.Discard(int(n) - 20) // section length, options, trailing length
+	_, err := s.in.discard(int(n) - 20) // section length, options, trailing length
 	return eof(err)
 }
 
@@ -193,30 +203,27 @@ func (s *ngSource) packet(rec *record, typ uint32, body int) error {
 		return fmt.Errorf("pcapng packet block too short (%d bytes)", body+8)
 	}
 	h := s.hdr[:20]
-	if _, err := io.ReadFull(s.r, h); err != nil {
+	if _, err := s.in.readFull(h); err != nil {
 		return err
 	}
-	id := int(s.order.Uint32(h[0:4]))
+	id := int(s.u32(h[0:4]))
 	if typ == ngPB {
 		id = int(s.order.Uint16(h[0:2]))
 	}
 	if id >= len(s.ifaces) {
 		return fmt.Errorf("packet on interface %d, section has %d", id, len(s.ifaces))
 	}
-	caplen, origlen := int(s.order.Uint32(h[12:16])), int(s.order.Uint32(h[16:20]))
+	caplen, origlen := int(s.u32(h[12:16])), int(s.u32(h[16:20]))
 	if caplen > body-24 {
 		return fmt.Errorf("captured length %d exceeds its block", caplen)
 	}
-	data, err := s.fill(caplen)
+	data, err := s.data(caplen, body-20)
 	if err != nil {
 		return err
 	}
-	if _, err := s.r.Discard(body - 20 - caplen); err != nil {
-		return err
-	}
 	in := &s.ifaces[id]
-	ts, ok := in.time(uint64(s.order.Uint32(h[4:8]))<<32 | uint64(s.order.Uint32(h[8:12])))
-	*rec = record{data: data, ts: ts, link: in.link, cut: origlen > caplen, wire: origlen, badTime: !ok}
+	ts, ok := in.time(uint64(s.u32(h[4:8]))<<32 | uint64(s.u32(h[8:12])))
+	rec.set(data, ts, in.link, origlen > caplen, origlen, 0, false, !ok)
 	return nil
 }
 
@@ -228,24 +235,36 @@ func (s *ngSource) simple(rec *record, body int) error {
 	if len(s.ifaces) == 0 {
 		return errors.New("simple packet before any interface")
 	}
-	if _, err := io.ReadFull(s.r, s.hdr[:4]); err != nil {
+	if _, err := s.in.readFull(s.hdr[:4]); err != nil {
 		return err
 	}
 	in := &s.ifaces[0]
-	origlen := int(s.order.Uint32(s.hdr[:4]))
+	origlen := int(s.u32(s.hdr[:4]))
 	caplen := min(origlen, body-8)
 	if in.snap != 0 {
 		caplen = min(caplen, int(in.snap))
 	}
-	data, err := s.fill(caplen)
+	data, err := s.data(caplen, body-4)
 	if err != nil {
 		return err
 	}
-	if _, err := s.r.Discard(body - 4 - caplen); err != nil {
-		return err
-	}
-	*rec = record{data: data, link: in.link, cut: origlen > caplen, wire: origlen}
+	rec.set(data, time.Time{}, in.link, origlen > caplen, origlen, 0, false, false)
 	return nil
+}
+
+// data reads a packet's n bytes of data and passes over the rest of its
+// block, rest bytes in all. When the window holds the block, the data is
+// handed on where it lies, not copied.
+func (s *ngSource) data(n, rest int) ([]byte, error) {
+	if b := s.in.take(rest); b != nil {
+		return b[:n], nil
+	}
+	data, err := s.fill(n)
+	if err != nil {
+		return nil, err
+	}
+	_, err = s.in.discard(rest - n)
+	return data, err
 }
 
 // fill reads n bytes into the reused buffer. n comes from the file, so past
@@ -257,7 +276,7 @@ func (s *ngSource) fill(n int) ([]byte, error) {
 		if len(b) == cap(b) {
 			b = slices.Grow(b, min(n-len(b), max(len(b), 64<<10)))
 		}
-		m, err := io.ReadFull(s.r, b[len(b):min(n, cap(b))])
+		m, err := s.in.readFull(b[len(b):min(n, cap(b))])
 		b = b[:len(b)+m]
 		if err != nil {
 			s.buf = b

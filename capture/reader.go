@@ -37,6 +37,21 @@ type record struct {
 	badLen, badTime bool
 }
 
+// set fills every field of rec. Field by field: for *rec = record{...}
+// the compiler builds the literal on the stack and copies it over in
+// 16-byte loads of its 8-byte stores, a store-forwarding stall that cost
+// 5% of Next.
+func (rec *record) set(data []byte, ts time.Time, link uint32, cut bool, wire, iface int, badLen, badTime bool) {
+	rec.data = data
+	rec.ts = ts
+	rec.link = link
+	rec.cut = cut
+	rec.wire = wire
+	rec.iface = iface
+	rec.badLen = badLen
+	rec.badTime = badTime
+}
+
 // source reads records from one file format. It returns io.EOF at a clean
 // end, an error wrapping ErrTruncated when the file ends inside a record.
 type source interface {
@@ -153,13 +168,13 @@ func NewReaderOptions(name string, rd io.Reader, opt ReaderOptions) (*Reader, er
 	}
 	switch m := binary.BigEndian.Uint32(magic); m {
 	case 0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1:
-		s, err := newPcap(br)
+		s, err := newPcap(input{br: br})
 		if err != nil {
 			return fail(err)
 		}
 		r.src = s
 	case ngSHB:
-		s := &ngSource{r: br}
+		s := &ngSource{in: input{br: br}}
 		if err := s.section(); err != nil {
 			return fail(err)
 		}
@@ -261,11 +276,15 @@ func (r *Reader) Next(p *Packet) error {
 		if r.rec.badTime {
 			r.stats.BadTime++
 		}
-		if ts := r.rec.ts; r.stats.Packets == 1 || ts.Before(r.stats.First) {
-			r.stats.First = ts
-		}
+		// Records mostly come in time order: one comparison, with the
+		// latest, is enough (First <= Last once a record is in).
 		if ts := r.rec.ts; ts.After(r.stats.Last) {
 			r.stats.Last = ts
+			if r.stats.Packets == 1 {
+				r.stats.First = ts
+			}
+		} else if r.stats.Packets == 1 || ts.Before(r.stats.First) {
+			r.stats.First = ts
 		}
 		if r.onFrame != nil {
 			wire := r.rec.wire
@@ -301,7 +320,11 @@ func (r *Reader) Next(p *Packet) error {
 			r.stats.Truncated++
 			continue
 		}
-		p.Ref = Ref{File: r.name, N: r.stats.Packets, TS: r.rec.ts, Iface: int32(r.rec.iface)}
+		// Field by field, as in record.set: a literal stalls.
+		p.File = r.name
+		p.N = r.stats.Packets
+		p.TS = r.rec.ts
+		p.Iface = int32(r.rec.iface)
 		return nil
 	}
 }
