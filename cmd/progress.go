@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 )
 
@@ -23,15 +24,16 @@ func isTerminal(w io.Writer) bool {
 	return err != nil || !os.SameFile(st, null)
 }
 
-// countingReader counts the bytes read from a file, for progress.
+// countingReader counts the bytes read from a file, for progress: read
+// on the decoding goroutine, the count shown from the tracking one.
 type countingReader struct {
 	r io.Reader
-	n int64
+	n atomic.Int64
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
-	c.n += int64(n)
+	c.n.Add(int64(n))
 	return n, err
 }
 
@@ -64,13 +66,14 @@ func (p *progress) tick(packets uint64) {
 	p.last = now
 	p.drawn = true
 	secs := now.Sub(p.start).Seconds()
-	line := fmt.Sprintf("reading %s: %s", p.name, sizeText(p.read.n))
+	read := p.read.n.Load()
+	line := fmt.Sprintf("reading %s: %s", p.name, sizeText(read))
 	if p.size > 0 {
-		line += fmt.Sprintf(" of %s (%.0f%%)", sizeText(p.size), 100*float64(p.read.n)/float64(p.size))
+		line += fmt.Sprintf(" of %s (%.0f%%)", sizeText(p.size), 100*float64(read)/float64(p.size))
 	}
 	line += fmt.Sprintf(", %s packets/s", countText(float64(packets)/secs))
-	if p.size > 0 && p.read.n > 0 && p.read.n < p.size {
-		left := time.Duration(secs * float64(p.size-p.read.n) / float64(p.read.n) * float64(time.Second))
+	if p.size > 0 && read > 0 && read < p.size {
+		left := time.Duration(secs * float64(p.size-read) / float64(read) * float64(time.Second))
 		line += ", " + left.Round(time.Second).String() + " left"
 	}
 	fmt.Fprintf(p.w, "\r\x1b[K%s", line)
