@@ -11,9 +11,12 @@ import (
 // long as the matching). Only its goroutine touches the sink until close
 // returns.
 type joinWriter struct {
-	out        *sink
-	pk         *verdict.Packer
-	vcfg       verdict.Config
+	out  *sink
+	pk   *verdict.Packer
+	vcfg verdict.Config
+	// reuse: the sink keeps no verdict past its call (JSON), so each is
+	// judged into the same Result, as pipe does.
+	reuse      bool
 	cur        []joinOut
 	full, free chan []joinOut
 	done       chan struct{}
@@ -32,7 +35,7 @@ type joinOut struct {
 }
 
 func newJoinWriter(out *sink, pk *verdict.Packer, vcfg verdict.Config) *joinWriter {
-	w := &joinWriter{out: out, pk: pk, vcfg: vcfg, full: make(chan []joinOut, 4), free: make(chan []joinOut, 6), done: make(chan struct{})}
+	w := &joinWriter{out: out, pk: pk, vcfg: vcfg, reuse: out.table == nil && out.html == nil, full: make(chan []joinOut, 4), free: make(chan []joinOut, 6), done: make(chan struct{})}
 	for range cap(w.free) {
 		w.free <- make([]joinOut, 0, joinBatch)
 	}
@@ -43,22 +46,33 @@ func newJoinWriter(out *sink, pk *verdict.Packer, vcfg verdict.Config) *joinWrit
 
 func (w *joinWriter) write() {
 	defer close(w.done)
-	var scratch [2]flows.Attempt
+	var (
+		scratch verdict.JoinScratch
+		res     verdict.Result
+		a       flows.Attempt
+	)
 	for b := range w.full {
 		for i := range b {
 			switch it := &b[i]; {
+			case it.hasReady && w.reuse:
+				it.ready.JudgeInto(&res, &scratch)
+				w.out.add(res)
 			case it.hasReady:
 				w.out.add(it.ready.Judge(&scratch))
 			case it.packed != nil:
-				a := &scratch[0]
-				if err := w.pk.Unpack(it.packed, a); err != nil {
+				if err := w.pk.Unpack(it.packed, &a); err != nil {
 					panic(err) // packed by the readers with the same Packer: a bug
 				}
 				v := it.alone
 				if v == "" {
-					v = verdict.InferVantage(a)
+					v = verdict.InferVantage(&a)
 				}
-				w.out.add(verdict.Judge(a, v, w.vcfg))
+				if w.reuse {
+					verdict.JudgeInto(&res, &a, v, w.vcfg)
+					w.out.add(res)
+				} else {
+					w.out.add(verdict.Judge(&a, v, w.vcfg))
+				}
 			case it.lookup != nil:
 				w.out.addDNS(it.lookup)
 			case it.mid != nil:

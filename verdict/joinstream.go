@@ -681,26 +681,43 @@ const (
 	readyServer
 )
 
-// Judge judges the attempt, unpacking it into scratch (nil: its own).
-func (r *Ready) Judge(scratch *[2]flows.Attempt) Result {
+// JoinScratch is what judging a Stream's attempts one after the other
+// reuses (Ready.JudgeInto): the attempts unpacked, and room to merge the
+// two captures' evidence. It belongs to one goroutine at a time.
+type JoinScratch struct {
+	att [2]flows.Attempt
+	js  joinScratch
+}
+
+// Judge judges the attempt into a Result of its own, with scratch (nil:
+// its own).
+func (r *Ready) Judge(scratch *JoinScratch) Result {
 	if scratch == nil {
-		scratch = new([2]flows.Attempt)
+		scratch = new(JoinScratch)
 	}
-	a := &scratch[0]
+	return lent(func(res *Result) { r.JudgeInto(res, scratch) })
+}
+
+// JudgeInto is Judge writing into *res, as JudgeInto does: reusing res,
+// judging allocates about once per attempt, and what must outlive the
+// next call must be copied out of res's slices first.
+func (r *Ready) JudgeInto(res *Result, scratch *JoinScratch) {
+	a := &scratch.att[0]
 	if err := r.pk.Unpack(r.view, a); err != nil {
 		panic(err)
 	}
 	switch r.kind {
 	case readyPair:
-		s := &scratch[1]
+		s := &scratch.att[1]
 		if err := r.pk.Unpack(r.other, s); err != nil {
 			panic(err)
 		}
-		return r.jv.judgePair(a, s, matchNames[r.how])
+		r.jv.judgePair(res, &scratch.js, a, s, matchNames[r.how])
 	case readyClient:
-		return r.jv.judgeClientOnly(a, r.known)
+		r.jv.judgeClientOnly(res, a, r.known)
+	default:
+		r.jv.judgeServerOnly(res, a, r.known)
 	}
-	return r.jv.judgeServerOnly(a, r.known)
 }
 
 // openSpans runs the spans still open up to what has been read.
