@@ -20,6 +20,11 @@ type joinWriter struct {
 	cur        []joinOut
 	full, free chan []joinOut
 	done       chan struct{}
+	// packs holds the packed attempts the batches point into: each batch
+	// is an epoch of it (verdict.Packs.Epoch), done with once the batch
+	// comes back written. taken counts the batches taken from free.
+	packs *verdict.Packs
+	taken uint64
 }
 
 // joinOut is one of: an attempt the join is done with, an attempt to
@@ -34,14 +39,25 @@ type joinOut struct {
 	mid      *flows.Midstream
 }
 
-func newJoinWriter(out *sink, pk *verdict.Packer, vcfg verdict.Config) *joinWriter {
-	w := &joinWriter{out: out, pk: pk, vcfg: vcfg, reuse: out.table == nil && out.html == nil, full: make(chan []joinOut, 4), free: make(chan []joinOut, 6), done: make(chan struct{})}
+func newJoinWriter(out *sink, pk *verdict.Packer, packs *verdict.Packs, vcfg verdict.Config) *joinWriter {
+	w := &joinWriter{out: out, pk: pk, packs: packs, vcfg: vcfg, reuse: out.table == nil && out.html == nil, full: make(chan []joinOut, 4), free: make(chan []joinOut, 6), done: make(chan struct{})}
 	for range cap(w.free) {
 		w.free <- make([]joinOut, 0, joinBatch)
 	}
-	w.cur = <-w.free
+	w.next()
 	go w.write()
 	return w
+}
+
+// next takes the batch to fill next. Past those free from the start, a
+// batch from free is one the writer is done with, the earliest not yet
+// taken: so are the bytes of the epoch it was filled in.
+func (w *joinWriter) next() {
+	w.cur = <-w.free
+	if w.taken++; w.taken > uint64(cap(w.free)) {
+		w.packs.Done(w.taken - uint64(cap(w.free)))
+	}
+	w.packs.Epoch()
 }
 
 func (w *joinWriter) write() {
@@ -87,7 +103,7 @@ func (w *joinWriter) write() {
 func (w *joinWriter) add(it joinOut) {
 	if w.cur = append(w.cur, it); len(w.cur) == joinBatch {
 		w.full <- w.cur
-		w.cur = <-w.free
+		w.next()
 	}
 }
 

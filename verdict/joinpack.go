@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"net/netip"
-	"slices"
 	"time"
 
 	"github.com/synpath/synpath/capture"
@@ -110,44 +109,8 @@ func (p *Packer) Pack(dst []byte, a *flows.Attempt) []byte {
 	e.u(uint64(a.SYNOpts.TSEcr))
 	e.u(uint64(a.SYNData))
 	e.seen(&a.SYN)
-	e.b = binary.LittleEndian.AppendUint32(e.b, a.ServerISN)
-	e.u(uint64(a.AltServerISN)) // mostly none
-	for _, v := range [...]uint32{a.SYNAfterSYNACK, a.SYNACKAfterACK, a.ServerBytesAcked} {
-		e.u(uint64(v))
-	}
-	e.addr(a.ICMPInfo.From)
-	e.b = append(e.b, a.ICMPInfo.Type, a.ICMPInfo.Code)
-	e.u(uint64(a.ICMPInfo.QuoteLen))
-	e.u(a.ClientBytes)
-	e.u(a.ServerBytes)
-	for _, v := range [...]uint32{a.ServerSeqLo, a.ServerSeqHi, a.ServerMaxSeg, a.ServerResent, uint32(a.ServerMSS), a.ServerSent,
-		a.ClientDupACKs, a.ClientSeqLo, a.ClientSeqHi, a.ClientMaxSeg, a.ClientResent, a.ClientBytesAcked, a.ServerDupACKs} {
-		e.u(uint64(v))
-	}
-	e.app(&a.ClientApp)
-	e.ref(&a.ClientAppAt)
-	e.app(&a.ServerApp)
-	e.ref(&a.ServerAppAt)
-	if d := a.DNS; d != nil {
-		e.str(d.Name.String())
-		e.addr(d.Addr)
-		e.u(uint64(d.QType))
-		e.b = append(e.b, d.RCode)
-		e.u(uint64(d.TTL))
-		e.addrPort(d.Server)
-		e.ref(&d.Answer)
-		e.i(int64(d.Before))
-		e.i(int64(d.Took))
-		e.addr(d.Current)
-		e.ref(&d.CurrentAt)
-	}
-	e.b = append(e.b, a.ServerHops.TTL)
-	e.u(uint64(a.ServerHops.IPID))
-	e.u(uint64(a.ServerHops.Count))
-	e.ref(&a.ServerHops.From)
-	e.u(uint64(a.EventsDropped))
-	e.u(uint64(a.Duplicates))
-	e.u(uint64(a.Echoes))
+	// Then the events, and the counters named by them: all that the
+	// join's clock needs (unpackClock).
 	e.u(uint64(len(a.Events)))
 	prevN, prevTS := uint64(0), a.SYN.First
 	for i := range a.Events {
@@ -178,6 +141,45 @@ func (p *Packer) Pack(dst []byte, a *flows.Attempt) []byte {
 	for _, sn := range seensOf(a) {
 		e.seenAfterEvents(sn, a.Events)
 	}
+	// Then the rest.
+	e.b = binary.LittleEndian.AppendUint32(e.b, a.ServerISN)
+	e.u(uint64(a.AltServerISN)) // mostly none
+	for _, v := range [...]uint32{a.SYNAfterSYNACK, a.SYNACKAfterACK, a.ServerBytesAcked} {
+		e.u(uint64(v))
+	}
+	e.addr(a.ICMPInfo.From)
+	e.b = append(e.b, a.ICMPInfo.Type, a.ICMPInfo.Code)
+	e.u(uint64(a.ICMPInfo.QuoteLen))
+	e.u(a.ClientBytes)
+	e.u(a.ServerBytes)
+	for _, v := range [...]uint32{a.ServerSeqLo, a.ServerSeqHi, a.ServerMaxSeg, a.ServerResent, uint32(a.ServerMSS), a.ServerSent,
+		a.ClientDupACKs, a.ClientSeqLo, a.ClientSeqHi, a.ClientMaxSeg, a.ClientResent, a.ClientBytesAcked, a.ServerDupACKs} {
+		e.u(uint64(v))
+	}
+	e.app(&a.ClientApp)
+	e.ref(&a.ClientAppAt)
+	e.app(&a.ServerApp)
+	e.ref(&a.ServerAppAt)
+	if d := a.DNS; d != nil {
+		e.name(&d.Name)
+		e.addr(d.Addr)
+		e.u(uint64(d.QType))
+		e.b = append(e.b, d.RCode)
+		e.u(uint64(d.TTL))
+		e.addrPort(d.Server)
+		e.ref(&d.Answer)
+		e.i(int64(d.Before))
+		e.i(int64(d.Took))
+		e.addr(d.Current)
+		e.ref(&d.CurrentAt)
+	}
+	e.b = append(e.b, a.ServerHops.TTL)
+	e.u(uint64(a.ServerHops.IPID))
+	e.u(uint64(a.ServerHops.Count))
+	e.ref(&a.ServerHops.From)
+	e.u(uint64(a.EventsDropped))
+	e.u(uint64(a.Duplicates))
+	e.u(uint64(a.Echoes))
 	return e.b
 }
 
@@ -193,6 +195,9 @@ func (p *Packer) Unpack(b []byte, a *flows.Attempt) error {
 	d := unpacker{p: p, b: b}
 	*a = flows.Attempt{Events: a.Events[:0]}
 	fl := d.head(a)
+	if !d.events(a) {
+		return errPacked
+	}
 	a.ACKInferred = fl&pkACKInferred != 0
 	a.RSTInHandshake = fl&pkRSTInHandshake != 0
 	a.ServerAckedData = fl&pkServerAckedData != 0
@@ -221,7 +226,7 @@ func (p *Packer) Unpack(b []byte, a *flows.Attempt) error {
 	d.ref(&a.ServerAppAt)
 	if fl&pkDNS != 0 {
 		n := &flows.DNSAnswer{Stale: fl&pkDNSStale != 0}
-		n.Name = capture.NameOf(d.str())
+		n.Name = d.name()
 		n.Name.Cut = fl&pkDNSNameCut != 0
 		n.Addr = d.addr()
 		n.QType = uint16(d.u())
@@ -242,9 +247,18 @@ func (p *Packer) Unpack(b []byte, a *flows.Attempt) error {
 	a.EventsDropped = uint32(d.u())
 	a.Duplicates = uint32(d.u())
 	a.Echoes = uint32(d.u())
+	if d.bad || d.i0 != len(d.b) {
+		return errPacked
+	}
+	return nil
+}
+
+// events reads the events, and the counters named by them.
+func (d *unpacker) events(a *flows.Attempt) bool {
 	n := d.u()
 	if n > uint64(len(d.b)) { // each event takes bytes: a count past them is corrupt
-		return errPacked
+		d.bad = true
+		return false
 	}
 	prevN, prevTS := uint64(0), a.SYN.First
 	for range n {
@@ -271,7 +285,21 @@ func (p *Packer) Unpack(b []byte, a *flows.Attempt) error {
 	for _, sn := range seensOf(a) {
 		d.seenAfterEvents(sn, a.Events)
 	}
-	if d.bad || d.i0 != len(d.b) {
+	return !d.bad
+}
+
+// unpackClock fills in what the join's clock needs of an attempt: its
+// head, its events and the counters they name (unpackHead, and the rest of
+// a as it was).
+func (p *Packer) unpackClock(b []byte, a *flows.Attempt) error {
+	d := unpacker{p: p, b: b}
+	a.Events = a.Events[:0]
+	a.SYN = flows.Seen{}
+	for _, sn := range seensOf(a) {
+		*sn = flows.Seen{}
+	}
+	d.head(a)
+	if !d.events(a) {
 		return errPacked
 	}
 	return nil
@@ -321,12 +349,25 @@ type packer struct {
 	base time.Time
 }
 
-func (e *packer) u(v uint64) { e.b = binary.AppendUvarint(e.b, v) }
-func (e *packer) i(v int64)  { e.b = binary.AppendVarint(e.b, v) }
+func (e *packer) u(v uint64) {
+	if v < 0x80 {
+		e.b = append(e.b, byte(v)) // most are: no call
+		return
+	}
+	e.b = binary.AppendUvarint(e.b, v)
+}
+func (e *packer) i(v int64) { e.b = binary.AppendVarint(e.b, v) }
 
 func (e *packer) str(s string) {
 	e.u(uint64(len(s)))
 	e.b = append(e.b, s...)
+}
+
+// name is str of a name's bytes, without making a string of them.
+func (e *packer) name(n *capture.Name) {
+	b := n.Bytes()
+	e.u(uint64(len(b)))
+	e.b = append(e.b, b...)
 }
 
 // file is an index into the Packer's names, plus one; 0 and the name
@@ -376,11 +417,14 @@ func (e *packer) time(t, ref time.Time) {
 		return
 	}
 	if !ref.IsZero() {
-		if d := t.Sub(ref); d > -maxDelta && d < maxDelta && ref.Add(d).Equal(t) {
-			if d%time.Microsecond == 0 {
-				e.u(zigzag(int64(d/time.Microsecond))<<2 | 3)
+		// From the seconds and nanoseconds: Sub, and Add to check it, cost
+		// a third of packing.
+		if ds := t.Unix() - ref.Unix(); ds > -maxDelta/int64(time.Second) && ds < maxDelta/int64(time.Second) {
+			d := ds*int64(time.Second) + int64(t.Nanosecond()-ref.Nanosecond())
+			if d%int64(time.Microsecond) == 0 {
+				e.u(zigzag(d/int64(time.Microsecond))<<2 | 3)
 			} else {
-				e.u(zigzag(int64(d))<<2 | 1)
+				e.u(zigzag(d)<<2 | 1)
 			}
 			return
 		}
@@ -420,9 +464,13 @@ func (e *packer) seenAfterEvents(s *flows.Seen, events []flows.Event) {
 		return
 	}
 	e.u(uint64(s.Count) + 1)
-	i := slices.IndexFunc(events, func(ev flows.Event) bool {
-		return ev.TS.Equal(s.First) && ev.TS.Location() == s.First.Location() && ev.TTL == s.TTL && ev.IPID == s.IPID
-	})
+	i := -1
+	for k := range events {
+		if ev := &events[k]; ev.TTL == s.TTL && ev.IPID == s.IPID && ev.TS.Equal(s.First) && ev.TS.Location() == s.First.Location() {
+			i = k
+			break
+		}
+	}
 	if i < 0 {
 		e.u(0)
 		e.b = append(e.b, s.TTL)
@@ -443,7 +491,7 @@ func (e *packer) ref(r *capture.Ref) {
 
 func (e *packer) app(a *capture.AppInfo) {
 	e.b = append(e.b, byte(a.Kind))
-	e.str(a.Name.String())
+	e.name(&a.Name)
 	e.u(uint64(a.Status))
 }
 
@@ -461,6 +509,10 @@ type unpacker struct {
 }
 
 func (d *unpacker) u() uint64 {
+	if d.i0 < len(d.b) && d.b[d.i0] < 0x80 {
+		d.i0++ // most are one byte: no call
+		return uint64(d.b[d.i0-1])
+	}
 	v, n := binary.Uvarint(d.b[d.i0:])
 	if n <= 0 {
 		d.bad, d.i0 = true, len(d.b)
@@ -512,6 +564,16 @@ func (d *unpacker) str() string {
 		return ""
 	}
 	return string(d.bytes(int(n)))
+}
+
+// name reads what (*packer).name wrote, without making a string of it.
+func (d *unpacker) name() capture.Name {
+	n := d.u()
+	if n > uint64(len(d.b)) {
+		d.bad = true
+		return capture.Name{}
+	}
+	return capture.NameOfBytes(d.bytes(int(n)))
 }
 
 func (d *unpacker) file() string {
@@ -625,7 +687,7 @@ func (d *unpacker) ref(r *capture.Ref) {
 
 func (d *unpacker) app(a *capture.AppInfo, partial, cut bool) {
 	a.Kind = capture.AppKind(d.u8())
-	a.Name = capture.NameOf(d.str())
+	a.Name = d.name()
 	a.Name.Cut = cut
 	a.Partial = partial
 	a.Status = uint16(d.u())

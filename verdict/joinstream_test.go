@@ -65,7 +65,7 @@ func interleave(client, server verdict.Side) []handedOn {
 // both sides.
 func streamJoin(cfg verdict.JoinConfig, order []handedOn, client, server verdict.Side) ([]verdict.Result, verdict.ClockOffset, *verdict.Stream) {
 	var out []verdict.Result
-	st := verdict.NewStream(cfg, verdict.NewPacker("client.pcap", "server.pcap"), func(r verdict.Ready) { out = append(out, r.Judge(nil)) })
+	st := verdict.NewStream(cfg, verdict.NewPacker("client.pcap", "server.pcap"), nil, func(r verdict.Ready) { out = append(out, r.Judge(nil)) })
 	opening(st, client, server)
 	for _, h := range order {
 		st.Add(h.side, h.a)
@@ -183,7 +183,7 @@ func TestStreamHoldsAWindow(t *testing.T) {
 	want, _ := verdict.Join(client, server, verdict.JoinConfig{})
 	order := interleave(client, server)
 	var got []verdict.Result
-	st := verdict.NewStream(verdict.JoinConfig{}, verdict.NewPacker("client.pcap", "server.pcap"), func(r verdict.Ready) { got = append(got, r.Judge(nil)) })
+	st := verdict.NewStream(verdict.JoinConfig{}, verdict.NewPacker("client.pcap", "server.pcap"), nil, func(r verdict.Ready) { got = append(got, r.Judge(nil)) })
 	outBeforeEnd := 0
 	opening(st, client, server)
 	for _, h := range order {
@@ -310,7 +310,7 @@ func BenchmarkStream(b *testing.B) {
 			b.ResetTimer()
 			for b.Loop() {
 				out := 0
-				st := verdict.NewStream(verdict.JoinConfig{}, pk, func(r verdict.Ready) {
+				st := verdict.NewStream(verdict.JoinConfig{}, pk, nil, func(r verdict.Ready) {
 					r.Judge(nil)
 					out++
 				})
