@@ -147,6 +147,10 @@ type joiner struct {
 	told              map[verdict.Vantage]bool
 	swapped, sameSide bool
 	scratch           flows.Attempt
+	// gc paces the collector for what the join holds; taken counts the
+	// batches taken.
+	gc    *gcPace
+	taken int
 }
 
 // analyzeJoined reads several groups, joins the client-side and the
@@ -158,6 +162,8 @@ func analyzeJoined(ctx context.Context, cfg *analyzeConfig, gs []group, notes []
 	}
 	jn := &joiner{cfg: cfg, pk: verdict.NewPacker(slices.Compact(slices.Clone(files))...), packs: new(verdict.Packs)}
 	jn.out = newJoinWriter(out, jn.pk, jn.packs, cfg.verdict)
+	jn.gc = newGCPace()
+	defer jn.gc.restore()
 	jn.warmup = verdict.StreamWindow(jn.joinConfig())
 	for _, g := range gs {
 		jn.groups = append(jn.groups, &joinGroup{group: g, votes: map[verdict.Vantage]int{}, ch: make(chan *joinBatchOf, 2), free: make(chan *joinBatchOf, 4)})
@@ -309,6 +315,9 @@ func (jn *joiner) run(cancel func()) error {
 			g.starts = b.starts
 		}
 		jn.take(g, b)
+		if jn.taken++; jn.taken%16 == 0 {
+			jn.gc.adjust()
+		}
 		end := b.end
 		// Back to its reader, emptied (nothing in it is kept).
 		*b = joinBatchOf{items: b.items[:0], packed: b.packed[:0]}
