@@ -505,6 +505,48 @@ func (b *offsetBounds) add(c, s *flows.Attempt) {
 	b.pairs++
 }
 
+// addFacts is add for the clock facts of two attempts (clockOf); false,
+// and nothing added, for bases too far apart to subtract.
+func (b *offsetBounds) addFacts(c, s *clockFacts) bool {
+	base := s.base.Sub(c.base)
+	if base <= -1<<62 || base >= 1<<62 {
+		return false
+	}
+	b.hi.lower(factsPair(c, s, base, flows.EvSYN, func(a, b time.Duration) bool { return a < b }))
+	b.lo.raise(factsPair(c, s, base, flows.EvSYNACK, func(a, b time.Duration) bool { return a > b }))
+	b.pairs++
+	return true
+}
+
+// factsPair is firstPair for clock facts, base apart.
+func factsPair(c, s *clockFacts, base time.Duration, t flows.EventType, better func(a, b time.Duration) bool) bound {
+	cs, ss := c.syn, s.syn
+	if t == flows.EvSYNACK {
+		cs, ss = c.synack, s.synack
+	}
+	if cs.count == 0 || ss.count == 0 {
+		return bound{}
+	}
+	var b bound
+	for k := range s.n {
+		if s.typ[k] != t || s.ipid[k] == 0 {
+			continue
+		}
+		for m := range c.n {
+			if c.typ[m] == t && c.ipid[m] == s.ipid[k] {
+				if d := base + time.Duration(s.ts[k]-c.ts[m]); !b.ok || better(d, b.d) {
+					b = bound{d: d, ok: true, tight: true}
+				}
+				break
+			}
+		}
+	}
+	if b.ok {
+		return b
+	}
+	return bound{d: base + time.Duration(ss.first-cs.first), ok: true, tight: cs.count == ss.count}
+}
+
 func (b *offsetBounds) offset() ClockOffset {
 	hi, lo := b.hi, b.lo
 	switch {

@@ -305,6 +305,141 @@ func (p *Packer) unpackClock(b []byte, a *flows.Attempt) error {
 	return nil
 }
 
+// clockEvents is how many events clockOf reads; an attempt with more is
+// read the slow way (unpackClock).
+const clockEvents = 32
+
+// clockFacts is what the clock offset reads of an attempt (offsetBounds),
+// and its endpoints: times as nanoseconds after base, its first SYN.
+type clockFacts struct {
+	base           time.Time
+	client, server netip.Addr
+	syn, synack    clockSeen
+	n              int // events
+	typ            [clockEvents]flows.EventType
+	ipid           [clockEvents]uint16
+	ts             [clockEvents]int64
+}
+
+type clockSeen struct {
+	count uint32
+	first int64
+}
+
+// clockOf reads the clock facts of a packed attempt without making times
+// or events of them, as a link does for every pair. It reports false for
+// an attempt it does not read: more than clockEvents events, times not
+// written relative to another (unpackClock reads those).
+func (p *Packer) clockOf(b []byte, f *clockFacts) bool {
+	d := unpacker{p: p, b: b}
+	if d.u() != tmAbs {
+		return false
+	}
+	f.base = d.absAfterTag()
+	d.skipTime() // End
+	d.u8()       // EndedBy
+	f.client = d.addrPort().Addr()
+	f.server = d.addrPort().Addr()
+	d.u8() // tunnel
+	d.u()
+	d.u32() // ISN
+	d.skipFile()
+	d.u() // flags
+	d.u() // options, SYN data
+	d.u8()
+	d.u()
+	d.u()
+	d.u()
+	f.syn = clockSeen{}
+	if n := d.u(); n > 0 {
+		f.syn.count = uint32(n - 1)
+		d.u8()
+		d.u()
+		first, ok := d.rel(0)
+		if !ok {
+			return false
+		}
+		f.syn.first = first
+		d.skipTime()
+	}
+	n := d.u()
+	if n > clockEvents {
+		return false
+	}
+	f.n = int(n)
+	prev := int64(0)
+	for k := range f.n {
+		fl := d.u8()
+		f.typ[k] = flows.EventType(d.u8())
+		d.u8() // app, TTL
+		d.u8()
+		if fl&evOtherFile != 0 {
+			d.skipFile()
+		}
+		if fl&evIface != 0 {
+			d.i()
+		}
+		d.i() // N
+		ts, ok := d.rel(prev)
+		if !ok {
+			return false
+		}
+		f.ts[k], prev = ts, ts
+		f.ipid[k] = uint16(d.u())
+		d.u() // Len
+	}
+	f.synack = clockSeen{} // the first of seensOf
+	if n := d.u(); n > 0 {
+		f.synack.count = uint32(n - 1)
+		switch i := d.u(); {
+		case i == 0:
+			d.u8()
+			d.u()
+			first, ok := d.rel(0)
+			if !ok {
+				return false
+			}
+			f.synack.first = first
+		case i <= uint64(f.n):
+			f.synack.first = f.ts[i-1]
+		default:
+			return false
+		}
+	}
+	return !d.bad
+}
+
+// rel reads a time written relative to one ref nanoseconds after the
+// base; false for the zero time, one written whole, or one too far.
+func (d *unpacker) rel(ref int64) (int64, bool) {
+	const far = 1 << 62
+	var t int64
+	switch v := d.u(); {
+	case v&3 == 3:
+		t = ref + unzigzag(v>>2)*int64(time.Microsecond)
+	case v&3 == 1:
+		t = ref + unzigzag(v>>2)
+	default:
+		if v == tmAbs {
+			d.absAfterTag()
+		}
+		return 0, false
+	}
+	return t, t > -far && t < far
+}
+
+func (d *unpacker) skipTime() {
+	if d.u() == tmAbs {
+		d.absAfterTag()
+	}
+}
+
+func (d *unpacker) skipFile() {
+	if d.u() == 0 {
+		d.str()
+	}
+}
+
 // unpackHead fills in what a Stream indexes an attempt by: its first
 // SYN (times, IP-ID, options), key and ISN, when and why it was handed on;
 // the rest of a is left as it was.

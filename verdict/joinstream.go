@@ -92,6 +92,7 @@ type Stream struct {
 
 	held, mostHeld int
 	scratch        [2]flows.Attempt
+	facts          [2]clockFacts
 	pack           []byte
 	done           bool
 }
@@ -501,21 +502,25 @@ func (j *Stream) unwait(i int32) {
 // link pairs a waiting client attempt with a waiting server one. Strong
 // matches (no clock needed) bound the clock offset.
 func (j *Stream) link(ci, si int32, how uint8) {
-	ca, sa := &j.scratch[0], &j.scratch[1]
 	c, s := j.e(ci), j.e(si)
-	if how <= howTSval {
-		j.unpackClock(c.view, ca)
-		j.unpackClock(s.view, sa)
-	} else {
-		j.unpackHead(c.view, ca)
-		j.unpackHead(s.view, sa)
-	}
+	cf, sf := &j.facts[0], &j.facts[1]
 	j.unwait(ci)
 	j.unwait(si)
-	j.servers[ca.Key.Server.Addr()] = true
-	j.clients[sa.Key.Client.Addr()] = true
+	if how > howTSval || !j.pk.clockOf(j.packs.Bytes(c.view), cf) || !j.pk.clockOf(j.packs.Bytes(s.view), sf) || !j.bounds.addFacts(cf, sf) {
+		ca, sa := &j.scratch[0], &j.scratch[1]
+		if how <= howTSval {
+			j.unpackClock(c.view, ca)
+			j.unpackClock(s.view, sa)
+			j.bounds.add(ca, sa)
+		} else {
+			j.unpackHead(c.view, ca)
+			j.unpackHead(s.view, sa)
+		}
+		cf.server, sf.client = ca.Key.Server.Addr(), sa.Key.Client.Addr()
+	}
+	j.servers[cf.server] = true
+	j.clients[sf.client] = true
 	if how <= howTSval {
-		j.bounds.add(ca, sa)
 		j.off = j.bounds.offset()
 	}
 	c.other, c.st, c.how = s.view, stPaired, how

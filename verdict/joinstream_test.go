@@ -331,3 +331,37 @@ func BenchmarkStream(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkStreamMatch is BenchmarkStream without packing or judging:
+// attempts packed beforehand, verdicts dropped as they go out. What the
+// joiner's goroutine does with each attempt.
+func BenchmarkStreamMatch(b *testing.B) {
+	client, server := generatedPair(b, capgen.MixConfig{N: 20000, Rate: 50, Seed: 1})
+	order := interleave(client, server)
+	pk := verdict.NewPacker("client.pcap", "server.pcap")
+	var packed [][]byte
+	for _, h := range order {
+		packed = append(packed, pk.Pack(nil, h.a))
+	}
+	// The chunks of one run are filled again in the next, as the join's
+	// are once its writer is done with them.
+	packs := new(verdict.Packs)
+	b.ReportAllocs()
+	for b.Loop() {
+		out := 0
+		epoch := packs.Epoch()
+		st := verdict.NewStream(verdict.JoinConfig{}, pk, packs, func(verdict.Ready) { out++ })
+		opening(st, client, server)
+		for i, h := range order {
+			st.AddPacked(h.side, packs.Keep(packed[i]))
+			st.Advance(h.side, h.a.End)
+		}
+		st.End(verdict.VantageClient, client)
+		st.End(verdict.VantageServer, server)
+		if out != 20000 {
+			b.Fatalf("%d verdicts, want 20000", out)
+		}
+		packs.Done(epoch)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(order)), "ns/attempt")
+}
