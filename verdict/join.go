@@ -505,17 +505,13 @@ func (b *offsetBounds) add(c, s *flows.Attempt) {
 	b.pairs++
 }
 
-// addFacts is add for the clock facts of two attempts (clockOf); false,
-// and nothing added, for bases too far apart to subtract.
-func (b *offsetBounds) addFacts(c, s *clockFacts) bool {
-	base := s.base.Sub(c.base)
-	if base <= -1<<62 || base >= 1<<62 {
-		return false
-	}
+// addFacts is add for the clock facts of two attempts whose first SYNs
+// came at cFirst and sFirst (nanos).
+func (b *offsetBounds) addFacts(c, s *clockFacts, cFirst, sFirst int64) {
+	base := time.Duration(sFirst - cFirst)
 	b.hi.lower(factsPair(c, s, base, flows.EvSYN, func(a, b time.Duration) bool { return a < b }))
 	b.lo.raise(factsPair(c, s, base, flows.EvSYNACK, func(a, b time.Duration) bool { return a > b }))
 	b.pairs++
-	return true
 }
 
 // factsPair is firstPair for clock facts, base apart.
@@ -528,13 +524,13 @@ func factsPair(c, s *clockFacts, base time.Duration, t flows.EventType, better f
 		return bound{}
 	}
 	var b bound
-	for k := range s.n {
-		if s.typ[k] != t || s.ipid[k] == 0 {
+	for _, e := range s.ev[:s.n] {
+		if e.typ != t || e.ipid == 0 {
 			continue
 		}
-		for m := range c.n {
-			if c.typ[m] == t && c.ipid[m] == s.ipid[k] {
-				if d := base + time.Duration(s.ts[k]-c.ts[m]); !b.ok || better(d, b.d) {
+		for _, f := range c.ev[:c.n] {
+			if f.typ == t && f.ipid == e.ipid {
+				if d := base + time.Duration(e.ts-f.ts); !b.ok || better(d, b.d) {
 					b = bound{d: d, ok: true, tight: true}
 				}
 				break

@@ -69,7 +69,7 @@ const (
 // Pack appends a packed copy of a to dst.
 func (p *Packer) Pack(dst []byte, a *flows.Attempt) []byte {
 	e := packer{p: p, b: dst, base: a.SYN.First}
-	// What the join indexes comes first (unpackHead).
+	// What the join indexes comes first (arrival).
 	e.absTime(a.SYN.First)
 	e.time(a.End, a.SYN.First)
 	e.b = append(e.b, byte(a.EndedBy))
@@ -305,20 +305,31 @@ func (p *Packer) unpackClock(b []byte, a *flows.Attempt) error {
 	return nil
 }
 
-// clockEvents is how many events clockOf reads; an attempt with more is
-// read the slow way (unpackClock).
-const clockEvents = 32
+// clockEvents is how many SYNs and SYN-ACKs the clock facts of an
+// attempt hold; one with more is read the slow way (unpackClock).
+const clockEvents = 6
 
-// clockFacts is what the clock offset reads of an attempt (offsetBounds),
-// and its endpoints: times as nanoseconds after base, its first SYN.
+// arrival is what a Stream reads of an attempt as it comes: what it orders
+// and matches it by, and its clock facts. Times are in nanoseconds
+// (nanos); no pointers.
+type arrival struct {
+	first, end int64
+	idled      bool
+	key        streamKey
+	opts       capture.TCPOptions
+	ipid       uint16 // of its first SYN
+	clock      clockFacts
+}
+
+// clockFacts is what the clock offset reads of an attempt (firstPair):
+// its SYN and SYN-ACK counters and packets, times as nanoseconds after
+// its first SYN. ok is false where they could not be read so (more than
+// clockEvents of them, times beyond nanos): then the attempt is.
 type clockFacts struct {
-	base           time.Time
-	client, server netip.Addr
-	syn, synack    clockSeen
-	n              int // events
-	typ            [clockEvents]flows.EventType
-	ipid           [clockEvents]uint16
-	ts             [clockEvents]int64
+	ok          bool
+	n           uint8
+	syn, synack clockSeen
+	ev          [clockEvents]clockEvent
 }
 
 type clockSeen struct {
@@ -326,51 +337,70 @@ type clockSeen struct {
 	first int64
 }
 
-// clockOf reads the clock facts of a packed attempt without making times
-// or events of them, as a link does for every pair. It reports false for
-// an attempt it does not read: more than clockEvents events, times not
-// written relative to another (unpackClock reads those).
-func (p *Packer) clockOf(b []byte, f *clockFacts) bool {
+type clockEvent struct {
+	ts   int64
+	ipid uint16
+	typ  flows.EventType
+}
+
+// arrival reads what a Stream needs of a packed attempt as it comes, in
+// one pass, making neither times nor events of it.
+func (p *Packer) arrival(b []byte, h *arrival) error {
 	d := unpacker{p: p, b: b}
+	f := &h.clock
+	*f = clockFacts{ok: true}
 	if d.u() != tmAbs {
-		return false
+		return errPacked
 	}
-	f.base = d.absAfterTag()
-	d.skipTime() // End
-	d.u8()       // EndedBy
-	f.client = d.addrPort().Addr()
-	f.server = d.addrPort().Addr()
-	d.u8() // tunnel
-	d.u()
-	d.u32() // ISN
+	first := d.absAfterTag()
+	h.first = nanos(first)
+	f.ok = h.first == first.UnixNano() // not held in
+	const near = 1 << 61               // sums of two stay as nanos has them
+	if end, ok := d.rel(0); ok && h.first > -near && h.first < near && end > -near && end < near {
+		h.end = h.first + end
+	} else {
+		d.i0 = 0 // read it again as a time
+		d.u()
+		d.absAfterTag()
+		h.end = nanos(d.time(first))
+	}
+	h.idled = flows.EndReason(d.u8()) == flows.EndIdle
+	h.key = streamKey{}
+	h.key.is4 = d.keyAddr(&h.key.client, 1)
+	h.key.cport = uint16(d.u())
+	h.key.is4 |= d.keyAddr(&h.key.server, 2)
+	h.key.sport = uint16(d.u())
+	h.key.tunnelKind = capture.TunnelKind(d.u8())
+	h.key.tunnelID = uint32(d.u())
+	h.key.isn = d.u32()
 	d.skipFile()
-	d.u() // flags
-	d.u() // options, SYN data
-	d.u8()
-	d.u()
-	d.u()
-	d.u()
-	f.syn = clockSeen{}
+	fl := d.u()
+	h.opts = capture.TCPOptions{SACKPerm: fl&pkSACKPerm != 0, HasTS: fl&pkHasTS != 0, Cut: fl&pkOptsCut != 0}
+	h.opts.MSS = uint16(d.u())
+	h.opts.WScale = int8(d.u8())
+	h.opts.TSVal = uint32(d.u())
+	h.opts.TSEcr = uint32(d.u())
+	d.u() // SYN data
+	h.ipid = 0
 	if n := d.u(); n > 0 {
 		f.syn.count = uint32(n - 1)
 		d.u8()
-		d.u()
-		first, ok := d.rel(0)
-		if !ok {
-			return false
-		}
-		f.syn.first = first
+		h.ipid = uint16(d.u())
+		t, ok := d.rel(0)
+		f.syn.first, f.ok = t, f.ok && ok
 		d.skipTime()
 	}
+	// The SYNs and SYN-ACKs among the events, and the index of each
+	// event among them, for the SYN-ACK counter that names one.
 	n := d.u()
-	if n > clockEvents {
-		return false
+	if n > uint64(len(d.b)) {
+		return errPacked
 	}
-	f.n = int(n)
+	var at [clockEvents + 1]int64 // times of the events up to the one named
 	prev := int64(0)
-	for k := range f.n {
+	for k := range n {
 		fl := d.u8()
-		f.typ[k] = flows.EventType(d.u8())
+		typ := flows.EventType(d.u8())
 		d.u8() // app, TTL
 		d.u8()
 		if fl&evOtherFile != 0 {
@@ -381,32 +411,63 @@ func (p *Packer) clockOf(b []byte, f *clockFacts) bool {
 		}
 		d.i() // N
 		ts, ok := d.rel(prev)
-		if !ok {
-			return false
-		}
-		f.ts[k], prev = ts, ts
-		f.ipid[k] = uint16(d.u())
+		f.ok = f.ok && ok
+		prev = ts
+		ipid := uint16(d.u())
 		d.u() // Len
+		if k < uint64(len(at)) {
+			at[k] = ts
+		}
+		if typ == flows.EvSYN || typ == flows.EvSYNACK {
+			if int(f.n) == clockEvents {
+				f.ok = false
+				continue
+			}
+			f.ev[f.n] = clockEvent{ts, ipid, typ}
+			f.n++
+		}
 	}
-	f.synack = clockSeen{} // the first of seensOf
-	if n := d.u(); n > 0 {
-		f.synack.count = uint32(n - 1)
+	if k := d.u(); k > 0 { // the SYN-ACK counter, the first of seensOf
+		f.synack.count = uint32(k - 1)
 		switch i := d.u(); {
 		case i == 0:
 			d.u8()
 			d.u()
-			first, ok := d.rel(0)
-			if !ok {
-				return false
-			}
-			f.synack.first = first
-		case i <= uint64(f.n):
-			f.synack.first = f.ts[i-1]
+			t, ok := d.rel(0)
+			f.synack.first, f.ok = t, f.ok && ok
+		case i <= uint64(len(at)) && i <= n:
+			f.synack.first = at[i-1]
 		default:
-			return false
+			f.ok = false // named by an event past those kept
 		}
 	}
-	return !d.bad
+	if d.bad {
+		return errPacked
+	}
+	return nil
+}
+
+// keyAddr reads an address into a key's form of it, and returns bit if
+// it is IPv4.
+func (d *unpacker) keyAddr(b *[16]byte, bit uint8) uint8 {
+	switch d.u8() {
+	case 0:
+		return 0
+	case 4:
+		if a := d.bytes(4); a != nil {
+			*b = netip.AddrFrom4([4]byte(a)).As16()
+			return bit
+		}
+	case 6:
+		if a := d.bytes(16); a != nil {
+			*b = [16]byte(a)
+			d.str() // the zone: a key has none
+			return 0
+		}
+	default:
+		d.bad = true
+	}
+	return 0
 }
 
 // rel reads a time written relative to one ref nanoseconds after the
@@ -438,18 +499,6 @@ func (d *unpacker) skipFile() {
 	if d.u() == 0 {
 		d.str()
 	}
-}
-
-// unpackHead fills in what a Stream indexes an attempt by: its first
-// SYN (times, IP-ID, options), key and ISN, when and why it was handed on;
-// the rest of a is left as it was.
-func (p *Packer) unpackHead(b []byte, a *flows.Attempt) error {
-	d := unpacker{p: p, b: b}
-	d.head(a)
-	if d.bad {
-		return errPacked
-	}
-	return nil
 }
 
 // head reads what Pack writes first, and returns the flags word.

@@ -1,5 +1,7 @@
 package verdict
 
+import "slices"
+
 // Packs keeps packed attempts (Packer) while a join waits on them, in
 // chunks of bytes: one allocation for hundreds of attempts, nothing the
 // collector scans, and a chunk let go once none of its attempts is kept.
@@ -27,8 +29,12 @@ type retired struct {
 	epoch uint64
 }
 
-// PackRef names an attempt kept in Packs.
-type PackRef struct{ chunk, off, n uint32 }
+// PackRef names an attempt kept in Packs: n bytes at off in a chunk, or
+// (n 0) a chunk of its own.
+type PackRef struct {
+	chunk  uint32
+	off, n uint16
+}
 
 // packChunk is a chunk's size: about 300 attempts.
 const packChunk = 64 << 10
@@ -38,37 +44,48 @@ func (p *Packs) Keep(b []byte) PackRef {
 	if len(b) == 0 {
 		panic("verdict: keeping an empty packed attempt")
 	}
+	p.n++
+	if len(b) > packChunk/2 { // none is, but n must fit
+		c := p.slot()
+		p.chunks[c] = slices.Clip(slices.Clone(b))
+		p.live[c]++
+		return PackRef{chunk: uint32(c)}
+	}
 	c := p.cur
-	if len(p.chunks) == 0 || len(p.chunks[c])+len(b) > cap(p.chunks[c]) {
-		c = p.next(len(b))
+	if len(p.chunks) == 0 || cap(p.chunks[c]) != packChunk || len(p.chunks[c])+len(b) > packChunk {
+		c = p.next()
 	}
 	off := len(p.chunks[c])
 	p.chunks[c] = append(p.chunks[c], b...)
 	p.live[c]++
-	p.n++
-	return PackRef{uint32(c), uint32(off), uint32(len(b))}
+	return PackRef{uint32(c), uint16(off), uint16(len(b))}
 }
 
-// next starts a chunk with room for n bytes, letting go of the one being
-// filled if nothing in it is kept any more.
-func (p *Packs) next(n int) int32 {
+// next starts a chunk, letting go of the one being filled if nothing in
+// it is kept any more.
+func (p *Packs) next() int32 {
 	if len(p.chunks) > 0 && p.live[p.cur] == 0 {
 		p.letGo(p.cur)
 	}
-	var c int32
-	if k := len(p.free); k > 0 {
-		c, p.free = p.free[k-1], p.free[:k-1]
-	} else {
-		c = int32(len(p.chunks))
-		p.chunks, p.live = append(p.chunks, nil), append(p.live, 0)
-	}
-	if k := len(p.spare); k > 0 && n <= packChunk {
+	c := p.slot()
+	if k := len(p.spare); k > 0 {
 		p.chunks[c], p.spare = p.spare[k-1], p.spare[:k-1]
 	} else {
-		p.chunks[c] = make([]byte, 0, max(packChunk, n))
+		p.chunks[c] = make([]byte, 0, packChunk)
 	}
 	p.cur = c
 	return c
+}
+
+// slot is a place in chunks for a chunk.
+func (p *Packs) slot() int32 {
+	if k := len(p.free); k > 0 {
+		c := p.free[k-1]
+		p.free = p.free[:k-1]
+		return c
+	}
+	p.chunks, p.live = append(p.chunks, nil), append(p.live, 0)
+	return int32(len(p.chunks) - 1)
 }
 
 func (p *Packs) letGo(c int32) {
@@ -81,8 +98,12 @@ func (p *Packs) letGo(c int32) {
 
 // Bytes is the packed attempt r names; the caller must not change it.
 func (p *Packs) Bytes(r PackRef) []byte {
-	end := r.off + r.n
-	return p.chunks[r.chunk][r.off:end:end]
+	b := p.chunks[r.chunk]
+	if r.n == 0 {
+		return b[:len(b):len(b)]
+	}
+	end := int(r.off) + int(r.n)
+	return b[r.off:end:end]
 }
 
 // Drop lets go of the attempt r names.

@@ -23,7 +23,7 @@ func TestPacksKeepBytes(t *testing.T) {
 	epoch := p.Epoch()
 	for i := range 5000 {
 		b := bytes.Repeat([]byte{byte(i)}, 1+i%300)
-		if i%1000 == 999 {
+		if i%1000 == 0 {
 			b = bytes.Repeat([]byte{byte(i)}, packChunk+10) // larger than a chunk
 		}
 		all = append(all, kept{ref: p.Keep(b), want: b})

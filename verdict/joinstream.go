@@ -47,10 +47,12 @@ import (
 //
 // A Stream is not safe for concurrent use; it starts no goroutine.
 type Stream struct {
-	cfg   JoinConfig
-	pk    *Packer
-	packs *Packs
-	emit  func(Ready)
+	cfg JoinConfig
+	// window and slackOf: Window and slack, worked out once.
+	window, slackOf time.Duration
+	pk              *Packer
+	packs           *Packs
+	emit            func(Ready)
 
 	progress [2]time.Time // capture time each side has read up to
 	read     [2]int64     // the same, in nanoseconds
@@ -84,15 +86,15 @@ type Stream struct {
 	byPort map[portSlot]chain
 	// waiting holds each side's attempts waiting for a counterpart, by
 	// when it can no longer come.
-	waiting [2]itemHeap
+	waiting [2]waitHeap
 	// queued orders what is not out yet: attempts with a client view by
 	// their first SYN, server-only ones by theirs on the server's clock.
 	queued [2]itemHeap
-	seq    [2]uint64
+	seq    [2]uint32
 
 	held, mostHeld int
 	scratch        [2]flows.Attempt
-	facts          [2]clockFacts
+	arr            arrival // the attempt being added
 	pack           []byte
 	done           bool
 }
@@ -115,6 +117,7 @@ func NewStream(cfg JoinConfig, pk *Packer, packs *Packs, emit func(Ready)) *Stre
 		byISN: map[uint32]chain{}, byTS: map[uint32]chain{}, byIPID: map[uint32]chain{}, byPort: map[portSlot]chain{},
 	}
 	j.read = [2]int64{nanos(time.Time{}), nanos(time.Time{})}
+	j.window, j.slackOf = StreamWindow(j.cfg), streamSlack(j.cfg)
 	return j
 }
 
@@ -148,7 +151,7 @@ type streamEntry struct {
 	// end is when the attempt was handed on; for a pair, the later of
 	// both on the client's clock.
 	end         int64
-	seq         uint64
+	seq         uint32  // compared modulo 2^32: a window holds far fewer
 	view, other PackRef // other: a client attempt's server view, once paired
 	w           int32   // its waitRec, -1 when it no longer waits
 	side, st    uint8
@@ -164,7 +167,9 @@ type waitRec struct {
 	key   streamKey
 	opts  capture.TCPOptions
 	ipid  uint16
+	wat   int32 // its place in waiting, -1 once out of it
 	links [nChains]link
+	clock clockFacts
 }
 
 // The chains a waiting server attempt is in.
@@ -229,17 +234,15 @@ type streamKey struct {
 	is4            uint8 // bit 0: the client's address is IPv4, bit 1: the server's
 }
 
-func keyOf(a *flows.Attempt) streamKey {
-	k := streamKey{client: a.Key.Client.Addr().As16(), server: a.Key.Server.Addr().As16(),
-		cport: a.Key.Client.Port(), sport: a.Key.Server.Port(), isn: a.ISN,
-		tunnelID: a.Key.Tunnel.ID, tunnelKind: a.Key.Tunnel.Kind}
-	if a.Key.Client.Addr().Is4() {
-		k.is4 |= 1
+func (k *streamKey) clientAddr() netip.Addr { return keyAddr(k.client, k.is4&1 != 0) }
+func (k *streamKey) serverAddr() netip.Addr { return keyAddr(k.server, k.is4&2 != 0) }
+
+func keyAddr(b [16]byte, is4 bool) netip.Addr {
+	a := netip.AddrFrom16(b)
+	if is4 {
+		return a.Unmap()
 	}
-	if a.Key.Server.Addr().Is4() {
-		k.is4 |= 2
-	}
-	return k
+	return a
 }
 
 // portSlot gathers server attempts waiting for a counterpart by server
@@ -300,7 +303,7 @@ func second(t int64) int64 {
 // slack is what the waits add for the clocks and for late packets: how
 // long a packet may take, how far apart two SYNs may be matched, how long
 // after a packet the judging looks at the other capture.
-func (j *Stream) slack() time.Duration { return streamSlack(j.cfg) }
+func (j *Stream) slack() time.Duration { return j.slackOf }
 
 func streamSlack(c JoinConfig) time.Duration {
 	return c.Transit + c.MatchWindow + maxOneWay + max(c.StallAfter, c.AnswerWait, c.SYNTimeout)
@@ -308,7 +311,7 @@ func streamSlack(c JoinConfig) time.Duration {
 
 // Window is how far behind the captures' reading the verdicts go out:
 // what the Stream holds is what the captures show in that much time.
-func (j *Stream) Window() time.Duration { return StreamWindow(j.cfg) }
+func (j *Stream) Window() time.Duration { return j.window }
 
 // StreamWindow is the Window of a Stream with cfg.
 func StreamWindow(cfg JoinConfig) time.Duration {
@@ -326,25 +329,22 @@ func (j *Stream) Add(side Vantage, a *flows.Attempt) {
 // AddPacked takes an attempt packed with the Stream's Packer and kept in
 // its Packs, which it drops once the verdict is out.
 func (j *Stream) AddPacked(side Vantage, r PackRef) {
-	a := &j.scratch[0]
-	if err := j.pk.unpackHead(j.packs.Bytes(r), a); err != nil {
-		panic(err) // packed by the caller's own Packer: a bug
-	}
+	a := &j.arr
+	j.arrival(r, a) // packed by the caller's own Packer, else a bug
 	x := sideIndex(side)
-	key := keyOf(a)
+	key := a.key
 	i := j.newEntry()
 	e := j.e(i)
-	*e = streamEntry{view: r, first: nanos(a.SYN.First), end: nanos(a.End), idled: a.EndedBy == flows.EndIdle,
-		seq: j.seq[x], side: uint8(x), st: stWaiting, w: -1}
+	*e = streamEntry{view: r, first: a.first, end: a.end, idled: a.idled, seq: j.seq[x], side: uint8(x), st: stWaiting, w: -1}
 	j.seq[x]++
 	j.held++
 	j.mostHeld = max(j.mostHeld, j.held)
 	if x == atServer {
-		if addr := a.Key.Server.Addr(); !j.servers[addr] {
+		if addr := key.serverAddr(); !j.servers[addr] {
 			j.servers[addr] = true
 		}
 		j.serverAttempts++
-	} else if addr := a.Key.Client.Addr(); !j.clients[addr] {
+	} else if addr := key.clientAddr(); !j.clients[addr] {
 		j.clients[addr] = true
 	}
 	// The exact match needs no clock, so it is made at once; a server
@@ -361,7 +361,7 @@ func (j *Stream) AddPacked(side Vantage, r PackRef) {
 		}
 	} else {
 		e.w = j.newWait()
-		j.waits[e.w] = waitRec{key: key, opts: a.SYNOpts, ipid: a.SYN.IPID}
+		j.waits[e.w] = waitRec{key: key, opts: a.opts, ipid: a.ipid, clock: a.clock}
 		// A server capture's last attempt of a 4-tuple and ISN is the one
 		// matched, a client capture's first, as Join does.
 		if _, dup := j.exact[x][key]; x == atServer || !dup {
@@ -370,7 +370,7 @@ func (j *Stream) AddPacked(side Vantage, r PackRef) {
 		if x == atServer {
 			j.index(i)
 		}
-		j.waiting[x].push(item{j.horizon(e), e.seq, i})
+		j.wpush(x, witem{item{j.horizon(e), e.seq, i}, e.w})
 	}
 	j.step()
 }
@@ -472,8 +472,7 @@ func unchain[K comparable](j *Stream, m map[K]chain, k K, i int32, in int) {
 	}
 }
 
-// unwait takes an attempt out of the tables of those waiting (its item
-// in waiting is let go when it comes up).
+// unwait takes an attempt out of the tables of those waiting.
 func (j *Stream) unwait(i int32) {
 	e := j.e(i)
 	if e.w < 0 {
@@ -481,6 +480,9 @@ func (j *Stream) unwait(i int32) {
 	}
 	w := &j.waits[e.w]
 	x := e.side
+	if w.wat >= 0 {
+		j.wremove(int(x), int(w.wat))
+	}
 	if o, ok := j.exact[x][w.key]; ok && o == i {
 		delete(j.exact[x], w.key)
 	}
@@ -503,26 +505,23 @@ func (j *Stream) unwait(i int32) {
 // matches (no clock needed) bound the clock offset.
 func (j *Stream) link(ci, si int32, how uint8) {
 	c, s := j.e(ci), j.e(si)
-	cf, sf := &j.facts[0], &j.facts[1]
-	j.unwait(ci)
-	j.unwait(si)
-	if how > howTSval || !j.pk.clockOf(j.packs.Bytes(c.view), cf) || !j.pk.clockOf(j.packs.Bytes(s.view), sf) || !j.bounds.addFacts(cf, sf) {
-		ca, sa := &j.scratch[0], &j.scratch[1]
-		if how <= howTSval {
+	ck, cf := j.matching(c)
+	sk, sf := j.matching(s)
+	j.servers[ck.serverAddr()] = true
+	j.clients[sk.clientAddr()] = true
+	if how <= howTSval {
+		if cf.ok && sf.ok {
+			j.bounds.addFacts(cf, sf, c.first, s.first)
+		} else {
+			ca, sa := &j.scratch[0], &j.scratch[1]
 			j.unpackClock(c.view, ca)
 			j.unpackClock(s.view, sa)
 			j.bounds.add(ca, sa)
-		} else {
-			j.unpackHead(c.view, ca)
-			j.unpackHead(s.view, sa)
 		}
-		cf.server, sf.client = ca.Key.Server.Addr(), sa.Key.Client.Addr()
-	}
-	j.servers[cf.server] = true
-	j.clients[sf.client] = true
-	if how <= howTSval {
 		j.off = j.bounds.offset()
 	}
+	j.unwait(ci)
+	j.unwait(si)
 	c.other, c.st, c.how = s.view, stPaired, how
 	if se := plus(s.end, -j.off.Offset); se > c.end {
 		c.end = se
@@ -532,8 +531,18 @@ func (j *Stream) link(ci, si int32, how uint8) {
 	j.freeEntry(si)
 }
 
-func (j *Stream) unpackHead(r PackRef, a *flows.Attempt) {
-	if err := j.pk.unpackHead(j.packs.Bytes(r), a); err != nil {
+// matching is what matching knows of an attempt: its waitRec's, or (not
+// waiting) that of the attempt being added.
+func (j *Stream) matching(e *streamEntry) (*streamKey, *clockFacts) {
+	if e.w < 0 {
+		return &j.arr.key, &j.arr.clock
+	}
+	w := &j.waits[e.w]
+	return &w.key, &w.clock
+}
+
+func (j *Stream) arrival(r PackRef, a *arrival) {
+	if err := j.pk.arrival(j.packs.Bytes(r), a); err != nil {
 		panic(err)
 	}
 }
@@ -585,10 +594,10 @@ func (j *Stream) horizon(e *streamEntry) int64 {
 // settled reports whether the first attempt waiting on side x can no
 // longer get a counterpart, and takes it out of the waiting.
 func (j *Stream) settled(x int) (int32, bool) {
-	w, ok := j.top(&j.waiting[x], x, stWaiting)
-	if !ok {
+	if len(j.waiting[x]) == 0 {
 		return 0, false
 	}
+	w := j.waiting[x][0]
 	h := w.at
 	if x == atServer {
 		h = plus(h, j.errBound())
@@ -596,17 +605,16 @@ func (j *Stream) settled(x int) (int32, bool) {
 	if !j.readBoth(x, h) {
 		return 0, false
 	}
-	j.waiting[x].pop()
+	j.wremove(x, 0)
 	return w.i, true
 }
 
-// top is the first item of h still standing for an attempt of side x
-// (in state st, if not stFree), letting go of those that no longer do.
-func (j *Stream) top(h *itemHeap, x int, st uint8) (item, bool) {
+// top is the first item of h still standing for an attempt of side x,
+// letting go of those that no longer do.
+func (j *Stream) top(h *itemHeap, x int) (item, bool) {
 	for len(*h) > 0 {
 		it := (*h)[0]
-		e := j.e(it.i)
-		if e.seq == it.seq && int(e.side) == x && e.st != stFree && (st == stFree || e.st == st) {
+		if e := j.e(it.i); e.seq == it.seq && int(e.side) == x && e.st != stFree {
 			return it, true
 		}
 		h.pop()
@@ -642,12 +650,10 @@ func (j *Stream) finish() {
 	j.done = true
 	left := make([]item, 0, len(j.waiting[atClient]))
 	for _, w := range j.waiting[atClient] {
-		if e := j.e(w.i); e.seq == w.seq && e.side == atClient && e.st == stWaiting {
-			left = append(left, w)
-		}
+		left = append(left, w.item)
 	}
 	// In the order they came, as Join goes through them.
-	slices.SortFunc(left, func(a, b item) int { return cmp.Compare(a.seq, b.seq) })
+	slices.SortFunc(left, func(a, b item) int { return cmp.Compare(int32(a.seq-b.seq), 0) })
 	for _, w := range left {
 		if j.e(w.i).st == stWaiting {
 			j.matchStrong(w.i)
@@ -658,12 +664,9 @@ func (j *Stream) finish() {
 			j.alone(w.i)
 		}
 	}
-	for _, w := range j.waiting[atServer] {
-		if e := j.e(w.i); e.seq == w.seq && e.side == atServer && e.st == stWaiting {
-			j.alone(w.i)
-		}
+	for len(j.waiting[atServer]) > 0 {
+		j.alone(j.waiting[atServer][0].i)
 	}
-	j.waiting = [2]itemHeap{}
 	j.out(true)
 }
 
@@ -774,8 +777,8 @@ func (j *Stream) out(all bool) {
 // of equal ones, those with a client view first, each in the order they
 // came (Join's order).
 func (j *Stream) next() (item, int, bool) {
-	c, cok := j.top(&j.queued[atClient], atClient, stFree)
-	s, sok := j.top(&j.queued[atServer], atServer, stFree)
+	c, cok := j.top(&j.queued[atClient], atClient)
+	s, sok := j.top(&j.queued[atServer], atServer)
 	switch {
 	case !sok:
 		return c, atClient, cok
@@ -803,7 +806,7 @@ func (j *Stream) ready(e *streamEntry) bool {
 func (j *Stream) judge(i int32, jv *joinView) {
 	e := j.e(i)
 	r := Ready{view: j.packs.Bytes(e.view), how: e.how, jv: jv, pk: j.pk}
-	a := &j.scratch[0]
+	var a arrival
 	j.held--
 	switch {
 	case e.st == stPaired:
@@ -813,12 +816,12 @@ func (j *Stream) judge(i int32, jv *joinView) {
 		j.held--
 	case e.side == atClient:
 		r.kind = readyClient
-		j.unpackHead(e.view, a)
-		r.known = j.serverAttempts == 0 || j.servers[a.Key.Server.Addr()]
+		j.arrival(e.view, &a)
+		r.known = j.serverAttempts == 0 || j.servers[a.key.serverAddr()]
 	default:
 		r.kind = readyServer
-		j.unpackHead(e.view, a)
-		r.known = j.clients[a.Key.Client.Addr()]
+		j.arrival(e.view, &a)
+		r.known = j.clients[a.key.clientAddr()]
 	}
 	// The bytes stay valid for whoever judges them.
 	j.packs.Drop(e.view)
@@ -906,17 +909,87 @@ func (j *Stream) openSpans() {
 // item is an attempt in a heap: at (its first SYN, or when it is settled)
 // first, then the order it came in. An item whose attempt has moved on
 // stays until it comes up (top): i may then name another attempt, which
-// seq tells apart.
+// seq tells apart. 16 bytes.
 type item struct {
 	at  int64
-	seq uint64
+	seq uint32
 	i   int32
+}
+
+// witem is an item of waiting, with the waitRec that knows its place.
+type witem struct {
+	item
+	w int32
+}
+
+// waitHeap is a binary heap of witems, smallest first; each waitRec
+// knows its item's place (wat), so that an attempt matched leaves at once.
+type waitHeap []witem
+
+func (j *Stream) wpush(x int, it witem) {
+	j.waiting[x] = append(j.waiting[x], it)
+	j.wup(x, len(j.waiting[x])-1)
+}
+
+// wremove takes out the item at k.
+func (j *Stream) wremove(x, k int) {
+	h := j.waiting[x]
+	n := len(h) - 1
+	j.waits[h[k].w].wat = -1
+	if k != n {
+		h[k] = h[n]
+		j.waits[h[k].w].wat = int32(k)
+	}
+	j.waiting[x] = h[:n]
+	if k < n {
+		j.wdown(x, k)
+		j.wup(x, k)
+	}
+}
+
+func (j *Stream) wup(x, k int) {
+	h := j.waiting[x]
+	it := h[k]
+	for k > 0 {
+		p := (k - 1) / 2
+		if !it.less(h[p].item) {
+			break
+		}
+		h[k] = h[p]
+		j.waits[h[k].w].wat = int32(k)
+		k = p
+	}
+	h[k] = it
+	j.waits[it.w].wat = int32(k)
+}
+
+func (j *Stream) wdown(x, k int) {
+	h := j.waiting[x]
+	n := len(h)
+	it := h[k]
+	for {
+		c := 2*k + 1
+		if c >= n {
+			break
+		}
+		if c+1 < n && h[c+1].less(h[c].item) {
+			c++
+		}
+		if !h[c].less(it.item) {
+			break
+		}
+		h[k] = h[c]
+		j.waits[h[k].w].wat = int32(k)
+		k = c
+	}
+	h[k] = it
+	j.waits[it.w].wat = int32(k)
 }
 
 // itemHeap is a binary heap of items, smallest first.
 type itemHeap []item
 
-func (a item) less(b item) bool { return a.at < b.at || (a.at == b.at && a.seq < b.seq) }
+func (a item) less(b item) bool { return a.at < b.at || (a.at == b.at && int32(a.seq-b.seq) < 0) }
 
 func (h *itemHeap) push(it item) {
 	*h = append(*h, it)
