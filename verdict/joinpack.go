@@ -112,50 +112,78 @@ func (p *Packer) Pack(dst []byte, a *flows.Attempt) []byte {
 	// Then the events, and the counters named by them: all that the
 	// join's clock needs (unpackClock).
 	e.u(uint64(len(a.Events)))
-	prevN, prevTS := uint64(0), a.SYN.First
+	st := newEvState()
+	prevTS := a.SYN.First
 	for i := range a.Events {
 		ev := &a.Events[i]
-		var f byte
-		if ev.FromClient {
-			f |= evFromClient
-		}
+		dir := st.dir(ev.FromClient)
+		var more byte
 		if ev.File != a.File {
-			f |= evOtherFile
+			more |= evOtherFile
 		}
 		if ev.Iface != 0 {
-			f |= evIface
+			more |= evIface
 		}
-		e.b = append(e.b, f, byte(ev.Type), byte(ev.App), ev.TTL)
-		if f&evOtherFile != 0 {
+		b0 := byte(min(ev.Type, evTypeEsc))
+		if ev.FromClient {
+			b0 |= evClient
+		}
+		same := int16(ev.TTL) == st.ttl[dir]
+		if same {
+			b0 |= evSameTTL
+		}
+		if ev.App != 0 {
+			b0 |= evApp
+		}
+		if more != 0 {
+			b0 |= evMore
+		}
+		e.b = append(e.b, b0)
+		if ev.Type >= evTypeEsc {
+			e.b = append(e.b, byte(ev.Type))
+		}
+		if ev.App != 0 {
+			e.b = append(e.b, byte(ev.App))
+		}
+		if !same {
+			e.b = append(e.b, ev.TTL)
+		}
+		if more != 0 {
+			e.b = append(e.b, more)
+		}
+		if more&evOtherFile != 0 {
 			e.file(ev.File)
 		}
-		if f&evIface != 0 {
+		if more&evIface != 0 {
 			e.i(int64(ev.Iface))
 		}
-		e.i(int64(ev.N - prevN))
+		e.i(int64(ev.N - st.n))
 		e.time(ev.TS, prevTS)
-		e.u(uint64(ev.IPID))
+		e.u(zigzag(int64(int16(ev.IPID - st.ipid[dir]))))
 		e.u(uint64(ev.Len))
-		prevN, prevTS = ev.N, ev.TS
+		prevTS = ev.TS
+		st.took(dir, ev.N, ev.TTL, ev.IPID)
 	}
 	for _, sn := range seensOf(a) {
 		e.seenAfterEvents(sn, a.Events)
 	}
-	// Then the rest.
+	// Then the rest: the counters, only those not zero (most are).
 	e.b = binary.LittleEndian.AppendUint32(e.b, a.ServerISN)
-	e.u(uint64(a.AltServerISN)) // mostly none
-	for _, v := range [...]uint32{a.SYNAfterSYNACK, a.SYNACKAfterACK, a.ServerBytesAcked} {
-		e.u(uint64(v))
-	}
 	e.addr(a.ICMPInfo.From)
-	e.b = append(e.b, a.ICMPInfo.Type, a.ICMPInfo.Code)
-	e.u(uint64(a.ICMPInfo.QuoteLen))
-	e.u(a.ClientBytes)
-	e.u(a.ServerBytes)
-	for _, v := range [...]uint32{a.ServerSeqLo, a.ServerSeqHi, a.ServerMaxSeg, a.ServerResent, uint32(a.ServerMSS), a.ServerSent,
-		a.ClientDupACKs, a.ClientSeqLo, a.ClientSeqHi, a.ClientMaxSeg, a.ClientResent, a.ClientBytesAcked, a.ServerDupACKs} {
-		e.u(uint64(v))
+	rest := restOf(a)
+	var mask uint64
+	for k, v := range rest {
+		if v != 0 {
+			mask |= 1 << k
+		}
 	}
+	e.u(mask)
+	for _, v := range rest {
+		if v != 0 {
+			e.u(v)
+		}
+	}
+	e.n = st.n // packet numbers of references are from the last event's
 	e.app(&a.ClientApp)
 	e.ref(&a.ClientAppAt)
 	e.app(&a.ServerApp)
@@ -177,10 +205,86 @@ func (p *Packer) Pack(dst []byte, a *flows.Attempt) []byte {
 	e.u(uint64(a.ServerHops.IPID))
 	e.u(uint64(a.ServerHops.Count))
 	e.ref(&a.ServerHops.From)
-	e.u(uint64(a.EventsDropped))
-	e.u(uint64(a.Duplicates))
-	e.u(uint64(a.Echoes))
 	return e.b
+}
+
+// restOf are the counters Pack writes only when not zero, in the order of
+// the bits that say which are.
+func restOf(a *flows.Attempt) [24]uint64 {
+	return [24]uint64{uint64(a.AltServerISN), uint64(a.SYNAfterSYNACK), uint64(a.SYNACKAfterACK), uint64(a.ServerBytesAcked),
+		uint64(a.ICMPInfo.Type)<<8 | uint64(a.ICMPInfo.Code), uint64(a.ICMPInfo.QuoteLen), a.ClientBytes, a.ServerBytes,
+		uint64(a.ServerSeqLo), uint64(a.ServerSeqHi), uint64(a.ServerMaxSeg), uint64(a.ServerResent), uint64(a.ServerMSS), uint64(a.ServerSent),
+		uint64(a.ClientDupACKs), uint64(a.ClientSeqLo), uint64(a.ClientSeqHi), uint64(a.ClientMaxSeg), uint64(a.ClientResent), uint64(a.ClientBytesAcked),
+		uint64(a.ServerDupACKs), uint64(a.EventsDropped), uint64(a.Duplicates), uint64(a.Echoes)}
+}
+
+// setRest sets the counters restOf reads.
+func setRest(a *flows.Attempt, v *[24]uint64) {
+	a.AltServerISN, a.SYNAfterSYNACK, a.SYNACKAfterACK, a.ServerBytesAcked = uint32(v[0]), uint32(v[1]), uint32(v[2]), uint32(v[3])
+	a.ICMPInfo.Type, a.ICMPInfo.Code, a.ICMPInfo.QuoteLen = uint8(v[4]>>8), uint8(v[4]), uint16(v[5])
+	a.ClientBytes, a.ServerBytes = v[6], v[7]
+	a.ServerSeqLo, a.ServerSeqHi, a.ServerMaxSeg, a.ServerResent, a.ServerMSS, a.ServerSent = uint32(v[8]), uint32(v[9]), uint32(v[10]), uint32(v[11]), uint16(v[12]), uint32(v[13])
+	a.ClientDupACKs, a.ClientSeqLo, a.ClientSeqHi, a.ClientMaxSeg, a.ClientResent, a.ClientBytesAcked = uint32(v[14]), uint32(v[15]), uint32(v[16]), uint32(v[17]), uint32(v[18]), uint32(v[19])
+	a.ServerDupACKs, a.EventsDropped, a.Duplicates, a.Echoes = uint32(v[20]), uint32(v[21]), uint32(v[22]), uint32(v[23])
+}
+
+// Bits of an event's first byte: its type (a byte of its own follows when
+// it is evTypeEsc or more), who sent it, whether its TTL is that of the
+// last packet its sender sent, and whether a byte follows for its
+// application kind, and one for the bits below.
+const (
+	evTypeMask = 0x0f
+	evTypeEsc  = 0x0f
+	evClient   = 1 << 4
+	evSameTTL  = 1 << 5
+	evApp      = 1 << 6
+	evMore     = 1 << 7
+)
+
+// evState is what an event is packed against: the packet number of the
+// one before, and the TTL and IP-ID of the last from each side.
+type evState struct {
+	n    uint64
+	ttl  [2]int16 // -1: none yet
+	ipid [2]uint16
+}
+
+func newEvState() evState { return evState{ttl: [2]int16{-1, -1}} }
+
+func (st *evState) dir(fromClient bool) int {
+	if fromClient {
+		return 1
+	}
+	return 0
+}
+
+func (st *evState) took(dir int, n uint64, ttl uint8, ipid uint16) {
+	st.n, st.ttl[dir], st.ipid[dir] = n, int16(ttl), ipid
+}
+
+// event reads an event up to its packet number: its type, side,
+// application kind, TTL, and the bits evOtherFile and evIface.
+func (d *unpacker) event(st *evState) (typ flows.EventType, dir int, app capture.AppKind, ttl uint8, more byte) {
+	b0 := d.u8()
+	typ = flows.EventType(b0 & evTypeMask)
+	if typ == evTypeEsc {
+		typ = flows.EventType(d.u8())
+	}
+	dir = st.dir(b0&evClient != 0)
+	if b0&evApp != 0 {
+		app = capture.AppKind(d.u8())
+	}
+	if b0&evSameTTL == 0 {
+		ttl = d.u8()
+	} else if t := st.ttl[dir]; t >= 0 {
+		ttl = uint8(t)
+	} else {
+		d.bad = true
+	}
+	if b0&evMore != 0 {
+		more = d.u8()
+	}
+	return typ, dir, app, ttl, more
 }
 
 // seensOf are the counters of an attempt that Pack writes after its
@@ -204,22 +308,15 @@ func (p *Packer) Unpack(b []byte, a *flows.Attempt) error {
 	a.Settled = fl&pkSettled != 0
 	a.ICMPInfo.V6 = fl&pkICMPV6 != 0
 	a.ServerISN = d.u32()
-	a.AltServerISN = uint32(d.u())
-	for _, v := range [...]*uint32{&a.SYNAfterSYNACK, &a.SYNACKAfterACK, &a.ServerBytesAcked} {
-		*v = uint32(d.u())
-	}
 	a.ICMPInfo.From = d.addr()
-	a.ICMPInfo.Type = d.u8()
-	a.ICMPInfo.Code = d.u8()
-	a.ICMPInfo.QuoteLen = uint16(d.u())
-	a.ClientBytes = d.u()
-	a.ServerBytes = d.u()
-	var mss uint32
-	for _, v := range [...]*uint32{&a.ServerSeqLo, &a.ServerSeqHi, &a.ServerMaxSeg, &a.ServerResent, &mss, &a.ServerSent,
-		&a.ClientDupACKs, &a.ClientSeqLo, &a.ClientSeqHi, &a.ClientMaxSeg, &a.ClientResent, &a.ClientBytesAcked, &a.ServerDupACKs} {
-		*v = uint32(d.u())
+	var rest [24]uint64
+	mask := d.u()
+	for k := range rest {
+		if mask&(1<<k) != 0 {
+			rest[k] = d.u()
+		}
 	}
-	a.ServerMSS = uint16(mss)
+	setRest(a, &rest)
 	d.app(&a.ClientApp, fl&pkClientPartial != 0, fl&pkClientNameCut != 0)
 	d.ref(&a.ClientAppAt)
 	d.app(&a.ServerApp, fl&pkServerPartial != 0, fl&pkServerNameCut != 0)
@@ -244,9 +341,6 @@ func (p *Packer) Unpack(b []byte, a *flows.Attempt) error {
 	a.ServerHops.IPID = uint16(d.u())
 	a.ServerHops.Count = uint32(d.u())
 	d.ref(&a.ServerHops.From)
-	a.EventsDropped = uint32(d.u())
-	a.Duplicates = uint32(d.u())
-	a.Echoes = uint32(d.u())
 	if d.bad || d.i0 != len(d.b) {
 		return errPacked
 	}
@@ -260,28 +354,28 @@ func (d *unpacker) events(a *flows.Attempt) bool {
 		d.bad = true
 		return false
 	}
-	prevN, prevTS := uint64(0), a.SYN.First
+	st := newEvState()
+	prevTS := a.SYN.First
 	for range n {
 		var ev flows.Event
-		f := d.u8()
-		ev.FromClient = f&evFromClient != 0
-		ev.Type = flows.EventType(d.u8())
-		ev.App = capture.AppKind(d.u8())
-		ev.TTL = d.u8()
+		typ, dir, app, ttl, more := d.event(&st)
+		ev.Type, ev.FromClient, ev.App, ev.TTL = typ, dir == 1, app, ttl
 		ev.File = a.File
-		if f&evOtherFile != 0 {
+		if more&evOtherFile != 0 {
 			ev.File = d.file()
 		}
-		if f&evIface != 0 {
+		if more&evIface != 0 {
 			ev.Iface = int32(d.i())
 		}
-		ev.N = prevN + uint64(d.i())
+		ev.N = st.n + uint64(d.i())
 		ev.TS = d.time(prevTS)
-		ev.IPID = uint16(d.u())
+		ev.IPID = st.ipid[dir] + uint16(unzigzag(d.u()))
 		ev.Len = uint32(d.u())
-		prevN, prevTS = ev.N, ev.TS
+		prevTS = ev.TS
+		st.took(dir, ev.N, ev.TTL, ev.IPID)
 		a.Events = append(a.Events, ev)
 	}
+	d.n = st.n
 	for _, sn := range seensOf(a) {
 		d.seenAfterEvents(sn, a.Events)
 	}
@@ -398,23 +492,22 @@ func (p *Packer) arrival(b []byte, h *arrival) error {
 	}
 	var at [clockEvents + 1]int64 // times of the events up to the one named
 	prev := int64(0)
+	st := newEvState()
 	for k := range n {
-		fl := d.u8()
-		typ := flows.EventType(d.u8())
-		d.u8() // app, TTL
-		d.u8()
-		if fl&evOtherFile != 0 {
+		typ, dir, _, ttl, more := d.event(&st)
+		if more&evOtherFile != 0 {
 			d.skipFile()
 		}
-		if fl&evIface != 0 {
+		if more&evIface != 0 {
 			d.i()
 		}
-		d.i() // N
+		num := st.n + uint64(d.i())
 		ts, ok := d.rel(prev)
 		f.ok = f.ok && ok
 		prev = ts
-		ipid := uint16(d.u())
+		ipid := st.ipid[dir] + uint16(unzigzag(d.u()))
 		d.u() // Len
+		st.took(dir, num, ttl, ipid)
 		if k < uint64(len(at)) {
 			at[k] = ts
 		}
@@ -531,6 +624,7 @@ type packer struct {
 	p    *Packer
 	b    []byte
 	base time.Time
+	n    uint64 // the last event's packet number
 }
 
 func (e *packer) u(v uint64) {
@@ -666,9 +760,21 @@ func (e *packer) seenAfterEvents(s *flows.Seen, events []flows.Event) {
 	e.time(s.Last, s.First)
 }
 
+// ref packs a reference to a packet: 0 for none, else its file (one
+// of the Packer's: its index plus two; else 1 and its name), its number
+// from the last event's, time and interface.
 func (e *packer) ref(r *capture.Ref) {
-	e.file(r.File)
-	e.u(r.N)
+	if *r == (capture.Ref{}) {
+		e.u(0)
+		return
+	}
+	if i, ok := e.p.index[r.File]; ok {
+		e.u(uint64(i) + 2)
+	} else {
+		e.u(1)
+		e.str(r.File)
+	}
+	e.i(int64(r.N - e.n))
 	e.time(r.TS, e.base)
 	e.i(int64(r.Iface))
 }
@@ -690,6 +796,7 @@ type unpacker struct {
 	i0   int
 	bad  bool
 	base time.Time
+	n    uint64 // the last event's packet number
 }
 
 func (d *unpacker) u() uint64 {
@@ -863,8 +970,19 @@ func (d *unpacker) seenAfterEvents(s *flows.Seen, events []flows.Event) {
 }
 
 func (d *unpacker) ref(r *capture.Ref) {
-	r.File = d.file()
-	r.N = d.u()
+	*r = capture.Ref{}
+	switch i := d.u(); {
+	case i == 0:
+		return
+	case i == 1:
+		r.File = d.str()
+	case i-2 < uint64(len(d.p.files)):
+		r.File = d.p.files[i-2]
+	default:
+		d.bad = true
+		return
+	}
+	r.N = d.n + uint64(d.i())
 	r.TS = d.time(d.base)
 	r.Iface = int32(d.i())
 }
