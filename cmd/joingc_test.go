@@ -10,11 +10,11 @@ func TestGCPercent(t *testing.T) {
 	}{
 		{100, 0, 100},
 		{100, 16 << 20, 100}, // less than the headroom: GOGC's own pace
-		{100, 64 << 20, 50},  // grows by the headroom
-		{100, 128 << 20, 25}, // by a quarter of it
+		{100, 48 << 20, 50},  // grows by the headroom
+		{100, 96 << 20, 25},  // by a quarter of it
 		{100, 1 << 30, 25},   // never less
-		{200, 128 << 20, 50}, // twice the headroom for twice GOGC
-		{50, 32 << 20, 50},   // never more than GOGC
+		{200, 96 << 20, 50},  // twice the headroom for twice GOGC
+		{50, 24 << 20, 50},   // never more than GOGC
 		{400, 2 << 30, 100},
 	} {
 		if got := gcPercent(tc.base, tc.live); got != tc.want {
