@@ -120,7 +120,9 @@ func swapped(all []*joinGroup) bool {
 // Readers hand it everything through their channels, and it hands on to
 // its writer, which alone touches the sink. What it holds is what the
 // captures show in the join's window (verdict.StreamWindow: 2 min 20 s at
-// the default --idle), however long they run.
+// the default --idle), however long they run: packed, in the chunks of
+// one verdict.Packs, which fill again once the writer is done with what
+// they held, and the collector paced for it (gcPace).
 //
 // Until every group has been read a window past its start (or to its
 // end), it only holds their attempts, packed: then the TTLs have told
