@@ -383,8 +383,8 @@ func (d *unpacker) events(a *flows.Attempt) bool {
 }
 
 // unpackClock fills in what the join's clock needs of an attempt: its
-// head, its events and the counters they name (unpackHead, and the rest of
-// a as it was).
+// head, its events and the counters they name (the rest of a as it was),
+// for one whose clock facts arrival could not read.
 func (p *Packer) unpackClock(b []byte, a *flows.Attempt) error {
 	d := unpacker{p: p, b: b}
 	a.Events = a.Events[:0]
