@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -24,14 +23,18 @@ const joinBatch = 256
 // joinLead is how far, in capture time, one capture's reading may run
 // ahead of the other's: beyond it the joiner stops taking its batches
 // (the reader then waits), so that its attempts do not pile up waiting for
-// counterparts the other capture has not reached.
-const joinLead = 10 * time.Second
+// counterparts the other capture has not reached. What waits is held
+// unpacked in part (keys, clock facts): 2 s of it at 1000 connections a
+// second is under a megabyte; a few batches' worth of capture time, so
+// that the readers seldom wait.
+const joinLead = 2 * time.Second
 
 // joinGroup is one group being read for the join.
 type joinGroup struct {
 	group
-	ch    chan *joinBatchOf
-	votes map[verdict.Vantage]int
+	// ch carries the reader's batches to the joiner; free takes them back.
+	ch, free chan *joinBatchOf
+	votes    map[verdict.Vantage]int
 	// Set by the reader before its last batch.
 	sources  []report.Source
 	warnings []string
@@ -63,27 +66,31 @@ func (g *joinGroup) vantage() verdict.Vantage {
 // held is an attempt, packed, held until the join starts, with when it was
 // handed on.
 type held struct {
-	packed []byte
+	packed verdict.PackRef
 	end    time.Time
 }
 
 // joinBatchOf is what a reader hands on at once. The last of a group has
 // end set: its reader has returned.
 type joinBatchOf struct {
-	items    []joinItem
+	items []joinItem
+	// packed holds the items' attempts, packed one after the other: the
+	// joiner keeps a copy of each, and the batch goes back to the reader.
+	packed   []byte
 	progress time.Time   // the latest time an attempt was handed on
 	starts   []time.Time // the first batch: when each of the group's files starts
 	end      bool
 }
 
-// joinItem is one of: a packed attempt with what its TTLs say and when it
-// was handed on, a failed lookup, a midstream connection.
+// joinItem is one of: an attempt, packed (packed[from:to] of its batch),
+// with what its TTLs say and when it was handed on; a failed lookup; a
+// midstream connection.
 type joinItem struct {
-	packed []byte
-	end    time.Time
-	vote   verdict.Vantage
-	lookup *flows.Lookup
-	mid    *flows.Midstream
+	from, to int
+	end      time.Time
+	vote     verdict.Vantage
+	lookup   *flows.Lookup
+	mid      *flows.Midstream
 }
 
 // swapped reports whether --client and --server were given the other
@@ -113,7 +120,9 @@ func swapped(all []*joinGroup) bool {
 // Readers hand it everything through their channels, and it hands on to
 // its writer, which alone touches the sink. What it holds is what the
 // captures show in the join's window (verdict.StreamWindow: 2 min 20 s at
-// the default --idle), however long they run.
+// the default --idle), however long they run: packed, in the chunks of
+// one verdict.Packs, which fill again once the writer is done with what
+// they held, and the collector paced for it (gcPace).
 //
 // Until every group has been read a window past its start (or to its
 // end), it only holds their attempts, packed: then the TTLs have told
@@ -133,6 +142,7 @@ type joiner struct {
 	out     *joinWriter
 	groups  []*joinGroup
 	pk      *verdict.Packer
+	packs   *verdict.Packs // the attempts held, packed
 	stream  *verdict.Stream
 	started bool
 	warmup  time.Duration
@@ -142,6 +152,10 @@ type joiner struct {
 	told              map[verdict.Vantage]bool
 	swapped, sameSide bool
 	scratch           flows.Attempt
+	// gc paces the collector for what the join holds; taken counts the
+	// batches taken.
+	gc    *gcPace
+	taken int
 }
 
 // analyzeJoined reads several groups, joins the client-side and the
@@ -151,11 +165,13 @@ func analyzeJoined(ctx context.Context, cfg *analyzeConfig, gs []group, notes []
 	for _, g := range gs {
 		files = append(files, g.files...)
 	}
-	jn := &joiner{cfg: cfg, pk: verdict.NewPacker(slices.Compact(slices.Clone(files))...)}
-	jn.out = newJoinWriter(out, jn.pk, cfg.verdict)
+	jn := &joiner{cfg: cfg, pk: verdict.NewPacker(slices.Compact(slices.Clone(files))...), packs: new(verdict.Packs)}
+	jn.out = newJoinWriter(out, jn.pk, jn.packs, cfg.verdict)
+	jn.gc = newGCPace()
+	defer jn.gc.restore()
 	jn.warmup = verdict.StreamWindow(jn.joinConfig())
 	for _, g := range gs {
-		jn.groups = append(jn.groups, &joinGroup{group: g, votes: map[verdict.Vantage]int{}, ch: make(chan *joinBatchOf, 2)})
+		jn.groups = append(jn.groups, &joinGroup{group: g, votes: map[verdict.Vantage]int{}, ch: make(chan *joinBatchOf, 2), free: make(chan *joinBatchOf, 4)})
 	}
 	// Each side has its own tracker: the sides are read at once, on
 	// goroutines of their own, unless they share something reading
@@ -211,11 +227,12 @@ func (jn *joiner) joinConfig() verdict.JoinConfig {
 // read reads group i and hands on what its tracker hands on, in batches.
 func (jn *joiner) read(ctx context.Context, i int, opt readOptions, stdin io.Reader) {
 	g := jn.groups[i]
-	b := &joinBatchOf{items: make([]joinItem, 0, joinBatch), starts: fileStarts(g.files)}
+	b := g.batch()
+	b.starts = fileStarts(g.files)
 	add := func(it joinItem) {
 		if b.items = append(b.items, it); len(b.items) == joinBatch {
 			g.ch <- b
-			b = &joinBatchOf{items: make([]joinItem, 0, joinBatch)}
+			b = g.batch()
 		}
 	}
 	fcfg := jn.cfg.flows
@@ -229,17 +246,26 @@ func (jn *joiner) read(ctx context.Context, i int, opt readOptions, stdin io.Rea
 			add(joinItem{mid: &c})
 		}
 	}
-	var scratch []byte
 	g.sources, g.warnings, g.err = readGroup(ctx, g.group, fcfg, opt, stdin, func(a *flows.Attempt, _ verdict.Vantage) {
 		if a.End.After(b.progress) {
 			b.progress = a.End
 		}
-		// Packed into storage of its own size: what the join keeps.
-		scratch = jn.pk.Pack(scratch[:0], a)
-		add(joinItem{packed: bytes.Clone(scratch), end: a.End, vote: verdict.InferVantage(a)})
+		from := len(b.packed)
+		b.packed = jn.pk.Pack(b.packed, a)
+		add(joinItem{from: from, to: len(b.packed), end: a.End, vote: verdict.InferVantage(a)})
 	})
 	b.end = true
 	g.ch <- b
+}
+
+// batch is a batch to fill: one the joiner gave back, else a new one.
+func (g *joinGroup) batch() *joinBatchOf {
+	select {
+	case b := <-g.free:
+		return b
+	default:
+		return &joinBatchOf{items: make([]joinItem, 0, joinBatch)}
+	}
 }
 
 // fileStarts reads the first record's time of each file, for what the
@@ -294,7 +320,17 @@ func (jn *joiner) run(cancel func()) error {
 			g.starts = b.starts
 		}
 		jn.take(g, b)
-		if b.end {
+		if jn.taken++; jn.taken%16 == 0 {
+			jn.gc.adjust()
+		}
+		end := b.end
+		// Back to its reader, emptied (nothing in it is kept).
+		*b = joinBatchOf{items: b.items[:0], packed: b.packed[:0]}
+		select {
+		case g.free <- b:
+		default:
+		}
+		if end {
 			g.ended = true
 			if g.err != nil {
 				cancel()
@@ -319,16 +355,18 @@ func (jn *joiner) take(g *joinGroup, b *joinBatchOf) {
 	for i := range b.items {
 		it := &b.items[i]
 		switch {
-		case it.packed != nil:
+		case it.to > it.from:
+			packed := b.packed[it.from:it.to]
 			g.votes[it.vote]++
 			if g.start.IsZero() {
-				jn.unpack(it.packed)
+				jn.unpack(packed)
 				g.start = jn.scratch.SYN.First
 			}
+			ref := jn.packs.Keep(packed)
 			if !jn.started {
-				g.held = append(g.held, held{it.packed, it.end})
+				g.held = append(g.held, held{ref, it.end})
 			} else {
-				jn.attempt(g, it.packed)
+				jn.attempt(g, ref)
 			}
 		case it.lookup != nil:
 			if !jn.started {
@@ -357,11 +395,18 @@ func (jn *joiner) throttled(g *joinGroup) bool {
 	if !ok {
 		return false
 	}
+	// Once joined, the server side does not lead: its attempts then come
+	// after their client views, which take them at once, rather than
+	// waiting for them in the tables of the matches that need the clock.
+	lead := joinLead
+	if jn.started && g.side == verdict.VantageServer {
+		lead = 0
+	}
 	for _, h := range jn.groups {
 		if h == g || h.ended || (jn.started && !h.joined) {
 			continue
 		}
-		if u, ok := jn.reached(h); !ok || t.Sub(u) > joinLead {
+		if u, ok := jn.reached(h); !ok || t.Sub(u) > lead {
 			return true
 		}
 	}
@@ -481,7 +526,7 @@ func (jn *joiner) start() {
 		return
 	}
 	jn.told = map[verdict.Vantage]bool{}
-	jn.stream = verdict.NewStream(jn.joinConfig(), jn.pk, func(r verdict.Ready) { jn.out.add(joinOut{ready: r, hasReady: true}) })
+	jn.stream = verdict.NewStream(jn.joinConfig(), jn.pk, jn.packs, func(r verdict.Ready) { jn.out.add(joinOut{ready: r, hasReady: true}) })
 	for _, side := range []verdict.Vantage{verdict.VantageClient, verdict.VantageServer} {
 		if spans := jn.opening(side); spans != nil {
 			jn.stream.SetCoverage(side, spans)
@@ -489,27 +534,34 @@ func (jn *joiner) start() {
 	}
 	// In the order the trackers handed them on, as if the join had run
 	// from the start: its tables then hold no more than they will later.
-	type heldOf struct {
-		side verdict.Vantage
-		held
-	}
-	var all []heldOf
+	// That is a stable sort of all of them by when they were handed on: a
+	// merge of the groups' own, those of earlier groups first where equal.
+	var at []int
 	for _, g := range jn.groups {
-		if g.joined {
-			for _, h := range g.held {
-				all = append(all, heldOf{g.side, h})
-			}
-			g.held = nil
-		}
+		at = append(at, 0)
+		slices.SortStableFunc(g.held, func(a, b held) int { return a.end.Compare(b.end) })
 	}
-	slices.SortStableFunc(all, func(a, b heldOf) int { return a.end.Compare(b.end) })
-	for _, h := range all {
-		jn.stream.AddPacked(h.side, h.packed)
+	for {
+		next := -1
+		for k, g := range jn.groups {
+			if at[k] < len(g.held) && (next < 0 || g.held[at[k]].end.Before(jn.groups[next].held[at[next]].end)) {
+				next = k
+			}
+		}
+		if next < 0 {
+			break
+		}
+		g := jn.groups[next]
+		jn.stream.AddPacked(g.side, g.held[at[next]].packed)
+		at[next]++
+	}
+	for _, g := range jn.groups {
+		g.held = nil
 	}
 }
 
 // attempt takes an attempt of g once the join has started.
-func (jn *joiner) attempt(g *joinGroup, p []byte) {
+func (jn *joiner) attempt(g *joinGroup, p verdict.PackRef) {
 	if g.joined {
 		jn.stream.AddPacked(g.side, p)
 		return
@@ -517,8 +569,11 @@ func (jn *joiner) attempt(g *joinGroup, p []byte) {
 	jn.judgeAlone(g, p)
 }
 
-func (jn *joiner) judgeAlone(g *joinGroup, p []byte) {
-	jn.out.add(joinOut{packed: p, alone: g.alone})
+// judgeAlone hands an attempt to the writer, to be judged from g's
+// vantage alone; the bytes stay valid once dropped.
+func (jn *joiner) judgeAlone(g *joinGroup, p verdict.PackRef) {
+	jn.out.add(joinOut{packed: jn.packs.Bytes(p), alone: g.alone})
+	jn.packs.Drop(p)
 }
 
 func (jn *joiner) unpack(p []byte) *flows.Attempt {

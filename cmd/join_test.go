@@ -104,3 +104,28 @@ func sameLines(t *testing.T, got, want, stderr string) {
 	}
 	t.Fatalf("%d lines, the batch join gives %d (stderr %q)", len(g), len(w), stderr)
 }
+
+// TestStreamedJoinRefillsItsChunks: on captures long enough that the join
+// fills the chunks it keeps attempts in again (once the writer is done
+// with the attempts they held), every line is still the batch join's. Run
+// with -race, it checks that no chunk is filled while being judged.
+func TestStreamedJoinRefillsItsChunks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a mix of 12,000 connections")
+	}
+	var c, s bytes.Buffer
+	if _, err := capgen.WriteMix(&c, &s, capgen.MixConfig{N: 12000, Rate: 40, Seed: 3}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	client, server := filepath.Join(dir, "client.pcap"), filepath.Join(dir, "server.pcap")
+	if err := os.WriteFile(client, c.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(server, s.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want := batchJoin(t, c.Bytes(), s.Bytes(), client, server)
+	_, got, stderr := runMain("analyze", "--format", "json", "--client", client, "--server", server)
+	sameLines(t, got, want, stderr)
+}

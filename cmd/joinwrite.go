@@ -11,12 +11,20 @@ import (
 // long as the matching). Only its goroutine touches the sink until close
 // returns.
 type joinWriter struct {
-	out        *sink
-	pk         *verdict.Packer
-	vcfg       verdict.Config
+	out  *sink
+	pk   *verdict.Packer
+	vcfg verdict.Config
+	// reuse: the sink keeps no verdict past its call (JSON), so each is
+	// judged into the same Result, as pipe does.
+	reuse      bool
 	cur        []joinOut
 	full, free chan []joinOut
 	done       chan struct{}
+	// packs holds the packed attempts the batches point into: each batch
+	// is an epoch of it (verdict.Packs.Epoch), done with once the batch
+	// comes back written. taken counts the batches taken from free.
+	packs *verdict.Packs
+	taken uint64
 }
 
 // joinOut is one of: an attempt the join is done with, an attempt to
@@ -31,34 +39,56 @@ type joinOut struct {
 	mid      *flows.Midstream
 }
 
-func newJoinWriter(out *sink, pk *verdict.Packer, vcfg verdict.Config) *joinWriter {
-	w := &joinWriter{out: out, pk: pk, vcfg: vcfg, full: make(chan []joinOut, 4), free: make(chan []joinOut, 6), done: make(chan struct{})}
+func newJoinWriter(out *sink, pk *verdict.Packer, packs *verdict.Packs, vcfg verdict.Config) *joinWriter {
+	w := &joinWriter{out: out, pk: pk, packs: packs, vcfg: vcfg, reuse: out.table == nil && out.html == nil, full: make(chan []joinOut, 4), free: make(chan []joinOut, 6), done: make(chan struct{})}
 	for range cap(w.free) {
 		w.free <- make([]joinOut, 0, joinBatch)
 	}
-	w.cur = <-w.free
+	w.next()
 	go w.write()
 	return w
 }
 
+// next takes the batch to fill next. Past those free from the start, a
+// batch from free is one the writer is done with, the earliest not yet
+// taken: so are the bytes of the epoch it was filled in.
+func (w *joinWriter) next() {
+	w.cur = <-w.free
+	if w.taken++; w.taken > uint64(cap(w.free)) {
+		w.packs.Done(w.taken - uint64(cap(w.free)))
+	}
+	w.packs.Epoch()
+}
+
 func (w *joinWriter) write() {
 	defer close(w.done)
-	var scratch [2]flows.Attempt
+	var (
+		scratch verdict.JoinScratch
+		res     verdict.Result
+		a       flows.Attempt
+	)
 	for b := range w.full {
 		for i := range b {
 			switch it := &b[i]; {
+			case it.hasReady && w.reuse:
+				it.ready.JudgeInto(&res, &scratch)
+				w.out.add(res)
 			case it.hasReady:
 				w.out.add(it.ready.Judge(&scratch))
 			case it.packed != nil:
-				a := &scratch[0]
-				if err := w.pk.Unpack(it.packed, a); err != nil {
+				if err := w.pk.Unpack(it.packed, &a); err != nil {
 					panic(err) // packed by the readers with the same Packer: a bug
 				}
 				v := it.alone
 				if v == "" {
-					v = verdict.InferVantage(a)
+					v = verdict.InferVantage(&a)
 				}
-				w.out.add(verdict.Judge(a, v, w.vcfg))
+				if w.reuse {
+					verdict.JudgeInto(&res, &a, v, w.vcfg)
+					w.out.add(res)
+				} else {
+					w.out.add(verdict.Judge(&a, v, w.vcfg))
+				}
 			case it.lookup != nil:
 				w.out.addDNS(it.lookup)
 			case it.mid != nil:
@@ -73,7 +103,7 @@ func (w *joinWriter) write() {
 func (w *joinWriter) add(it joinOut) {
 	if w.cur = append(w.cur, it); len(w.cur) == joinBatch {
 		w.full <- w.cur
-		w.cur = <-w.free
+		w.next()
 	}
 }
 

@@ -1,7 +1,6 @@
 package verdict
 
 import (
-	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
@@ -199,18 +198,19 @@ func Join(client, server Side, cfg JoinConfig) ([]Result, ClockOffset) {
 
 	results := make([]Result, 0, len(client.Attempts)+len(server.Attempts)-len(matchOf))
 	jv := &joinView{client: client.spans(), server: server.spans(), off: off, cfg: cfg, lossy: client.Dropped+server.Dropped > 0}
+	var js joinScratch
 	for _, c := range client.Attempts {
-		var r Result
-		if s := matchOf[c]; s != nil {
-			r = jv.judgePair(c, s, how[c])
-		} else {
-			r = jv.judgeClientOnly(c, len(server.Attempts) == 0 || servers[c.Key.Server.Addr()])
-		}
-		results = append(results, r)
+		results = append(results, lent(func(r *Result) {
+			if s := matchOf[c]; s != nil {
+				jv.judgePair(r, &js, c, s, how[c])
+			} else {
+				jv.judgeClientOnly(r, c, len(server.Attempts) == 0 || servers[c.Key.Server.Addr()])
+			}
+		}))
 	}
 	for _, s := range server.Attempts {
 		if !used[s] {
-			results = append(results, jv.judgeServerOnly(s, clients[s.Key.Client.Addr()]))
+			results = append(results, lent(func(r *Result) { jv.judgeServerOnly(r, s, clients[s.Key.Client.Addr()]) }))
 		}
 	}
 	slices.SortStableFunc(results, func(a, b Result) int { return a.FirstSYN.Compare(b.FirstSYN) })
@@ -224,44 +224,76 @@ func nearInTime(c, s *flows.Attempt, off ClockOffset, cfg JoinConfig) bool {
 	return d > -cfg.MatchWindow && d < cfg.MatchWindow
 }
 
-// judgePair judges an attempt both captures saw, matched by how.
-func (v *joinView) judgePair(c, s *flows.Attempt, how string) Result {
-	r := judgeBoth(c, s, v)
+// judgePair judges into r an attempt both captures saw, matched by how.
+func (v *joinView) judgePair(r *Result, js *joinScratch, c, s *flows.Attempt, how string) {
+	judgeBoth(r, js, c, s, v)
 	r.Match = how
-	v.clock(&r)
-	return r
+	v.clock(r)
 }
 
-// judgeClientOnly judges an attempt only the client capture saw; inHost
-// says whether the server capture shows its server at all.
-func (v *joinView) judgeClientOnly(c *flows.Attempt, inHost bool) Result {
-	r := Judge(c, VantageClient, v.cfg.Config)
+// judgeClientOnly judges into r an attempt only the client capture saw;
+// inHost says whether the server capture shows its server at all.
+func (v *joinView) judgeClientOnly(r *Result, c *flows.Attempt, inHost bool) {
+	t := retelling(r, c, VantageClient, v.cfg.Config)
 	covered, sent := v.synsAtServer(c)
 	if covered > 0 && inHost {
-		judgeNeverAtServer(c, &r, v, covered)
+		judgeNeverAtServer(c, r, v, covered)
 		r.Partial = covered < sent
 		if !v.off.Known && len(v.server) > 0 {
-			r.Explanation += " (No attempt is in both captures, so their clocks could not be aligned; this takes both clocks to be right.)"
+			t.str(" (No attempt is in both captures, so their clocks could not be aligned; this takes both clocks to be right.)")
 		}
 		r.Vantage = VantageBoth
 		r.SYNSeenByServer, r.SYNACKSent = 0, 0
 		markLost(r.Evidence, true)
 	} else {
-		r.Explanation += " " + outOfView("server", covered > 0, inHost)
+		t.str(" ").outOfView("server", covered > 0, inHost)
 	}
-	v.clock(&r)
-	return r
+	retold(r)
+	v.clock(r)
 }
 
-// judgeServerOnly judges an attempt only the server capture saw, on the
-// client's clock; knownClient says whether the client capture shows its
-// client at all.
-func (v *joinView) judgeServerOnly(s *flows.Attempt, knownClient bool) Result {
-	r := Judge(s, VantageServer, v.cfg.Config)
+// judgeServerOnly judges into r an attempt only the server capture saw, on
+// the client's clock; knownClient says whether the client capture shows
+// its client at all.
+func (v *joinView) judgeServerOnly(r *Result, s *flows.Attempt, knownClient bool) {
+	t := retelling(r, s, VantageServer, v.cfg.Config)
 	inTime := v.toClient(s.SYN.First, time.Time{}) || v.toClient(s.SYN.Last, time.Time{})
-	r.Explanation += " " + outOfView("client", inTime, knownClient)
+	t.str(" ").outOfView("client", inTime, knownClient)
+	retold(r)
 	shift(r.Evidence, v.off.Offset)
 	r.FirstSYN = r.FirstSYN.Add(-v.off.Offset)
+}
+
+// retelling judges a from one capture into r (JudgeInto), then starts the
+// words over with its explanation, for the join to extend or replace
+// (r.judged) with what the other capture shows; retold makes them r's.
+// Only an explanation the join changes costs a second string.
+func retelling(r *Result, a *flows.Attempt, v Vantage, cfg Config) *text {
+	JudgeInto(r, a, v, cfg)
+	r.w.reset()
+	return r.w.expl.str(r.Explanation)
+}
+
+// retold makes what was written since retelling r's: the explanation, and
+// the fields written (the server's capture naming what the client's did
+// not).
+func retold(r *Result) {
+	w := r.w
+	w.kept = -1
+	if string(w.expl.b) == r.Explanation {
+		w.kept = len(w.expl.b) // unchanged: finish keeps the string it has
+	}
+	w.finish(r)
+}
+
+// lent judges into a Result of its own, with words lent for the call, as
+// Judge does: for Join, which keeps every result.
+func lent(judge func(r *Result)) Result {
+	w := spareWords.Get().(*words)
+	r := Result{w: w}
+	judge(&r)
+	r.w = nil
+	w.giveBack(&r)
 	return r
 }
 
@@ -392,14 +424,14 @@ func joinDefaults(cfg JoinConfig) JoinConfig {
 }
 
 // outOfView says why the other capture cannot confirm an attempt.
-func outOfView(other string, inTime, inHost bool) string {
+func (t *text) outOfView(other string, inTime, inHost bool) *text {
 	switch {
 	case !inTime:
-		return fmt.Sprintf("The %s capture does not cover this time, so it cannot confirm the attempt.", other)
+		return t.str("The ").str(other).str(" capture does not cover this time, so it cannot confirm the attempt.")
 	case !inHost:
-		return fmt.Sprintf("The %s capture shows no traffic of this host: it was taken elsewhere, so it cannot confirm the attempt.", other)
+		return t.str("The ").str(other).str(" capture shows no traffic of this host: it was taken elsewhere, so it cannot confirm the attempt.")
 	}
-	return fmt.Sprintf("The %s capture covers this time and host but holds no matching SYN: it missed the packets, or a middlebox rewrote them beyond recognition.", other)
+	return t.str("The ").str(other).str(" capture covers this time and host but holds no matching SYN: it missed the packets, or a middlebox rewrote them beyond recognition.")
 }
 
 // pick returns the first unused candidate that ok accepts.
@@ -473,6 +505,44 @@ func (b *offsetBounds) add(c, s *flows.Attempt) {
 	b.pairs++
 }
 
+// addFacts is add for the clock facts of two attempts whose first SYNs
+// came at cFirst and sFirst (nanos).
+func (b *offsetBounds) addFacts(c, s *clockFacts, cFirst, sFirst int64) {
+	base := time.Duration(sFirst - cFirst)
+	b.hi.lower(factsPair(c, s, base, flows.EvSYN, func(a, b time.Duration) bool { return a < b }))
+	b.lo.raise(factsPair(c, s, base, flows.EvSYNACK, func(a, b time.Duration) bool { return a > b }))
+	b.pairs++
+}
+
+// factsPair is firstPair for clock facts, base apart.
+func factsPair(c, s *clockFacts, base time.Duration, t flows.EventType, better func(a, b time.Duration) bool) bound {
+	cs, ss := c.syn, s.syn
+	if t == flows.EvSYNACK {
+		cs, ss = c.synack, s.synack
+	}
+	if cs.count == 0 || ss.count == 0 {
+		return bound{}
+	}
+	var b bound
+	for _, e := range s.ev[:s.n] {
+		if e.typ != t || e.ipid == 0 {
+			continue
+		}
+		for _, f := range c.ev[:c.n] {
+			if f.typ == t && f.ipid == e.ipid {
+				if d := base + time.Duration(e.ts-f.ts); !b.ok || better(d, b.d) {
+					b = bound{d: d, ok: true, tight: true}
+				}
+				break
+			}
+		}
+	}
+	if b.ok {
+		return b
+	}
+	return bound{d: base + time.Duration(ss.first-cs.first), ok: true, tight: cs.count == ss.count}
+}
+
 func (b *offsetBounds) offset() ClockOffset {
 	hi, lo := b.hi, b.lo
 	switch {
@@ -542,34 +612,36 @@ func firstPair(cs, ss flows.Seen, cev, sev []flows.Event, t flows.EventType, bet
 // though it ran while covered of the client's SYNs were on their way.
 func judgeNeverAtServer(c *flows.Attempt, r *Result, v *joinView, covered int) {
 	sure := v.sure()
-	syns := count(uint32(covered), "SYN")
-	if covered < int(c.SYN.Count) {
-		syns = fmt.Sprintf("%d of the %d SYNs (those sent while the server capture ran)", covered, c.SYN.Count)
-	}
 	switch r.Verdict {
 	case Refused:
 		r.RSTOrigin, r.OriginSure = OriginPath, sure.sureness()
-		r.set(Refused, OutboundPath, sure, "A RST answered the SYN (ECONNREFUSED), but the server never saw the SYN nor sent the RST: something on the way forged it, most likely a firewall rejecting the connection.")
+		r.judged(Refused, OutboundPath, sure).str("A RST answered the SYN (ECONNREFUSED), but the server never saw the SYN nor sent the RST: something on the way forged it, most likely a firewall rejecting the connection.")
 	case Unreachable:
 		// The router's ICMP error is proof whatever the clocks say.
 		r.Where, r.WhereSure, r.RSTOrigin, r.OriginSure = OutboundPath, Proven, OriginPath, Certain
-		r.Explanation += " The server capture confirms the SYN never arrived."
+		r.w.expl.str(" The server capture confirms the SYN never arrived.")
 	case Timeout:
-		r.set(Timeout, OutboundPath, sure, "%s None of %s reached the server: they were lost on the way out (ETIMEDOUT).", unanswered(c)+".", syns)
+		t := r.judged(Timeout, OutboundPath, sure).unanswered(c).str(". None of ")
+		if covered < int(c.SYN.Count) {
+			t.num(uint64(covered)).str(" of the ").num(uint64(c.SYN.Count)).str(" SYNs (those sent while the server capture ran)")
+		} else {
+			t.count(uint32(covered), "SYN")
+		}
+		t.str(" reached the server: they were lost on the way out (ETIMEDOUT).")
 	case Incomplete:
-		r.Explanation += " The server capture has not seen it either."
+		r.w.expl.str(" The server capture has not seen it either.")
 		return
 	default:
 		if !v.off.Known {
-			r.Explanation += " The server capture holds no matching SYN."
+			r.w.expl.str(" The server capture holds no matching SYN.")
 			return
 		}
 		// Answered, yet the server never saw it: something in the path
 		// (a SYN proxy, a load balancer) answered in its place.
-		r.Explanation += " The server capture, running at the time, never saw this attempt: something on the way may have answered in the server's place."
+		r.w.expl.str(" The server capture, running at the time, never saw this attempt: something on the way may have answered in the server's place.")
 		return
 	}
-	r.Candidates = []Place{r.Where}
+	r.Candidates = append(r.Candidates[:0], r.Where)
 	r.Settle = "" // the server capture did
 }
 
@@ -580,12 +652,13 @@ func (c Confidence) sureness() Sureness {
 	return Likely
 }
 
-// judgeBoth judges an attempt seen in both captures: what was sent and
-// what arrived, while the other capture ran, settles where it died.
-func judgeBoth(c, s *flows.Attempt, v *joinView) Result {
-	cfg := v.cfg.Config
-	r := Judge(c, VantageClient, cfg)
-	oneSided := r // what the client capture alone says, kept where the server's cannot settle it
+// judgeBoth judges into r an attempt seen in both captures: what was sent
+// and what arrived, while the other capture ran, settles where it died.
+func judgeBoth(r *Result, js *joinScratch, c, s *flows.Attempt, v *joinView) {
+	t := retelling(r, c, VantageClient, v.cfg.Config)
+	// What the client capture alone would settle it with, kept where the
+	// server's cannot settle it.
+	settle := r.Settle
 	r.Vantage = VantageBoth
 	r.SYNSeenByServer, r.SYNACKSent = int(s.SYN.Count), int(s.SYNACK.Count)
 	if s.Key.Client != c.Key.Client {
@@ -597,65 +670,70 @@ func judgeBoth(c, s *flows.Attempt, v *joinView) Result {
 	r.Settle = ""
 	covered, sent := v.synsAtServer(c)
 	r.Partial = covered < sent
-	lostSYNs := ""
+	lost := lostSYNs{covered: covered}
 	if int(s.SYN.Count) < covered {
-		lostSYNs = fmt.Sprintf(" (%d of the %d SYNs sent while the server capture ran were lost on the way out)", covered-int(s.SYN.Count), covered)
+		lost.n = covered - int(s.SYN.Count)
 	}
 	sure := v.sure()
 	switch {
 	case c.SYNACK.Count > 0:
-		judgeBothAnswered(c, s, &r, v)
+		judgeBothAnswered(c, s, r, v)
 	case c.ServerRST.Count > 0 && c.RSTInHandshake:
 		switch {
 		case s.ServerRST.Count > 0:
 			r.RSTOrigin, r.OriginSure = OriginServer, Certain
-			r.set(Refused, Server, Proven, "The server answered the SYN with a RST (ECONNREFUSED): nothing listens on port %d, or its firewall rejects the connection%s.", s.Key.Server.Port(), lostSYNs)
+			r.judged(Refused, Server, Proven).str("The server answered the SYN with a RST (ECONNREFUSED): nothing listens on port ").num(uint64(s.Key.Server.Port())).
+				str(", or its firewall rejects the connection").lostSYNs(lost).str(".")
 		case ran(v.server, s.SYN.First, c.ServerRST.First.Add(v.off.Offset+v.slack())):
 			// The server capture ran from the SYN's arrival until the RST
 			// reached the client: a RST the server sent would be in it.
 			r.RSTOrigin, r.OriginSure = OriginPath, sure.sureness()
-			r.set(Refused, OutboundPath, sure, "The client got a RST that the server never sent: something on the way forged it (the server %s).", serverDid(s))
+			r.judged(Refused, OutboundPath, sure).str("The client got a RST that the server never sent: something on the way forged it (the server ").serverDid(s).str(").")
 		default:
-			r = keepOneSided(r, oneSided, "the server capture does not cover the time of the RST")
+			// What the client capture alone says stands.
+			r.Settle, r.Partial = settle, true
+			t.str(" The server capture cannot settle it: the server capture does not cover the time of the RST.")
 		}
 	case c.ICMP.Count > 0:
 		r.Where, r.WhereSure = OutboundPath, Proven
 		if c.ICMPInfo.From == c.Key.Server.Addr() && s.ICMP.Count > 0 {
 			r.Where = Server
 		}
-		r.Explanation += fmt.Sprintf(" The server %s.", serverDid(s))
+		t.str(" The server ").serverDid(s).str(".")
 	default:
-		judgeBothUnanswered(c, s, &r, v, lostSYNs)
+		judgeBothUnanswered(c, s, r, v, lost)
 	}
 	if r.Where != Unknown {
-		r.Candidates = []Place{}
+		r.Candidates = r.Candidates[:0]
 		if r.Where != None {
-			r.Candidates = []Place{r.Where}
+			r.Candidates = append(r.Candidates, r.Where)
 		}
 	}
 	if r.Where == Unknown {
 		r.WhereSure = ""
 	}
-	nameCauses(s, &r)
-	r.Evidence = pairEvidence(r.Evidence, evidence(s, VantageServer), v.off)
-	return r
+	// The server's capture may name causes the client's could not.
+	causes(s, r, r.w)
+	retold(r)
+	js.pairEvidence(r, s, v.off)
 }
 
-// keepOneSided falls back to what the client capture alone could say,
-// noting why the server capture cannot settle it.
-func keepOneSided(joined, one Result, why string) Result {
-	one.Vantage = joined.Vantage
-	one.SYNSeenByServer, one.SYNACKSent = joined.SYNSeenByServer, joined.SYNACKSent
-	one.ClientSeenByServer, one.ServerSeenByServer = joined.ClientSeenByServer, joined.ServerSeenByServer
-	one.Partial = true
-	one.Explanation += " The server capture cannot settle it: " + why + "."
-	return one
+// lostSYNs counts the SYNs sent while the server capture ran (covered)
+// that never reached it (n).
+type lostSYNs struct{ n, covered int }
+
+// lostSYNs says how many SYNs were lost on the way out, if any.
+func (t *text) lostSYNs(l lostSYNs) *text {
+	if l.n == 0 {
+		return t
+	}
+	return t.str(" (").num(uint64(l.n)).str(" of the ").num(uint64(l.covered)).str(" SYNs sent while the server capture ran were lost on the way out)")
 }
 
 // judgeBothUnanswered judges an attempt no answer of which reached the
 // client: the server capture says whether it got the SYNs and answered.
 // How long the client waited counts SYNs either capture saw it send.
-func judgeBothUnanswered(c, s *flows.Attempt, r *Result, v *joinView, lostSYNs string) {
+func judgeBothUnanswered(c, s *flows.Attempt, r *Result, v *joinView, lost lostSYNs) {
 	sure := v.sure()
 	waitedUntil := c.End
 	if last := s.SYN.Last.Add(-v.off.Offset); s.SYN.Count > 0 && last.After(waitedUntil) {
@@ -663,16 +741,11 @@ func judgeBothUnanswered(c, s *flows.Attempt, r *Result, v *joinView, lostSYNs s
 	}
 	waited := waitedUntil.Sub(c.SYN.First)
 	if waited < v.cfg.SYNTimeout {
-		r.Explanation += fmt.Sprintf(" The server %s.", serverDid(s))
+		r.w.expl.str(" The server ").serverDid(s).str(".")
 		return // incomplete, as the client capture said
 	}
-	waitWords := fmt.Sprintf(" (the client waited at least %s, ETIMEDOUT)", dur(waited))
 	switch {
 	case s.SYNACK.Count > 0 || s.ServerRST.Count > 0:
-		answer := count(s.SYNACK.Count, "SYN-ACK")
-		if s.SYNACK.Count == 0 {
-			answer = "a RST"
-		}
 		// Proof that the answers were lost: the client kept resending its
 		// SYN after the server had answered, or the client capture ran
 		// while the first answer was on its way and never saw it.
@@ -684,19 +757,34 @@ func judgeBothUnanswered(c, s *flows.Attempt, r *Result, v *joinView, lostSYNs s
 			if s.SYNAfterSYNACK > 0 {
 				sure = Proven // the client resent its SYN after the answer left: no clock needed
 			}
-			r.set(Timeout, ReturnPath, sure, "The server answered with %s, but none reached the client: they were lost on the way back%s%s.", answer, waitWords, lostSYNs)
+			r.judged(Timeout, ReturnPath, sure).str("The server answered with ").answers(s).str(", but none reached the client: they were lost on the way back").
+				waited(waited).lostSYNs(lost).str(".")
 			return
 		}
-		r.set(Timeout, Unknown, "", "The server answered with %s, but the client capture ends before it could have arrived%s.", answer, waitWords)
-		r.unknown(ReturnPath, Client)
+		r.judged(Timeout, Unknown, "").str("The server answered with ").answers(s).str(", but the client capture ends before it could have arrived").waited(waited).str(".")
+		r.unknownAmong(ReturnPath, Client)
 	case ran(v.server, s.SYN.First, s.SYN.First.Add(v.cfg.AnswerWait)):
 		// The server capture ran long enough after the SYN arrived to show
 		// an answer, and holds none (its own clock: proven).
-		r.set(Timeout, Server, v.own(), "The server received %s and never answered: they were dropped on the server host (a firewall after the capture point, a full SYN queue)%s%s.", count(s.SYN.Count, "SYN"), waitWords, lostSYNs)
+		r.judged(Timeout, Server, v.own()).str("The server received ").count(s.SYN.Count, "SYN").
+			str(" and never answered: they were dropped on the server host (a firewall after the capture point, a full SYN queue)").waited(waited).lostSYNs(lost).str(".")
 	default:
-		r.set(Timeout, Unknown, "", "The server received %s, and its capture ends before an answer could be ruled out%s.", count(s.SYN.Count, "SYN"), waitWords)
-		r.unknown(Server, ReturnPath)
+		r.judged(Timeout, Unknown, "").str("The server received ").count(s.SYN.Count, "SYN").str(", and its capture ends before an answer could be ruled out").waited(waited).str(".")
+		r.unknownAmong(Server, ReturnPath)
 	}
+}
+
+// waited says how long the client waited for an answer.
+func (t *text) waited(d time.Duration) *text {
+	return t.str(" (the client waited at least ").dur(d).str(", ETIMEDOUT)")
+}
+
+// answers names what the server answered with: its SYN-ACKs, else a RST.
+func (t *text) answers(s *flows.Attempt) *text {
+	if s.SYNACK.Count == 0 {
+		return t.str("a RST")
+	}
+	return t.count(s.SYNACK.Count, "SYN-ACK")
 }
 
 // judgeBothAnswered judges an attempt whose SYN-ACK reached the client.
@@ -706,25 +794,29 @@ func judgeBothAnswered(c, s *flows.Attempt, r *Result, v *joinView) {
 	case HalfOpen:
 		switch {
 		case s.ACK.Count > 0:
-			r.set(HalfOpen, Server, Proven, "The client completed the handshake and the server received its ACK, yet kept resending its SYN-ACK: the server dropped the ACK, typically because its accept queue was full.")
+			r.judged(HalfOpen, Server, Proven).str("The client completed the handshake and the server received its ACK, yet kept resending its SYN-ACK: the server dropped the ACK, typically because its accept queue was full.")
 		case v.toServer(c.ACK.First, s.SYN.First):
-			r.set(HalfOpen, OutboundPath, sure, "The client completed the handshake, but its %s never reached the server, which kept resending its SYN-ACK: lost on the way to the server.", count(c.ACK.Count, "ACK"))
+			r.judged(HalfOpen, OutboundPath, sure).str("The client completed the handshake, but its ").count(c.ACK.Count, "ACK").
+				str(" never reached the server, which kept resending its SYN-ACK: lost on the way to the server.")
 		}
 	case Stalled:
 		switch {
 		case s.ClientData.Count > 0 && s.ServerData.Count > 0 && r.Cause == CausePMTU:
-			got := "none of it"
+			t := r.judged(Stalled, ReturnPath, Proven).str("The server received the request and sent ").num(s.ServerBytes).
+				str(" bytes of reply in segments of up to ").num(uint64(s.ServerMaxSeg)).str(" bytes, but the client got ")
 			if c.ServerData.Count > 0 {
-				got = fmt.Sprintf("only segments of up to %d bytes", c.ServerMaxSeg)
+				t.str("only segments of up to ").num(uint64(c.ServerMaxSeg)).str(" bytes")
+			} else {
+				t.str("none of it")
 			}
-			r.set(Stalled, ReturnPath, Proven, "The server received the request and sent %d bytes of reply in segments of up to %d bytes, but the client got %s and acknowledged none: full-size segments vanish on the way back, a PMTU black hole (a link with a smaller MTU whose ICMP \"fragmentation needed\" never reaches the server; MSS announced: client %s, server %s).",
-				s.ServerBytes, s.ServerMaxSeg, got, mssWords(c.SYNOpts.MSS), mssWords(s.ServerMSS))
+			t.str(" and acknowledged none: full-size segments vanish on the way back, a PMTU black hole (a link with a smaller MTU whose ICMP \"fragmentation needed\" never reaches the server; MSS announced: client ").
+				mss(c.SYNOpts.MSS).str(", server ").mss(s.ServerMSS).str(").")
 		case s.ClientData.Count > 0 && s.ServerData.Count > 0:
-			r.set(Stalled, ReturnPath, Proven, "The server received the request and sent %d bytes of reply, but none reached the client: lost on the way back.", s.ServerBytes)
+			r.judged(Stalled, ReturnPath, Proven).str("The server received the request and sent ").num(s.ServerBytes).str(" bytes of reply, but none reached the client: lost on the way back.")
 		case s.ClientData.Count > 0 && ran(v.server, s.SYN.First, s.ClientData.First.Add(v.cfg.StallAfter)):
-			r.set(Stalled, Server, v.own(), "The server received the request (%d bytes) and never replied: the server application did not answer.", s.ClientBytes)
+			r.judged(Stalled, Server, v.own()).str("The server received the request (").num(s.ClientBytes).str(" bytes) and never replied: the server application did not answer.")
 		case s.ClientData.Count == 0 && v.toServer(c.ClientData.First, s.SYN.First):
-			r.set(Stalled, OutboundPath, sure, "The connection was established, but the client's request (%d bytes) never reached the server: lost on the way out.", c.ClientBytes)
+			r.judged(Stalled, OutboundPath, sure).str("The connection was established, but the client's request (").num(c.ClientBytes).str(" bytes) never reached the server: lost on the way out.")
 		}
 	case Reset:
 		switch {
@@ -732,47 +824,61 @@ func judgeBothAnswered(c, s *flows.Attempt, r *Result, v *joinView) {
 			r.RSTOrigin, r.OriginSure, r.WhereSure = OriginClient, Certain, Proven
 		case s.ServerRST.Count > 0:
 			r.RSTOrigin, r.OriginSure = OriginServer, Certain
-			r.set(Reset, Server, Proven, "The handshake completed, then the server reset the connection (ECONNRESET).")
+			r.judged(Reset, Server, Proven).str("The handshake completed, then the server reset the connection (ECONNRESET).")
 		case ran(v.server, s.SYN.First, c.ServerRST.First.Add(v.off.Offset+v.slack())):
 			r.RSTOrigin, r.OriginSure = OriginPath, sure.sureness()
-			r.set(Reset, OutboundPath, sure, "The handshake completed, then the client got a RST the server never sent: something on the way ended the connection.")
+			r.judged(Reset, OutboundPath, sure).str("The handshake completed, then the client got a RST the server never sent: something on the way ended the connection.")
 		}
 	case Aborted:
 		r.RSTOrigin, r.OriginSure, r.WhereSure = OriginClient, Certain, Proven
 	case Established:
 		r.WhereSure = Proven
 		if !s.Established() && s.SYNACK.Count > 1 && v.toServer(c.ACK.First, s.SYN.First) {
-			r.set(HalfOpen, OutboundPath, sure, "The client completed the handshake, but its ACK never reached the server, which kept resending its SYN-ACK: lost on the way to the server.")
+			r.judged(HalfOpen, OutboundPath, sure).str("The client completed the handshake, but its ACK never reached the server, which kept resending its SYN-ACK: lost on the way to the server.")
 		}
 	case Timeout:
 		if r.Where == Client {
 			r.WhereSure = Proven
-			r.Explanation += fmt.Sprintf(" The server %s.", serverDid(s))
+			r.w.expl.str(" The server ").serverDid(s).str(".")
 		}
 	}
 }
 
 // serverDid says in words what the server capture shows of an attempt.
-func serverDid(s *flows.Attempt) string {
+func (t *text) serverDid(s *flows.Attempt) *text {
+	t.str("received ").count(s.SYN.Count, "SYN")
 	switch {
 	case s.SYNACK.Count > 0:
-		return fmt.Sprintf("received %s and answered with %s", count(s.SYN.Count, "SYN"), count(s.SYNACK.Count, "SYN-ACK"))
+		return t.str(" and answered with ").count(s.SYNACK.Count, "SYN-ACK")
 	case s.ServerRST.Count > 0:
-		return fmt.Sprintf("received %s and answered with a RST", count(s.SYN.Count, "SYN"))
+		return t.str(" and answered with a RST")
 	}
-	return fmt.Sprintf("received %s and did not answer", count(s.SYN.Count, "SYN"))
+	return t.str(" and did not answer")
 }
 
-// pairEvidence merges the two captures' evidence on the client's clock and
-// links each packet to its copy in the other capture: a packet sent and
-// never received is lost.
-func pairEvidence(cev, sev []Evidence, off ClockOffset) []Evidence {
-	shift(sev, off.Offset)
-	for i := range cev {
-		cev[i].Side = VantageClient
+// joinScratch is what judging joined attempts reuses from one to the
+// next: room to merge the two captures' evidence.
+type joinScratch struct {
+	ev         []Evidence
+	order, pos []int
+}
+
+// pairEvidence merges the server capture's evidence of s into r's (the
+// client's) on the client's clock and links each packet to its copy in
+// the other capture: a packet sent and never received is lost. r's
+// evidence and js's room trade places.
+func (js *joinScratch) pairEvidence(r *Result, s *flows.Attempt, off ClockOffset) {
+	all := r.Evidence
+	n := len(all)
+	for i := range all {
+		all[i].Side = VantageClient
 	}
-	n := len(cev)
-	all := append(slices.Clone(cev), sev...)
+	icmpWhat := ""
+	if hasEvent(s, flows.EvICMP) {
+		icmpWhat = "ICMP " + s.ICMPInfo.Name() // rare: a string of its own
+	}
+	all = appendEvidence(all, s, VantageServer, icmpWhat)
+	shift(all[n:], off.Offset)
 	tol := pairSlack
 	if off.Error > 0 {
 		tol += off.Error
@@ -805,24 +911,24 @@ func pairEvidence(cev, sev []Evidence, off ClockOffset) []Evidence {
 		}
 	}
 	// Order by time on the client's clock, remapping the pair indexes.
-	order := make([]int, len(all))
-	for i := range order {
-		order[i] = i
+	order := js.order[:0]
+	for i := range all {
+		order = append(order, i)
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return all[a].At.Compare(all[b].At) })
-	pos := make([]int, len(all))
+	pos := slices.Grow(js.pos[:0], len(all))[:len(all)]
 	for to, from := range order {
 		pos[from] = to
 	}
-	out := make([]Evidence, len(all))
+	out := slices.Grow(js.ev[:0], len(all))[:len(all)]
 	for to, from := range order {
-		e := all[from]
-		if e.Pair >= 0 {
+		out[to] = all[from]
+		if e := &out[to]; e.Pair >= 0 {
 			e.Pair = pos[e.Pair]
 		}
-		out[to] = e
 	}
-	return out
+	js.ev, js.order, js.pos = all[:0], order, pos
+	r.Evidence = out
 }
 
 // isICMP reports whether evidence is an ICMP error: sent by a router, not

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"net/netip"
-	"slices"
 	"time"
 
 	"github.com/synpath/synpath/capture"
@@ -70,7 +69,7 @@ const (
 // Pack appends a packed copy of a to dst.
 func (p *Packer) Pack(dst []byte, a *flows.Attempt) []byte {
 	e := packer{p: p, b: dst, base: a.SYN.First}
-	// What the join indexes comes first (unpackHead).
+	// What the join indexes comes first (arrival).
 	e.absTime(a.SYN.First)
 	e.time(a.End, a.SYN.First)
 	e.b = append(e.b, byte(a.EndedBy))
@@ -110,26 +109,87 @@ func (p *Packer) Pack(dst []byte, a *flows.Attempt) []byte {
 	e.u(uint64(a.SYNOpts.TSEcr))
 	e.u(uint64(a.SYNData))
 	e.seen(&a.SYN)
+	// Then the events, and the counters named by them: all that the
+	// join's clock needs (unpackClock).
+	e.u(uint64(len(a.Events)))
+	st := newEvState()
+	prevTS := a.SYN.First
+	for i := range a.Events {
+		ev := &a.Events[i]
+		dir := st.dir(ev.FromClient)
+		var more byte
+		if ev.File != a.File {
+			more |= evOtherFile
+		}
+		if ev.Iface != 0 {
+			more |= evIface
+		}
+		b0 := byte(min(ev.Type, evTypeEsc))
+		if ev.FromClient {
+			b0 |= evClient
+		}
+		same := int16(ev.TTL) == st.ttl[dir]
+		if same {
+			b0 |= evSameTTL
+		}
+		if ev.App != 0 {
+			b0 |= evApp
+		}
+		if more != 0 {
+			b0 |= evMore
+		}
+		e.b = append(e.b, b0)
+		if ev.Type >= evTypeEsc {
+			e.b = append(e.b, byte(ev.Type))
+		}
+		if ev.App != 0 {
+			e.b = append(e.b, byte(ev.App))
+		}
+		if !same {
+			e.b = append(e.b, ev.TTL)
+		}
+		if more != 0 {
+			e.b = append(e.b, more)
+		}
+		if more&evOtherFile != 0 {
+			e.file(ev.File)
+		}
+		if more&evIface != 0 {
+			e.i(int64(ev.Iface))
+		}
+		e.i(int64(ev.N - st.n))
+		e.time(ev.TS, prevTS)
+		e.u(zigzag(int64(int16(ev.IPID - st.ipid[dir]))))
+		e.u(uint64(ev.Len))
+		prevTS = ev.TS
+		st.took(dir, ev.N, ev.TTL, ev.IPID)
+	}
+	for _, sn := range seensOf(a) {
+		e.seenAfterEvents(sn, a.Events)
+	}
+	// Then the rest: the counters, only those not zero (most are).
 	e.b = binary.LittleEndian.AppendUint32(e.b, a.ServerISN)
-	e.u(uint64(a.AltServerISN)) // mostly none
-	for _, v := range [...]uint32{a.SYNAfterSYNACK, a.SYNACKAfterACK, a.ServerBytesAcked} {
-		e.u(uint64(v))
-	}
 	e.addr(a.ICMPInfo.From)
-	e.b = append(e.b, a.ICMPInfo.Type, a.ICMPInfo.Code)
-	e.u(uint64(a.ICMPInfo.QuoteLen))
-	e.u(a.ClientBytes)
-	e.u(a.ServerBytes)
-	for _, v := range [...]uint32{a.ServerSeqLo, a.ServerSeqHi, a.ServerMaxSeg, a.ServerResent, uint32(a.ServerMSS), a.ServerSent,
-		a.ClientDupACKs, a.ClientSeqLo, a.ClientSeqHi, a.ClientMaxSeg, a.ClientResent, a.ClientBytesAcked, a.ServerDupACKs} {
-		e.u(uint64(v))
+	rest := restOf(a)
+	var mask uint64
+	for k, v := range rest {
+		if v != 0 {
+			mask |= 1 << k
+		}
 	}
+	e.u(mask)
+	for _, v := range rest {
+		if v != 0 {
+			e.u(v)
+		}
+	}
+	e.n = st.n // packet numbers of references are from the last event's
 	e.app(&a.ClientApp)
 	e.ref(&a.ClientAppAt)
 	e.app(&a.ServerApp)
 	e.ref(&a.ServerAppAt)
 	if d := a.DNS; d != nil {
-		e.str(d.Name.String())
+		e.name(&d.Name)
 		e.addr(d.Addr)
 		e.u(uint64(d.QType))
 		e.b = append(e.b, d.RCode)
@@ -145,40 +205,86 @@ func (p *Packer) Pack(dst []byte, a *flows.Attempt) []byte {
 	e.u(uint64(a.ServerHops.IPID))
 	e.u(uint64(a.ServerHops.Count))
 	e.ref(&a.ServerHops.From)
-	e.u(uint64(a.EventsDropped))
-	e.u(uint64(a.Duplicates))
-	e.u(uint64(a.Echoes))
-	e.u(uint64(len(a.Events)))
-	prevN, prevTS := uint64(0), a.SYN.First
-	for i := range a.Events {
-		ev := &a.Events[i]
-		var f byte
-		if ev.FromClient {
-			f |= evFromClient
-		}
-		if ev.File != a.File {
-			f |= evOtherFile
-		}
-		if ev.Iface != 0 {
-			f |= evIface
-		}
-		e.b = append(e.b, f, byte(ev.Type), byte(ev.App), ev.TTL)
-		if f&evOtherFile != 0 {
-			e.file(ev.File)
-		}
-		if f&evIface != 0 {
-			e.i(int64(ev.Iface))
-		}
-		e.i(int64(ev.N - prevN))
-		e.time(ev.TS, prevTS)
-		e.u(uint64(ev.IPID))
-		e.u(uint64(ev.Len))
-		prevN, prevTS = ev.N, ev.TS
-	}
-	for _, sn := range seensOf(a) {
-		e.seenAfterEvents(sn, a.Events)
-	}
 	return e.b
+}
+
+// restOf are the counters Pack writes only when not zero, in the order of
+// the bits that say which are.
+func restOf(a *flows.Attempt) [24]uint64 {
+	return [24]uint64{uint64(a.AltServerISN), uint64(a.SYNAfterSYNACK), uint64(a.SYNACKAfterACK), uint64(a.ServerBytesAcked),
+		uint64(a.ICMPInfo.Type)<<8 | uint64(a.ICMPInfo.Code), uint64(a.ICMPInfo.QuoteLen), a.ClientBytes, a.ServerBytes,
+		uint64(a.ServerSeqLo), uint64(a.ServerSeqHi), uint64(a.ServerMaxSeg), uint64(a.ServerResent), uint64(a.ServerMSS), uint64(a.ServerSent),
+		uint64(a.ClientDupACKs), uint64(a.ClientSeqLo), uint64(a.ClientSeqHi), uint64(a.ClientMaxSeg), uint64(a.ClientResent), uint64(a.ClientBytesAcked),
+		uint64(a.ServerDupACKs), uint64(a.EventsDropped), uint64(a.Duplicates), uint64(a.Echoes)}
+}
+
+// setRest sets the counters restOf reads.
+func setRest(a *flows.Attempt, v *[24]uint64) {
+	a.AltServerISN, a.SYNAfterSYNACK, a.SYNACKAfterACK, a.ServerBytesAcked = uint32(v[0]), uint32(v[1]), uint32(v[2]), uint32(v[3])
+	a.ICMPInfo.Type, a.ICMPInfo.Code, a.ICMPInfo.QuoteLen = uint8(v[4]>>8), uint8(v[4]), uint16(v[5])
+	a.ClientBytes, a.ServerBytes = v[6], v[7]
+	a.ServerSeqLo, a.ServerSeqHi, a.ServerMaxSeg, a.ServerResent, a.ServerMSS, a.ServerSent = uint32(v[8]), uint32(v[9]), uint32(v[10]), uint32(v[11]), uint16(v[12]), uint32(v[13])
+	a.ClientDupACKs, a.ClientSeqLo, a.ClientSeqHi, a.ClientMaxSeg, a.ClientResent, a.ClientBytesAcked = uint32(v[14]), uint32(v[15]), uint32(v[16]), uint32(v[17]), uint32(v[18]), uint32(v[19])
+	a.ServerDupACKs, a.EventsDropped, a.Duplicates, a.Echoes = uint32(v[20]), uint32(v[21]), uint32(v[22]), uint32(v[23])
+}
+
+// Bits of an event's first byte: its type (a byte of its own follows when
+// it is evTypeEsc or more), who sent it, whether its TTL is that of the
+// last packet its sender sent, and whether a byte follows for its
+// application kind, and one for the bits below.
+const (
+	evTypeMask = 0x0f
+	evTypeEsc  = 0x0f
+	evClient   = 1 << 4
+	evSameTTL  = 1 << 5
+	evApp      = 1 << 6
+	evMore     = 1 << 7
+)
+
+// evState is what an event is packed against: the packet number of the
+// one before, and the TTL and IP-ID of the last from each side.
+type evState struct {
+	n    uint64
+	ttl  [2]int16 // -1: none yet
+	ipid [2]uint16
+}
+
+func newEvState() evState { return evState{ttl: [2]int16{-1, -1}} }
+
+func (st *evState) dir(fromClient bool) int {
+	if fromClient {
+		return 1
+	}
+	return 0
+}
+
+func (st *evState) took(dir int, n uint64, ttl uint8, ipid uint16) {
+	st.n, st.ttl[dir], st.ipid[dir] = n, int16(ttl), ipid
+}
+
+// event reads an event up to its packet number: its type, side,
+// application kind, TTL, and the bits evOtherFile and evIface.
+func (d *unpacker) event(st *evState) (typ flows.EventType, dir int, app capture.AppKind, ttl uint8, more byte) {
+	b0 := d.u8()
+	typ = flows.EventType(b0 & evTypeMask)
+	if typ == evTypeEsc {
+		typ = flows.EventType(d.u8())
+	}
+	dir = st.dir(b0&evClient != 0)
+	if b0&evApp != 0 {
+		app = capture.AppKind(d.u8())
+	}
+	if b0&evSameTTL == 0 {
+		ttl = d.u8()
+	} else if t := st.ttl[dir]; t >= 0 {
+		ttl = uint8(t)
+	} else {
+		d.bad = true
+	}
+	if b0&evMore != 0 {
+		more = d.u8()
+	}
+	return typ, dir, app, ttl, more
 }
 
 // seensOf are the counters of an attempt that Pack writes after its
@@ -193,35 +299,31 @@ func (p *Packer) Unpack(b []byte, a *flows.Attempt) error {
 	d := unpacker{p: p, b: b}
 	*a = flows.Attempt{Events: a.Events[:0]}
 	fl := d.head(a)
+	if !d.events(a) {
+		return errPacked
+	}
 	a.ACKInferred = fl&pkACKInferred != 0
 	a.RSTInHandshake = fl&pkRSTInHandshake != 0
 	a.ServerAckedData = fl&pkServerAckedData != 0
 	a.Settled = fl&pkSettled != 0
 	a.ICMPInfo.V6 = fl&pkICMPV6 != 0
 	a.ServerISN = d.u32()
-	a.AltServerISN = uint32(d.u())
-	for _, v := range [...]*uint32{&a.SYNAfterSYNACK, &a.SYNACKAfterACK, &a.ServerBytesAcked} {
-		*v = uint32(d.u())
-	}
 	a.ICMPInfo.From = d.addr()
-	a.ICMPInfo.Type = d.u8()
-	a.ICMPInfo.Code = d.u8()
-	a.ICMPInfo.QuoteLen = uint16(d.u())
-	a.ClientBytes = d.u()
-	a.ServerBytes = d.u()
-	var mss uint32
-	for _, v := range [...]*uint32{&a.ServerSeqLo, &a.ServerSeqHi, &a.ServerMaxSeg, &a.ServerResent, &mss, &a.ServerSent,
-		&a.ClientDupACKs, &a.ClientSeqLo, &a.ClientSeqHi, &a.ClientMaxSeg, &a.ClientResent, &a.ClientBytesAcked, &a.ServerDupACKs} {
-		*v = uint32(d.u())
+	var rest [24]uint64
+	mask := d.u()
+	for k := range rest {
+		if mask&(1<<k) != 0 {
+			rest[k] = d.u()
+		}
 	}
-	a.ServerMSS = uint16(mss)
+	setRest(a, &rest)
 	d.app(&a.ClientApp, fl&pkClientPartial != 0, fl&pkClientNameCut != 0)
 	d.ref(&a.ClientAppAt)
 	d.app(&a.ServerApp, fl&pkServerPartial != 0, fl&pkServerNameCut != 0)
 	d.ref(&a.ServerAppAt)
 	if fl&pkDNS != 0 {
 		n := &flows.DNSAnswer{Stale: fl&pkDNSStale != 0}
-		n.Name = capture.NameOf(d.str())
+		n.Name = d.name()
 		n.Name.Cut = fl&pkDNSNameCut != 0
 		n.Addr = d.addr()
 		n.QType = uint16(d.u())
@@ -239,54 +341,257 @@ func (p *Packer) Unpack(b []byte, a *flows.Attempt) error {
 	a.ServerHops.IPID = uint16(d.u())
 	a.ServerHops.Count = uint32(d.u())
 	d.ref(&a.ServerHops.From)
-	a.EventsDropped = uint32(d.u())
-	a.Duplicates = uint32(d.u())
-	a.Echoes = uint32(d.u())
-	n := d.u()
-	if n > uint64(len(d.b)) { // each event takes bytes: a count past them is corrupt
-		return errPacked
-	}
-	prevN, prevTS := uint64(0), a.SYN.First
-	for range n {
-		var ev flows.Event
-		f := d.u8()
-		ev.FromClient = f&evFromClient != 0
-		ev.Type = flows.EventType(d.u8())
-		ev.App = capture.AppKind(d.u8())
-		ev.TTL = d.u8()
-		ev.File = a.File
-		if f&evOtherFile != 0 {
-			ev.File = d.file()
-		}
-		if f&evIface != 0 {
-			ev.Iface = int32(d.i())
-		}
-		ev.N = prevN + uint64(d.i())
-		ev.TS = d.time(prevTS)
-		ev.IPID = uint16(d.u())
-		ev.Len = uint32(d.u())
-		prevN, prevTS = ev.N, ev.TS
-		a.Events = append(a.Events, ev)
-	}
-	for _, sn := range seensOf(a) {
-		d.seenAfterEvents(sn, a.Events)
-	}
 	if d.bad || d.i0 != len(d.b) {
 		return errPacked
 	}
 	return nil
 }
 
-// unpackHead fills in what a Stream indexes an attempt by: its first
-// SYN (times, IP-ID, options), key and ISN, when and why it was handed on;
-// the rest of a is left as it was.
-func (p *Packer) unpackHead(b []byte, a *flows.Attempt) error {
+// events reads the events, and the counters named by them.
+func (d *unpacker) events(a *flows.Attempt) bool {
+	n := d.u()
+	if n > uint64(len(d.b)) { // each event takes bytes: a count past them is corrupt
+		d.bad = true
+		return false
+	}
+	st := newEvState()
+	prevTS := a.SYN.First
+	for range n {
+		var ev flows.Event
+		typ, dir, app, ttl, more := d.event(&st)
+		ev.Type, ev.FromClient, ev.App, ev.TTL = typ, dir == 1, app, ttl
+		ev.File = a.File
+		if more&evOtherFile != 0 {
+			ev.File = d.file()
+		}
+		if more&evIface != 0 {
+			ev.Iface = int32(d.i())
+		}
+		ev.N = st.n + uint64(d.i())
+		ev.TS = d.time(prevTS)
+		ev.IPID = st.ipid[dir] + uint16(unzigzag(d.u()))
+		ev.Len = uint32(d.u())
+		prevTS = ev.TS
+		st.took(dir, ev.N, ev.TTL, ev.IPID)
+		a.Events = append(a.Events, ev)
+	}
+	d.n = st.n
+	for _, sn := range seensOf(a) {
+		d.seenAfterEvents(sn, a.Events)
+	}
+	return !d.bad
+}
+
+// unpackClock fills in what the join's clock needs of an attempt: its
+// head, its events and the counters they name (the rest of a as it was),
+// for one whose clock facts arrival could not read.
+func (p *Packer) unpackClock(b []byte, a *flows.Attempt) error {
 	d := unpacker{p: p, b: b}
+	a.Events = a.Events[:0]
+	a.SYN = flows.Seen{}
+	for _, sn := range seensOf(a) {
+		*sn = flows.Seen{}
+	}
 	d.head(a)
+	if !d.events(a) {
+		return errPacked
+	}
+	return nil
+}
+
+// clockEvents is how many SYNs and SYN-ACKs the clock facts of an
+// attempt hold; one with more is read the slow way (unpackClock).
+const clockEvents = 6
+
+// arrival is what a Stream reads of an attempt as it comes: what it orders
+// and matches it by, and its clock facts. Times are in nanoseconds
+// (nanos); no pointers.
+type arrival struct {
+	first, end int64
+	idled      bool
+	key        streamKey
+	opts       capture.TCPOptions
+	ipid       uint16 // of its first SYN
+	clock      clockFacts
+}
+
+// clockFacts is what the clock offset reads of an attempt (firstPair):
+// its SYN and SYN-ACK counters and packets, times as nanoseconds after
+// its first SYN. ok is false where they could not be read so (more than
+// clockEvents of them, times beyond nanos): then the attempt is.
+type clockFacts struct {
+	ok          bool
+	n           uint8
+	syn, synack clockSeen
+	ev          [clockEvents]clockEvent
+}
+
+type clockSeen struct {
+	count uint32
+	first int64
+}
+
+type clockEvent struct {
+	ts   int64
+	ipid uint16
+	typ  flows.EventType
+}
+
+// arrival reads what a Stream needs of a packed attempt as it comes, in
+// one pass, making neither times nor events of it.
+func (p *Packer) arrival(b []byte, h *arrival) error {
+	d := unpacker{p: p, b: b}
+	f := &h.clock
+	*f = clockFacts{ok: true}
+	if d.u() != tmAbs {
+		return errPacked
+	}
+	first := d.absAfterTag()
+	h.first = nanos(first)
+	f.ok = h.first == first.UnixNano() // not held in
+	const near = 1 << 61               // sums of two stay as nanos has them
+	if end, ok := d.rel(0); ok && h.first > -near && h.first < near && end > -near && end < near {
+		h.end = h.first + end
+	} else {
+		d.i0 = 0 // read it again as a time
+		d.u()
+		d.absAfterTag()
+		h.end = nanos(d.time(first))
+	}
+	h.idled = flows.EndReason(d.u8()) == flows.EndIdle
+	h.key = streamKey{}
+	h.key.is4 = d.keyAddr(&h.key.client, 1)
+	h.key.cport = uint16(d.u())
+	h.key.is4 |= d.keyAddr(&h.key.server, 2)
+	h.key.sport = uint16(d.u())
+	h.key.tunnelKind = capture.TunnelKind(d.u8())
+	h.key.tunnelID = uint32(d.u())
+	h.key.isn = d.u32()
+	d.skipFile()
+	fl := d.u()
+	h.opts = capture.TCPOptions{SACKPerm: fl&pkSACKPerm != 0, HasTS: fl&pkHasTS != 0, Cut: fl&pkOptsCut != 0}
+	h.opts.MSS = uint16(d.u())
+	h.opts.WScale = int8(d.u8())
+	h.opts.TSVal = uint32(d.u())
+	h.opts.TSEcr = uint32(d.u())
+	d.u() // SYN data
+	h.ipid = 0
+	if n := d.u(); n > 0 {
+		f.syn.count = uint32(n - 1)
+		d.u8()
+		h.ipid = uint16(d.u())
+		t, ok := d.rel(0)
+		f.syn.first, f.ok = t, f.ok && ok
+		d.skipTime()
+	}
+	// The SYNs and SYN-ACKs among the events, and the index of each
+	// event among them, for the SYN-ACK counter that names one.
+	n := d.u()
+	if n > uint64(len(d.b)) {
+		return errPacked
+	}
+	var at [clockEvents + 1]int64 // times of the events up to the one named
+	prev := int64(0)
+	st := newEvState()
+	for k := range n {
+		typ, dir, _, ttl, more := d.event(&st)
+		if more&evOtherFile != 0 {
+			d.skipFile()
+		}
+		if more&evIface != 0 {
+			d.i()
+		}
+		num := st.n + uint64(d.i())
+		ts, ok := d.rel(prev)
+		f.ok = f.ok && ok
+		prev = ts
+		ipid := st.ipid[dir] + uint16(unzigzag(d.u()))
+		d.u() // Len
+		st.took(dir, num, ttl, ipid)
+		if k < uint64(len(at)) {
+			at[k] = ts
+		}
+		if typ == flows.EvSYN || typ == flows.EvSYNACK {
+			if int(f.n) == clockEvents {
+				f.ok = false
+				continue
+			}
+			f.ev[f.n] = clockEvent{ts, ipid, typ}
+			f.n++
+		}
+	}
+	if k := d.u(); k > 0 { // the SYN-ACK counter, the first of seensOf
+		f.synack.count = uint32(k - 1)
+		switch i := d.u(); {
+		case i == 0:
+			d.u8()
+			d.u()
+			t, ok := d.rel(0)
+			f.synack.first, f.ok = t, f.ok && ok
+		case i <= uint64(len(at)) && i <= n:
+			f.synack.first = at[i-1]
+		default:
+			f.ok = false // named by an event past those kept
+		}
+	}
 	if d.bad {
 		return errPacked
 	}
 	return nil
+}
+
+// keyAddr reads an address into a key's form of it, and returns bit if
+// it is IPv4.
+func (d *unpacker) keyAddr(b *[16]byte, bit uint8) uint8 {
+	switch d.u8() {
+	case 0:
+		return 0
+	case 4:
+		if a := d.bytes(4); a != nil {
+			*b = netip.AddrFrom4([4]byte(a)).As16()
+			return bit
+		}
+	case 6:
+		if a := d.bytes(16); a != nil {
+			*b = [16]byte(a)
+			d.str() // the zone: a key has none
+			return 0
+		}
+	default:
+		d.bad = true
+	}
+	return 0
+}
+
+// rel reads a time written relative to one ref nanoseconds after the
+// base; false for the zero time, one written whole, or one too far.
+func (d *unpacker) rel(ref int64) (int64, bool) {
+	const far = 1 << 62
+	var t int64
+	switch v := d.u(); {
+	case v&3 == 3:
+		t = ref + unzigzag(v>>2)*int64(time.Microsecond)
+	case v&3 == 1:
+		t = ref + unzigzag(v>>2)
+	default:
+		if v == tmAbs {
+			d.absAfterTag()
+		}
+		return 0, false
+	}
+	return t, t > -far && t < far
+}
+
+func (d *unpacker) skipTime() {
+	if d.u() == tmAbs {
+		d.absAfterTag()
+	}
+}
+
+func (d *unpacker) skipFile() {
+	if d.u() == 0 {
+		d.str()
+	}
 }
 
 // head reads what Pack writes first, and returns the flags word.
@@ -319,14 +624,28 @@ type packer struct {
 	p    *Packer
 	b    []byte
 	base time.Time
+	n    uint64 // the last event's packet number
 }
 
-func (e *packer) u(v uint64) { e.b = binary.AppendUvarint(e.b, v) }
-func (e *packer) i(v int64)  { e.b = binary.AppendVarint(e.b, v) }
+func (e *packer) u(v uint64) {
+	if v < 0x80 {
+		e.b = append(e.b, byte(v)) // most are: no call
+		return
+	}
+	e.b = binary.AppendUvarint(e.b, v)
+}
+func (e *packer) i(v int64) { e.b = binary.AppendVarint(e.b, v) }
 
 func (e *packer) str(s string) {
 	e.u(uint64(len(s)))
 	e.b = append(e.b, s...)
+}
+
+// name is str of a name's bytes, without making a string of them.
+func (e *packer) name(n *capture.Name) {
+	b := n.Bytes()
+	e.u(uint64(len(b)))
+	e.b = append(e.b, b...)
 }
 
 // file is an index into the Packer's names, plus one; 0 and the name
@@ -376,11 +695,14 @@ func (e *packer) time(t, ref time.Time) {
 		return
 	}
 	if !ref.IsZero() {
-		if d := t.Sub(ref); d > -maxDelta && d < maxDelta && ref.Add(d).Equal(t) {
-			if d%time.Microsecond == 0 {
-				e.u(zigzag(int64(d/time.Microsecond))<<2 | 3)
+		// From the seconds and nanoseconds: Sub, and Add to check it, cost
+		// a third of packing.
+		if ds := t.Unix() - ref.Unix(); ds > -maxDelta/int64(time.Second) && ds < maxDelta/int64(time.Second) {
+			d := ds*int64(time.Second) + int64(t.Nanosecond()-ref.Nanosecond())
+			if d%int64(time.Microsecond) == 0 {
+				e.u(zigzag(d/int64(time.Microsecond))<<2 | 3)
 			} else {
-				e.u(zigzag(int64(d))<<2 | 1)
+				e.u(zigzag(d)<<2 | 1)
 			}
 			return
 		}
@@ -420,9 +742,13 @@ func (e *packer) seenAfterEvents(s *flows.Seen, events []flows.Event) {
 		return
 	}
 	e.u(uint64(s.Count) + 1)
-	i := slices.IndexFunc(events, func(ev flows.Event) bool {
-		return ev.TS.Equal(s.First) && ev.TS.Location() == s.First.Location() && ev.TTL == s.TTL && ev.IPID == s.IPID
-	})
+	i := -1
+	for k := range events {
+		if ev := &events[k]; ev.TTL == s.TTL && ev.IPID == s.IPID && ev.TS.Equal(s.First) && ev.TS.Location() == s.First.Location() {
+			i = k
+			break
+		}
+	}
 	if i < 0 {
 		e.u(0)
 		e.b = append(e.b, s.TTL)
@@ -434,16 +760,28 @@ func (e *packer) seenAfterEvents(s *flows.Seen, events []flows.Event) {
 	e.time(s.Last, s.First)
 }
 
+// ref packs a reference to a packet: 0 for none, else its file (one
+// of the Packer's: its index plus two; else 1 and its name), its number
+// from the last event's, time and interface.
 func (e *packer) ref(r *capture.Ref) {
-	e.file(r.File)
-	e.u(r.N)
+	if *r == (capture.Ref{}) {
+		e.u(0)
+		return
+	}
+	if i, ok := e.p.index[r.File]; ok {
+		e.u(uint64(i) + 2)
+	} else {
+		e.u(1)
+		e.str(r.File)
+	}
+	e.i(int64(r.N - e.n))
 	e.time(r.TS, e.base)
 	e.i(int64(r.Iface))
 }
 
 func (e *packer) app(a *capture.AppInfo) {
 	e.b = append(e.b, byte(a.Kind))
-	e.str(a.Name.String())
+	e.name(&a.Name)
 	e.u(uint64(a.Status))
 }
 
@@ -458,9 +796,14 @@ type unpacker struct {
 	i0   int
 	bad  bool
 	base time.Time
+	n    uint64 // the last event's packet number
 }
 
 func (d *unpacker) u() uint64 {
+	if d.i0 < len(d.b) && d.b[d.i0] < 0x80 {
+		d.i0++ // most are one byte: no call
+		return uint64(d.b[d.i0-1])
+	}
 	v, n := binary.Uvarint(d.b[d.i0:])
 	if n <= 0 {
 		d.bad, d.i0 = true, len(d.b)
@@ -512,6 +855,16 @@ func (d *unpacker) str() string {
 		return ""
 	}
 	return string(d.bytes(int(n)))
+}
+
+// name reads what (*packer).name wrote, without making a string of it.
+func (d *unpacker) name() capture.Name {
+	n := d.u()
+	if n > uint64(len(d.b)) {
+		d.bad = true
+		return capture.Name{}
+	}
+	return capture.NameOfBytes(d.bytes(int(n)))
 }
 
 func (d *unpacker) file() string {
@@ -617,15 +970,26 @@ func (d *unpacker) seenAfterEvents(s *flows.Seen, events []flows.Event) {
 }
 
 func (d *unpacker) ref(r *capture.Ref) {
-	r.File = d.file()
-	r.N = d.u()
+	*r = capture.Ref{}
+	switch i := d.u(); {
+	case i == 0:
+		return
+	case i == 1:
+		r.File = d.str()
+	case i-2 < uint64(len(d.p.files)):
+		r.File = d.p.files[i-2]
+	default:
+		d.bad = true
+		return
+	}
+	r.N = d.n + uint64(d.i())
 	r.TS = d.time(d.base)
 	r.Iface = int32(d.i())
 }
 
 func (d *unpacker) app(a *capture.AppInfo, partial, cut bool) {
 	a.Kind = capture.AppKind(d.u8())
-	a.Name = capture.NameOf(d.str())
+	a.Name = d.name()
 	a.Name.Cut = cut
 	a.Partial = partial
 	a.Status = uint16(d.u())

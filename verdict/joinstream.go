@@ -2,7 +2,7 @@ package verdict
 
 import (
 	"cmp"
-	"container/heap"
+	"math"
 	"net/netip"
 	"slices"
 	"time"
@@ -21,7 +21,11 @@ import (
 // HandshakeSpan (or past its hand-on, for attempts that went on longer),
 // plus Idle, plus slack for the clocks. A verdict goes out once both
 // captures have read that far past its first SYN: nothing earlier can
-// still come. Until then attempts are held packed (Packer).
+// still come. Until then attempts are held packed (Packer) in Packs,
+// with entries of a few dozen bytes for their order and state, and what
+// matching needs of them (keys, options, clock facts) only while they
+// wait for a counterpart: about 430 bytes for a pair, none of it scanned
+// by the collector.
 //
 // When the captures are shorter than that window, everything waits for
 // the end and the verdicts are Join's. On longer captures they differ
@@ -47,11 +51,15 @@ import (
 //
 // A Stream is not safe for concurrent use; it starts no goroutine.
 type Stream struct {
-	cfg  JoinConfig
-	pk   *Packer
-	emit func(Ready)
+	cfg JoinConfig
+	// window and slackOf: Window and slack, worked out once.
+	window, slackOf time.Duration
+	pk              *Packer
+	packs           *Packs
+	emit            func(Ready)
 
 	progress [2]time.Time // capture time each side has read up to
+	read     [2]int64     // the same, in nanoseconds
 	ended    [2]bool
 	spans    [2][]Span // coverage; a zero Last runs up to progress
 	open     [2][]bool // which spans run up to progress
@@ -65,40 +73,56 @@ type Stream struct {
 	servers, clients map[netip.Addr]bool
 	serverAttempts   int
 
+	// The attempts held, in pages that never move; free holds the
+	// indexes of those let go.
+	pages [][]streamEntry
+	free  []int32
+	// What matching needs of the attempts waiting for a counterpart, and
+	// the indexes of those not in use.
+	waits     []waitRec
+	freeWaits []int32
+
 	// Attempts waiting for a counterpart, by what matches them.
-	exact  [2]map[streamKey]*streamEntry
-	byISN  map[uint32][]*streamEntry
-	byTS   map[uint32][]*streamEntry
-	byIPID map[uint16][]*streamEntry
-	byPort map[portSlot][]*streamEntry
+	exact  [2]map[streamKey]int32
+	byISN  map[uint32]chain
+	byTS   map[uint32]chain
+	byIPID map[uint32]chain
+	byPort map[portSlot]chain
 	// waiting holds each side's attempts waiting for a counterpart, by
 	// when it can no longer come.
 	waiting [2]waitHeap
 	// queued orders what is not out yet: attempts with a client view by
 	// their first SYN, server-only ones by theirs on the server's clock.
-	queued [2]entryHeap
-	seq    [2]uint64
+	queued [2]itemHeap
+	seq    [2]uint32
 
 	held, mostHeld int
 	scratch        [2]flows.Attempt
+	arr            arrival // the attempt being added
 	pack           []byte
 	done           bool
 }
 
 // NewStream returns a Stream that hands each attempt, when its verdict
 // can go out, to emit. Attempts are packed with pk, which must know the
-// files their packets come from to keep them small.
-func NewStream(cfg JoinConfig, pk *Packer, emit func(Ready)) *Stream {
+// files their packets come from to keep them small, and kept in packs
+// (nil: its own), where AddPacked takes them from.
+func NewStream(cfg JoinConfig, pk *Packer, packs *Packs, emit func(Ready)) *Stream {
 	if pk == nil {
 		pk = NewPacker()
 	}
-	return &Stream{
-		cfg: joinDefaults(cfg), pk: pk, emit: emit,
-		servers: map[netip.Addr]bool{}, clients: map[netip.Addr]bool{},
-		exact: [2]map[streamKey]*streamEntry{{}, {}},
-		byISN: map[uint32][]*streamEntry{}, byTS: map[uint32][]*streamEntry{},
-		byIPID: map[uint16][]*streamEntry{}, byPort: map[portSlot][]*streamEntry{},
+	if packs == nil {
+		packs = new(Packs)
 	}
+	j := &Stream{
+		cfg: joinDefaults(cfg), pk: pk, packs: packs, emit: emit,
+		servers: map[netip.Addr]bool{}, clients: map[netip.Addr]bool{},
+		exact: [2]map[streamKey]int32{{}, {}},
+		byISN: map[uint32]chain{}, byTS: map[uint32]chain{}, byIPID: map[uint32]chain{}, byPort: map[portSlot]chain{},
+	}
+	j.read = [2]int64{nanos(time.Time{}), nanos(time.Time{})}
+	j.window, j.slackOf = StreamWindow(j.cfg), streamSlack(j.cfg)
+	return j
 }
 
 // Sides as indexes.
@@ -116,33 +140,91 @@ func sideIndex(v Vantage) int {
 
 // Entry states.
 const (
-	stWaiting = iota // for a counterpart
+	stFree    = iota // not in use
+	stWaiting        // for a counterpart
 	stAlone          // to be judged from its own capture
 	stPaired         // holds both views
-	stGone           // merged into its pair, or out
 )
 
-// streamEntry is an attempt the Stream holds: what matching needs of it
-// unpacked, the rest packed.
+// streamEntry is an attempt the Stream holds: its order and its state,
+// with the attempt packed. No pointers: pages of them are not scanned by
+// the collector. What matching needs is apart (waitRec), and only while
+// it waits.
 type streamEntry struct {
-	view  []byte // the packed attempt
-	other []byte // a client attempt's server view, once paired
-	first time.Time
+	first int64 // its first SYN, on its own clock
 	// end is when the attempt was handed on; for a pair, the later of
 	// both on the client's clock.
-	end time.Time
+	end         int64
+	seq         uint32  // compared modulo 2^32: a window holds far fewer
+	view, other PackRef // other: a client attempt's server view, once paired
+	w           int32   // its waitRec, -1 when it no longer waits
+	side, st    uint8
+	how         uint8
 	// idled: handed on for being idle, Idle after its last packet.
 	idled bool
+}
+
+// waitRec is what matching needs of an attempt waiting for a
+// counterpart; for a server attempt, its links in the chains of the
+// matches that need the clock (byISN…).
+type waitRec struct {
 	key   streamKey
 	opts  capture.TCPOptions
 	ipid  uint16
-	seq   uint64
-	at    int   // index in its heap of queued, -1 when in none
-	wat   int   // index in its heap of waiting, -1 when in none
-	slot  int32 // index in its port slot (server attempts waiting)
-	side  uint8
-	st    uint8
-	how   uint8
+	wat   int32 // its place in waiting, -1 once out of it
+	links [nChains]link
+	clock clockFacts
+}
+
+// The chains a waiting server attempt is in.
+const (
+	inISN = iota
+	inTS
+	inIPID
+	inPort
+	nChains
+)
+
+// chain is the attempts of one key of an index, oldest first, linked
+// through their waitRecs; link is an attempt's place in one.
+type (
+	chain struct{ head, tail int32 }
+	link  struct{ prev, next int32 }
+)
+
+// Entries by index: pages of a fixed size, so that growing never copies.
+const pageBits = 12
+
+func (j *Stream) e(i int32) *streamEntry { return &j.pages[i>>pageBits][i&(1<<pageBits-1)] }
+
+// newEntry takes an entry not in use.
+func (j *Stream) newEntry() int32 {
+	if n := len(j.free); n > 0 {
+		i := j.free[n-1]
+		j.free = j.free[:n-1]
+		return i
+	}
+	i := int32(len(j.pages) << pageBits)
+	j.pages = append(j.pages, make([]streamEntry, 1<<pageBits))
+	for k := int32(1<<pageBits - 1); k > 0; k-- {
+		j.free = append(j.free, i+k)
+	}
+	return i
+}
+
+func (j *Stream) freeEntry(i int32) {
+	*j.e(i) = streamEntry{}
+	j.free = append(j.free, i)
+}
+
+func (j *Stream) newWait() int32 {
+	if n := len(j.freeWaits); n > 0 {
+		w := j.freeWaits[n-1]
+		j.freeWaits = j.freeWaits[:n-1]
+		return w
+	}
+	j.waits = append(j.waits, waitRec{})
+	return int32(len(j.waits) - 1)
 }
 
 // streamKey is Join's exactKey without pointers (netip.Addr holds one),
@@ -154,19 +236,6 @@ type streamKey struct {
 	tunnelID       uint32
 	tunnelKind     capture.TunnelKind
 	is4            uint8 // bit 0: the client's address is IPv4, bit 1: the server's
-}
-
-func keyOf(a *flows.Attempt) streamKey {
-	k := streamKey{client: a.Key.Client.Addr().As16(), server: a.Key.Server.Addr().As16(),
-		cport: a.Key.Client.Port(), sport: a.Key.Server.Port(), isn: a.ISN,
-		tunnelID: a.Key.Tunnel.ID, tunnelKind: a.Key.Tunnel.Kind}
-	if a.Key.Client.Addr().Is4() {
-		k.is4 |= 1
-	}
-	if a.Key.Server.Addr().Is4() {
-		k.is4 |= 2
-	}
-	return k
 }
 
 func (k *streamKey) clientAddr() netip.Addr { return keyAddr(k.client, k.is4&1 != 0) }
@@ -197,10 +266,48 @@ const (
 	howTiming
 )
 
+// nanos is t in nanoseconds since 1970, held within ±2^62 so that the
+// waits added to it cannot overflow; the zero time is the earliest.
+func nanos(t time.Time) int64 {
+	const limit = 1 << 62
+	if t.IsZero() {
+		return -limit
+	}
+	switch sec := t.Unix(); {
+	case sec >= limit/int64(time.Second):
+		return limit
+	case sec <= -limit/int64(time.Second):
+		return -limit
+	}
+	return t.UnixNano()
+}
+
+// plus is t+d, held within the range of int64 (a clock offset may be
+// anything).
+func plus(t int64, d time.Duration) int64 {
+	s := t + int64(d)
+	if (d > 0 && s < t) || (d < 0 && s > t) {
+		if d > 0 {
+			return math.MaxInt64
+		}
+		return math.MinInt64
+	}
+	return s
+}
+
+// second is the second t falls in, as time.Time.Unix says it.
+func second(t int64) int64 {
+	s := t / int64(time.Second)
+	if t%int64(time.Second) < 0 {
+		s--
+	}
+	return s
+}
+
 // slack is what the waits add for the clocks and for late packets: how
 // long a packet may take, how far apart two SYNs may be matched, how long
 // after a packet the judging looks at the other capture.
-func (j *Stream) slack() time.Duration { return streamSlack(j.cfg) }
+func (j *Stream) slack() time.Duration { return j.slackOf }
 
 func streamSlack(c JoinConfig) time.Duration {
 	return c.Transit + c.MatchWindow + maxOneWay + max(c.StallAfter, c.AnswerWait, c.SYNTimeout)
@@ -208,7 +315,7 @@ func streamSlack(c JoinConfig) time.Duration {
 
 // Window is how far behind the captures' reading the verdicts go out:
 // what the Stream holds is what the captures show in that much time.
-func (j *Stream) Window() time.Duration { return StreamWindow(j.cfg) }
+func (j *Stream) Window() time.Duration { return j.window }
 
 // StreamWindow is the Window of a Stream with cfg.
 func StreamWindow(cfg JoinConfig) time.Duration {
@@ -220,46 +327,54 @@ func StreamWindow(cfg JoinConfig) time.Duration {
 // call. How far the side has been read, Advance tells.
 func (j *Stream) Add(side Vantage, a *flows.Attempt) {
 	j.pack = j.pk.Pack(j.pack[:0], a)
-	j.AddPacked(side, slices.Clone(j.pack))
+	j.AddPacked(side, j.packs.Keep(j.pack))
 }
 
-// AddPacked takes an attempt packed with the Stream's Packer, and keeps b.
-func (j *Stream) AddPacked(side Vantage, b []byte) {
-	a := &j.scratch[0]
-	if err := j.pk.unpackHead(b, a); err != nil {
-		panic(err) // packed by the caller's own Packer: a bug
-	}
+// AddPacked takes an attempt packed with the Stream's Packer and kept in
+// its Packs, which it drops once the verdict is out.
+func (j *Stream) AddPacked(side Vantage, r PackRef) {
+	a := &j.arr
+	j.arrival(r, a) // packed by the caller's own Packer, else a bug
 	x := sideIndex(side)
-	e := &streamEntry{view: b, first: a.SYN.First, end: a.End, idled: a.EndedBy == flows.EndIdle,
-		key: keyOf(a), opts: a.SYNOpts, ipid: a.SYN.IPID, seq: j.seq[x], side: uint8(x), at: -1, wat: -1}
+	key := a.key
+	i := j.newEntry()
+	e := j.e(i)
+	*e = streamEntry{view: r, first: a.first, end: a.end, idled: a.idled, seq: j.seq[x], side: uint8(x), st: stWaiting, w: -1}
 	j.seq[x]++
 	j.held++
 	j.mostHeld = max(j.mostHeld, j.held)
 	if x == atServer {
-		j.servers[a.Key.Server.Addr()] = true
+		if addr := key.serverAddr(); !j.servers[addr] {
+			j.servers[addr] = true
+		}
 		j.serverAttempts++
-	} else {
-		j.clients[a.Key.Client.Addr()] = true
+	} else if addr := key.clientAddr(); !j.clients[addr] {
+		j.clients[addr] = true
 	}
-	heap.Push(&j.queued[x], e)
-	// The exact match needs no clock, so it is made at once.
-	y := 1 - x
-	if o := j.exact[y][e.key]; o != nil {
+	// The exact match needs no clock, so it is made at once; a server
+	// attempt matched so is never out on its own.
+	o, ok := j.exact[1-x][key]
+	if x == atClient || !ok {
+		j.queued[x].push(item{e.first, e.seq, i})
+	}
+	if ok {
 		if x == atClient {
-			j.link(e, o, howExact)
+			j.link(i, o, howExact)
 		} else {
-			j.link(o, e, howExact)
+			j.link(o, i, howExact)
 		}
 	} else {
+		e.w = j.newWait()
+		j.waits[e.w] = waitRec{key: key, opts: a.opts, ipid: a.ipid, clock: a.clock}
 		// A server capture's last attempt of a 4-tuple and ISN is the one
 		// matched, a client capture's first, as Join does.
-		if x == atServer || j.exact[x][e.key] == nil {
-			j.exact[x][e.key] = e
+		if _, dup := j.exact[x][key]; x == atServer || !dup {
+			j.exact[x][key] = i
 		}
 		if x == atServer {
-			j.index(e)
+			j.index(i)
 		}
-		heap.Push(&j.waiting[x], waitItem{e, j.horizon(e)})
+		j.wpush(x, witem{item{j.horizon(e), e.seq, i}, e.w})
 	}
 	j.step()
 }
@@ -267,7 +382,7 @@ func (j *Stream) AddPacked(side Vantage, b []byte) {
 // Advance tells that side's capture has been read up to t.
 func (j *Stream) Advance(side Vantage, t time.Time) {
 	if x := sideIndex(side); t.After(j.progress[x]) {
-		j.progress[x] = t
+		j.progress[x], j.read[x] = t, nanos(t)
 		j.step()
 	}
 }
@@ -304,87 +419,140 @@ func (j *Stream) Held() (now, most int) { return j.held, j.mostHeld }
 
 // index makes a waiting server attempt findable by the matches that need
 // the clock.
-func (j *Stream) index(s *streamEntry) {
-	j.byISN[s.key.isn] = append(j.byISN[s.key.isn], s)
-	if s.opts.HasTS && s.opts.TSVal != 0 {
-		j.byTS[s.opts.TSVal] = append(j.byTS[s.opts.TSVal], s)
+func (j *Stream) index(i int32) {
+	e := j.e(i)
+	w := &j.waits[e.w]
+	enchain(j, j.byISN, w.key.isn, i, inISN)
+	if w.opts.HasTS && w.opts.TSVal != 0 {
+		enchain(j, j.byTS, w.opts.TSVal, i, inTS)
 	}
-	if s.ipid != 0 {
-		j.byIPID[s.ipid] = append(j.byIPID[s.ipid], s)
+	if w.ipid != 0 {
+		enchain(j, j.byIPID, uint32(w.ipid), i, inIPID)
 	}
-	slot := portSlot{s.key.sport, s.first.Unix()}
-	s.slot = int32(len(j.byPort[slot]))
-	j.byPort[slot] = append(j.byPort[slot], s)
+	enchain(j, j.byPort, portSlot{w.key.sport, second(e.first)}, i, inPort)
 }
 
-// unindex takes an attempt out of the tables of those waiting.
-func (j *Stream) unindex(e *streamEntry) {
-	x := e.side
-	if j.exact[x][e.key] == e {
-		delete(j.exact[x], e.key)
-	}
-	if e.wat >= 0 {
-		heap.Remove(&j.waiting[x], e.wat)
-	}
-	if x != atServer || e.st != stWaiting {
+// enchain puts attempt i last in m's chain of k.
+func enchain[K comparable](j *Stream, m map[K]chain, k K, i int32, in int) {
+	l := &j.waits[j.e(i).w].links[in]
+	c, ok := m[k]
+	if !ok {
+		*l = link{-1, -1}
+		m[k] = chain{i, i}
 		return
 	}
-	unlist(j.byISN, e.key.isn, e)
-	unlist(j.byTS, e.opts.TSVal, e)
-	unlist(j.byIPID, e.ipid, e)
-	// A slot's order does not matter (matchWeak takes the first that
-	// came): the last takes the place of the one leaving. A SYN flood to
-	// one port makes slots of thousands.
-	slot := portSlot{e.key.sport, e.first.Unix()}
-	if l := j.byPort[slot]; int(e.slot) < len(l) && l[e.slot] == e {
-		last := l[len(l)-1]
-		l[e.slot], last.slot = last, e.slot
-		l[len(l)-1] = nil
-		if l = l[:len(l)-1]; len(l) == 0 {
-			delete(j.byPort, slot)
-		} else {
-			j.byPort[slot] = l
-		}
+	*l = link{c.tail, -1}
+	j.waits[j.e(c.tail).w].links[in].next = i
+	c.tail = i
+	m[k] = c
+}
+
+// chainHead is the first attempt of m's chain of k, -1 when there is none.
+func chainHead[K comparable](m map[K]chain, k K) int32 {
+	if c, ok := m[k]; ok {
+		return c.head
+	}
+	return -1
+}
+
+// unchain takes attempt i out of m's chain of k.
+func unchain[K comparable](j *Stream, m map[K]chain, k K, i int32, in int) {
+	l := j.waits[j.e(i).w].links[in]
+	c := m[k]
+	if l.prev >= 0 {
+		j.waits[j.e(l.prev).w].links[in].next = l.next
+	} else {
+		c.head = l.next
+	}
+	if l.next >= 0 {
+		j.waits[j.e(l.next).w].links[in].prev = l.prev
+	} else {
+		c.tail = l.prev
+	}
+	if c.head < 0 {
+		delete(m, k)
+	} else {
+		m[k] = c
 	}
 }
 
-func unlist[K comparable](m map[K][]*streamEntry, k K, e *streamEntry) {
-	l := m[k]
-	if i := slices.Index(l, e); i >= 0 {
-		if len(l) == 1 {
-			delete(m, k)
-			return
-		}
-		m[k] = slices.Delete(l, i, i+1)
+// unwait takes an attempt out of the tables of those waiting.
+func (j *Stream) unwait(i int32) {
+	e := j.e(i)
+	if e.w < 0 {
+		return
 	}
+	w := &j.waits[e.w]
+	x := e.side
+	if w.wat >= 0 {
+		j.wremove(int(x), int(w.wat))
+	}
+	if o, ok := j.exact[x][w.key]; ok && o == i {
+		delete(j.exact[x], w.key)
+	}
+	if x == atServer {
+		unchain(j, j.byISN, w.key.isn, i, inISN)
+		if w.opts.HasTS && w.opts.TSVal != 0 {
+			unchain(j, j.byTS, w.opts.TSVal, i, inTS)
+		}
+		if w.ipid != 0 {
+			unchain(j, j.byIPID, uint32(w.ipid), i, inIPID)
+		}
+		unchain(j, j.byPort, portSlot{w.key.sport, second(e.first)}, i, inPort)
+	}
+	*w = waitRec{}
+	j.freeWaits = append(j.freeWaits, e.w)
+	e.w = -1
 }
 
 // link pairs a waiting client attempt with a waiting server one. Strong
 // matches (no clock needed) bound the clock offset.
-func (j *Stream) link(c, s *streamEntry, how uint8) {
-	j.unindex(c)
-	j.unindex(s)
-	if s.at >= 0 {
-		heap.Remove(&j.queued[atServer], s.at)
-	}
-	j.servers[c.key.serverAddr()] = true
-	j.clients[s.key.clientAddr()] = true
+func (j *Stream) link(ci, si int32, how uint8) {
+	c, s := j.e(ci), j.e(si)
+	ck, cf := j.matching(c)
+	sk, sf := j.matching(s)
+	j.servers[ck.serverAddr()] = true
+	j.clients[sk.clientAddr()] = true
 	if how <= howTSval {
-		ca, sa := &j.scratch[0], &j.scratch[1]
-		j.unpack(c.view, ca)
-		j.unpack(s.view, sa)
-		j.bounds.add(ca, sa)
+		if cf.ok && sf.ok {
+			j.bounds.addFacts(cf, sf, c.first, s.first)
+		} else {
+			ca, sa := &j.scratch[0], &j.scratch[1]
+			j.unpackClock(c.view, ca)
+			j.unpackClock(s.view, sa)
+			j.bounds.add(ca, sa)
+		}
 		j.off = j.bounds.offset()
 	}
+	j.unwait(ci)
+	j.unwait(si)
 	c.other, c.st, c.how = s.view, stPaired, how
-	if se := s.end.Add(-j.off.Offset); se.After(c.end) {
+	if se := plus(s.end, -j.off.Offset); se > c.end {
 		c.end = se
 	}
-	s.view, s.st = nil, stGone
+	// The server's view lives on in the client's entry; its item in
+	// queued is let go when it comes up.
+	j.freeEntry(si)
 }
 
-func (j *Stream) unpack(b []byte, a *flows.Attempt) {
-	if err := j.pk.Unpack(b, a); err != nil {
+// matching is what matching knows of an attempt: its waitRec's, or (not
+// waiting) that of the attempt being added.
+func (j *Stream) matching(e *streamEntry) (*streamKey, *clockFacts) {
+	if e.w < 0 {
+		return &j.arr.key, &j.arr.clock
+	}
+	w := &j.waits[e.w]
+	return &w.key, &w.clock
+}
+
+func (j *Stream) arrival(r PackRef, a *arrival) {
+	if err := j.pk.arrival(j.packs.Bytes(r), a); err != nil {
+		panic(err)
+	}
+}
+
+func (j *Stream) unpackClock(r PackRef, a *flows.Attempt) {
+	if err := j.pk.unpackClock(j.packs.Bytes(r), a); err != nil {
 		panic(err)
 	}
 }
@@ -392,20 +560,20 @@ func (j *Stream) unpack(b []byte, a *flows.Attempt) {
 // errBound is how far the clock offset may be off.
 func (j *Stream) errBound() time.Duration { return max(j.off.Error, 0) }
 
-// read reports whether side's capture has been read up to t (its own
+// readTo reports whether side's capture has been read up to t (its own
 // clock).
-func (j *Stream) read(x int, t time.Time) bool {
-	return j.ended[x] || !j.progress[x].Before(t)
+func (j *Stream) readTo(x int, t int64) bool {
+	return j.ended[x] || j.read[x] >= t
 }
 
 // readBoth reports whether both captures have been read up to t, on
 // side x's clock.
-func (j *Stream) readBoth(x int, t time.Time) bool {
-	u := t.Add(j.off.Offset + j.errBound())
+func (j *Stream) readBoth(x int, t int64) bool {
+	u := plus(plus(t, j.off.Offset), j.errBound())
 	if x == atServer {
-		u = t.Add(-j.off.Offset + j.errBound())
+		u = plus(plus(t, -j.off.Offset), j.errBound())
 	}
-	return j.read(x, t) && j.read(1-x, u)
+	return j.readTo(x, t) && j.readTo(1-x, u)
 }
 
 // horizon is when no counterpart of a waiting attempt can come any more,
@@ -414,38 +582,48 @@ func (j *Stream) readBoth(x int, t time.Time) bool {
 // first SYN or the last packet of the attempt (it went on longer). A
 // server attempt waits a little longer, so that client attempts near it
 // in time are matched first.
-func (j *Stream) horizon(e *streamEntry) time.Time {
-	h := e.first.Add(j.cfg.HandshakeSpan)
+func (j *Stream) horizon(e *streamEntry) int64 {
+	h := e.first + int64(j.cfg.HandshakeSpan)
 	last := e.end
 	if e.idled {
-		last = last.Add(-j.cfg.Idle)
+		last -= int64(j.cfg.Idle)
 	}
-	if last.After(h) {
-		h = last
-	}
-	h = h.Add(j.cfg.Idle + j.slack())
+	h = max(h, last) + int64(j.cfg.Idle+j.slack())
 	if e.side == atServer {
-		h = h.Add(j.cfg.MatchWindow + pairSlack)
+		h += int64(j.cfg.MatchWindow + pairSlack)
 	}
 	return h
 }
 
 // settled reports whether the first attempt waiting on side x can no
 // longer get a counterpart, and takes it out of the waiting.
-func (j *Stream) settled(x int) *streamEntry {
+func (j *Stream) settled(x int) (int32, bool) {
 	if len(j.waiting[x]) == 0 {
-		return nil
+		return 0, false
 	}
 	w := j.waiting[x][0]
-	h := w.h
+	h := w.at
 	if x == atServer {
-		h = h.Add(j.errBound())
+		h = plus(h, j.errBound())
 	}
 	if !j.readBoth(x, h) {
-		return nil
+		return 0, false
 	}
-	heap.Pop(&j.waiting[x])
-	return w.e
+	j.wremove(x, 0)
+	return w.i, true
+}
+
+// top is the first item of h still standing for an attempt of side x,
+// letting go of those that no longer do.
+func (j *Stream) top(h *itemHeap, x int) (item, bool) {
+	for len(*h) > 0 {
+		it := (*h)[0]
+		if e := j.e(it.i); e.seq == it.seq && int(e.side) == x && e.st != stFree {
+			return it, true
+		}
+		h.pop()
+	}
+	return item{}, false
 }
 
 // step matches and judges what the captures read so far allow.
@@ -459,13 +637,13 @@ func (j *Stream) step() {
 		return
 	}
 	// Clients first: their late matches may take a server attempt.
-	for e := j.settled(atClient); e != nil; e = j.settled(atClient) {
-		if !j.matchStrong(e) && !j.matchWeak(e) {
-			j.alone(e)
+	for i, ok := j.settled(atClient); ok; i, ok = j.settled(atClient) {
+		if !j.matchStrong(i) && !j.matchWeak(i) {
+			j.alone(i)
 		}
 	}
-	for e := j.settled(atServer); e != nil; e = j.settled(atServer) {
-		j.alone(e)
+	for i, ok := j.settled(atServer); ok; i, ok = j.settled(atServer) {
+		j.alone(i)
 	}
 	j.out(false)
 }
@@ -474,46 +652,47 @@ func (j *Stream) step() {
 // of every client attempt, then the weak ones, then every verdict.
 func (j *Stream) finish() {
 	j.done = true
-	left := make([]*streamEntry, 0, len(j.waiting[atClient]))
+	left := make([]item, 0, len(j.waiting[atClient]))
 	for _, w := range j.waiting[atClient] {
-		left = append(left, w.e)
+		left = append(left, w.item)
 	}
 	// In the order they came, as Join goes through them.
-	slices.SortFunc(left, func(a, b *streamEntry) int { return cmp.Compare(a.seq, b.seq) })
-	for _, e := range left {
-		if e.st == stWaiting {
-			j.matchStrong(e)
+	slices.SortFunc(left, func(a, b item) int { return cmp.Compare(int32(a.seq-b.seq), 0) })
+	for _, w := range left {
+		if j.e(w.i).st == stWaiting {
+			j.matchStrong(w.i)
 		}
 	}
-	for _, e := range left {
-		if e.st == stWaiting && !j.matchWeak(e) {
-			j.alone(e)
+	for _, w := range left {
+		if j.e(w.i).st == stWaiting && !j.matchWeak(w.i) {
+			j.alone(w.i)
 		}
 	}
 	for len(j.waiting[atServer]) > 0 {
-		j.alone(j.waiting[atServer][0].e)
+		j.alone(j.waiting[atServer][0].i)
 	}
 	j.out(true)
 }
 
-func (j *Stream) alone(e *streamEntry) {
-	j.unindex(e)
-	e.st = stAlone
+func (j *Stream) alone(i int32) {
+	j.unwait(i)
+	j.e(i).st = stAlone
 }
 
 // matchStrong matches a client attempt by ISN and SYN options (NAT), or
 // by TSval: once it is settled, so that an exact match comes first.
-func (j *Stream) matchStrong(c *streamEntry) bool {
-	for _, s := range j.byISN[c.key.isn] {
-		if synOptionsAgree(c.opts, s.opts, true) {
-			j.link(c, s, howNAT)
+func (j *Stream) matchStrong(ci int32) bool {
+	c := j.waits[j.e(ci).w]
+	for si := chainHead(j.byISN, c.key.isn); si >= 0; si = j.waits[j.e(si).w].links[inISN].next {
+		if synOptionsAgree(c.opts, j.waits[j.e(si).w].opts, true) {
+			j.link(ci, si, howNAT)
 			return true
 		}
 	}
 	if c.opts.HasTS && c.opts.TSVal != 0 {
-		for _, s := range j.byTS[c.opts.TSVal] {
-			if synOptionsAgree(c.opts, s.opts, false) {
-				j.link(c, s, howTSval)
+		for si := chainHead(j.byTS, c.opts.TSVal); si >= 0; si = j.waits[j.e(si).w].links[inTS].next {
+			if synOptionsAgree(c.opts, j.waits[j.e(si).w].opts, false) {
+				j.link(ci, si, howTSval)
 				return true
 			}
 		}
@@ -523,38 +702,38 @@ func (j *Stream) matchStrong(c *streamEntry) bool {
 
 // matchWeak matches a client attempt by IP-ID, or as the only server
 // attempt to its port at its time, on the clock the pairs so far give.
-func (j *Stream) matchWeak(c *streamEntry) bool {
+func (j *Stream) matchWeak(ci int32) bool {
+	c := j.e(ci)
+	w := j.waits[c.w]
 	near := func(s *streamEntry) bool {
-		d := s.first.Sub(c.first) - j.off.Offset
-		return d > -j.cfg.MatchWindow && d < j.cfg.MatchWindow
+		d := plus(s.first-c.first, -j.off.Offset)
+		return d > -int64(j.cfg.MatchWindow) && d < int64(j.cfg.MatchWindow)
 	}
-	if c.ipid != 0 {
-		for _, s := range j.byIPID[c.ipid] {
-			if near(s) {
-				j.link(c, s, howIPID)
+	if w.ipid != 0 {
+		for si := chainHead(j.byIPID, uint32(w.ipid)); si >= 0; si = j.waits[j.e(si).w].links[inIPID].next {
+			if near(j.e(si)) {
+				j.link(ci, si, howIPID)
 				return true
 			}
 		}
 	}
 	// The candidates of one port, in the order they came (as Join's).
-	from := c.first.Add(j.off.Offset - j.cfg.MatchWindow).Unix()
-	to := c.first.Add(j.off.Offset + j.cfg.MatchWindow).Unix()
-	var found *streamEntry
+	from := second(plus(c.first, j.off.Offset-j.cfg.MatchWindow))
+	to := second(plus(c.first, j.off.Offset+j.cfg.MatchWindow))
+	found := int32(-1)
 	for sec := from; sec <= to; sec++ {
-		for _, s := range j.byPort[portSlot{c.key.sport, sec}] {
-			if !near(s) {
+		for si := chainHead(j.byPort, portSlot{w.key.sport, sec}); si >= 0; si = j.waits[j.e(si).w].links[inPort].next {
+			if !near(j.e(si)) {
 				continue
 			}
-			if found != nil && found != s {
+			if found >= 0 && found != si {
 				return false // two candidates: a guess
 			}
-			if found == nil || s.seq < found.seq {
-				found = s
-			}
+			found = si
 		}
 	}
-	if found != nil {
-		j.link(c, found, howTiming)
+	if found >= 0 {
+		j.link(ci, found, howTiming)
 		return true
 	}
 	return false
@@ -564,56 +743,55 @@ func (j *Stream) matchWeak(c *streamEntry) bool {
 // cannot be preceded any more; all of it at the end.
 func (j *Stream) out(all bool) {
 	// Nothing with a first SYN before edge (client clock) can still come.
-	var edge time.Time
+	var edge int64
 	if !all {
 		w := j.Window()
-		edge = j.progress[atClient].Add(-w)
-		if j.ended[atClient] {
-			edge = j.progress[atServer].Add(-w - j.off.Offset - j.errBound())
-		} else if !j.ended[atServer] {
-			if s := j.progress[atServer].Add(-w - j.off.Offset - j.errBound()); s.Before(edge) {
-				edge = s
-			}
+		edge = plus(j.read[atClient], -w)
+		if s := plus(plus(j.read[atServer], -w-j.off.Offset), -j.errBound()); j.ended[atClient] {
+			edge = s
+		} else if !j.ended[atServer] && s < edge {
+			edge = s
 		}
 	}
 	var jv *joinView
 	for {
-		e := j.next()
-		if e == nil {
+		it, x, ok := j.next()
+		if !ok {
 			break
 		}
+		e := j.e(it.i)
 		if !all {
 			first := e.first
-			if e.side == atServer {
-				first = first.Add(-j.off.Offset)
+			if x == atServer {
+				first = plus(first, -j.off.Offset)
 			}
-			if !first.Before(edge) || !j.ready(e) {
+			if first >= edge || !j.ready(e) {
 				break
 			}
 		}
-		heap.Pop(&j.queued[e.side])
+		j.queued[x].pop()
 		if jv == nil {
 			jv = j.view()
 		}
-		j.judge(e, jv)
+		j.judge(it.i, jv)
 	}
 }
 
 // next is the first attempt in order of first SYN on the client's clock;
 // of equal ones, those with a client view first, each in the order they
 // came (Join's order).
-func (j *Stream) next() *streamEntry {
-	c, s := j.queued[atClient].top(), j.queued[atServer].top()
-	if c == nil || s == nil {
-		if c != nil {
-			return c
-		}
-		return s
+func (j *Stream) next() (item, int, bool) {
+	c, cok := j.top(&j.queued[atClient], atClient)
+	s, sok := j.top(&j.queued[atServer], atServer)
+	switch {
+	case !sok:
+		return c, atClient, cok
+	case !cok:
+		return s, atServer, true
+	case plus(s.at, -j.off.Offset) < c.at:
+		return s, atServer, true
 	}
-	if s.first.Add(-j.off.Offset).Before(c.first) {
-		return s
-	}
-	return c
+	return c, atClient, true
 }
 
 // ready reports whether an attempt can be judged: matched, with both
@@ -624,33 +802,34 @@ func (j *Stream) ready(e *streamEntry) bool {
 	case stAlone:
 		return true
 	case stPaired:
-		return j.readBoth(atClient, e.end.Add(j.slack()))
+		return j.readBoth(atClient, plus(e.end, j.slack()))
 	}
 	return false
 }
 
-func (j *Stream) judge(e *streamEntry, jv *joinView) {
-	r := Ready{view: e.view, other: e.other, how: e.how, jv: jv, pk: j.pk}
-	a := &j.scratch[0]
+func (j *Stream) judge(i int32, jv *joinView) {
+	e := j.e(i)
+	r := Ready{view: j.packs.Bytes(e.view), how: e.how, jv: jv, pk: j.pk}
+	var a arrival
 	j.held--
 	switch {
 	case e.st == stPaired:
 		r.kind = readyPair
+		r.other = j.packs.Bytes(e.other)
+		j.packs.Drop(e.other)
 		j.held--
 	case e.side == atClient:
 		r.kind = readyClient
-		if err := j.pk.unpackHead(e.view, a); err != nil {
-			panic(err)
-		}
-		r.known = j.serverAttempts == 0 || j.servers[a.Key.Server.Addr()]
+		j.arrival(e.view, &a)
+		r.known = j.serverAttempts == 0 || j.servers[a.key.serverAddr()]
 	default:
 		r.kind = readyServer
-		if err := j.pk.unpackHead(e.view, a); err != nil {
-			panic(err)
-		}
-		r.known = j.clients[a.Key.Client.Addr()]
+		j.arrival(e.view, &a)
+		r.known = j.clients[a.key.clientAddr()]
 	}
-	e.view, e.other, e.st = nil, nil, stGone
+	// The bytes stay valid for whoever judges them.
+	j.packs.Drop(e.view)
+	j.freeEntry(i)
 	j.emit(r)
 }
 
@@ -681,26 +860,43 @@ const (
 	readyServer
 )
 
-// Judge judges the attempt, unpacking it into scratch (nil: its own).
-func (r *Ready) Judge(scratch *[2]flows.Attempt) Result {
+// JoinScratch is what judging a Stream's attempts one after the other
+// reuses (Ready.JudgeInto): the attempts unpacked, and room to merge the
+// two captures' evidence. It belongs to one goroutine at a time.
+type JoinScratch struct {
+	att [2]flows.Attempt
+	js  joinScratch
+}
+
+// Judge judges the attempt into a Result of its own, with scratch (nil:
+// its own).
+func (r *Ready) Judge(scratch *JoinScratch) Result {
 	if scratch == nil {
-		scratch = new([2]flows.Attempt)
+		scratch = new(JoinScratch)
 	}
-	a := &scratch[0]
+	return lent(func(res *Result) { r.JudgeInto(res, scratch) })
+}
+
+// JudgeInto is Judge writing into *res, as JudgeInto does: reusing res,
+// judging allocates about once per attempt, and what must outlive the
+// next call must be copied out of res's slices first.
+func (r *Ready) JudgeInto(res *Result, scratch *JoinScratch) {
+	a := &scratch.att[0]
 	if err := r.pk.Unpack(r.view, a); err != nil {
 		panic(err)
 	}
 	switch r.kind {
 	case readyPair:
-		s := &scratch[1]
+		s := &scratch.att[1]
 		if err := r.pk.Unpack(r.other, s); err != nil {
 			panic(err)
 		}
-		return r.jv.judgePair(a, s, matchNames[r.how])
+		r.jv.judgePair(res, &scratch.js, a, s, matchNames[r.how])
 	case readyClient:
-		return r.jv.judgeClientOnly(a, r.known)
+		r.jv.judgeClientOnly(res, a, r.known)
+	default:
+		r.jv.judgeServerOnly(res, a, r.known)
 	}
-	return r.jv.judgeServerOnly(a, r.known)
 }
 
 // openSpans runs the spans still open up to what has been read.
@@ -714,71 +910,128 @@ func (j *Stream) openSpans() {
 	}
 }
 
-// waitHeap orders attempts waiting for a counterpart by horizon.
-type waitHeap []waitItem
-
-type waitItem struct {
-	e *streamEntry
-	h time.Time
+// item is an attempt in a heap: at (its first SYN, or when it is settled)
+// first, then the order it came in. An item whose attempt has moved on
+// stays until it comes up (top): i may then name another attempt, which
+// seq tells apart. 16 bytes.
+type item struct {
+	at  int64
+	seq uint32
+	i   int32
 }
 
-func (h waitHeap) Len() int { return len(h) }
-func (h waitHeap) Less(i, k int) bool {
-	if c := h[i].h.Compare(h[k].h); c != 0 {
-		return c < 0
+// witem is an item of waiting, with the waitRec that knows its place.
+type witem struct {
+	item
+	w int32
+}
+
+// waitHeap is a binary heap of witems, smallest first; each waitRec
+// knows its item's place (wat), so that an attempt matched leaves at once.
+type waitHeap []witem
+
+func (j *Stream) wpush(x int, it witem) {
+	j.waiting[x] = append(j.waiting[x], it)
+	j.wup(x, len(j.waiting[x])-1)
+}
+
+// wremove takes out the item at k.
+func (j *Stream) wremove(x, k int) {
+	h := j.waiting[x]
+	n := len(h) - 1
+	j.waits[h[k].w].wat = -1
+	if k != n {
+		h[k] = h[n]
+		j.waits[h[k].w].wat = int32(k)
 	}
-	return h[i].e.seq < h[k].e.seq
-}
-func (h waitHeap) Swap(i, k int) {
-	h[i], h[k] = h[k], h[i]
-	h[i].e.wat, h[k].e.wat = i, k
-}
-func (h *waitHeap) Push(x any) {
-	w := x.(waitItem)
-	w.e.wat = len(*h)
-	*h = append(*h, w)
-}
-func (h *waitHeap) Pop() any {
-	old := *h
-	w := old[len(old)-1]
-	old[len(old)-1] = waitItem{}
-	*h = old[:len(old)-1]
-	w.e.wat = -1
-	return w
-}
-
-// entryHeap orders entries by first SYN (their own clock), then by the
-// order they came.
-type entryHeap []*streamEntry
-
-func (h entryHeap) Len() int { return len(h) }
-func (h entryHeap) Less(i, k int) bool {
-	if c := h[i].first.Compare(h[k].first); c != 0 {
-		return c < 0
+	j.waiting[x] = h[:n]
+	if k < n {
+		j.wdown(x, k)
+		j.wup(x, k)
 	}
-	return h[i].seq < h[k].seq
-}
-func (h entryHeap) Swap(i, k int) {
-	h[i], h[k] = h[k], h[i]
-	h[i].at, h[k].at = i, k
-}
-func (h *entryHeap) Push(x any) {
-	e := x.(*streamEntry)
-	e.at = len(*h)
-	*h = append(*h, e)
-}
-func (h *entryHeap) Pop() any {
-	old := *h
-	e := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
-	e.at = -1
-	return e
 }
 
-func (h entryHeap) top() *streamEntry {
-	if len(h) == 0 {
-		return nil
+func (j *Stream) wup(x, k int) {
+	h := j.waiting[x]
+	it := h[k]
+	for k > 0 {
+		p := (k - 1) / 2
+		if !it.less(h[p].item) {
+			break
+		}
+		h[k] = h[p]
+		j.waits[h[k].w].wat = int32(k)
+		k = p
 	}
-	return h[0]
+	h[k] = it
+	j.waits[it.w].wat = int32(k)
+}
+
+func (j *Stream) wdown(x, k int) {
+	h := j.waiting[x]
+	n := len(h)
+	it := h[k]
+	for {
+		c := 2*k + 1
+		if c >= n {
+			break
+		}
+		if c+1 < n && h[c+1].less(h[c].item) {
+			c++
+		}
+		if !h[c].less(it.item) {
+			break
+		}
+		h[k] = h[c]
+		j.waits[h[k].w].wat = int32(k)
+		k = c
+	}
+	h[k] = it
+	j.waits[it.w].wat = int32(k)
+}
+
+// itemHeap is a binary heap of items, smallest first.
+type itemHeap []item
+
+func (a item) less(b item) bool { return a.at < b.at || (a.at == b.at && int32(a.seq-b.seq) < 0) }
+
+func (h *itemHeap) push(it item) {
+	*h = append(*h, it)
+	s := *h
+	k := len(s) - 1
+	for k > 0 {
+		p := (k - 1) / 2
+		if !it.less(s[p]) {
+			break
+		}
+		s[k] = s[p]
+		k = p
+	}
+	s[k] = it
+}
+
+func (h *itemHeap) pop() {
+	s := *h
+	n := len(s) - 1
+	last := s[n]
+	*h = s[:n]
+	s = s[:n]
+	k := 0
+	for {
+		c := 2*k + 1
+		if c >= n {
+			break
+		}
+		if c+1 < n && s[c+1].less(s[c]) {
+			c++
+		}
+		if !s[c].less(last) {
+			break
+		}
+		s[k] = s[c]
+		k = c
+	}
+	if n > 0 {
+		s[k] = last
+	}
 }

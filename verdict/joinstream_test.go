@@ -65,7 +65,7 @@ func interleave(client, server verdict.Side) []handedOn {
 // both sides.
 func streamJoin(cfg verdict.JoinConfig, order []handedOn, client, server verdict.Side) ([]verdict.Result, verdict.ClockOffset, *verdict.Stream) {
 	var out []verdict.Result
-	st := verdict.NewStream(cfg, verdict.NewPacker("client.pcap", "server.pcap"), func(r verdict.Ready) { out = append(out, r.Judge(nil)) })
+	st := verdict.NewStream(cfg, verdict.NewPacker("client.pcap", "server.pcap"), nil, func(r verdict.Ready) { out = append(out, r.Judge(nil)) })
 	opening(st, client, server)
 	for _, h := range order {
 		st.Add(h.side, h.a)
@@ -183,7 +183,7 @@ func TestStreamHoldsAWindow(t *testing.T) {
 	want, _ := verdict.Join(client, server, verdict.JoinConfig{})
 	order := interleave(client, server)
 	var got []verdict.Result
-	st := verdict.NewStream(verdict.JoinConfig{}, verdict.NewPacker("client.pcap", "server.pcap"), func(r verdict.Ready) { got = append(got, r.Judge(nil)) })
+	st := verdict.NewStream(verdict.JoinConfig{}, verdict.NewPacker("client.pcap", "server.pcap"), nil, func(r verdict.Ready) { got = append(got, r.Judge(nil)) })
 	outBeforeEnd := 0
 	opening(st, client, server)
 	for _, h := range order {
@@ -310,7 +310,7 @@ func BenchmarkStream(b *testing.B) {
 			b.ResetTimer()
 			for b.Loop() {
 				out := 0
-				st := verdict.NewStream(verdict.JoinConfig{}, pk, func(r verdict.Ready) {
+				st := verdict.NewStream(verdict.JoinConfig{}, pk, nil, func(r verdict.Ready) {
 					r.Judge(nil)
 					out++
 				})
@@ -330,4 +330,38 @@ func BenchmarkStream(b *testing.B) {
 			b.ReportMetric(float64(most), "held-attempts")
 		})
 	}
+}
+
+// BenchmarkStreamMatch is BenchmarkStream without packing or judging:
+// attempts packed beforehand, verdicts dropped as they go out. What the
+// joiner's goroutine does with each attempt.
+func BenchmarkStreamMatch(b *testing.B) {
+	client, server := generatedPair(b, capgen.MixConfig{N: 20000, Rate: 50, Seed: 1})
+	order := interleave(client, server)
+	pk := verdict.NewPacker("client.pcap", "server.pcap")
+	var packed [][]byte
+	for _, h := range order {
+		packed = append(packed, pk.Pack(nil, h.a))
+	}
+	// The chunks of one run are filled again in the next, as the join's
+	// are once its writer is done with them.
+	packs := new(verdict.Packs)
+	b.ReportAllocs()
+	for b.Loop() {
+		out := 0
+		epoch := packs.Epoch()
+		st := verdict.NewStream(verdict.JoinConfig{}, pk, packs, func(verdict.Ready) { out++ })
+		opening(st, client, server)
+		for i, h := range order {
+			st.AddPacked(h.side, packs.Keep(packed[i]))
+			st.Advance(h.side, h.a.End)
+		}
+		st.End(verdict.VantageClient, client)
+		st.End(verdict.VantageServer, server)
+		if out != 20000 {
+			b.Fatalf("%d verdicts, want 20000", out)
+		}
+		packs.Done(epoch)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(order)), "ns/attempt")
 }

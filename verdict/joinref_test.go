@@ -1,0 +1,516 @@
+package verdict
+
+import (
+	"fmt"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/synpath/synpath/capture"
+	"github.com/synpath/synpath/flows"
+)
+
+// The join's judging as it was written with fmt, each verdict a Result of
+// its own: the reference the words of the streamed join's judging (into a
+// reused Result, without fmt) are held to, byte for byte.
+
+// refJudgePair judges an attempt both captures saw, matched by how.
+func (v *joinView) refJudgePair(c, s *flows.Attempt, how string) Result {
+	r := refJudgeBoth(c, s, v)
+	r.Match = how
+	v.clock(&r)
+	return r
+}
+
+// refJudgeClientOnly judges an attempt only the client capture saw; inHost
+// says whether the server capture shows its server at all.
+func (v *joinView) refJudgeClientOnly(c *flows.Attempt, inHost bool) Result {
+	r := Judge(c, VantageClient, v.cfg.Config)
+	covered, sent := v.synsAtServer(c)
+	if covered > 0 && inHost {
+		refJudgeNeverAtServer(c, &r, v, covered)
+		r.Partial = covered < sent
+		if !v.off.Known && len(v.server) > 0 {
+			r.Explanation += " (No attempt is in both captures, so their clocks could not be aligned; this takes both clocks to be right.)"
+		}
+		r.Vantage = VantageBoth
+		r.SYNSeenByServer, r.SYNACKSent = 0, 0
+		markLost(r.Evidence, true)
+	} else {
+		r.Explanation += " " + refOutOfView("server", covered > 0, inHost)
+	}
+	v.clock(&r)
+	return r
+}
+
+// refJudgeServerOnly judges an attempt only the server capture saw, on the
+// client's clock; knownClient says whether the client capture shows its
+// client at all.
+func (v *joinView) refJudgeServerOnly(s *flows.Attempt, knownClient bool) Result {
+	r := Judge(s, VantageServer, v.cfg.Config)
+	inTime := v.toClient(s.SYN.First, time.Time{}) || v.toClient(s.SYN.Last, time.Time{})
+	r.Explanation += " " + refOutOfView("client", inTime, knownClient)
+	shift(r.Evidence, v.off.Offset)
+	r.FirstSYN = r.FirstSYN.Add(-v.off.Offset)
+	return r
+}
+
+// refOutOfView says why the other capture cannot confirm an attempt.
+func refOutOfView(other string, inTime, inHost bool) string {
+	switch {
+	case !inTime:
+		return fmt.Sprintf("The %s capture does not cover this time, so it cannot confirm the attempt.", other)
+	case !inHost:
+		return fmt.Sprintf("The %s capture shows no traffic of this host: it was taken elsewhere, so it cannot confirm the attempt.", other)
+	}
+	return fmt.Sprintf("The %s capture covers this time and host but holds no matching SYN: it missed the packets, or a middlebox rewrote them beyond recognition.", other)
+}
+
+// refJudgeNeverAtServer judges an attempt the server capture never saw,
+// though it ran while covered of the client's SYNs were on their way.
+func refJudgeNeverAtServer(c *flows.Attempt, r *Result, v *joinView, covered int) {
+	sure := v.sure()
+	syns := count(uint32(covered), "SYN")
+	if covered < int(c.SYN.Count) {
+		syns = fmt.Sprintf("%d of the %d SYNs (those sent while the server capture ran)", covered, c.SYN.Count)
+	}
+	switch r.Verdict {
+	case Refused:
+		r.RSTOrigin, r.OriginSure = OriginPath, sure.sureness()
+		r.set(Refused, OutboundPath, sure, "A RST answered the SYN (ECONNREFUSED), but the server never saw the SYN nor sent the RST: something on the way forged it, most likely a firewall rejecting the connection.")
+	case Unreachable:
+		// The router's ICMP error is proof whatever the clocks say.
+		r.Where, r.WhereSure, r.RSTOrigin, r.OriginSure = OutboundPath, Proven, OriginPath, Certain
+		r.Explanation += " The server capture confirms the SYN never arrived."
+	case Timeout:
+		r.set(Timeout, OutboundPath, sure, "%s None of %s reached the server: they were lost on the way out (ETIMEDOUT).", unanswered(c)+".", syns)
+	case Incomplete:
+		r.Explanation += " The server capture has not seen it either."
+		return
+	default:
+		if !v.off.Known {
+			r.Explanation += " The server capture holds no matching SYN."
+			return
+		}
+		// Answered, yet the server never saw it: something in the path
+		// (a SYN proxy, a load balancer) answered in its place.
+		r.Explanation += " The server capture, running at the time, never saw this attempt: something on the way may have answered in the server's place."
+		return
+	}
+	r.Candidates = []Place{r.Where}
+	r.Settle = "" // the server capture did
+}
+
+// refJudgeBoth judges an attempt seen in both captures: what was sent and
+// what arrived, while the other capture ran, settles where it died.
+func refJudgeBoth(c, s *flows.Attempt, v *joinView) Result {
+	cfg := v.cfg.Config
+	r := Judge(c, VantageClient, cfg)
+	oneSided := r // what the client capture alone says, kept where the server's cannot settle it
+	r.Vantage = VantageBoth
+	r.SYNSeenByServer, r.SYNACKSent = int(s.SYN.Count), int(s.SYNACK.Count)
+	if s.Key.Client != c.Key.Client {
+		r.ClientSeenByServer = s.Key.Client
+	}
+	if s.Key.Server != c.Key.Server {
+		r.ServerSeenByServer = s.Key.Server
+	}
+	r.Settle = ""
+	covered, sent := v.synsAtServer(c)
+	r.Partial = covered < sent
+	lostSYNs := ""
+	if int(s.SYN.Count) < covered {
+		lostSYNs = fmt.Sprintf(" (%d of the %d SYNs sent while the server capture ran were lost on the way out)", covered-int(s.SYN.Count), covered)
+	}
+	sure := v.sure()
+	switch {
+	case c.SYNACK.Count > 0:
+		refJudgeBothAnswered(c, s, &r, v)
+	case c.ServerRST.Count > 0 && c.RSTInHandshake:
+		switch {
+		case s.ServerRST.Count > 0:
+			r.RSTOrigin, r.OriginSure = OriginServer, Certain
+			r.set(Refused, Server, Proven, "The server answered the SYN with a RST (ECONNREFUSED): nothing listens on port %d, or its firewall rejects the connection%s.", s.Key.Server.Port(), lostSYNs)
+		case ran(v.server, s.SYN.First, c.ServerRST.First.Add(v.off.Offset+v.slack())):
+			// The server capture ran from the SYN's arrival until the RST
+			// reached the client: a RST the server sent would be in it.
+			r.RSTOrigin, r.OriginSure = OriginPath, sure.sureness()
+			r.set(Refused, OutboundPath, sure, "The client got a RST that the server never sent: something on the way forged it (the server %s).", refServerDid(s))
+		default:
+			r = refKeepOneSided(r, oneSided, "the server capture does not cover the time of the RST")
+		}
+	case c.ICMP.Count > 0:
+		r.Where, r.WhereSure = OutboundPath, Proven
+		if c.ICMPInfo.From == c.Key.Server.Addr() && s.ICMP.Count > 0 {
+			r.Where = Server
+		}
+		r.Explanation += fmt.Sprintf(" The server %s.", refServerDid(s))
+	default:
+		refJudgeBothUnanswered(c, s, &r, v, lostSYNs)
+	}
+	if r.Where != Unknown {
+		r.Candidates = []Place{}
+		if r.Where != None {
+			r.Candidates = []Place{r.Where}
+		}
+	}
+	if r.Where == Unknown {
+		r.WhereSure = ""
+	}
+	nameCauses(s, &r)
+	r.Evidence = refPairEvidence(r.Evidence, evidence(s, VantageServer), v.off)
+	return r
+}
+
+// refKeepOneSided falls back to what the client capture alone could say,
+// noting why the server capture cannot settle it.
+func refKeepOneSided(joined, one Result, why string) Result {
+	one.Vantage = joined.Vantage
+	one.SYNSeenByServer, one.SYNACKSent = joined.SYNSeenByServer, joined.SYNACKSent
+	one.ClientSeenByServer, one.ServerSeenByServer = joined.ClientSeenByServer, joined.ServerSeenByServer
+	one.Partial = true
+	one.Explanation += " The server capture cannot settle it: " + why + "."
+	return one
+}
+
+// refJudgeBothUnanswered judges an attempt no answer of which reached the
+// client: the server capture says whether it got the SYNs and answered.
+// How long the client waited counts SYNs either capture saw it send.
+func refJudgeBothUnanswered(c, s *flows.Attempt, r *Result, v *joinView, lostSYNs string) {
+	sure := v.sure()
+	waitedUntil := c.End
+	if last := s.SYN.Last.Add(-v.off.Offset); s.SYN.Count > 0 && last.After(waitedUntil) {
+		waitedUntil = last // the client was still retransmitting after its capture ended
+	}
+	waited := waitedUntil.Sub(c.SYN.First)
+	if waited < v.cfg.SYNTimeout {
+		r.Explanation += fmt.Sprintf(" The server %s.", refServerDid(s))
+		return // incomplete, as the client capture said
+	}
+	waitWords := fmt.Sprintf(" (the client waited at least %s, ETIMEDOUT)", dur(waited))
+	switch {
+	case s.SYNACK.Count > 0 || s.ServerRST.Count > 0:
+		answer := count(s.SYNACK.Count, "SYN-ACK")
+		if s.SYNACK.Count == 0 {
+			answer = "a RST"
+		}
+		// Proof that the answers were lost: the client kept resending its
+		// SYN after the server had answered, or the client capture ran
+		// while the first answer was on its way and never saw it.
+		first := s.SYNACK.First
+		if s.SYNACK.Count == 0 {
+			first = s.ServerRST.First
+		}
+		if s.SYNAfterSYNACK > 0 || v.toClient(first, c.SYN.First) {
+			if s.SYNAfterSYNACK > 0 {
+				sure = Proven // the client resent its SYN after the answer left: no clock needed
+			}
+			r.set(Timeout, ReturnPath, sure, "The server answered with %s, but none reached the client: they were lost on the way back%s%s.", answer, waitWords, lostSYNs)
+			return
+		}
+		r.set(Timeout, Unknown, "", "The server answered with %s, but the client capture ends before it could have arrived%s.", answer, waitWords)
+		r.unknown(ReturnPath, Client)
+	case ran(v.server, s.SYN.First, s.SYN.First.Add(v.cfg.AnswerWait)):
+		// The server capture ran long enough after the SYN arrived to show
+		// an answer, and holds none (its own clock: proven).
+		r.set(Timeout, Server, v.own(), "The server received %s and never answered: they were dropped on the server host (a firewall after the capture point, a full SYN queue)%s%s.", count(s.SYN.Count, "SYN"), waitWords, lostSYNs)
+	default:
+		r.set(Timeout, Unknown, "", "The server received %s, and its capture ends before an answer could be ruled out%s.", count(s.SYN.Count, "SYN"), waitWords)
+		r.unknown(Server, ReturnPath)
+	}
+}
+
+// refJudgeBothAnswered judges an attempt whose SYN-ACK reached the client.
+func refJudgeBothAnswered(c, s *flows.Attempt, r *Result, v *joinView) {
+	sure := v.sure()
+	switch r.Verdict {
+	case HalfOpen:
+		switch {
+		case s.ACK.Count > 0:
+			r.set(HalfOpen, Server, Proven, "The client completed the handshake and the server received its ACK, yet kept resending its SYN-ACK: the server dropped the ACK, typically because its accept queue was full.")
+		case v.toServer(c.ACK.First, s.SYN.First):
+			r.set(HalfOpen, OutboundPath, sure, "The client completed the handshake, but its %s never reached the server, which kept resending its SYN-ACK: lost on the way to the server.", count(c.ACK.Count, "ACK"))
+		}
+	case Stalled:
+		switch {
+		case s.ClientData.Count > 0 && s.ServerData.Count > 0 && r.Cause == CausePMTU:
+			got := "none of it"
+			if c.ServerData.Count > 0 {
+				got = fmt.Sprintf("only segments of up to %d bytes", c.ServerMaxSeg)
+			}
+			r.set(Stalled, ReturnPath, Proven, "The server received the request and sent %d bytes of reply in segments of up to %d bytes, but the client got %s and acknowledged none: full-size segments vanish on the way back, a PMTU black hole (a link with a smaller MTU whose ICMP \"fragmentation needed\" never reaches the server; MSS announced: client %s, server %s).",
+				s.ServerBytes, s.ServerMaxSeg, got, mssWords(c.SYNOpts.MSS), mssWords(s.ServerMSS))
+		case s.ClientData.Count > 0 && s.ServerData.Count > 0:
+			r.set(Stalled, ReturnPath, Proven, "The server received the request and sent %d bytes of reply, but none reached the client: lost on the way back.", s.ServerBytes)
+		case s.ClientData.Count > 0 && ran(v.server, s.SYN.First, s.ClientData.First.Add(v.cfg.StallAfter)):
+			r.set(Stalled, Server, v.own(), "The server received the request (%d bytes) and never replied: the server application did not answer.", s.ClientBytes)
+		case s.ClientData.Count == 0 && v.toServer(c.ClientData.First, s.SYN.First):
+			r.set(Stalled, OutboundPath, sure, "The connection was established, but the client's request (%d bytes) never reached the server: lost on the way out.", c.ClientBytes)
+		}
+	case Reset:
+		switch {
+		case r.Where == Client:
+			r.RSTOrigin, r.OriginSure, r.WhereSure = OriginClient, Certain, Proven
+		case s.ServerRST.Count > 0:
+			r.RSTOrigin, r.OriginSure = OriginServer, Certain
+			r.set(Reset, Server, Proven, "The handshake completed, then the server reset the connection (ECONNRESET).")
+		case ran(v.server, s.SYN.First, c.ServerRST.First.Add(v.off.Offset+v.slack())):
+			r.RSTOrigin, r.OriginSure = OriginPath, sure.sureness()
+			r.set(Reset, OutboundPath, sure, "The handshake completed, then the client got a RST the server never sent: something on the way ended the connection.")
+		}
+	case Aborted:
+		r.RSTOrigin, r.OriginSure, r.WhereSure = OriginClient, Certain, Proven
+	case Established:
+		r.WhereSure = Proven
+		if !s.Established() && s.SYNACK.Count > 1 && v.toServer(c.ACK.First, s.SYN.First) {
+			r.set(HalfOpen, OutboundPath, sure, "The client completed the handshake, but its ACK never reached the server, which kept resending its SYN-ACK: lost on the way to the server.")
+		}
+	case Timeout:
+		if r.Where == Client {
+			r.WhereSure = Proven
+			r.Explanation += fmt.Sprintf(" The server %s.", refServerDid(s))
+		}
+	}
+}
+
+// refServerDid says in words what the server capture shows of an attempt.
+func refServerDid(s *flows.Attempt) string {
+	switch {
+	case s.SYNACK.Count > 0:
+		return fmt.Sprintf("received %s and answered with %s", count(s.SYN.Count, "SYN"), count(s.SYNACK.Count, "SYN-ACK"))
+	case s.ServerRST.Count > 0:
+		return fmt.Sprintf("received %s and answered with a RST", count(s.SYN.Count, "SYN"))
+	}
+	return fmt.Sprintf("received %s and did not answer", count(s.SYN.Count, "SYN"))
+}
+
+// refPairEvidence merges the two captures' evidence on the client's clock and
+// links each packet to its copy in the other capture: a packet sent and
+// never received is lost.
+func refPairEvidence(cev, sev []Evidence, off ClockOffset) []Evidence {
+	shift(sev, off.Offset)
+	for i := range cev {
+		cev[i].Side = VantageClient
+	}
+	n := len(cev)
+	all := append(slices.Clone(cev), sev...)
+	tol := pairSlack
+	if off.Error > 0 {
+		tol += off.Error
+	}
+	// For each packet the sender's capture shows, the receiver's copy is
+	// the first unpaired one of the same kind arriving after it.
+	for i := range all {
+		snd := &all[i]
+		sentHere := (snd.Side == VantageClient) == snd.FromClient
+		if !sentHere || isICMP(snd) {
+			continue
+		}
+		lo, hi := 0, n
+		if snd.Side == VantageClient {
+			lo, hi = n, len(all)
+		}
+		for j := lo; j < hi; j++ {
+			rcv := &all[j]
+			if rcv.Pair >= 0 || rcv.What != snd.What || rcv.FromClient != snd.FromClient {
+				continue
+			}
+			d := rcv.At.Sub(snd.At)
+			if d >= -tol && d <= maxOneWay {
+				snd.Pair, rcv.Pair = j, i
+				break
+			}
+		}
+		if snd.Pair < 0 {
+			snd.Lost = true
+		}
+	}
+	// Order by time on the client's clock, remapping the pair indexes.
+	order := make([]int, len(all))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return all[a].At.Compare(all[b].At) })
+	pos := make([]int, len(all))
+	for to, from := range order {
+		pos[from] = to
+	}
+	out := make([]Evidence, len(all))
+	for to, from := range order {
+		e := all[from]
+		if e.Pair >= 0 {
+			e.Pair = pos[e.Pair]
+		}
+		out[to] = e
+	}
+	return out
+}
+
+// joinViews are the ways a join can see its captures: offsets known or
+// not, tight or one-sided or contradicted; captures covering all the time
+// or part of it; lossy or not.
+func joinViews(client []*flows.Attempt, pairs []pair) map[string]*joinView {
+	cfg := joinDefaults(JoinConfig{})
+	first, last := client[0].SYN.First, client[0].SYN.First
+	for _, c := range client {
+		first, last = minTime(first, c.SYN.First), maxTime(last, c.End)
+	}
+	third := last.Sub(first) / 3
+	middle := []Span{{first.Add(third), first.Add(2 * third)}}
+	off := estimateOffset(pairs)
+	return map[string]*joinView{
+		"whole":         {off: off, cfg: cfg},
+		"no offset":     {cfg: cfg, server: []Span{{first, last}}},
+		"server middle": {off: off, cfg: cfg, server: middle, client: []Span{{first, last}}},
+		"client middle": {off: off, cfg: cfg, client: middle, server: []Span{{first, last}}},
+		"lossy":         {off: off, cfg: cfg, lossy: true, server: []Span{{first, last}}},
+		"one-sided":     {off: ClockOffset{Offset: 4 * time.Millisecond, Error: unknownError, Known: true}, cfg: cfg},
+		"contradicted":  {off: ClockOffset{Offset: -3 * time.Millisecond, Error: 9 * time.Millisecond, Known: true, Contradicted: true}, cfg: cfg},
+	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// TestJoinWordsAreFmts judges attempts as the join does, into one reused
+// Result, and holds every result to the reference's, at every view: the
+// mix's client attempts with their own server attempts and with others'
+// (any two attempts must be judged alike, matched or not); the lab's
+// scenarios' attempts with every server attempt of their scenario; each
+// alone.
+func TestJoinWordsAreFmts(t *testing.T) {
+	client, server := mix(t)
+	var cs, ss []*flows.Attempt
+	for _, c := range client {
+		cs = append(cs, c.a)
+	}
+	for _, s := range server {
+		ss = append(ss, s.a)
+	}
+	n := sameJoinWords(t, "mix", cs, ss, func(i int) []*flows.Attempt { return []*flows.Attempt{ss[(i*7+3)%len(ss)]} })
+	dirs, err := filepath.Glob("../testdata/scenarios/*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range dirs {
+		var sides [2][]*flows.Attempt
+		for i, pat := range []string{"client.pcap*", "server.pcap*"} {
+			files, _ := filepath.Glob(filepath.Join(dir, pat))
+			for _, f := range files {
+				rd, err := capture.Open(f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				as, err := readAttempts(rd)
+				rd.Close()
+				if err != nil {
+					t.Fatalf("%s: %v", f, err)
+				}
+				sides[i] = append(sides[i], as...)
+			}
+		}
+		if len(sides[0]) > 0 && len(sides[1]) > 0 {
+			n += sameJoinWords(t, filepath.Base(dir), sides[0], sides[1], func(int) []*flows.Attempt { return sides[1] })
+		}
+	}
+	t.Logf("%d verdicts alike", n)
+}
+
+// sameJoinWords judges client's attempts with their exact counterparts in
+// server and with those others gives, alone, and server's alone, and
+// holds each to the reference. It returns how many it judged.
+func sameJoinWords(t *testing.T, set string, client, server []*flows.Attempt, others func(i int) []*flows.Attempt) int {
+	t.Helper()
+	exact := map[exactKey]*flows.Attempt{}
+	for _, s := range server {
+		exact[exactKey{s.Key, s.ISN}] = s
+	}
+	var pairs []pair
+	for _, c := range client {
+		if s := exact[exactKey{c.Key, c.ISN}]; s != nil {
+			pairs = append(pairs, pair{c, s})
+		}
+	}
+	var (
+		r      Result
+		js     joinScratch
+		judged int
+	)
+	for name, v := range joinViews(client, pairs) {
+		check := func(what string, i int, want Result) {
+			t.Helper()
+			judged++
+			got := r
+			got.w = nil
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("%s, %s, %s %d: differs from the reference:\n%s", set, name, what, i, differ(got, want))
+			}
+		}
+		for i, c := range client {
+			if s := exact[exactKey{c.Key, c.ISN}]; s != nil {
+				v.judgePair(&r, &js, c, s, MatchExact)
+				check("pair", i, v.refJudgePair(c, s, MatchExact))
+			}
+			for _, other := range others(i) {
+				v.judgePair(&r, &js, c, other, MatchTiming)
+				check("crossed pair", i, v.refJudgePair(c, other, MatchTiming))
+			}
+			for _, inHost := range []bool{true, false} {
+				v.judgeClientOnly(&r, c, inHost)
+				check(fmt.Sprintf("client alone (in host %v)", inHost), i, v.refJudgeClientOnly(c, inHost))
+			}
+		}
+		for i, s := range server {
+			for _, known := range []bool{true, false} {
+				v.judgeServerOnly(&r, s, known)
+				check(fmt.Sprintf("server alone (known %v)", known), i, v.refJudgeServerOnly(s, known))
+			}
+		}
+	}
+	return judged
+}
+
+// TestJoinJudgeAllocs holds judging joined attempts into a reused Result
+// to the string JudgeInto makes, and a second where the server's capture
+// changes the explanation.
+func TestJoinJudgeAllocs(t *testing.T) {
+	client, server := mix(t)
+	exact := map[exactKey]*flows.Attempt{}
+	for _, s := range server {
+		exact[exactKey{s.a.Key, s.a.ISN}] = s.a
+	}
+	var pairs []pair
+	for _, c := range client {
+		if s := exact[exactKey{c.a.Key, c.a.ISN}]; s != nil {
+			pairs = append(pairs, pair{c.a, s})
+		}
+	}
+	v := &joinView{off: estimateOffset(pairs), cfg: joinDefaults(JoinConfig{})}
+	var (
+		r  Result
+		js joinScratch
+	)
+	allocs := testing.AllocsPerRun(3, func() {
+		for _, p := range pairs {
+			v.judgePair(&r, &js, p.c, p.s, MatchExact)
+		}
+	})
+	per := allocs / float64(len(pairs))
+	t.Logf("%.2f allocations per pair judged", per)
+	if per > 2 {
+		t.Errorf("judging a pair into a reused Result: %.2f allocations, want at most 2", per)
+	}
+}
