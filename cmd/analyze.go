@@ -26,7 +26,7 @@ import (
 type analyzeConfig struct {
 	clientFiles, serverFiles, autoFiles []string
 	// cpuProfile: write a CPU profile of the run there (a hidden flag,
-	// for reports of a slow run and for bench/pgo.sh).
+	// for reports of a slow run).
 	cpuProfile                          string
 	json, failedOnly, explain, ascii    bool
 	midstream, summaryOnly, withSummary bool
