@@ -61,14 +61,3 @@ func causes(a *flows.Attempt, r *Result, w *words) {
 		r.Cause = CauseDNS
 	}
 }
-
-// nameCauses is causes for a result already judged: Join's second look,
-// from the server's capture.
-func nameCauses(a *flows.Attempt, r *Result) {
-	w := spareWords.Get().(*words)
-	w.reset()
-	w.kept = len(w.expl.str(r.Explanation).b)
-	causes(a, r, w)
-	w.finish(r)
-	w.giveBack(r)
-}

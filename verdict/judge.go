@@ -1,7 +1,6 @@
 package verdict
 
 import (
-	"fmt"
 	"slices"
 	"time"
 
@@ -168,20 +167,6 @@ func (r *Result) unknownAmong(candidates ...Place) {
 	r.Candidates = append(r.Candidates[:0], candidates...)
 }
 
-// set is judged with fmt, for Join: it rewrites the results of attempts
-// both captures saw, far fewer than those judged.
-func (r *Result) set(v Verdict, where Place, sure Confidence, why string, args ...any) {
-	r.Verdict, r.Where, r.WhereSure = v, where, sure
-	r.Explanation = fmt.Sprintf(why, args...)
-}
-
-// unknown is unknownAmong for Join, in new storage: Join keeps a copy of
-// a result (what one capture said) that shares the old.
-func (r *Result) unknown(candidates ...Place) {
-	r.Where = Unknown
-	r.Candidates = candidates
-}
-
 // judgeClient judges from the client's side of the path.
 func judgeClient(a *flows.Attempt, r *Result, cfg Config) {
 	switch {
@@ -253,12 +238,6 @@ func (t *text) frame(a *flows.Attempt, typ flows.EventType) *text {
 
 // lonelySYN: every common stack resends an unanswered SYN within this.
 const lonelySYN = 1500 * time.Millisecond
-
-// unanswered is the words of (*text).unanswered, for Join.
-func unanswered(a *flows.Attempt) string {
-	var t text
-	return string(t.unanswered(a).b)
-}
 
 // unanswered describes SYNs that got no answer and what ended the view of
 // them: "3 SYNs over 3.0 s, no answer; the capture ends 1.0 s after the last".
@@ -702,15 +681,6 @@ func rtt(a *flows.Attempt, from, to flows.EventType) time.Duration {
 		}
 	}
 	return -1
-}
-
-// evidence is the evidence of a's events, for Join.
-func evidence(a *flows.Attempt, side Vantage) []Evidence {
-	icmpWhat := ""
-	if hasEvent(a, flows.EvICMP) {
-		icmpWhat = "ICMP " + a.ICMPInfo.Name()
-	}
-	return appendEvidence(make([]Evidence, 0, len(a.Events)), a, side, icmpWhat)
 }
 
 func hasEvent(a *flows.Attempt, t flows.EventType) bool {

@@ -1,8 +1,6 @@
 package verdict
 
 import (
-	"strconv"
-
 	"github.com/synpath/synpath/flows"
 )
 
@@ -71,14 +69,6 @@ func (t *text) mss(mss uint16) *text {
 		return t.str("none")
 	}
 	return t.num(uint64(mss))
-}
-
-// mssWords is what (*text).mss writes, for Join.
-func mssWords(mss uint16) string {
-	if mss == 0 {
-		return "none"
-	}
-	return strconv.FormatUint(uint64(mss), 10)
 }
 
 // pmtuUpload is pmtuBlackHole the other way: the client's full-size

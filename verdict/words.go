@@ -32,12 +32,6 @@ func appendDur(b []byte, d time.Duration) []byte {
 	return append(strconv.AppendInt(b, d.Microseconds(), 10), " µs"...)
 }
 
-// count writes "1 SYN" or "4 SYNs".
-func count(n uint32, noun string) string {
-	var b [32]byte
-	return string(appendCount(b[:0], n, noun))
-}
-
 func appendCount(b []byte, n uint32, noun string) []byte {
 	b = strconv.AppendUint(b, uint64(n), 10)
 	b = append(b, ' ')
@@ -46,12 +40,6 @@ func appendCount(b []byte, n uint32, noun string) []byte {
 		b = append(b, 's')
 	}
 	return b
-}
-
-// times writes "once", "twice" or "5 times".
-func times(n uint32) string {
-	var b [32]byte
-	return string(appendTimes(b[:0], n))
 }
 
 func appendTimes(b []byte, n uint32) []byte {
