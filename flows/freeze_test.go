@@ -9,6 +9,7 @@ import (
 
 	"github.com/synpath/synpath/capture"
 	"github.com/synpath/synpath/internal/capgen"
+	"github.com/synpath/synpath/internal/pkttest"
 )
 
 // TestFreezingChangesNothing: a realistic mix (timeouts resending SYNs for
@@ -119,5 +120,46 @@ func TestHandOverSeesWhatEmitSees(t *testing.T) {
 	}
 	if len(allocated) > len(want)/4 {
 		t.Errorf("%d distinct attempts for %d handed over: spares are not reused", len(allocated), len(want))
+	}
+}
+
+// TestPortReuseDuringAGraceHandsOverOnce: a refusal waiting out its RST
+// grace is replaced by a new SYN on its 4-tuple (a client reusing the port
+// at once), which is refused in turn. Both are handed on, once each, the
+// second refused: the first, handed over, must not be entombed in the
+// place of the second.
+func TestPortReuseDuringAGraceHandsOverOnce(t *testing.T) {
+	for _, handOver := range []bool{false, true} {
+		var got []*Attempt
+		cfg := DefaultConfig
+		emit := func(a *Attempt) { got = append(got, a.Clone()) }
+		if handOver {
+			cfg.HandOver = func(a *Attempt) *Attempt { emit(a); return nil }
+		}
+		tr := NewTracker(cfg, emit)
+		ref := pkttest.NewConn("198.51.100.10:40000", "203.0.113.5:80", 1)
+		first := pkttest.NewConn("198.51.100.10:34055", "203.0.113.5:84", 1000)
+		second := pkttest.NewConn("198.51.100.10:34055", "203.0.113.5:84", 90000)
+		// A SYN-ACK from the server first: a reference for its RSTs.
+		for _, p := range []capture.Packet{ref.SYN(0), ref.SYNACK(time.Millisecond), first.SYN(time.Millisecond), first.RefusingRST(time.Millisecond, 63)} {
+			tr.Observe(&p)
+		}
+		second.T = first.T.Add(100 * time.Millisecond) // within the grace
+		for _, p := range []capture.Packet{second.SYN(0), second.RefusingRST(time.Millisecond, 63)} {
+			tr.Observe(&p)
+		}
+		tr.Finish()
+		var refused []uint32
+		for _, a := range got {
+			if a.Key.Server.Port() == 84 {
+				if a.ServerRST.Count != 1 {
+					t.Errorf("handOver %v: attempt isn %d handed on with %d RSTs, want 1", handOver, a.ISN, a.ServerRST.Count)
+				}
+				refused = append(refused, a.ISN)
+			}
+		}
+		if !reflect.DeepEqual(refused, []uint32{1000, 90000}) {
+			t.Errorf("handOver %v: attempts to port 84 handed on: %v, want 1000 then 90000, once each", handOver, refused)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package flows_test
 
 import (
 	"encoding/binary"
+	"fmt"
 	"net/netip"
 	"testing"
 	"time"
@@ -38,6 +39,8 @@ func FuzzTracker(f *testing.F) {
 			netip.MustParseAddrPort("[2001:db8::1]:443"),
 		}
 		handed, failed := 0, 0
+		var packets []capture.Packet
+		var emitted []string
 		names := []string{"a.example", "b.example", "c.example"}
 		cfg := flows.Config{Idle: 3 * time.Second, MaxAttempts: 4, DNSWait: time.Second, OnDNS: func(l *flows.Lookup) {
 			if (l.Queries == 0 && !l.Answered) || (l.Answered && l.RCode == 0 && !l.Truncated) || l.End.Before(l.Last) {
@@ -53,6 +56,7 @@ func FuzzTracker(f *testing.F) {
 				t.Fatalf("attempt without a SYN handed on: %+v", a)
 			}
 			handed++
+			emitted = append(emitted, summary(a))
 		})
 		ts := time.Unix(1700000000, 0)
 		var p capture.Packet
@@ -95,12 +99,14 @@ func FuzzTracker(f *testing.F) {
 				p.Flags &^= 0x80
 				p.App = capture.AppInfo{Kind: capture.AppKind(b[8]%4 + 1), Name: capture.NameOf(names[int(b[7])%len(names)]), Status: uint16(b[6]) + 100}
 			}
+			packets = append(packets, p)
 			tr.Observe(&p)
 			if tr.Pending() > 4 {
 				t.Fatalf("%d attempts pending, bound 4", tr.Pending())
 			}
 		}
 		tr.Finish()
+		handOverAgrees(t, cfg, packets, emitted)
 		if tr.Pending() != 0 {
 			t.Fatalf("%d attempts left after Finish", tr.Pending())
 		}
@@ -111,4 +117,49 @@ func FuzzTracker(f *testing.F) {
 			t.Fatalf("lookups handed on %d, counted %d", failed, tr.Counts().DNSFailed)
 		}
 	})
+}
+
+// summary is what a taker judges an attempt by.
+func summary(a *flows.Attempt) string {
+	return fmt.Sprintf("%v %d %+v %+v %+v %+v %+v %+v %+v %+v %v %d %v %d", a.Key, a.ISN, a.SYN, a.SYNACK, a.ACK, a.ServerRST, a.ClientRST,
+		a.ICMP, a.ClientData, a.ServerData, a.End, a.EndedBy, a.Settled, len(a.Events))
+}
+
+// handOverAgrees feeds the packets again to a tracker handing attempts
+// over (Config.HandOver) to a taker a few attempts behind, as cmd's pipe
+// is, and requires what emit saw, in its order; an attempt must not come
+// twice while its taker holds it.
+func handOverAgrees(t *testing.T, cfg flows.Config, packets []capture.Packet, want []string) {
+	t.Helper()
+	var got []string
+	var held []*flows.Attempt
+	cfg.OnDNS = nil
+	cfg.HandOver = func(a *flows.Attempt) *flows.Attempt {
+		for _, h := range held {
+			if h == a {
+				t.Fatalf("attempt handed over twice: %s", summary(a))
+			}
+		}
+		got = append(got, summary(a))
+		held = append(held, a)
+		if len(held) <= 2 {
+			return nil
+		}
+		spare := held[0]
+		held = held[1:]
+		return spare
+	}
+	tr := flows.NewTracker(cfg, func(*flows.Attempt) { t.Fatal("emit called with HandOver set") })
+	for i := range packets {
+		tr.Observe(&packets[i])
+	}
+	tr.Finish()
+	if len(got) != len(want) {
+		t.Fatalf("%d attempts handed over, %d emitted", len(got), len(want))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("attempt %d handed over:\n%s\nemitted:\n%s", i, got[i], want[i])
+		}
+	}
 }

@@ -304,7 +304,7 @@ func (t *Tracker) Observe(p *capture.Packet) {
 	case a.duplicate(p):
 		t.counts.Duplicates++
 	case fromClient:
-		t.fromClient(a, k, p)
+		a = t.fromClient(a, k, p)
 	default:
 		t.fromServer(a, p)
 	}
@@ -407,7 +407,7 @@ func (t *Tracker) lookup(k Key) (a *Attempt, tomb int, fromClient bool) {
 	return nil, i, fromClient
 }
 
-func (t *Tracker) start(k Key, p *capture.Packet) {
+func (t *Tracker) start(k Key, p *capture.Packet) *Attempt {
 	if t.cfg.MaxAttempts > 0 && t.pending >= t.cfg.MaxAttempts {
 		if old := t.oldest(0, 0); old != nil {
 			t.counts.Evicted++
@@ -442,9 +442,14 @@ func (t *Tracker) start(k Key, p *capture.Packet) {
 	}
 	t.pending++
 	t.touch(a)
+	return a
 }
 
-func (t *Tracker) fromClient(a *Attempt, k Key, p *capture.Packet) {
+// fromClient takes a packet from a's client and returns the attempt it
+// went to: a new one when it starts one on a's 4-tuple. a is then handed
+// on and gone (with Config.HandOver, its taker's): the caller must not
+// touch it.
+func (t *Tracker) fromClient(a *Attempt, k Key, p *capture.Packet) *Attempt {
 	f := p.Flags
 	switch {
 	case f&(capture.FlagSYN|capture.FlagACK) == capture.FlagSYN:
@@ -452,8 +457,7 @@ func (t *Tracker) fromClient(a *Attempt, k Key, p *capture.Packet) {
 			// A new ISN on the same 4-tuple is a new attempt (port reuse).
 			t.counts.PortReuse++
 			t.drop(a, p.TS, EndReplaced)
-			t.start(k, p)
-			return
+			return t.start(k, p)
 		}
 		a.noteEcho(a.SYN.TTL, p.TTL)
 		a.resume() // a SYN after a RST: the client did not take the RST
@@ -513,6 +517,7 @@ func (t *Tracker) fromClient(a *Attempt, k Key, p *capture.Packet) {
 		t.settleIfDone(a, p.TS)
 	}
 	t.touch(a)
+	return a
 }
 
 func (t *Tracker) fromServer(a *Attempt, p *capture.Packet) {
