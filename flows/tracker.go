@@ -113,7 +113,7 @@ type Tracker struct {
 	// storage of its size.
 	coldScratch []byte
 	peek        *Attempt // a frozen attempt unpacked for PendingAttempts
-	noFreeze    bool     // tests: the same run without packing
+	packAbove   int      // packAbove; tests change it
 	free        []*Attempt
 	// epoch is the capture time tombs count their seconds from; lastTombSweep
 	// when they were last swept.
@@ -259,6 +259,7 @@ func NewTracker(cfg Config, emit func(*Attempt)) *Tracker {
 		midstream: make(map[Key]*Midstream),
 		// Before any sweep: the first packet sweeps, whatever its time.
 		lastSweepNS: -1 << 62,
+		packAbove:   packAbove,
 	}
 	t.conns.init()
 	return t
