@@ -11,12 +11,9 @@ import (
 // long as the matching). Only its goroutine touches the sink until close
 // returns.
 type joinWriter struct {
-	out  *sink
-	pk   *verdict.Packer
-	vcfg verdict.Config
-	// reuse: the sink keeps no verdict past its call (JSON), so each is
-	// judged into the same Result, as pipe does.
-	reuse      bool
+	out        *sink
+	pk         *verdict.Packer
+	vcfg       verdict.Config
 	cur        []joinOut
 	full, free chan []joinOut
 	done       chan struct{}
@@ -40,7 +37,7 @@ type joinOut struct {
 }
 
 func newJoinWriter(out *sink, pk *verdict.Packer, packs *verdict.Packs, vcfg verdict.Config) *joinWriter {
-	w := &joinWriter{out: out, pk: pk, packs: packs, vcfg: vcfg, reuse: out.table == nil && out.html == nil, full: make(chan []joinOut, 4), free: make(chan []joinOut, 6), done: make(chan struct{})}
+	w := &joinWriter{out: out, pk: pk, packs: packs, vcfg: vcfg, full: make(chan []joinOut, 4), free: make(chan []joinOut, 6), done: make(chan struct{})}
 	for range cap(w.free) {
 		w.free <- make([]joinOut, 0, joinBatch)
 	}
@@ -70,11 +67,11 @@ func (w *joinWriter) write() {
 	for b := range w.full {
 		for i := range b {
 			switch it := &b[i]; {
-			case it.hasReady && w.reuse:
+			case it.hasReady:
+				// One Result for all: the sink keeps none but the
+				// table's rows, which it copies.
 				it.ready.JudgeInto(&res, &scratch)
 				w.out.add(res)
-			case it.hasReady:
-				w.out.add(it.ready.Judge(&scratch))
 			case it.packed != nil:
 				if err := w.pk.Unpack(it.packed, &a); err != nil {
 					panic(err) // packed by the readers with the same Packer: a bug
@@ -83,12 +80,8 @@ func (w *joinWriter) write() {
 				if v == "" {
 					v = verdict.InferVantage(&a)
 				}
-				if w.reuse {
-					verdict.JudgeInto(&res, &a, v, w.vcfg)
-					w.out.add(res)
-				} else {
-					w.out.add(verdict.Judge(&a, v, w.vcfg))
-				}
+				verdict.JudgeInto(&res, &a, v, w.vcfg)
+				w.out.add(res)
 			case it.lookup != nil:
 				w.out.addDNS(it.lookup)
 			case it.mid != nil:

@@ -19,10 +19,9 @@ const pipeBatch = 256
 type pipe struct {
 	out  *sink
 	vcfg verdict.Config
-	// reuse: the sink keeps no verdict past its call (JSON), so each is
-	// judged into the same storage (verdict.JudgeInto), allocating
-	// nothing but its words; a table keeps some, so they are judged anew.
-	reuse      bool
+	// res is where each attempt is judged (verdict.JudgeInto), allocating
+	// nothing but its words: the sink keeps no verdict past its call but
+	// the table's rows, which it copies.
 	res        verdict.Result
 	cur        []pipeItem
 	full, free chan []pipeItem
@@ -43,7 +42,7 @@ type pipeItem struct {
 }
 
 func newPipe(out *sink, vcfg verdict.Config) *pipe {
-	p := &pipe{out: out, vcfg: vcfg, reuse: out.table == nil && out.html == nil, full: make(chan []pipeItem, 4), free: make(chan []pipeItem, 6), done: make(chan struct{})}
+	p := &pipe{out: out, vcfg: vcfg, full: make(chan []pipeItem, 4), free: make(chan []pipeItem, 6), done: make(chan struct{})}
 	for range cap(p.free) {
 		p.free <- make([]pipeItem, 0, pipeBatch)
 	}
@@ -57,11 +56,9 @@ func (p *pipe) write() {
 	for b := range p.full {
 		for i := range b {
 			switch it := &b[i]; {
-			case it.judge && p.reuse:
+			case it.judge:
 				verdict.JudgeInto(&p.res, it.att, it.v, p.vcfg)
 				p.out.add(p.res)
-			case it.judge:
-				p.out.add(verdict.Judge(it.att, it.v, p.vcfg))
 			case it.hasRes:
 				p.out.add(it.res)
 			case it.lookup != nil:
@@ -106,11 +103,7 @@ func (p *pipe) takeAttempt(a *flows.Attempt, v verdict.Vantage) *flows.Attempt {
 // that spares the copy of the attempt.
 func (p *pipe) judgeHere(a *flows.Attempt, v verdict.Vantage) {
 	it := p.next()
-	if p.reuse {
-		verdict.JudgeInto(&it.res, a, v, p.vcfg)
-	} else {
-		it.res = verdict.Judge(a, v, p.vcfg)
-	}
+	verdict.JudgeInto(&it.res, a, v, p.vcfg)
 	it.hasRes = true
 	p.filled()
 }

@@ -210,7 +210,7 @@ func (s *sample) add(r *verdict.Result, rank int) {
 	}
 	it := sampled{rank: rank, draw: s.rng.Uint64()}
 	if len(s.items) < s.max {
-		it.r = *r
+		it.r = owned(r)
 		s.items = append(s.items, it)
 		s.up(len(s.items) - 1)
 		return
@@ -218,9 +218,23 @@ func (s *sample) add(r *verdict.Result, rank int) {
 	if !worse(&s.items[0], &it) {
 		return
 	}
-	it.r = *r
+	it.r = owned(r)
 	s.items[0] = it
 	s.down(0)
+}
+
+// owned is a copy of r that shares no memory with it: the caller may judge
+// the next attempt into r (verdict.JudgeInto), and a kept row must not
+// change with it. Strings are immutable, and shared.
+func owned(r *verdict.Result) verdict.Result {
+	c := *r
+	c.Candidates = slices.Clone(r.Candidates)
+	c.Evidence = slices.Clone(r.Evidence)
+	if r.DNS != nil {
+		d := *r.DNS
+		c.DNS = &d
+	}
+	return c
 }
 
 func (s *sample) up(i int) {

@@ -110,7 +110,8 @@ func (t *Table) trimMidstream() {
 	}
 }
 
-// Add counts one verdict, and keeps it if it may be listed.
+// Add counts one verdict, and keeps a copy of it if it may be listed: the
+// caller may reuse r's storage for the next (verdict.JudgeInto).
 func (t *Table) Add(r verdict.Result) {
 	t.start()
 	vi := verdictIndex(r.Verdict)
