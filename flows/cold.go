@@ -349,9 +349,8 @@ func (e *coldEnc) ref(r *capture.Ref) {
 
 func (e *coldEnc) app(a *capture.AppInfo) {
 	e.u(uint64(a.Kind))
-	n := a.Name.Bytes()
-	e.u(uint64(len(n)))
-	e.raw(n)
+	e.u(uint64(a.Name.Len()))
+	e.n = len(a.Name.AppendTo(e.b[:e.n])) // in place: e.b has room to maxCold
 	e.bools(a.Name.Cut, a.Partial)
 	e.u(uint64(a.Status))
 }

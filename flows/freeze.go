@@ -114,7 +114,7 @@ func (t *Tracker) thaw(idx uint32) *Attempt {
 // if it was frozen, or nil if none is. With idleFor > 0, only one idle
 // that long at nowNS.
 func (t *Tracker) oldest(nowNS int64, idleFor time.Duration) *Attempt {
-	for len(t.cold) > 0 && t.frozen[t.cold[0].idx].gen != t.cold[0].gen {
+	for len(t.cold) > 0 && t.thawed(t.cold[0]) {
 		t.cold = t.cold[1:] // thawed by a packet since
 	}
 	a := t.head
@@ -131,6 +131,10 @@ func (t *Tracker) oldest(nowNS int64, idleFor time.Duration) *Attempt {
 	}
 	return a
 }
+
+// thawed says whether a queue entry is stale: its attempt was unpacked
+// by a packet since.
+func (t *Tracker) thawed(e coldEntry) bool { return t.frozen[e.idx].gen != e.gen }
 
 // farNS is far on nanoseconds.
 func farNS(a, b int64, d time.Duration) bool { return a-b >= int64(d) || a-b <= -int64(d) }

@@ -16,7 +16,7 @@ func (t *Tracker) PendingAttempts() iter.Seq[*Attempt] {
 		// frozen attempt is unpacked into scratch space for its step.
 		a, q := t.head, 0
 		for {
-			for q < len(t.cold) && t.frozen[t.cold[q].idx].gen != t.cold[q].gen {
+			for q < len(t.cold) && t.thawed(t.cold[q]) {
 				q++
 			}
 			var next *Attempt

@@ -643,9 +643,8 @@ func (e *packer) str(s string) {
 
 // name is str of a name's bytes, without making a string of them.
 func (e *packer) name(n *capture.Name) {
-	b := n.Bytes()
-	e.u(uint64(len(b)))
-	e.b = append(e.b, b...)
+	e.u(uint64(n.Len()))
+	e.b = n.AppendTo(e.b)
 }
 
 // file is an index into the Packer's names, plus one; 0 and the name
