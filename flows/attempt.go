@@ -345,29 +345,33 @@ func segment(off, n uint32, first bool, lo, hi, resent, maxSeg *uint32) {
 }
 
 // packetSig is what tells two captured copies of one packet from a
-// retransmission: the same header fields, microseconds apart.
+// retransmission: the same header fields, microseconds apart. It is
+// compact (the direction rather than the sender's address, the time in
+// nanoseconds): every packet writes one.
 type packetSig struct {
-	src      netip.AddrPort
+	ns       int64 // nanos of its time
 	seq, ack uint32
+	length   uint32
 	ipid     uint16
 	flags    capture.TCPFlags
-	length   uint32
 	ttl      uint8
-	ts       time.Time
+	// fromClient: sent by the client. Within one attempt the direction
+	// names the sender's address.
+	fromClient bool
 }
 
 // duplicateWindow is far below any retransmission timeout (≥ 200 ms) and
 // far above the time a router takes to forward a packet.
 const duplicateWindow = time.Millisecond
 
-// duplicate reports whether p is a second copy of the packet before it,
-// and remembers p otherwise.
-func (a *Attempt) duplicate(p *capture.Packet) bool {
-	sig := packetSig{src: p.Src, seq: p.Seq, ack: p.Ack, ipid: p.IPID, flags: p.Flags, length: p.PayloadLen, ttl: p.TTL, ts: p.TS}
+// duplicate reports whether p, sent by the client if fromClient, is a
+// second copy of the packet before it, and remembers p otherwise.
+func (a *Attempt) duplicate(p *capture.Packet, fromClient bool) bool {
+	sig := packetSig{ns: nanos(p.TS), seq: p.Seq, ack: p.Ack, length: p.PayloadLen, ipid: p.IPID, flags: p.Flags, ttl: p.TTL, fromClient: fromClient}
 	last := a.lastSig
 	a.lastSig = sig
-	if sig.src == last.src && sig.seq == last.seq && sig.ack == last.ack && sig.ipid == last.ipid &&
-		sig.flags == last.flags && sig.length == last.length && sig.ts.Sub(last.ts) < duplicateWindow && !sig.ts.Before(last.ts) {
+	if sig.fromClient == last.fromClient && sig.seq == last.seq && sig.ack == last.ack && sig.ipid == last.ipid &&
+		sig.flags == last.flags && sig.length == last.length && sig.ns-last.ns < int64(duplicateWindow) && sig.ns >= last.ns {
 		a.Duplicates++
 		a.noteEcho(last.ttl, sig.ttl)
 		return true

@@ -135,14 +135,14 @@ func freeze(scratch []byte, a *Attempt, files *coldFiles) (b []byte, ok bool) {
 		e.u(uint64(ev.Len))
 	}
 	s := &a.lastSig
-	e.addrPort(s.src)
+	e.bools(s.fromClient)
 	e.u(uint64(s.seq))
 	e.u(uint64(s.ack))
 	e.u(uint64(s.ipid))
 	e.u(uint64(s.flags))
 	e.u(uint64(s.length))
 	e.u(uint64(s.ttl))
-	e.time(s.ts)
+	e.s(s.ns)
 	e.time(a.last)
 	e.u(a.touched)
 	if !e.ok {
@@ -234,14 +234,14 @@ func thaw(a *Attempt, b []byte, files *coldFiles) error {
 		a.Events = append(a.Events, ev)
 	}
 	s := &a.lastSig
-	s.src = d.addrPort()
+	s.fromClient = d.u()&1 != 0
 	s.seq = uint32(d.u())
 	s.ack = uint32(d.u())
 	s.ipid = uint16(d.u())
 	s.flags = capture.TCPFlags(d.u())
 	s.length = uint32(d.u())
 	s.ttl = uint8(d.u())
-	s.ts = d.time()
+	s.ns = d.s()
 	a.last = d.time()
 	a.touched = d.u()
 	if d.err != nil || len(d.b) != 0 {

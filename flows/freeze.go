@@ -75,8 +75,7 @@ func (t *Tracker) freeze(a *Attempt) bool {
 	}
 	f.b = append(f.b[:0], b...)
 	f.dns = a.DNS
-	ck, _ := order(a.Key.mapKey())
-	s := &t.conns.slots[t.conns.find(&ck)]
+	s := &t.conns.slots[t.slotOf(a)]
 	s.att, s.isn = nil, idx
 	s.ctl |= ctlFrozen
 	t.cold = append(t.cold, coldEntry{idx: idx, gen: f.gen, touched: a.touched, last: nanos(a.last)})

@@ -35,3 +35,35 @@ func TestMapKey(t *testing.T) {
 		t.Errorf("mapKey is %d bytes: padding", n)
 	}
 }
+
+// keyOf, the tracker's fast path, must give the key order gives, for
+// every mix of families, ports and tunnels, either way round.
+func TestKeyOfIsOrder(t *testing.T) {
+	addrs := []netip.Addr{
+		netip.MustParseAddr("198.51.100.10"), netip.MustParseAddr("198.51.100.9"), netip.MustParseAddr("203.0.113.5"),
+		netip.MustParseAddr("::ffff:198.51.100.10"), netip.MustParseAddr("2001:db8::1"), netip.MustParseAddr("2001:db8::1:0:0:1"),
+	}
+	ports := []uint16{0, 80, 443, 40000, 65535}
+	tunnels := []capture.Tunnel{{}, {Kind: capture.TunnelVXLAN, ID: 7}, {Kind: capture.TunnelGRE, ID: 1 << 31}}
+	n := 0
+	for _, sa := range addrs {
+		for _, da := range addrs {
+			for _, sp := range ports {
+				for _, dp := range ports {
+					for _, tun := range tunnels {
+						src, dst := netip.AddrPortFrom(sa, sp), netip.AddrPortFrom(da, dp)
+						want, wantSwapped := order(Key{Client: src, Server: dst, Tunnel: tun}.mapKey())
+						var got connKey
+						if swapped := keyOf(&got, src, dst, tun); got != want || swapped != wantSwapped {
+							t.Fatalf("keyOf(%v, %v, %v) = %v, %v; order gives %v, %v", src, dst, tun, got, swapped, want, wantSwapped)
+						}
+						n++
+					}
+				}
+			}
+		}
+	}
+	if n != len(addrs)*len(addrs)*len(ports)*len(ports)*len(tunnels) {
+		t.Fatalf("%d keys compared", n)
+	}
+}

@@ -4,7 +4,10 @@ import (
 	"encoding/binary"
 	"math/bits"
 	"math/rand/v2"
+	"net/netip"
 	"unsafe"
+
+	"github.com/synpath/synpath/capture"
 )
 
 // connTable holds every connection the tracker follows, both attempts in
@@ -68,6 +71,34 @@ func order(m mapKey) (connKey, bool) {
 	return connKey(m), swap
 }
 
+// keyOf sets k to the connKey of a packet from src to dst within tun, as
+// order(Key{src, dst, tun}.mapKey()) would, and says whether the endpoints
+// were swapped. It builds the key in place: every packet needs one, and
+// going through a Key and a mapKey cost a fifth of tracking.
+func keyOf(k *connKey, src, dst netip.AddrPort, tun capture.Tunnel) (swapped bool) {
+	sa, da := src.Addr(), dst.Addr()
+	s16, d16 := sa.As16(), da.As16()
+	sp, dp := uint32(src.Port()), uint32(dst.Port())
+	s0, d0 := binary.BigEndian.Uint64(s16[:8]), binary.BigEndian.Uint64(d16[:8])
+	s1, d1 := binary.BigEndian.Uint64(s16[8:]), binary.BigEndian.Uint64(d16[8:])
+	s4, d4 := sa.Is4(), da.Is4()
+	swapped = s0 > d0 || (s0 == d0 && (s1 > d1 || (s1 == d1 && sp > dp)))
+	if swapped {
+		s16, d16, sp, dp, s4, d4 = d16, s16, dp, sp, d4, s4
+	}
+	k.client, k.server = s16, d16
+	k.ports = sp<<16 | dp
+	k.tunnelID = tun.ID
+	k.meta = uint32(tun.Kind)
+	if s4 {
+		k.meta |= clientIs4
+	}
+	if d4 {
+		k.meta |= serverIs4
+	}
+	return swapped
+}
+
 func (t *connTable) init() {
 	t.slots = make([]connSlot, minTableSlots)
 	t.mask = minTableSlots - 1
@@ -93,8 +124,10 @@ func mix(a, b uint64) uint64 {
 }
 
 // find returns the slot of k, or -1.
-func (t *connTable) find(k *connKey) int {
-	h := t.hash(k)
+func (t *connTable) find(k *connKey) int { return t.findHashed(k, t.hash(k)) }
+
+// findHashed is find for a key whose hash h is known.
+func (t *connTable) findHashed(k *connKey, h uint64) int {
 	tag := ctlUsed | uint32(h>>32)&ctlHashMask
 	for i := h & t.mask; ; i = (i + 1) & t.mask {
 		s := &t.slots[i]
@@ -108,12 +141,14 @@ func (t *connTable) find(k *connKey) int {
 }
 
 // insert adds k, which must not be in the table, and returns its slot.
-func (t *connTable) insert(k *connKey) int {
+func (t *connTable) insert(k *connKey) int { return t.insertHashed(k, t.hash(k)) }
+
+// insertHashed is insert for a key whose hash h is known.
+func (t *connTable) insertHashed(k *connKey, h uint64) int {
 	if t.full() {
 		t.grow()
 	}
 	t.inserts++
-	h := t.hash(k)
 	i := h & t.mask
 	for t.slots[i].ctl&ctlUsed != 0 {
 		i = (i + 1) & t.mask

@@ -100,6 +100,7 @@ type Tracker struct {
 	// before their connection ended: a few bytes that absorb the rest of
 	// it, so its later packets are not taken for connections without a SYN.
 	conns      connTable
+	probe      probe
 	pending    int      // attempts in conns
 	head, tail *Attempt // least recently active first
 	touches    uint64   // touch calls so far: the lru order as a number
@@ -285,9 +286,8 @@ func (t *Tracker) Observe(p *capture.Packet) {
 	if p.PayloadLen > 0 && p.DNS.TCP { // the length first: the DNS fields lie in a line of their own
 		t.observeDNS(p) // and the segment goes on as any other
 	}
-	k := Key{Client: p.Src, Server: p.Dst, Tunnel: p.Tunnel}
 	isSYN := p.Flags&(capture.FlagSYN|capture.FlagACK|capture.FlagRST) == capture.FlagSYN
-	a, tomb, fromClient := t.lookup(k)
+	a, tomb, fromClient := t.lookup(p)
 	if tomb >= 0 {
 		if s := &t.conns.slots[tomb]; !isSYN || !fromClient || p.Seq == s.isn {
 			t.straggle(s, p, fromClient)
@@ -299,13 +299,13 @@ func (t *Tracker) Observe(p *capture.Packet) {
 	}
 	switch {
 	case a == nil && isSYN:
-		t.start(k, p)
+		t.start(p)
 	case a == nil:
 		t.stray(p)
-	case a.duplicate(p):
+	case a.duplicate(p, fromClient):
 		t.counts.Duplicates++
 	case fromClient:
-		a = t.fromClient(a, k, p)
+		a = t.fromClient(a, p)
 	default:
 		t.fromServer(a, p)
 	}
@@ -350,8 +350,7 @@ func (t *Tracker) entombIfHandedOn(a *Attempt) {
 	if a == nil || !a.emitted {
 		return
 	}
-	ck, _ := order(a.Key.mapKey())
-	s := &t.conns.slots[t.conns.find(&ck)]
+	s := &t.conns.slots[t.slotOf(a)]
 	s.att, s.isn, s.last = nil, a.ISN, t.seconds(a.last)
 	if a.ClientFIN.Count > 0 {
 		s.ctl |= ctlFINFirst << (s.ctl&ctlClientFirst ^ 1)
@@ -388,15 +387,29 @@ func (t *Tracker) sweepTombs(now time.Time, all bool) {
 	}
 }
 
-// lookup finds the connection of a packet from k.Client to k.Server: the
-// attempt in progress, or else the slot of its tomb (-1 if none), and
-// whether the packet comes from the connection's client.
-func (t *Tracker) lookup(k Key) (a *Attempt, tomb int, fromClient bool) {
-	ck, swapped := order(k.mapKey())
-	i := t.conns.find(&ck)
+// probe is the connection of the packet Observe is taking, as lookup
+// found it: its key and hash serve start, and its slot entombIfHandedOn,
+// without computing them again.
+type probe struct {
+	key     connKey
+	hash    uint64
+	swapped bool
+	slot    int // -1: not in the table; a hint, checked before use
+}
+
+// lookup finds the connection of packet p (for ICMP, of the packet it
+// quotes): the attempt in progress, or else the slot of its tomb (-1 if
+// none), and whether the packet comes from the connection's client.
+func (t *Tracker) lookup(p *capture.Packet) (a *Attempt, tomb int, fromClient bool) {
+	pr := &t.probe
+	pr.swapped = keyOf(&pr.key, p.Src, p.Dst, p.Tunnel)
+	pr.hash = t.conns.hash(&pr.key)
+	i := t.conns.findHashed(&pr.key, pr.hash)
+	pr.slot = i
 	if i < 0 {
 		return nil, -1, false
 	}
+	swapped := pr.swapped
 	s := &t.conns.slots[i]
 	fromClient = swapped == (s.ctl&ctlClientFirst == 0)
 	switch {
@@ -408,7 +421,17 @@ func (t *Tracker) lookup(k Key) (a *Attempt, tomb int, fromClient bool) {
 	return nil, i, fromClient
 }
 
-func (t *Tracker) start(k Key, p *capture.Packet) *Attempt {
+// slotOf returns the slot of a, which must be in the table.
+func (t *Tracker) slotOf(a *Attempt) int {
+	if i := t.probe.slot; i >= 0 && i < len(t.conns.slots) && t.conns.slots[i].att == a {
+		return i
+	}
+	ck, _ := order(a.Key.mapKey())
+	return t.conns.find(&ck)
+}
+
+// start begins an attempt with the SYN p, the packet lookup last took.
+func (t *Tracker) start(p *capture.Packet) *Attempt {
 	if t.cfg.MaxAttempts > 0 && t.pending >= t.cfg.MaxAttempts {
 		if old := t.oldest(0, 0); old != nil {
 			t.counts.Evicted++
@@ -416,7 +439,7 @@ func (t *Tracker) start(k Key, p *capture.Packet) *Attempt {
 		}
 	}
 	a := t.alloc()
-	a.Key = k
+	a.Key = Key{Client: p.Src, Server: p.Dst, Tunnel: p.Tunnel}
 	a.File = p.File
 	a.ISN = p.Seq
 	a.SYNOpts = p.Opts
@@ -431,14 +454,15 @@ func (t *Tracker) start(k Key, p *capture.Packet) *Attempt {
 	}
 	a.SYN.add(p)
 	a.record(p, EvSYN, true)
-	a.duplicate(p)
+	a.duplicate(p, true)
 	if t.conns.full() && far(t.now, t.lastTombSweep, time.Second) {
 		t.sweepTombs(t.now, false) // rather than grow for tombs due to go
 	}
-	ck, swapped := order(k.mapKey())
-	slot := &t.conns.slots[t.conns.insert(&ck)]
+	pr := &t.probe
+	pr.slot = t.conns.insertHashed(&pr.key, pr.hash)
+	slot := &t.conns.slots[pr.slot]
 	slot.att = a
-	if !swapped {
+	if !pr.swapped {
 		slot.ctl |= ctlClientFirst
 	}
 	t.pending++
@@ -450,7 +474,7 @@ func (t *Tracker) start(k Key, p *capture.Packet) *Attempt {
 // went to: a new one when it starts one on a's 4-tuple. a is then handed
 // on and gone (with Config.HandOver, its taker's): the caller must not
 // touch it.
-func (t *Tracker) fromClient(a *Attempt, k Key, p *capture.Packet) *Attempt {
+func (t *Tracker) fromClient(a *Attempt, p *capture.Packet) *Attempt {
 	f := p.Flags
 	switch {
 	case f&(capture.FlagSYN|capture.FlagACK) == capture.FlagSYN:
@@ -458,7 +482,7 @@ func (t *Tracker) fromClient(a *Attempt, k Key, p *capture.Packet) *Attempt {
 			// A new ISN on the same 4-tuple is a new attempt (port reuse).
 			t.counts.PortReuse++
 			t.drop(a, p.TS, EndReplaced)
-			return t.start(k, p)
+			return t.start(p)
 		}
 		a.noteEcho(a.SYN.TTL, p.TTL)
 		a.resume() // a SYN after a RST: the client did not take the RST
@@ -594,8 +618,7 @@ func (t *Tracker) fromServer(a *Attempt, p *capture.Packet) {
 func (t *Tracker) observeICMP(p *capture.Packet) *Attempt {
 	// The quoted packet's endpoints: an error about the client's SYN
 	// quotes client → server.
-	k := Key{Client: p.Src, Server: p.Dst, Tunnel: p.Tunnel}
-	a, _, fromClient := t.lookup(k)
+	a, _, fromClient := t.lookup(p)
 	switch {
 	case a == nil:
 		return nil
@@ -787,8 +810,7 @@ func (t *Tracker) drop(a *Attempt, end time.Time, why EndReason) {
 	if !a.emitted {
 		t.handOn(a, end, why)
 	}
-	ck, _ := order(a.Key.mapKey())
-	t.conns.remove(t.conns.find(&ck))
+	t.conns.remove(t.slotOf(a))
 	t.recycle(a)
 }
 
