@@ -231,6 +231,8 @@ func analyze(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	// pipe's, a batch behind. With one core, judging here spares copying
 	// each attempt (6% of a one-core run).
 	pipe := newPipe(out, cfg.verdict)
+	opt.gc = newGCPace()
+	defer opt.gc.restore()
 	judgeHere := runtime.GOMAXPROCS(0) < 2
 	closed := false
 	closePipe := func() {
@@ -286,6 +288,7 @@ type readOptions struct {
 	// take, if set, takes each attempt rather than the judge function:
 	// flows.Config.HandOver, with the vantage to judge it from.
 	take func(*flows.Attempt, verdict.Vantage) *flows.Attempt
+	gc   *gcPace // paced as reading goes, if set
 }
 
 func (cfg *analyzeConfig) readOptions() readOptions {
@@ -362,6 +365,7 @@ func readGroup(ctx context.Context, g group, fcfg flows.Config, opt readOptions,
 		for n := 0; ; n++ {
 			if n%8192 == 0 {
 				prog.tick(ahead.records())
+				opt.gc.adjust()
 			}
 			p, err := ahead.next()
 			if err == io.EOF {

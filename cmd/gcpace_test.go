@@ -8,13 +8,15 @@ func TestGCPercent(t *testing.T) {
 		live uint64
 		want int
 	}{
-		{100, 0, 100},
-		{100, 16 << 20, 100}, // less than the headroom: GOGC's own pace
+		{100, 0, 800},        // nothing live yet: the most headroom
+		{100, 2 << 20, 800},  // grows by 8 times what is live at most
+		{100, 12 << 20, 200}, // by the headroom
+		{100, 24 << 20, 100}, // as much as is live: GOGC's own pace
 		{100, 48 << 20, 50},  // grows by the headroom
 		{100, 96 << 20, 25},  // by a quarter of it
 		{100, 1 << 30, 25},   // never less
 		{200, 96 << 20, 50},  // twice the headroom for twice GOGC
-		{50, 24 << 20, 50},   // never more than GOGC
+		{50, 24 << 20, 50},   // half the headroom for half GOGC
 		{400, 2 << 30, 100},
 	} {
 		if got := gcPercent(tc.base, tc.live); got != tc.want {
