@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"bytes"
 	"io"
 	"os"
 	"path/filepath"
@@ -8,10 +9,11 @@ import (
 )
 
 // BenchmarkReaderNextFile reads a capture file on disk with Next, through
-// read(2) and the read buffer: an op is a packet handed on, ns/record
-// counts the others too; opening and closing the file are included. SYNPATH_BENCH_FILE names a capture to read instead
-// of the generated one (the 100 MB mix of bench/mix.sh is the realistic
-// one).
+// read(2) and the read buffer (bufio), and for comparison from memory,
+// what reading costs without the file (memory): an op is a packet handed
+// on, ns/record counts the others too; opening and closing the file are
+// included. SYNPATH_BENCH_FILE names a capture to read instead of the
+// generated one (the 100 MB mix of bench/mix.sh is the realistic one).
 func BenchmarkReaderNextFile(b *testing.B) {
 	name := os.Getenv("SYNPATH_BENCH_FILE")
 	if name == "" {
@@ -34,6 +36,13 @@ func BenchmarkReaderNextFile(b *testing.B) {
 		return r, nil
 	}
 	b.Run("bufio", func(b *testing.B) { benchFile(b, open) })
+	b.Run("memory", func(b *testing.B) {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchFile(b, func() (*Reader, error) { return NewReader(name, bytes.NewReader(data)) })
+	})
 }
 
 // benchFile reads the file open opens over and over.

@@ -50,13 +50,20 @@ func Interrupts(parent context.Context) (ctx context.Context, stop func()) {
 // the system blocks: open(2) of a FIFO waits for a writer, and a read from
 // a stalled pipe or terminal never returns. Both run on goroutines of their
 // own, left to the blocked call when ctx ends (the process is about to
-// exit). The returned closer ends the reading goroutine and closes the file.
+// exit); a regular file, which cannot stall, is read on the caller's. The
+// returned closer ends the reading goroutine and closes the file.
 func openInput(ctx context.Context, name string, stdin io.Reader, term io.Writer) (*capture.Reader, io.Closer, *progress, error) {
 	in := &ctxReader{ctx: ctx, r: stdin}
 	var prog *progress
 	regular := false
 	if name == "-" {
 		name = "stdin"
+		// Standard input redirected from a file (< file) cannot stall
+		// either; a pipe or terminal can.
+		if f, ok := stdin.(*os.File); ok {
+			st, err := f.Stat()
+			in.direct = err == nil && st.Mode().IsRegular()
+		}
 	} else {
 		f, err := openFile(ctx, name)
 		if err != nil {
@@ -65,6 +72,7 @@ func openInput(ctx context.Context, name string, stdin io.Reader, term io.Writer
 		in.r, in.file = f, f
 		st, err := f.Stat()
 		regular = err == nil && st.Mode().IsRegular()
+		in.direct = regular
 		if term != nil {
 			// With a terminal for progress, the file's bytes are counted
 			// as they are read.
@@ -124,13 +132,18 @@ func openFile(ctx context.Context, name string) (*os.File, error) {
 
 // ctxReader reads r on a goroutine of its own and gives up waiting when ctx
 // ends. Reads are the read buffer's (256 KiB), so the hand-over costs
-// nothing per packet.
+// nothing per packet, but not nothing: reading the 100 MB mix from the
+// page cache took 18 ms through the goroutine, 15 ms without, so a regular
+// file is read directly (direct).
 type ctxReader struct {
 	ctx  context.Context
 	r    io.Reader
 	file io.Closer // if openInput opened r
-	req  chan []byte
-	res  chan readResult
+	// direct: r reads a regular file, which cannot stall: it is read on
+	// the caller's goroutine, still looking at ctx before each read.
+	direct bool
+	req    chan []byte
+	res    chan readResult
 }
 
 func (c *ctxReader) Close() error {
@@ -152,6 +165,9 @@ type readResult struct {
 func (c *ctxReader) Read(p []byte) (int, error) {
 	if err := c.ctx.Err(); err != nil {
 		return 0, err
+	}
+	if c.direct {
+		return c.r.Read(p)
 	}
 	if c.req == nil {
 		c.req, c.res = make(chan []byte), make(chan readResult, 1)
