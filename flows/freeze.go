@@ -30,11 +30,13 @@ type coldEntry struct {
 }
 
 // packAbove is how many attempts in progress stay unpacked before quiet
-// ones are packed (about 7 MB of them): packing and unpacking cost a
-// seventh of tracking on a capture of short connections, paid only where
-// memory is at stake. (8192 tracked no faster on the 100 MB mix and took
-// 12 MB more at 2 GB.)
-const packAbove = 4096
+// ones are packed (about 16 MB of them). Packing and unpacking cost on the
+// goroutine every packet waits for, so they are paid only where memory is
+// at stake: on the 100 MB mix (bench/mix.sh) 4096 packed 4,118 attempts
+// and tracking took a sixth more CPU (BenchmarkTrackMix: 201 against 172
+// ns a packet, medians of 7 interleaved runs), for 6 MB less at 1 and 2 GB
+// (62 against 68 MB peak).
+const packAbove = 8192
 
 // freezeIdle packs the attempts idle for freezeAfter, least recently
 // active first, while more than packAbove are unpacked.
