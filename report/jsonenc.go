@@ -340,8 +340,11 @@ func closeQuoted(b []byte, start int) []byte {
 // appendUint is strconv.AppendUint(b, n, 10), written in place: packet
 // numbers, TTLs and lengths are a dozen numbers a line.
 func appendUint(b []byte, n uint64) []byte {
-	if n < 10 {
-		return append(b, byte('0'+n))
+	if n < 100 {
+		if n < 10 {
+			return append(b, byte('0'+n))
+		}
+		return append(b, digitPairs[2*n], digitPairs[2*n+1])
 	}
 	// Decimal digits from binary ones: log10(2) ≈ 1233/4096.
 	w := bits.Len64(n) * 1233 >> 12
@@ -350,17 +353,28 @@ func appendUint(b []byte, n uint64) []byte {
 	}
 	b, d := extend(b, w)
 	i := w
-	for n >= 100 {
-		q := n / 100
-		r := 2 * (n - 100*q)
-		i -= 2
-		d[i], d[i+1] = digitPairs[r], digitPairs[r+1]
+	// Four digits a 64-bit division, and below 10^8 two a 32-bit one,
+	// each pair's division apart from the next's.
+	for n >= 1e8 {
+		q := n / 1e4
+		r := uint32(n - 1e4*q)
+		hi, lo := 2*(r/100), 2*(r%100)
+		i -= 4
+		d[i], d[i+1], d[i+2], d[i+3] = digitPairs[hi], digitPairs[hi+1], digitPairs[lo], digitPairs[lo+1]
 		n = q
 	}
-	if n >= 10 {
-		d[0], d[1] = digitPairs[2*n], digitPairs[2*n+1]
+	m := uint32(n)
+	for m >= 100 {
+		q := m / 100
+		r := 2 * (m - 100*q)
+		i -= 2
+		d[i], d[i+1] = digitPairs[r], digitPairs[r+1]
+		m = q
+	}
+	if m >= 10 {
+		d[0], d[1] = digitPairs[2*m], digitPairs[2*m+1]
 	} else {
-		d[0] = byte('0' + n)
+		d[0] = byte('0' + m)
 	}
 	return b
 }
