@@ -1,7 +1,6 @@
 package report
 
 import (
-	"bytes"
 	"math"
 	"math/bits"
 	"net/netip"
@@ -142,13 +141,9 @@ func extend(b []byte, n int) (_, added []byte) {
 // appendResult appends r as one line of JSON.
 func (e *encoder) appendResult(b []byte, r *verdict.Result, l Live) []byte {
 	b = append(b, `{"type":"attempt","client":`...)
-	client := len(b)
-	b = appendAddrPort(b, r.Client)
-	clientEnd := len(b)
+	b, client := appendEndpoint(b, r.Client)
 	b = append(b, `,"server":`...)
-	server := len(b)
-	b = appendAddrPort(b, r.Server)
-	serverEnd := len(b)
+	b, server := appendEndpoint(b, r.Server)
 	if r.Tunnel != (capture.Tunnel{}) {
 		if r.Tunnel != e.tunnel || e.tunnelText == "" {
 			e.tunnel, e.tunnelText = r.Tunnel, r.Tunnel.String()
@@ -286,8 +281,7 @@ func (e *encoder) appendResult(b []byte, r *verdict.Result, l Live) []byte {
 		// The filter's addresses and ports are copied from the client and
 		// server fields: formatting them again was a third of the filter.
 		// (Should b move as it grows, its old array still holds them.)
-		c, s := endpointIn(b[client:clientEnd], r.Client), endpointIn(b[server:serverEnd], r.Server)
-		b = appendWiresharkFilter(b, r, c, s)
+		b = appendWiresharkFilter(b, r, client.in(b), server.in(b))
 		// Fixed words, numbers and addresses: only a zone can need escaping.
 		if zoned(r.Client) || zoned(r.Server) || zoned(r.ClientSeenByServer) || zoned(r.ServerSeenByServer) {
 			b = closeQuoted(b, start)
@@ -309,19 +303,42 @@ func (e *encoder) appendResult(b []byte, r *verdict.Result, l Live) []byte {
 	return append(b, '}', '\n')
 }
 
-// endpointIn returns the text of p's address (unmapped) and port in
-// quoted, where appendAddrPort wrote p, or none when the filter writes
-// them otherwise.
-func endpointIn(quoted []byte, p netip.AddrPort) endpointText {
-	switch a := p.Addr(); {
-	case a.Is4(): // "192.0.2.1:80"
-		i := bytes.LastIndexByte(quoted, ':')
-		return endpointText{addr: quoted[1:i], port: quoted[i+1 : len(quoted)-1]}
-	case a.Is6() && !a.Is4In6() && a.Zone() == "": // "[2001:db8::1]:80"
-		i := bytes.LastIndexByte(quoted, ']')
-		return endpointText{addr: quoted[2:i], port: quoted[i+2 : len(quoted)-1]}
+// endpointAt is where a line holds an endpoint's address and port, as
+// offsets: addr[1] is 0 when the filter writes them otherwise.
+type endpointAt struct{ addr, port [2]int }
+
+// in returns the text at at in line.
+func (at endpointAt) in(line []byte) endpointText {
+	if at.addr[1] == 0 {
+		return endpointText{}
 	}
-	return endpointText{}
+	return endpointText{addr: line[at.addr[0]:at.addr[1]], port: line[at.port[0]:at.port[1]]}
+}
+
+// appendEndpoint is appendAddrPort, and says where the address and the
+// port went when the filter writes them the same: not mapped, no zone.
+func appendEndpoint(b []byte, p netip.AddrPort) (_ []byte, at endpointAt) {
+	a := p.Addr()
+	if !a.IsValid() || a.Is4In6() || a.Zone() != "" {
+		return appendAddrPort(b, p), at
+	}
+	if a.Is4() { // "192.0.2.1:80"
+		b = append(b, '"')
+		at.addr[0] = len(b)
+		b = a.AppendTo(b)
+		at.addr[1] = len(b)
+		b = append(b, ':')
+	} else { // "[2001:db8::1]:80"
+		b = append(b, '"', '[')
+		at.addr[0] = len(b)
+		b = a.AppendTo(b)
+		at.addr[1] = len(b)
+		b = append(b, ']', ':')
+	}
+	at.port[0] = len(b)
+	b = appendUint(b, uint64(p.Port()))
+	at.port[1] = len(b)
+	return append(b, '"'), at
 }
 
 // zoned reports whether p's address has a zone: an interface name, the
