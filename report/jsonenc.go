@@ -521,9 +521,17 @@ func safeLen[T string | []byte](s T) int {
 // quotes, backslashes and control characters escaped, invalid UTF-8 as
 // U+FFFD, U+2028 and U+2029 escaped for JavaScript.
 func appendString(b []byte, s string) []byte {
+	i := safeLen(s)
+	if i == len(s) {
+		// Nearly every string: one growth check, not three appends.
+		b, d := extend(b, len(s)+2)
+		d[0], d[len(d)-1] = '"', '"'
+		copy(d[1:], s)
+		return b
+	}
 	b = append(b, '"')
 	start := 0
-	for i := safeLen(s); i < len(s); i += safeLen(s[i:]) {
+	for ; i < len(s); i += safeLen(s[i:]) {
 		if c := s[i]; c < utf8.RuneSelf {
 			b = append(b, s[start:i]...)
 			switch c {
