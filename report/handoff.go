@@ -95,16 +95,18 @@ func appendWiresharkFilter(b []byte, r *verdict.Result, ct, st endpointText) []b
 		return b
 	}
 	first, last := r.FirstSYN, r.FirstSYN
+	fi, li := instantOf(first), instantOf(first)
 	for i := range r.Evidence {
 		ts := r.Evidence[i].TS
 		if ts.IsZero() {
 			continue
 		}
-		if first.IsZero() || ts.Before(first) {
-			first = ts
+		ti := instantOf(ts)
+		if first.IsZero() || ti.before(fi) {
+			first, fi = ts, ti
 		}
-		if ts.After(last) {
-			last = ts
+		if li.before(ti) {
+			last, li = ts, ti
 		}
 	}
 	window := !first.IsZero()
@@ -140,6 +142,19 @@ func appendWiresharkFilter(b []byte, r *verdict.Result, ct, st endpointText) []b
 	}
 	return b
 }
+
+// instant is a time as seconds and nanoseconds since the epoch, in the
+// order Before and After give times without a monotonic reading, as
+// captures' are; compared inline, where those two are calls, twice a
+// packet.
+type instant struct {
+	sec  int64
+	nsec int
+}
+
+func instantOf(t time.Time) instant { return instant{t.Unix(), t.Nanosecond()} }
+
+func (a instant) before(b instant) bool { return a.sec < b.sec || a.sec == b.sec && a.nsec < b.nsec }
 
 // appendTuple appends the filter of one 4-tuple, either direction; ct
 // and st are c's and s's text, where the caller has it.
