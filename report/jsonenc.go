@@ -180,7 +180,11 @@ func (e *encoder) appendResult(b []byte, r *verdict.Result, l Live) []byte {
 	}
 	if r.HTTPStatus != 0 {
 		b = append(b, `,"http_status":`...)
-		b = strconv.AppendInt(b, int64(r.HTTPStatus), 10)
+		if r.HTTPStatus > 0 {
+			b = appendUint(b, uint64(r.HTTPStatus))
+		} else {
+			b = strconv.AppendInt(b, int64(r.HTTPStatus), 10)
+		}
 	}
 	if d := r.DNS; d != nil {
 		b = append(b, `,"dns":{"name":`...)
