@@ -80,25 +80,33 @@ const filterMargin = time.Second
 // same fields. The window is frame.time_epoch, which no time zone shifts.
 func WiresharkFilter(r *verdict.Result) string {
 	var arr [320]byte
-	return string(appendWiresharkFilter(arr[:0], r))
+	return string(appendWiresharkFilter(arr[:0], r, endpointText{}, endpointText{}))
 }
 
-// appendWiresharkFilter appends WiresharkFilter(r) to b.
-func appendWiresharkFilter(b []byte, r *verdict.Result) []byte {
+// endpointText is an endpoint's address and port as a filter writes
+// them, taken from text written before (a JSON line's client and
+// server); nil where there is none, and appendTuple formats them.
+type endpointText struct{ addr, port []byte }
+
+// appendWiresharkFilter appends WiresharkFilter(r) to b; ct and st are the
+// text of r.Client and r.Server, where the caller has it.
+func appendWiresharkFilter(b []byte, r *verdict.Result, ct, st endpointText) []byte {
 	if !r.Client.IsValid() || !r.Server.IsValid() {
 		return b
 	}
 	first, last := r.FirstSYN, r.FirstSYN
+	fi, li := instantOf(first), instantOf(first)
 	for i := range r.Evidence {
 		ts := r.Evidence[i].TS
 		if ts.IsZero() {
 			continue
 		}
-		if first.IsZero() || ts.Before(first) {
-			first = ts
+		ti := instantOf(ts)
+		if first.IsZero() || ti.before(fi) {
+			first, fi = ts, ti
 		}
-		if ts.After(last) {
-			last = ts
+		if li.before(ti) {
+			last, li = ts, ti
 		}
 	}
 	window := !first.IsZero()
@@ -110,7 +118,7 @@ func appendWiresharkFilter(b []byte, r *verdict.Result) []byte {
 	if nat {
 		b = append(b, '(')
 	}
-	b = appendTuple(b, r.Client, r.Server)
+	b = appendTuple(b, r.Client, r.Server, ct, st)
 	if nat {
 		c, s := r.Client, r.Server
 		if r.ClientSeenByServer.IsValid() {
@@ -120,7 +128,7 @@ func appendWiresharkFilter(b []byte, r *verdict.Result) []byte {
 			s = r.ServerSeenByServer
 		}
 		b = append(b, ") || ("...)
-		b = appendTuple(b, c, s)
+		b = appendTuple(b, c, s, endpointText{}, endpointText{})
 		b = append(b, ')')
 	}
 	if nat && window {
@@ -135,21 +143,49 @@ func appendWiresharkFilter(b []byte, r *verdict.Result) []byte {
 	return b
 }
 
-// appendTuple appends the filter of one 4-tuple, either direction.
-func appendTuple(b []byte, c, s netip.AddrPort) []byte {
+// instant is a time as seconds and nanoseconds since the epoch, in the
+// order Before and After give times without a monotonic reading, as
+// captures' are; compared inline, where those two are calls, twice a
+// packet.
+type instant struct {
+	sec  int64
+	nsec int
+}
+
+func instantOf(t time.Time) instant { return instant{t.Unix(), t.Nanosecond()} }
+
+func (a instant) before(b instant) bool { return a.sec < b.sec || a.sec == b.sec && a.nsec < b.nsec }
+
+// appendTuple appends the filter of one 4-tuple, either direction; ct
+// and st are c's and s's text, where the caller has it.
+func appendTuple(b []byte, c, s netip.AddrPort, ct, st endpointText) []byte {
 	field := "ip.addr=="
 	if c.Addr().Unmap().Is6() {
 		field = "ipv6.addr=="
 	}
 	b = append(b, field...)
-	b = c.Addr().Unmap().AppendTo(b)
+	b = ct.appendAddr(b, c)
 	b = append(b, " && "...)
 	b = append(b, field...)
-	b = s.Addr().Unmap().AppendTo(b)
+	b = st.appendAddr(b, s)
 	b = append(b, " && tcp.port=="...)
-	b = appendUint(b, uint64(c.Port()))
+	b = ct.appendPort(b, c)
 	b = append(b, " && tcp.port=="...)
-	return appendUint(b, uint64(s.Port()))
+	return st.appendPort(b, s)
+}
+
+func (t endpointText) appendAddr(b []byte, p netip.AddrPort) []byte {
+	if t.addr != nil {
+		return append(b, t.addr...)
+	}
+	return p.Addr().Unmap().AppendTo(b)
+}
+
+func (t endpointText) appendPort(b []byte, p netip.AddrPort) []byte {
+	if t.port != nil {
+		return append(b, t.port...)
+	}
+	return appendUint(b, uint64(p.Port()))
 }
 
 // epochMicros is t+d in microseconds since the epoch, rounded down, or up
@@ -177,8 +213,10 @@ func epochMicros(t time.Time, d time.Duration, up bool) int64 {
 func appendEpoch(b []byte, us int64) []byte {
 	us = max(us, 0)
 	b = appendUint(b, uint64(us/1e6))
-	var d [7]byte
+	b, d := extend(b, 7)
 	d[0] = '.'
-	digits(d[1:], int(us%1e6))
-	return append(b, d[:]...)
+	frac := uint32(us % 1e6)
+	threeDigits(d[1:], frac/1e3)
+	threeDigits(d[4:], frac%1e3)
+	return b
 }

@@ -212,12 +212,16 @@ func appendNanos(b []byte, ns int) []byte {
 // three whose divisions do not wait on each other: a line writes a
 // dozen times, and a chain of divisions was most of one.
 func nanoDigits(b []byte, ns int) {
-	b = b[:9]
 	n := uint32(ns)
-	hi, mid, lo := n/1e6, n/1e3%1e3, n%1e3
-	b[0], b[1], b[2] = byte('0'+hi/100), digitPairs[2*(hi%100)], digitPairs[2*(hi%100)+1]
-	b[3], b[4], b[5] = byte('0'+mid/100), digitPairs[2*(mid%100)], digitPairs[2*(mid%100)+1]
-	b[6], b[7], b[8] = byte('0'+lo/100), digitPairs[2*(lo%100)], digitPairs[2*(lo%100)+1]
+	threeDigits(b[0:3], n/1e6)
+	threeDigits(b[3:6], n/1e3%1e3)
+	threeDigits(b[6:9], n%1e3)
+}
+
+// threeDigits writes 0 ≤ n < 1000 into b[:3], zero-padded.
+func threeDigits(b []byte, n uint32) {
+	b = b[:3]
+	b[0], b[1], b[2] = byte('0'+n/100), digitPairs[2*(n%100)], digitPairs[2*(n%100)+1]
 }
 
 // digitPairs holds 00 to 99.

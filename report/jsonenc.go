@@ -141,9 +141,9 @@ func extend(b []byte, n int) (_, added []byte) {
 // appendResult appends r as one line of JSON.
 func (e *encoder) appendResult(b []byte, r *verdict.Result, l Live) []byte {
 	b = append(b, `{"type":"attempt","client":`...)
-	b = appendAddrPort(b, r.Client)
+	b, client := appendEndpoint(b, r.Client)
 	b = append(b, `,"server":`...)
-	b = appendAddrPort(b, r.Server)
+	b, server := appendEndpoint(b, r.Server)
 	if r.Tunnel != (capture.Tunnel{}) {
 		if r.Tunnel != e.tunnel || e.tunnelText == "" {
 			e.tunnel, e.tunnelText = r.Tunnel, r.Tunnel.String()
@@ -180,7 +180,11 @@ func (e *encoder) appendResult(b []byte, r *verdict.Result, l Live) []byte {
 	}
 	if r.HTTPStatus != 0 {
 		b = append(b, `,"http_status":`...)
-		b = strconv.AppendInt(b, int64(r.HTTPStatus), 10)
+		if r.HTTPStatus > 0 {
+			b = appendUint(b, uint64(r.HTTPStatus))
+		} else {
+			b = strconv.AppendInt(b, int64(r.HTTPStatus), 10)
+		}
 	}
 	if d := r.DNS; d != nil {
 		b = append(b, `,"dns":{"name":`...)
@@ -278,7 +282,10 @@ func (e *encoder) appendResult(b []byte, r *verdict.Result, l Live) []byte {
 	if r.Client.IsValid() && r.Server.IsValid() {
 		b = append(b, `,"wireshark_filter":"`...)
 		start := len(b) - 1
-		b = appendWiresharkFilter(b, r)
+		// The filter's addresses and ports are copied from the client and
+		// server fields: formatting them again was a third of the filter.
+		// (Should b move as it grows, its old array still holds them.)
+		b = appendWiresharkFilter(b, r, client.in(b), server.in(b))
 		// Fixed words, numbers and addresses: only a zone can need escaping.
 		if zoned(r.Client) || zoned(r.Server) || zoned(r.ClientSeenByServer) || zoned(r.ServerSeenByServer) {
 			b = closeQuoted(b, start)
@@ -299,6 +306,70 @@ func (e *encoder) appendResult(b []byte, r *verdict.Result, l Live) []byte {
 	}
 	return append(b, '}', '\n')
 }
+
+// endpointAt is where a line holds an endpoint's address and port, as
+// offsets: addr[1] is 0 when the filter writes them otherwise.
+type endpointAt struct{ addr, port [2]int }
+
+// in returns the text at at in line.
+func (at endpointAt) in(line []byte) endpointText {
+	if at.addr[1] == 0 {
+		return endpointText{}
+	}
+	return endpointText{addr: line[at.addr[0]:at.addr[1]], port: line[at.port[0]:at.port[1]]}
+}
+
+// appendEndpoint is appendAddrPort, and says where the address and the
+// port went when the filter writes them the same: not mapped, no zone.
+func appendEndpoint(b []byte, p netip.AddrPort) (_ []byte, at endpointAt) {
+	a := p.Addr()
+	if !a.IsValid() || a.Is4In6() || a.Zone() != "" {
+		return appendAddrPort(b, p), at
+	}
+	if a.Is4() { // "192.0.2.1:80"
+		b = append(b, '"')
+		at.addr[0] = len(b)
+		b = appendIPv4(b, a.As4())
+		at.addr[1] = len(b)
+		b = append(b, ':')
+	} else { // "[2001:db8::1]:80"
+		b = append(b, '"', '[')
+		at.addr[0] = len(b)
+		b = a.AppendTo(b)
+		at.addr[1] = len(b)
+		b = append(b, ']', ':')
+	}
+	at.port[0] = len(b)
+	b = appendUint(b, uint64(p.Port()))
+	at.port[1] = len(b)
+	return append(b, '"'), at
+}
+
+// appendIPv4 is a.AppendTo for an IPv4 a, without a branch on each
+// octet's width: clients' addresses vary, and those branches were missed.
+func appendIPv4(b []byte, a [4]byte) []byte {
+	// Each octet is stored as four bytes, its digits and a dot, and the
+	// next one starts after its dot.
+	b, d := extend(b, 4*4)
+	i := 0
+	for _, o := range a {
+		t := &octetText[o]
+		copy(d[i:i+4], t[:4])
+		i += int(t[4])
+	}
+	return b[:len(b)-len(d)+i-1] // the last dot goes
+}
+
+// octetText holds 0 to 255 in decimal followed by a dot, and in the last
+// byte the length of both.
+var octetText = func() (t [256][5]byte) {
+	for n := range t {
+		s := strconv.Itoa(n) + "."
+		copy(t[n][:], s)
+		t[n][4] = byte(len(s))
+	}
+	return t
+}()
 
 // zoned reports whether p's address has a zone: an interface name, the
 // only part of an address that may need escaping.
@@ -340,8 +411,11 @@ func closeQuoted(b []byte, start int) []byte {
 // appendUint is strconv.AppendUint(b, n, 10), written in place: packet
 // numbers, TTLs and lengths are a dozen numbers a line.
 func appendUint(b []byte, n uint64) []byte {
-	if n < 10 {
-		return append(b, byte('0'+n))
+	if n < 100 {
+		if n < 10 {
+			return append(b, byte('0'+n))
+		}
+		return append(b, digitPairs[2*n], digitPairs[2*n+1])
 	}
 	// Decimal digits from binary ones: log10(2) ≈ 1233/4096.
 	w := bits.Len64(n) * 1233 >> 12
@@ -350,17 +424,28 @@ func appendUint(b []byte, n uint64) []byte {
 	}
 	b, d := extend(b, w)
 	i := w
-	for n >= 100 {
-		q := n / 100
-		r := 2 * (n - 100*q)
-		i -= 2
-		d[i], d[i+1] = digitPairs[r], digitPairs[r+1]
+	// Four digits a 64-bit division, and below 10^8 two a 32-bit one,
+	// each pair's division apart from the next's.
+	for n >= 1e8 {
+		q := n / 1e4
+		r := uint32(n - 1e4*q)
+		hi, lo := 2*(r/100), 2*(r%100)
+		i -= 4
+		d[i], d[i+1], d[i+2], d[i+3] = digitPairs[hi], digitPairs[hi+1], digitPairs[lo], digitPairs[lo+1]
 		n = q
 	}
-	if n >= 10 {
-		d[0], d[1] = digitPairs[2*n], digitPairs[2*n+1]
+	m := uint32(n)
+	for m >= 100 {
+		q := m / 100
+		r := 2 * (m - 100*q)
+		i -= 2
+		d[i], d[i+1] = digitPairs[r], digitPairs[r+1]
+		m = q
+	}
+	if m >= 10 {
+		d[0], d[1] = digitPairs[2*m], digitPairs[2*m+1]
 	} else {
-		d[0] = byte('0' + n)
+		d[0] = byte('0' + m)
 	}
 	return b
 }
@@ -466,9 +551,17 @@ func safeLen[T string | []byte](s T) int {
 // quotes, backslashes and control characters escaped, invalid UTF-8 as
 // U+FFFD, U+2028 and U+2029 escaped for JavaScript.
 func appendString(b []byte, s string) []byte {
+	i := safeLen(s)
+	if i == len(s) {
+		// Nearly every string: one growth check, not three appends.
+		b, d := extend(b, len(s)+2)
+		d[0], d[len(d)-1] = '"', '"'
+		copy(d[1:], s)
+		return b
+	}
 	b = append(b, '"')
 	start := 0
-	for i := safeLen(s); i < len(s); i += safeLen(s[i:]) {
+	for ; i < len(s); i += safeLen(s[i:]) {
 		if c := s[i]; c < utf8.RuneSelf {
 			b = append(b, s[start:i]...)
 			switch c {
