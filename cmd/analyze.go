@@ -251,15 +251,23 @@ func analyze(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	for _, g := range gs {
 		var votes vantageVotes
 		gopt := opt
+		// What the TTLs say of each attempt's vantage: v itself, unless the
+		// group's vantage was given.
+		inferred := func(a *flows.Attempt, v verdict.Vantage) verdict.Vantage {
+			if g.vantage == "" {
+				return v
+			}
+			return verdict.InferVantage(a)
+		}
 		if !judgeHere {
 			// Attempts cross to the pipe's goroutine without a copy.
 			gopt.take = func(a *flows.Attempt, v verdict.Vantage) *flows.Attempt {
-				votes.add(verdict.InferVantage(a))
+				votes.add(inferred(a, v))
 				return pipe.takeAttempt(a, v)
 			}
 		}
 		srcs, warns, err := readGroup(ctx, g, cfg.flows, gopt, stdin, func(a *flows.Attempt, v verdict.Vantage) {
-			votes.add(verdict.InferVantage(a))
+			votes.add(inferred(a, v))
 			pipe.judgeHere(a, v)
 		})
 		if err != nil {
