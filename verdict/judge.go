@@ -84,39 +84,42 @@ func InferVantage(a *flows.Attempt) Vantage {
 // an immutable copy. A Result reused this way belongs to one goroutine at
 // a time, and so does any copy of it, which shares its storage.
 func JudgeInto(r *Result, a *flows.Attempt, v Vantage, cfg Config) {
+	// The attempt usually comes cold (written on another core): its events
+	// are read first, so that fetching them overlaps fetching the rest.
+	events := a.Events
 	cfg = cfg.withDefaults()
 	w := r.w
 	if w == nil {
 		w = new(words)
 	}
 	w.reset()
-	ev := r.Evidence[:0]
+	ev, cands := r.Evidence[:0], r.Candidates[:0]
 	if ev == nil {
-		ev = make([]Evidence, 0, len(a.Events))
+		ev = make([]Evidence, 0, len(events))
 	}
 	*r = Result{
 		Client: a.Key.Client, Server: a.Key.Server, Tunnel: a.Key.Tunnel, ISN: a.ISN,
 		Vantage: v, FirstSYN: a.SYN.First,
 		SYNSent: -1, SYNSeenByServer: -1, SYNACKSent: -1, SYNACKSeenByClient: -1, RTT: -1,
-		Candidates: r.Candidates[:0],
-		// ICMP errors are named at the end, in the one string.
-		Evidence: appendEvidence(ev, a, v, ""),
-		w:        w,
+		Candidates: cands,
+		w:          w,
 	}
-	if hasEvent(a, flows.EvICMP) {
+	facts := readEvents(events, v)
+	r.RTT = facts.rtt
+	if facts.icmp {
 		mark := len(w.fields.b)
 		w.fields.str("ICMP ").str(a.ICMPInfo.Name())
 		w.icmpWhat = w.fields.spanSince(mark)
 	}
 	if v == VantageServer {
 		r.SYNSeenByServer, r.SYNACKSent = int(a.SYN.Count), int(a.SYNACK.Count)
-		r.RTT = rtt(a, flows.EvSYNACK, flows.EvACK)
 		judgeServer(a, r, cfg)
 	} else {
 		r.SYNSent, r.SYNACKSeenByClient = int(a.SYN.Count), int(a.SYNACK.Count)
-		r.RTT = rtt(a, flows.EvSYN, flows.EvSYNACK)
 		judgeClient(a, r, cfg)
 	}
+	// ICMP errors are named at the end, in the one string.
+	r.Evidence = appendEvidence(ev, events, v, "")
 	if len(r.Candidates) == 0 && r.Where != None && r.Where != Unknown {
 		r.Candidates = append(r.Candidates, r.Where)
 	}
@@ -665,24 +668,6 @@ func (t *text) handshakeNote(a *flows.Attempt, v Vantage, rtt time.Duration) *te
 	return t
 }
 
-// rtt is the time from the last `from` event before the first `to` event
-// to that event; -1 if either is missing.
-func rtt(a *flows.Attempt, from, to flows.EventType) time.Duration {
-	var last time.Time
-	for _, e := range a.Events {
-		switch e.Type {
-		case from:
-			last = e.TS
-		case to:
-			if last.IsZero() {
-				return -1
-			}
-			return e.TS.Sub(last)
-		}
-	}
-	return -1
-}
-
 func hasEvent(a *flows.Attempt, t flows.EventType) bool {
 	for _, e := range a.Events {
 		if e.Type == t {
@@ -692,13 +677,58 @@ func hasEvent(a *flows.Attempt, t flows.EventType) bool {
 	return false
 }
 
-// appendEvidence appends an Evidence for each of a's events to ev, naming
-// ICMP errors icmpWhat.
-func appendEvidence(ev []Evidence, a *flows.Attempt, side Vantage, icmpWhat string) []Evidence {
+// eventFacts is what judging reads off an attempt's events, gathered in
+// one pass rather than one walk of the events for each.
+type eventFacts struct {
+	// rtt is the handshake's round trip as the vantage sees it: from the
+	// last SYN before the first SYN-ACK to that SYN-ACK (from the last
+	// SYN-ACK before the first ACK to that ACK at the server); -1 if
+	// either is missing.
+	rtt time.Duration
+	// icmp: an ICMP error quoting the SYN is among the events.
+	icmp bool
+}
+
+// readEvents reads the facts judging needs off the events of an attempt
+// captured at vantage v. It touches only their types (and two times): the
+// events usually come cold, and this light loop fetches them all at once,
+// before their evidence is copied.
+func readEvents(events []flows.Event, v Vantage) eventFacts {
+	from, to := flows.EvSYN, flows.EvSYNACK
+	if v == VantageServer {
+		from, to = flows.EvSYNACK, flows.EvACK
+	}
+	// Indices of the last from before the first to, and of that to.
+	last, first := -1, -1
+	icmp := false
+	for i := range events {
+		switch events[i].Type {
+		case flows.EvICMP:
+			icmp = true
+		case from:
+			if first < 0 {
+				last = i
+			}
+		case to:
+			if first < 0 {
+				first = i
+			}
+		}
+	}
+	facts := eventFacts{rtt: -1, icmp: icmp}
+	if first >= 0 && last >= 0 && !events[last].TS.IsZero() {
+		facts.rtt = events[first].TS.Sub(events[last].TS)
+	}
+	return facts
+}
+
+// appendEvidence appends an Evidence for each of events, captured at
+// vantage side, to ev, naming ICMP errors icmpWhat.
+func appendEvidence(ev []Evidence, events []flows.Event, side Vantage, icmpWhat string) []Evidence {
 	n := len(ev)
-	ev = slices.Grow(ev, len(a.Events))[:n+len(a.Events)]
-	for i := range a.Events {
-		e := &a.Events[i]
+	ev = slices.Grow(ev, len(events))[:n+len(events)]
+	for i := range events {
+		e := &events[i]
 		what := e.Type.String()
 		if e.Type == flows.EvICMP {
 			what = icmpWhat
