@@ -2,6 +2,7 @@ package verdict
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
 )
@@ -38,5 +39,34 @@ func TestWordsMatchFmt(t *testing.T) {
 				t.Errorf("times(%d) = %q, want %q", n, got, want)
 			}
 		}
+	}
+}
+
+// TestDurIntegers holds dur's integer rounding to the float formatting it
+// stands for, around every boundary and half, and at random.
+func TestDurIntegers(t *testing.T) {
+	check := func(d time.Duration) {
+		if got, want := string(appendDur(nil, d)), string(appendDurFloat(nil, d)); got != want {
+			t.Fatalf("appendDur(%d) = %q, strconv gave %q", d, got, want)
+		}
+	}
+	for _, step := range []time.Duration{100 * time.Microsecond, time.Millisecond, 100 * time.Millisecond, time.Second} {
+		for _, q := range []time.Duration{0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 9999, 10000, 123456, 999999} {
+			for _, off := range []time.Duration{-2, -1, 0, 1, 2, step / 2} {
+				for _, half := range []time.Duration{-1, 0, 1} {
+					check(q*step + off + half + step/2)
+					check(q*step + off)
+				}
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 1_000_000 {
+		check(time.Duration(rng.Int64N(int64(2e6 * time.Second))))
+		check(time.Duration(rng.Int64N(int64(20 * time.Second))))
+		check(time.Duration(rng.Int64N(int64(20 * time.Millisecond))))
+	}
+	for d := 999 * time.Microsecond; d < 1001*time.Microsecond; d++ {
+		check(d)
 	}
 }
