@@ -32,7 +32,7 @@ func acceptQueueFull(a *flows.Attempt, r *Result) bool {
 		// reset either the moment the ACK arrived or after resending its
 		// SYN-ACK behind it (its queue was full when the ACK came).
 		return a.ServerData.Count == 0 && !a.ServerAckedData && a.ACK.Count > 0 &&
-			(a.SYNACKAfterACK > 0 || a.ServerRST.First.Sub(a.ACK.First) < overflowRST)
+			(a.SYNACKAfterACK > 0 || sub(a.ServerRST.First, a.ACK.First) < overflowRST)
 	}
 	return false
 }

@@ -208,7 +208,7 @@ func judgeUnansweredAtClient(a *flows.Attempt, r *Result, cfg Config) {
 	// What the client lived through decides: how long its SYNs went
 	// unanswered since the first, not how much capture follows the last
 	// (a client with a short connect timeout stops sending).
-	waited := a.End.Sub(a.SYN.First)
+	waited := sub(a.End, a.SYN.First)
 	r.unknownAmong(OutboundPath, Server, ReturnPath)
 	if waited < cfg.SYNTimeout {
 		r.judged(Incomplete, Unknown, "").unanswered(a).str(": the capture shows the client waiting only ").dur(waited).
@@ -248,7 +248,7 @@ func (t *text) unanswered(a *flows.Attempt) *text {
 	if a.SYN.Count == 1 {
 		return t.str("1 SYN, no answer; ").endWords(a, a.SYN.Last, "it")
 	}
-	return t.count(a.SYN.Count, "SYN").str(" over ").dur(a.SYN.Last.Sub(a.SYN.First)).str(", no answer; ").endWords(a, a.SYN.Last, "the last")
+	return t.count(a.SYN.Count, "SYN").str(" over ").dur(sub(a.SYN.Last, a.SYN.First)).str(", no answer; ").endWords(a, a.SYN.Last, "the last")
 }
 
 // endWords says what ended the capture's view of an attempt, and how long
@@ -258,7 +258,7 @@ func (t *text) endWords(a *flows.Attempt, from time.Time, what string) *text {
 	if a.EndedBy == flows.EndCapture && !a.End.After(from) {
 		return t.str("the capture ends with ").str(what)
 	}
-	d := a.End.Sub(from)
+	d := sub(a.End, from)
 	switch a.EndedBy {
 	case flows.EndReplaced:
 		return t.str("a new SYN with another ISN on the same ports replaced it ").dur(d).str(" after ").str(what)
@@ -292,7 +292,7 @@ func judgeAnsweredAtClient(a *flows.Attempt, r *Result, cfg Config) {
 		r.RSTOrigin, r.OriginSure = OriginClient, Certain
 		r.judged(Aborted, Client, Proven).str("The client answered the server's SYN-ACK with a RST: it no longer wanted the connection (for example, its connect() had already given up).")
 	case !a.Established():
-		quiet := a.End.Sub(a.SYNACK.Last)
+		quiet := sub(a.End, a.SYNACK.Last)
 		if quiet < cfg.AnswerWait && a.SYNAfterSYNACK == 0 {
 			r.judged(Incomplete, Unknown, "").str("The SYN-ACK reached the client and ").endWords(a, a.SYNACK.Last, "it").
 				str("; the client's answer is not in the capture.")
@@ -342,18 +342,18 @@ func judgeEstablished(a *flows.Attempt, r *Result, cfg Config, v Vantage) {
 	// the server acknowledging the request; a client that never resent it
 	// over a second had it acknowledged.
 	if !serverTook && v != VantageServer && a.SYNACK.Count == 0 && a.ServerRST.Count == 0 &&
-		a.ClientData.Count == 1 && a.End.Sub(a.ClientData.First) > time.Second {
+		a.ClientData.Count == 1 && sub(a.End, a.ClientData.First) > time.Second {
 		serverTook = true
 		tmp.str("; the client never resent its request, so the server's TCP acknowledged it, unseen here")
 	}
 	hs := tmp.since(mark)
-	if why, ok := pmtuBlackHole(tmp, a, v); ok && a.End.Sub(firstOf(a.ServerData, a.ClientData)) >= cfg.StallAfter {
+	if why, ok := pmtuBlackHole(tmp, a, v); ok && sub(a.End, firstOf(a.ServerData, a.ClientData)) >= cfg.StallAfter {
 		r.Cause = CausePMTU
 		r.judged(Stalled, ReturnPath, Inferred).bytes(hs).str("; the client sent ").num(a.ClientBytes).str(" bytes, but ").bytes(why).str(".")
 		r.Candidates = append(r.Candidates[:0], ReturnPath)
 		return
 	}
-	if why, ok := pmtuUpload(tmp, a, v); ok && a.End.Sub(a.ClientData.First) >= cfg.StallAfter {
+	if why, ok := pmtuUpload(tmp, a, v); ok && sub(a.End, a.ClientData.First) >= cfg.StallAfter {
 		r.Cause = CausePMTU
 		r.judged(Stalled, OutboundPath, Inferred).bytes(hs).str("; ").bytes(why).str(".")
 		r.Candidates = append(r.Candidates[:0], OutboundPath)
@@ -370,7 +370,7 @@ func judgeEstablished(a *flows.Attempt, r *Result, cfg Config, v Vantage) {
 	case serverRST && (serverTook || !rstAfterGivingUp):
 		judgeReset(a, r, a.ServerRST, false, hs, v)
 	case a.ClientData.Count > 0 && a.ServerData.Count == 0:
-		waited := a.End.Sub(a.ClientData.First)
+		waited := sub(a.End, a.ClientData.First)
 		gaveUp := a.ClientFIN.Count > 0 || a.ClientRST.Count > 0
 		if !gaveUp && waited < cfg.StallAfter && (serverTook || a.ClientData.Count == 1) {
 			r.judged(Established, None, Proven).bytes(hs).str("; the client sent a request and ").endWords(a, a.ClientData.First, "it").
@@ -379,7 +379,7 @@ func judgeEstablished(a *flows.Attempt, r *Result, cfg Config, v Vantage) {
 		}
 		ended := endEvent(a)
 		if gaveUp {
-			waited = firstOf(a.ClientFIN, a.ClientRST).Sub(a.ClientData.First)
+			waited = sub(firstOf(a.ClientFIN, a.ClientRST), a.ClientData.First)
 			ended = "the client gave up"
 		}
 		if !serverTook {
@@ -490,14 +490,14 @@ func judgeServer(a *flows.Attempt, r *Result, cfg Config) {
 	case a.SYNACK.Count == 0:
 		// A server answers a SYN at once; SYNs unanswered for as long as a
 		// client waits before giving up were dropped on the server host.
-		waited := a.End.Sub(a.SYN.First)
+		waited := sub(a.End, a.SYN.First)
 		if waited < cfg.SYNTimeout {
 			r.judged(Incomplete, Unknown, "").str("The server received ").count(a.SYN.Count, "SYN").str(" and ").endWords(a, a.SYN.Last, "the last").
 				str(", before its answer could be ruled out.")
 			r.unknownAmong(Server)
 			return
 		}
-		r.judged(Timeout, Server, Proven).str("The server received ").count(a.SYN.Count, "SYN").str(" over ").dur(a.SYN.Last.Sub(a.SYN.First)).
+		r.judged(Timeout, Server, Proven).str("The server received ").count(a.SYN.Count, "SYN").str(" over ").dur(sub(a.SYN.Last, a.SYN.First)).
 			str(" and never answered: they were dropped on the server host (a firewall after the capture point, a full SYN queue, or a busy stack).")
 	case a.ClientRST.Count > 0 && a.RSTInHandshake && !handshakeWentOn(a, a.ClientRST):
 		origin, sure, why := resetOrigin(&r.w.tmp, a, a.ClientRST, true, VantageServer)
@@ -522,7 +522,7 @@ func judgeServer(a *flows.Attempt, r *Result, cfg Config) {
 			r.Settle = "a capture on the client would tell which"
 			return
 		}
-		span := a.End.Sub(a.SYNACK.First)
+		span := sub(a.End, a.SYNACK.First)
 		if a.SYNACK.Count > 1 && span >= cfg.AnswerWait {
 			r.judged(HalfOpen, OutboundPath, Inferred).str("The server sent its SYN-ACK ").times(a.SYNACK.Count).
 				str(" and never got the final ACK, while the client did not retransmit its SYN in ").dur(span).
@@ -717,7 +717,7 @@ func readEvents(events []flows.Event, v Vantage) eventFacts {
 	}
 	facts := eventFacts{rtt: -1, icmp: icmp}
 	if first >= 0 && last >= 0 && !events[last].TS.IsZero() {
-		facts.rtt = events[first].TS.Sub(events[last].TS)
+		facts.rtt = sub(events[first].TS, events[last].TS)
 	}
 	return facts
 }
@@ -749,4 +749,17 @@ func firstOf(a, b flows.Seen) time.Time {
 		return b.First
 	}
 	return a.First
+}
+
+// sub is t.Sub(u) in integers. Sub adds the difference back to check it
+// did not overflow, which made it the costliest arithmetic of judging;
+// times less than 2^33 s (272 years) apart cannot overflow, so only
+// farther ones are left to it. Packet times carry no monotonic clock
+// reading (which Sub would compare instead, were both to have one).
+func sub(t, u time.Time) time.Duration {
+	s := t.Unix() - u.Unix()
+	if s >= 1<<33 || s <= -1<<33 {
+		return t.Sub(u)
+	}
+	return time.Duration(s)*time.Second + time.Duration(t.Nanosecond()-u.Nanosecond())
 }

@@ -70,3 +70,34 @@ func TestDurIntegers(t *testing.T) {
 		check(d)
 	}
 }
+
+// TestSubIsSub holds sub to time's Sub: near and far apart, either way,
+// across second boundaries, beyond the range Sub saturates at, and with a
+// monotonic reading on one side (a live capture's end is time.Now()).
+func TestSubIsSub(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	base := []time.Time{time.Unix(0, 0), time.Unix(1700000000, 999999999), time.Unix(-1<<40, 5), time.Unix(1<<40, 7), time.Now(), {}}
+	for range 200_000 {
+		u := base[rng.IntN(len(base))].Add(time.Duration(rng.Int64()))
+		for _, d := range []int64{0, 1, -1, rng.Int64N(1e9), rng.Int64N(1e12), rng.Int64(), -rng.Int64()} {
+			tt := time.Unix(u.Unix()+d/1e9, int64(u.Nanosecond())+d%1e9)
+			if rng.IntN(2) == 0 {
+				tt = u.Add(time.Duration(d))
+			}
+			if got, want := sub(tt, u), tt.Sub(u); got != want {
+				t.Fatalf("sub(%v, %v) = %d, Sub gave %d", tt, u, got, want)
+			}
+			if got, want := sub(u, tt), u.Sub(tt); got != want {
+				t.Fatalf("sub(%v, %v) = %d, Sub gave %d", u, tt, got, want)
+			}
+		}
+	}
+	far := []time.Time{time.Unix(-1<<62, 0), time.Unix(1<<62, 0), time.Unix(1<<33, 0), time.Unix(-(1 << 33), 0), time.Unix(1<<33-1, 999999999)}
+	for _, a := range append(far, base...) {
+		for _, b := range append(far, base...) {
+			if got, want := sub(a, b), a.Sub(b); got != want {
+				t.Fatalf("sub(%v, %v) = %d, Sub gave %d", a, b, got, want)
+			}
+		}
+	}
+}
