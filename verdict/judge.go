@@ -97,13 +97,13 @@ func JudgeInto(r *Result, a *flows.Attempt, v Vantage, cfg Config) {
 	if ev == nil {
 		ev = make([]Evidence, 0, len(events))
 	}
-	*r = Result{
-		Client: a.Key.Client, Server: a.Key.Server, Tunnel: a.Key.Tunnel, ISN: a.ISN,
-		Vantage: v, FirstSYN: a.SYN.First,
-		SYNSent: -1, SYNSeenByServer: -1, SYNACKSent: -1, SYNACKSeenByClient: -1, RTT: -1,
-		Candidates: cands,
-		w:          w,
-	}
+	// Cleared, then set: a Result literal is built aside and copied whole,
+	// which cost more than all the rest of this function.
+	*r = Result{}
+	r.Client, r.Server, r.Tunnel, r.ISN = a.Key.Client, a.Key.Server, a.Key.Tunnel, a.ISN
+	r.Vantage, r.FirstSYN = v, a.SYN.First
+	r.SYNSent, r.SYNSeenByServer, r.SYNACKSent, r.SYNACKSeenByClient = -1, -1, -1, -1
+	r.Candidates, r.w = cands, w
 	facts := readEvents(events, v)
 	r.RTT = facts.rtt
 	if facts.icmp {
