@@ -327,11 +327,10 @@ func judgeEstablished(a *flows.Attempt, r *Result, cfg Config, v Vantage) {
 	mark := len(tmp.b)
 	tmp.handshakeNote(a, v, r.RTT)
 	// A server whose kernel holds the connection acknowledges what the
-	// client sends, whether or not the application reads it.
-	serverTook := a.ServerAckedData || a.ServerAnswered()
-	// A RST answering the client's FIN on a connection the server never
-	// took only says "no such connection": the damage was done before.
-	rstAfterGivingUp := a.ClientFIN.Count > 0 && !a.ServerRST.First.Before(a.ClientFIN.First)
+	// client sends, whether or not the application reads it. (Its answer
+	// first: judging reads those fields anyway, and the attempt comes
+	// cold, so each field left unread can spare a cache miss.)
+	serverTook := a.ServerAnswered() || a.ServerAckedData
 	// RSTs that came before the handshake completed, which went on
 	// anyway, did not end the connection.
 	serverRST := a.ServerRST.Count > 0 && !(a.RSTInHandshake && handshakeWentOn(a, a.ServerRST))
@@ -367,7 +366,7 @@ func judgeEstablished(a *flows.Attempt, r *Result, cfg Config, v Vantage) {
 			return
 		}
 		r.judged(Established, None, Proven).bytes(hs).str("; data flowed both ways.")
-	case serverRST && (serverTook || !rstAfterGivingUp):
+	case serverRST && (serverTook || !rstAfterGivingUp(a)):
 		judgeReset(a, r, a.ServerRST, false, hs, v)
 	case a.ClientData.Count > 0 && a.ServerData.Count == 0:
 		waited := sub(a.End, a.ClientData.First)
@@ -408,6 +407,13 @@ func judgeEstablished(a *flows.Attempt, r *Result, cfg Config, v Vantage) {
 	default:
 		r.judged(Established, None, Proven).bytes(hs).str(".")
 	}
+}
+
+// rstAfterGivingUp reports whether the server's RST came after the
+// client's FIN. Answering a FIN on a connection the server never took, it
+// only says "no such connection": the damage was done before.
+func rstAfterGivingUp(a *flows.Attempt) bool {
+	return a.ClientFIN.Count > 0 && !a.ServerRST.First.Before(a.ClientFIN.First)
 }
 
 // judgeUntaken judges a handshake the client finished and the server never
