@@ -38,10 +38,15 @@ func acceptQueueFull(a *flows.Attempt, r *Result) bool {
 }
 
 // causes adds what the first payload bytes and the lookup say, and the
-// cause the packets show, if any: one small function per cause, each
-// writing its words in w.
+// cause the packets show, if any.
 func causes(a *flows.Attempt, r *Result, w *words) {
 	appFacts(a, r, w)
+	cause(a, r, w)
+}
+
+// cause names the cause the packets show, if any: one small function per
+// cause, each writing its words in w.
+func cause(a *flows.Attempt, r *Result, w *words) {
 	if r.Cause != "" {
 		return
 	}

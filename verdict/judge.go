@@ -104,6 +104,9 @@ func JudgeInto(r *Result, a *flows.Attempt, v Vantage, cfg Config) {
 	r.Vantage, r.FirstSYN = v, a.SYN.First
 	r.SYNSent, r.SYNSeenByServer, r.SYNACKSent, r.SYNACKSeenByClient = -1, -1, -1, -1
 	r.Candidates, r.w = cands, w
+	// What the payloads and the lookup say, read now, though only causes
+	// need it: its cache lines are fetched while the events' are.
+	appFacts(a, r, w)
 	facts := readEvents(events, v)
 	r.RTT = facts.rtt
 	if facts.icmp {
@@ -134,7 +137,7 @@ func JudgeInto(r *Result, a *flows.Attempt, v Vantage, cfg Config) {
 	if r.Where == Unknown {
 		r.WhereSure = ""
 	}
-	causes(a, r, w)
+	cause(a, r, w)
 	w.finish(r)
 	if r.Candidates == nil {
 		r.Candidates = []Place{}
