@@ -32,16 +32,21 @@ func acceptQueueFull(a *flows.Attempt, r *Result) bool {
 		// reset either the moment the ACK arrived or after resending its
 		// SYN-ACK behind it (its queue was full when the ACK came).
 		return a.ServerData.Count == 0 && !a.ServerAckedData && a.ACK.Count > 0 &&
-			(a.SYNACKAfterACK > 0 || a.ServerRST.First.Sub(a.ACK.First) < overflowRST)
+			(a.SYNACKAfterACK > 0 || sub(a.ServerRST.First, a.ACK.First) < overflowRST)
 	}
 	return false
 }
 
 // causes adds what the first payload bytes and the lookup say, and the
-// cause the packets show, if any: one small function per cause, each
-// writing its words in w.
+// cause the packets show, if any.
 func causes(a *flows.Attempt, r *Result, w *words) {
 	appFacts(a, r, w)
+	cause(a, r, w)
+}
+
+// cause names the cause the packets show, if any: one small function per
+// cause, each writing its words in w.
+func cause(a *flows.Attempt, r *Result, w *words) {
 	if r.Cause != "" {
 		return
 	}

@@ -111,7 +111,7 @@ func blockedAfterHello(a *flows.Attempt, r *Result, w *words) bool {
 	if a.ClientApp.Kind == capture.AppHTTPRequest {
 		name, at, what = r.HTTPHost, w.host, "HTTP request"
 	}
-	t := w.expl.str(" Reset ").dur(a.ServerRST.First.Sub(a.ClientAppAt.TS)).str(" after the ").str(what).str(" for ")
+	t := w.expl.str(" Reset ").dur(sub(a.ServerRST.First, a.ClientAppAt.TS)).str(" after the ").str(what).str(" for ")
 	if name == "" && !at.set() {
 		t.str("(no name)")
 	} else {

@@ -877,7 +877,7 @@ func (js *joinScratch) pairEvidence(r *Result, s *flows.Attempt, off ClockOffset
 	if hasEvent(s, flows.EvICMP) {
 		icmpWhat = "ICMP " + s.ICMPInfo.Name() // rare: a string of its own
 	}
-	all = appendEvidence(all, s, VantageServer, icmpWhat)
+	all = appendEvidence(all, s.Events, VantageServer, icmpWhat)
 	shift(all[n:], off.Offset)
 	tol := pairSlack
 	if off.Error > 0 {

@@ -84,39 +84,46 @@ func InferVantage(a *flows.Attempt) Vantage {
 // an immutable copy. A Result reused this way belongs to one goroutine at
 // a time, and so does any copy of it, which shares its storage.
 func JudgeInto(r *Result, a *flows.Attempt, v Vantage, cfg Config) {
+	// The attempt usually comes cold (written on another core): the slice
+	// of its events is read first, since fetching the events waits on it,
+	// and fetching the rest of the attempt overlaps it.
+	events := a.Events
 	cfg = cfg.withDefaults()
 	w := r.w
 	if w == nil {
 		w = new(words)
 	}
 	w.reset()
-	ev := r.Evidence[:0]
+	ev, cands := r.Evidence[:0], r.Candidates[:0]
 	if ev == nil {
-		ev = make([]Evidence, 0, len(a.Events))
+		ev = make([]Evidence, 0, len(events))
 	}
-	*r = Result{
-		Client: a.Key.Client, Server: a.Key.Server, Tunnel: a.Key.Tunnel, ISN: a.ISN,
-		Vantage: v, FirstSYN: a.SYN.First,
-		SYNSent: -1, SYNSeenByServer: -1, SYNACKSent: -1, SYNACKSeenByClient: -1, RTT: -1,
-		Candidates: r.Candidates[:0],
-		// ICMP errors are named at the end, in the one string.
-		Evidence: appendEvidence(ev, a, v, ""),
-		w:        w,
-	}
-	if hasEvent(a, flows.EvICMP) {
+	// Cleared, then set: a Result literal is built aside and copied whole
+	// (some 250 instructions).
+	*r = Result{}
+	r.Client, r.Server, r.Tunnel, r.ISN = a.Key.Client, a.Key.Server, a.Key.Tunnel, a.ISN
+	r.Vantage, r.FirstSYN = v, a.SYN.First
+	r.SYNSent, r.SYNSeenByServer, r.SYNACKSent, r.SYNACKSeenByClient = -1, -1, -1, -1
+	r.Candidates, r.w = cands, w
+	// What the payloads and the lookup say, read now, though only causes
+	// need it: its cache lines are fetched while the events' are.
+	appFacts(a, r, w)
+	facts := readEvents(events, v)
+	r.RTT = facts.rtt
+	if facts.icmp {
 		mark := len(w.fields.b)
 		w.fields.str("ICMP ").str(a.ICMPInfo.Name())
 		w.icmpWhat = w.fields.spanSince(mark)
 	}
 	if v == VantageServer {
 		r.SYNSeenByServer, r.SYNACKSent = int(a.SYN.Count), int(a.SYNACK.Count)
-		r.RTT = rtt(a, flows.EvSYNACK, flows.EvACK)
 		judgeServer(a, r, cfg)
 	} else {
 		r.SYNSent, r.SYNACKSeenByClient = int(a.SYN.Count), int(a.SYNACK.Count)
-		r.RTT = rtt(a, flows.EvSYN, flows.EvSYNACK)
 		judgeClient(a, r, cfg)
 	}
+	// ICMP errors are named at the end, in the one string.
+	r.Evidence = appendEvidence(ev, events, v, "")
 	if len(r.Candidates) == 0 && r.Where != None && r.Where != Unknown {
 		r.Candidates = append(r.Candidates, r.Where)
 	}
@@ -131,7 +138,7 @@ func JudgeInto(r *Result, a *flows.Attempt, v Vantage, cfg Config) {
 	if r.Where == Unknown {
 		r.WhereSure = ""
 	}
-	causes(a, r, w)
+	cause(a, r, w)
 	w.finish(r)
 	if r.Candidates == nil {
 		r.Candidates = []Place{}
@@ -205,7 +212,7 @@ func judgeUnansweredAtClient(a *flows.Attempt, r *Result, cfg Config) {
 	// What the client lived through decides: how long its SYNs went
 	// unanswered since the first, not how much capture follows the last
 	// (a client with a short connect timeout stops sending).
-	waited := a.End.Sub(a.SYN.First)
+	waited := sub(a.End, a.SYN.First)
 	r.unknownAmong(OutboundPath, Server, ReturnPath)
 	if waited < cfg.SYNTimeout {
 		r.judged(Incomplete, Unknown, "").unanswered(a).str(": the capture shows the client waiting only ").dur(waited).
@@ -245,7 +252,7 @@ func (t *text) unanswered(a *flows.Attempt) *text {
 	if a.SYN.Count == 1 {
 		return t.str("1 SYN, no answer; ").endWords(a, a.SYN.Last, "it")
 	}
-	return t.count(a.SYN.Count, "SYN").str(" over ").dur(a.SYN.Last.Sub(a.SYN.First)).str(", no answer; ").endWords(a, a.SYN.Last, "the last")
+	return t.count(a.SYN.Count, "SYN").str(" over ").dur(sub(a.SYN.Last, a.SYN.First)).str(", no answer; ").endWords(a, a.SYN.Last, "the last")
 }
 
 // endWords says what ended the capture's view of an attempt, and how long
@@ -255,7 +262,7 @@ func (t *text) endWords(a *flows.Attempt, from time.Time, what string) *text {
 	if a.EndedBy == flows.EndCapture && !a.End.After(from) {
 		return t.str("the capture ends with ").str(what)
 	}
-	d := a.End.Sub(from)
+	d := sub(a.End, from)
 	switch a.EndedBy {
 	case flows.EndReplaced:
 		return t.str("a new SYN with another ISN on the same ports replaced it ").dur(d).str(" after ").str(what)
@@ -289,7 +296,7 @@ func judgeAnsweredAtClient(a *flows.Attempt, r *Result, cfg Config) {
 		r.RSTOrigin, r.OriginSure = OriginClient, Certain
 		r.judged(Aborted, Client, Proven).str("The client answered the server's SYN-ACK with a RST: it no longer wanted the connection (for example, its connect() had already given up).")
 	case !a.Established():
-		quiet := a.End.Sub(a.SYNACK.Last)
+		quiet := sub(a.End, a.SYNACK.Last)
 		if quiet < cfg.AnswerWait && a.SYNAfterSYNACK == 0 {
 			r.judged(Incomplete, Unknown, "").str("The SYN-ACK reached the client and ").endWords(a, a.SYNACK.Last, "it").
 				str("; the client's answer is not in the capture.")
@@ -324,11 +331,10 @@ func judgeEstablished(a *flows.Attempt, r *Result, cfg Config, v Vantage) {
 	mark := len(tmp.b)
 	tmp.handshakeNote(a, v, r.RTT)
 	// A server whose kernel holds the connection acknowledges what the
-	// client sends, whether or not the application reads it.
-	serverTook := a.ServerAckedData || a.ServerAnswered()
-	// A RST answering the client's FIN on a connection the server never
-	// took only says "no such connection": the damage was done before.
-	rstAfterGivingUp := a.ClientFIN.Count > 0 && !a.ServerRST.First.Before(a.ClientFIN.First)
+	// client sends, whether or not the application reads it. (Its answer
+	// first: judging reads those fields anyway, and the attempt comes
+	// cold, so each field left unread can spare a cache miss.)
+	serverTook := a.ServerAnswered() || a.ServerAckedData
 	// RSTs that came before the handshake completed, which went on
 	// anyway, did not end the connection.
 	serverRST := a.ServerRST.Count > 0 && !(a.RSTInHandshake && handshakeWentOn(a, a.ServerRST))
@@ -339,18 +345,18 @@ func judgeEstablished(a *flows.Attempt, r *Result, cfg Config, v Vantage) {
 	// the server acknowledging the request; a client that never resent it
 	// over a second had it acknowledged.
 	if !serverTook && v != VantageServer && a.SYNACK.Count == 0 && a.ServerRST.Count == 0 &&
-		a.ClientData.Count == 1 && a.End.Sub(a.ClientData.First) > time.Second {
+		a.ClientData.Count == 1 && sub(a.End, a.ClientData.First) > time.Second {
 		serverTook = true
 		tmp.str("; the client never resent its request, so the server's TCP acknowledged it, unseen here")
 	}
 	hs := tmp.since(mark)
-	if why, ok := pmtuBlackHole(tmp, a, v); ok && a.End.Sub(firstOf(a.ServerData, a.ClientData)) >= cfg.StallAfter {
+	if why, ok := pmtuBlackHole(tmp, a, v); ok && sub(a.End, firstOf(a.ServerData, a.ClientData)) >= cfg.StallAfter {
 		r.Cause = CausePMTU
 		r.judged(Stalled, ReturnPath, Inferred).bytes(hs).str("; the client sent ").num(a.ClientBytes).str(" bytes, but ").bytes(why).str(".")
 		r.Candidates = append(r.Candidates[:0], ReturnPath)
 		return
 	}
-	if why, ok := pmtuUpload(tmp, a, v); ok && a.End.Sub(a.ClientData.First) >= cfg.StallAfter {
+	if why, ok := pmtuUpload(tmp, a, v); ok && sub(a.End, a.ClientData.First) >= cfg.StallAfter {
 		r.Cause = CausePMTU
 		r.judged(Stalled, OutboundPath, Inferred).bytes(hs).str("; ").bytes(why).str(".")
 		r.Candidates = append(r.Candidates[:0], OutboundPath)
@@ -364,10 +370,10 @@ func judgeEstablished(a *flows.Attempt, r *Result, cfg Config, v Vantage) {
 			return
 		}
 		r.judged(Established, None, Proven).bytes(hs).str("; data flowed both ways.")
-	case serverRST && (serverTook || !rstAfterGivingUp):
+	case serverRST && (serverTook || !rstAfterGivingUp(a)):
 		judgeReset(a, r, a.ServerRST, false, hs, v)
 	case a.ClientData.Count > 0 && a.ServerData.Count == 0:
-		waited := a.End.Sub(a.ClientData.First)
+		waited := sub(a.End, a.ClientData.First)
 		gaveUp := a.ClientFIN.Count > 0 || a.ClientRST.Count > 0
 		if !gaveUp && waited < cfg.StallAfter && (serverTook || a.ClientData.Count == 1) {
 			r.judged(Established, None, Proven).bytes(hs).str("; the client sent a request and ").endWords(a, a.ClientData.First, "it").
@@ -376,7 +382,7 @@ func judgeEstablished(a *flows.Attempt, r *Result, cfg Config, v Vantage) {
 		}
 		ended := endEvent(a)
 		if gaveUp {
-			waited = firstOf(a.ClientFIN, a.ClientRST).Sub(a.ClientData.First)
+			waited = sub(firstOf(a.ClientFIN, a.ClientRST), a.ClientData.First)
 			ended = "the client gave up"
 		}
 		if !serverTook {
@@ -405,6 +411,13 @@ func judgeEstablished(a *flows.Attempt, r *Result, cfg Config, v Vantage) {
 	default:
 		r.judged(Established, None, Proven).bytes(hs).str(".")
 	}
+}
+
+// rstAfterGivingUp reports whether the server's RST came after the
+// client's FIN. Answering a FIN on a connection the server never took, it
+// only says "no such connection": the damage was done before.
+func rstAfterGivingUp(a *flows.Attempt) bool {
+	return a.ClientFIN.Count > 0 && !a.ServerRST.First.Before(a.ClientFIN.First)
 }
 
 // judgeUntaken judges a handshake the client finished and the server never
@@ -487,14 +500,14 @@ func judgeServer(a *flows.Attempt, r *Result, cfg Config) {
 	case a.SYNACK.Count == 0:
 		// A server answers a SYN at once; SYNs unanswered for as long as a
 		// client waits before giving up were dropped on the server host.
-		waited := a.End.Sub(a.SYN.First)
+		waited := sub(a.End, a.SYN.First)
 		if waited < cfg.SYNTimeout {
 			r.judged(Incomplete, Unknown, "").str("The server received ").count(a.SYN.Count, "SYN").str(" and ").endWords(a, a.SYN.Last, "the last").
 				str(", before its answer could be ruled out.")
 			r.unknownAmong(Server)
 			return
 		}
-		r.judged(Timeout, Server, Proven).str("The server received ").count(a.SYN.Count, "SYN").str(" over ").dur(a.SYN.Last.Sub(a.SYN.First)).
+		r.judged(Timeout, Server, Proven).str("The server received ").count(a.SYN.Count, "SYN").str(" over ").dur(sub(a.SYN.Last, a.SYN.First)).
 			str(" and never answered: they were dropped on the server host (a firewall after the capture point, a full SYN queue, or a busy stack).")
 	case a.ClientRST.Count > 0 && a.RSTInHandshake && !handshakeWentOn(a, a.ClientRST):
 		origin, sure, why := resetOrigin(&r.w.tmp, a, a.ClientRST, true, VantageServer)
@@ -519,7 +532,7 @@ func judgeServer(a *flows.Attempt, r *Result, cfg Config) {
 			r.Settle = "a capture on the client would tell which"
 			return
 		}
-		span := a.End.Sub(a.SYNACK.First)
+		span := sub(a.End, a.SYNACK.First)
 		if a.SYNACK.Count > 1 && span >= cfg.AnswerWait {
 			r.judged(HalfOpen, OutboundPath, Inferred).str("The server sent its SYN-ACK ").times(a.SYNACK.Count).
 				str(" and never got the final ACK, while the client did not retransmit its SYN in ").dur(span).
@@ -665,24 +678,6 @@ func (t *text) handshakeNote(a *flows.Attempt, v Vantage, rtt time.Duration) *te
 	return t
 }
 
-// rtt is the time from the last `from` event before the first `to` event
-// to that event; -1 if either is missing.
-func rtt(a *flows.Attempt, from, to flows.EventType) time.Duration {
-	var last time.Time
-	for _, e := range a.Events {
-		switch e.Type {
-		case from:
-			last = e.TS
-		case to:
-			if last.IsZero() {
-				return -1
-			}
-			return e.TS.Sub(last)
-		}
-	}
-	return -1
-}
-
 func hasEvent(a *flows.Attempt, t flows.EventType) bool {
 	for _, e := range a.Events {
 		if e.Type == t {
@@ -692,13 +687,58 @@ func hasEvent(a *flows.Attempt, t flows.EventType) bool {
 	return false
 }
 
-// appendEvidence appends an Evidence for each of a's events to ev, naming
-// ICMP errors icmpWhat.
-func appendEvidence(ev []Evidence, a *flows.Attempt, side Vantage, icmpWhat string) []Evidence {
+// eventFacts is what judging reads off an attempt's events, gathered in
+// one pass rather than one walk of the events for each.
+type eventFacts struct {
+	// rtt is the handshake's round trip as the vantage sees it: from the
+	// last SYN before the first SYN-ACK to that SYN-ACK (from the last
+	// SYN-ACK before the first ACK to that ACK at the server); -1 if
+	// either is missing.
+	rtt time.Duration
+	// icmp: an ICMP error quoting the SYN is among the events.
+	icmp bool
+}
+
+// readEvents reads the facts judging needs off the events of an attempt
+// captured at vantage v. It touches only their types (and two times): the
+// events usually come cold, and this light loop fetches them all at once,
+// before their evidence is copied.
+func readEvents(events []flows.Event, v Vantage) eventFacts {
+	from, to := flows.EvSYN, flows.EvSYNACK
+	if v == VantageServer {
+		from, to = flows.EvSYNACK, flows.EvACK
+	}
+	// Indices of the last from before the first to, and of that to.
+	last, first := -1, -1
+	icmp := false
+	for i := range events {
+		switch events[i].Type {
+		case flows.EvICMP:
+			icmp = true
+		case from:
+			if first < 0 {
+				last = i
+			}
+		case to:
+			if first < 0 {
+				first = i
+			}
+		}
+	}
+	facts := eventFacts{rtt: -1, icmp: icmp}
+	if first >= 0 && last >= 0 && !events[last].TS.IsZero() {
+		facts.rtt = sub(events[first].TS, events[last].TS)
+	}
+	return facts
+}
+
+// appendEvidence appends an Evidence for each of events, captured at
+// vantage side, to ev, naming ICMP errors icmpWhat.
+func appendEvidence(ev []Evidence, events []flows.Event, side Vantage, icmpWhat string) []Evidence {
 	n := len(ev)
-	ev = slices.Grow(ev, len(a.Events))[:n+len(a.Events)]
-	for i := range a.Events {
-		e := &a.Events[i]
+	ev = slices.Grow(ev, len(events))[:n+len(events)]
+	for i := range events {
+		e := &events[i]
 		what := e.Type.String()
 		if e.Type == flows.EvICMP {
 			what = icmpWhat
@@ -719,4 +759,17 @@ func firstOf(a, b flows.Seen) time.Time {
 		return b.First
 	}
 	return a.First
+}
+
+// sub is t.Sub(u) in integers. Sub adds the difference back to check it
+// did not overflow, which made it the costliest arithmetic of judging;
+// times less than 2^33 s (272 years) apart cannot overflow, so only
+// farther ones are left to it. Packet times carry no monotonic clock
+// reading (which Sub would compare instead, were both to have one).
+func sub(t, u time.Time) time.Duration {
+	s := t.Unix() - u.Unix()
+	if s >= 1<<33 || s <= -1<<33 {
+		return t.Sub(u)
+	}
+	return time.Duration(s)*time.Second + time.Duration(t.Nanosecond()-u.Nanosecond())
 }

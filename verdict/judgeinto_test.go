@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"net/netip"
 	"path/filepath"
 	"reflect"
@@ -99,6 +100,25 @@ func BenchmarkJudge(b *testing.B) {
 			benchJudge(b, side.set, func(s sample) { _ = Judge(s.a, s.v, Config{}) })
 		})
 	}
+}
+
+// BenchmarkJudgeCold is BenchmarkJudge/*/reuse with the attempts out of
+// the cache, as in analyze, where the tracker on another core has just
+// written each: the mix's attempts cloned to far more than the caches
+// hold and judged in a shuffled order, so that each attempt's memory is
+// met cold. What judging costs there is mostly the cache lines of the
+// attempt and its events it touches.
+func BenchmarkJudgeCold(b *testing.B) {
+	client, server := mix(b)
+	var set []sample
+	for range 5 {
+		for _, s := range slices.Concat(client, server) {
+			set = append(set, sample{s.a.Clone(), s.v})
+		}
+	}
+	rand.New(rand.NewPCG(1, 2)).Shuffle(len(set), func(i, j int) { set[i], set[j] = set[j], set[i] })
+	var r Result
+	benchJudge(b, set, func(s sample) { JudgeInto(&r, s.a, s.v, Config{}) })
 }
 
 func benchJudge(b *testing.B, set []sample, judge func(sample)) {

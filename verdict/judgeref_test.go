@@ -47,7 +47,8 @@ func evidence(a *flows.Attempt, side Vantage) []Evidence {
 	if hasEvent(a, flows.EvICMP) {
 		icmpWhat = "ICMP " + a.ICMPInfo.Name()
 	}
-	return appendEvidence(make([]Evidence, 0, len(a.Events)), a, side, icmpWhat)
+	ev := appendEvidence(make([]Evidence, 0, len(a.Events)), a.Events, side, icmpWhat)
+	return ev
 }
 
 // mssWords is what (*text).mss writes, for Join.
