@@ -6,8 +6,11 @@ import (
 )
 
 // pipeBatch is how many items go to the other goroutine at once: enough
-// that handing them over costs nothing next to judging them.
-const pipeBatch = 256
+// that handing them over costs nothing next to judging them, few enough
+// that the attempts in flight (six batches) stay in the caches, to be
+// judged and reused warm. On the 100 MB mix 128 ran 5% faster than 256,
+// and 1024 a third slower (medians of 11 interleaved runs; 64 as 128).
+const pipeBatch = 128
 
 // pipe hands what reading one capture produces (settled attempts, failed
 // lookups, midstream connections), in order, to a goroutine of its own
