@@ -30,13 +30,14 @@ type coldEntry struct {
 }
 
 // packAbove is how many attempts in progress stay unpacked before quiet
-// ones are packed (about 16 MB of them). Packing and unpacking cost on the
+// ones are packed (about 7 MB of them). Packing and unpacking cost on the
 // goroutine every packet waits for, so they are paid only where memory is
-// at stake: on the 100 MB mix (bench/mix.sh) 4096 packed 4,118 attempts
-// and tracking took a sixth more CPU (BenchmarkTrackMix: 201 against 172
-// ns a packet, medians of 7 interleaved runs), for 6 MB less at 1 and 2 GB
-// (62 against 68 MB peak).
-const packAbove = 8192
+// at stake. On the 100 MB mix (bench/mix.sh) 4096 packs 4,118 attempts:
+// tracking alone takes a sixth more CPU than with 8192 (BenchmarkTrackMix,
+// 201 against 172 ns a packet), but a whole run is no slower (judging and
+// writing on the other core set its pace: 88 against 90 ms, medians of 15
+// interleaved runs), and 1 and 2 GB runs peak 6 MB lower (62 against 68).
+const packAbove = 4096
 
 // freezeIdle packs the attempts idle for freezeAfter, least recently
 // active first, while more than packAbove are unpacked.
