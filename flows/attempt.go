@@ -33,26 +33,6 @@ const (
 	serverIs4 = 1 << 9
 )
 
-func (k Key) mapKey() mapKey {
-	m := mapKey{client: k.Client.Addr().As16(), server: k.Server.Addr().As16(),
-		ports: uint32(k.Client.Port())<<16 | uint32(k.Server.Port()), tunnelID: k.Tunnel.ID, meta: uint32(k.Tunnel.Kind)}
-	if k.Client.Addr().Is4() {
-		m.meta |= clientIs4
-	}
-	if k.Server.Addr().Is4() {
-		m.meta |= serverIs4
-	}
-	return m
-}
-
-// reverse is the mapKey of the reversed Key: client and server swapped.
-func (m mapKey) reverse() mapKey {
-	m.client, m.server = m.server, m.client
-	m.ports = m.ports<<16 | m.ports>>16
-	m.meta = m.meta&^(clientIs4|serverIs4) | m.meta&clientIs4<<1 | m.meta&serverIs4>>1
-	return m
-}
-
 // EventType says what one packet of an attempt was.
 type EventType uint8
 

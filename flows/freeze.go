@@ -99,8 +99,7 @@ func (t *Tracker) thaw(idx uint32) *Attempt {
 	a.DNS, f.dns = f.dns, nil
 	f.gen++
 	t.coldFree = append(t.coldFree, idx)
-	ck, _ := order(a.Key.mapKey())
-	s := &t.conns.slots[t.conns.find(&ck)]
+	s := &t.conns.slots[t.find(a.Key)]
 	s.att, s.isn = a, 0
 	s.ctl &^= ctlFrozen
 	// Attempts that could not be frozen may be older: they stay first.

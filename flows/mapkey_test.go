@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"testing"
 	"unsafe"
@@ -67,3 +68,41 @@ func TestKeyOfIsOrder(t *testing.T) {
 		t.Fatalf("%d keys compared", n)
 	}
 }
+
+// The tracker's keys as they were built before keyOf, field by field and
+// then put in order: the reference keyOf is held to.
+
+func (k Key) mapKey() mapKey {
+	m := mapKey{client: k.Client.Addr().As16(), server: k.Server.Addr().As16(),
+		ports: uint32(k.Client.Port())<<16 | uint32(k.Server.Port()), tunnelID: k.Tunnel.ID, meta: uint32(k.Tunnel.Kind)}
+	if k.Client.Addr().Is4() {
+		m.meta |= clientIs4
+	}
+	if k.Server.Addr().Is4() {
+		m.meta |= serverIs4
+	}
+	return m
+}
+
+// reverse is the mapKey of the reversed Key: client and server swapped.
+func (m mapKey) reverse() mapKey {
+	m.client, m.server = m.server, m.client
+	m.ports = m.ports<<16 | m.ports>>16
+	m.meta = m.meta&^(clientIs4|serverIs4) | m.meta&clientIs4<<1 | m.meta&serverIs4>>1
+	return m
+}
+
+// order returns m's key with its endpoints in order, and whether they
+// were swapped (the packet goes from the second endpoint to the first).
+func order(m mapKey) (connKey, bool) {
+	c0, s0 := binary.BigEndian.Uint64(m.client[:8]), binary.BigEndian.Uint64(m.server[:8])
+	c1, s1 := binary.BigEndian.Uint64(m.client[8:]), binary.BigEndian.Uint64(m.server[8:])
+	swap := c0 > s0 || (c0 == s0 && (c1 > s1 || (c1 == s1 && m.ports>>16 > m.ports&0xffff)))
+	if swap {
+		m = m.reverse()
+	}
+	return connKey(m), swap
+}
+
+// insert adds k, which must not be in the table, and returns its slot.
+func (t *connTable) insert(k *connKey) int { return t.insertHashed(k, t.hash(k)) }

@@ -59,21 +59,10 @@ const (
 
 const minTableSlots = 1 << 10
 
-// order returns m's key with its endpoints in order, and whether they
-// were swapped (the packet goes from the second endpoint to the first).
-func order(m mapKey) (connKey, bool) {
-	c0, s0 := binary.BigEndian.Uint64(m.client[:8]), binary.BigEndian.Uint64(m.server[:8])
-	c1, s1 := binary.BigEndian.Uint64(m.client[8:]), binary.BigEndian.Uint64(m.server[8:])
-	swap := c0 > s0 || (c0 == s0 && (c1 > s1 || (c1 == s1 && m.ports>>16 > m.ports&0xffff)))
-	if swap {
-		m = m.reverse()
-	}
-	return connKey(m), swap
-}
-
-// keyOf sets k to the connKey of a packet from src to dst within tun, as
-// order(Key{src, dst, tun}.mapKey()) would, and says whether the endpoints
-// were swapped. It builds the key in place: every packet needs one, and
+// keyOf sets k to the connKey of a packet from src to dst within tun: the
+// mapKey of Key{src, dst, tun} with the lower endpoint first, and says
+// whether the endpoints were swapped (the packet goes from the second
+// endpoint to the first). It builds the key in place: every packet needs one, and
 // going through a Key and a mapKey cost a fifth of tracking.
 func keyOf(k *connKey, src, dst netip.AddrPort, tun capture.Tunnel) (swapped bool) {
 	sa, da := src.Addr(), dst.Addr()
@@ -140,10 +129,8 @@ func (t *connTable) findHashed(k *connKey, h uint64) int {
 	}
 }
 
-// insert adds k, which must not be in the table, and returns its slot.
-func (t *connTable) insert(k *connKey) int { return t.insertHashed(k, t.hash(k)) }
-
-// insertHashed is insert for a key whose hash h is known.
+// insertHashed adds k, whose hash is h and which must not be in the
+// table, and returns its slot.
 func (t *connTable) insertHashed(k *connKey, h uint64) int {
 	if t.full() {
 		t.grow()

@@ -426,7 +426,13 @@ func (t *Tracker) slotOf(a *Attempt) int {
 	if i := t.probe.slot; i >= 0 && i < len(t.conns.slots) && t.conns.slots[i].att == a {
 		return i
 	}
-	ck, _ := order(a.Key.mapKey())
+	return t.find(a.Key)
+}
+
+// find returns the slot of the connection k names, or -1.
+func (t *Tracker) find(k Key) int {
+	var ck connKey
+	keyOf(&ck, k.Client, k.Server, k.Tunnel)
 	return t.conns.find(&ck)
 }
 
