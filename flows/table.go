@@ -31,17 +31,19 @@ type connTable struct {
 }
 
 // connSlot is one connection: an attempt in progress (att set), or the
-// tomb of one handed on.
+// tomb of one handed on. It holds no pointer: the collector never scans
+// the table.
 type connSlot struct {
 	key connKey
 	// ctl: ctlUsed, the connection's flags (ctlClientFirst…) and the top
 	// bits of the hash, so most probes that miss compare no key.
 	ctl uint32
-	att *Attempt
+	att int32  // the attempt's state (Tracker.state), or noState
 	isn uint32 // a tomb's ISN: a SYN with another one is port reuse
 	// last is a tomb's last packet, in whole seconds of capture time since
 	// the tracker's epoch: a tomb costs no more than this.
 	last int32
+	_    uint32 // to 64 bytes, so that no slot straddles two cache lines
 }
 
 // connKey is a mapKey with its endpoints in order: the lower first.
