@@ -436,8 +436,7 @@ type probe struct {
 // none), and whether the packet comes from the connection's client.
 func (t *Tracker) lookup(p *capture.Packet) (a *attemptState, tomb int, fromClient bool) {
 	pr := &t.probe
-	pr.swapped = keyOf(&pr.key, p.Src, p.Dst, p.Tunnel)
-	pr.hash = t.conns.hash(&pr.key)
+	pr.swapped, pr.hash = t.conns.keyOf(&pr.key, p.Src, p.Dst, p.Tunnel)
 	i := t.conns.findHashed(&pr.key, pr.hash)
 	pr.slot = i
 	if i < 0 {
@@ -466,8 +465,8 @@ func (t *Tracker) slotOf(a *attemptState) int {
 // find returns the slot of the connection k names, or -1.
 func (t *Tracker) find(k Key) int {
 	var ck connKey
-	keyOf(&ck, k.Client, k.Server, k.Tunnel)
-	return t.conns.find(&ck)
+	_, h := t.conns.keyOf(&ck, k.Client, k.Server, k.Tunnel)
+	return t.conns.findHashed(&ck, h)
 }
 
 // start begins an attempt with the SYN p, the packet lookup last took.
