@@ -126,17 +126,18 @@ const noState = 0
 // state's address is stable while the tracker holds it.
 const statesPerPage = 64
 
-type statePage [statesPerPage]attemptState
-
 // state returns the state at index i.
 func (t *Tracker) state(i int32) *attemptState {
-	return &t.states[i/statesPerPage][i%statesPerPage]
+	// Pages as slices, not pointers to arrays: indexing a slice checks
+	// its length, a pointer would be checked for nil by loading from the
+	// page, another cache line. Unsigned, so that / and % are shifts.
+	return &t.states[uint32(i)/statesPerPage][uint32(i)%statesPerPage]
 }
 
 // newState returns a zero state from the free list, or a new page.
 func (t *Tracker) newState() *attemptState {
 	if len(t.freeStates) == 0 {
-		t.states = append(t.states, new(statePage))
+		t.states = append(t.states, make([]attemptState, statesPerPage))
 		first := int32(len(t.states)-1) * statesPerPage
 		for i := first + statesPerPage - 1; i >= max(first, noState+1); i-- {
 			t.freeStates = append(t.freeStates, i)

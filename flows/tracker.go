@@ -103,7 +103,7 @@ type Tracker struct {
 	pending int // attempts in conns
 	// states holds attempts in progress, by index, with a free list, and
 	// moreEvents the events of those with many.
-	states     []*statePage
+	states     [][]attemptState // pages of statesPerPage
 	freeStates []int32
 	moreEvents []*moreEvents
 	freeMore   []int32
