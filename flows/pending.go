@@ -18,6 +18,7 @@ func (t *Tracker) PendingAttempts() iter.Seq[*Attempt] {
 		if t.peek == nil {
 			t.peek = new(Attempt)
 		}
+		defer t.dropMoreEvents(&t.peekState)
 		// The lru list and the frozen queue, merged by touch order; a
 		// frozen attempt is unpacked into scratch space for its step.
 		i, q := t.head, 0

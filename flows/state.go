@@ -152,16 +152,14 @@ func (t *Tracker) newState() *attemptState {
 }
 
 // releaseState zeroes s, unlinked, and puts it on the free list with its
-// event storage and times.
+// event storage and times. Its DNS answer has gone (to the record handed
+// on, or with the packed bytes).
 func (t *Tracker) releaseState(s *attemptState) {
 	i := s.idx
 	if len(t.oddTimes) > 0 {
 		t.forgetOdd(s)
 	}
 	t.dropMoreEvents(s)
-	if s.DNS != nil {
-		t.dns.freeAnswers = append(t.dns.freeAnswers, s.DNS)
-	}
 	*s = attemptState{}
 	t.freeStates = append(t.freeStates, i)
 }
