@@ -85,16 +85,6 @@ type Seen struct {
 	First, Last time.Time
 }
 
-func (s *Seen) add(p *capture.Packet) {
-	if s.Count == 0 {
-		s.First = p.TS
-		s.TTL = p.TTL
-		s.IPID = p.IPID
-	}
-	s.Last = p.TS
-	s.Count++
-}
-
 // HopRef is what a capture showed of the packets one address sent, other
 // than RSTs: the reference for judging whether a RST claiming to come from
 // that address really did.
@@ -230,24 +220,7 @@ type Attempt struct {
 	// Echoes counts packets seen twice, once as their sender sent them
 	// (no hop lost) and once as they arrived (hops lost): the file holds
 	// both ends' captures (mergecap of a client and a server capture).
-	Echoes  uint32
-	lastSig packetSig
-
-	// Tracker bookkeeping: lru links, last activity, and the tracker's
-	// count of touches at the last (the lru order, kept when frozen).
-	prev, next *Attempt
-	last       time.Time
-	touched    uint64
-	emitted    bool
-	// heldUntil: a refused or aborted attempt waits until then for packets
-	// showing the RST did not end it (the client ignored it).
-	heldUntil time.Time
-}
-
-// acksSYN reports whether ack acknowledges the SYN: ISN+1, or past the
-// SYN's data when a Fast Open server took it.
-func (a *Attempt) acksSYN(ack uint32) bool {
-	return ack == a.ISN+1 || (a.SYNData > 0 && ack == a.ISN+1+a.SYNData)
+	Echoes uint32
 }
 
 // Established reports whether the client completed the handshake.
@@ -266,40 +239,41 @@ func (a *Attempt) Clone() *Attempt {
 		d := *a.DNS
 		c.DNS = &d
 	}
-	c.prev, c.next = nil, nil
 	return &c
 }
 
-func (a *Attempt) record(p *capture.Packet, t EventType, fromClient bool) {
-	if len(a.Events) >= MaxEvents {
-		a.EventsDropped++
-		return
-	}
-	a.Events = append(a.Events, Event{Ref: p.Ref, Type: t, FromClient: fromClient, App: p.App.Kind, TTL: p.TTL, IPID: p.IPID, Len: p.PayloadLen})
+// acksSYN reports whether ack acknowledges the SYN: ISN+1, or past the
+// SYN's data when a Fast Open server took it.
+func (a *attemptState) acksSYN(ack uint32) bool {
+	return ack == a.ISN+1 || (a.SYNData > 0 && ack == a.ISN+1+a.SYNData)
 }
 
+// Established is Attempt.Established.
+func (a *attemptState) Established() bool { return a.ACK.Count > 0 || a.ACKInferred }
+
 // clientApp keeps the first client payload that names the service.
-func (a *Attempt) clientApp(p *capture.Packet) {
+func (t *Tracker) clientApp(a *attemptState, p *capture.Packet) {
 	if k := p.App.Kind; a.ClientApp.Kind == 0 && (k == capture.AppTLSClientHello || k == capture.AppHTTPRequest) {
-		a.ClientApp, a.ClientAppAt = p.App, p.Ref
+		a.ClientApp = p.App
+		t.keepRef(&a.ClientAppAt, p)
 	}
 }
 
 // noteEcho counts a second copy of a packet whose TTL says it was captured
 // at the other end of the path.
-func (a *Attempt) noteEcho(ttl1, ttl2 uint8) {
+func (a *attemptState) noteEcho(ttl1, ttl2 uint8) {
 	if (capture.Hops(ttl1) == 0) != (capture.Hops(ttl2) == 0) {
 		a.Echoes++
 	}
 }
 
 // serverSegment notes where a server data segment falls in the stream.
-func (a *Attempt) serverSegment(p *capture.Packet) {
+func (a *attemptState) serverSegment(p *capture.Packet) {
 	segment(p.Seq-(a.ServerISN+1), p.PayloadLen, a.ServerData.Count == 0, &a.ServerSeqLo, &a.ServerSeqHi, &a.ServerResent, &a.ServerMaxSeg)
 }
 
 // clientSegment is serverSegment for the client's data (after the SYN's).
-func (a *Attempt) clientSegment(p *capture.Packet) {
+func (a *attemptState) clientSegment(p *capture.Packet) {
 	segment(p.Seq-(a.ISN+1+a.SYNData), p.PayloadLen, a.ClientData.Count == 0 || (a.ClientData.Count == 1 && a.SYNData > 0), &a.ClientSeqLo, &a.ClientSeqHi, &a.ClientResent, &a.ClientMaxSeg)
 }
 
@@ -345,9 +319,10 @@ type packetSig struct {
 const duplicateWindow = time.Millisecond
 
 // duplicate reports whether p, sent by the client if fromClient, is a
-// second copy of the packet before it, and remembers p otherwise.
-func (a *Attempt) duplicate(p *capture.Packet, fromClient bool) bool {
-	sig := packetSig{ns: nanos(p.TS), seq: p.Seq, ack: p.Ack, length: p.PayloadLen, ipid: p.IPID, flags: p.Flags, ttl: p.TTL, fromClient: fromClient}
+// second copy of the packet before it, and remembers p otherwise; ns is
+// nanos of its time.
+func (a *attemptState) duplicate(p *capture.Packet, ns int64, fromClient bool) bool {
+	sig := packetSig{ns: ns, seq: p.Seq, ack: p.Ack, length: p.PayloadLen, ipid: p.IPID, flags: p.Flags, ttl: p.TTL, fromClient: fromClient}
 	last := a.lastSig
 	a.lastSig = sig
 	if sig.fromClient == last.fromClient && sig.seq == last.seq && sig.ack == last.ack && sig.ipid == last.ipid &&

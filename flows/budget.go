@@ -2,18 +2,20 @@ package flows
 
 import "unsafe"
 
-// AttemptBytes is what one pending attempt costs: the record, its first
-// evidence slots and its map entry (key, pointer and the map's own share).
-// A SYN flood is as many of these as there are SYNs, so a memory budget
-// bounds the table through it.
-const AttemptBytes = int(unsafe.Sizeof(Attempt{})) + initialEvents*int(unsafe.Sizeof(Event{})) + mapEntryBytes
+// AttemptBytes is what one pending attempt costs: its state and its slot
+// in the connection table, at the table's fullest. A SYN flood is as many
+// of these as there are SYNs, so a memory budget bounds the table through
+// it. (An attempt's public record exists only from its hand-on until the
+// taker gives it back.)
+const AttemptBytes = int(unsafe.Sizeof(attemptState{})) + tableSlotBytes
 
-// initialEvents is the evidence an attempt is allocated with; it grows
-// (to MaxEvents) only for attempts that go on.
+// initialEvents is the evidence a public record is allocated with; it
+// grows (to MaxEvents) only for attempts that went on.
 const initialEvents = 4
 
-// mapEntryBytes is a Key and a pointer in a Go map, with its load factor.
-const mapEntryBytes = int(unsafe.Sizeof(Key{})+unsafe.Sizeof(uintptr(0))) * 8 / 7
+// tableSlotBytes is a slot of the connection table at its highest load
+// (3/4).
+const tableSlotBytes = int(unsafe.Sizeof(connSlot{})) * 4 / 3
 
 // AttemptsFor is the table bound (Config.MaxAttempts) that keeps pending
 // attempts within a third of budget bytes: the rest is for the garbage

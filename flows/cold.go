@@ -4,33 +4,33 @@ import (
 	"encoding/binary"
 	"errors"
 	"net/netip"
-	"time"
 
 	"github.com/synpath/synpath/capture"
 )
 
 // An attempt that has gone quiet waits, often for a minute (Idle), for a
 // packet that may never come: a timeout's client resending its SYN, a
-// stalled request's reply. As a struct it takes 1.4 KB and 72 bytes an
-// event, mostly empty counters and 24-byte times; packed (freeze) it takes
-// a tenth: every field in a fixed order, as varints, times as seconds
-// from the first SYN, files as an index into the tracker's names. Packed
-// bytes hold no pointer, so the collector never scans them. A packet for
-// it, or its expiry, unpacks it (thaw).
+// stalled request's reply. Its state (attemptState) takes 1.1 KB, mostly
+// empty counters and event records; packed (freeze) it takes a tenth:
+// every field in a fixed order, as varints, times as nanoseconds from the
+// first SYN, files as an index into the tracker's names. Packed bytes hold
+// no pointer, so the collector never scans them. A packet for it, or its
+// expiry, unpacks it (thaw).
 //
-// Every field of Attempt is packed, the tracker's own too: a test fills
-// each with a value and requires the round trip to give it back, so a
-// field added later and forgotten here fails it.
+// Every field of attemptState is packed but its place in the tracker
+// (index, lru links, event storage) and its DNS answer: a test fills each
+// with a value and requires the round trip to give it back, so a field
+// added later and forgotten here fails it.
 
-// coldFiles names files by index; the tracker keeps one.
-type coldFiles struct {
+// fileNames names files by index; the tracker keeps one.
+type fileNames struct {
 	names []string
-	index map[string]uint64
-	last  uint64 // the index asked for last: nearly always the one asked for next
+	index map[string]uint32
+	last  uint32 // the index asked for last: nearly always the one asked for next
 }
 
-func (f *coldFiles) id(name string) uint64 {
-	if f.last < uint64(len(f.names)) && f.names[f.last] == name {
+func (f *fileNames) id(name string) uint32 {
+	if f.last < uint32(len(f.names)) && f.names[f.last] == name {
 		return f.last
 	}
 	if i, ok := f.index[name]; ok {
@@ -38,23 +38,21 @@ func (f *coldFiles) id(name string) uint64 {
 		return i
 	}
 	if f.index == nil {
-		f.index = map[string]uint64{}
+		f.index = map[string]uint32{}
 	}
-	f.index[name] = uint64(len(f.names))
+	f.index[name] = uint32(len(f.names))
 	f.names = append(f.names, name)
 	return f.index[name]
 }
 
-// packable says whether freeze can keep a exactly: its times are UTC
-// without a monotonic reading (capture files', not a clock's), it is not
-// waiting out a RST's grace nor handed on, and its addresses carry no zone.
-// Its DNS answer is not packed: the caller keeps the pointer.
-func packable(a *Attempt) bool {
-	return !a.emitted && a.heldUntil.IsZero() && plainTime(a.SYN.First) &&
+// packable says whether freeze can keep a exactly: its times are plain,
+// it is not waiting out a RST's grace nor handed on, and its addresses
+// carry no zone. Its DNS answer is not packed: the caller keeps the
+// pointer.
+func (t *Tracker) packable(a *attemptState) bool {
+	return !a.emitted && a.held == 0 && !(len(t.oddTimes) > 0 && t.hasOdd(a)) &&
 		a.Key.Client.Addr().Zone() == "" && a.Key.Server.Addr().Zone() == "" && a.ICMPInfo.From.Zone() == ""
 }
-
-func plainTime(t time.Time) bool { return t.Location() == time.UTC && t == t.Round(0) }
 
 // maxCold bounds a packed attempt: fewer than 300 varints (10 bytes at
 // most) and addresses (17), and two names.
@@ -63,8 +61,8 @@ const maxCold = 8 << 10
 // freeze packs a into scratch, grown to maxCold if shorter, and returns
 // the packed bytes, in scratch. ok is false when a holds something
 // packing cannot keep exactly (see packable).
-func freeze(scratch []byte, a *Attempt, files *coldFiles) (b []byte, ok bool) {
-	if !packable(a) {
+func (t *Tracker) freeze(scratch []byte, a *attemptState) (b []byte, ok bool) {
+	if !t.packable(a) {
 		return scratch[:0], false
 	}
 	if len(scratch) < maxCold {
@@ -72,18 +70,18 @@ func freeze(scratch []byte, a *Attempt, files *coldFiles) (b []byte, ok bool) {
 	}
 	// Written in place rather than appended: the varints are most of the
 	// cost of packing, and nearly all of them are one byte.
-	e := coldEnc{b: scratch[:maxCold], base: a.SYN.First.Unix(), files: files, ok: true}
-	e.s(e.base)
+	e := coldEnc{b: scratch[:maxCold], base: a.SYN.First, files: &t.files, ok: true}
+	e.u(uint64(e.base))
 	e.addrPort(a.Key.Client)
 	e.addrPort(a.Key.Server)
 	e.u(uint64(a.Key.Tunnel.Kind))
 	e.u(uint64(a.Key.Tunnel.ID))
 	e.u(uint64(a.ISN))
-	e.u(files.id(a.File))
+	e.u(uint64(t.files.id(a.File)))
 	o := &a.SYNOpts
 	e.u(uint64(o.MSS))
 	e.s(int64(o.WScale))
-	e.bools(o.SACKPerm, o.HasTS, o.Cut, a.ACKInferred, a.RSTInHandshake, a.ServerAckedData, a.Settled, a.ICMPInfo.V6)
+	e.bools(o.SACKPerm, o.HasTS, o.Cut, a.ACKInferred, a.RSTInHandshake, a.ServerAckedData, a.Settled, a.ICMPInfo.V6, a.timed)
 	e.u(uint64(o.TSVal))
 	e.u(uint64(o.TSEcr))
 	e.u(uint64(a.SYNData))
@@ -117,22 +115,19 @@ func freeze(scratch []byte, a *Attempt, files *coldFiles) (b []byte, ok bool) {
 	e.ref(&a.ClientAppAt)
 	e.app(&a.ServerApp)
 	e.ref(&a.ServerAppAt)
-	e.u(uint64(a.ServerHops.TTL))
-	e.u(uint64(a.ServerHops.IPID))
-	e.u(uint64(a.ServerHops.Count))
-	e.ref(&a.ServerHops.From)
-	e.time(a.End)
-	e.u(uint64(a.EndedBy))
-	e.u(uint64(len(a.Events)))
-	for i := range a.Events {
-		ev := &a.Events[i]
-		e.ref(&ev.Ref)
-		e.u(uint64(ev.Type))
-		e.bools(ev.FromClient)
-		e.u(uint64(ev.App))
-		e.u(uint64(ev.TTL))
-		e.u(uint64(ev.IPID))
-		e.u(uint64(ev.Len))
+	e.u(uint64(a.nEvents))
+	for i := range int(a.nEvents) {
+		ev := t.event(a, i)
+		e.stamp(ev.ts)
+		e.u(ev.n)
+		e.u(uint64(ev.file))
+		e.s(int64(ev.iface))
+		e.u(uint64(ev.typ))
+		e.bools(ev.fromClient)
+		e.u(uint64(ev.app))
+		e.u(uint64(ev.ttl))
+		e.u(uint64(ev.ipid))
+		e.u(uint64(ev.length))
 	}
 	s := &a.lastSig
 	e.bools(s.fromClient)
@@ -142,8 +137,9 @@ func freeze(scratch []byte, a *Attempt, files *coldFiles) (b []byte, ok bool) {
 	e.u(uint64(s.flags))
 	e.u(uint64(s.length))
 	e.u(uint64(s.ttl))
-	e.s(s.ns)
-	e.time(a.last)
+	e.nanos(s.ns)
+	e.nanos(a.last)
+	e.s(int64(a.lastSec))
 	e.u(a.touched)
 	if !e.ok {
 		return scratch[:0], false
@@ -154,15 +150,11 @@ func freeze(scratch []byte, a *Attempt, files *coldFiles) (b []byte, ok bool) {
 // errCold is packed bytes that do not unpack: a bug, never input.
 var errCold = errors.New("flows: corrupt frozen attempt")
 
-// thaw unpacks b into a, which must be zero but for its event storage,
-// kept for reuse, and its DNS answer, which the caller kept.
-func thaw(a *Attempt, b []byte, files *coldFiles) error {
-	d := coldDec{b: b, files: files}
-	base, n := binary.Varint(d.b)
-	if n <= 0 {
-		return errCold
-	}
-	d.b, d.base = d.b[n:], base
+// thaw unpacks b into a, which must be zero but for its index, kept, and
+// its DNS answer, which the caller kept.
+func (t *Tracker) thaw(a *attemptState, b []byte) error {
+	d := coldDec{b: b, files: &t.files}
+	d.base = stamp(d.u())
 	a.Key.Client = d.addrPort()
 	a.Key.Server = d.addrPort()
 	a.Key.Tunnel.Kind = capture.TunnelKind(d.u())
@@ -174,8 +166,8 @@ func thaw(a *Attempt, b []byte, files *coldFiles) error {
 	o.WScale = int8(d.s())
 	fl := d.u()
 	bit := func(i uint) bool { return fl&(1<<i) != 0 }
-	o.SACKPerm, o.HasTS, o.Cut, a.ACKInferred, a.RSTInHandshake, a.ServerAckedData, a.Settled, a.ICMPInfo.V6 =
-		bit(0), bit(1), bit(2), bit(3), bit(4), bit(5), bit(6), bit(7)
+	o.SACKPerm, o.HasTS, o.Cut, a.ACKInferred, a.RSTInHandshake, a.ServerAckedData, a.Settled, a.ICMPInfo.V6, a.timed =
+		bit(0), bit(1), bit(2), bit(3), bit(4), bit(5), bit(6), bit(7), bit(8)
 	o.TSVal = uint32(d.u())
 	o.TSEcr = uint32(d.u())
 	a.SYNData = uint32(d.u())
@@ -211,27 +203,25 @@ func thaw(a *Attempt, b []byte, files *coldFiles) error {
 	d.ref(&a.ClientAppAt)
 	d.app(&a.ServerApp)
 	d.ref(&a.ServerAppAt)
-	a.ServerHops.TTL = uint8(d.u())
-	a.ServerHops.IPID = uint16(d.u())
-	a.ServerHops.Count = uint32(d.u())
-	d.ref(&a.ServerHops.From)
-	a.End = d.time()
-	a.EndedBy = EndReason(d.u())
 	events := int(d.u())
 	if events > MaxEvents {
 		return errCold
 	}
-	a.Events = a.Events[:0]
 	for range events {
-		var ev Event
-		d.ref(&ev.Ref)
-		ev.Type = EventType(d.u())
-		ev.FromClient = d.u()&1 != 0
-		ev.App = capture.AppKind(d.u())
-		ev.TTL = uint8(d.u())
-		ev.IPID = uint16(d.u())
-		ev.Len = uint32(d.u())
-		a.Events = append(a.Events, ev)
+		ev := t.addEvent(a)
+		ev.ts = d.stamp()
+		ev.n = d.u()
+		ev.file = uint32(d.u())
+		ev.iface = int32(d.s())
+		ev.typ = EventType(d.u())
+		ev.fromClient = d.u()&1 != 0
+		ev.app = capture.AppKind(d.u())
+		ev.ttl = uint8(d.u())
+		ev.ipid = uint16(d.u())
+		ev.length = uint32(d.u())
+		if ev.file >= uint32(len(t.files.names)) {
+			d.err = errCold
+		}
 	}
 	s := &a.lastSig
 	s.fromClient = d.u()&1 != 0
@@ -241,8 +231,9 @@ func thaw(a *Attempt, b []byte, files *coldFiles) error {
 	s.flags = capture.TCPFlags(d.u())
 	s.length = uint32(d.u())
 	s.ttl = uint8(d.u())
-	s.ns = d.s()
-	a.last = d.time()
+	s.ns = d.nanos()
+	a.last = d.nanos()
+	a.lastSec = int32(d.s())
 	a.touched = d.u()
 	if d.err != nil || len(d.b) != 0 {
 		return errCold
@@ -253,8 +244,8 @@ func thaw(a *Attempt, b []byte, files *coldFiles) error {
 type coldEnc struct {
 	b     []byte // maxCold long
 	n     int    // bytes written
-	base  int64  // the first SYN's Unix second: times are kept from it
-	files *coldFiles
+	base  stamp  // the first SYN's: times are kept from it
+	files *fileNames
 	ok    bool
 }
 
@@ -281,19 +272,20 @@ func (e *coldEnc) bools(vs ...bool) {
 	e.u(fl)
 }
 
-// time keeps t to the nanosecond: 0 for the zero time, else the
-// nanoseconds plus one and the seconds from the base.
-func (e *coldEnc) time(t time.Time) {
-	if t.IsZero() {
+// stamp keeps a plain stamp: 0 for none, else its distance from the
+// base, zigzagged, plus one.
+func (e *coldEnc) stamp(s stamp) {
+	if s == 0 {
 		e.u(0)
 		return
 	}
-	if !plainTime(t) {
-		e.ok = false
-	}
-	e.u(uint64(t.Nanosecond()) + 1)
-	e.s(t.Unix() - e.base)
+	d := int64(s - e.base)
+	e.u((uint64(d<<1) ^ uint64(d>>63)) + 1)
 }
+
+// nanos keeps nanos of a time as their distance from the base's
+// (wrapping: nanos are clamped, the base may be 0).
+func (e *coldEnc) nanos(n int64) { e.s(n - (int64(e.base) - plainOffset)) }
 
 func (e *coldEnc) addr(a netip.Addr) {
 	switch {
@@ -320,31 +312,30 @@ func (e *coldEnc) addrPort(ap netip.AddrPort) {
 
 // seen keeps the count, and the rest unless it is zero (as it is for
 // most kinds of packet, none having come).
-func (e *coldEnc) seen(s *Seen) {
+func (e *coldEnc) seen(s *seenState) {
 	rest := *s
 	rest.Count = 0
-	if rest == (Seen{}) {
+	if rest == (seenState{}) {
 		e.u(uint64(s.Count) << 1)
 		return
 	}
 	e.u(uint64(s.Count)<<1 | 1)
 	e.u(uint64(s.TTL))
 	e.u(uint64(s.IPID))
-	e.time(s.First)
-	e.time(s.Last)
+	e.stamp(s.First)
+	e.stamp(s.Last)
 }
 
 // ref keeps a packet reference: one byte when it is empty (a packet not
 // seen yet), as most are.
-func (e *coldEnc) ref(r *capture.Ref) {
-	if *r == (capture.Ref{}) {
-		e.u(0)
+func (e *coldEnc) ref(r *refState) {
+	e.u(uint64(r.file))
+	if r.file == 0 {
 		return
 	}
-	e.u(e.files.id(r.File) + 1)
-	e.u(r.N)
-	e.time(r.TS)
-	e.s(int64(r.Iface))
+	e.u(r.n)
+	e.stamp(r.ts)
+	e.s(int64(r.iface))
 }
 
 func (e *coldEnc) app(a *capture.AppInfo) {
@@ -357,8 +348,8 @@ func (e *coldEnc) app(a *capture.AppInfo) {
 
 type coldDec struct {
 	b     []byte
-	base  int64
-	files *coldFiles
+	base  stamp
+	files *fileNames
 	err   error
 }
 
@@ -397,13 +388,16 @@ func (d *coldDec) bytes(n int) []byte {
 	return v
 }
 
-func (d *coldDec) time() time.Time {
-	ns := d.u()
-	if ns == 0 {
-		return time.Time{}
+func (d *coldDec) stamp() stamp {
+	v := d.u()
+	if v == 0 {
+		return 0
 	}
-	return time.Unix(d.base+d.s(), int64(ns-1)).UTC()
+	v--
+	return d.base + stamp(int64(v>>1)^-int64(v&1))
 }
+
+func (d *coldDec) nanos() int64 { return d.s() + (int64(d.base) - plainOffset) }
 
 func (d *coldDec) addr() netip.Addr {
 	switch d.u() {
@@ -421,7 +415,7 @@ func (d *coldDec) addrPort() netip.AddrPort {
 	return netip.AddrPortFrom(a, uint16(d.u()))
 }
 
-func (d *coldDec) seen(s *Seen) {
+func (d *coldDec) seen(s *seenState) {
 	v := d.u()
 	s.Count = uint32(v >> 1)
 	if v&1 == 0 {
@@ -429,13 +423,12 @@ func (d *coldDec) seen(s *Seen) {
 	}
 	s.TTL = uint8(d.u())
 	s.IPID = uint16(d.u())
-	s.First = d.time()
-	s.Last = d.time()
+	s.First = d.stamp()
+	s.Last = d.stamp()
 }
 
-func (d *coldDec) file() string { return d.fileAt(d.u()) }
-
-func (d *coldDec) fileAt(i uint64) string {
+func (d *coldDec) file() string {
+	i := d.u()
 	if i >= uint64(len(d.files.names)) {
 		d.err = errCold
 		return ""
@@ -443,16 +436,17 @@ func (d *coldDec) fileAt(i uint64) string {
 	return d.files.names[i]
 }
 
-func (d *coldDec) ref(r *capture.Ref) {
-	i := d.u()
-	if i == 0 {
-		*r = capture.Ref{}
+func (d *coldDec) ref(r *refState) {
+	r.file = uint32(d.u())
+	if r.file == 0 {
 		return
 	}
-	r.File = d.fileAt(i - 1)
-	r.N = d.u()
-	r.TS = d.time()
-	r.Iface = int32(d.s())
+	if r.file > uint32(len(d.files.names)) {
+		d.err = errCold
+	}
+	r.n = d.u()
+	r.ts = d.stamp()
+	r.iface = int32(d.s())
 }
 
 func (d *coldDec) app(a *capture.AppInfo) {

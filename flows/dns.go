@@ -155,7 +155,7 @@ type dnsTable struct {
 	free   []*Lookup
 	hosts  map[dnsHostKey]*dnsHost
 	spare  []*dnsHost
-	// freeAnswers are Attempt.DNS values of recycled attempts.
+	// freeAnswers are Attempt.DNS values of attempts handed on and recycled.
 	freeAnswers []*DNSAnswer
 	// The latest response, to tell a second copy of it.
 	lastResp   dnsIDKey
@@ -381,7 +381,7 @@ func (t *Tracker) dnsRemember(p *capture.Packet, client, server netip.AddrPort, 
 
 // dnsFor sets a.DNS to the latest answer the client of an attempt
 // starting at p got for its server's address, if any.
-func (t *Tracker) dnsFor(a *Attempt, p *capture.Packet) {
+func (t *Tracker) dnsFor(a *attemptState, p *capture.Packet) {
 	dt := t.dns
 	h := dt.hosts[dnsHostKey{p.Src.Addr(), p.Tunnel}]
 	if h == nil {

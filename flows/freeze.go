@@ -30,7 +30,7 @@ type coldEntry struct {
 }
 
 // packAbove is how many attempts in progress stay unpacked before quiet
-// ones are packed (about 7 MB of them). Packing and unpacking cost on the
+// ones are packed (about 5 MB of them). Packing and unpacking cost on the
 // goroutine every packet waits for, so they are paid only where memory is
 // at stake. On the 100 MB mix (bench/mix.sh) 4096 packs 4,118 attempts:
 // tracking alone takes a sixth more CPU than with 8192 (BenchmarkTrackMix,
@@ -43,19 +43,22 @@ const packAbove = 4096
 // active first, while more than packAbove are unpacked.
 func (t *Tracker) freezeIdle(nowNS int64) {
 	unpacked := t.pending - (len(t.frozen) - len(t.coldFree))
-	for a := t.head; a != nil && unpacked > t.packAbove && nowNS-nanos(a.last) >= int64(freezeAfter); {
-		next := a.next
-		if t.freeze(a) {
+	for i := t.head; i != noState && unpacked > t.packAbove; {
+		a := t.state(i)
+		if nowNS-a.last < int64(freezeAfter) {
+			break
+		}
+		i = a.next
+		if t.pack(a) {
 			unpacked--
 		}
-		a = next
 	}
 }
 
-// freeze packs a, unless it holds what packing cannot keep; its slot then
+// pack packs a, unless it holds what packing cannot keep; its slot then
 // holds the index of the packed bytes.
-func (t *Tracker) freeze(a *Attempt) bool {
-	if !packable(a) {
+func (t *Tracker) pack(a *attemptState) bool {
+	if !t.packable(a) {
 		return false
 	}
 	var idx uint32
@@ -66,7 +69,7 @@ func (t *Tracker) freeze(a *Attempt) bool {
 		t.frozen = append(t.frozen, frozenAttempt{})
 	}
 	f := &t.frozen[idx]
-	b, ok := freeze(t.coldScratch, a, &t.coldFiles)
+	b, ok := t.freeze(t.coldScratch, a)
 	t.coldScratch = b[:cap(b)]
 	if !ok {
 		t.coldFree = append(t.coldFree, idx)
@@ -79,32 +82,32 @@ func (t *Tracker) freeze(a *Attempt) bool {
 	f.b = append(f.b[:0], b...)
 	f.dns = a.DNS
 	s := &t.conns.slots[t.slotOf(a)]
-	s.att, s.isn = nil, idx
+	s.att, s.isn = noState, idx
 	s.ctl |= ctlFrozen
-	t.cold = append(t.cold, coldEntry{idx: idx, gen: f.gen, touched: a.touched, last: nanos(a.last)})
+	t.cold = append(t.cold, coldEntry{idx: idx, gen: f.gen, touched: a.touched, last: a.last})
 	a.DNS = nil // it goes with the packed bytes, not to the free list
 	t.recycle(a)
 	t.pending++ // still pending, frozen
 	return true
 }
 
-// thaw unpacks the frozen attempt at idx back into the table and the lru
-// list, in its place by touch order.
-func (t *Tracker) thaw(idx uint32) *Attempt {
+// unpack unpacks the frozen attempt at idx back into the table and the
+// lru list, in its place by touch order.
+func (t *Tracker) unpack(idx uint32) *attemptState {
 	f := &t.frozen[idx]
-	a := t.alloc()
-	if err := thaw(a, f.b, &t.coldFiles); err != nil {
+	a := t.newState()
+	if err := t.thaw(a, f.b); err != nil {
 		panic(fmt.Sprintf("flows: frozen attempt %d: %v", idx, err)) // packed by freeze: a bug
 	}
 	a.DNS, f.dns = f.dns, nil
 	f.gen++
 	t.coldFree = append(t.coldFree, idx)
 	s := &t.conns.slots[t.find(a.Key)]
-	s.att, s.isn = a, 0
+	s.att, s.isn = a.idx, 0
 	s.ctl &^= ctlFrozen
 	// Attempts that could not be frozen may be older: they stay first.
-	var before *Attempt
-	for b := t.head; b != nil && b.touched < a.touched; b = b.next {
+	before := int32(noState)
+	for b := t.head; b != noState && t.state(b).touched < a.touched; b = t.state(b).next {
 		before = b
 	}
 	t.linkAfter(a, before)
@@ -114,20 +117,23 @@ func (t *Tracker) thaw(idx uint32) *Attempt {
 // oldest returns the least recently active attempt in progress, thawed
 // if it was frozen, or nil if none is. With idleFor > 0, only one idle
 // that long at nowNS.
-func (t *Tracker) oldest(nowNS int64, idleFor time.Duration) *Attempt {
+func (t *Tracker) oldest(nowNS int64, idleFor time.Duration) *attemptState {
 	for len(t.cold) > 0 && t.thawed(t.cold[0]) {
 		t.cold = t.cold[1:] // thawed by a packet since
 	}
-	a := t.head
+	var a *attemptState
+	if t.head != noState {
+		a = t.state(t.head)
+	}
 	if len(t.cold) > 0 && (a == nil || t.cold[0].touched < a.touched) {
 		e := t.cold[0]
 		if idleFor > 0 && !farNS(nowNS, e.last, idleFor) {
 			return nil
 		}
 		t.cold = t.cold[1:]
-		return t.thaw(e.idx)
+		return t.unpack(e.idx)
 	}
-	if a == nil || (idleFor > 0 && !farNS(nowNS, nanos(a.last), idleFor)) {
+	if a == nil || (idleFor > 0 && !farNS(nowNS, a.last, idleFor)) {
 		return nil
 	}
 	return a
@@ -140,17 +146,19 @@ func (t *Tracker) thawed(e coldEntry) bool { return t.frozen[e.idx].gen != e.gen
 // farNS is far on nanoseconds.
 func farNS(a, b int64, d time.Duration) bool { return a-b >= int64(d) || a-b <= -int64(d) }
 
-// linkAfter puts a into the lru list after before (first if nil).
-func (t *Tracker) linkAfter(a, before *Attempt) {
+// linkAfter puts a into the lru list after the state before (first if
+// noState).
+func (t *Tracker) linkAfter(a *attemptState, before int32) {
 	a.prev = before
-	if before == nil {
-		a.next, t.head = t.head, a
+	if before == noState {
+		a.next, t.head = t.head, a.idx
 	} else {
-		a.next, before.next = before.next, a
+		b := t.state(before)
+		a.next, b.next = b.next, a.idx
 	}
-	if a.next != nil {
-		a.next.prev = a
+	if a.next != noState {
+		t.state(a.next).prev = a.idx
 	} else {
-		t.tail = a
+		t.tail = a.idx
 	}
 }

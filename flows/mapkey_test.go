@@ -46,6 +46,8 @@ func TestKeyOfIsOrder(t *testing.T) {
 	}
 	ports := []uint16{0, 80, 443, 40000, 65535}
 	tunnels := []capture.Tunnel{{}, {Kind: capture.TunnelVXLAN, ID: 7}, {Kind: capture.TunnelGRE, ID: 1 << 31}}
+	var tab connTable
+	tab.init()
 	n := 0
 	for _, sa := range addrs {
 		for _, da := range addrs {
@@ -55,8 +57,9 @@ func TestKeyOfIsOrder(t *testing.T) {
 						src, dst := netip.AddrPortFrom(sa, sp), netip.AddrPortFrom(da, dp)
 						want, wantSwapped := order(Key{Client: src, Server: dst, Tunnel: tun}.mapKey())
 						var got connKey
-						if swapped := keyOf(&got, src, dst, tun); got != want || swapped != wantSwapped {
-							t.Fatalf("keyOf(%v, %v, %v) = %v, %v; order gives %v, %v", src, dst, tun, got, swapped, want, wantSwapped)
+						swapped, h := tab.keyOf(&got, src, dst, tun)
+						if got != want || swapped != wantSwapped || h != tab.hash(&want) {
+							t.Fatalf("keyOf(%v, %v, %v) = %v, %v, hash %#x; order gives %v, %v, hash %#x", src, dst, tun, got, swapped, h, want, wantSwapped, tab.hash(&want))
 						}
 						n++
 					}
@@ -66,6 +69,24 @@ func TestKeyOfIsOrder(t *testing.T) {
 	}
 	if n != len(addrs)*len(addrs)*len(ports)*len(ports)*len(tunnels) {
 		t.Fatalf("%d keys compared", n)
+	}
+}
+
+// TestAddrWords: addrWords reads what As16 gives, for every kind of
+// address.
+func TestAddrWords(t *testing.T) {
+	for _, s := range []string{"198.51.100.10", "0.0.0.0", "255.255.255.255", "::ffff:198.51.100.10", "2001:db8::1",
+		"ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "::", "fe80::1%eth0"} {
+		a := netip.MustParseAddr(s)
+		b := a.As16()
+		hi, lo := addrWords(&a)
+		if hi != binary.BigEndian.Uint64(b[:8]) || lo != binary.BigEndian.Uint64(b[8:]) {
+			t.Errorf("addrWords(%v) = %#x %#x, As16 %x", a, hi, lo, b)
+		}
+	}
+	var invalid netip.Addr
+	if hi, lo := addrWords(&invalid); hi != 0 || lo != 0 {
+		t.Errorf("addrWords of the zero Addr = %#x %#x", hi, lo)
 	}
 }
 
@@ -103,6 +124,9 @@ func order(m mapKey) (connKey, bool) {
 	}
 	return connKey(m), swap
 }
+
+// find returns the slot of k, or -1.
+func (t *connTable) find(k *connKey) int { return t.findHashed(k, t.hash(k)) }
 
 // insert adds k, which must not be in the table, and returns its slot.
 func (t *connTable) insert(k *connKey) int { return t.insertHashed(k, t.hash(k)) }

@@ -1,6 +1,9 @@
 package flows
 
-import "iter"
+import (
+	"iter"
+	"time"
+)
 
 // PendingAttempts visits the attempts still tracked that have not been
 // handed on, least recently active first: what a live reader judges on its
@@ -12,37 +15,40 @@ import "iter"
 // filled as at hand-on, so an early judgement of a RST is the final one.
 func (t *Tracker) PendingAttempts() iter.Seq[*Attempt] {
 	return func(yield func(*Attempt) bool) {
+		if t.peek == nil {
+			t.peek = new(Attempt)
+		}
+		defer t.dropMoreEvents(&t.peekState)
 		// The lru list and the frozen queue, merged by touch order; a
 		// frozen attempt is unpacked into scratch space for its step.
-		a, q := t.head, 0
+		i, q := t.head, 0
 		for {
 			for q < len(t.cold) && t.thawed(t.cold[q]) {
 				q++
 			}
-			var next *Attempt
+			var next *attemptState
 			switch {
-			case q < len(t.cold) && (a == nil || t.cold[q].touched < a.touched):
+			case q < len(t.cold) && (i == noState || t.cold[q].touched < t.state(i).touched):
 				f := &t.frozen[t.cold[q].idx]
-				if t.peek == nil {
-					t.peek = new(Attempt)
-				}
-				*t.peek = Attempt{Events: t.peek.Events[:0]}
-				if err := thaw(t.peek, f.b, &t.coldFiles); err != nil {
+				t.dropMoreEvents(&t.peekState)
+				t.peekState = attemptState{}
+				if err := t.thaw(&t.peekState, f.b); err != nil {
 					panic("flows: " + err.Error()) // packed by freeze: a bug
 				}
-				t.peek.DNS = f.dns
-				next = t.peek
+				t.peekState.DNS = f.dns
+				next = &t.peekState
 				q++
-			case a != nil:
-				next, a = a, a.next
+			case i != noState:
+				next = t.state(i)
+				i = next.next
 			default:
 				return
 			}
 			if next.emitted {
 				continue
 			}
-			next.ServerHops = t.serverTTL[next.Key.Server.Addr()]
-			if !yield(next) {
+			t.fill(t.peek, next, time.Time{}, 0)
+			if !yield(t.peek) {
 				return
 			}
 		}

@@ -31,17 +31,19 @@ type connTable struct {
 }
 
 // connSlot is one connection: an attempt in progress (att set), or the
-// tomb of one handed on.
+// tomb of one handed on. It holds no pointer: the collector never scans
+// the table.
 type connSlot struct {
 	key connKey
 	// ctl: ctlUsed, the connection's flags (ctlClientFirst…) and the top
 	// bits of the hash, so most probes that miss compare no key.
 	ctl uint32
-	att *Attempt
+	att int32  // the attempt's state (Tracker.state), or noState
 	isn uint32 // a tomb's ISN: a SYN with another one is port reuse
 	// last is a tomb's last packet, in whole seconds of capture time since
 	// the tracker's epoch: a tomb costs no more than this.
 	last int32
+	_    uint32 // to 64 bytes, so that no slot straddles two cache lines
 }
 
 // connKey is a mapKey with its endpoints in order: the lower first.
@@ -62,30 +64,48 @@ const minTableSlots = 1 << 10
 // keyOf sets k to the connKey of a packet from src to dst within tun: the
 // mapKey of Key{src, dst, tun} with the lower endpoint first, and says
 // whether the endpoints were swapped (the packet goes from the second
-// endpoint to the first). It builds the key in place: every packet needs one, and
-// going through a Key and a mapKey cost a fifth of tracking.
-func keyOf(k *connKey, src, dst netip.AddrPort, tun capture.Tunnel) (swapped bool) {
+// endpoint to the first), and returns its hash. It builds the key in
+// place: every packet needs one, and going through a Key and a mapKey
+// cost a fifth of tracking. It hashes the words it has in registers:
+// loading back the key just stored, each load spanning several narrower
+// stores would wait for them to complete.
+func (t *connTable) keyOf(k *connKey, src, dst netip.AddrPort, tun capture.Tunnel) (swapped bool, h uint64) {
 	sa, da := src.Addr(), dst.Addr()
-	s16, d16 := sa.As16(), da.As16()
+	s0, s1 := addrWords(&sa)
+	d0, d1 := addrWords(&da)
 	sp, dp := uint32(src.Port()), uint32(dst.Port())
-	s0, d0 := binary.BigEndian.Uint64(s16[:8]), binary.BigEndian.Uint64(d16[:8])
-	s1, d1 := binary.BigEndian.Uint64(s16[8:]), binary.BigEndian.Uint64(d16[8:])
 	s4, d4 := sa.Is4(), da.Is4()
 	swapped = s0 > d0 || (s0 == d0 && (s1 > d1 || (s1 == d1 && sp > dp)))
 	if swapped {
-		s16, d16, sp, dp, s4, d4 = d16, s16, dp, sp, d4, s4
+		s0, s1, d0, d1, sp, dp, s4, d4 = d0, d1, s0, s1, dp, sp, d4, s4
 	}
-	k.client, k.server = s16, d16
+	binary.BigEndian.PutUint64(k.client[:8], s0)
+	binary.BigEndian.PutUint64(k.client[8:], s1)
+	binary.BigEndian.PutUint64(k.server[:8], d0)
+	binary.BigEndian.PutUint64(k.server[8:], d1)
 	k.ports = sp<<16 | dp
 	k.tunnelID = tun.ID
-	k.meta = uint32(tun.Kind)
+	meta := uint32(tun.Kind)
 	if s4 {
-		k.meta |= clientIs4
+		meta |= clientIs4
 	}
 	if d4 {
-		k.meta |= serverIs4
+		meta |= serverIs4
 	}
-	return swapped
+	k.meta = meta
+	h = t.hashWords(bits.ReverseBytes64(s0), bits.ReverseBytes64(s1), bits.ReverseBytes64(d0), bits.ReverseBytes64(d1),
+		uint64(sp<<16|dp)|uint64(tun.ID)<<32, meta)
+	return swapped, h
+}
+
+// addrWords is a's 16 bytes (As16) as two big-endian words, read where
+// netip.Addr keeps them (its first field, a uint128 of hi and lo words;
+// TestAddrWords holds it to As16): As16 stores them to an array that Go
+// then copies in 16-byte moves, each waiting on the two 8-byte stores it
+// spans, a tenth of tracking.
+func addrWords(a *netip.Addr) (hi, lo uint64) {
+	w := (*[2]uint64)(unsafe.Pointer(a))
+	return w[0], w[1]
 }
 
 func (t *connTable) init() {
@@ -100,10 +120,16 @@ func (t *connTable) init() {
 func (t *connTable) hash(k *connKey) uint64 {
 	p := (*[44]byte)(unsafe.Pointer(k))
 	w := func(i int) uint64 { return binary.LittleEndian.Uint64(p[i:]) }
+	return t.hashWords(w(0), w(8), w(16), w(24), w(32), binary.LittleEndian.Uint32(p[40:]))
+}
+
+// hashWords is hash for the key whose bytes, as little-endian words, are
+// w0…w4 and w5 (4 bytes).
+func (t *connTable) hashWords(w0, w1, w2, w3, w4 uint64, w5 uint32) uint64 {
 	s := t.seed
-	a := mix(w(0)^s, w(8)^s^0xa0761d6478bd642f)
-	b := mix(w(16)^s^0xe7037ed1a0b428db, w(24)^s^0x8ebc6af09c88c6e3)
-	c := mix(w(32)^s^0x589965cc75374cc3, uint64(binary.LittleEndian.Uint32(p[40:]))^s^0x1d8e4e27c47d124f)
+	a := mix(w0^s, w1^s^0xa0761d6478bd642f)
+	b := mix(w2^s^0xe7037ed1a0b428db, w3^s^0x8ebc6af09c88c6e3)
+	c := mix(w4^s^0x589965cc75374cc3, uint64(w5)^s^0x1d8e4e27c47d124f)
 	return mix(a^b^0x9e3779b97f4a7c15, c^s)
 }
 
@@ -111,9 +137,6 @@ func mix(a, b uint64) uint64 {
 	hi, lo := bits.Mul64(a, b)
 	return hi ^ lo
 }
-
-// find returns the slot of k, or -1.
-func (t *connTable) find(k *connKey) int { return t.findHashed(k, t.hash(k)) }
 
 // findHashed is find for a key whose hash h is known.
 func (t *connTable) findHashed(k *connKey, h uint64) int {

@@ -61,9 +61,8 @@ const defaultRSTGrace = 1500 * time.Millisecond
 // heldAttempt is a refusal waiting out its grace; the fields tell a stale
 // entry (the attempt went on, or was recycled) from a live one.
 type heldAttempt struct {
-	a     *Attempt
-	key   Key
-	isn   uint32
+	idx   int32
+	held  uint32 // attemptState.held when it was held
 	until time.Time
 }
 
@@ -99,23 +98,46 @@ type Tracker struct {
 	// conns holds attempts in progress and the tombs of those handed on
 	// before their connection ended: a few bytes that absorb the rest of
 	// it, so its later packets are not taken for connections without a SYN.
-	conns      connTable
-	probe      probe
-	pending    int      // attempts in conns
-	head, tail *Attempt // least recently active first
-	touches    uint64   // touch calls so far: the lru order as a number
+	conns   connTable
+	probe   probe
+	pending int // attempts in conns
+	// states holds attempts in progress, by index, with a free list, and
+	// moreEvents the events of those with many.
+	states     [][]attemptState // pages of statesPerPage
+	freeStates []int32
+	moreEvents []*moreEvents
+	freeMore   []int32
+	head, tail int32  // least recently active first
+	touches    uint64 // touch calls so far: the lru order as a number
+	// files names the capture files states refer to by index.
+	files fileNames
+	// The packet being observed: its time as a stamp and in nanos (and
+	// whole, when not plain).
+	pktStamp stamp
+	pktNS    int64
+	pktTime  time.Time
+	// loc is the location of plain times: the first packet's.
+	loc *time.Location
+	// oddTimes holds the times that are not plain, by their stamps (the
+	// latest given out is lastOdd).
+	oddTimes map[stamp]time.Time
+	lastOdd  stamp
+	holds    uint32 // graces begun (attemptState.held)
 	// Attempts quiet for freezeAfter are packed (freeze.go): frozen by
 	// index, with free indexes and the queue of them in lru order.
-	frozen    []frozenAttempt
-	coldFree  []uint32
-	cold      []coldEntry
-	coldFiles coldFiles
+	frozen   []frozenAttempt
+	coldFree []uint32
+	cold     []coldEntry
 	// coldScratch is where an attempt is packed before it is copied to
 	// storage of its size.
 	coldScratch []byte
-	peek        *Attempt // a frozen attempt unpacked for PendingAttempts
-	packAbove   int      // packAbove; tests change it
-	free        []*Attempt
+	// peek is what PendingAttempts shows, and peekState a frozen attempt
+	// unpacked for it.
+	peek      *Attempt
+	peekState attemptState
+	packAbove int // packAbove; tests change it
+	// free holds public records for attempts handed on.
+	free []*Attempt
 	// epoch is the capture time tombs count their seconds from; lastTombSweep
 	// when they were last swept.
 	epoch         int64
@@ -135,6 +157,7 @@ type Tracker struct {
 	// now is the clock expiry runs on; see tick.
 	now, lastSweep, lastMidSweep time.Time
 	nowNS, lastSweepNS           int64     // now and lastSweep in nanoseconds (nanos)
+	nowSec                       int32     // now in tomb seconds
 	odd                          time.Time // a packet's time the clock has not followed yet
 	jumps                        TimeJump
 	counts                       Counts
@@ -179,10 +202,14 @@ func (t *Tracker) TimeJumps() TimeJump { return t.jumps }
 // become idle.
 func (t *Tracker) tick(p *capture.Packet) {
 	ts := p.TS
+	n := nanos(ts)
+	t.pktNS = n
+	if t.pktStamp = t.stampOf(ts, n); t.pktStamp == oddPacket {
+		t.pktTime = ts
+	}
 	if ts.IsZero() { // a simple packet block has no time
 		return
 	}
-	n := nanos(ts)
 	if d := n - t.nowNS; !t.now.IsZero() && d >= -int64(maxBehind) && d <= int64(maxAhead) {
 		// The common case, on integers: time.Time arithmetic per packet
 		// cost a tenth of tracking.
@@ -190,7 +217,7 @@ func (t *Tracker) tick(p *capture.Packet) {
 			t.odd = time.Time{}
 		}
 		if d > 0 {
-			t.now, t.nowNS = ts, n
+			t.setNow(ts, n)
 		}
 	} else {
 		t.tickOdd(p, ts, n)
@@ -205,7 +232,7 @@ func (t *Tracker) tick(p *capture.Packet) {
 func (t *Tracker) tickOdd(p *capture.Packet, ts time.Time, n int64) {
 	if t.now.IsZero() {
 		t.epoch = ts.Unix()
-		t.now, t.nowNS = ts, n
+		t.setNow(ts, n)
 		return
 	}
 	if t.jumps.Count == 0 {
@@ -217,7 +244,12 @@ func (t *Tracker) tickOdd(p *capture.Packet, ts time.Time, n int64) {
 		return
 	}
 	t.odd = time.Time{}
-	t.now, t.nowNS = ts, n
+	t.setNow(ts, n)
+}
+
+// setNow moves the expiry clock to ts, whose nanos are n.
+func (t *Tracker) setNow(ts time.Time, n int64) {
+	t.now, t.nowNS, t.nowSec = ts, n, t.seconds(ts)
 }
 
 // nanos is ts in nanoseconds since 1970, clamped to ±2^62 (a corrupt
@@ -262,6 +294,8 @@ func NewTracker(cfg Config, emit func(*Attempt)) *Tracker {
 		lastSweepNS: -1 << 62,
 		packAbove:   packAbove,
 	}
+	// The clock before any packet: the zero time.
+	t.nowNS, t.nowSec = nanos(t.now), t.seconds(t.now)
 	t.conns.init()
 	return t
 }
@@ -302,7 +336,7 @@ func (t *Tracker) Observe(p *capture.Packet) {
 		t.start(p)
 	case a == nil:
 		t.stray(p)
-	case a.duplicate(p, fromClient):
+	case a.duplicate(p, t.pktNS, fromClient):
 		t.counts.Duplicates++
 	case fromClient:
 		a = t.fromClient(a, p)
@@ -346,12 +380,12 @@ func (t *Tracker) seconds(ts time.Time) int32 {
 
 // entombIfHandedOn replaces an attempt that was handed on by its tomb and
 // recycles it.
-func (t *Tracker) entombIfHandedOn(a *Attempt) {
+func (t *Tracker) entombIfHandedOn(a *attemptState) {
 	if a == nil || !a.emitted {
 		return
 	}
 	s := &t.conns.slots[t.slotOf(a)]
-	s.att, s.isn, s.last = nil, a.ISN, t.seconds(a.last)
+	s.att, s.isn, s.last = noState, a.ISN, a.lastSec
 	if a.ClientFIN.Count > 0 {
 		s.ctl |= ctlFINFirst << (s.ctl&ctlClientFirst ^ 1)
 	}
@@ -371,7 +405,7 @@ func (t *Tracker) sweepTombs(now time.Time, all bool) {
 	idle, closed := int64(t.cfg.Idle/time.Second), int64(closeLinger/time.Second)
 	for i := 0; i < len(t.conns.slots); {
 		s := &t.conns.slots[i]
-		if s.ctl&ctlUsed == 0 || s.att != nil || s.ctl&ctlFrozen != 0 {
+		if s.ctl&ctlUsed == 0 || s.att != noState || s.ctl&ctlFrozen != 0 {
 			i++
 			continue
 		}
@@ -400,10 +434,9 @@ type probe struct {
 // lookup finds the connection of packet p (for ICMP, of the packet it
 // quotes): the attempt in progress, or else the slot of its tomb (-1 if
 // none), and whether the packet comes from the connection's client.
-func (t *Tracker) lookup(p *capture.Packet) (a *Attempt, tomb int, fromClient bool) {
+func (t *Tracker) lookup(p *capture.Packet) (a *attemptState, tomb int, fromClient bool) {
 	pr := &t.probe
-	pr.swapped = keyOf(&pr.key, p.Src, p.Dst, p.Tunnel)
-	pr.hash = t.conns.hash(&pr.key)
+	pr.swapped, pr.hash = t.conns.keyOf(&pr.key, p.Src, p.Dst, p.Tunnel)
 	i := t.conns.findHashed(&pr.key, pr.hash)
 	pr.slot = i
 	if i < 0 {
@@ -413,17 +446,17 @@ func (t *Tracker) lookup(p *capture.Packet) (a *Attempt, tomb int, fromClient bo
 	s := &t.conns.slots[i]
 	fromClient = swapped == (s.ctl&ctlClientFirst == 0)
 	switch {
-	case s.att != nil:
-		return s.att, -1, fromClient
+	case s.att != noState:
+		return t.state(s.att), -1, fromClient
 	case s.ctl&ctlFrozen != 0:
-		return t.thaw(s.isn), -1, fromClient
+		return t.unpack(s.isn), -1, fromClient
 	}
 	return nil, i, fromClient
 }
 
 // slotOf returns the slot of a, which must be in the table.
-func (t *Tracker) slotOf(a *Attempt) int {
-	if i := t.probe.slot; i >= 0 && i < len(t.conns.slots) && t.conns.slots[i].att == a {
+func (t *Tracker) slotOf(a *attemptState) int {
+	if i := t.probe.slot; i >= 0 && i < len(t.conns.slots) && t.conns.slots[i].att == a.idx {
 		return i
 	}
 	return t.find(a.Key)
@@ -432,42 +465,42 @@ func (t *Tracker) slotOf(a *Attempt) int {
 // find returns the slot of the connection k names, or -1.
 func (t *Tracker) find(k Key) int {
 	var ck connKey
-	keyOf(&ck, k.Client, k.Server, k.Tunnel)
-	return t.conns.find(&ck)
+	_, h := t.conns.keyOf(&ck, k.Client, k.Server, k.Tunnel)
+	return t.conns.findHashed(&ck, h)
 }
 
 // start begins an attempt with the SYN p, the packet lookup last took.
-func (t *Tracker) start(p *capture.Packet) *Attempt {
+func (t *Tracker) start(p *capture.Packet) *attemptState {
 	if t.cfg.MaxAttempts > 0 && t.pending >= t.cfg.MaxAttempts {
 		if old := t.oldest(0, 0); old != nil {
 			t.counts.Evicted++
 			t.drop(old, t.now, EndEvicted)
 		}
 	}
-	a := t.alloc()
+	a := t.newState()
 	a.Key = Key{Client: p.Src, Server: p.Dst, Tunnel: p.Tunnel}
 	a.File = p.File
 	a.ISN = p.Seq
 	a.SYNOpts = p.Opts
 	a.SYNData = p.PayloadLen
 	if p.PayloadLen > 0 {
-		a.ClientData.add(p) // a Fast Open request rides on the SYN
+		t.see(&a.ClientData, p) // a Fast Open request rides on the SYN
 		a.ClientBytes = uint64(p.PayloadLen)
-		a.clientApp(p)
+		t.clientApp(a, p)
 	}
 	if t.dns != nil {
 		t.dnsFor(a, p)
 	}
-	a.SYN.add(p)
-	a.record(p, EvSYN, true)
-	a.duplicate(p, true)
+	t.see(&a.SYN, p)
+	t.record(a, p, EvSYN, true)
+	a.duplicate(p, t.pktNS, true)
 	if t.conns.full() && far(t.now, t.lastTombSweep, time.Second) {
 		t.sweepTombs(t.now, false) // rather than grow for tombs due to go
 	}
 	pr := &t.probe
 	pr.slot = t.conns.insertHashed(&pr.key, pr.hash)
 	slot := &t.conns.slots[pr.slot]
-	slot.att = a
+	slot.att = a.idx
 	if !pr.swapped {
 		slot.ctl |= ctlClientFirst
 	}
@@ -480,7 +513,7 @@ func (t *Tracker) start(p *capture.Packet) *Attempt {
 // went to: a new one when it starts one on a's 4-tuple. a is then handed
 // on and gone (with Config.HandOver, its taker's): the caller must not
 // touch it.
-func (t *Tracker) fromClient(a *Attempt, p *capture.Packet) *Attempt {
+func (t *Tracker) fromClient(a *attemptState, p *capture.Packet) *attemptState {
 	f := p.Flags
 	switch {
 	case f&(capture.FlagSYN|capture.FlagACK) == capture.FlagSYN:
@@ -492,16 +525,16 @@ func (t *Tracker) fromClient(a *Attempt, p *capture.Packet) *Attempt {
 		}
 		a.noteEcho(a.SYN.TTL, p.TTL)
 		a.resume() // a SYN after a RST: the client did not take the RST
-		a.SYN.add(p)
+		t.see(&a.SYN, p)
 		if a.SYNACK.Count > 0 {
 			a.SYNAfterSYNACK++
 		}
-		a.record(p, EvSYN, true)
+		t.record(a, p, EvSYN, true)
 	case f.Has(capture.FlagRST):
 		// A client refusing a SYN-ACK answers with seq = ISN+1; once
 		// established any RST counts.
 		if p.Seq != a.ISN+1 && p.Seq != a.ISN+1+a.SYNData && !a.Established() {
-			a.record(p, EvStrayRST, true)
+			t.record(a, p, EvStrayRST, true)
 			break
 		}
 		t.rst(a, p, &a.ClientRST, true)
@@ -517,15 +550,15 @@ func (t *Tracker) fromClient(a *Attempt, p *capture.Packet) *Attempt {
 				if a.SYNACK.Count == 0 {
 					a.ServerISN = p.Ack - 1
 				}
-				a.ACK.add(p)
+				t.see(&a.ACK, p)
 				if p.PayloadLen == 0 && !f.Has(capture.FlagFIN) {
-					a.record(p, EvACK, true)
+					t.record(a, p, EvACK, true)
 				}
 			}
 		} else if p.Ack == a.ServerISN+1 && p.PayloadLen == 0 && !f.Has(capture.FlagFIN) && a.ServerData.Count == 0 {
 			// Re-ACKs of a resent SYN-ACK: the half-open signature.
-			a.ACK.add(p)
-			a.record(p, EvACK, true)
+			t.see(&a.ACK, p)
+			t.record(a, p, EvACK, true)
 		}
 		if a.ACK.Count > 0 {
 			if n := p.Ack - (a.ServerISN + 1); seqAfter(p.Ack, a.ServerISN+1) && n > a.ServerBytesAcked {
@@ -536,14 +569,14 @@ func (t *Tracker) fromClient(a *Attempt, p *capture.Packet) *Attempt {
 		}
 		if p.PayloadLen > 0 {
 			a.clientSegment(p)
-			a.ClientData.add(p)
+			t.see(&a.ClientData, p)
 			a.ClientBytes += uint64(p.PayloadLen)
-			a.record(p, EvData, true)
-			a.clientApp(p)
+			t.record(a, p, EvData, true)
+			t.clientApp(a, p)
 		}
 		if f.Has(capture.FlagFIN) {
-			a.ClientFIN.add(p)
-			a.record(p, EvFIN, true)
+			t.see(&a.ClientFIN, p)
+			t.record(a, p, EvFIN, true)
 		}
 		t.settleIfDone(a, p.TS)
 	}
@@ -551,12 +584,12 @@ func (t *Tracker) fromClient(a *Attempt, p *capture.Packet) *Attempt {
 	return a
 }
 
-func (t *Tracker) fromServer(a *Attempt, p *capture.Packet) {
+func (t *Tracker) fromServer(a *attemptState, p *capture.Packet) {
 	f := p.Flags
 	switch {
 	case f.Has(capture.FlagSYN | capture.FlagACK):
 		if !a.acksSYN(p.Ack) {
-			a.record(p, EvStraySYNACK, false)
+			t.record(a, p, EvStraySYNACK, false)
 			break
 		}
 		switch {
@@ -567,11 +600,11 @@ func (t *Tracker) fromServer(a *Attempt, p *capture.Packet) {
 			a.AltServerISN = p.Seq
 		}
 		a.resume() // a SYN-ACK after a RST: the handshake went on
-		a.SYNACK.add(p)
+		t.see(&a.SYNACK, p)
 		if a.ACK.Count > 0 {
 			a.SYNACKAfterACK++
 		}
-		a.record(p, EvSYNACK, false)
+		t.record(a, p, EvSYNACK, false)
 		src := p.Src.Addr()
 		ref := t.serverTTL[src]
 		t.serverTTL[src] = HopRef{TTL: p.TTL, IPID: p.IPID, Count: ref.Count + 1, From: p.Ref}
@@ -579,7 +612,7 @@ func (t *Tracker) fromServer(a *Attempt, p *capture.Packet) {
 		// Before the handshake completes, a RST counts only if it
 		// acknowledges the SYN, as real stacks judge it (RFC 9293 3.10.7.3).
 		if !a.Established() && a.SYNACK.Count == 0 && !(f.Has(capture.FlagACK) && a.acksSYN(p.Ack)) {
-			a.record(p, EvStrayRST, false)
+			t.record(a, p, EvStrayRST, false)
 			break
 		}
 		t.rst(a, p, &a.ServerRST, false)
@@ -597,11 +630,12 @@ func (t *Tracker) fromServer(a *Attempt, p *capture.Packet) {
 		}
 		if p.PayloadLen > 0 {
 			a.serverSegment(p)
-			a.ServerData.add(p)
+			t.see(&a.ServerData, p)
 			a.ServerBytes += uint64(p.PayloadLen)
-			a.record(p, EvData, false)
+			t.record(a, p, EvData, false)
 			if p.App.Kind == capture.AppHTTPResponse && a.ServerApp.Kind == 0 {
-				a.ServerApp, a.ServerAppAt = p.App, p.Ref
+				a.ServerApp = p.App
+				t.keepRef(&a.ServerAppAt, p)
 			}
 		}
 		if f.Has(capture.FlagACK) && a.ClientData.Count > 0 {
@@ -613,15 +647,15 @@ func (t *Tracker) fromServer(a *Attempt, p *capture.Packet) {
 			}
 		}
 		if f.Has(capture.FlagFIN) {
-			a.ServerFIN.add(p)
-			a.record(p, EvFIN, false)
+			t.see(&a.ServerFIN, p)
+			t.record(a, p, EvFIN, false)
 		}
 		t.settleIfDone(a, p.TS)
 	}
 	t.touch(a)
 }
 
-func (t *Tracker) observeICMP(p *capture.Packet) *Attempt {
+func (t *Tracker) observeICMP(p *capture.Packet) *attemptState {
 	// The quoted packet's endpoints: an error about the client's SYN
 	// quotes client → server.
 	a, _, fromClient := t.lookup(p)
@@ -629,26 +663,26 @@ func (t *Tracker) observeICMP(p *capture.Packet) *Attempt {
 	case a == nil:
 		return nil
 	case fromClient && p.Seq == a.ISN && !a.Established() && p.ICMP.Quotes():
-		a.ICMP.add(p)
+		t.see(&a.ICMP, p)
 		a.ICMPInfo = p.ICMP
-		a.record(p, EvICMP, true)
+		t.record(a, p, EvICMP, true)
 		if p.ICMP.Fatal() {
 			t.settle(a, p.TS)
 		}
 	default:
-		a.record(p, EvICMPLater, fromClient)
+		t.record(a, p, EvICMPLater, fromClient)
 	}
 	t.touch(a)
 	return a
 }
 
 // rst records an acceptable RST from one side; it settles the attempt.
-func (t *Tracker) rst(a *Attempt, p *capture.Packet, from *Seen, fromClient bool) {
+func (t *Tracker) rst(a *attemptState, p *capture.Packet, from *seenState, fromClient bool) {
 	if a.ClientRST.Count == 0 && a.ServerRST.Count == 0 && !a.Established() {
 		a.RSTInHandshake = true
 	}
-	from.add(p)
-	a.record(p, EvRST, fromClient)
+	t.see(from, p)
+	t.record(a, p, EvRST, fromClient)
 	t.settle(a, p.TS)
 }
 
@@ -671,7 +705,7 @@ func (t *Tracker) stray(p *capture.Packet) {
 
 // settleIfDone settles an attempt whose first data exchange is over, or
 // that closed cleanly.
-func (t *Tracker) settleIfDone(a *Attempt, now time.Time) {
+func (t *Tracker) settleIfDone(a *attemptState, now time.Time) {
 	if a.emitted || !a.Established() {
 		return
 	}
@@ -684,7 +718,7 @@ func (t *Tracker) settleIfDone(a *Attempt, now time.Time) {
 
 // settle hands an attempt on at once; Observe then leaves a tomb in its
 // place, so that its stragglers are not mistaken for new connections.
-func (t *Tracker) settle(a *Attempt, now time.Time) {
+func (t *Tracker) settle(a *attemptState, now time.Time) {
 	if a.emitted {
 		return
 	}
@@ -699,17 +733,20 @@ func (t *Tracker) settle(a *Attempt, now time.Time) {
 	// that ignored it (a forged RST with a bad checksum, one racing ahead
 	// of the SYN-ACK) resends its SYN or completes the handshake.
 	if a.RSTInHandshake && !a.Established() {
-		a.heldUntil = now.Add(t.cfg.RSTGrace)
-		t.held = append(t.held, heldAttempt{a, a.Key, a.ISN, a.heldUntil})
+		if t.holds++; t.holds == 0 {
+			t.holds = 1 // 0 is no grace
+		}
+		a.held = t.holds
+		t.held = append(t.held, heldAttempt{a.idx, a.held, now.Add(t.cfg.RSTGrace)})
 		return
 	}
 	t.handOn(a, now, EndSettled)
 }
 
 // resume takes back the settling of an attempt a RST seemed to end.
-func (a *Attempt) resume() {
-	if a.Settled && !a.emitted && !a.heldUntil.IsZero() {
-		a.Settled, a.heldUntil = false, time.Time{}
+func (a *attemptState) resume() {
+	if a.Settled && !a.emitted && a.held != 0 {
+		a.Settled, a.held = false, 0
 	}
 }
 
@@ -721,8 +758,8 @@ func (t *Tracker) releaseHeld(now time.Time) {
 		if now.Before(h.until) {
 			break
 		}
-		a := h.a
-		if a.emitted || a.Key != h.key || a.ISN != h.isn || a.heldUntil != h.until {
+		a := t.state(h.idx)
+		if a.emitted || a.held != h.held {
 			continue // went on, or was handed on and recycled
 		}
 		t.handOn(a, h.until, EndSettled)
@@ -731,15 +768,29 @@ func (t *Tracker) releaseHeld(now time.Time) {
 	t.held = append(t.held[:0], t.held[n:]...)
 }
 
-func (t *Tracker) handOn(a *Attempt, end time.Time, why EndReason) {
-	a.End = end
-	a.EndedBy = why
-	a.ServerHops = t.serverTTL[a.Key.Server.Addr()]
+// handOn makes the public record of a and gives it to emit or
+// Config.HandOver; a stays in the table until its caller is done with it.
+func (t *Tracker) handOn(a *attemptState, end time.Time, why EndReason) {
 	a.emitted = true
 	t.counts.Attempts++
-	if t.cfg.HandOver == nil {
-		t.emit(a)
-	} // else recycle hands it over, when the tracker is done with it
+	out := reuse(&t.free)
+	if out == nil {
+		out = &Attempt{Events: make([]Event, 0, initialEvents)}
+	}
+	t.fill(out, a, end, why)
+	a.DNS = nil // the record's now
+	if t.cfg.HandOver != nil {
+		if out = t.cfg.HandOver(out); out == nil {
+			return
+		}
+	} else {
+		t.emit(out)
+	}
+	if out.DNS != nil {
+		t.dns.freeAnswers = append(t.dns.freeAnswers, out.DNS)
+		out.DNS = nil
+	}
+	t.free = append(t.free, out) // fill sets every field
 }
 
 // Expire hands on unsettled attempts idle for Config.Idle at time now and
@@ -786,7 +837,7 @@ func (t *Tracker) Expire(now time.Time) {
 // one odd record's).
 func (t *Tracker) Advance(now time.Time) {
 	if d := now.Sub(t.now); !now.IsZero() && (t.now.IsZero() || (d > 0 && d <= maxAhead)) {
-		t.now, t.nowNS = now, nanos(now)
+		t.setNow(now, nanos(now))
 		t.Expire(now)
 	}
 }
@@ -812,7 +863,7 @@ func (t *Tracker) dropMidstream(k Key, m *Midstream) {
 }
 
 // drop hands a (if need be) on and removes it from the table.
-func (t *Tracker) drop(a *Attempt, end time.Time, why EndReason) {
+func (t *Tracker) drop(a *attemptState, end time.Time, why EndReason) {
 	if !a.emitted {
 		t.handOn(a, end, why)
 	}
@@ -820,29 +871,11 @@ func (t *Tracker) drop(a *Attempt, end time.Time, why EndReason) {
 	t.recycle(a)
 }
 
-// recycle puts an attempt that left the table on the free list; one
-// handed on goes to Config.HandOver, if set, which may give one back.
-func (t *Tracker) recycle(a *Attempt) {
+// recycle frees the state of an attempt that left the table.
+func (t *Tracker) recycle(a *attemptState) {
 	t.pending--
 	t.unlink(a)
-	if a.emitted && t.cfg.HandOver != nil {
-		if a = t.cfg.HandOver(a); a == nil {
-			return
-		}
-	}
-	events := a.Events[:0]
-	if a.DNS != nil {
-		t.dns.freeAnswers = append(t.dns.freeAnswers, a.DNS)
-	}
-	*a = Attempt{Events: events}
-	t.free = append(t.free, a)
-}
-
-func (t *Tracker) alloc() *Attempt {
-	if a := reuse(&t.free); a != nil {
-		return a
-	}
-	return &Attempt{Events: make([]Event, 0, initialEvents)}
+	t.releaseState(a)
 }
 
 // touch marks a as active now and moves it to the back of the list. Its
@@ -851,39 +884,39 @@ func (t *Tracker) alloc() *Attempt {
 // attempt look idle, and the list stays in clock order. An attempt begun by
 // an odd packet takes that packet's time instead, so that it stays with the
 // packets after a jump the clock then follows.
-func (t *Tracker) touch(a *Attempt) {
+func (t *Tracker) touch(a *attemptState) {
 	t.touches++
 	a.touched = t.touches
-	if !t.odd.IsZero() && a.last.IsZero() {
-		a.last = t.odd
+	if !t.odd.IsZero() && !a.timed {
+		a.last, a.lastSec, a.timed = nanos(t.odd), t.seconds(t.odd), true
 	} else {
-		a.last = t.now
+		a.last, a.lastSec, a.timed = t.nowNS, t.nowSec, !t.now.IsZero()
 	}
-	if t.tail == a {
+	if t.tail == a.idx {
 		return
 	}
 	t.unlink(a)
 	a.prev = t.tail
-	if t.tail != nil {
-		t.tail.next = a
+	if t.tail != noState {
+		t.state(t.tail).next = a.idx
 	} else {
-		t.head = a
+		t.head = a.idx
 	}
-	t.tail = a
+	t.tail = a.idx
 }
 
-func (t *Tracker) unlink(a *Attempt) {
-	if a.prev != nil {
-		a.prev.next = a.next
-	} else if t.head == a {
+func (t *Tracker) unlink(a *attemptState) {
+	if a.prev != noState {
+		t.state(a.prev).next = a.next
+	} else if t.head == a.idx {
 		t.head = a.next
 	}
-	if a.next != nil {
-		a.next.prev = a.prev
-	} else if t.tail == a {
+	if a.next != noState {
+		t.state(a.next).prev = a.prev
+	} else if t.tail == a.idx {
 		t.tail = a.prev
 	}
-	a.prev, a.next = nil, nil
+	a.prev, a.next = noState, noState
 }
 
 // seqAfter reports whether sequence number a comes after b, modulo 2^32.
