@@ -231,7 +231,7 @@ func analyze(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	// pipe's, a batch behind. With one core, judging here spares copying
 	// each attempt (6% of a one-core run).
 	pipe := newPipe(out, cfg.verdict)
-	opt.gc = newGCPace()
+	opt.gc = newGCPace(analyzeBudget, 0)
 	defer opt.gc.restore()
 	judgeHere := runtime.GOMAXPROCS(0) < 2
 	closed := false

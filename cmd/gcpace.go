@@ -6,9 +6,8 @@ import (
 	"runtime/metrics"
 )
 
-// gcPace keeps the collector's headroom constant: the heap may grow by
-// gcHeadroom past what is live (scaled as GOGC is), not by as much again
-// as is live, which is GOGC's own pace.
+// gcPace paces the collector for what a run holds, rather than at GOGC's
+// own pace (the heap may grow by as much again as is live):
 //   - A run starts with little live (a few MB): GOGC would collect at 4, 8,
 //     16 MB, four collections in the first seconds of a capture, a tenth of
 //     a 100 MB run, to save memory a run of any length takes later anyway.
@@ -16,26 +15,35 @@ import (
 //     of packed attempts waiting for their match: live for minutes, mostly
 //     none of it garbage. At GOGC's pace the heap would take twice it.
 //
-// So collections come as often as allocations fill the headroom, between
-// a quarter of GOGC's pace (a large live heap) and eight times it (a small
-// one). Peak memory is then about what is live plus the headroom, in a run
-// of a minute or of a day.
+// So the heap may grow to a budget, or by a fixed headroom past what is
+// live, whichever is more (the room to grow scaled as GOGC is): a budget keeps a run's
+// peak the same whatever the capture's length, as long as what is live
+// stays below it; a headroom suits what holds more (the join). Collections
+// then come as often as allocations fill the room, between a quarter of
+// GOGC's pace (a large live heap) and eight times it (a small one).
 type gcPace struct {
-	base, set int // GOGC as configured, and as set; base 0: collection is off
-	live      []metrics.Sample
+	base, set        int // GOGC as configured, and as set; base 0: collection is off
+	budget, headroom uint64
+	live             []metrics.Sample
 }
 
-// gcHeadroom is what the heap may grow by before a collection, at
-// GOGC=100: what the join allocates in about 40 s of capture time at 1000
-// connections a second. A collection then costs little: what is live is
-// mostly attempts in progress and packed ones, which it barely scans.
-const gcHeadroom = 24 << 20
+// Paces at GOGC=100. analyzeBudget is what a 100 MB capture's run
+// allocates in all; the window of attempts a run holds at 1000 connections
+// a second stays below it, with room to collect every few seconds of
+// capture. joinHeadroom is what the join allocates in about 40 s of capture
+// time at that rate: a collection then costs little, what is live being
+// mostly packed attempts, which it barely scans.
+const (
+	analyzeBudget = 24 << 20
+	joinHeadroom  = 24 << 20
+)
 
-// newGCPace sets the pace for the heap live now; restore undoes it.
-func newGCPace() *gcPace {
+// newGCPace sets the pace for the heap live now, to grow to budget or by
+// headroom; restore undoes it.
+func newGCPace(budget, headroom uint64) *gcPace {
 	s := []metrics.Sample{{Name: "/gc/gogc:percent"}, {Name: "/gc/heap/live:bytes"}}
 	metrics.Read(s)
-	p := &gcPace{live: s[1:]}
+	p := &gcPace{budget: budget, headroom: headroom, live: s[1:]}
 	if v := s[0].Value.Uint64(); v > 0 && v <= math.MaxInt32/8 { // else off, or beyond pacing
 		p.base, p.set = int(v), int(v)
 	}
@@ -50,19 +58,25 @@ func (p *gcPace) adjust() {
 		return
 	}
 	metrics.Read(p.live)
-	if pct := gcPercent(p.base, p.live[0].Value.Uint64()); pct != p.set {
+	if pct := gcPercent(p.base, p.live[0].Value.Uint64(), p.budget, p.headroom); pct != p.set {
 		debug.SetGCPercent(pct)
 		p.set = pct
 	}
 }
 
-// gcPercent is the GOGC that lets a heap of live bytes grow by gcHeadroom
-// (scaled as base, the GOGC configured, is), between base/4 and 8*base.
-func gcPercent(base int, live uint64) int {
-	if live == 0 {
-		return 8 * base
+// heapMinimum is the runtime's first goal at GOGC=100, before anything was
+// found live.
+const heapMinimum = 4 << 20
+
+// gcPercent is the GOGC that lets a heap of live bytes grow to budget or
+// by headroom, whichever is more (the room scaled as base, the GOGC
+// configured, is), between base/4 and 8*base.
+func gcPercent(base int, live, budget, headroom uint64) int {
+	if live == 0 { // the first goal is the heap minimum, scaled as GOGC is
+		return int(min(uint64(8*base), uint64(base)*max(budget, heapMinimum+headroom)/heapMinimum))
 	}
-	return int(min(uint64(8*base), max(uint64(base/4), uint64(base)*gcHeadroom/live)))
+	room := max(budget, live+headroom) - live
+	return int(min(uint64(8*base), max(uint64(base/4), uint64(base)*room/live)))
 }
 
 // restore sets the pace back to GOGC.

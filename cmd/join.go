@@ -167,7 +167,7 @@ func analyzeJoined(ctx context.Context, cfg *analyzeConfig, gs []group, notes []
 	}
 	jn := &joiner{cfg: cfg, pk: verdict.NewPacker(slices.Compact(slices.Clone(files))...), packs: new(verdict.Packs)}
 	jn.out = newJoinWriter(out, jn.pk, jn.packs, cfg.verdict)
-	jn.gc = newGCPace()
+	jn.gc = newGCPace(0, joinHeadroom)
 	defer jn.gc.restore()
 	jn.warmup = verdict.StreamWindow(jn.joinConfig())
 	for _, g := range gs {
