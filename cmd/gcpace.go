@@ -16,18 +16,19 @@ import (
 //     none of it garbage. At GOGC's pace the heap would take twice it.
 //
 // So the heap may grow to a budget, or by a fixed headroom past what is
-// live, whichever is more (the room to grow scaled as GOGC is): a budget keeps a run's
-// peak the same whatever the capture's length, as long as what is live
-// stays below it; a headroom suits what holds more (the join). Collections
-// then come as often as allocations fill the room, between a quarter of
-// GOGC's pace (a large live heap) and eight times it (a small one).
+// live, whichever is more (the room to grow scaled as GOGC is). A budget
+// keeps a run's peak the same whatever the capture's length, as long as
+// what is live stays below it; a headroom suits what holds more (the
+// join). Collections then come as often as allocations fill the room,
+// between a quarter of GOGC's pace (a large live heap) and eight times it
+// (a small one).
 type gcPace struct {
 	base, set        int // GOGC as configured, and as set; base 0: collection is off
 	budget, headroom uint64
 	live             []metrics.Sample
 }
 
-// Paces at GOGC=100. analyzeBudget is what a 100 MB capture's run
+// Paces at GOGC=100. analyzeBudget is about what a 100 MB capture's run
 // allocates in all; the window of attempts a run holds at 1000 connections
 // a second stays below it, with room to collect every few seconds of
 // capture. joinHeadroom is what the join allocates in about 40 s of capture
