@@ -9,6 +9,7 @@ import (
 )
 
 func main() {
+	cmd.LowerTimerSlack()
 	// The first Ctrl-C stops reading and prints what was judged; a second
 	// one exits at once.
 	ctx, stop := cmd.Interrupts(context.Background())
