@@ -71,10 +71,15 @@ command_of() {
 	esac
 }
 
-# Wall seconds and peak RSS (KB) of one run, output discarded.
+# Wall seconds and peak RSS (KB) of one run, output discarded. The
+# captures are read first, so that every run starts with them in the page
+# cache: a kernel may page out a file left alone a few seconds (this VM's
+# DAMON does), and the next run would read it from disk.
 measure() {
 	local t0 t1 cmd
 	command_of "$1"
+	cat "$client" "$server" > /dev/null
+	[ ! -e "$client.gz" ] || cat "$client.gz" > /dev/null
 	t0=$(date +%s%N)
 	/usr/bin/time -f %M -o "$out/rss" "${cmd[@]}" > /dev/null 2>&1 || true
 	t1=$(date +%s%N)
