@@ -4,9 +4,17 @@ import (
 	"os"
 	"runtime"
 	"sync"
-
-	"golang.org/x/sys/unix"
+	"syscall"
 )
+
+// prSetTimerSlack is PR_SET_TIMERSLACK (linux/prctl.h); the syscall
+// package has SYS_PRCTL but not its options.
+const prSetTimerSlack = 29
+
+// setOwnTimerSlack sets the calling thread's timer slack to 1 ns.
+func setOwnTimerSlack() {
+	_, _, _ = syscall.RawSyscall6(syscall.SYS_PRCTL, prSetTimerSlack, 1, 0, 0, 0, 0)
+}
 
 // LowerTimerSlack asks the kernel to wake the process's threads on time:
 // a timer slack of 1 ns rather than the default 50 µs. When a core goes
@@ -21,7 +29,7 @@ import (
 // it, each idle thread is made to set its own. Best effort: nothing here
 // changes what a run computes.
 func LowerTimerSlack() {
-	_ = unix.Prctl(unix.PR_SET_TIMERSLACK, 1, 0, 0, 0)
+	setOwnTimerSlack()
 	tasks, err := os.ReadDir("/proc/self/task")
 	if err != nil {
 		return
@@ -43,7 +51,7 @@ func LowerTimerSlack() {
 		set.Add(1)
 		go func() {
 			runtime.LockOSThread()
-			_ = unix.Prctl(unix.PR_SET_TIMERSLACK, 1, 0, 0, 0)
+			setOwnTimerSlack()
 			set.Done()
 			<-release
 			runtime.UnlockOSThread()

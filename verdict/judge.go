@@ -487,6 +487,8 @@ func judgeICMP(a *flows.Attempt, r *Result) {
 // judgeServer judges from the server's side of the path.
 func judgeServer(a *flows.Attempt, r *Result, cfg Config) {
 	switch {
+	case serverUnseen(a):
+		judgeServerUnseen(a, r, cfg)
 	case a.SYNACK.Count == 0 && a.ServerRST.Count > 0:
 		r.RSTOrigin, r.OriginSure = sentHere(a.ServerRST)
 		if r.RSTOrigin == OriginPath {
@@ -552,6 +554,47 @@ func judgeServer(a *flows.Attempt, r *Result, cfg Config) {
 			str(": it dropped the ACK, typically because its accept queue was full.")
 	default:
 		judgeEstablished(a, r, cfg, VantageServer)
+	}
+}
+
+// serverUnseen reports, at the server, an attempt of which the capture
+// holds none of the server's packets, and cannot be trusted to: the
+// client's own ACK acknowledges a SYN-ACK the capture lacks, or it holds no
+// SYN-ACK from the server's address at all, to any client. A capture of one
+// direction (a filter such as "dst port 443", tcpdump -Q in, a tap, routes
+// that send the answers out another interface) shows every SYN unanswered;
+// only the server's answers to other connections, captured, prove that its
+// silence on this one is real.
+func serverUnseen(a *flows.Attempt) bool {
+	return a.SYNACK.Count == 0 && a.ServerRST.Count == 0 && a.ServerData.Count == 0 && a.ServerFIN.Count == 0 &&
+		a.ICMP.Count == 0 && (a.Established() || a.ServerHops.Count == 0)
+}
+
+// judgeServerUnseen judges, at the server, an attempt the capture holds
+// none of the server's packets of (serverUnseen), from the client's.
+func judgeServerUnseen(a *flows.Attempt, r *Result, cfg Config) {
+	r.SYNACKSent = -1 // not known: the capture would not show them
+	const blind = "a capture of one direction: a filter such as 'dst port', a tap, or answers routed out another interface"
+	if a.Established() {
+		r.OneWay = true
+		r.judged(Established, None, Inferred).str("The handshake completed: the client's ACK, ").frame(a, flows.EvACK).
+			str(", acknowledges the server's SYN-ACK, which this capture does not hold. It holds none of the server's packets of this connection (").
+			str(blind).str("), so what the server did next cannot be judged from it.")
+		return
+	}
+	r.unknownAmong(Server, ReturnPath)
+	r.Settle = "a capture of both directions on the server would tell which"
+	waited := sub(a.End, a.SYN.First)
+	if waited < cfg.SYNTimeout {
+		r.judged(Incomplete, Unknown, "").str("The server received ").count(a.SYN.Count, "SYN").str(" and ").endWords(a, a.SYN.Last, "the last").
+			str(", before its answer could be ruled out; this capture holds no packet from the server at all.")
+		return
+	}
+	t := r.judged(Timeout, Unknown, "").str("The server received ").count(a.SYN.Count, "SYN").str(" over ").dur(sub(a.SYN.Last, a.SYN.First)).
+		str(", but this capture holds no packet from the server, to this client or any other (").str(blind).
+		str("): it cannot tell whether the server never answered (a firewall on its host, a full SYN queue) or its answers were lost on the way back.")
+	if a.SYN.Count == 1 && waited > lonelySYN {
+		t.str(" The client sent only one SYN, though the capture went on: it gave up within a second, or got an answer (a RST, a SYN-ACK) this capture does not show.")
 	}
 }
 
