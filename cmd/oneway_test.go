@@ -1,8 +1,10 @@
 package cmd
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -14,26 +16,7 @@ import (
 // none is called a timeout, and the footer names the blind spot.
 func TestOneWayTapTrustsTheClient(t *testing.T) {
 	client, _ := mixedCapture(t)
-	b, err := os.ReadFile(client)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hdr, recs, _, ok := pcapRecords(b)
-	if !ok {
-		t.Skip("not a little-endian pcap")
-	}
-	out := append([]byte{}, hdr...)
-	for _, r := range recs {
-		frame := r[16:]
-		// Ethernet, IPv4 source 198.51.100.10: the client's own packets.
-		if len(frame) >= 30 && frame[12] == 8 && frame[13] == 0 && string(frame[26:30]) == string([]byte{198, 51, 100, 10}) {
-			out = append(out, r...)
-		}
-	}
-	oneWay := filepath.Join(t.TempDir(), "c2s.pcap")
-	if err := os.WriteFile(oneWay, out, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	oneWay := keepFrames(t, client, "c2s.pcap", fromClient)
 	_, stdout, stderr := runMain("analyze", "--format", "json", oneWay)
 	established := 0
 	for _, r := range jsonLines(t, stdout) {
@@ -47,4 +30,132 @@ func TestOneWayTapTrustsTheClient(t *testing.T) {
 	if established != 30 || !strings.Contains(stderr, "no server-to-client packets for") {
 		t.Errorf("%d established attempts to port 80 (want 30); stderr: %s", established, stderr)
 	}
+}
+
+// fromClient says whether an Ethernet frame holds an IPv4 packet (20-byte
+// header) from the mixed scenario's client, 198.51.100.10.
+func fromClient(frame []byte) bool {
+	return len(frame) >= 48 && frame[12] == 8 && frame[13] == 0 && string(frame[26:30]) == string([]byte{198, 51, 100, 10})
+}
+
+// keepFrames writes the records of the pcap src whose frames keep accepts
+// to a file named name in a temporary directory.
+func keepFrames(t *testing.T, src, name string, keep func(frame []byte) bool) string {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hdr, recs, _, ok := pcapRecords(b)
+	if !ok {
+		t.Skip("not a little-endian pcap")
+	}
+	out := append([]byte{}, hdr...)
+	for _, r := range recs {
+		if keep(r[16:]) {
+			out = append(out, r...)
+		}
+	}
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// oneWayServerCaptures writes the mixed scenario's server capture as two
+// captures blind to the server's own packets: one holding only what the
+// client sent (a filter such as "dst port", tcpdump -Q in, a tap copying
+// one direction), one holding only bare SYNs (the filter "tcp[13] == 2").
+func oneWayServerCaptures(t *testing.T) (inbound, synOnly string) {
+	t.Helper()
+	_, server := mixedCapture(t)
+	inbound = keepFrames(t, server, "inbound.pcap", fromClient)
+	synOnly = keepFrames(t, server, "syn-only.pcap", func(frame []byte) bool {
+		return fromClient(frame) && frame[23] == 6 && frame[14+20+13] == 0x02
+	})
+	return inbound, synOnly
+}
+
+// A server capture holding none of the server's packets cannot show its
+// silence: no SYN it holds unanswered is a timeout proven at the server,
+// and a connection the client's own ACK shows answered is established.
+// The mixed scenario's ports: 80 works, 81 is refused, 83's SYN-ACKs are
+// dropped on the way back, 86's SYNs in the server's INPUT chain, 87's
+// server stalls and 88's resets.
+func TestOneWayServerCaptureProvesNoSilence(t *testing.T) {
+	inbound, synOnly := oneWayServerCaptures(t)
+	for _, tc := range []struct {
+		file        string
+		established []string // ports whose connections the capture shows established
+	}{
+		{inbound, []string{"80", "87", "88"}},
+		{synOnly, nil},
+	} {
+		_, stdout, _ := runMain("analyze", "--format", "json", tc.file)
+		n := eachAttempt(t, stdout, tc.file, func(r map[string]any, port, desc string) {
+			if r["where_confidence"] == "proven" {
+				t.Errorf("proven from a capture blind to the server: %s", desc)
+			}
+			if slices.Contains(tc.established, port) != (r["verdict"] == "established") {
+				t.Errorf("want established only for ports %v: %s", tc.established, desc)
+			}
+			if r["synack_sent"] != nil {
+				t.Errorf("synack_sent %v, want null (not known): %s", r["synack_sent"], desc)
+			}
+		})
+		if n != 180 {
+			t.Errorf("%s: %d attempts, want 180 (ports 80, 81, 83, 86, 87, 88)", filepath.Base(tc.file), n)
+		}
+	}
+}
+
+// Joined with the client's capture, a server capture blind to the server's
+// packets proves what reached the server (port 82's SYNs never did), but
+// not what the server never sent: RSTs the client got are not the path's,
+// and unanswered SYNs are only likely dropped at the server.
+func TestOneWayServerCaptureBlamesNoPath(t *testing.T) {
+	client, _ := mixedCapture(t)
+	inbound, synOnly := oneWayServerCaptures(t)
+	// What the path really did: 82 drops SYNs, 84 and 85 reject them.
+	path := map[string]bool{"82": true, "84": true, "85": true}
+	for _, server := range []string{inbound, synOnly} {
+		_, stdout, _ := runMain("analyze", "--format", "json", "--client", client, "--server", server)
+		n := eachAttempt(t, stdout, server, func(r map[string]any, port, desc string) {
+			if (r["where"] == "outbound-path" || r["rst_origin"] == "path") != path[port] {
+				t.Errorf("the path blamed where it did nothing, or spared where it did: %s", desc)
+			}
+			if (port == "83" || port == "86") && (r["verdict"] != "timeout" || r["where_confidence"] == "proven" || !slices.Contains(anyStrings(r["candidates"]), "return-path")) {
+				t.Errorf("want a timeout not proven, the return path among the candidates: %s", desc)
+			}
+		})
+		if n != 270 {
+			t.Errorf("%s: %d attempts, want 270", filepath.Base(server), n)
+		}
+	}
+}
+
+// eachAttempt calls f with each attempt line of JSON output, its server's
+// port and words describing it for a failure; it returns how many there were.
+func eachAttempt(t *testing.T, stdout, file string, f func(r map[string]any, port, desc string)) int {
+	t.Helper()
+	n := 0
+	for _, r := range jsonLines(t, stdout) {
+		if r["type"] != "attempt" {
+			continue
+		}
+		n++
+		server := r["server"].(string)
+		f(r, server[strings.LastIndex(server, ":")+1:], fmt.Sprintf("%s: %s → %s: %s/%s (%s), rst_origin %q: %s",
+			filepath.Base(file), r["client"], server, r["verdict"], r["where"], r["where_confidence"], r["rst_origin"], r["explanation"]))
+	}
+	return n
+}
+
+func anyStrings(v any) []string {
+	var out []string
+	for _, x := range v.([]any) {
+		out = append(out, x.(string))
+	}
+	return out
 }

@@ -675,20 +675,25 @@ func judgeBoth(r *Result, js *joinScratch, c, s *flows.Attempt, v *joinView) {
 		lost.n = covered - int(s.SYN.Count)
 	}
 	sure := v.sure()
+	blind := serverOutboundUnseen(c, s)
 	switch {
 	case c.SYNACK.Count > 0:
-		judgeBothAnswered(c, s, r, v)
+		judgeBothAnswered(c, s, r, v, blind)
 	case c.ServerRST.Count > 0 && c.RSTInHandshake:
 		switch {
 		case s.ServerRST.Count > 0:
 			r.RSTOrigin, r.OriginSure = OriginServer, Certain
 			r.judged(Refused, Server, Proven).str("The server answered the SYN with a RST (ECONNREFUSED): nothing listens on port ").num(uint64(s.Key.Server.Port())).
 				str(", or its firewall rejects the connection").lostSYNs(lost).str(".")
-		case ran(v.server, s.SYN.First, c.ServerRST.First.Add(v.off.Offset+v.slack())):
+		case !blind && ran(v.server, s.SYN.First, c.ServerRST.First.Add(v.off.Offset+v.slack())):
 			// The server capture ran from the SYN's arrival until the RST
 			// reached the client: a RST the server sent would be in it.
 			r.RSTOrigin, r.OriginSure = OriginPath, sure.sureness()
 			r.judged(Refused, OutboundPath, sure).str("The client got a RST that the server never sent: something on the way forged it (the server ").serverDid(s).str(").")
+		case blind:
+			// What the client capture alone says stands.
+			r.Settle = settle
+			t.str(" The server capture cannot settle who sent the RST: ").str(blindWords).str(".")
 		default:
 			// What the client capture alone says stands.
 			r.Settle, r.Partial = settle, true
@@ -701,9 +706,11 @@ func judgeBoth(r *Result, js *joinScratch, c, s *flows.Attempt, v *joinView) {
 		}
 		t.str(" The server ").serverDid(s).str(".")
 	default:
-		judgeBothUnanswered(c, s, r, v, lost)
+		judgeBothUnanswered(c, s, r, v, lost, blind)
 	}
-	if r.Where != Unknown {
+	// A place proven is the only candidate; one inferred keeps those its
+	// inference left open.
+	if r.Where != Unknown && (r.WhereSure == Proven || !slices.Contains(r.Candidates, r.Where)) {
 		r.Candidates = r.Candidates[:0]
 		if r.Where != None {
 			r.Candidates = append(r.Candidates, r.Where)
@@ -733,7 +740,7 @@ func (t *text) lostSYNs(l lostSYNs) *text {
 // judgeBothUnanswered judges an attempt no answer of which reached the
 // client: the server capture says whether it got the SYNs and answered.
 // How long the client waited counts SYNs either capture saw it send.
-func judgeBothUnanswered(c, s *flows.Attempt, r *Result, v *joinView, lost lostSYNs) {
+func judgeBothUnanswered(c, s *flows.Attempt, r *Result, v *joinView, lost lostSYNs, blind bool) {
 	sure := v.sure()
 	waitedUntil := c.End
 	if last := s.SYN.Last.Add(-v.off.Offset); s.SYN.Count > 0 && last.After(waitedUntil) {
@@ -763,6 +770,13 @@ func judgeBothUnanswered(c, s *flows.Attempt, r *Result, v *joinView, lost lostS
 		}
 		r.judged(Timeout, Unknown, "").str("The server answered with ").answers(s).str(", but the client capture ends before it could have arrived").waited(waited).str(".")
 		r.unknownAmong(ReturnPath, Client)
+	case blind:
+		r.judged(Timeout, Server, Inferred).str("The server received ").count(s.SYN.Count, "SYN").
+			str(", but its capture cannot show whether it answered: ").str(blindWords).
+			str(". Most likely they were dropped on the server host (a firewall after the capture point, a full SYN queue), unless they were answered and the answers lost on the way back").
+			waited(waited).lostSYNs(lost).str(".")
+		r.Candidates = append(r.Candidates[:0], Server, ReturnPath)
+		r.Settle = "a capture showing the server's own packets would tell which"
 	case ran(v.server, s.SYN.First, s.SYN.First.Add(v.cfg.AnswerWait)):
 		// The server capture ran long enough after the SYN arrived to show
 		// an answer, and holds none (its own clock: proven).
@@ -773,6 +787,22 @@ func judgeBothUnanswered(c, s *flows.Attempt, r *Result, v *joinView, lost lostS
 		r.unknownAmong(Server, ReturnPath)
 	}
 }
+
+// serverOutboundUnseen reports that the server capture cannot be trusted
+// to show what the server sent for an attempt: it holds none of the
+// server's packets of it, and either none of the server's SYN-ACKs to any
+// client (a capture of one direction: a filter such as "dst port", a tap,
+// answers routed out another interface) or the client capture holds the
+// server's answers it lacks. What the server never sent cannot be read off
+// such a capture: that a RST did not come from the server, that the server
+// never answered. What reached the server still can.
+func serverOutboundUnseen(c, s *flows.Attempt) bool {
+	return s.SYNACK.Count == 0 && s.ServerRST.Count == 0 && s.ServerData.Count == 0 && s.ServerFIN.Count == 0 &&
+		(s.ServerHops.Count == 0 || c.SYNACK.Count > 0 || c.ServerData.Count > 0)
+}
+
+// blindWords names why serverOutboundUnseen.
+const blindWords = "it holds none of the server's packets of this connection (taken in one direction only: a filter such as 'dst port', a tap, or answers routed out another interface?)"
 
 // waited says how long the client waited for an answer.
 func (t *text) waited(d time.Duration) *text {
@@ -788,7 +818,7 @@ func (t *text) answers(s *flows.Attempt) *text {
 }
 
 // judgeBothAnswered judges an attempt whose SYN-ACK reached the client.
-func judgeBothAnswered(c, s *flows.Attempt, r *Result, v *joinView) {
+func judgeBothAnswered(c, s *flows.Attempt, r *Result, v *joinView, blind bool) {
 	sure := v.sure()
 	switch r.Verdict {
 	case HalfOpen:
@@ -813,9 +843,11 @@ func judgeBothAnswered(c, s *flows.Attempt, r *Result, v *joinView) {
 				mss(c.SYNOpts.MSS).str(", server ").mss(s.ServerMSS).str(").")
 		case s.ClientData.Count > 0 && s.ServerData.Count > 0:
 			r.judged(Stalled, ReturnPath, Proven).str("The server received the request and sent ").num(s.ServerBytes).str(" bytes of reply, but none reached the client: lost on the way back.")
-		case s.ClientData.Count > 0 && ran(v.server, s.SYN.First, s.ClientData.First.Add(v.cfg.StallAfter)):
+		case s.ClientData.Count > 0 && !blind && ran(v.server, s.SYN.First, s.ClientData.First.Add(v.cfg.StallAfter)):
 			r.judged(Stalled, Server, v.own()).str("The server received the request (").num(s.ClientBytes).str(" bytes) and never replied: the server application did not answer.")
-		case s.ClientData.Count == 0 && v.toServer(c.ClientData.First, s.SYN.First):
+		case s.ClientData.Count == 0 && !c.ServerAckedData && v.toServer(c.ClientData.First, s.SYN.First):
+			// (A request the server's TCP acknowledged reached it, whatever
+			// its capture shows: one taken with a filter leaves data out.)
 			r.judged(Stalled, OutboundPath, sure).str("The connection was established, but the client's request (").num(c.ClientBytes).str(" bytes) never reached the server: lost on the way out.")
 		}
 	case Reset:
@@ -825,7 +857,7 @@ func judgeBothAnswered(c, s *flows.Attempt, r *Result, v *joinView) {
 		case s.ServerRST.Count > 0:
 			r.RSTOrigin, r.OriginSure = OriginServer, Certain
 			r.judged(Reset, Server, Proven).str("The handshake completed, then the server reset the connection (ECONNRESET).")
-		case ran(v.server, s.SYN.First, c.ServerRST.First.Add(v.off.Offset+v.slack())):
+		case !blind && ran(v.server, s.SYN.First, c.ServerRST.First.Add(v.off.Offset+v.slack())):
 			r.RSTOrigin, r.OriginSure = OriginPath, sure.sureness()
 			r.judged(Reset, OutboundPath, sure).str("The handshake completed, then the client got a RST the server never sent: something on the way ended the connection.")
 		}

@@ -125,19 +125,30 @@ func refJudgeBoth(c, s *flows.Attempt, v *joinView) Result {
 		lostSYNs = fmt.Sprintf(" (%d of the %d SYNs sent while the server capture ran were lost on the way out)", covered-int(s.SYN.Count), covered)
 	}
 	sure := v.sure()
+	// The server capture shows nothing the server sent for the attempt,
+	// and cannot be trusted to: it shows no SYN-ACK of the server at all,
+	// or the client got answers it lacks.
+	blind := s.SYNACK.Count+s.ServerRST.Count+s.ServerData.Count+s.ServerFIN.Count == 0 &&
+		(s.ServerHops.Count == 0 || c.SYNACK.Count > 0 || c.ServerData.Count > 0)
+	const blindWords = "it holds none of the server's packets of this connection (taken in one direction only: a filter such as 'dst port', a tap, or answers routed out another interface?)"
 	switch {
 	case c.SYNACK.Count > 0:
-		refJudgeBothAnswered(c, s, &r, v)
+		refJudgeBothAnswered(c, s, &r, v, blind)
 	case c.ServerRST.Count > 0 && c.RSTInHandshake:
 		switch {
 		case s.ServerRST.Count > 0:
 			r.RSTOrigin, r.OriginSure = OriginServer, Certain
 			r.set(Refused, Server, Proven, "The server answered the SYN with a RST (ECONNREFUSED): nothing listens on port %d, or its firewall rejects the connection%s.", s.Key.Server.Port(), lostSYNs)
-		case ran(v.server, s.SYN.First, c.ServerRST.First.Add(v.off.Offset+v.slack())):
+		case !blind && ran(v.server, s.SYN.First, c.ServerRST.First.Add(v.off.Offset+v.slack())):
 			// The server capture ran from the SYN's arrival until the RST
 			// reached the client: a RST the server sent would be in it.
 			r.RSTOrigin, r.OriginSure = OriginPath, sure.sureness()
 			r.set(Refused, OutboundPath, sure, "The client got a RST that the server never sent: something on the way forged it (the server %s).", refServerDid(s))
+		case blind:
+			partial := r.Partial
+			r = refKeepOneSided(r, oneSided, "")
+			r.Partial = partial
+			r.Explanation = oneSided.Explanation + " The server capture cannot settle who sent the RST: " + blindWords + "."
 		default:
 			r = refKeepOneSided(r, oneSided, "the server capture does not cover the time of the RST")
 		}
@@ -148,9 +159,9 @@ func refJudgeBoth(c, s *flows.Attempt, v *joinView) Result {
 		}
 		r.Explanation += fmt.Sprintf(" The server %s.", refServerDid(s))
 	default:
-		refJudgeBothUnanswered(c, s, &r, v, lostSYNs)
+		refJudgeBothUnanswered(c, s, &r, v, lostSYNs, blind, blindWords)
 	}
-	if r.Where != Unknown {
+	if r.Where != Unknown && (r.WhereSure == Proven || !slices.Contains(r.Candidates, r.Where)) {
 		r.Candidates = []Place{}
 		if r.Where != None {
 			r.Candidates = []Place{r.Where}
@@ -178,7 +189,7 @@ func refKeepOneSided(joined, one Result, why string) Result {
 // refJudgeBothUnanswered judges an attempt no answer of which reached the
 // client: the server capture says whether it got the SYNs and answered.
 // How long the client waited counts SYNs either capture saw it send.
-func refJudgeBothUnanswered(c, s *flows.Attempt, r *Result, v *joinView, lostSYNs string) {
+func refJudgeBothUnanswered(c, s *flows.Attempt, r *Result, v *joinView, lostSYNs string, blind bool, blindWords string) {
 	sure := v.sure()
 	waitedUntil := c.End
 	if last := s.SYN.Last.Add(-v.off.Offset); s.SYN.Count > 0 && last.After(waitedUntil) {
@@ -212,6 +223,10 @@ func refJudgeBothUnanswered(c, s *flows.Attempt, r *Result, v *joinView, lostSYN
 		}
 		r.set(Timeout, Unknown, "", "The server answered with %s, but the client capture ends before it could have arrived%s.", answer, waitWords)
 		r.unknown(ReturnPath, Client)
+	case blind:
+		r.set(Timeout, Server, Inferred, "The server received %s, but its capture cannot show whether it answered: %s. Most likely they were dropped on the server host (a firewall after the capture point, a full SYN queue), unless they were answered and the answers lost on the way back%s%s.", count(s.SYN.Count, "SYN"), blindWords, waitWords, lostSYNs)
+		r.Candidates = []Place{Server, ReturnPath}
+		r.Settle = "a capture showing the server's own packets would tell which"
 	case ran(v.server, s.SYN.First, s.SYN.First.Add(v.cfg.AnswerWait)):
 		// The server capture ran long enough after the SYN arrived to show
 		// an answer, and holds none (its own clock: proven).
@@ -223,7 +238,7 @@ func refJudgeBothUnanswered(c, s *flows.Attempt, r *Result, v *joinView, lostSYN
 }
 
 // refJudgeBothAnswered judges an attempt whose SYN-ACK reached the client.
-func refJudgeBothAnswered(c, s *flows.Attempt, r *Result, v *joinView) {
+func refJudgeBothAnswered(c, s *flows.Attempt, r *Result, v *joinView, blind bool) {
 	sure := v.sure()
 	switch r.Verdict {
 	case HalfOpen:
@@ -244,9 +259,9 @@ func refJudgeBothAnswered(c, s *flows.Attempt, r *Result, v *joinView) {
 				s.ServerBytes, s.ServerMaxSeg, got, mssWords(c.SYNOpts.MSS), mssWords(s.ServerMSS))
 		case s.ClientData.Count > 0 && s.ServerData.Count > 0:
 			r.set(Stalled, ReturnPath, Proven, "The server received the request and sent %d bytes of reply, but none reached the client: lost on the way back.", s.ServerBytes)
-		case s.ClientData.Count > 0 && ran(v.server, s.SYN.First, s.ClientData.First.Add(v.cfg.StallAfter)):
+		case s.ClientData.Count > 0 && !blind && ran(v.server, s.SYN.First, s.ClientData.First.Add(v.cfg.StallAfter)):
 			r.set(Stalled, Server, v.own(), "The server received the request (%d bytes) and never replied: the server application did not answer.", s.ClientBytes)
-		case s.ClientData.Count == 0 && v.toServer(c.ClientData.First, s.SYN.First):
+		case s.ClientData.Count == 0 && !c.ServerAckedData && v.toServer(c.ClientData.First, s.SYN.First):
 			r.set(Stalled, OutboundPath, sure, "The connection was established, but the client's request (%d bytes) never reached the server: lost on the way out.", c.ClientBytes)
 		}
 	case Reset:
@@ -256,7 +271,7 @@ func refJudgeBothAnswered(c, s *flows.Attempt, r *Result, v *joinView) {
 		case s.ServerRST.Count > 0:
 			r.RSTOrigin, r.OriginSure = OriginServer, Certain
 			r.set(Reset, Server, Proven, "The handshake completed, then the server reset the connection (ECONNRESET).")
-		case ran(v.server, s.SYN.First, c.ServerRST.First.Add(v.off.Offset+v.slack())):
+		case !blind && ran(v.server, s.SYN.First, c.ServerRST.First.Add(v.off.Offset+v.slack())):
 			r.RSTOrigin, r.OriginSure = OriginPath, sure.sureness()
 			r.set(Reset, OutboundPath, sure, "The handshake completed, then the client got a RST the server never sent: something on the way ended the connection.")
 		}

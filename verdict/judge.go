@@ -574,28 +574,33 @@ func serverUnseen(a *flows.Attempt) bool {
 // none of the server's packets of (serverUnseen), from the client's.
 func judgeServerUnseen(a *flows.Attempt, r *Result, cfg Config) {
 	r.SYNACKSent = -1 // not known: the capture would not show them
-	const blind = "a capture of one direction: a filter such as 'dst port', a tap, or answers routed out another interface"
+	const oneWay = "a capture of one direction: a filter such as 'dst port', a tap, or answers routed out another interface"
 	if a.Established() {
 		r.OneWay = true
 		r.judged(Established, None, Inferred).str("The handshake completed: the client's ACK, ").frame(a, flows.EvACK).
 			str(", acknowledges the server's SYN-ACK, which this capture does not hold. It holds none of the server's packets of this connection (").
-			str(blind).str("), so what the server did next cannot be judged from it.")
+			str(oneWay).str("), so what the server did next cannot be judged from it.")
 		return
 	}
-	r.unknownAmong(Server, ReturnPath)
-	r.Settle = "a capture of both directions on the server would tell which"
+	r.Candidates = append(r.Candidates[:0], Server, ReturnPath)
+	r.Settle = "a capture showing the server's own packets would tell which"
 	waited := sub(a.End, a.SYN.First)
 	if waited < cfg.SYNTimeout {
+		r.Where = Unknown
 		r.judged(Incomplete, Unknown, "").str("The server received ").count(a.SYN.Count, "SYN").str(" and ").endWords(a, a.SYN.Last, "the last").
 			str(", before its answer could be ruled out; this capture holds no packet from the server at all.")
 		return
 	}
-	t := r.judged(Timeout, Unknown, "").str("The server received ").count(a.SYN.Count, "SYN").str(" over ").dur(sub(a.SYN.Last, a.SYN.First)).
-		str(", but this capture holds no packet from the server, to this client or any other (").str(blind).
-		str("): it cannot tell whether the server never answered (a firewall on its host, a full SYN queue) or its answers were lost on the way back.")
 	if a.SYN.Count == 1 && waited > lonelySYN {
-		t.str(" The client sent only one SYN, though the capture went on: it gave up within a second, or got an answer (a RST, a SYN-ACK) this capture does not show.")
+		// A client that got no answer resends its SYN within a second.
+		r.Where = Unknown
+		r.judged(Incomplete, Unknown, "").str("The server received 1 SYN, and the client never resent it though the capture went on: most likely it got an answer (a RST, a SYN-ACK) that this capture does not show, for it holds no packet from the server at all (").
+			str(oneWay).str("); or it gave up within a second.")
+		return
 	}
+	r.judged(Timeout, Server, Inferred).str("The server received ").count(a.SYN.Count, "SYN").str(" over ").dur(sub(a.SYN.Last, a.SYN.First)).
+		str(", and this capture holds no answer to them, nor any SYN-ACK from the server to another client: most likely they were dropped on the server host (a firewall after the capture point, a full SYN queue), unless it is ").
+		str(oneWay).str(", and the answers were lost on the way back.")
 }
 
 // sentHere tells whether a packet was sent by the host the capture was

@@ -564,11 +564,22 @@ func clientView(both view, ca *attempt, refTTL int) (view, error) {
 }
 
 // serverView: what the analyzer must say from the server capture alone; nil when
-// the server capture does not hold the attempt.
-func serverView(both view) (*view, error) {
+// the server capture does not hold the attempt. answersSeen: the server capture
+// holds SYN-ACKs from the server (to any client), so it records the server's own
+// packets, and SYNs it shows unanswered were not answered. A capture that holds
+// none may record one direction only (a filter such as "dst port", a tap): from it,
+// unanswered SYNs are only likely dropped at the server, and may have been answered
+// and the answers lost on the way back.
+func serverView(both view, answersSeen bool) (*view, error) {
 	var sv view
 	switch both.Verdict + "/" + both.Where {
-	case "established/none", "refused/server", "timeout/server", "half-open/server", "stalled/server", "reset/server":
+	case "timeout/server":
+		sv = both
+		sv.WhereConfidence = "proven"
+		if !answersSeen {
+			sv = v("timeout", "server", []string{"server", "return-path"}, "", "likely")
+		}
+	case "established/none", "refused/server", "half-open/server", "stalled/server", "reset/server":
 		sv = both
 		sv.WhereConfidence = "proven"
 	case "half-open/outbound-path", "aborted/client":
@@ -807,6 +818,13 @@ func truth(args []string) error {
 			if sa == nil && !anyShared && both.Where == "outbound-path" && (both.Verdict == "timeout" || both.Verdict == "refused") {
 				both.WhereConfidence = "likely"
 			}
+			// A server capture holding no SYN-ACK from the server, to any
+			// client, may record one direction only: SYNs it shows
+			// unanswered are then only likely dropped at the server, their
+			// answers possibly lost on the way back, unseen.
+			if _, answersSeen := srvRefTTL[ca.Server.Addr()]; sa != nil && !answersSeen && both.Verdict == "timeout" && both.Where == "server" {
+				both = v("timeout", "server", []string{"server", "return-path"}, "", "likely")
+			}
 		}
 		switch kind {
 		case "transient":
@@ -848,7 +866,8 @@ func truth(args []string) error {
 			}
 			sv = &x
 		default:
-			if sv, err = serverView(both); err != nil {
+			_, answersSeen := srvRefTTL[sa.Server.Addr()]
+			if sv, err = serverView(both, answersSeen); err != nil {
 				fail("%v", err)
 				continue
 			}
