@@ -159,3 +159,31 @@ func anyStrings(v any) []string {
 	}
 	return out
 }
+
+// A server capture taken with a port filter (tcpdump port 80) holds none of
+// the attempts to the mixed scenario's other ports: joined with the
+// client's capture, their absence proves no loss on the way out. Only the
+// router's ICMP errors (port 85) still prove the path; the server's own
+// refusals (port 81) stay the server's, as their TTLs say.
+func TestPortFilteredServerCaptureProvesNoLoss(t *testing.T) {
+	client, server := mixedCapture(t)
+	port80 := keepFrames(t, server, "port80.pcap", func(frame []byte) bool {
+		if len(frame) < 38 || frame[12] != 8 || frame[13] != 0 || frame[23] != 6 {
+			return false
+		}
+		tcp := frame[14+20:]
+		return string(tcp[0:2]) == "\x00\x50" || string(tcp[2:4]) == "\x00\x50"
+	})
+	_, stdout, _ := runMain("analyze", "--format", "json", "--client", client, "--server", port80)
+	n := eachAttempt(t, stdout, port80, func(r map[string]any, port, desc string) {
+		if r["where"] == "outbound-path" && r["where_confidence"] == "proven" && port != "85" {
+			t.Errorf("a loss on the way out proven by a capture that filtered the port out: %s", desc)
+		}
+		if port == "81" && r["rst_origin"] != "server" {
+			t.Errorf("the server's refusal not the server's: %s", desc)
+		}
+	})
+	if n != 270 {
+		t.Errorf("%d attempts, want 270", n)
+	}
+}

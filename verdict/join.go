@@ -3,6 +3,7 @@ package verdict
 import (
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -181,12 +182,14 @@ func Join(client, server Side, cfg JoinConfig) ([]Result, ClockOffset) {
 
 	// What the server capture can see: its time span and its servers, with
 	// the destination rewrites (DNAT) learnt from matched attempts.
-	servers := map[netip.Addr]bool{}
+	servers := map[netip.Addr]hostPorts{}
 	for _, s := range server.Attempts {
-		servers[s.Key.Server.Addr()] = true
+		servers[s.Key.Server.Addr()] = servers[s.Key.Server.Addr()].add(s.Key.Server.Port())
 	}
 	for c, s := range matchOf {
-		servers[c.Key.Server.Addr()] = servers[c.Key.Server.Addr()] || servers[s.Key.Server.Addr()]
+		if h, ok := servers[s.Key.Server.Addr()]; ok {
+			servers[c.Key.Server.Addr()] = servers[c.Key.Server.Addr()].add(c.Key.Server.Port()).merge(h)
+		}
 	}
 	clients := map[netip.Addr]bool{}
 	for _, c := range client.Attempts {
@@ -204,7 +207,8 @@ func Join(client, server Side, cfg JoinConfig) ([]Result, ClockOffset) {
 			if s := matchOf[c]; s != nil {
 				jv.judgePair(r, &js, c, s, how[c])
 			} else {
-				jv.judgeClientOnly(r, c, len(server.Attempts) == 0 || servers[c.Key.Server.Addr()])
+				h, inHost := servers[c.Key.Server.Addr()]
+				jv.judgeClientOnly(r, c, len(server.Attempts) == 0 || inHost, h.hides(c.Key.Server.Port()))
 			}
 		}))
 	}
@@ -231,20 +235,61 @@ func (v *joinView) judgePair(r *Result, js *joinScratch, c, s *flows.Attempt, ho
 	v.clock(r)
 }
 
+// hostPorts is what a server capture shows of one server host: the port
+// of its first attempt, and whether another port had attempts too.
+type hostPorts struct {
+	port uint16
+	many bool
+	seen bool
+}
+
+func (h hostPorts) add(port uint16) hostPorts {
+	if !h.seen {
+		return hostPorts{port: port, seen: true}
+	}
+	h.many = h.many || port != h.port
+	return h
+}
+
+func (h hostPorts) merge(o hostPorts) hostPorts {
+	if o.seen {
+		h = h.add(o.port)
+		h.many = h.many || o.many
+	}
+	return h
+}
+
+// hides reports whether a capture showing the host's ports as h may have
+// been taken with a filter that leaves port out (tcpdump port 443): it
+// shows attempts to the host on one other port only. Its lack of an
+// attempt on port then proves nothing.
+func (h hostPorts) hides(port uint16) bool { return h.seen && !h.many && h.port != port }
+
 // judgeClientOnly judges into r an attempt only the client capture saw;
-// inHost says whether the server capture shows its server at all.
-func (v *joinView) judgeClientOnly(r *Result, c *flows.Attempt, inHost bool) {
+// inHost says whether the server capture shows its server at all, and
+// portHidden that it may have been taken with a filter leaving the
+// attempt's port out (hostPorts.hides).
+func (v *joinView) judgeClientOnly(r *Result, c *flows.Attempt, inHost, portHidden bool) {
 	t := retelling(r, c, VantageClient, v.cfg.Config)
 	covered, sent := v.synsAtServer(c)
-	if covered > 0 && inHost {
-		judgeNeverAtServer(c, r, v, covered)
+	if covered > 0 && inHost && portHidden && (r.Verdict == Refused && r.RSTOrigin == OriginServer || r.Verdict != Refused && r.Verdict != Timeout && r.Verdict != Unreachable) {
+		// The client's capture says the server answered (a RST with its
+		// TTL, a SYN-ACK): the server capture's filter, more likely than
+		// the path, left the attempt out.
+		t.str(" ").str(portWords(c))
+	} else if covered > 0 && inHost {
+		judgeNeverAtServer(c, r, v, covered, portHidden)
 		r.Partial = covered < sent
 		if !v.off.Known && len(v.server) > 0 {
 			t.str(" (No attempt is in both captures, so their clocks could not be aligned; this takes both clocks to be right.)")
 		}
 		r.Vantage = VantageBoth
 		r.SYNSeenByServer, r.SYNACKSent = 0, 0
-		markLost(r.Evidence, true)
+		if portHidden {
+			r.SYNSeenByServer, r.SYNACKSent = -1, -1 // a filter may have left them out
+		} else {
+			markLost(r.Evidence, true)
+		}
 	} else {
 		t.str(" ").outOfView("server", covered > 0, inHost)
 	}
@@ -610,8 +655,11 @@ func firstPair(cs, ss flows.Seen, cev, sev []flows.Event, t flows.EventType, bet
 
 // judgeNeverAtServer judges an attempt the server capture never saw,
 // though it ran while covered of the client's SYNs were on their way.
-func judgeNeverAtServer(c *flows.Attempt, r *Result, v *joinView, covered int) {
+func judgeNeverAtServer(c *flows.Attempt, r *Result, v *joinView, covered int, portHidden bool) {
 	sure := v.sure()
+	if portHidden && sure == Proven {
+		sure = Inferred
+	}
 	switch r.Verdict {
 	case Refused:
 		r.RSTOrigin, r.OriginSure = OriginPath, sure.sureness()
@@ -619,7 +667,9 @@ func judgeNeverAtServer(c *flows.Attempt, r *Result, v *joinView, covered int) {
 	case Unreachable:
 		// The router's ICMP error is proof whatever the clocks say.
 		r.Where, r.WhereSure, r.RSTOrigin, r.OriginSure = OutboundPath, Proven, OriginPath, Certain
-		r.w.expl.str(" The server capture confirms the SYN never arrived.")
+		if !portHidden {
+			r.w.expl.str(" The server capture confirms the SYN never arrived.")
+		}
 	case Timeout:
 		t := r.judged(Timeout, OutboundPath, sure).unanswered(c).str(". None of ")
 		if covered < int(c.SYN.Count) {
@@ -628,6 +678,12 @@ func judgeNeverAtServer(c *flows.Attempt, r *Result, v *joinView, covered int) {
 			t.count(uint32(covered), "SYN")
 		}
 		t.str(" reached the server: they were lost on the way out (ETIMEDOUT).")
+		if portHidden {
+			t.str(" Unless, that is, the ").str(portWords(c)[len("The "):])
+			r.Candidates = append(r.Candidates[:0], OutboundPath, Server, ReturnPath)
+			r.Settle = "a capture of every port on the server would tell"
+			return
+		}
 	case Incomplete:
 		r.w.expl.str(" The server capture has not seen it either.")
 		return
@@ -786,6 +842,13 @@ func judgeBothUnanswered(c, s *flows.Attempt, r *Result, v *joinView, lost lostS
 		r.judged(Timeout, Unknown, "").str("The server received ").count(s.SYN.Count, "SYN").str(", and its capture ends before an answer could be ruled out").waited(waited).str(".")
 		r.unknownAmong(Server, ReturnPath)
 	}
+}
+
+// portWords says why the server capture may not show an attempt: it holds
+// attempts to its server on another port only.
+func portWords(c *flows.Attempt) string {
+	return "The server capture holds attempts to this server on one other port only, none on port " +
+		strconv.Itoa(int(c.Key.Server.Port())) + ": taken with a filter that leaves this port out (tcpdump port …)?"
 }
 
 // serverOutboundUnseen reports that the server capture cannot be trusted

@@ -26,18 +26,28 @@ func (v *joinView) refJudgePair(c, s *flows.Attempt, how string) Result {
 
 // refJudgeClientOnly judges an attempt only the client capture saw; inHost
 // says whether the server capture shows its server at all.
-func (v *joinView) refJudgeClientOnly(c *flows.Attempt, inHost bool) Result {
+func (v *joinView) refJudgeClientOnly(c *flows.Attempt, inHost, portHidden bool) Result {
 	r := Judge(c, VantageClient, v.cfg.Config)
 	covered, sent := v.synsAtServer(c)
-	if covered > 0 && inHost {
-		refJudgeNeverAtServer(c, &r, v, covered)
+	// The server capture shows its host on one other port only: a filter
+	// may have left this one out.
+	filtered := fmt.Sprintf("The server capture holds attempts to this server on one other port only, none on port %d: taken with a filter that leaves this port out (tcpdump port …)?", c.Key.Server.Port())
+	serverAnswered := r.Verdict == Refused && r.RSTOrigin == OriginServer || r.Verdict != Refused && r.Verdict != Timeout && r.Verdict != Unreachable
+	if covered > 0 && inHost && portHidden && serverAnswered {
+		r.Explanation += " " + filtered
+	} else if covered > 0 && inHost {
+		refJudgeNeverAtServer(c, &r, v, covered, portHidden, filtered)
 		r.Partial = covered < sent
 		if !v.off.Known && len(v.server) > 0 {
 			r.Explanation += " (No attempt is in both captures, so their clocks could not be aligned; this takes both clocks to be right.)"
 		}
 		r.Vantage = VantageBoth
-		r.SYNSeenByServer, r.SYNACKSent = 0, 0
-		markLost(r.Evidence, true)
+		if portHidden {
+			r.SYNSeenByServer, r.SYNACKSent = -1, -1
+		} else {
+			r.SYNSeenByServer, r.SYNACKSent = 0, 0
+			markLost(r.Evidence, true)
+		}
 	} else {
 		r.Explanation += " " + refOutOfView("server", covered > 0, inHost)
 	}
@@ -70,8 +80,11 @@ func refOutOfView(other string, inTime, inHost bool) string {
 
 // refJudgeNeverAtServer judges an attempt the server capture never saw,
 // though it ran while covered of the client's SYNs were on their way.
-func refJudgeNeverAtServer(c *flows.Attempt, r *Result, v *joinView, covered int) {
+func refJudgeNeverAtServer(c *flows.Attempt, r *Result, v *joinView, covered int, portHidden bool, filtered string) {
 	sure := v.sure()
+	if portHidden && sure == Proven {
+		sure = Inferred
+	}
 	syns := count(uint32(covered), "SYN")
 	if covered < int(c.SYN.Count) {
 		syns = fmt.Sprintf("%d of the %d SYNs (those sent while the server capture ran)", covered, c.SYN.Count)
@@ -83,9 +96,17 @@ func refJudgeNeverAtServer(c *flows.Attempt, r *Result, v *joinView, covered int
 	case Unreachable:
 		// The router's ICMP error is proof whatever the clocks say.
 		r.Where, r.WhereSure, r.RSTOrigin, r.OriginSure = OutboundPath, Proven, OriginPath, Certain
-		r.Explanation += " The server capture confirms the SYN never arrived."
+		if !portHidden {
+			r.Explanation += " The server capture confirms the SYN never arrived."
+		}
 	case Timeout:
 		r.set(Timeout, OutboundPath, sure, "%s None of %s reached the server: they were lost on the way out (ETIMEDOUT).", unanswered(c)+".", syns)
+		if portHidden {
+			r.Explanation += " Unless, that is, the s" + filtered[len("The s"):]
+			r.Candidates = []Place{OutboundPath, Server, ReturnPath}
+			r.Settle = "a capture of every port on the server would tell"
+			return
+		}
 	case Incomplete:
 		r.Explanation += " The server capture has not seen it either."
 		return
@@ -471,7 +492,7 @@ func sameJoinWords(t *testing.T, set string, client, server []*flows.Attempt, ot
 			got := r
 			got.w = nil
 			if !reflect.DeepEqual(got, want) {
-				t.Fatalf("%s, %s, %s %d: differs from the reference:\n%s", set, name, what, i, differ(got, want))
+				t.Fatalf("%s, %s, %s %d: differs from the reference:\n%s\ngot  %q\nwant %q", set, name, what, i, differ(got, want), got.Explanation, want.Explanation)
 			}
 		}
 		for i, c := range client {
@@ -484,8 +505,10 @@ func sameJoinWords(t *testing.T, set string, client, server []*flows.Attempt, ot
 				check("crossed pair", i, v.refJudgePair(c, other, MatchTiming))
 			}
 			for _, inHost := range []bool{true, false} {
-				v.judgeClientOnly(&r, c, inHost)
-				check(fmt.Sprintf("client alone (in host %v)", inHost), i, v.refJudgeClientOnly(c, inHost))
+				for _, portHidden := range []bool{false, true} {
+					v.judgeClientOnly(&r, c, inHost, portHidden)
+					check(fmt.Sprintf("client alone (in host %v, port hidden %v)", inHost, portHidden), i, v.refJudgeClientOnly(c, inHost, portHidden))
+				}
 			}
 		}
 		for i, s := range server {

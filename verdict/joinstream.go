@@ -70,8 +70,9 @@ type Stream struct {
 
 	// What the server capture shows (DNAT learnt from pairs), and the
 	// client capture.
-	servers, clients map[netip.Addr]bool
-	serverAttempts   int
+	servers        map[netip.Addr]hostPorts
+	clients        map[netip.Addr]bool
+	serverAttempts int
 
 	// The attempts held, in pages that never move; free holds the
 	// indexes of those let go.
@@ -116,7 +117,7 @@ func NewStream(cfg JoinConfig, pk *Packer, packs *Packs, emit func(Ready)) *Stre
 	}
 	j := &Stream{
 		cfg: joinDefaults(cfg), pk: pk, packs: packs, emit: emit,
-		servers: map[netip.Addr]bool{}, clients: map[netip.Addr]bool{},
+		servers: map[netip.Addr]hostPorts{}, clients: map[netip.Addr]bool{},
 		exact: [2]map[streamKey]int32{{}, {}},
 		byISN: map[uint32]chain{}, byTS: map[uint32]chain{}, byIPID: map[uint32]chain{}, byPort: map[portSlot]chain{},
 	}
@@ -240,6 +241,7 @@ type streamKey struct {
 
 func (k *streamKey) clientAddr() netip.Addr { return keyAddr(k.client, k.is4&1 != 0) }
 func (k *streamKey) serverAddr() netip.Addr { return keyAddr(k.server, k.is4&2 != 0) }
+func (k *streamKey) serverPort() uint16     { return k.sport }
 
 func keyAddr(b [16]byte, is4 bool) netip.Addr {
 	a := netip.AddrFrom16(b)
@@ -344,8 +346,8 @@ func (j *Stream) AddPacked(side Vantage, r PackRef) {
 	j.held++
 	j.mostHeld = max(j.mostHeld, j.held)
 	if x == atServer {
-		if addr := key.serverAddr(); !j.servers[addr] {
-			j.servers[addr] = true
+		if addr := key.serverAddr(); !j.servers[addr].many {
+			j.servers[addr] = j.servers[addr].add(key.serverPort())
 		}
 		j.serverAttempts++
 	} else if addr := key.clientAddr(); !j.clients[addr] {
@@ -511,7 +513,9 @@ func (j *Stream) link(ci, si int32, how uint8) {
 	c, s := j.e(ci), j.e(si)
 	ck, cf := j.matching(c)
 	sk, sf := j.matching(s)
-	j.servers[ck.serverAddr()] = true
+	if h, ok := j.servers[sk.serverAddr()]; ok {
+		j.servers[ck.serverAddr()] = j.servers[ck.serverAddr()].add(ck.serverPort()).merge(h)
+	}
 	j.clients[sk.clientAddr()] = true
 	if how <= howTSval {
 		if cf.ok && sf.ok {
@@ -821,7 +825,8 @@ func (j *Stream) judge(i int32, jv *joinView) {
 	case e.side == atClient:
 		r.kind = readyClient
 		j.arrival(e.view, &a)
-		r.known = j.serverAttempts == 0 || j.servers[a.key.serverAddr()]
+		h, ok := j.servers[a.key.serverAddr()]
+		r.known, r.portHidden = j.serverAttempts == 0 || ok, h.hides(a.key.serverPort())
 	default:
 		r.kind = readyServer
 		j.arrival(e.view, &a)
@@ -848,10 +853,12 @@ type Ready struct {
 	view, other []byte
 	kind, how   uint8
 	// known: the other capture shows the attempt's server (of a client's
-	// attempt) or client (of a server's).
-	known bool
-	jv    *joinView
-	pk    *Packer
+	// attempt) or client (of a server's). portHidden: the server capture
+	// may have been taken with a filter leaving a client attempt's port out
+	// (hostPorts.hides).
+	known, portHidden bool
+	jv                *joinView
+	pk                *Packer
 }
 
 const (
@@ -893,7 +900,7 @@ func (r *Ready) JudgeInto(res *Result, scratch *JoinScratch) {
 		}
 		r.jv.judgePair(res, &scratch.js, a, s, matchNames[r.how])
 	case readyClient:
-		r.jv.judgeClientOnly(res, a, r.known)
+		r.jv.judgeClientOnly(res, a, r.known, r.portHidden)
 	default:
 		r.jv.judgeServerOnly(res, a, r.known)
 	}

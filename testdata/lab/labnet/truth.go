@@ -730,6 +730,14 @@ func truth(args []string) error {
 	tf.ServerSpan = span
 	covered := func(t float64) bool { return t >= span[0] && t <= span[1] }
 	summary := map[string]int{}
+	// The ports of each server host the server capture holds attempts to.
+	srvPorts := map[netip.Addr]map[uint16]bool{}
+	for _, a := range sas {
+		if srvPorts[a.Server.Addr()] == nil {
+			srvPorts[a.Server.Addr()] = map[uint16]bool{}
+		}
+		srvPorts[a.Server.Addr()][a.Server.Port()] = true
+	}
 	anyShared := false
 	for _, ca := range cas {
 		anyShared = anyShared || len(byISN[ca.ISN]) == 1
@@ -817,6 +825,17 @@ func truth(args []string) error {
 			// server capture never shows, a RST it never sent) is likely.
 			if sa == nil && !anyShared && both.Where == "outbound-path" && (both.Verdict == "timeout" || both.Verdict == "refused") {
 				both.WhereConfidence = "likely"
+			}
+			// A server capture holding attempts to the server on one other port
+			// only may have been taken with a filter leaving this port out: its
+			// lack of the SYNs is then no proof of their loss.
+			if ports := srvPorts[ca.Server.Addr()]; sa == nil && len(ports) == 1 && !ports[ca.Server.Port()] && both.Where == "outbound-path" {
+				switch both.Verdict {
+				case "timeout":
+					both = v("timeout", "outbound-path", []string{"outbound-path", "server", "return-path"}, "", "likely")
+				case "refused":
+					both.WhereConfidence = "likely"
+				}
 			}
 			// A server capture holding no SYN-ACK from the server, to any
 			// client, may record one direction only: SYNs it shows
