@@ -187,3 +187,30 @@ func TestPortFilteredServerCaptureProvesNoLoss(t *testing.T) {
 		t.Errorf("%d attempts, want 270", n)
 	}
 }
+
+// A client capture holding only what the client sent (a one-way tap,
+// tcpdump -Q out), joined with the server's full capture: the server's
+// answers missing from it were not lost on the way back. Only port 83's
+// SYN-ACKs were (the client resent its SYN after they left), and the
+// server's refusals and resets are the server's.
+func TestOneWayClientCaptureJoined(t *testing.T) {
+	client, server := mixedCapture(t)
+	outbound := keepFrames(t, client, "outbound.pcap", fromClient)
+	want := map[string]string{"80": "established/none", "81": "refused/server", "82": "timeout/outbound-path", "83": "timeout/return-path",
+		"86": "timeout/server", "87": "stalled/server", "88": "reset/server"}
+	_, stdout, _ := runMain("analyze", "--format", "json", "--client", outbound, "--server", server)
+	n := eachAttempt(t, stdout, outbound, func(r map[string]any, port, desc string) {
+		// Ports 84 and 85: the router's RST and ICMP errors are not in the
+		// client's capture, and the SYNs never reached the server: only
+		// the place is known.
+		if w, ok := want[port]; ok && r["verdict"].(string)+"/"+r["where"].(string) != w {
+			t.Errorf("want %s: %s", w, desc)
+		}
+		if r["where"] == "return-path" && port != "83" {
+			t.Errorf("the return path blamed for answers the client capture could not show: %s", desc)
+		}
+	})
+	if n != 270 {
+		t.Errorf("%d attempts, want 270", n)
+	}
+}

@@ -733,7 +733,8 @@ func judgeBoth(r *Result, js *joinScratch, c, s *flows.Attempt, v *joinView) {
 	sure := v.sure()
 	blind := serverOutboundUnseen(c, s)
 	switch {
-	case c.SYNACK.Count > 0:
+	case c.SYNACK.Count > 0 || c.Established():
+		// The client's own ACK proves a SYN-ACK arrived, captured or not.
 		judgeBothAnswered(c, s, r, v, blind)
 	case c.ServerRST.Count > 0 && c.RSTInHandshake:
 		switch {
@@ -816,12 +817,34 @@ func judgeBothUnanswered(c, s *flows.Attempt, r *Result, v *joinView, lost lostS
 		if s.SYNACK.Count == 0 {
 			first = s.ServerRST.First
 		}
-		if s.SYNAfterSYNACK > 0 || v.toClient(first, c.SYN.First) {
+		cBlind := c.ServerHops.Count == 0 // no SYN-ACK of the server in the client capture at all
+		if s.SYNAfterSYNACK > 0 || (!cBlind && v.toClient(first, c.SYN.First)) {
 			if s.SYNAfterSYNACK > 0 {
 				sure = Proven // the client resent its SYN after the answer left: no clock needed
 			}
 			r.judged(Timeout, ReturnPath, sure).str("The server answered with ").answers(s).str(", but none reached the client: they were lost on the way back").
 				waited(waited).lostSYNs(lost).str(".")
+			return
+		}
+		if cBlind {
+			// The client capture holds none of the server's packets, to
+			// this client or any other (one direction only): the client's
+			// own behaviour, not the capture's silence, tells whether the
+			// answer arrived.
+			if s.SYNACK.Count == 0 && !c.SYN.Last.Add(v.off.Offset).After(s.ServerRST.First) {
+				r.RSTOrigin, r.OriginSure = OriginServer, Certain
+				r.judged(Refused, Server, Inferred).str("The server answered the SYN with a RST (ECONNREFUSED), and the client never resent its SYN after it: most likely the RST reached it, though the client capture, ").
+					str(clientBlindWords).str(", cannot show it").lostSYNs(lost).str(".")
+				r.Candidates = append(r.Candidates[:0], Server)
+				return
+			}
+			if sure == Proven {
+				sure = Inferred
+			}
+			r.judged(Timeout, ReturnPath, sure).str("The server answered with ").answers(s).str(", and none is in the client capture, ").str(clientBlindWords).
+				str(": most likely they were lost on the way back").waited(waited).lostSYNs(lost).str(".")
+			r.Candidates = append(r.Candidates[:0], ReturnPath, Client)
+			r.Settle = "a capture on the client of both directions would tell"
 			return
 		}
 		r.judged(Timeout, Unknown, "").str("The server answered with ").answers(s).str(", but the client capture ends before it could have arrived").waited(waited).str(".")
@@ -864,6 +887,10 @@ func serverOutboundUnseen(c, s *flows.Attempt) bool {
 		(s.ServerHops.Count == 0 || c.SYNACK.Count > 0 || c.ServerData.Count > 0)
 }
 
+// clientBlindWords names why a client capture cannot show what reached the
+// client: it holds no packet from the server.
+const clientBlindWords = "which holds no packet from the server at all (taken in one direction only: a filter such as 'src host', a tap, or answers arriving on another interface?)"
+
 // blindWords names why serverOutboundUnseen.
 const blindWords = "it holds none of the server's packets of this connection (taken in one direction only: a filter such as 'dst port', a tap, or answers routed out another interface?)"
 
@@ -894,6 +921,12 @@ func judgeBothAnswered(c, s *flows.Attempt, r *Result, v *joinView, blind bool) 
 		}
 	case Stalled:
 		switch {
+		case s.ServerRST.Count > 0 && c.ServerRST.Count+c.SYNACK.Count+c.ServerData.Count+c.ServerHops.Count == 0:
+			// The client capture holds no packet of the server at all: its
+			// lack of the RST says nothing.
+			r.RSTOrigin, r.OriginSure = OriginServer, Certain
+			r.judged(Reset, Server, Inferred).str("The handshake completed, then the server reset the connection (ECONNRESET): its capture shows the RST leaving, and the client capture, ").
+				str(clientBlindWords).str(", cannot show it arriving.")
 		case s.ClientData.Count > 0 && s.ServerData.Count > 0 && r.Cause == CausePMTU:
 			t := r.judged(Stalled, ReturnPath, Proven).str("The server received the request and sent ").num(s.ServerBytes).
 				str(" bytes of reply in segments of up to ").num(uint64(s.ServerMaxSeg)).str(" bytes, but the client got ")

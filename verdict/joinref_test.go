@@ -153,7 +153,7 @@ func refJudgeBoth(c, s *flows.Attempt, v *joinView) Result {
 		(s.ServerHops.Count == 0 || c.SYNACK.Count > 0 || c.ServerData.Count > 0)
 	const blindWords = "it holds none of the server's packets of this connection (taken in one direction only: a filter such as 'dst port', a tap, or answers routed out another interface?)"
 	switch {
-	case c.SYNACK.Count > 0:
+	case c.SYNACK.Count > 0 || c.Established():
 		refJudgeBothAnswered(c, s, &r, v, blind)
 	case c.ServerRST.Count > 0 && c.RSTInHandshake:
 		switch {
@@ -235,11 +235,28 @@ func refJudgeBothUnanswered(c, s *flows.Attempt, r *Result, v *joinView, lostSYN
 		if s.SYNACK.Count == 0 {
 			first = s.ServerRST.First
 		}
-		if s.SYNAfterSYNACK > 0 || v.toClient(first, c.SYN.First) {
+		if s.SYNAfterSYNACK > 0 || (c.ServerHops.Count > 0 && v.toClient(first, c.SYN.First)) {
 			if s.SYNAfterSYNACK > 0 {
 				sure = Proven // the client resent its SYN after the answer left: no clock needed
 			}
 			r.set(Timeout, ReturnPath, sure, "The server answered with %s, but none reached the client: they were lost on the way back%s%s.", answer, waitWords, lostSYNs)
+			return
+		}
+		if c.ServerHops.Count == 0 {
+			// The client capture shows no packet of the server at all.
+			const clientBlind = "which holds no packet from the server at all (taken in one direction only: a filter such as 'src host', a tap, or answers arriving on another interface?)"
+			if s.SYNACK.Count == 0 && !c.SYN.Last.Add(v.off.Offset).After(s.ServerRST.First) {
+				r.RSTOrigin, r.OriginSure = OriginServer, Certain
+				r.set(Refused, Server, Inferred, "The server answered the SYN with a RST (ECONNREFUSED), and the client never resent its SYN after it: most likely the RST reached it, though the client capture, %s, cannot show it%s.", clientBlind, lostSYNs)
+				r.Candidates = []Place{Server}
+				return
+			}
+			if sure == Proven {
+				sure = Inferred
+			}
+			r.set(Timeout, ReturnPath, sure, "The server answered with %s, and none is in the client capture, %s: most likely they were lost on the way back%s%s.", answer, clientBlind, waitWords, lostSYNs)
+			r.Candidates = []Place{ReturnPath, Client}
+			r.Settle = "a capture on the client of both directions would tell"
 			return
 		}
 		r.set(Timeout, Unknown, "", "The server answered with %s, but the client capture ends before it could have arrived%s.", answer, waitWords)
@@ -271,6 +288,10 @@ func refJudgeBothAnswered(c, s *flows.Attempt, r *Result, v *joinView, blind boo
 		}
 	case Stalled:
 		switch {
+		case s.ServerRST.Count > 0 && c.ServerRST.Count == 0 && c.SYNACK.Count == 0 && c.ServerData.Count == 0 && c.ServerHops.Count == 0:
+			r.RSTOrigin, r.OriginSure = OriginServer, Certain
+			r.set(Reset, Server, Inferred, "The handshake completed, then the server reset the connection (ECONNRESET): its capture shows the RST leaving, and the client capture, %s, cannot show it arriving.",
+				"which holds no packet from the server at all (taken in one direction only: a filter such as 'src host', a tap, or answers arriving on another interface?)")
 		case s.ClientData.Count > 0 && s.ServerData.Count > 0 && r.Cause == CausePMTU:
 			got := "none of it"
 			if c.ServerData.Count > 0 {

@@ -574,8 +574,7 @@ func serverView(both view, answersSeen bool) (*view, error) {
 	var sv view
 	switch both.Verdict + "/" + both.Where {
 	case "timeout/server":
-		sv = both
-		sv.WhereConfidence = "proven"
+		sv = v("timeout", "server", []string{"server"}, "", "proven")
 		if !answersSeen {
 			sv = v("timeout", "server", []string{"server", "return-path"}, "", "likely")
 		}
@@ -841,8 +840,10 @@ func truth(args []string) error {
 			// client, may record one direction only: SYNs it shows
 			// unanswered are then only likely dropped at the server, their
 			// answers possibly lost on the way back, unseen.
-			if _, answersSeen := srvRefTTL[ca.Server.Addr()]; sa != nil && !answersSeen && both.Verdict == "timeout" && both.Where == "server" {
-				both = v("timeout", "server", []string{"server", "return-path"}, "", "likely")
+			if sa != nil && both.Verdict == "timeout" && both.Where == "server" {
+				if _, answersSeen := srvRefTTL[sa.Server.Addr()]; !answersSeen {
+					both = v("timeout", "server", []string{"server", "return-path"}, "", "likely")
+				}
 			}
 		}
 		switch kind {
