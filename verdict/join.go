@@ -817,7 +817,7 @@ func judgeBothUnanswered(c, s *flows.Attempt, r *Result, v *joinView, lost lostS
 		if s.SYNACK.Count == 0 {
 			first = s.ServerRST.First
 		}
-		cBlind := c.ServerHops.Count == 0 // no SYN-ACK of the server in the client capture at all
+		cBlind := clientInboundUnseen(c)
 		if s.SYNAfterSYNACK > 0 || (!cBlind && v.toClient(first, c.SYN.First)) {
 			if s.SYNAfterSYNACK > 0 {
 				sure = Proven // the client resent its SYN after the answer left: no clock needed
@@ -883,8 +883,15 @@ func portWords(c *flows.Attempt) string {
 // such a capture: that a RST did not come from the server, that the server
 // never answered. What reached the server still can.
 func serverOutboundUnseen(c, s *flows.Attempt) bool {
-	return s.SYNACK.Count == 0 && s.ServerRST.Count == 0 && s.ServerData.Count == 0 && s.ServerFIN.Count == 0 &&
-		(s.ServerHops.Count == 0 || c.SYNACK.Count > 0 || c.ServerData.Count > 0)
+	return noServerPackets(s) && (s.ServerHops.Count == 0 || c.SYNACK.Count > 0 || c.ServerData.Count > 0)
+}
+
+// clientInboundUnseen reports that the client capture holds none of the
+// server's packets of an attempt, nor any SYN-ACK of the server to another
+// connection: taken in one direction only, it cannot show what reached
+// the client, only what the client did.
+func clientInboundUnseen(c *flows.Attempt) bool {
+	return noServerPackets(c) && c.ServerHops.Count == 0
 }
 
 // clientBlindWords names why a client capture cannot show what reached the
@@ -921,9 +928,8 @@ func judgeBothAnswered(c, s *flows.Attempt, r *Result, v *joinView, blind bool) 
 		}
 	case Stalled:
 		switch {
-		case s.ServerRST.Count > 0 && c.ServerRST.Count+c.SYNACK.Count+c.ServerData.Count+c.ServerHops.Count == 0:
-			// The client capture holds no packet of the server at all: its
-			// lack of the RST says nothing.
+		case s.ServerRST.Count > 0 && clientInboundUnseen(c):
+			// Its lack of the RST says nothing.
 			r.RSTOrigin, r.OriginSure = OriginServer, Certain
 			r.judged(Reset, Server, Inferred).str("The handshake completed, then the server reset the connection (ECONNRESET): its capture shows the RST leaving, and the client capture, ").
 				str(clientBlindWords).str(", cannot show it arriving.")

@@ -235,14 +235,15 @@ func refJudgeBothUnanswered(c, s *flows.Attempt, r *Result, v *joinView, lostSYN
 		if s.SYNACK.Count == 0 {
 			first = s.ServerRST.First
 		}
-		if s.SYNAfterSYNACK > 0 || (c.ServerHops.Count > 0 && v.toClient(first, c.SYN.First)) {
+		cBlind := c.SYNACK.Count+c.ServerRST.Count+c.ServerData.Count+c.ServerFIN.Count == 0 && c.ServerHops.Count == 0
+		if s.SYNAfterSYNACK > 0 || (!cBlind && v.toClient(first, c.SYN.First)) {
 			if s.SYNAfterSYNACK > 0 {
 				sure = Proven // the client resent its SYN after the answer left: no clock needed
 			}
 			r.set(Timeout, ReturnPath, sure, "The server answered with %s, but none reached the client: they were lost on the way back%s%s.", answer, waitWords, lostSYNs)
 			return
 		}
-		if c.ServerHops.Count == 0 {
+		if cBlind {
 			// The client capture shows no packet of the server at all.
 			const clientBlind = "which holds no packet from the server at all (taken in one direction only: a filter such as 'src host', a tap, or answers arriving on another interface?)"
 			if s.SYNACK.Count == 0 && !c.SYN.Last.Add(v.off.Offset).After(s.ServerRST.First) {
@@ -288,7 +289,7 @@ func refJudgeBothAnswered(c, s *flows.Attempt, r *Result, v *joinView, blind boo
 		}
 	case Stalled:
 		switch {
-		case s.ServerRST.Count > 0 && c.ServerRST.Count == 0 && c.SYNACK.Count == 0 && c.ServerData.Count == 0 && c.ServerHops.Count == 0:
+		case s.ServerRST.Count > 0 && c.ServerRST.Count == 0 && c.SYNACK.Count == 0 && c.ServerData.Count == 0 && c.ServerFIN.Count == 0 && c.ServerHops.Count == 0:
 			r.RSTOrigin, r.OriginSure = OriginServer, Certain
 			r.set(Reset, Server, Inferred, "The handshake completed, then the server reset the connection (ECONNRESET): its capture shows the RST leaving, and the client capture, %s, cannot show it arriving.",
 				"which holds no packet from the server at all (taken in one direction only: a filter such as 'src host', a tap, or answers arriving on another interface?)")

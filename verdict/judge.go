@@ -566,8 +566,13 @@ func judgeServer(a *flows.Attempt, r *Result, cfg Config) {
 // only the server's answers to other connections, captured, prove that its
 // silence on this one is real.
 func serverUnseen(a *flows.Attempt) bool {
-	return a.SYNACK.Count == 0 && a.ServerRST.Count == 0 && a.ServerData.Count == 0 && a.ServerFIN.Count == 0 &&
-		a.ICMP.Count == 0 && (a.Established() || a.ServerHops.Count == 0)
+	return noServerPackets(a) && a.ICMP.Count == 0 && (a.Established() || a.ServerHops.Count == 0)
+}
+
+// noServerPackets reports that a capture holds none of the server's
+// packets of an attempt: no SYN-ACK, RST, data or FIN.
+func noServerPackets(a *flows.Attempt) bool {
+	return a.SYNACK.Count+a.ServerRST.Count+a.ServerData.Count+a.ServerFIN.Count == 0
 }
 
 // judgeServerUnseen judges, at the server, an attempt the capture holds
