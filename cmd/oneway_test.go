@@ -214,3 +214,64 @@ func TestOneWayClientCaptureJoined(t *testing.T) {
 		t.Errorf("%d attempts, want 270", n)
 	}
 }
+
+// A server capture that misses some of the server's answers, its packets
+// on half the connections to port 80 routed out another interface (as
+// ECMP or a policy route would send them), or only their SYN-ACKs (capture
+// drops), shows the server silent where it may have answered: the
+// clients' ACKs of SYN-ACKs it lacks say so. No silence of the server is
+// then proven from it, alone or joined, and no RST the client got is
+// called forged but the router's (port 84): port 86's SYNs, dropped in the
+// server's INPUT chain, are a timeout at the server, likely, the return
+// path still a candidate. The connections to port 80 stay established.
+func TestServerCaptureMissingSomeAnswers(t *testing.T) {
+	client, server := mixedCapture(t)
+	for _, synACKsOnly := range []bool{false, true} {
+		stripped := 0
+		partial := keepFrames(t, server, "partial.pcap", func(frame []byte) bool {
+			if len(frame) < 48 || frame[12] != 8 || frame[13] != 0 || frame[23] != 6 {
+				return true
+			}
+			tcp := frame[14+20:]
+			// Linux gives connect() odd ports: bit 1 splits them.
+			if string(tcp[0:2]) == "\x00\x50" && tcp[3]&2 != 0 && (!synACKsOnly || tcp[13] == 0x12) {
+				stripped++
+				return false
+			}
+			return true
+		})
+		if stripped == 0 {
+			t.Fatal("no packet from port 80 to half the client ports in the mixed scenario's server capture")
+		}
+		check := func(args []string, want int) {
+			t.Helper()
+			_, stdout, _ := runMain(append([]string{"analyze", "--format", "json"}, args...)...)
+			port86 := 0
+			n := eachAttempt(t, stdout, partial, func(r map[string]any, port, desc string) {
+				if r["where"] == "server" && r["verdict"] == "timeout" && r["where_confidence"] == "proven" {
+					t.Errorf("a silence proven from a capture missing some of the server's answers: %s", desc)
+				}
+				if r["rst_origin"] == "path" && port != "84" && port != "85" {
+					t.Errorf("a RST called forged where the path sent none: %s", desc)
+				}
+				switch port {
+				case "80":
+					if r["verdict"] != "established" {
+						t.Errorf("want established: %s", desc)
+					}
+				case "86":
+					port86++
+					if r["verdict"] != "timeout" || r["where"] != "server" || r["where_confidence"] != "likely" ||
+						!slices.Contains(anyStrings(r["candidates"]), "return-path") || !strings.Contains(r["explanation"].(string), "misses some of the server's packets") {
+						t.Errorf("want a timeout at the server, likely, the return path a candidate, saying why: %s", desc)
+					}
+				}
+			})
+			if n != want || port86 == 0 {
+				t.Errorf("%v: %d attempts (want %d), %d to port 86", args, n, want, port86)
+			}
+		}
+		check([]string{partial}, 180)
+		check([]string{"--client", client, "--server", partial}, 270)
+	}
+}

@@ -87,12 +87,21 @@ type Seen struct {
 
 // HopRef is what a capture showed of the packets one address sent, other
 // than RSTs: the reference for judging whether a RST claiming to come from
-// that address really did.
+// that address really did, and whether the capture can be trusted to hold
+// what the address sent.
 type HopRef struct {
-	TTL   uint8  // TTL / hop limit of the latest such packet
+	TTL   uint8  // TTL / hop limit of the latest SYN-ACK from the address
 	IPID  uint16 // its IPv4 identification
-	Count uint32
+	Count uint32 // SYN-ACKs from the address
 	From  capture.Ref
+	// Missed counts handshakes with the address as server that its
+	// clients completed, acknowledging a SYN-ACK this capture does not
+	// hold: the capture misses some of what the address sends (answers
+	// routed out another interface, a filter, capture drops), so its
+	// silence on another connection proves nothing. MissedAt is the
+	// latest such client ACK.
+	Missed   uint32
+	MissedAt capture.Ref
 }
 
 // EndReason says why an attempt was handed on.

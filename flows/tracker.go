@@ -143,8 +143,9 @@ type Tracker struct {
 	epoch         int64
 	lastTombSweep time.Time
 
-	// serverTTL is the TTL of the latest SYN-ACK from each address: the
-	// reference for judging RSTs that claim that address.
+	// serverTTL is what the capture showed of each server address's
+	// packets (HopRef): the reference for judging RSTs that claim that
+	// address, and for trusting its silence.
 	serverTTL map[netip.Addr]HopRef
 	// midstream holds connections seen without their SYN.
 	midstream map[Key]*Midstream
@@ -371,6 +372,15 @@ func (t *Tracker) straggle(s *connSlot, p *capture.Packet, fromClient bool) {
 	}
 }
 
+// missedSYNACK notes that a client completed a handshake with server,
+// acknowledging a SYN-ACK the capture does not hold (HopRef.Missed).
+func (t *Tracker) missedSYNACK(server netip.Addr, p *capture.Packet) {
+	ref := t.serverTTL[server]
+	ref.Missed++
+	ref.MissedAt = p.Ref
+	t.serverTTL[server] = ref
+}
+
 // seconds is ts in whole seconds since the tracker's epoch, the time
 // tombs keep.
 func (t *Tracker) seconds(ts time.Time) int32 {
@@ -549,6 +559,7 @@ func (t *Tracker) fromClient(a *attemptState, p *capture.Packet) *attemptState {
 			if (a.SYNACK.Count > 0 && p.Ack == a.ServerISN+1) || (a.SYNACK.Count == 0 && (p.Seq == a.ISN+1 || p.Seq == a.ISN+1+a.SYNData)) {
 				if a.SYNACK.Count == 0 {
 					a.ServerISN = p.Ack - 1
+					t.missedSYNACK(a.Key.Server.Addr(), p)
 				}
 				t.see(&a.ACK, p)
 				if p.PayloadLen == 0 && !f.Has(capture.FlagFIN) {
@@ -607,7 +618,11 @@ func (t *Tracker) fromServer(a *attemptState, p *capture.Packet) {
 		t.record(a, p, EvSYNACK, false)
 		src := p.Src.Addr()
 		ref := t.serverTTL[src]
-		t.serverTTL[src] = HopRef{TTL: p.TTL, IPID: p.IPID, Count: ref.Count + 1, From: p.Ref}
+		ref.TTL, ref.IPID, ref.Count, ref.From = p.TTL, p.IPID, ref.Count+1, p.Ref
+		if a.SYNACK.Count == 1 && a.ACK.Count > 0 && ref.Missed > 0 {
+			ref.Missed-- // the client's ACK came first (files merged out of order): not missed
+		}
+		t.serverTTL[src] = ref
 	case f.Has(capture.FlagRST):
 		// Before the handshake completes, a RST counts only if it
 		// acknowledges the SYN, as real stacks judge it (RFC 9293 3.10.7.3).
@@ -823,7 +838,7 @@ func (t *Tracker) Expire(now time.Time) {
 		// the server's earlier SYN-ACKs) but not forever: a scan of many
 		// servers must not grow the table without end.
 		for addr, ref := range t.serverTTL {
-			if far(now, ref.From.TS, serverTTLKeep*t.cfg.Idle) {
+			if far(now, ref.From.TS, serverTTLKeep*t.cfg.Idle) && far(now, ref.MissedAt.TS, serverTTLKeep*t.cfg.Idle) {
 				delete(t.serverTTL, addr)
 			}
 		}

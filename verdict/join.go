@@ -750,7 +750,7 @@ func judgeBoth(r *Result, js *joinScratch, c, s *flows.Attempt, v *joinView) {
 		case blind:
 			// What the client capture alone says stands.
 			r.Settle = settle
-			t.str(" The server capture cannot settle who sent the RST: ").str(blindWords).str(".")
+			t.str(" The server capture cannot settle who sent the RST: ").serverBlind(s).str(".")
 		default:
 			// What the client capture alone says stands.
 			r.Settle, r.Partial = settle, true
@@ -834,14 +834,14 @@ func judgeBothUnanswered(c, s *flows.Attempt, r *Result, v *joinView, lost lostS
 			if s.SYNACK.Count == 0 && !c.SYN.Last.Add(v.off.Offset).After(s.ServerRST.First) {
 				r.RSTOrigin, r.OriginSure = OriginServer, Certain
 				r.judged(Refused, Server, Inferred).str("The server answered the SYN with a RST (ECONNREFUSED), and the client never resent its SYN after it: most likely the RST reached it, though the client capture, ").
-					str(clientBlindWords).str(", cannot show it").lostSYNs(lost).str(".")
+					clientBlind(c).str(", cannot show it").lostSYNs(lost).str(".")
 				r.Candidates = append(r.Candidates[:0], Server)
 				return
 			}
 			if sure == Proven {
 				sure = Inferred
 			}
-			r.judged(Timeout, ReturnPath, sure).str("The server answered with ").answers(s).str(", and none is in the client capture, ").str(clientBlindWords).
+			r.judged(Timeout, ReturnPath, sure).str("The server answered with ").answers(s).str(", and none is in the client capture, ").clientBlind(c).
 				str(": most likely they were lost on the way back").waited(waited).lostSYNs(lost).str(".")
 			r.Candidates = append(r.Candidates[:0], ReturnPath, Client)
 			r.Settle = "a capture on the client of both directions would tell"
@@ -851,7 +851,7 @@ func judgeBothUnanswered(c, s *flows.Attempt, r *Result, v *joinView, lost lostS
 		r.unknownAmong(ReturnPath, Client)
 	case blind:
 		r.judged(Timeout, Server, Inferred).str("The server received ").count(s.SYN.Count, "SYN").
-			str(", but its capture cannot show whether it answered: ").str(blindWords).
+			str(", but its capture cannot show whether it answered: ").serverBlind(s).
 			str(". Most likely they were dropped on the server host (a firewall after the capture point, a full SYN queue), unless they were answered and the answers lost on the way back").
 			waited(waited).lostSYNs(lost).str(".")
 		r.Candidates = append(r.Candidates[:0], Server, ReturnPath)
@@ -883,7 +883,7 @@ func portWords(c *flows.Attempt) string {
 // such a capture: that a RST did not come from the server, that the server
 // never answered. What reached the server still can.
 func serverOutboundUnseen(c, s *flows.Attempt) bool {
-	return noServerPackets(s) && (s.ServerHops.Count == 0 || c.SYNACK.Count > 0 || c.ServerData.Count > 0)
+	return noServerPackets(s) && (s.ServerHops.Count == 0 || serverMissesSome(s) || c.SYNACK.Count > 0 || c.ServerData.Count > 0)
 }
 
 // clientInboundUnseen reports that the client capture holds none of the
@@ -891,15 +891,25 @@ func serverOutboundUnseen(c, s *flows.Attempt) bool {
 // connection: taken in one direction only, it cannot show what reached
 // the client, only what the client did.
 func clientInboundUnseen(c *flows.Attempt) bool {
-	return noServerPackets(c) && c.ServerHops.Count == 0
+	return noServerPackets(c) && (c.ServerHops.Count == 0 || serverMissesSome(c))
 }
 
-// clientBlindWords names why a client capture cannot show what reached the
-// client: it holds no packet from the server.
-const clientBlindWords = "which holds no packet from the server at all (taken in one direction only: a filter such as 'src host', a tap, or answers arriving on another interface?)"
+// clientBlind writes why the client capture is clientInboundUnseen, as a
+// relative clause.
+func (t *text) clientBlind(c *flows.Attempt) *text {
+	if c.ServerHops.Count > 0 {
+		return t.str("which ").missesSome(c)
+	}
+	return t.str("which holds no packet from the server at all (taken in one direction only: a filter such as 'src host', a tap, or answers arriving on another interface?)")
+}
 
-// blindWords names why serverOutboundUnseen.
-const blindWords = "it holds none of the server's packets of this connection (taken in one direction only: a filter such as 'dst port', a tap, or answers routed out another interface?)"
+// serverBlind writes why the server capture is serverOutboundUnseen.
+func (t *text) serverBlind(s *flows.Attempt) *text {
+	if serverMissesSome(s) {
+		return t.str("it ").missesSome(s)
+	}
+	return t.str("it holds none of the server's packets of this connection (taken in one direction only: a filter such as 'dst port', a tap, or answers routed out another interface?)")
+}
 
 // waited says how long the client waited for an answer.
 func (t *text) waited(d time.Duration) *text {
@@ -932,7 +942,7 @@ func judgeBothAnswered(c, s *flows.Attempt, r *Result, v *joinView, blind bool) 
 			// Its lack of the RST says nothing.
 			r.RSTOrigin, r.OriginSure = OriginServer, Certain
 			r.judged(Reset, Server, Inferred).str("The handshake completed, then the server reset the connection (ECONNRESET): its capture shows the RST leaving, and the client capture, ").
-				str(clientBlindWords).str(", cannot show it arriving.")
+				clientBlind(c).str(", cannot show it arriving.")
 		case s.ClientData.Count > 0 && s.ServerData.Count > 0 && r.Cause == CausePMTU:
 			t := r.judged(Stalled, ReturnPath, Proven).str("The server received the request and sent ").num(s.ServerBytes).
 				str(" bytes of reply in segments of up to ").num(uint64(s.ServerMaxSeg)).str(" bytes, but the client got ")

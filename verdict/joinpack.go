@@ -205,6 +205,10 @@ func (p *Packer) Pack(dst []byte, a *flows.Attempt) []byte {
 	e.u(uint64(a.ServerHops.IPID))
 	e.u(uint64(a.ServerHops.Count))
 	e.ref(&a.ServerHops.From)
+	e.u(uint64(a.ServerHops.Missed))
+	if a.ServerHops.Missed > 0 {
+		e.ref(&a.ServerHops.MissedAt)
+	}
 	return e.b
 }
 
@@ -341,6 +345,10 @@ func (p *Packer) Unpack(b []byte, a *flows.Attempt) error {
 	a.ServerHops.IPID = uint16(d.u())
 	a.ServerHops.Count = uint32(d.u())
 	d.ref(&a.ServerHops.From)
+	a.ServerHops.Missed = uint32(d.u())
+	if a.ServerHops.Missed > 0 {
+		d.ref(&a.ServerHops.MissedAt)
+	}
 	if d.bad || d.i0 != len(d.b) {
 		return errPacked
 	}

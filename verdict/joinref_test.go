@@ -149,9 +149,15 @@ func refJudgeBoth(c, s *flows.Attempt, v *joinView) Result {
 	// The server capture shows nothing the server sent for the attempt,
 	// and cannot be trusted to: it shows no SYN-ACK of the server at all,
 	// or the client got answers it lacks.
+	// Or it is known to miss some of the server's packets: clients' ACKs
+	// acknowledge SYN-ACKs it lacks.
+	someMissed := s.ServerHops.Count > 0 && s.ServerHops.Missed > 0
 	blind := s.SYNACK.Count+s.ServerRST.Count+s.ServerData.Count+s.ServerFIN.Count == 0 &&
-		(s.ServerHops.Count == 0 || c.SYNACK.Count > 0 || c.ServerData.Count > 0)
-	const blindWords = "it holds none of the server's packets of this connection (taken in one direction only: a filter such as 'dst port', a tap, or answers routed out another interface?)"
+		(s.ServerHops.Count == 0 || someMissed || c.SYNACK.Count > 0 || c.ServerData.Count > 0)
+	blindWords := "it holds none of the server's packets of this connection (taken in one direction only: a filter such as 'dst port', a tap, or answers routed out another interface?)"
+	if someMissed {
+		blindWords = "it " + refMissesSome(s)
+	}
 	switch {
 	case c.SYNACK.Count > 0 || c.Established():
 		refJudgeBothAnswered(c, s, &r, v, blind)
@@ -235,7 +241,7 @@ func refJudgeBothUnanswered(c, s *flows.Attempt, r *Result, v *joinView, lostSYN
 		if s.SYNACK.Count == 0 {
 			first = s.ServerRST.First
 		}
-		cBlind := c.SYNACK.Count+c.ServerRST.Count+c.ServerData.Count+c.ServerFIN.Count == 0 && c.ServerHops.Count == 0
+		cBlind := c.SYNACK.Count+c.ServerRST.Count+c.ServerData.Count+c.ServerFIN.Count == 0 && (c.ServerHops.Count == 0 || c.ServerHops.Missed > 0)
 		if s.SYNAfterSYNACK > 0 || (!cBlind && v.toClient(first, c.SYN.First)) {
 			if s.SYNAfterSYNACK > 0 {
 				sure = Proven // the client resent its SYN after the answer left: no clock needed
@@ -244,8 +250,9 @@ func refJudgeBothUnanswered(c, s *flows.Attempt, r *Result, v *joinView, lostSYN
 			return
 		}
 		if cBlind {
-			// The client capture shows no packet of the server at all.
-			const clientBlind = "which holds no packet from the server at all (taken in one direction only: a filter such as 'src host', a tap, or answers arriving on another interface?)"
+			// The client capture shows no packet of the server at all, or
+			// misses some.
+			clientBlind := refClientBlind(c)
 			if s.SYNACK.Count == 0 && !c.SYN.Last.Add(v.off.Offset).After(s.ServerRST.First) {
 				r.RSTOrigin, r.OriginSure = OriginServer, Certain
 				r.set(Refused, Server, Inferred, "The server answered the SYN with a RST (ECONNREFUSED), and the client never resent its SYN after it: most likely the RST reached it, though the client capture, %s, cannot show it%s.", clientBlind, lostSYNs)
@@ -276,6 +283,21 @@ func refJudgeBothUnanswered(c, s *flows.Attempt, r *Result, v *joinView, lostSYN
 	}
 }
 
+// refMissesSome says how a capture misses some of the server's packets.
+func refMissesSome(a *flows.Attempt) string {
+	return fmt.Sprintf("misses some of the server's packets: %s to the server completed with a SYN-ACK it does not hold, acknowledged by the client (the latest at %s; answers routed out another interface, a filter, capture drops?)",
+		count(a.ServerHops.Missed, "connection"), a.ServerHops.MissedAt)
+}
+
+// refClientBlind says why a client capture cannot show what reached the
+// client.
+func refClientBlind(c *flows.Attempt) string {
+	if c.ServerHops.Count > 0 {
+		return "which " + refMissesSome(c)
+	}
+	return "which holds no packet from the server at all (taken in one direction only: a filter such as 'src host', a tap, or answers arriving on another interface?)"
+}
+
 // refJudgeBothAnswered judges an attempt whose SYN-ACK reached the client.
 func refJudgeBothAnswered(c, s *flows.Attempt, r *Result, v *joinView, blind bool) {
 	sure := v.sure()
@@ -289,10 +311,10 @@ func refJudgeBothAnswered(c, s *flows.Attempt, r *Result, v *joinView, blind boo
 		}
 	case Stalled:
 		switch {
-		case s.ServerRST.Count > 0 && c.ServerRST.Count == 0 && c.SYNACK.Count == 0 && c.ServerData.Count == 0 && c.ServerFIN.Count == 0 && c.ServerHops.Count == 0:
+		case s.ServerRST.Count > 0 && c.ServerRST.Count == 0 && c.SYNACK.Count == 0 && c.ServerData.Count == 0 && c.ServerFIN.Count == 0 && (c.ServerHops.Count == 0 || c.ServerHops.Missed > 0):
 			r.RSTOrigin, r.OriginSure = OriginServer, Certain
 			r.set(Reset, Server, Inferred, "The handshake completed, then the server reset the connection (ECONNRESET): its capture shows the RST leaving, and the client capture, %s, cannot show it arriving.",
-				"which holds no packet from the server at all (taken in one direction only: a filter such as 'src host', a tap, or answers arriving on another interface?)")
+				refClientBlind(c))
 		case s.ClientData.Count > 0 && s.ServerData.Count > 0 && r.Cause == CausePMTU:
 			got := "none of it"
 			if c.ServerData.Count > 0 {
@@ -459,6 +481,10 @@ func TestJoinWordsAreFmts(t *testing.T) {
 		ss = append(ss, s.a)
 	}
 	n := sameJoinWords(t, "mix", cs, ss, func(i int) []*flows.Attempt { return []*flows.Attempt{ss[(i*7+3)%len(ss)]} })
+	// The same, both captures known to miss some of the server's packets
+	// (HopRef.Missed).
+	mcs, mss := missingSome(cs), missingSome(ss)
+	n += sameJoinWords(t, "mix missing some", mcs, mss, func(i int) []*flows.Attempt { return []*flows.Attempt{mss[(i*7+3)%len(mss)]} })
 	dirs, err := filepath.Glob("../testdata/scenarios/*")
 	if err != nil {
 		t.Fatal(err)
@@ -485,6 +511,21 @@ func TestJoinWordsAreFmts(t *testing.T) {
 		}
 	}
 	t.Logf("%d verdicts alike", n)
+}
+
+// missingSome returns copies of as whose captures missed SYN-ACKs that
+// clients acknowledged on other connections to the same server.
+func missingSome(as []*flows.Attempt) []*flows.Attempt {
+	out := make([]*flows.Attempt, len(as))
+	for i, a := range as {
+		a = a.Clone()
+		a.ServerHops.Missed = uint32(1 + i%3)
+		if len(a.Events) > 0 {
+			a.ServerHops.MissedAt = a.Events[0].Ref
+		}
+		out[i] = a
+	}
+	return out
 }
 
 // sameJoinWords judges client's attempts with their exact counterparts in

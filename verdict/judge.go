@@ -499,6 +499,10 @@ func judgeServer(a *flows.Attempt, r *Result, cfg Config) {
 			str(", or its firewall rejects the connection.")
 	case a.SYNACK.Count == 0 && a.ICMP.Count > 0:
 		judgeICMP(a, r)
+	case a.SYNACK.Count == 0 && a.Established():
+		// The server's other packets are here, its SYN-ACK is not (a
+		// capture drop): the client's ACK proves it was sent.
+		judgeEstablished(a, r, cfg, VantageServer)
 	case a.SYNACK.Count == 0:
 		// A server answers a SYN at once; SYNs unanswered for as long as a
 		// client waits before giving up were dropped on the server host.
@@ -560,13 +564,31 @@ func judgeServer(a *flows.Attempt, r *Result, cfg Config) {
 // serverUnseen reports, at the server, an attempt of which the capture
 // holds none of the server's packets, and cannot be trusted to: the
 // client's own ACK acknowledges a SYN-ACK the capture lacks, or it holds no
-// SYN-ACK from the server's address at all, to any client. A capture of one
-// direction (a filter such as "dst port 443", tcpdump -Q in, a tap, routes
-// that send the answers out another interface) shows every SYN unanswered;
-// only the server's answers to other connections, captured, prove that its
-// silence on this one is real.
+// SYN-ACK from the server's address at all, to any client, or other
+// clients' ACKs acknowledge SYN-ACKs it lacks (serverMissesSome). A capture
+// of one direction (a filter such as "dst port 443", tcpdump -Q in, a tap,
+// routes that send the answers out another interface) shows every SYN
+// unanswered; only the server's answers to other connections, all of them
+// captured, prove that its silence on this one is real.
 func serverUnseen(a *flows.Attempt) bool {
-	return noServerPackets(a) && a.ICMP.Count == 0 && (a.Established() || a.ServerHops.Count == 0)
+	return noServerPackets(a) && a.ICMP.Count == 0 && (a.Established() || a.ServerHops.Count == 0 || serverMissesSome(a))
+}
+
+// serverMissesSome reports that a capture holding SYN-ACKs from an
+// attempt's server lacks others that the server's clients acknowledged:
+// it shows some of what the server sends, not all (answers to some
+// clients or some flows routed out another interface, ECMP, a filter,
+// capture drops), so no silence of the server in it is proof.
+func serverMissesSome(a *flows.Attempt) bool {
+	return a.ServerHops.Count > 0 && a.ServerHops.Missed > 0
+}
+
+// missesSome writes why a capture is serverMissesSome, as a predicate
+// ("misses some …") for the caller to give a subject.
+func (t *text) missesSome(a *flows.Attempt) *text {
+	return t.str("misses some of the server's packets: ").count(a.ServerHops.Missed, "connection").
+		str(" to the server completed with a SYN-ACK it does not hold, acknowledged by the client (the latest at ").ref(a.ServerHops.MissedAt).
+		str("; answers routed out another interface, a filter, capture drops?)")
 }
 
 // noServerPackets reports that a capture holds none of the server's
@@ -590,21 +612,39 @@ func judgeServerUnseen(a *flows.Attempt, r *Result, cfg Config) {
 	r.Candidates = append(r.Candidates[:0], Server, ReturnPath)
 	r.Settle = "a capture showing the server's own packets would tell which"
 	waited := sub(a.End, a.SYN.First)
+	some := serverMissesSome(a)
+	if some {
+		r.Settle = "a capture of all the server's packets (every interface it sends from) would tell which"
+	}
 	if waited < cfg.SYNTimeout {
 		r.Where = Unknown
-		r.judged(Incomplete, Unknown, "").str("The server received ").count(a.SYN.Count, "SYN").str(" and ").endWords(a, a.SYN.Last, "the last").
-			str(", before its answer could be ruled out; this capture holds no packet from the server at all.")
+		t := r.judged(Incomplete, Unknown, "").str("The server received ").count(a.SYN.Count, "SYN").str(" and ").endWords(a, a.SYN.Last, "the last").
+			str(", before its answer could be ruled out; ")
+		if some {
+			t.str("this capture ").missesSome(a).str(".")
+			return
+		}
+		t.str("this capture holds no packet from the server at all.")
 		return
 	}
 	if a.SYN.Count == 1 && waited > lonelySYN {
 		// A client that got no answer resends its SYN within a second.
 		r.Where = Unknown
-		r.judged(Incomplete, Unknown, "").str("The server received 1 SYN, and the client never resent it though the capture went on: most likely it got an answer (a RST, a SYN-ACK) that this capture does not show, for it holds no packet from the server at all (").
-			str(oneWay).str("); or it gave up within a second.")
+		t := r.judged(Incomplete, Unknown, "").str("The server received 1 SYN, and the client never resent it though the capture went on: most likely it got an answer (a RST, a SYN-ACK) that this capture does not show, for ")
+		if some {
+			t.str("this capture ").missesSome(a).str("; or it gave up within a second.")
+			return
+		}
+		t.str("it holds no packet from the server at all (").str(oneWay).str("); or it gave up within a second.")
 		return
 	}
-	r.judged(Timeout, Server, Inferred).str("The server received ").count(a.SYN.Count, "SYN").str(" over ").dur(sub(a.SYN.Last, a.SYN.First)).
-		str(", and this capture holds no answer to them, nor any SYN-ACK from the server to another client: most likely they were dropped on the server host (a firewall after the capture point, a full SYN queue), unless it is ").
+	t := r.judged(Timeout, Server, Inferred).str("The server received ").count(a.SYN.Count, "SYN").str(" over ").dur(sub(a.SYN.Last, a.SYN.First))
+	if some {
+		t.str(", and this capture holds no answer to them; but it ").missesSome(a).
+			str(": most likely they were dropped on the server host (a firewall after the capture point, a full SYN queue), unless they were answered unseen and the answers lost on the way back.")
+		return
+	}
+	t.str(", and this capture holds no answer to them, nor any SYN-ACK from the server to another client: most likely they were dropped on the server host (a firewall after the capture point, a full SYN queue), unless it is ").
 		str(oneWay).str(", and the answers were lost on the way back.")
 }
 
