@@ -622,6 +622,11 @@ func (jn *joiner) side(side verdict.Vantage) verdict.Side {
 			sd.Dropped += s.Dropped
 		}
 	}
+	if sd.Coverage == nil {
+		// Read to the end and no packet in it (a filter that matched
+		// nothing, the wrong interface): it covers no time at all.
+		sd.Coverage = []verdict.Span{}
+	}
 	return sd
 }
 
@@ -648,6 +653,13 @@ func (jn *joiner) footer() ([]report.Source, []string) {
 	}
 	if jn.swapped {
 		warnings = append(warnings, "--client and --server look swapped: the TTLs say the --client capture was taken at the server end (SYNs arrive with hops lost, SYN-ACKs leave undecremented) or the --server one at the client end; judged as swapped")
+	}
+	if jn.stream != nil {
+		for _, side := range []verdict.Vantage{verdict.VantageClient, verdict.VantageServer} {
+			if len(jn.side(side).Coverage) == 0 {
+				warnings = append(warnings, fmt.Sprintf("the %s side's captures hold no packet (a filter that matched nothing, the wrong interface?): they confirm no attempt, and each was judged from the other side's alone", side))
+			}
+		}
 	}
 	if jn.sameSide {
 		warnings = append(warnings, "all captures look taken on the same side, so nothing was joined: each was judged alone (rotated files of one capture go together with --client or --server; --client and --server also say which side is which)")

@@ -275,3 +275,26 @@ func TestServerCaptureMissingSomeAnswers(t *testing.T) {
 		check([]string{"--client", client, "--server", partial}, 270)
 	}
 }
+
+// A server capture that holds no packet at all (a filter that matched
+// nothing, the wrong interface) covers no time: it confirms nothing, and
+// above all proves no loss. Every attempt is judged as the client's
+// capture alone judges it, and the footer says why.
+func TestEmptyServerCaptureProvesNothing(t *testing.T) {
+	client, server := mixedCapture(t)
+	empty := keepFrames(t, server, "empty.pcap", func([]byte) bool { return false })
+	alone := map[string]string{}
+	_, stdout, _ := runMain("analyze", "--format", "json", client)
+	eachAttempt(t, stdout, client, func(r map[string]any, port, desc string) {
+		alone[r["client"].(string)] = fmt.Sprint(r["verdict"], r["where"], r["where_confidence"], r["rst_origin"])
+	})
+	_, stdout, stderr := runMain("analyze", "--format", "json", "--client", client, "--server", empty)
+	n := eachAttempt(t, stdout, empty, func(r map[string]any, port, desc string) {
+		if got := fmt.Sprint(r["verdict"], r["where"], r["where_confidence"], r["rst_origin"]); got != alone[r["client"].(string)] {
+			t.Errorf("judged otherwise than from the client capture alone (%s): %s", alone[r["client"].(string)], desc)
+		}
+	})
+	if n != 270 || !strings.Contains(stderr, "the server side's captures hold no packet") {
+		t.Errorf("%d attempts (want 270); stderr: %s", n, stderr)
+	}
+}

@@ -21,6 +21,8 @@ type Side struct {
 	// when it holds no packet. Coverage, when set, says more precisely
 	// when it ran: one span per file, in time order (rotated files can
 	// leave gaps, a capture can stop early).
+	// Coverage non-nil and empty: the capture was read and held no
+	// packet, so it covers nothing (an empty file is no proof of loss).
 	First, Last time.Time
 	Coverage    []Span
 	// Dropped is how many packets the capture itself dropped: missing
@@ -31,7 +33,7 @@ type Side struct {
 // spans is the side's coverage; nil when nothing says (then it is taken
 // to cover everything, as a test's literal attempts do).
 func (s *Side) spans() []Span {
-	if len(s.Coverage) > 0 {
+	if s.Coverage != nil {
 		return s.Coverage
 	}
 	if s.First.IsZero() {
