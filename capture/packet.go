@@ -77,6 +77,10 @@ const (
 	// KindDNS is a DNS message over UDP (port 53): DNS holds it, Src and
 	// Dst are the UDP endpoints, and the TCP fields are zero.
 	KindDNS
+	// KindOtherIP is any other IP packet (UDP, ICMP echo, …), returned
+	// only when Reader.ReportOtherIP asks: Src and Dst hold its addresses
+	// (ports zero), the rest is zero. It says which hosts a capture shows.
+	KindOtherIP
 )
 
 // TCPOptions are the handshake options synpath uses to recognise the same

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -74,6 +75,7 @@ type Reader struct {
 	frame    Frame
 	// onFrame, if set, sees every record (OnFrame).
 	onFrame func(*Frame)
+	otherIP bool // return IP packets Next would skip, as KindOtherIP
 	// filter, if set, passes over the records it rejects (SetFilter).
 	filter *Filter
 	// snap and ifNames describe a live capture's interfaces, for Frames.
@@ -213,6 +215,11 @@ func (r *Reader) KernelDrops() uint64 {
 // writes. The Frame and its Data are valid only during the call.
 func (r *Reader) OnFrame(f func(*Frame)) { r.onFrame = f }
 
+// ReportOtherIP has Next return the IP packets it would skip (neither TCP,
+// an ICMP error quoting TCP, nor DNS) as KindOtherIP packets, still counted
+// in Stats.Skipped: a join learns from them which hosts a capture shows.
+func (r *Reader) ReportOtherIP(on bool) { r.otherIP = on }
+
 // SetFilter has Next pass over the records f rejects (counted in
 // Stats.Filtered); they keep their numbers. A live capture runs its filter
 // in the kernel instead.
@@ -308,7 +315,11 @@ func (r *Reader) Next(p *Packet) error {
 			r.stats.DNS++
 		case classSkipped:
 			r.stats.Skipped++
-			continue
+			if !r.otherIP || !p.Src.Addr().IsValid() || !p.Dst.Addr().IsValid() {
+				continue
+			}
+			src, dst := p.Src.Addr(), p.Dst.Addr()
+			*p = Packet{Kind: KindOtherIP, Src: netip.AddrPortFrom(src, 0), Dst: netip.AddrPortFrom(dst, 0)}
 		case classUnknownLink:
 			r.stats.Skipped++
 			r.stats.unread(r.rec.link)

@@ -395,3 +395,32 @@ func TestStatsCounts(t *testing.T) {
 		t.Errorf("packets %+v", ps)
 	}
 }
+
+// ReportOtherIP returns the IP packets Next would skip, with their
+// addresses only, and counts them as skipped all the same: the mixed
+// scenario's server capture holds 4 UDP packets, one ARP-free Ethernet
+// link, and nothing else but TCP.
+func TestReportOtherIP(t *testing.T) {
+	const file = "../testdata/scenarios/mixed/server.pcap"
+	for _, on := range []bool{false, true} {
+		rd, err := Open(file)
+		if err != nil {
+			t.Skip(err)
+		}
+		rd.ReportOtherIP(on)
+		other := 0
+		var p Packet
+		for rd.Next(&p) == nil {
+			if p.Kind == KindOtherIP {
+				other++
+				if !p.Src.Addr().IsValid() || !p.Dst.Addr().IsValid() || p.Src.Port() != 0 || p.Flags != 0 || p.N == 0 {
+					t.Errorf("packet %d: %+v", p.N, p)
+				}
+			}
+		}
+		rd.Close()
+		if want := map[bool]int{false: 0, true: 4}[on]; other != want || rd.Stats().Skipped != 4 {
+			t.Errorf("ReportOtherIP(%v): %d other IP packets (want %d), %d skipped (want 4)", on, other, want, rd.Stats().Skipped)
+		}
+	}
+}

@@ -368,6 +368,7 @@ func readGroup(ctx context.Context, g group, fcfg flows.Config, opt readOptions,
 		}
 		filter, _ := capture.ParseFilter(opt.filter) // checked with the flags
 		rd.SetFilter(filter)
+		rd.ReportOtherIP(fcfg.OnHost != nil)
 		before := tracker.Counts().Midstream
 		ahead := newPacketsAhead(rd)
 		for n := 0; ; n++ {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"reflect"
 	"slices"
@@ -46,6 +47,7 @@ type joinGroup struct {
 	// Until the join starts: its attempts and failed lookups.
 	held    []held
 	lookups []flows.Lookup
+	hosts   []netip.Addr
 	// Decided when the join starts: the side it is joined as (client or
 	// server), or judged alone from the vantage alone ("": each attempt by
 	// its TTLs); whether its failed lookups are shown.
@@ -91,6 +93,7 @@ type joinItem struct {
 	vote     verdict.Vantage
 	lookup   *flows.Lookup
 	mid      *flows.Midstream
+	host     netip.Addr // shown in a packet of no attempt (flows.Config.OnHost)
 }
 
 // swapped reports whether --client and --server were given the other
@@ -246,6 +249,7 @@ func (jn *joiner) read(ctx context.Context, i int, opt readOptions, stdin io.Rea
 			add(joinItem{mid: &c})
 		}
 	}
+	fcfg.OnHost = func(a netip.Addr) { add(joinItem{host: a}) }
 	g.sources, g.warnings, g.err = readGroup(ctx, g.group, fcfg, opt, stdin, func(a *flows.Attempt, _ verdict.Vantage) {
 		if a.End.After(b.progress) {
 			b.progress = a.End
@@ -367,6 +371,12 @@ func (jn *joiner) take(g *joinGroup, b *joinBatchOf) {
 				g.held = append(g.held, held{ref, it.end})
 			} else {
 				jn.attempt(g, ref)
+			}
+		case it.host.IsValid():
+			if !jn.started {
+				g.hosts = append(g.hosts, it.host)
+			} else if g.joined {
+				jn.stream.HostSeen(g.side, it.host)
 			}
 		case it.lookup != nil:
 			if !jn.started {
@@ -527,6 +537,15 @@ func (jn *joiner) start() {
 	}
 	jn.told = map[verdict.Vantage]bool{}
 	jn.stream = verdict.NewStream(jn.joinConfig(), jn.pk, jn.packs, func(r verdict.Ready) { jn.out.add(joinOut{ready: r, hasReady: true}) })
+	jn.stream.TellsHosts()
+	for _, g := range jn.groups {
+		if g.joined {
+			for _, h := range g.hosts {
+				jn.stream.HostSeen(g.side, h)
+			}
+		}
+		g.hosts = nil
+	}
 	for _, side := range []verdict.Vantage{verdict.VantageClient, verdict.VantageServer} {
 		if spans := jn.opening(side); spans != nil {
 			jn.stream.SetCoverage(side, spans)

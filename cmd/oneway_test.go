@@ -298,3 +298,47 @@ func TestEmptyServerCaptureProvesNothing(t *testing.T) {
 		t.Errorf("%d attempts (want 270); stderr: %s", n, stderr)
 	}
 }
+
+// A server capture with no attempt at all is trusted to show that nothing
+// reached the server only if it shows the server: taken on the wrong
+// interface or host, it holds traffic of others, and no loss is proven
+// from it. Two captures of the mixed scenario's server side with its TCP
+// left out: its UDP packets as they are, to and from the server, and the
+// same between two other hosts.
+func TestServerCaptureOfOtherHostsProvesNothing(t *testing.T) {
+	client, server := mixedCapture(t)
+	udp := func(frame []byte) bool {
+		return len(frame) >= 34 && frame[12] == 8 && frame[13] == 0 && frame[23] == 17
+	}
+	ofServer := keepFrames(t, server, "udp-of-server.pcap", udp)
+	ofOthers := keepFrames(t, server, "udp-of-others.pcap", func(frame []byte) bool {
+		if !udp(frame) {
+			return false
+		}
+		// Rewritten in place: keepFrames writes the bytes it was given.
+		copy(frame[26:34], []byte{192, 0, 2, 7, 192, 0, 2, 8})
+		return true
+	})
+	alone := map[string]string{}
+	_, stdout, _ := runMain("analyze", "--format", "json", client)
+	eachAttempt(t, stdout, client, func(r map[string]any, port, desc string) {
+		alone[r["client"].(string)] = fmt.Sprint(r["verdict"], r["where"], r["where_confidence"], r["rst_origin"])
+	})
+	_, stdout, _ = runMain("analyze", "--format", "json", "--client", client, "--server", ofOthers)
+	n := eachAttempt(t, stdout, ofOthers, func(r map[string]any, port, desc string) {
+		if got := fmt.Sprint(r["verdict"], r["where"], r["where_confidence"], r["rst_origin"]); got != alone[r["client"].(string)] {
+			t.Errorf("judged otherwise than from the client capture alone (%s): %s", alone[r["client"].(string)], desc)
+		}
+	})
+	if n != 270 {
+		t.Errorf("%d attempts, want 270", n)
+	}
+	// Showing the server, the same capture proves that port 82's SYNs never
+	// reached it.
+	_, stdout, _ = runMain("analyze", "--format", "json", "--client", client, "--server", ofServer)
+	eachAttempt(t, stdout, ofServer, func(r map[string]any, port, desc string) {
+		if port == "82" && r["where"] != "outbound-path" {
+			t.Errorf("want the outbound path: %s", desc)
+		}
+	})
+}

@@ -35,6 +35,12 @@ type Config struct {
 	// still unanswered (EndCapture). The *Lookup is only valid during the
 	// call.
 	OnDNS func(*Lookup)
+	// OnHost, if set, is called once for each address the capture shows in
+	// a packet of no attempt (a connection without its SYN, DNS, ICMP,
+	// capture.KindOtherIP packets), up to maxHosts of them: a join learns
+	// from it which hosts a capture without attempts to a server still
+	// shows.
+	OnHost func(netip.Addr)
 	// HandOver, if set, takes each attempt handed on in place of the
 	// emit function: the tracker lets go of it, and the taker may keep
 	// it (to judge it on another goroutine) without copying it. It returns
@@ -149,6 +155,10 @@ type Tracker struct {
 	serverTTL map[netip.Addr]HopRef
 	// midstream holds connections seen without their SYN.
 	midstream map[Key]*Midstream
+	// hosts are the addresses told to Config.OnHost; lastHost the last
+	// one looked up, which most packets repeat.
+	hosts    map[netip.Addr]struct{}
+	lastHost netip.Addr
 	// held are refusals waiting out Config.RSTGrace, oldest first.
 	held []heldAttempt
 	// dns follows lookups and keeps recent answers; made at the first DNS
@@ -312,10 +322,15 @@ func (t *Tracker) Observe(p *capture.Packet) {
 	t.tick(p)
 	switch p.Kind {
 	case capture.KindICMP:
+		t.noteHosts(p)
 		t.entombIfHandedOn(t.observeICMP(p))
 		return
 	case capture.KindDNS:
+		t.noteHosts(p)
 		t.observeDNS(p)
+		return
+	case capture.KindOtherIP:
+		t.noteHosts(p)
 		return
 	}
 	if p.PayloadLen > 0 && p.DNS.TCP { // the length first: the DNS fields lie in a line of their own
@@ -379,6 +394,32 @@ func (t *Tracker) missedSYNACK(server netip.Addr, p *capture.Packet) {
 	ref.Missed++
 	ref.MissedAt = p.Ref
 	t.serverTTL[server] = ref
+}
+
+// maxHosts bounds the addresses told to Config.OnHost: a scan of a
+// network must not grow the set without end. Past it, the hosts not yet
+// told stay unseen, which only ever makes a join claim less.
+const maxHosts = 1 << 16
+
+// noteHosts tells Config.OnHost of p's addresses not told yet.
+func (t *Tracker) noteHosts(p *capture.Packet) {
+	if t.cfg.OnHost == nil {
+		return
+	}
+	for _, a := range [2]netip.Addr{p.Src.Addr(), p.Dst.Addr()} {
+		if a == t.lastHost || !a.IsValid() {
+			continue
+		}
+		t.lastHost = a
+		if _, ok := t.hosts[a]; ok || len(t.hosts) >= maxHosts {
+			continue
+		}
+		if t.hosts == nil {
+			t.hosts = make(map[netip.Addr]struct{})
+		}
+		t.hosts[a] = struct{}{}
+		t.cfg.OnHost(a)
+	}
 }
 
 // seconds is ts in whole seconds since the tracker's epoch, the time
@@ -703,6 +744,7 @@ func (t *Tracker) rst(a *attemptState, p *capture.Packet, from *seenState, fromC
 
 // stray counts a packet of a connection whose SYN was not captured.
 func (t *Tracker) stray(p *capture.Packet) {
+	t.noteHosts(p)
 	// One entry per connection, whichever way its packets go.
 	k := Key{Client: p.Src, Server: p.Dst, Tunnel: p.Tunnel}
 	if p.Dst.Addr().Less(p.Src.Addr()) || (p.Dst.Addr() == p.Src.Addr() && p.Dst.Port() < p.Src.Port()) {

@@ -73,6 +73,10 @@ type Stream struct {
 	servers        map[netip.Addr]hostPorts
 	clients        map[netip.Addr]bool
 	serverAttempts int
+	// hosts are the addresses each capture showed in packets of no
+	// attempt (HostSeen), when the caller tells them (hostsTold).
+	hosts     [2]map[netip.Addr]struct{}
+	hostsTold bool
 
 	// The attempts held, in pages that never move; free holds the
 	// indexes of those let go.
@@ -124,6 +128,17 @@ func NewStream(cfg JoinConfig, pk *Packer, packs *Packs, emit func(Ready)) *Stre
 	j.read = [2]int64{nanos(time.Time{}), nanos(time.Time{})}
 	j.window, j.slackOf = StreamWindow(j.cfg), streamSlack(j.cfg)
 	return j
+}
+
+// showsHost reports whether the server capture, holding no attempt to
+// addr, still shows it: told (HostSeen), or, untold, holding no attempt at
+// all.
+func (j *Stream) showsHost(addr netip.Addr) bool {
+	if !j.hostsTold {
+		return j.serverAttempts == 0
+	}
+	_, ok := j.hosts[atServer][addr]
+	return ok
 }
 
 // Sides as indexes.
@@ -411,6 +426,24 @@ func (j *Stream) End(side Vantage, s Side) {
 	j.open[x] = nil
 	j.dropped[x] = s.Dropped
 	j.step()
+}
+
+// TellsHosts says that the caller tells, through HostSeen, every host each
+// capture shows in packets of no attempt (flows.Config.OnHost). A client
+// attempt to a server the server capture holds no attempt to is then
+// judged against that capture only if it showed the server at all. A
+// Stream not told takes a server capture holding no attempt at all to
+// show every host.
+func (j *Stream) TellsHosts() { j.hostsTold = true }
+
+// HostSeen tells that side's capture showed addr in a packet of no
+// attempt.
+func (j *Stream) HostSeen(side Vantage, addr netip.Addr) {
+	x := sideIndex(side)
+	if j.hosts[x] == nil {
+		j.hosts[x] = map[netip.Addr]struct{}{}
+	}
+	j.hosts[x][addr] = struct{}{}
 }
 
 // Offset is the clock offset the pairs matched so far give.
@@ -826,7 +859,7 @@ func (j *Stream) judge(i int32, jv *joinView) {
 		r.kind = readyClient
 		j.arrival(e.view, &a)
 		h, ok := j.servers[a.key.serverAddr()]
-		r.known, r.portHidden = j.serverAttempts == 0 || ok, h.hides(a.key.serverPort())
+		r.known, r.portHidden = ok || j.showsHost(a.key.serverAddr()), h.hides(a.key.serverPort())
 	default:
 		r.kind = readyServer
 		j.arrival(e.view, &a)
