@@ -47,7 +47,7 @@ type joinGroup struct {
 	// Until the join starts: its attempts and failed lookups.
 	held    []held
 	lookups []flows.Lookup
-	hosts   []netip.Addr
+	hosts   []joinItem // host sightings (joinItem.host, nonTCP)
 	// Decided when the join starts: the side it is joined as (client or
 	// server), or judged alone from the vantage alone ("": each attempt by
 	// its TTLs); whether its failed lookups are shown.
@@ -94,6 +94,7 @@ type joinItem struct {
 	lookup   *flows.Lookup
 	mid      *flows.Midstream
 	host     netip.Addr // shown in a packet of no attempt (flows.Config.OnHost)
+	nonTCP   bool       // … other than TCP
 }
 
 // swapped reports whether --client and --server were given the other
@@ -249,7 +250,7 @@ func (jn *joiner) read(ctx context.Context, i int, opt readOptions, stdin io.Rea
 			add(joinItem{mid: &c})
 		}
 	}
-	fcfg.OnHost = func(a netip.Addr) { add(joinItem{host: a}) }
+	fcfg.OnHost = func(a netip.Addr, nonTCP bool) { add(joinItem{host: a, nonTCP: nonTCP}) }
 	g.sources, g.warnings, g.err = readGroup(ctx, g.group, fcfg, opt, stdin, func(a *flows.Attempt, _ verdict.Vantage) {
 		if a.End.After(b.progress) {
 			b.progress = a.End
@@ -374,9 +375,9 @@ func (jn *joiner) take(g *joinGroup, b *joinBatchOf) {
 			}
 		case it.host.IsValid():
 			if !jn.started {
-				g.hosts = append(g.hosts, it.host)
+				g.hosts = append(g.hosts, joinItem{host: it.host, nonTCP: it.nonTCP})
 			} else if g.joined {
-				jn.stream.HostSeen(g.side, it.host)
+				jn.stream.HostSeen(g.side, it.host, it.nonTCP)
 			}
 		case it.lookup != nil:
 			if !jn.started {
@@ -541,7 +542,7 @@ func (jn *joiner) start() {
 	for _, g := range jn.groups {
 		if g.joined {
 			for _, h := range g.hosts {
-				jn.stream.HostSeen(g.side, h)
+				jn.stream.HostSeen(g.side, h.host, h.nonTCP)
 			}
 		}
 		g.hosts = nil

@@ -342,3 +342,49 @@ func TestServerCaptureOfOtherHostsProvesNothing(t *testing.T) {
 		}
 	})
 }
+
+// A server capture taken with a filter on a few TCP ports ("port 80 or
+// port 81") holds attempts to the server on both, and nothing else: joined
+// with the client's, the absence of the other ports' SYNs proves no loss
+// on the way out, and the server's refusals stay the server's. The same
+// capture with the server's UDP kept (a capture of everything holds the
+// host's DNS, ICMP, NTP …) vouches for every port again: port 82's SYNs
+// never reached the server.
+func TestTCPPortsFilteredServerCaptureProvesNoLoss(t *testing.T) {
+	client, server := mixedCapture(t)
+	ports := func(keepUDP bool) func(frame []byte) bool {
+		return func(frame []byte) bool {
+			if len(frame) < 38 || frame[12] != 8 || frame[13] != 0 {
+				return false
+			}
+			if frame[23] == 17 {
+				return keepUDP
+			}
+			l4 := frame[14+20:]
+			return frame[23] == 6 && (string(l4[0:2]) == "\x00\x50" || string(l4[2:4]) == "\x00\x50" || string(l4[0:2]) == "\x00\x51" || string(l4[2:4]) == "\x00\x51")
+		}
+	}
+	filtered := keepFrames(t, server, "port80-81.pcap", ports(false))
+	_, stdout, _ := runMain("analyze", "--format", "json", "--client", client, "--server", filtered)
+	n := eachAttempt(t, stdout, filtered, func(r map[string]any, port, desc string) {
+		if r["where"] == "outbound-path" && r["where_confidence"] == "proven" && port != "85" {
+			t.Errorf("a loss on the way out proven by a capture that filtered the port out: %s", desc)
+		}
+		if port == "81" && r["rst_origin"] != "server" {
+			t.Errorf("the server's refusal not the server's: %s", desc)
+		}
+		if port == "82" && r["where"] == "outbound-path" && r["synack_sent"] != nil {
+			t.Errorf("synack_sent %v from a capture that may have filtered the port out: %s", r["synack_sent"], desc)
+		}
+	})
+	if n != 270 {
+		t.Errorf("%d attempts, want 270", n)
+	}
+	withUDP := keepFrames(t, server, "port80-81-udp.pcap", ports(true))
+	_, stdout, _ = runMain("analyze", "--format", "json", "--client", client, "--server", withUDP)
+	eachAttempt(t, stdout, withUDP, func(r map[string]any, port, desc string) {
+		if port == "82" && (r["where"] != "outbound-path" || r["where_confidence"] != "proven") {
+			t.Errorf("want the outbound path, proven: %s", desc)
+		}
+	})
+}

@@ -35,12 +35,14 @@ type Config struct {
 	// still unanswered (EndCapture). The *Lookup is only valid during the
 	// call.
 	OnDNS func(*Lookup)
-	// OnHost, if set, is called once for each address the capture shows in
-	// a packet of no attempt (a connection without its SYN, DNS, ICMP,
-	// capture.KindOtherIP packets), up to maxHosts of them: a join learns
-	// from it which hosts a capture without attempts to a server still
-	// shows.
-	OnHost func(netip.Addr)
+	// OnHost, if set, is called for each address the capture shows in a
+	// packet of no attempt (a connection without its SYN, DNS, ICMP,
+	// capture.KindOtherIP packets), up to maxHosts of them: once when
+	// first seen, and once more (nonTCP set) when first seen in a packet
+	// other than TCP. A join learns from it which hosts a capture without
+	// attempts to a server still shows, and which it shows beyond TCP (a
+	// capture filtered to some TCP ports holds no such packet).
+	OnHost func(addr netip.Addr, nonTCP bool)
 	// HandOver, if set, takes each attempt handed on in place of the
 	// emit function: the tracker lets go of it, and the taker may keep
 	// it (to judge it on another goroutine) without copying it. It returns
@@ -155,10 +157,12 @@ type Tracker struct {
 	serverTTL map[netip.Addr]HopRef
 	// midstream holds connections seen without their SYN.
 	midstream map[Key]*Midstream
-	// hosts are the addresses told to Config.OnHost; lastHost the last
-	// one looked up, which most packets repeat.
-	hosts    map[netip.Addr]struct{}
-	lastHost netip.Addr
+	// hosts are the addresses told to Config.OnHost, with what was told
+	// (hostSeen, hostNonTCP); lastHost the last one looked up and its
+	// bits, which most packets repeat.
+	hosts        map[netip.Addr]uint8
+	lastHost     netip.Addr
+	lastHostBits uint8
 	// held are refusals waiting out Config.RSTGrace, oldest first.
 	held []heldAttempt
 	// dns follows lookups and keeps recent answers; made at the first DNS
@@ -322,15 +326,15 @@ func (t *Tracker) Observe(p *capture.Packet) {
 	t.tick(p)
 	switch p.Kind {
 	case capture.KindICMP:
-		t.noteHosts(p)
+		t.noteHosts(p, hostSeen|hostNonTCP)
 		t.entombIfHandedOn(t.observeICMP(p))
 		return
 	case capture.KindDNS:
-		t.noteHosts(p)
+		t.noteHosts(p, hostSeen|hostNonTCP)
 		t.observeDNS(p)
 		return
 	case capture.KindOtherIP:
-		t.noteHosts(p)
+		t.noteHosts(p, hostSeen|hostNonTCP)
 		return
 	}
 	if p.PayloadLen > 0 && p.DNS.TCP { // the length first: the DNS fields lie in a line of their own
@@ -401,24 +405,34 @@ func (t *Tracker) missedSYNACK(server netip.Addr, p *capture.Packet) {
 // told stay unseen, which only ever makes a join claim less.
 const maxHosts = 1 << 16
 
-// noteHosts tells Config.OnHost of p's addresses not told yet.
-func (t *Tracker) noteHosts(p *capture.Packet) {
+// What Config.OnHost was told of an address.
+const (
+	hostSeen   = 1 << 0
+	hostNonTCP = 1 << 1
+)
+
+// noteHosts tells Config.OnHost what a packet, seen as bits, shows of its
+// addresses that it was not told yet.
+func (t *Tracker) noteHosts(p *capture.Packet, bits uint8) {
 	if t.cfg.OnHost == nil {
 		return
 	}
 	for _, a := range [2]netip.Addr{p.Src.Addr(), p.Dst.Addr()} {
-		if a == t.lastHost || !a.IsValid() {
+		if !a.IsValid() || (a == t.lastHost && t.lastHostBits&bits == bits) {
 			continue
 		}
-		t.lastHost = a
-		if _, ok := t.hosts[a]; ok || len(t.hosts) >= maxHosts {
+		had, ok := t.hosts[a]
+		if !ok && len(t.hosts) >= maxHosts {
 			continue
 		}
 		if t.hosts == nil {
-			t.hosts = make(map[netip.Addr]struct{})
+			t.hosts = make(map[netip.Addr]uint8)
 		}
-		t.hosts[a] = struct{}{}
-		t.cfg.OnHost(a)
+		t.hosts[a] = had | bits
+		t.lastHost, t.lastHostBits = a, had|bits
+		if had&bits != bits {
+			t.cfg.OnHost(a, bits&hostNonTCP != 0 && had&hostNonTCP == 0)
+		}
 	}
 }
 
@@ -744,7 +758,7 @@ func (t *Tracker) rst(a *attemptState, p *capture.Packet, from *seenState, fromC
 
 // stray counts a packet of a connection whose SYN was not captured.
 func (t *Tracker) stray(p *capture.Packet) {
-	t.noteHosts(p)
+	t.noteHosts(p, hostSeen)
 	// One entry per connection, whichever way its packets go.
 	k := Key{Client: p.Src, Server: p.Dst, Tunnel: p.Tunnel}
 	if p.Dst.Addr().Less(p.Src.Addr()) || (p.Dst.Addr() == p.Src.Addr() && p.Dst.Port() < p.Src.Port()) {

@@ -243,6 +243,9 @@ type hostPorts struct {
 	port uint16
 	many bool
 	seen bool
+	// direct: the capture holds attempts to this address itself, not
+	// only to the one a DNAT rewrote it to (Stream).
+	direct bool
 }
 
 func (h hostPorts) add(port uint16) hostPorts {
@@ -870,9 +873,10 @@ func judgeBothUnanswered(c, s *flows.Attempt, r *Result, v *joinView, lost lostS
 }
 
 // portWords says why the server capture may not show an attempt: it holds
-// attempts to its server on another port only.
+// attempts to its server on other ports only (hostPorts.hides,
+// Stream.portFiltered).
 func portWords(c *flows.Attempt) string {
-	return "The server capture holds attempts to this server on one other port only, none on port " +
+	return "The server capture holds attempts to this server on other ports only, none on port " +
 		strconv.Itoa(int(c.Key.Server.Port())) + ": taken with a filter that leaves this port out (tcpdump port …)?"
 }
 

@@ -29,9 +29,9 @@ func (v *joinView) refJudgePair(c, s *flows.Attempt, how string) Result {
 func (v *joinView) refJudgeClientOnly(c *flows.Attempt, inHost, portHidden bool) Result {
 	r := Judge(c, VantageClient, v.cfg.Config)
 	covered, sent := v.synsAtServer(c)
-	// The server capture shows its host on one other port only: a filter
+	// The server capture shows its host on other ports only: a filter
 	// may have left this one out.
-	filtered := fmt.Sprintf("The server capture holds attempts to this server on one other port only, none on port %d: taken with a filter that leaves this port out (tcpdump port …)?", c.Key.Server.Port())
+	filtered := fmt.Sprintf("The server capture holds attempts to this server on other ports only, none on port %d: taken with a filter that leaves this port out (tcpdump port …)?", c.Key.Server.Port())
 	serverAnswered := r.Verdict == Refused && r.RSTOrigin == OriginServer || r.Verdict != Refused && r.Verdict != Timeout && r.Verdict != Unreachable
 	if covered > 0 && inHost && portHidden && serverAnswered {
 		r.Explanation += " " + filtered

@@ -74,9 +74,12 @@ type Stream struct {
 	clients        map[netip.Addr]bool
 	serverAttempts int
 	// hosts are the addresses each capture showed in packets of no
-	// attempt (HostSeen), when the caller tells them (hostsTold).
-	hosts     [2]map[netip.Addr]struct{}
-	hostsTold bool
+	// attempt (HostSeen), true once in one other than TCP, when the
+	// caller tells them (hostsTold). serverPorts are the server endpoints
+	// of the server capture's attempts, up to maxServerPorts.
+	hosts       [2]map[netip.Addr]bool
+	hostsTold   bool
+	serverPorts map[netip.AddrPort]struct{}
 
 	// The attempts held, in pages that never move; free holds the
 	// indexes of those let go.
@@ -139,6 +142,24 @@ func (j *Stream) showsHost(addr netip.Addr) bool {
 	}
 	_, ok := j.hosts[atServer][addr]
 	return ok
+}
+
+// maxServerPorts bounds Stream.serverPorts: a capture with attempts to
+// that many server ports was not filtered to a few.
+const maxServerPorts = 1 << 16
+
+// portFiltered reports whether the server capture, holding attempts to
+// the host addr itself but none on port, may have been taken with a
+// filter on TCP ports that left port out ("port 80 or port 443"): it
+// shows the host in no packet other than TCP, which such a filter keeps
+// out (a capture of everything holds the host's DNS, ICMP, NTP …). Its
+// lack of an attempt on port then proves nothing.
+func (j *Stream) portFiltered(h hostPorts, addr netip.Addr, port uint16) bool {
+	if !j.hostsTold || !h.direct || len(j.serverPorts) >= maxServerPorts || j.hosts[atServer][addr] {
+		return false
+	}
+	_, ok := j.serverPorts[netip.AddrPortFrom(addr, port)]
+	return !ok
 }
 
 // Sides as indexes.
@@ -361,8 +382,17 @@ func (j *Stream) AddPacked(side Vantage, r PackRef) {
 	j.held++
 	j.mostHeld = max(j.mostHeld, j.held)
 	if x == atServer {
-		if addr := key.serverAddr(); !j.servers[addr].many {
-			j.servers[addr] = j.servers[addr].add(key.serverPort())
+		addr, port := key.serverAddr(), key.serverPort()
+		if h := j.servers[addr]; !h.many || !h.direct {
+			h = h.add(port)
+			h.direct = true
+			j.servers[addr] = h
+		}
+		if len(j.serverPorts) < maxServerPorts {
+			if j.serverPorts == nil {
+				j.serverPorts = map[netip.AddrPort]struct{}{}
+			}
+			j.serverPorts[netip.AddrPortFrom(addr, port)] = struct{}{}
 		}
 		j.serverAttempts++
 	} else if addr := key.clientAddr(); !j.clients[addr] {
@@ -437,13 +467,13 @@ func (j *Stream) End(side Vantage, s Side) {
 func (j *Stream) TellsHosts() { j.hostsTold = true }
 
 // HostSeen tells that side's capture showed addr in a packet of no
-// attempt.
-func (j *Stream) HostSeen(side Vantage, addr netip.Addr) {
+// attempt, one other than TCP if nonTCP.
+func (j *Stream) HostSeen(side Vantage, addr netip.Addr, nonTCP bool) {
 	x := sideIndex(side)
 	if j.hosts[x] == nil {
-		j.hosts[x] = map[netip.Addr]struct{}{}
+		j.hosts[x] = map[netip.Addr]bool{}
 	}
-	j.hosts[x][addr] = struct{}{}
+	j.hosts[x][addr] = j.hosts[x][addr] || nonTCP
 }
 
 // Offset is the clock offset the pairs matched so far give.
@@ -859,7 +889,8 @@ func (j *Stream) judge(i int32, jv *joinView) {
 		r.kind = readyClient
 		j.arrival(e.view, &a)
 		h, ok := j.servers[a.key.serverAddr()]
-		r.known, r.portHidden = ok || j.showsHost(a.key.serverAddr()), h.hides(a.key.serverPort())
+		addr, port := a.key.serverAddr(), a.key.serverPort()
+		r.known, r.portHidden = ok || j.showsHost(addr), h.hides(port) || j.portFiltered(h, addr, port)
 	default:
 		r.kind = readyServer
 		j.arrival(e.view, &a)
