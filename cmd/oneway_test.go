@@ -160,34 +160,6 @@ func anyStrings(v any) []string {
 	return out
 }
 
-// A server capture taken with a port filter (tcpdump port 80) holds none of
-// the attempts to the mixed scenario's other ports: joined with the
-// client's capture, their absence proves no loss on the way out. Only the
-// router's ICMP errors (port 85) still prove the path; the server's own
-// refusals (port 81) stay the server's, as their TTLs say.
-func TestPortFilteredServerCaptureProvesNoLoss(t *testing.T) {
-	client, server := mixedCapture(t)
-	port80 := keepFrames(t, server, "port80.pcap", func(frame []byte) bool {
-		if len(frame) < 38 || frame[12] != 8 || frame[13] != 0 || frame[23] != 6 {
-			return false
-		}
-		tcp := frame[14+20:]
-		return string(tcp[0:2]) == "\x00\x50" || string(tcp[2:4]) == "\x00\x50"
-	})
-	_, stdout, _ := runMain("analyze", "--format", "json", "--client", client, "--server", port80)
-	n := eachAttempt(t, stdout, port80, func(r map[string]any, port, desc string) {
-		if r["where"] == "outbound-path" && r["where_confidence"] == "proven" && port != "85" {
-			t.Errorf("a loss on the way out proven by a capture that filtered the port out: %s", desc)
-		}
-		if port == "81" && r["rst_origin"] != "server" {
-			t.Errorf("the server's refusal not the server's: %s", desc)
-		}
-	})
-	if n != 270 {
-		t.Errorf("%d attempts, want 270", n)
-	}
-}
-
 // A client capture holding only what the client sent (a one-way tap,
 // tcpdump -Q out), joined with the server's full capture: the server's
 // answers missing from it were not lost on the way back. Only port 83's
@@ -343,16 +315,18 @@ func TestServerCaptureOfOtherHostsProvesNothing(t *testing.T) {
 	})
 }
 
-// A server capture taken with a filter on a few TCP ports ("port 80 or
-// port 81") holds attempts to the server on both, and nothing else: joined
-// with the client's, the absence of the other ports' SYNs proves no loss
-// on the way out, and the server's refusals stay the server's. The same
-// capture with the server's UDP kept (a capture of everything holds the
-// host's DNS, ICMP, NTP …) vouches for every port again: port 82's SYNs
-// never reached the server.
-func TestTCPPortsFilteredServerCaptureProvesNoLoss(t *testing.T) {
+// A server capture taken with a filter on TCP ports, one ("port 80") or a
+// few ("port 80 or port 81"), holds attempts to the server on those only,
+// and nothing else: joined with the client's, the absence of the other
+// ports' SYNs proves no loss on the way out. Only the router's ICMP errors
+// (port 85) still prove the path; the server's own refusals (port 81) stay
+// the server's, as their TTLs say. The two-port capture with the server's
+// UDP kept (a capture of everything holds the host's DNS, ICMP, NTP …)
+// vouches for every port again: port 82's SYNs never reached the server.
+func TestPortFilteredServerCaptureProvesNoLoss(t *testing.T) {
 	client, server := mixedCapture(t)
-	ports := func(keepUDP bool) func(frame []byte) bool {
+	// ports keeps TCP to or from the ports given, and UDP if keepUDP.
+	ports := func(keepUDP bool, ports ...string) func(frame []byte) bool {
 		return func(frame []byte) bool {
 			if len(frame) < 38 || frame[12] != 8 || frame[13] != 0 {
 				return false
@@ -361,27 +335,31 @@ func TestTCPPortsFilteredServerCaptureProvesNoLoss(t *testing.T) {
 				return keepUDP
 			}
 			l4 := frame[14+20:]
-			return frame[23] == 6 && (string(l4[0:2]) == "\x00\x50" || string(l4[2:4]) == "\x00\x50" || string(l4[0:2]) == "\x00\x51" || string(l4[2:4]) == "\x00\x51")
+			return frame[23] == 6 && (slices.Contains(ports, string(l4[0:2])) || slices.Contains(ports, string(l4[2:4])))
 		}
 	}
-	filtered := keepFrames(t, server, "port80-81.pcap", ports(false))
-	_, stdout, _ := runMain("analyze", "--format", "json", "--client", client, "--server", filtered)
-	n := eachAttempt(t, stdout, filtered, func(r map[string]any, port, desc string) {
-		if r["where"] == "outbound-path" && r["where_confidence"] == "proven" && port != "85" {
-			t.Errorf("a loss on the way out proven by a capture that filtered the port out: %s", desc)
+	for _, filtered := range []string{
+		keepFrames(t, server, "port80.pcap", ports(false, "\x00\x50")),
+		keepFrames(t, server, "port80-81.pcap", ports(false, "\x00\x50", "\x00\x51")),
+	} {
+		_, stdout, _ := runMain("analyze", "--format", "json", "--client", client, "--server", filtered)
+		n := eachAttempt(t, stdout, filtered, func(r map[string]any, port, desc string) {
+			if r["where"] == "outbound-path" && r["where_confidence"] == "proven" && port != "85" {
+				t.Errorf("a loss on the way out proven by a capture that filtered the port out: %s", desc)
+			}
+			if port == "81" && r["rst_origin"] != "server" {
+				t.Errorf("the server's refusal not the server's: %s", desc)
+			}
+			if port == "82" && r["where"] == "outbound-path" && r["synack_sent"] != nil {
+				t.Errorf("synack_sent %v from a capture that may have filtered the port out: %s", r["synack_sent"], desc)
+			}
+		})
+		if n != 270 {
+			t.Errorf("%s: %d attempts, want 270", filepath.Base(filtered), n)
 		}
-		if port == "81" && r["rst_origin"] != "server" {
-			t.Errorf("the server's refusal not the server's: %s", desc)
-		}
-		if port == "82" && r["where"] == "outbound-path" && r["synack_sent"] != nil {
-			t.Errorf("synack_sent %v from a capture that may have filtered the port out: %s", r["synack_sent"], desc)
-		}
-	})
-	if n != 270 {
-		t.Errorf("%d attempts, want 270", n)
 	}
-	withUDP := keepFrames(t, server, "port80-81-udp.pcap", ports(true))
-	_, stdout, _ = runMain("analyze", "--format", "json", "--client", client, "--server", withUDP)
+	withUDP := keepFrames(t, server, "port80-81-udp.pcap", ports(true, "\x00\x50", "\x00\x51"))
+	_, stdout, _ := runMain("analyze", "--format", "json", "--client", client, "--server", withUDP)
 	eachAttempt(t, stdout, withUDP, func(r map[string]any, port, desc string) {
 		if port == "82" && (r["where"] != "outbound-path" || r["where_confidence"] != "proven") {
 			t.Errorf("want the outbound path, proven: %s", desc)
