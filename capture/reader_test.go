@@ -398,8 +398,7 @@ func TestStatsCounts(t *testing.T) {
 
 // ReportOtherIP returns the IP packets Next would skip, with their
 // addresses only, and counts them as skipped all the same: the mixed
-// scenario's server capture holds 4 UDP packets, one ARP-free Ethernet
-// link, and nothing else but TCP.
+// scenario's server capture holds 4 UDP packets beside its TCP.
 func TestReportOtherIP(t *testing.T) {
 	const file = "../testdata/scenarios/mixed/server.pcap"
 	for _, on := range []bool{false, true} {

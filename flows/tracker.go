@@ -758,7 +758,6 @@ func (t *Tracker) rst(a *attemptState, p *capture.Packet, from *seenState, fromC
 
 // stray counts a packet of a connection whose SYN was not captured.
 func (t *Tracker) stray(p *capture.Packet) {
-	t.noteHosts(p, hostSeen)
 	// One entry per connection, whichever way its packets go.
 	k := Key{Client: p.Src, Server: p.Dst, Tunnel: p.Tunnel}
 	if p.Dst.Addr().Less(p.Src.Addr()) || (p.Dst.Addr() == p.Src.Addr() && p.Dst.Port() < p.Src.Port()) {
@@ -769,6 +768,7 @@ func (t *Tracker) stray(p *capture.Packet) {
 		t.counts.Midstream++
 		m = &Midstream{From: p.Src, To: p.Dst, First: p.Ref}
 		t.midstream[k] = m
+		t.noteHosts(p, hostSeen) // once a connection: its packets show no more
 	}
 	m.Last = p.TS
 	m.Packets++
