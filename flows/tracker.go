@@ -417,6 +417,11 @@ func (t *Tracker) noteHosts(p *capture.Packet, bits uint8) {
 	if t.cfg.OnHost == nil {
 		return
 	}
+	if d := p.Dst.Addr(); d.IsMulticast() || d == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+		// Every host on the link sees it: it shows the capture was near
+		// its sender, not on its sender's path.
+		return
+	}
 	for _, a := range [2]netip.Addr{p.Src.Addr(), p.Dst.Addr()} {
 		if !a.IsValid() || (a == t.lastHost && t.lastHostBits&bits == bits) {
 			continue

@@ -2,7 +2,9 @@ package flows_test
 
 import (
 	"fmt"
+	"net/netip"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 
@@ -307,5 +309,32 @@ func TestClosedConnectionsLeaveSoon(t *testing.T) {
 	}
 	if len(rec.got) != 2+others || tr.Counts().PortReuse != 0 {
 		t.Errorf("%d attempts, %d port reuses: want one for each first SYN, the late SYN absorbed by the reset connection's tomb", len(rec.got), tr.Counts().PortReuse)
+	}
+}
+
+// OnHost hears of each address shown in a packet of no attempt once, and
+// once more when it is first shown beyond TCP; never of those a multicast
+// or broadcast shows, which every host on the link sees, nor of an
+// attempt's.
+func TestOnHostTellsEachAddressOnce(t *testing.T) {
+	var rec recorder
+	var told []string
+	cfg := flows.DefaultConfig
+	cfg.OnHost = func(a netip.Addr, nonTCP bool) { told = append(told, fmt.Sprint(a, nonTCP)) }
+	tr := flows.NewTracker(cfg, rec.emit)
+	other := func(src, dst string) capture.Packet {
+		return capture.Packet{Ref: capture.Ref{File: "x.pcap", N: 1, TS: pkttest.Base}, Kind: capture.KindOtherIP,
+			Src: netip.AddrPortFrom(netip.MustParseAddr(src), 0), Dst: netip.AddrPortFrom(netip.MustParseAddr(dst), 0)}
+	}
+	attempt := pkttest.NewConn("198.51.100.10:40512", "203.0.113.5:80", 1000)
+	midstream := pkttest.NewConn("198.51.100.20:40513", "203.0.113.6:22", 2000)
+	feed(tr, attempt.SYN(0), attempt.SYNACK(ms),
+		midstream.Data(ms, true, 10), midstream.Data(ms, false, 10), // told once, as TCP
+		other("203.0.113.6", "224.0.0.251"), other("203.0.113.6", "255.255.255.255"), // not told
+		other("203.0.113.6", "192.0.2.53"), other("203.0.113.6", "192.0.2.53")) // told once, beyond TCP
+	tr.Finish()
+	want := []string{"198.51.100.20 false", "203.0.113.6 false", "203.0.113.6 true", "192.0.2.53 true"}
+	if !slices.Equal(told, want) {
+		t.Errorf("told %q, want %q", told, want)
 	}
 }
