@@ -1,0 +1,6 @@
+//go:build !linux
+
+package cmd
+
+// hugeHeap does nothing but on Linux (see hugeheap_linux.go).
+func hugeHeap() {}
