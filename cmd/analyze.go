@@ -217,7 +217,7 @@ func analyze(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if out.dnsWait <= 0 {
 		out.dnsWait = flows.DefaultDNSWait
 	}
-	hugeHeap()
+	hugeHeap(inputSize(slices.Concat(cfg.clientFiles, cfg.serverFiles, cfg.autoFiles)))
 	gs, notes := planGroups(ctx, cfg)
 	opt := cfg.readOptions()
 	if len(gs) > 1 {
