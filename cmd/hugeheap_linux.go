@@ -8,9 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"unsafe"
-
-	"golang.org/x/sys/unix"
 )
 
 // hugeHeapRoom is how much heap a run's memory is advised for: what a
@@ -77,7 +76,7 @@ func adviseFresh(size int) (from, to uintptr, err error) {
 	from = (base + hugePage - 1) &^ (hugePage - 1)
 	to = (base + uintptr(size)) &^ (hugePage - 1)
 	if to > from {
-		err = unix.Madvise(block[from-base:to-base], unix.MADV_HUGEPAGE)
+		err = syscall.Madvise(block[from-base:to-base], syscall.MADV_HUGEPAGE)
 	}
 	return from, to, err
 }

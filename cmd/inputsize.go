@@ -8,7 +8,7 @@ import (
 
 // inputSize is how many bytes of capture the files hold, as read: a
 // gzip'd file counts what it inflates to (its trailer says, modulo 4 GiB),
-// standard input and what cannot be opened count nothing.
+// standard input, pipes and what cannot be opened count nothing.
 func inputSize(files []string) int64 {
 	var n int64
 	for _, name := range files {
@@ -21,15 +21,16 @@ func inputSize(files []string) int64 {
 }
 
 func fileInputSize(name string) int64 {
+	// Stat first: opening a FIFO waits for its writer.
+	st, err := os.Stat(name)
+	if err != nil || !st.Mode().IsRegular() {
+		return 0
+	}
 	f, err := os.Open(name)
 	if err != nil {
 		return 0
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil || !st.Mode().IsRegular() {
-		return 0
-	}
 	size := st.Size()
 	var magic [2]byte
 	if _, err := io.ReadFull(f, magic[:]); err != nil || magic != [2]byte{0x1f, 0x8b} || size < 18 {
