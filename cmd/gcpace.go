@@ -73,11 +73,15 @@ const heapMinimum = 4 << 20
 // by headroom, whichever is more (the room scaled as base, the GOGC
 // configured, is), between base/4 and 8*base.
 func gcPercent(base int, live, budget, headroom uint64) int {
-	if live == 0 { // the first goal is the heap minimum, scaled as GOGC is
-		return int(min(uint64(8*base), uint64(base)*max(budget, heapMinimum+headroom)/heapMinimum))
+	// The runtime's goal is never below the heap minimum, scaled as GOGC
+	// is: while little is live (nothing yet, or a collection forced early
+	// in a run), the percentage sets the goal through the minimum.
+	atMinimum := min(uint64(8*base), uint64(base)*max(budget, heapMinimum+headroom)/heapMinimum)
+	if live == 0 {
+		return int(atMinimum)
 	}
 	room := max(budget, live+headroom) - live
-	return int(min(uint64(8*base), max(uint64(base/4), uint64(base)*room/live)))
+	return int(min(atMinimum, max(uint64(base/4), uint64(base)*room/live)))
 }
 
 // restore sets the pace back to GOGC.

@@ -11,7 +11,9 @@ func TestGCPercent(t *testing.T) {
 	}{
 		// A headroom past what is live (the join).
 		{100, 0, 0, 24 * mb, 700},       // nothing live yet: the first goal is the runtime's 4 MB and the headroom
-		{100, 2 * mb, 0, 24 * mb, 800},  // grows by 8 times what is live at most
+		{100, 2 * mb, 0, 24 * mb, 700},  // little live: the runtime's minimum, scaled, is 28 MB
+		{100, 3 * mb, 0, 24 * mb, 700},  // the same
+		{100, 5 * mb, 0, 24 * mb, 480},  // by the headroom
 		{100, 12 * mb, 0, 24 * mb, 200}, // by the headroom
 		{100, 24 * mb, 0, 24 * mb, 100}, // as much as is live: GOGC's own pace
 		{100, 48 * mb, 0, 24 * mb, 50},  // grows by the headroom
@@ -22,6 +24,7 @@ func TestGCPercent(t *testing.T) {
 		{400, 2 << 30, 0, 24 * mb, 100},
 		// A budget (analyze).
 		{100, 0, 24 * mb, 0, 600},       // the first collection at the budget
+		{100, mb / 4, 24 * mb, 0, 600},  // little live (a collection forced early): the minimum, scaled, at the budget
 		{100, 6 * mb, 24 * mb, 0, 300},  // up to the budget
 		{100, 16 * mb, 24 * mb, 0, 50},  // a window of attempts: still up to it
 		{100, 22 * mb, 24 * mb, 0, 25},  // near it: a quarter more than live at least
