@@ -45,3 +45,38 @@ func TestCausesOnARealCapture(t *testing.T) {
 		t.Errorf("%d failed lookups, %d gateway errors, %d attempts with SNI; want 2, 1, 1:\n%s", dns, gateway, sni, out)
 	}
 }
+
+// Real client captures of the lab's backlog-abort-on-overflow scenario (a
+// server that never accepts, backlog 1, tcp_abort_on_overflow=1; 20
+// clients; the router's shaper lets one SYN-ACK through every 37 ms). The
+// server resets each connection whose ACK finds its accept queue full, at
+// once, but the client sees that RST late: 360 ms after its ACK, held in
+// the queue on the way back behind other SYN-ACKs, as the handshake's SYN-
+// ACK was (592 ms); or 611 ms after, once its request went unacknowledged
+// long enough that it resent it. Either way the cause is the accept queue.
+func TestAcceptQueueResetSeenLateAtTheClient(t *testing.T) {
+	for _, c := range []struct{ file, client string }{
+		{"rst-behind-queue.pcap", "198.51.100.10:54243"},
+		{"data-resent.pcap", "198.51.100.10:55431"},
+	} {
+		_, out, stderr := runMain("analyze", "--format", "json", filepath.Join("testdata", "acceptq", c.file))
+		found := false
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+			var rec map[string]any
+			if err := json.Unmarshal([]byte(line), &rec); err != nil {
+				t.Fatalf("%s: bad line %q: %v (%s)", c.file, line, err, stderr)
+			}
+			if rec["client"] != c.client {
+				continue
+			}
+			found = true
+			if rec["verdict"] != "reset" || rec["where"] != "server" || rec["rst_origin"] != "server" || rec["cause"] != "accept-queue-full" {
+				t.Errorf("%s: %s: %v/%v rst_origin %v cause %q, want reset/server, rst_origin server, cause accept-queue-full: %v",
+					c.file, c.client, rec["verdict"], rec["where"], rec["rst_origin"], rec["cause"], rec["explanation"])
+			}
+		}
+		if !found {
+			t.Errorf("%s: no attempt from %s", c.file, c.client)
+		}
+	}
+}

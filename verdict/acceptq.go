@@ -29,12 +29,26 @@ func acceptQueueFull(a *flows.Attempt, r *Result) bool {
 		return true
 	case r.Verdict == Reset && r.Where == Server && r.RSTOrigin == OriginServer:
 		// The server never sent data nor acknowledged the client's, and
-		// reset either the moment the ACK arrived or after resending its
-		// SYN-ACK behind it (its queue was full when the ACK came).
-		return a.ServerData.Count == 0 && !a.ServerAckedData && a.ACK.Count > 0 &&
-			(a.SYNACKAfterACK > 0 || sub(a.ServerRST.First, a.ACK.First) < overflowRST)
+		// reset the moment the ACK arrived, or after resending its SYN-ACK
+		// behind it (its queue was full when the ACK came), or after
+		// leaving the client's data unacknowledged until the client resent
+		// it (its TCP never held the connection: one that did acknowledges
+		// data whether the application reads it or not).
+		if a.ServerData.Count > 0 || a.ServerAckedData || a.ACK.Count == 0 {
+			return false
+		}
+		return a.SYNACKAfterACK > 0 || a.ClientResent > 0 || sub(a.ServerRST.First, a.ACK.First) < resetAtOnce(r.RTT)
 	}
 	return false
+}
+
+// resetAtOnce is how long after the ACK a RST sent the moment the ACK
+// arrived shows at this vantage: at the server, at once; at the client, a
+// round trip later, which the handshake measured (rtt; a queue on the way
+// back, as a full accept queue's server answering many clients fills, holds
+// the RST as it held the SYN-ACK).
+func resetAtOnce(rtt time.Duration) time.Duration {
+	return overflowRST + max(rtt, 0)
 }
 
 // causes adds what the first payload bytes and the lookup say, and the
