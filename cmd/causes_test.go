@@ -53,7 +53,9 @@ func TestCausesOnARealCapture(t *testing.T) {
 // once, but the client sees that RST late: 360 ms after its ACK, held in
 // the queue on the way back behind other SYN-ACKs, as the handshake's SYN-
 // ACK was (592 ms); or 611 ms after, once its request went unacknowledged
-// long enough that it resent it. Either way the cause is the accept queue.
+// long enough that it resent it. Either way the cause is the accept queue,
+// and the RST shows it whatever the timing: it carries no ACK, as a TCP's
+// answer to a segment of a connection it does not hold.
 func TestAcceptQueueResetSeenLateAtTheClient(t *testing.T) {
 	for _, c := range []struct{ file, client string }{
 		{"rst-behind-queue.pcap", "198.51.100.10:54243"},
@@ -73,6 +75,9 @@ func TestAcceptQueueResetSeenLateAtTheClient(t *testing.T) {
 			if rec["verdict"] != "reset" || rec["where"] != "server" || rec["rst_origin"] != "server" || rec["cause"] != "accept-queue-full" {
 				t.Errorf("%s: %s: %v/%v rst_origin %v cause %q, want reset/server, rst_origin server, cause accept-queue-full: %v",
 					c.file, c.client, rec["verdict"], rec["where"], rec["rst_origin"], rec["cause"], rec["explanation"])
+			}
+			if e, _ := rec["explanation"].(string); !strings.Contains(e, "The RST carried no ACK") {
+				t.Errorf("%s: %s: the explanation does not say the RST carried no ACK: %s", c.file, c.client, e)
 			}
 		}
 		if !found {

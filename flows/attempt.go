@@ -159,8 +159,13 @@ type Attempt struct {
 	// RSTInHandshake is set when the first acceptable RST came before the
 	// handshake completed.
 	RSTInHandshake bool
-	ICMP           Seen // ICMP errors quoting the SYN
-	ICMPInfo       capture.ICMPInfo
+	// ServerRSTBare is set when the server's first acceptable RST carried
+	// no ACK: a TCP answers so a segment with an ACK for a connection it
+	// does not hold (RFC 9293 3.10.7.1-2), where Linux, the BSDs and
+	// Windows abort one they hold with RST and ACK.
+	ServerRSTBare bool
+	ICMP          Seen // ICMP errors quoting the SYN
+	ICMPInfo      capture.ICMPInfo
 
 	ClientData, ServerData Seen
 	ClientBytes            uint64

@@ -81,7 +81,7 @@ func (t *Tracker) freeze(scratch []byte, a *attemptState) (b []byte, ok bool) {
 	o := &a.SYNOpts
 	e.u(uint64(o.MSS))
 	e.s(int64(o.WScale))
-	e.bools(o.SACKPerm, o.HasTS, o.Cut, a.ACKInferred, a.RSTInHandshake, a.ServerAckedData, a.Settled, a.ICMPInfo.V6, a.timed)
+	e.bools(o.SACKPerm, o.HasTS, o.Cut, a.ACKInferred, a.RSTInHandshake, a.ServerAckedData, a.Settled, a.ICMPInfo.V6, a.timed, a.ServerRSTBare)
 	e.u(uint64(o.TSVal))
 	e.u(uint64(o.TSEcr))
 	e.u(uint64(a.SYNData))
@@ -166,8 +166,8 @@ func (t *Tracker) thaw(a *attemptState, b []byte) error {
 	o.WScale = int8(d.s())
 	fl := d.u()
 	bit := func(i uint) bool { return fl&(1<<i) != 0 }
-	o.SACKPerm, o.HasTS, o.Cut, a.ACKInferred, a.RSTInHandshake, a.ServerAckedData, a.Settled, a.ICMPInfo.V6, a.timed =
-		bit(0), bit(1), bit(2), bit(3), bit(4), bit(5), bit(6), bit(7), bit(8)
+	o.SACKPerm, o.HasTS, o.Cut, a.ACKInferred, a.RSTInHandshake, a.ServerAckedData, a.Settled, a.ICMPInfo.V6, a.timed, a.ServerRSTBare =
+		bit(0), bit(1), bit(2), bit(3), bit(4), bit(5), bit(6), bit(7), bit(8), bit(9)
 	o.TSVal = uint32(d.u())
 	o.TSEcr = uint32(d.u())
 	a.SYNData = uint32(d.u())

@@ -40,6 +40,7 @@ type attemptState struct {
 	SYNAfterSYNACK, SYNACKAfterACK  uint32
 	ServerBytesAcked                uint32
 	ACKInferred, RSTInHandshake     bool
+	ServerRSTBare                   bool
 	ServerAckedData, Settled        bool
 	ServerMSS                       uint16
 	ServerSeqLo, ServerSeqHi        uint32
@@ -332,7 +333,7 @@ func (t *Tracker) fill(a *Attempt, s *attemptState, end time.Time, why EndReason
 	a.ACKInferred, a.ServerBytesAcked = s.ACKInferred, s.ServerBytesAcked
 	t.seen(&a.ServerRST, &s.ServerRST)
 	t.seen(&a.ClientRST, &s.ClientRST)
-	a.RSTInHandshake = s.RSTInHandshake
+	a.RSTInHandshake, a.ServerRSTBare = s.RSTInHandshake, s.ServerRSTBare
 	t.seen(&a.ICMP, &s.ICMP)
 	a.ICMPInfo = s.ICMPInfo
 	t.seen(&a.ClientData, &s.ClientData)

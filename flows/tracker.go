@@ -756,6 +756,9 @@ func (t *Tracker) rst(a *attemptState, p *capture.Packet, from *seenState, fromC
 	if a.ClientRST.Count == 0 && a.ServerRST.Count == 0 && !a.Established() {
 		a.RSTInHandshake = true
 	}
+	if !fromClient && a.ServerRST.Count == 0 {
+		a.ServerRSTBare = !p.Flags.Has(capture.FlagACK)
+	}
 	t.see(from, p)
 	t.record(a, p, EvRST, fromClient)
 	t.settle(a, p.TS)

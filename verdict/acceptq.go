@@ -14,6 +14,9 @@ const CauseAcceptQueue Cause = "accept-queue-full"
 // acceptQueueCheck is what to look at on the server.
 const acceptQueueCheck = " Check on the server: nstat -az TcpExtListenOverflows, and ss -lnt (Recv-Q against the listen backlog)."
 
+// bareRSTWords says what a server's RST without an ACK shows.
+const bareRSTWords = " The RST carried no ACK: the server's TCP held no connection for the handshake it had completed, as when its accept queue is full (tcp_abort_on_overflow)."
+
 // overflowRST: Linux with tcp_abort_on_overflow resets at once when the
 // final ACK finds the accept queue full.
 const overflowRST = 50 * time.Millisecond
@@ -29,15 +32,16 @@ func acceptQueueFull(a *flows.Attempt, r *Result) bool {
 		return true
 	case r.Verdict == Reset && r.Where == Server && r.RSTOrigin == OriginServer:
 		// The server never sent data nor acknowledged the client's, and
-		// reset the moment the ACK arrived, or after resending its SYN-ACK
-		// behind it (its queue was full when the ACK came), or after
-		// leaving the client's data unacknowledged until the client resent
-		// it (its TCP never held the connection: one that did acknowledges
-		// data whether the application reads it or not).
+		// its TCP showed it never held the connection: its RST carried no
+		// ACK, or it left the client's data unacknowledged until the
+		// client resent it (one that held it acknowledges data whether the
+		// application reads it or not), or resent its SYN-ACK behind the
+		// ACK (its queue was full when the ACK came); or it reset the
+		// moment the ACK arrived.
 		if a.ServerData.Count > 0 || a.ServerAckedData || a.ACK.Count == 0 {
 			return false
 		}
-		return a.SYNACKAfterACK > 0 || a.ClientResent > 0 || sub(a.ServerRST.First, a.ACK.First) < resetAtOnce(r.RTT)
+		return a.ServerRSTBare || a.ClientResent > 0 || a.SYNACKAfterACK > 0 || sub(a.ServerRST.First, a.ACK.First) < resetAtOnce(r.RTT)
 	}
 	return false
 }
@@ -66,6 +70,9 @@ func cause(a *flows.Attempt, r *Result, w *words) {
 	}
 	if acceptQueueFull(a, r) {
 		r.Cause = CauseAcceptQueue
+		if r.Verdict == Reset && a.ServerRSTBare {
+			w.expl.str(bareRSTWords)
+		}
 		w.expl.str(acceptQueueCheck)
 		return
 	}

@@ -57,6 +57,7 @@ const (
 	pkDNS
 	pkDNSStale
 	pkDNSNameCut
+	pkServerRSTBare
 )
 
 // Bits of an event's flags byte.
@@ -87,6 +88,7 @@ func (p *Packer) Pack(dst []byte, a *flows.Attempt) []byte {
 	}
 	set(pkACKInferred, a.ACKInferred)
 	set(pkRSTInHandshake, a.RSTInHandshake)
+	set(pkServerRSTBare, a.ServerRSTBare)
 	set(pkServerAckedData, a.ServerAckedData)
 	set(pkSettled, a.Settled)
 	set(pkSACKPerm, a.SYNOpts.SACKPerm)
@@ -308,6 +310,7 @@ func (p *Packer) Unpack(b []byte, a *flows.Attempt) error {
 	}
 	a.ACKInferred = fl&pkACKInferred != 0
 	a.RSTInHandshake = fl&pkRSTInHandshake != 0
+	a.ServerRSTBare = fl&pkServerRSTBare != 0
 	a.ServerAckedData = fl&pkServerAckedData != 0
 	a.Settled = fl&pkSettled != 0
 	a.ICMPInfo.V6 = fl&pkICMPV6 != 0
