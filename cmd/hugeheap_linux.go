@@ -52,7 +52,7 @@ var hugeHeapOnce sync.Once
 // to merge again.
 func hugeHeap(input int64) {
 	hugeHeapOnce.Do(func() {
-		if input < hugeHeapMinInput || strconv.IntSize != 64 || !thpAdvised() || strings.Contains(os.Getenv("GODEBUG"), "disablethp=1") {
+		if input < hugeHeapMinInput || strconv.IntSize != 64 || !thpAdvised() || strictOvercommit() || strings.Contains(os.Getenv("GODEBUG"), "disablethp=1") {
 			return
 		}
 		room := hugeHeapRoom
@@ -79,6 +79,15 @@ func adviseFresh(size int) (from, to uintptr, err error) {
 		err = syscall.Madvise(block[from-base:to-base], syscall.MADV_HUGEPAGE)
 	}
 	return from, to, err
+}
+
+// strictOvercommit reports whether the kernel counts every private
+// writable mapping against a commit limit (vm.overcommit_memory 2): there
+// the room mapped ahead would count as 64 MB used, and could make a run
+// fail that fits without it.
+func strictOvercommit() bool {
+	b, err := os.ReadFile("/proc/sys/vm/overcommit_memory")
+	return err == nil && strings.TrimSpace(string(b)) == "2"
 }
 
 // thpAdvised reports whether the kernel gives huge pages to memory a
