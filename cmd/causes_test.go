@@ -76,7 +76,7 @@ func TestAcceptQueueResetSeenLateAtTheClient(t *testing.T) {
 				t.Errorf("%s: %s: %v/%v rst_origin %v cause %q, want reset/server, rst_origin server, cause accept-queue-full: %v",
 					c.file, c.client, rec["verdict"], rec["where"], rec["rst_origin"], rec["cause"], rec["explanation"])
 			}
-			if e, _ := rec["explanation"].(string); !strings.Contains(e, "The RST carried no ACK") {
+			if e, _ := rec["explanation"].(string); !strings.Contains(e, "The RST carried no ACK: its sender held no connection") {
 				t.Errorf("%s: %s: the explanation does not say the RST carried no ACK: %s", c.file, c.client, e)
 			}
 		}

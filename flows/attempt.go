@@ -161,8 +161,9 @@ type Attempt struct {
 	RSTInHandshake bool
 	// ServerRSTBare is set when the server's first acceptable RST carried
 	// no ACK: a TCP answers so a segment with an ACK for a connection it
-	// does not hold (RFC 9293 3.10.7.1-2), where Linux, the BSDs and
-	// Windows abort one they hold with RST and ACK.
+	// does not hold (RFC 9293 3.10.7.1-2), as netfilter's REJECT does,
+	// where Linux, the BSDs and Windows abort one they hold with RST and
+	// ACK.
 	ServerRSTBare bool
 	ICMP          Seen // ICMP errors quoting the SYN
 	ICMPInfo      capture.ICMPInfo

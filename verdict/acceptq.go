@@ -15,7 +15,7 @@ const CauseAcceptQueue Cause = "accept-queue-full"
 const acceptQueueCheck = " Check on the server: nstat -az TcpExtListenOverflows, and ss -lnt (Recv-Q against the listen backlog)."
 
 // bareRSTWords says what a server's RST without an ACK shows.
-const bareRSTWords = " The RST carried no ACK: the server's TCP held no connection for the handshake it had completed, as when its accept queue is full (tcp_abort_on_overflow)."
+const bareRSTWords = " The RST carried no ACK: its sender held no connection, as the server's TCP does not when its accept queue is full (tcp_abort_on_overflow); a firewall on the server host rejecting the connection answers the same way."
 
 // overflowRST: Linux with tcp_abort_on_overflow resets at once when the
 // final ACK finds the accept queue full.
