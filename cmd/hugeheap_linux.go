@@ -13,9 +13,10 @@ import (
 )
 
 // hugeHeapRoom is how much heap a run's memory is advised for: what a
-// capture's run (30 MB) or a join (64 MB) holds at its peak. Beyond it the
-// heap grows in small pages, as it would without advice.
-const hugeHeapRoom = 64 << 20
+// capture's run (30 MB) or a join (64 MB with 100 MB a side, 120 MB with
+// 300 MB) holds at its peak. Beyond it the heap grows in small pages, as it
+// would without advice. Mapped, never touched, it costs no memory.
+const hugeHeapRoom = 128 << 20
 
 // hugePage is the size of a transparent huge page on the platforms that
 // have them (x86-64, arm64 with 4 KB pages).
@@ -83,7 +84,7 @@ func adviseFresh(size int) (from, to uintptr, err error) {
 
 // strictOvercommit reports whether the kernel counts every private
 // writable mapping against a commit limit (vm.overcommit_memory 2): there
-// the room mapped ahead would count as 64 MB used, and could make a run
+// the room mapped ahead would count as 128 MB used, and could make a run
 // fail that fits without it.
 func strictOvercommit() bool {
 	b, err := os.ReadFile("/proc/sys/vm/overcommit_memory")
