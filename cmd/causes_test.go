@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"path/filepath"
 	"strings"
@@ -84,4 +85,86 @@ func TestAcceptQueueResetSeenLateAtTheClient(t *testing.T) {
 			t.Errorf("%s: no attempt from %s", c.file, c.client)
 		}
 	}
+}
+
+// The same real capture made to fool the rule: each of the server's RSTs
+// made an application's abort (RST and ACK, acknowledging the client's SYN
+// and nothing more), as a server that accepts and resets at once sends it,
+// as fast. Its TCP held the connection: a reset by the server, with no
+// cause named.
+func TestApplicationAbortIsNoAcceptQueue(t *testing.T) {
+	aborted := withServerAborts(t, filepath.Join("testdata", "acceptq", "rst-behind-queue.pcap"))
+	_, out, stderr := runMain("analyze", "--format", "json", aborted)
+	resets := 0
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("bad line %q: %v (%s)", line, err, stderr)
+		}
+		if rec["verdict"] != "reset" {
+			continue
+		}
+		resets++
+		if c, _ := rec["cause"].(string); rec["where"] != "server" || c != "" {
+			t.Errorf("%s: reset/%v cause %q, want reset/server and no cause: %v", rec["client"], rec["where"], rec["cause"], rec["explanation"])
+		}
+	}
+	if resets == 0 {
+		t.Fatalf("no reset in the rewritten capture: %s", out)
+	}
+}
+
+// withServerAborts writes the capture src (Ethernet, IPv4) with every bare
+// RST from port 80 given the ACK flag and an acknowledgment of the
+// client's SYN, its TCP checksum made anew.
+func withServerAborts(t *testing.T, src string) string {
+	t.Helper()
+	isn := map[uint16]uint32{} // the client's SYN sequence number, by its port
+	changed := 0
+	path := rewriteFrames(t, src, "aborts.pcap", func(frame []byte) bool {
+		if len(frame) < 34 || frame[12] != 8 || frame[13] != 0 || frame[23] != 6 {
+			return true
+		}
+		ihl := int(frame[14]&0xf) * 4
+		if len(frame) < 14+ihl+20 {
+			return true
+		}
+		ip, tcp := frame[14:14+ihl], frame[14+ihl:]
+		switch {
+		case tcp[13] == 0x02: // the SYN comes first
+			isn[binary.BigEndian.Uint16(tcp[0:2])] = binary.BigEndian.Uint32(tcp[4:8])
+		case binary.BigEndian.Uint16(tcp[0:2]) == 80 && tcp[13] == 0x04:
+			tcp[13] |= 0x10
+			binary.BigEndian.PutUint32(tcp[8:12], isn[binary.BigEndian.Uint16(tcp[2:4])]+1)
+			binary.BigEndian.PutUint16(tcp[16:18], 0)
+			binary.BigEndian.PutUint16(tcp[16:18], tcpChecksum(ip, tcp))
+			changed++
+		}
+		return true
+	})
+	if changed == 0 {
+		t.Fatal("no bare RST from port 80 to rewrite")
+	}
+	return path
+}
+
+// tcpChecksum is the checksum of an IPv4 TCP segment whose checksum field
+// is zero.
+func tcpChecksum(ip, tcp []byte) uint16 {
+	var sum uint32
+	add := func(b []byte) {
+		for i := 0; i+1 < len(b); i += 2 {
+			sum += uint32(binary.BigEndian.Uint16(b[i:]))
+		}
+		if len(b)%2 == 1 {
+			sum += uint32(b[len(b)-1]) << 8
+		}
+	}
+	add(ip[12:20])
+	sum += 6 + uint32(len(tcp))
+	add(tcp)
+	for sum > 0xffff {
+		sum = sum&0xffff + sum>>16
+	}
+	return ^uint16(sum)
 }

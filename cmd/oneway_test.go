@@ -42,6 +42,14 @@ func fromClient(frame []byte) bool {
 // to a file named name in a temporary directory.
 func keepFrames(t *testing.T, src, name string, keep func(frame []byte) bool) string {
 	t.Helper()
+	return rewriteFrames(t, src, name, func(frame []byte) bool { return keep(frame) })
+}
+
+// rewriteFrames writes the records of the pcap src, in order, to a file
+// named name in a temporary directory: each frame as edit leaves it (a
+// copy, edited in place), or none where edit returns false.
+func rewriteFrames(t *testing.T, src, name string, edit func(frame []byte) bool) string {
+	t.Helper()
 	b, err := os.ReadFile(src)
 	if err != nil {
 		t.Fatal(err)
@@ -52,7 +60,8 @@ func keepFrames(t *testing.T, src, name string, keep func(frame []byte) bool) st
 	}
 	out := append([]byte{}, hdr...)
 	for _, r := range recs {
-		if keep(r[16:]) {
+		r = append([]byte{}, r...)
+		if edit(r[16:]) {
 			out = append(out, r...)
 		}
 	}
