@@ -375,3 +375,36 @@ func TestPortFilteredServerCaptureProvesNoLoss(t *testing.T) {
 		}
 	})
 }
+
+// The half-open scenario's server capture (the router drops the client's
+// final ACK: the server resends its SYN-ACK at 1 and 3 s), whole and
+// stopped just after the first resent SYN-ACK, 1 s in. Whole, the client's
+// silence over 6 s shows it got the SYN-ACK: its ACK was lost on the way
+// out. Stopped at 1 s, it shows nothing of the kind: a Windows client
+// resends its SYN only after 3 s, so one whose SYN-ACKs were all lost on
+// the way back looks the same. No path may be blamed.
+func TestServerCaptureStoppedBeforeTheClientWouldResend(t *testing.T) {
+	src := filepath.Join("..", "testdata", "scenarios", "half-open", "server.pcap")
+	if _, err := os.Stat(src); err != nil {
+		t.Skip(err)
+	}
+	frames := 0
+	stopped := rewriteFrames(t, src, "stopped.pcap", func([]byte) bool { frames++; return frames <= 5 })
+	for _, c := range []struct {
+		file, want string
+	}{{src, "half-open/outbound-path"}, {stopped, ""}} {
+		_, stdout, stderr := runMain("analyze", "--format", "json", c.file)
+		recs := jsonLines(t, stdout)
+		if len(recs) != 1 {
+			t.Fatalf("%s: %d attempts, want 1: %s %s", c.file, len(recs), stdout, stderr)
+		}
+		r := recs[0]
+		got := fmt.Sprintf("%v/%v", r["verdict"], r["where"])
+		switch {
+		case c.want != "" && got != c.want:
+			t.Errorf("whole capture: %s, want %s: %v", got, c.want, r["explanation"])
+		case c.want == "" && r["where"] != "unknown":
+			t.Errorf("capture stopped 1 s after the SYN-ACK: %s (%v), want no place: %v", got, r["where_confidence"], r["explanation"])
+		}
+	}
+}

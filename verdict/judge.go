@@ -246,6 +246,12 @@ func (t *text) frame(a *flows.Attempt, typ flows.EventType) *text {
 // lonelySYN: every common stack resends an unanswered SYN within this.
 const lonelySYN = 1500 * time.Millisecond
 
+// slowestSYNResend is how long a client may wait for a SYN-ACK before it
+// resends its SYN: Linux and macOS wait 1 s, Windows 3 s (its initial
+// retransmission timeout). A server capture shorter than that cannot tell
+// a client that got the SYN-ACK from one still waiting for it.
+const slowestSYNResend = 3 * time.Second
+
 // unanswered describes SYNs that got no answer and what ended the view of
 // them: "3 SYNs over 3.0 s, no answer; the capture ends 1.0 s after the last".
 func (t *text) unanswered(a *flows.Attempt) *text {
@@ -539,10 +545,10 @@ func judgeServer(a *flows.Attempt, r *Result, cfg Config) {
 			return
 		}
 		span := sub(a.End, a.SYNACK.First)
-		if a.SYNACK.Count > 1 && span >= cfg.AnswerWait {
+		if a.SYNACK.Count > 1 && span >= max(cfg.AnswerWait, slowestSYNResend) {
 			r.judged(HalfOpen, OutboundPath, Inferred).str("The server sent its SYN-ACK ").times(a.SYNACK.Count).
 				str(" and never got the final ACK, while the client did not retransmit its SYN in ").dur(span).
-				str(": the client got the SYN-ACK and answered, and its ACK was lost on the way to the server (unless the client gave up within a second of its SYN).")
+				str(": the client got the SYN-ACK and answered, and its ACK was lost on the way to the server (unless the client gave up before resending its SYN, as a connect timeout under a second does).")
 			return
 		}
 		if span < cfg.SYNTimeout {
