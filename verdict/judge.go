@@ -243,7 +243,9 @@ func (t *text) frame(a *flows.Attempt, typ flows.EventType) *text {
 	return t.str("not kept")
 }
 
-// lonelySYN: every common stack resends an unanswered SYN within this.
+// lonelySYN: Linux and macOS resend an unanswered SYN within this; past
+// it, one SYN alone is only ever a reason to name no place (Windows waits
+// slowestSYNResend).
 const lonelySYN = 1500 * time.Millisecond
 
 // slowestSYNResend is how long a client may wait for a SYN-ACK before it
