@@ -1,11 +1,13 @@
 package cmd
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
 )
 
 // A real capture made in namespaces: dig answered NXDOMAIN and SERVFAIL,
@@ -114,30 +116,31 @@ func TestApplicationAbortIsNoAcceptQueue(t *testing.T) {
 	}
 }
 
-// withServerAborts writes the capture src (Ethernet, IPv4) with every bare
-// RST from port 80 given the ACK flag and an acknowledgment of the
-// client's SYN, its TCP checksum made anew.
+// withServerAborts writes the capture src with every bare RST from port
+// 80 given the ACK flag and an acknowledgment of the client's SYN, its TCP
+// checksum made anew (gopacket serialises it).
 func withServerAborts(t *testing.T, src string) string {
 	t.Helper()
-	isn := map[uint16]uint32{} // the client's SYN sequence number, by its port
+	isn := map[layers.TCPPort]uint32{} // the client's SYN sequence number, by its port
 	changed := 0
 	path := rewriteFrames(t, src, "aborts.pcap", func(frame []byte) bool {
-		if len(frame) < 34 || frame[12] != 8 || frame[13] != 0 || frame[23] != 6 {
-			return true
-		}
-		ihl := int(frame[14]&0xf) * 4
-		if len(frame) < 14+ihl+20 {
-			return true
-		}
-		ip, tcp := frame[14:14+ihl], frame[14+ihl:]
+		pkt := gopacket.NewPacket(frame, layers.LayerTypeEthernet, gopacket.NoCopy)
+		ip, _ := pkt.Layer(layers.LayerTypeIPv4).(*layers.IPv4)
+		tcp, _ := pkt.Layer(layers.LayerTypeTCP).(*layers.TCP)
 		switch {
-		case tcp[13] == 0x02: // the SYN comes first
-			isn[binary.BigEndian.Uint16(tcp[0:2])] = binary.BigEndian.Uint32(tcp[4:8])
-		case binary.BigEndian.Uint16(tcp[0:2]) == 80 && tcp[13] == 0x04:
-			tcp[13] |= 0x10
-			binary.BigEndian.PutUint32(tcp[8:12], isn[binary.BigEndian.Uint16(tcp[2:4])]+1)
-			binary.BigEndian.PutUint16(tcp[16:18], 0)
-			binary.BigEndian.PutUint16(tcp[16:18], tcpChecksum(ip, tcp))
+		case ip == nil || tcp == nil:
+		case tcp.SYN && !tcp.ACK: // the SYN comes first
+			isn[tcp.SrcPort] = tcp.Seq
+		case tcp.SrcPort == 80 && tcp.RST && !tcp.ACK:
+			tcp.ACK, tcp.Ack = true, isn[tcp.DstPort]+1
+			if err := tcp.SetNetworkLayerForChecksum(ip); err != nil {
+				t.Fatal(err)
+			}
+			buf := gopacket.NewSerializeBuffer()
+			if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{ComputeChecksums: true}, tcp, gopacket.Payload(tcp.Payload)); err != nil {
+				t.Fatal(err)
+			}
+			copy(tcp.Contents, buf.Bytes()[:len(tcp.Contents)]) // in place: NoCopy decoded the frame itself
 			changed++
 		}
 		return true
@@ -146,25 +149,4 @@ func withServerAborts(t *testing.T, src string) string {
 		t.Fatal("no bare RST from port 80 to rewrite")
 	}
 	return path
-}
-
-// tcpChecksum is the checksum of an IPv4 TCP segment whose checksum field
-// is zero.
-func tcpChecksum(ip, tcp []byte) uint16 {
-	var sum uint32
-	add := func(b []byte) {
-		for i := 0; i+1 < len(b); i += 2 {
-			sum += uint32(binary.BigEndian.Uint16(b[i:]))
-		}
-		if len(b)%2 == 1 {
-			sum += uint32(b[len(b)-1]) << 8
-		}
-	}
-	add(ip[12:20])
-	sum += 6 + uint32(len(tcp))
-	add(tcp)
-	for sum > 0xffff {
-		sum = sum&0xffff + sum>>16
-	}
-	return ^uint16(sum)
 }

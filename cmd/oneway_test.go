@@ -42,7 +42,7 @@ func fromClient(frame []byte) bool {
 // to a file named name in a temporary directory.
 func keepFrames(t *testing.T, src, name string, keep func(frame []byte) bool) string {
 	t.Helper()
-	return rewriteFrames(t, src, name, func(frame []byte) bool { return keep(frame) })
+	return rewriteFrames(t, src, name, keep)
 }
 
 // rewriteFrames writes the records of the pcap src, in order, to a file
