@@ -186,7 +186,9 @@ func Join(client, server Side, cfg JoinConfig) ([]Result, ClockOffset) {
 	// the destination rewrites (DNAT) learnt from matched attempts.
 	servers := map[netip.Addr]hostPorts{}
 	for _, s := range server.Attempts {
-		servers[s.Key.Server.Addr()] = servers[s.Key.Server.Addr()].add(s.Key.Server.Port())
+		h := servers[s.Key.Server.Addr()].add(s.Key.Server.Port())
+		h.direct = true
+		servers[s.Key.Server.Addr()] = h
 	}
 	for c, s := range matchOf {
 		if h, ok := servers[s.Key.Server.Addr()]; ok {
@@ -210,7 +212,7 @@ func Join(client, server Side, cfg JoinConfig) ([]Result, ClockOffset) {
 				jv.judgePair(r, &js, c, s, how[c])
 			} else {
 				h, inHost := servers[c.Key.Server.Addr()]
-				jv.judgeClientOnly(r, c, len(server.Attempts) == 0 || inHost, h.hides(c.Key.Server.Port()))
+				jv.judgeClientOnly(r, c, len(server.Attempts) == 0 || inHost, h.hides(c.Key.Server.Port()), h.translated())
 			}
 		}))
 	}
@@ -264,6 +266,11 @@ func (h hostPorts) merge(o hostPorts) hostPorts {
 	return h
 }
 
+// translated reports whether the server capture shows the host only as
+// the destination a translation (DNAT, a load balancer) rewrote: the
+// translator may send a connection to another host than the one captured.
+func (h hostPorts) translated() bool { return h.seen && !h.direct }
+
 // hides reports whether a capture showing the host's ports as h may have
 // been taken with a filter that leaves port out (tcpdump port 443): it
 // shows attempts to the host on one other port only. Its lack of an
@@ -271,13 +278,23 @@ func (h hostPorts) merge(o hostPorts) hostPorts {
 func (h hostPorts) hides(port uint16) bool { return h.seen && !h.many && h.port != port }
 
 // judgeClientOnly judges into r an attempt only the client capture saw;
-// inHost says whether the server capture shows its server at all, and
+// inHost says whether the server capture shows its server at all,
 // portHidden that it may have been taken with a filter leaving the
-// attempt's port out (hostPorts.hides).
-func (v *joinView) judgeClientOnly(r *Result, c *flows.Attempt, inHost, portHidden bool) {
+// attempt's port out (hostPorts.hides), and translated that it shows the
+// server only behind a destination translation (hostPorts.translated).
+func (v *joinView) judgeClientOnly(r *Result, c *flows.Attempt, inHost, portHidden, translated bool) {
 	t := retelling(r, c, VantageClient, v.cfg.Config)
 	covered, sent := v.synsAtServer(c)
-	if covered > 0 && inHost && portHidden && (r.Verdict == Refused && r.RSTOrigin == OriginServer || r.Verdict != Refused && r.Verdict != Timeout && r.Verdict != Unreachable) {
+	if covered > 0 && inHost && translated {
+		// A load balancer sends each connection to one of several hosts:
+		// that this one never saw it proves no loss on the way, nor that
+		// an answer came from the path. What the client lived through
+		// stands.
+		t.str(" ").str(translatedWords)
+		if r.Where == Unknown {
+			r.Settle = "a capture on the translator would tell where it sent the connection"
+		}
+	} else if covered > 0 && inHost && portHidden && (r.Verdict == Refused && r.RSTOrigin == OriginServer || r.Verdict != Refused && r.Verdict != Timeout && r.Verdict != Unreachable) {
 		// The client's capture says the server answered (a RST with its
 		// TTL, a SYN-ACK): the server capture's filter, more likely than
 		// the path, left the attempt out.
@@ -875,6 +892,10 @@ func judgeBothUnanswered(c, s *flows.Attempt, r *Result, v *joinView, lost lostS
 // portWords says why the server capture may not show an attempt: it holds
 // attempts to its server on other ports only (hostPorts.hides,
 // Stream.portFiltered).
+// translatedWords say why a server capture that shows the server only
+// behind a translation cannot tell where an attempt it lacks died.
+const translatedWords = "The server capture holds this server's connections only as a destination translation (DNAT, a load balancer) rewrote them, and not this one: the translator may have sent it to another host, so the server capture cannot tell where it died."
+
 func portWords(c *flows.Attempt) string {
 	return "The server capture holds attempts to this server on other ports only, none on port " +
 		strconv.Itoa(int(c.Key.Server.Port())) + ": taken with a filter that leaves this port out (tcpdump port …)?"

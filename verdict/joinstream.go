@@ -890,7 +890,7 @@ func (j *Stream) judge(i int32, jv *joinView) {
 		j.arrival(e.view, &a)
 		h, ok := j.servers[a.key.serverAddr()]
 		addr, port := a.key.serverAddr(), a.key.serverPort()
-		r.known, r.portHidden = ok || j.showsHost(addr), h.hides(port) || j.portFiltered(h, addr, port)
+		r.known, r.portHidden, r.translated = ok || j.showsHost(addr), h.hides(port) || j.portFiltered(h, addr, port), ok && h.translated()
 	default:
 		r.kind = readyServer
 		j.arrival(e.view, &a)
@@ -919,10 +919,11 @@ type Ready struct {
 	// known: the other capture shows the attempt's server (of a client's
 	// attempt) or client (of a server's). portHidden: the server capture
 	// may have been taken with a filter leaving a client attempt's port out
-	// (hostPorts.hides).
-	known, portHidden bool
-	jv                *joinView
-	pk                *Packer
+	// (hostPorts.hides). translated: it shows that server only behind a
+	// destination translation (hostPorts.translated).
+	known, portHidden, translated bool
+	jv                            *joinView
+	pk                            *Packer
 }
 
 const (
@@ -964,7 +965,7 @@ func (r *Ready) JudgeInto(res *Result, scratch *JoinScratch) {
 		}
 		r.jv.judgePair(res, &scratch.js, a, s, matchNames[r.how])
 	case readyClient:
-		r.jv.judgeClientOnly(res, a, r.known, r.portHidden)
+		r.jv.judgeClientOnly(res, a, r.known, r.portHidden, r.translated)
 	default:
 		r.jv.judgeServerOnly(res, a, r.known)
 	}
