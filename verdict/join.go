@@ -715,12 +715,35 @@ func judgeNeverAtServer(c *flows.Attempt, r *Result, v *joinView, covered int, p
 			return
 		}
 		// Answered, yet the server never saw it: something in the path
-		// (a SYN proxy, a load balancer) answered in its place.
+		// (a SYN proxy, a load balancer) answered in its place, or the
+		// capture missed the connection (another interface). The server
+		// is no more to blame than the path.
 		r.w.expl.str(" The server capture, running at the time, never saw this attempt: something on the way may have answered in the server's place.")
+		answeredInItsPlace(r)
 		return
 	}
 	r.Candidates = append(r.Candidates[:0], r.Where)
 	r.Settle = "" // the server capture did
+}
+
+// answeredInItsPlace unsettles what the client capture alone laid at the
+// server's door, for an attempt the server capture never saw: whatever
+// answered may have been in the path.
+func answeredInItsPlace(r *Result) {
+	if r.RSTOrigin == OriginServer {
+		r.RSTOrigin, r.OriginSure = OriginUnknown, ""
+	}
+	if r.Where != Server {
+		return
+	}
+	r.Where, r.WhereSure = Unknown, ""
+	if !slices.Contains(r.Candidates, Server) {
+		r.Candidates = append(r.Candidates, Server)
+	}
+	if !slices.Contains(r.Candidates, OutboundPath) {
+		r.Candidates = append(r.Candidates, OutboundPath)
+	}
+	r.Settle = "a capture of a proxy in the path, or of the server's other interfaces, would tell"
 }
 
 func (c Confidence) sureness() Sureness {

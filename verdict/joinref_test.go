@@ -123,6 +123,18 @@ func refJudgeNeverAtServer(c *flows.Attempt, r *Result, v *joinView, covered int
 		// Answered, yet the server never saw it: something in the path
 		// (a SYN proxy, a load balancer) answered in its place.
 		r.Explanation += " The server capture, running at the time, never saw this attempt: something on the way may have answered in the server's place."
+		if r.RSTOrigin == OriginServer {
+			r.RSTOrigin, r.OriginSure = OriginUnknown, ""
+		}
+		if r.Where == Server {
+			r.Where, r.WhereSure = Unknown, ""
+			for _, p := range []Place{Server, OutboundPath} {
+				if !slices.Contains(r.Candidates, p) {
+					r.Candidates = append(r.Candidates, p)
+				}
+			}
+			r.Settle = "a capture of a proxy in the path, or of the server's other interfaces, would tell"
+		}
 		return
 	}
 	r.Candidates = []Place{r.Where}

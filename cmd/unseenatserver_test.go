@@ -61,3 +61,42 @@ func TestTranslatedServerCaptureBlamesNoPath(t *testing.T) {
 		t.Errorf("%d attempts on ports %v, want 3 on 80, 82, 83", n, seen)
 	}
 }
+
+// Connections the client capture shows answered that the server capture,
+// running and showing the client's other connections to the same address,
+// never saw were answered by something else: a proxy in the path, or the
+// server through an interface not captured. The mixed scenario's server
+// capture with ports 87 (the server never replies to the request) and 88
+// (the server resets after the handshake) left out: neither the stall nor
+// the reset may stay the server's.
+func TestAnsweredInTheServersPlace(t *testing.T) {
+	client, server := mixedCapture(t)
+	without := keepFrames(t, server, "server.pcap", func(frame []byte) bool {
+		return !tcpPort(frame, 87) && !tcpPort(frame, 88)
+	})
+	_, stdout, _ := runMain("analyze", "--format", "json", "--client", client, "--server", without)
+	counts := map[string]int{}
+	eachAttempt(t, stdout, without, func(r map[string]any, port, desc string) {
+		switch port {
+		case "80":
+			if r["verdict"] != "established" || r["vantage"] != "both" {
+				t.Errorf("want established, seen from both ends: %s", desc)
+			}
+		case "87", "88":
+			counts[port]++
+			cands := anyStrings(r["candidates"])
+			if r["where"] != "unknown" || !slices.Contains(cands, "server") || !slices.Contains(cands, "outbound-path") {
+				t.Errorf("want the place unknown, the server and the path among the candidates: %s", desc)
+			}
+			if r["rst_origin"] == "server" {
+				t.Errorf("a RST the server capture never saw called the server's: %s", desc)
+			}
+			if want := map[string]string{"87": "stalled", "88": "reset"}[port]; r["verdict"] != want {
+				t.Errorf("want %s: %s", want, desc)
+			}
+		}
+	})
+	if counts["87"] == 0 || counts["88"] == 0 {
+		t.Errorf("attempts on ports 87 and 88: %v", counts)
+	}
+}
