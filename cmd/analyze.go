@@ -218,7 +218,10 @@ func analyze(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		out.dnsWait = flows.DefaultDNSWait
 	}
 	hugeHeap(inputSize(slices.Concat(cfg.clientFiles, cfg.serverFiles, cfg.autoFiles)))
-	gs, notes := planGroups(ctx, cfg)
+	gs, notes, err := planGroups(ctx, cfg)
+	if err != nil {
+		return err
+	}
 	opt := cfg.readOptions()
 	if len(gs) > 1 {
 		return analyzeJoined(ctx, cfg, gs, notes, stdin, out)

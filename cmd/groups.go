@@ -218,9 +218,24 @@ func names0(gl []glance) []string {
 // rotations of one capture (read in time order through one tracker, so an
 // attempt crossing a file boundary stays whole); a file whose side the
 // TTLs cannot tell stands alone.
-func planGroups(ctx context.Context, cfg *analyzeConfig) ([]group, []string) {
+//
+// A file given as both --client and --server is split into its two ends
+// when it holds both (a mergecap of the two captures); one that holds one
+// end only is an error: joined with itself, every packet would seem to
+// arrive where it was sent.
+func planGroups(ctx context.Context, cfg *analyzeConfig) ([]group, []string, error) {
 	var gs []group
 	var notes []string
+	clientFiles, serverFiles := cfg.clientFiles, cfg.serverFiles
+	if f, ok := onBothSides(clientFiles, serverFiles); ok {
+		if len(clientFiles) > 1 || len(serverFiles) > 1 || !peek(ctx, f, cfg.flows, mergedPeekAttempts).merged {
+			return nil, nil, fmt.Errorf("analyze: %s is given as both --client and --server, but holds one end's capture: give the capture taken at each end, or this one alone", f)
+		}
+		notes = append(notes, mergedNote(f))
+		gs = append(gs, group{files: []string{f}, vantage: verdict.VantageClient, split: true},
+			group{files: []string{f}, vantage: verdict.VantageServer, split: true})
+		clientFiles, serverFiles = nil, nil
+	}
 	forced := func(files []string, v verdict.Vantage) {
 		if len(files) == 0 {
 			return
@@ -238,16 +253,16 @@ func planGroups(ctx context.Context, cfg *analyzeConfig) ([]group, []string) {
 		}
 		gs = append(gs, group{files: names, vantage: v})
 	}
-	forced(cfg.clientFiles, verdict.VantageClient)
-	forced(cfg.serverFiles, verdict.VantageServer)
+	forced(clientFiles, verdict.VantageClient)
+	forced(serverFiles, verdict.VantageServer)
 	if len(cfg.autoFiles) == 1 {
 		f := cfg.autoFiles[0]
 		if g := peek(ctx, f, cfg.flows, mergedPeekAttempts); g.merged {
 			notes = append(notes, mergedNote(f))
 			return append(gs, group{files: []string{f}, vantage: verdict.VantageClient, split: true},
-				group{files: []string{f}, vantage: verdict.VantageServer, split: true}), notes
+				group{files: []string{f}, vantage: verdict.VantageServer, split: true}), notes, nil
 		}
-		return append(gs, group{files: cfg.autoFiles}), notes
+		return append(gs, group{files: cfg.autoFiles}), notes, nil
 	}
 	buckets := map[netip.Addr][]glance{}
 	var order []netip.Addr
@@ -291,7 +306,24 @@ func planGroups(ctx context.Context, cfg *analyzeConfig) ([]group, []string) {
 		}
 	}
 	slices.SortStableFunc(gs, func(a, b group) int { return cmp.Compare(minPos(a.files, pos), minPos(b.files, pos)) })
-	return gs, notes
+	return gs, notes, nil
+}
+
+// onBothSides returns a file of client that server names too, by path or
+// as the same file under another name.
+func onBothSides(client, server []string) (string, bool) {
+	for _, c := range client {
+		ci, cerr := os.Stat(c)
+		for _, s := range server {
+			if c == s {
+				return c, true
+			}
+			if si, err := os.Stat(s); cerr == nil && err == nil && ci.Mode().IsRegular() && os.SameFile(ci, si) {
+				return c, true
+			}
+		}
+	}
+	return "", false
 }
 
 func mergedNote(f string) string {

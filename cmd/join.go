@@ -8,6 +8,7 @@ import (
 	"os"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -155,7 +156,9 @@ type joiner struct {
 	// told: the sides the join was told are read to their end.
 	told              map[verdict.Vantage]bool
 	swapped, sameSide bool
-	scratch           flows.Attempt
+	// overruled says which flags the TTLs overruled.
+	overruled []string
+	scratch   flows.Attempt
 	// gc paces the collector for what the join holds; taken counts the
 	// batches taken.
 	gc    *gcPace
@@ -489,6 +492,16 @@ func (jn *joiner) start() {
 		}
 		jn.swapped = true
 	}
+	for _, g := range jn.groups {
+		// A flag the TTLs clearly contradict, the other capture agreeing
+		// with its own: both were taken at one end (the same capture
+		// twice, under two names?). Joined as flagged, each packet would
+		// seem to arrive where it was sent, or never to have left.
+		if v := majority(g.votes); !g.group.split && g.group.vantage != "" && v != g.group.vantage && (v == verdict.VantageClient || v == verdict.VantageServer) {
+			jn.overruled = append(jn.overruled, fmt.Sprintf("--%s was given, but the TTLs say %s was taken at the %s end; judged as taken there", g.group.vantage, strings.Join(g.group.files, ", "), v))
+			g.group.vantage = v
+		}
+	}
 	clientN, serverN := 0, 0
 	for _, g := range jn.groups {
 		switch g.decided = g.vantage(); g.decided {
@@ -671,6 +684,7 @@ func (jn *joiner) footer() ([]report.Source, []string) {
 		sources = append(sources, g.sources...)
 		warnings = append(warnings, g.warnings...)
 	}
+	warnings = append(warnings, jn.overruled...)
 	if jn.swapped {
 		warnings = append(warnings, "--client and --server look swapped: the TTLs say the --client capture was taken at the server end (SYNs arrive with hops lost, SYN-ACKs leave undecremented) or the --server one at the client end; judged as swapped")
 	}
