@@ -454,6 +454,10 @@ func readGroup(ctx context.Context, g group, fcfg flows.Config, opt readOptions,
 			warnings = append(warnings, fmt.Sprintf("%s: the capture dropped %d packets (its own statistics say so): a packet missing from it is no proof that the network lost it", name, d))
 		}
 	}
+	if n := tracker.Counts().Gaps; n > 0 && len(sources) > 0 {
+		sources[len(sources)-1].Gaps = n
+		warnings = append(warnings, gapWarning(g.files, n))
+	}
 	if j := tracker.TimeJumps(); j.Count > 0 {
 		warnings = append(warnings, timeJumpWarning(j))
 	}
@@ -512,6 +516,11 @@ func fileWarnings(name string, st capture.Stats) []string {
 
 // timeJumpWarning says where capture time first jumped, which limits what
 // idle times and timeouts mean around it.
+// gapWarning says that a capture missed packets its hosts acknowledged.
+func gapWarning(files []string, n uint64) string {
+	return fmt.Sprintf("%s: on %d connections an end acknowledged data this capture never showed: it missed packets (dropped them, as tcpdump's 'packets dropped by kernel' says, or they went past it), so a packet missing from it is no proof that the network lost it", strings.Join(files, ", "), n)
+}
+
 func timeJumpWarning(j flows.TimeJump) string {
 	how := fmt.Sprintf("back by %s", max(-j.By, -(j.By+1))) // -MinInt64 overflows
 	if j.By > 0 {

@@ -102,3 +102,110 @@ func TestDroppingCaptureProvesNoLoss(t *testing.T) {
 		}
 	}
 }
+
+// dataFrom reports whether an Ethernet frame holds IPv4 TCP payload sent
+// from port.
+func dataFrom(frame []byte, port uint16) bool {
+	if !tcpPort(frame, port) {
+		return false
+	}
+	ihl := int(frame[14]&15) * 4
+	tcp := frame[14+ihl:]
+	return binary.BigEndian.Uint16(tcp[0:2]) == port && int(binary.BigEndian.Uint16(frame[16:18]))-ihl-int(tcp[12]>>4)*4 > 0
+}
+
+// A capture that dropped packets without saying so (pcap has no drop
+// counter; tcpdump prints its "packets dropped by kernel" on the
+// terminal) shows it by what the endpoints acknowledged: the mixed
+// scenario's server capture with the server's first three replies on port
+// 80 left out, though the clients acknowledged them. Joined, it proves no
+// loss by an absence, as a capture whose statistics admit drops. Made to
+// fool the rule, with no gap: the capture of one direction only (tcpdump
+// -Q in), which lacks the replies by design, and the whole capture with
+// every reply put after the client's ACK of it (a NIC's queues merged by
+// time).
+func TestSilentlyDroppingCaptureProvesNoLoss(t *testing.T) {
+	client, server := mixedCapture(t)
+	dropped := 0
+	lossy := keepFrames(t, server, "lossy.pcap", func(frame []byte) bool {
+		if dropped < 3 && dataFrom(frame, 80) {
+			dropped++
+			return false
+		}
+		return true
+	})
+	inbound := keepFrames(t, server, "inbound.pcap", func(frame []byte) bool {
+		return len(frame) < 34 || frame[30] == 203 // to 203.0.113.5, the server
+	})
+	late := reorderedReplies(t, server)
+	type run struct {
+		gaps  float64
+		where map[string]string
+		warn  bool
+	}
+	judge := func(server string) run {
+		_, stdout, stderr := runMain("analyze", "--format", "json", "--with-summary", "--client", client, "--server", server)
+		r := run{where: map[string]string{}, warn: strings.Contains(stderr, "acknowledged data this capture never showed")}
+		for _, l := range jsonLines(t, stdout) {
+			switch l["type"] {
+			case "summary":
+				for _, f := range l["files"].([]any) {
+					if f := f.(map[string]any); f["file"] == server {
+						r.gaps = f["capture_gaps"].(float64)
+					}
+				}
+			case "attempt":
+				s := l["server"].(string)
+				r.where[s[strings.LastIndex(s, ":")+1:]] = l["where"].(string) + " " + l["where_confidence"].(string)
+			}
+		}
+		return r
+	}
+	if r := judge(lossy); r.gaps != 3 || !r.warn || r.where["82"] != "outbound-path likely" || r.where["86"] != "server likely" || r.where["83"] != "return-path proven" {
+		t.Errorf("a capture missing 3 replies the clients acknowledged: %d gaps, warned %v, ports 82 %q, 86 %q, 83 %q; want 3, a warning, the absences likely, what was seen proven",
+			int(r.gaps), r.warn, r.where["82"], r.where["86"], r.where["83"])
+	}
+	for _, f := range []string{inbound, late} {
+		if r := judge(f); r.gaps != 0 || r.warn || r.where["82"] != "outbound-path proven" {
+			t.Errorf("%s: %d gaps, warned %v, port 82 %q; want none, no warning, the loss on the way out proven", filepath.Base(f), int(r.gaps), r.warn, r.where["82"])
+		}
+	}
+}
+
+// reorderedReplies writes the pcap src with every data segment from port
+// 80 moved after the next packet of its connection the other way (the
+// client's ACK of it), timestamps kept.
+func reorderedReplies(t *testing.T, src string) string {
+	t.Helper()
+	moved := 0
+	path := rewriteRecords(t, src, "late.pcap", func(recs [][]byte) [][]byte {
+		var out [][]byte
+		held := map[uint16][][]byte{} // replies held back, by the client's port
+		for _, r := range recs {
+			f := r[16:]
+			if dataFrom(f, 80) {
+				ihl := int(f[14]&15) * 4
+				p := binary.BigEndian.Uint16(f[14+ihl+2:])
+				held[p] = append(held[p], r)
+				continue
+			}
+			out = append(out, r)
+			if tcpPort(f, 80) {
+				ihl := int(f[14]&15) * 4
+				if p := binary.BigEndian.Uint16(f[14+ihl:]); held[p] != nil {
+					out = append(out, held[p]...)
+					delete(held, p)
+					moved++
+				}
+			}
+		}
+		for _, rs := range held {
+			out = append(out, rs...)
+		}
+		return out
+	})
+	if moved == 0 {
+		t.Fatal("no reply moved")
+	}
+	return path
+}

@@ -653,6 +653,7 @@ func (jn *joiner) side(side verdict.Vantage) verdict.Side {
 				sd.Coverage = append(sd.Coverage, verdict.Span{First: s.First, Last: s.Last})
 			}
 			sd.Dropped += s.Dropped
+			sd.Gaps += s.Gaps
 		}
 	}
 	if sd.Coverage == nil {

@@ -50,6 +50,23 @@ func keepFrames(t *testing.T, src, name string, keep func(frame []byte) bool) st
 // copy, edited in place), or none where edit returns false.
 func rewriteFrames(t *testing.T, src, name string, edit func(frame []byte) bool) string {
 	t.Helper()
+	return rewriteRecords(t, src, name, func(recs [][]byte) [][]byte {
+		var out [][]byte
+		for _, r := range recs {
+			r = append([]byte{}, r...)
+			if edit(r[16:]) {
+				out = append(out, r)
+			}
+		}
+		return out
+	})
+}
+
+// rewriteRecords writes the pcap src's header and the records rewrite
+// makes of its records (each with its 16-byte record header) to a file
+// named name in a temporary directory.
+func rewriteRecords(t *testing.T, src, name string, rewrite func(recs [][]byte) [][]byte) string {
+	t.Helper()
 	b, err := os.ReadFile(src)
 	if err != nil {
 		t.Fatal(err)
@@ -59,11 +76,8 @@ func rewriteFrames(t *testing.T, src, name string, edit func(frame []byte) bool)
 		t.Skip("not a little-endian pcap")
 	}
 	out := append([]byte{}, hdr...)
-	for _, r := range recs {
-		r = append([]byte{}, r...)
-		if edit(r[16:]) {
-			out = append(out, r...)
-		}
+	for _, r := range rewrite(recs) {
+		out = append(out, r...)
 	}
 	path := filepath.Join(t.TempDir(), name)
 	if err := os.WriteFile(path, out, 0o644); err != nil {
@@ -72,10 +86,6 @@ func rewriteFrames(t *testing.T, src, name string, edit func(frame []byte) bool)
 	return path
 }
 
-// oneWayServerCaptures writes the mixed scenario's server capture as two
-// captures blind to the server's own packets: one holding only what the
-// client sent (a filter such as "dst port", tcpdump -Q in, a tap copying
-// one direction), one holding only bare SYNs (the filter "tcp[13] == 2").
 func oneWayServerCaptures(t *testing.T) (inbound, synOnly string) {
 	t.Helper()
 	_, server := mixedCapture(t)

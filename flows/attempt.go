@@ -292,6 +292,42 @@ func (a *attemptState) clientSegment(p *capture.Packet) {
 	segment(p.Seq-(a.ISN+1+a.SYNData), p.PayloadLen, a.ClientData.Count == 0 || (a.ClientData.Count == 1 && a.SYNData > 0), &a.ClientSeqLo, &a.ClientSeqHi, &a.ClientResent, &a.ClientMaxSeg)
 }
 
+// ackedUncaptured reports whether the capture lacks data of the client,
+// or of the server, that the other end acknowledged: the highest
+// acknowledgment runs past the end of the data captured (and a FIN
+// captured, which takes one more).
+func (a *attemptState) ackedUncaptured() (client, server bool) {
+	past := func(acked, hi uint32, fin bool) bool {
+		if fin {
+			hi++
+		}
+		return seqAfter(acked, hi)
+	}
+	// The server's acknowledgments are followed only once client data was
+	// captured; the client's from its handshake ACK on, so that a capture
+	// missing all of the server's data shows too, if it holds the server's
+	// SYN-ACK: a capture of one direction (tcpdump -Q in, a tap) misses
+	// the other by design, and says so otherwise.
+	serverHi := uint32(0)
+	if a.ServerData.Count > 0 {
+		serverHi = a.ServerSeqHi
+	}
+	return a.ClientData.Count > 0 && past(a.ClientBytesAcked, a.ClientSeqHi, a.ClientFIN.Count > 0),
+		a.SYNACK.Count > 0 && past(a.ServerBytesAcked, serverHi, a.ServerFIN.Count > 0)
+}
+
+// holes is where the data ackedUncaptured finds missing starts, as
+// sequence numbers: the client's and the server's, past the data
+// captured (a FIN missing alone starts there too).
+func (a *attemptState) holes() (client, server uint32) {
+	client = a.ISN + 1 + a.SYNData + a.ClientSeqHi
+	server = a.ServerISN + 1
+	if a.ServerData.Count > 0 {
+		server += a.ServerSeqHi
+	}
+	return client, server
+}
+
 // segment notes a segment at offset off of n bytes in one direction's
 // stream: the lowest and highest offsets seen, segments sent again, the
 // largest.

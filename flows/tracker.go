@@ -3,6 +3,7 @@ package flows
 import (
 	"math"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/synpath/synpath/capture"
@@ -95,6 +96,11 @@ type Counts struct {
 	// were pending; DNSHostsDropped the clients whose answers were
 	// forgotten early to make room for others'.
 	DNSDropped, DNSHostsDropped uint64
+	// Gaps counts attempts one end of which acknowledged data of the
+	// other's that the capture never showed: the capture missed packets
+	// (it dropped them, or they went past it), whatever its statistics
+	// say.
+	Gaps uint64
 }
 
 // Tracker rebuilds attempts from packets. It is not safe for concurrent
@@ -109,6 +115,9 @@ type Tracker struct {
 	conns   connTable
 	probe   probe
 	pending int // attempts in conns
+	// gaps are attempts handed on with an acknowledgment past the data
+	// captured, waiting to see whether the data follows (suspectGap).
+	gaps []suspectGap
 	// states holds attempts in progress, by index, with a free list, and
 	// moreEvents the events of those with many.
 	states     [][]attemptState // pages of statesPerPage
@@ -382,6 +391,9 @@ const tombSweep = 4 * time.Second
 // straggle takes a packet of a connection whose attempt was handed on.
 func (t *Tracker) straggle(s *connSlot, p *capture.Packet, fromClient bool) {
 	s.last = t.seconds(t.now)
+	if len(t.gaps) > 0 && (p.PayloadLen > 0 || p.Flags.Has(capture.FlagFIN)) {
+		t.fillGap(&s.key, p, fromClient)
+	}
 	if p.Flags.Has(capture.FlagFIN) {
 		if fromClient == (s.ctl&ctlClientFirst != 0) {
 			s.ctl |= ctlFINFirst
@@ -852,6 +864,9 @@ func (t *Tracker) releaseHeld(now time.Time) {
 func (t *Tracker) handOn(a *attemptState, end time.Time, why EndReason) {
 	a.emitted = true
 	t.counts.Attempts++
+	if client, server := a.ackedUncaptured(); client || server {
+		t.suspectGap(a, client, server)
+	}
 	out := reuse(&t.free)
 	if out == nil {
 		out = &Attempt{Events: make([]Event, 0, initialEvents)}
@@ -890,6 +905,7 @@ func (t *Tracker) Expire(now time.Time) {
 		t.sweepTombs(now, false)
 	}
 	t.expireDNS(now, false)
+	t.countGaps(nowNS, false)
 	if far(now, t.lastMidSweep, t.cfg.Idle) {
 		t.lastMidSweep = now
 		t.sweepDNSHosts(now)
@@ -928,6 +944,7 @@ func (t *Tracker) Finish() {
 		t.drop(a, t.now, EndCapture)
 	}
 	t.sweepTombs(t.now, true)
+	t.countGaps(0, true)
 	for k, m := range t.midstream {
 		t.dropMidstream(k, m)
 	}
@@ -1000,3 +1017,75 @@ func (t *Tracker) unlink(a *attemptState) {
 
 // seqAfter reports whether sequence number a comes after b, modulo 2^32.
 func seqAfter(a, b uint32) bool { return int32(a-b) > 0 }
+
+// gapWait is how long, in capture time, the data an attempt's end
+// acknowledged may follow the acknowledgment in the capture before its
+// absence counts as a gap (Counts.Gaps): a capture merged by time from a
+// NIC's queues, or from two interfaces, may hold an acknowledgment a
+// little ahead of the data it acknowledges.
+const gapWait = time.Second
+
+// suspectGap is an attempt handed on with an acknowledgment of client or
+// server data past what the capture holds.
+type suspectGap struct {
+	key            connKey
+	client, server bool // whose data is missing
+	// clientHole and serverHole are the sequence numbers where the
+	// missing data starts: a segment filling the gap covers it.
+	clientHole, serverHole uint32
+	until                  int64 // when it counts, in nanos of capture time
+}
+
+// suspectGap notes that a, being handed on, lacks data of the client or
+// the server that the other end acknowledged.
+func (t *Tracker) suspectGap(a *attemptState, client, server bool) {
+	i := t.slotOf(a)
+	if i < 0 {
+		t.counts.Gaps++ // no tomb will see what follows
+		return
+	}
+	g := suspectGap{key: t.conns.slots[i].key, client: client, server: server, until: t.nowNS + int64(gapWait)}
+	g.clientHole, g.serverHole = a.holes()
+	t.gaps = append(t.gaps, g)
+}
+
+// fillGap takes a data segment or FIN p from the client (or the server)
+// of the connection k: one that covers where the data a suspected gap
+// lacks starts fills it (a later segment, the FIN after the data, does
+// not).
+func (t *Tracker) fillGap(k *connKey, p *capture.Packet, fromClient bool) {
+	end := p.Seq + p.PayloadLen
+	if p.Flags.Has(capture.FlagFIN) {
+		end++
+	}
+	covers := func(hole uint32) bool { return !seqAfter(p.Seq, hole) && seqAfter(end, hole) }
+	for i := range t.gaps {
+		g := &t.gaps[i]
+		if g.key != *k {
+			continue
+		}
+		if fromClient && covers(g.clientHole) {
+			g.client = false
+		} else if !fromClient && covers(g.serverHole) {
+			g.server = false
+		}
+		if !g.client && !g.server {
+			t.gaps = slices.Delete(t.gaps, i, i+1)
+		}
+		return
+	}
+}
+
+// countGaps counts the suspected gaps whose wait is over at nowNS, all
+// of them if all.
+func (t *Tracker) countGaps(nowNS int64, all bool) {
+	kept := t.gaps[:0]
+	for _, g := range t.gaps {
+		if all || nowNS >= g.until || nowNS < g.until-2*int64(gapWait) {
+			t.counts.Gaps++
+			continue
+		}
+		kept = append(kept, g)
+	}
+	t.gaps = kept
+}

@@ -356,8 +356,12 @@ type FileSummary struct {
 	Truncated uint64 `json:"truncated"`
 	Attempts  uint64 `json:"attempts"`
 	Midstream uint64 `json:"midstream"`
-	First     string `json:"first_packet,omitempty"`
-	Last      string `json:"last_packet,omitempty"`
+	// Dropped is what the capture's own statistics say it dropped;
+	// CaptureGaps the attempts whose ends acknowledged data it lacks.
+	Dropped     uint64 `json:"dropped"`
+	CaptureGaps uint64 `json:"capture_gaps"`
+	First       string `json:"first_packet,omitempty"`
+	Last        string `json:"last_packet,omitempty"`
 }
 
 // NewSummaryRecord gathers the footer and the verdict counts.
@@ -366,7 +370,8 @@ func NewSummaryRecord(f Footer, counts map[verdict.Verdict]int, outside int) Sum
 		Notes: append([]string{}, f.Notes...), Warnings: append([]string{}, f.Warnings...)}
 	for _, s := range f.Sources {
 		fs := FileSummary{File: s.Name, Vantage: s.Vantage, Packets: s.Packets, TCP: s.TCP, ICMP: s.ICMP, Skipped: s.Skipped,
-			Malformed: s.Malformed, Truncated: s.Truncated, Attempts: s.Attempts, Midstream: s.Midstream}
+			Malformed: s.Malformed, Truncated: s.Truncated, Attempts: s.Attempts, Midstream: s.Midstream,
+			Dropped: s.Dropped, CaptureGaps: s.Gaps}
 		if !s.First.IsZero() {
 			fs.First, fs.Last = formatTime(s.First), formatTime(s.Last)
 		}

@@ -32,6 +32,10 @@ type Source struct {
 	// Dropped is what the capture's own statistics say it dropped
 	// (pcapng interface statistics).
 	Dropped uint64
+	// Gaps counts attempts whose ends acknowledged data the capture does
+	// not hold (flows.Counts.Gaps): it missed packets, statistics or not.
+	// A group of rotated files counts them on its last file.
+	Gaps uint64
 	// First and Last are the times of the first and last packet.
 	First, Last time.Time
 }

@@ -28,7 +28,13 @@ type Side struct {
 	// Dropped is how many packets the capture itself dropped: missing
 	// packets are then no proof of a loss.
 	Dropped uint64
+	// Gaps is how many attempts show, by what their ends acknowledged,
+	// that the capture missed packets (flows.Counts.Gaps): the same.
+	Gaps uint64
 }
+
+// lossy reports whether the side's capture missed packets.
+func (s *Side) lossy() bool { return s.Dropped+s.Gaps > 0 }
 
 // spans is the side's coverage; nil when nothing says (then it is taken
 // to cover everything, as a test's literal attempts do).
@@ -204,7 +210,7 @@ func Join(client, server Side, cfg JoinConfig) ([]Result, ClockOffset) {
 	}
 
 	results := make([]Result, 0, len(client.Attempts)+len(server.Attempts)-len(matchOf))
-	jv := &joinView{client: client.spans(), server: server.spans(), off: off, cfg: cfg, lossy: client.Dropped+server.Dropped > 0}
+	jv := &joinView{client: client.spans(), server: server.spans(), off: off, cfg: cfg, lossy: client.lossy() || server.lossy()}
 	var js joinScratch
 	for _, c := range client.Attempts {
 		results = append(results, lent(func(r *Result) {

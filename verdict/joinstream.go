@@ -63,7 +63,7 @@ type Stream struct {
 	ended    [2]bool
 	spans    [2][]Span // coverage; a zero Last runs up to progress
 	open     [2][]bool // which spans run up to progress
-	dropped  [2]uint64
+	lossy    [2]bool   // the capture missed packets (Side.lossy), known at its end
 
 	bounds offsetBounds
 	off    ClockOffset
@@ -454,7 +454,7 @@ func (j *Stream) End(side Vantage, s Side) {
 	j.ended[x] = true
 	j.spans[x] = s.spans()
 	j.open[x] = nil
-	j.dropped[x] = s.Dropped
+	j.lossy[x] = s.lossy()
 	j.step()
 }
 
@@ -906,7 +906,7 @@ func (j *Stream) judge(i int32, jv *joinView) {
 // after, so that the attempts judged with it may be judged on another
 // goroutine.
 func (j *Stream) view() *joinView {
-	return &joinView{off: j.off, cfg: j.cfg, lossy: j.dropped[0]+j.dropped[1] > 0,
+	return &joinView{off: j.off, cfg: j.cfg, lossy: j.lossy[0] || j.lossy[1],
 		client: slices.Clone(j.spans[atClient]), server: slices.Clone(j.spans[atServer])}
 }
 
