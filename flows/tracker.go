@@ -1025,6 +1025,11 @@ func seqAfter(a, b uint32) bool { return int32(a-b) > 0 }
 // little ahead of the data it acknowledges.
 const gapWait = time.Second
 
+// maxSuspectGaps bounds the gaps waiting out gapWait: each data segment
+// of a connection handed on is looked for among them. A capture with more
+// in one second has gaps enough; the rest count at once.
+const maxSuspectGaps = 64
+
 // suspectGap is an attempt handed on with an acknowledgment of client or
 // server data past what the capture holds.
 type suspectGap struct {
@@ -1040,8 +1045,8 @@ type suspectGap struct {
 // the server that the other end acknowledged.
 func (t *Tracker) suspectGap(a *attemptState, client, server bool) {
 	i := t.slotOf(a)
-	if i < 0 {
-		t.counts.Gaps++ // no tomb will see what follows
+	if i < 0 || len(t.gaps) >= maxSuspectGaps {
+		t.counts.Gaps++ // no tomb will see what follows, or no room to wait
 		return
 	}
 	g := suspectGap{key: t.conns.slots[i].key, client: client, server: server, until: t.nowNS + int64(gapWait)}
@@ -1081,7 +1086,7 @@ func (t *Tracker) fillGap(k *connKey, p *capture.Packet, fromClient bool) {
 func (t *Tracker) countGaps(nowNS int64, all bool) {
 	kept := t.gaps[:0]
 	for _, g := range t.gaps {
-		if all || nowNS >= g.until || nowNS < g.until-2*int64(gapWait) {
+		if all || nowNS >= g.until {
 			t.counts.Gaps++
 			continue
 		}
