@@ -228,13 +228,19 @@ func live(ctx context.Context, args []string, stdout, stderr io.Writer) (err err
 	st := rd.Stats()
 	counts := l.tracker.Counts()
 	src := report.Source{Name: rd.Name(), Vantage: liveVantage(cfg.vantage), Packets: st.Packets, TCP: st.TCP, ICMP: st.ICMP,
-		Skipped: st.Skipped, Malformed: st.Malformed, Truncated: st.Truncated, Attempts: counts.Attempts, Midstream: counts.Midstream}
+		Skipped: st.Skipped, Malformed: st.Malformed, Truncated: st.Truncated, Attempts: counts.Attempts, Midstream: counts.Midstream, Gaps: counts.Gaps}
 	drops := rd.KernelDrops()
+	src.Dropped = drops
 	var notes, warnings []string
 	if drops > 0 {
 		warnings = append(warnings, fmt.Sprintf("the kernel dropped %d packets: the capture could not keep up, verdicts may miss packets", drops))
 	} else {
 		notes = append(notes, "the kernel dropped 0 packets")
+	}
+	if counts.Gaps > 0 && drops == 0 {
+		// Dropped before the socket counts (a NIC's own drops), or routed
+		// past this interface.
+		warnings = append(warnings, gapWarning([]string{rd.Name()}, counts.Gaps))
 	}
 	if ring != nil && ring.missed > 0 {
 		warnings = append(warnings, fmt.Sprintf("%s misses %d frames of failed attempts: they had left the last %d frames kept", cfg.writeFail, ring.missed, failedRingFrames))
