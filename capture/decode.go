@@ -52,6 +52,8 @@ const (
 	linkIPv6      = 229
 	linkNFLOG     = 239 // Linux netfilter log (tcpdump -i nflog)
 	linkLinuxSLL2 = 276
+	linkPKTAP     = 258 // Apple's PKTAP: macOS tcpdump -i pktap (or any), -k
+	linkUser2     = 149 // PKTAP in files from macOS before 10.10, and others' private use
 )
 
 const (
@@ -193,6 +195,8 @@ func linkLayer(link uint32, b []byte, cut bool) (uint16, []byte, class) {
 		return dot11(b, cut)
 	case linkRadiotap:
 		return radiotap(b, cut)
+	case linkPKTAP, linkUser2:
+		return pktap(link, b, cut)
 	}
 	return 0, nil, classUnknownLink
 }

@@ -14,7 +14,7 @@ import (
 // spends its time inside decoders rather than on unknown types. The first
 // ones are those frame() builds; 147 is one not read.
 var fuzzLinks = []uint32{linkEthernet, linkLinuxSLL, linkLinuxSLL2, linkNull, linkLoop, linkRaw, linkIPv4, linkIPv6, 147,
-	linkPPP, linkPPPHDLC, linkCHDLC, linkNFLOG, link80211, linkRadiotap}
+	linkPPP, linkPPPHDLC, linkCHDLC, linkNFLOG, link80211, linkRadiotap, linkPKTAP, linkUser2}
 
 // seedFrames are frames of every kind the generators make, per link type:
 // plain, and in every encapsulation (fragments one by one), with short
@@ -46,6 +46,11 @@ func seedFrames() map[uint32][][]byte {
 	dnsTCP.src = netip.AddrPortFrom(srv6.Addr(), 53)
 	out[linkEthernet] = append(out[linkEthernet], frame(linkEthernet, hello.ip()), frame(linkEthernet, dnsTCP.ip()),
 		frame(linkEthernet, udpIP(netip.AddrPortFrom(srv6.Addr(), 53), cli6, dns)))
+	// PKTAP (macOS), around Ethernet frames: the header is 108 bytes, so
+	// a few suffice.
+	for _, fr := range out[linkEthernet][:4] {
+		out[linkPKTAP] = append(out[linkPKTAP], pktapFrame(108, 1, linkEthernet, fr[:min(len(fr), 80)]))
+	}
 	return out
 }
 

@@ -112,6 +112,36 @@ func dot11(b []byte, cut bool) (uint16, []byte, class) {
 	return be.Uint16(llc[6:8]), llc[8:], classNext
 }
 
+// pktap reads Apple's PKTAP header (macOS tcpdump -i pktap or -i any):
+// its length, a record type, the DLT_ of the frame it wraps, then the
+// interface and process. Apple writes it little-endian, as every Mac is.
+// A private link type (user 2, what macOS wrote before PKTAP had its
+// own) is read as PKTAP only when its header holds together.
+func pktap(link uint32, b []byte, cut bool) (uint16, []byte, class) {
+	const minHeader = 108 // what version 1's fields take
+	le := binary.LittleEndian
+	if len(b) < 12 {
+		if link == linkUser2 {
+			return 0, nil, classUnknownLink
+		}
+		return 0, nil, short(cut)
+	}
+	hl, rectype, dlt := le.Uint32(b[0:4]), le.Uint32(b[4:8]), le.Uint32(b[8:12])
+	inner := dlt == linkNull || dlt == linkEthernet || dlt == linkPPP || dlt == linkRawDLT12 || dlt == linkRawDLT14 || dlt == linkLoop
+	switch {
+	case hl < minHeader || !inner || rectype > 1:
+		if link == linkUser2 {
+			return 0, nil, classUnknownLink
+		}
+		return 0, nil, classMalformed
+	case rectype != 1: // not a packet
+		return 0, nil, classSkipped
+	case uint64(hl) > uint64(len(b)):
+		return 0, nil, short(cut)
+	}
+	return linkLayer(dlt, b[hl:], cut)
+}
+
 // linkNames names the link types, read or not, that captures commonly hold.
 var linkNames = map[uint32]string{
 	linkNull: "BSD loopback", linkEthernet: "Ethernet", 8: "SLIP", linkPPP: "PPP", 10: "FDDI",
@@ -124,7 +154,7 @@ var linkNames = map[uint32]string{
 	204: "PPP with direction", 205: "Cisco HDLC with direction", 206: "Frame Relay with direction",
 	220: "USB Linux", 226: "Solaris ipnet", 227: "SocketCAN", linkIPv4: "IPv4", linkIPv6: "IPv6", 231: "D-Bus",
 	linkNFLOG: "NFLOG", 242: "IP over InfiniBand", 249: "USBPcap", 252: "Wireshark upper PDU",
-	253: "Linux netlink", 258: "Apple PKTAP", 271: "Linux vsock", linkLinuxSLL2: "Linux cooked v2",
+	253: "Linux netlink", linkPKTAP: "Apple PKTAP", 271: "Linux vsock", linkLinuxSLL2: "Linux cooked v2",
 	281: "Broadcom switch tag", 282: "Broadcom switch tag", 284: "Marvell DSA tag", 285: "Marvell EDSA tag",
 }
 

@@ -76,3 +76,60 @@ func TestUnreadLinkTypes(t *testing.T) {
 		t.Errorf("exit %d, stderr %q, stdout %q", code, stderr, out)
 	}
 }
+
+// asPKTAP writes the pcap src as macOS tcpdump -i pktap writes it: link
+// type link, each frame behind a 108-byte PKTAP header (little-endian:
+// its length, record type 1, the frame's DLT, the interface name).
+func asPKTAP(t *testing.T, src string, link uint32) string {
+	t.Helper()
+	le := binary.LittleEndian
+	return rewriteRecords(t, src, "pktap.pcap", func(recs [][]byte) [][]byte {
+		out := make([][]byte, len(recs))
+		for i, r := range recs {
+			h := make([]byte, 108)
+			le.PutUint32(h[0:], 108)
+			le.PutUint32(h[4:], 1)
+			le.PutUint32(h[8:], 1) // DLT_EN10MB
+			copy(h[12:], "en0")
+			rec := append([]byte{}, r[:16]...)
+			le.PutUint32(rec[8:], le.Uint32(r[8:])+108)
+			le.PutUint32(rec[12:], le.Uint32(r[12:])+108)
+			out[i] = append(append(rec, h...), r[16:]...)
+		}
+		return out
+	}, func(hdr []byte) { le.PutUint32(hdr[20:], link) })
+}
+
+// A client capture taken on a Mac with tcpdump -i pktap (or -i any) is
+// judged as the same capture taken on its Ethernet interface: the mixed
+// scenario's client capture behind PKTAP headers, with link type 258 and
+// with the private type older macOS wrote (user 2).
+func TestPKTAPCaptureReadsAsItsFrames(t *testing.T) {
+	client, _ := mixedCapture(t)
+	verdicts := func(file string) []string {
+		code, stdout, stderr := runMain("analyze", "--format", "json", file)
+		if code == ExitUsage {
+			t.Fatalf("%s: exit %d: %s", file, code, stderr)
+		}
+		var out []string
+		for _, r := range jsonLines(t, stdout) {
+			if r["type"] == "attempt" {
+				out = append(out, strings.Join([]string{r["client"].(string), r["verdict"].(string), r["where"].(string), r["where_confidence"].(string), r["explanation"].(string)}, " "))
+			}
+		}
+		return out
+	}
+	want := verdicts(client)
+	for _, link := range []uint32{258, 149} {
+		got := verdicts(asPKTAP(t, client, link))
+		if len(got) != len(want) || len(want) != 270 {
+			t.Fatalf("link type %d: %d attempts, the Ethernet capture %d (want 270)", link, len(got), len(want))
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Errorf("link type %d, attempt %d:\n got %s\nwant %s", link, i, got[i], want[i])
+				break
+			}
+		}
+	}
+}

@@ -62,10 +62,10 @@ func rewriteFrames(t *testing.T, src, name string, edit func(frame []byte) bool)
 	})
 }
 
-// rewriteRecords writes the pcap src's header and the records rewrite
-// makes of its records (each with its 16-byte record header) to a file
-// named name in a temporary directory.
-func rewriteRecords(t *testing.T, src, name string, rewrite func(recs [][]byte) [][]byte) string {
+// rewriteRecords writes the pcap src's header, as each header function
+// edits it, and the records rewrite makes of its records (each with its
+// 16-byte record header) to a file named name in a temporary directory.
+func rewriteRecords(t *testing.T, src, name string, rewrite func(recs [][]byte) [][]byte, header ...func(hdr []byte)) string {
 	t.Helper()
 	b, err := os.ReadFile(src)
 	if err != nil {
@@ -76,6 +76,9 @@ func rewriteRecords(t *testing.T, src, name string, rewrite func(recs [][]byte) 
 		t.Skip("not a little-endian pcap")
 	}
 	out := append([]byte{}, hdr...)
+	for _, h := range header {
+		h(out)
+	}
 	for _, r := range rewrite(recs) {
 		out = append(out, r...)
 	}
