@@ -51,6 +51,7 @@ const (
 	linkIPv4      = 228
 	linkIPv6      = 229
 	linkNFLOG     = 239 // Linux netfilter log (tcpdump -i nflog)
+	linkIPoIB     = 242 // IP over InfiniBand (tcpdump -i ib0)
 	linkLinuxSLL2 = 276
 	linkPKTAP     = 258 // Apple's PKTAP: macOS tcpdump -i pktap (or any), -k
 	linkUser2     = 149 // PKTAP in files from macOS before 10.10, and others' private use
@@ -197,6 +198,14 @@ func linkLayer(link uint32, b []byte, cut bool) (uint16, []byte, class) {
 		return radiotap(b, cut)
 	case linkPKTAP, linkUser2:
 		return pktap(link, b, cut)
+	case linkIPoIB:
+		// Linux writes the 20-byte destination and source hardware
+		// addresses, then RFC 4391's 4-byte header: the EtherType and two
+		// reserved bytes (tcpdump's print-ipoib.c reads it the same way).
+		if len(b) < 44 {
+			return 0, nil, short(cut)
+		}
+		return be.Uint16(b[40:42]), b[44:], classNext
 	}
 	return 0, nil, classUnknownLink
 }

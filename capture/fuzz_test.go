@@ -14,7 +14,7 @@ import (
 // spends its time inside decoders rather than on unknown types. The first
 // ones are those frame() builds; 147 is one not read.
 var fuzzLinks = []uint32{linkEthernet, linkLinuxSLL, linkLinuxSLL2, linkNull, linkLoop, linkRaw, linkIPv4, linkIPv6, 147,
-	linkPPP, linkPPPHDLC, linkCHDLC, linkNFLOG, link80211, linkRadiotap, linkPKTAP, linkUser2}
+	linkPPP, linkPPPHDLC, linkCHDLC, linkNFLOG, link80211, linkRadiotap, linkPKTAP, linkUser2, linkIPoIB}
 
 // seedFrames are frames of every kind the generators make, per link type:
 // plain, and in every encapsulation (fragments one by one), with short

@@ -153,7 +153,7 @@ var linkNames = map[uint32]string{
 	189: "USB Linux", 192: "802.11 PPI", 195: "802.15.4", 197: "Endace ERF", 201: "Bluetooth HCI",
 	204: "PPP with direction", 205: "Cisco HDLC with direction", 206: "Frame Relay with direction",
 	220: "USB Linux", 226: "Solaris ipnet", 227: "SocketCAN", linkIPv4: "IPv4", linkIPv6: "IPv6", 231: "D-Bus",
-	linkNFLOG: "NFLOG", 242: "IP over InfiniBand", 249: "USBPcap", 252: "Wireshark upper PDU",
+	linkNFLOG: "NFLOG", linkIPoIB: "IP over InfiniBand", 249: "USBPcap", 252: "Wireshark upper PDU",
 	253: "Linux netlink", linkPKTAP: "Apple PKTAP", 271: "Linux vsock", linkLinuxSLL2: "Linux cooked v2",
 	281: "Broadcom switch tag", 282: "Broadcom switch tag", 284: "Marvell DSA tag", 285: "Marvell EDSA tag",
 }

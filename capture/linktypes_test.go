@@ -43,3 +43,25 @@ func TestPKTAP(t *testing.T) {
 		}
 	}
 }
+
+func TestIPoIB(t *testing.T) {
+	ip := syn(cli4, srv4).ip()
+	hdr := make([]byte, 44)
+	binary.BigEndian.PutUint16(hdr[40:], etherIPv4)
+	for _, tc := range []struct {
+		name string
+		b    []byte
+		cut  bool
+		want class
+	}{
+		{"a SYN", append(hdr, ip...), false, classTCP},
+		{"header cut", hdr[:30], true, classTruncated},
+		{"header short", hdr[:30], false, classMalformed},
+	} {
+		var p Packet
+		var d decoder
+		if got := d.decode(&p, linkIPoIB, tc.b, tc.cut); got != tc.want {
+			t.Errorf("%s: class %d, want %d", tc.name, got, tc.want)
+		}
+	}
+}
