@@ -19,17 +19,38 @@ func TestLowerTimerSlack(t *testing.T) {
 	if os.Geteuid() != 0 {
 		return // another thread's slack takes CAP_SYS_NICE to set
 	}
+	// The runtime may start a thread from one not yet set while they are
+	// being set (other tests' goroutines run meanwhile): what
+	// LowerTimerSlack promises is the threads there were, so a thread
+	// found unset is given another pass.
+	for try := 1; ; try++ {
+		unset := unsetThreads(t)
+		if len(unset) == 0 {
+			return
+		}
+		if try == 3 {
+			t.Errorf("threads %v: timer slack not 1 ns after %d passes", unset, try)
+			return
+		}
+		LowerTimerSlack()
+	}
+}
+
+// unsetThreads lists the process's threads whose timer slack is not 1 ns.
+func unsetThreads(t *testing.T) []string {
 	tasks, err := os.ReadDir("/proc/self/task")
 	if err != nil {
 		t.Fatal(err)
 	}
+	var unset []string
 	for _, task := range tasks {
 		b, err := os.ReadFile("/proc/" + task.Name() + "/timerslack_ns")
 		if err != nil {
 			t.Skipf("no timer slack to read: %v", err)
 		}
 		if s := strings.TrimSpace(string(b)); s != "1" {
-			t.Errorf("thread %s: timer slack %s ns, want 1", task.Name(), s)
+			unset = append(unset, task.Name()+": "+s)
 		}
 	}
+	return unset
 }
