@@ -219,12 +219,26 @@ func judgeUnansweredAtClient(a *flows.Attempt, r *Result, cfg Config) {
 			str(" since its first SYN (less than --syn-timeout ").dur(cfg.SYNTimeout).str("), so an answer cannot be ruled out.")
 		return
 	}
+	r.Settle = "a capture on the server would tell which"
+	if a.SYN.Count == 1 && waited > slowestSYNResend {
+		// Every stack resends an unanswered SYN by now: this client
+		// stopped waiting long before the capture did.
+		if noServerPackets(a) && a.ServerHops.Missed > 0 {
+			// And the capture is seen to miss what the server sends.
+			r.judged(Incomplete, Unknown, "").unanswered(a).str(": the client never resent it though the capture went on, so most likely it got an answer (a RST, a SYN-ACK) that this capture does not show, for it misses the server's packets: ").
+				count(a.ServerHops.Missed, "connection").str(" to the server completed with a SYN-ACK it does not hold, acknowledged by the client (the latest at ").ref(a.ServerHops.MissedAt).
+				str("; a capture of one direction, tcpdump -Q out, a filter?); or it gave up within a few seconds.")
+			r.Settle = "a capture of both directions would tell"
+			return
+		}
+		r.judged(Timeout, Unknown, "").unanswered(a).str(": the client never resent it though the capture went on, so it gave up within a few seconds without an answer (a connect timeout shorter than its SYN retry), or got one this capture does not show. Seen from the client, the SYN may have been lost on the way out, dropped by the server, or answered with a SYN-ACK that was lost on the way back.")
+		return
+	}
 	t := r.judged(Timeout, Unknown, "").unanswered(a).str(": the client waited at least ").dur(waited).
 		str(" for an answer (ETIMEDOUT). Seen from the client, the SYN may have been lost on the way out, dropped by the server, or answered with a SYN-ACK that was lost on the way back.")
 	if a.SYN.Count == 1 && waited > lonelySYN {
-		t.str(" Only one SYN, though the capture went on: the client gave up within a second, or got an answer this capture does not show.")
+		t.str(" Only one SYN, though the capture went on: the client gave up within a few seconds, or got an answer this capture does not show.")
 	}
-	r.Settle = "a capture on the server would tell which"
 }
 
 // handshakeWentOn reports whether the handshake completed after every RST
