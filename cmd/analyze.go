@@ -514,13 +514,13 @@ func fileWarnings(name string, st capture.Stats) []string {
 	return w
 }
 
-// timeJumpWarning says where capture time first jumped, which limits what
-// idle times and timeouts mean around it.
 // gapWarning says that a capture missed packets its hosts acknowledged.
 func gapWarning(files []string, n uint64) string {
 	return fmt.Sprintf("%s: on %d connections an end acknowledged data this capture never showed: it missed packets (dropped them, as tcpdump's 'packets dropped by kernel' says, or they went past it), so a packet missing from it is no proof that the network lost it", strings.Join(files, ", "), n)
 }
 
+// timeJumpWarning says where capture time first jumped, which limits what
+// idle times and timeouts mean around it.
 func timeJumpWarning(j flows.TimeJump) string {
 	how := fmt.Sprintf("back by %s", max(-j.By, -(j.By+1))) // -MinInt64 overflows
 	if j.By > 0 {
