@@ -257,6 +257,18 @@ func (t *text) frame(a *flows.Attempt, typ flows.EventType) *text {
 	return t.str("not kept")
 }
 
+// firstRTO is how long a client waits before it resends its first data
+// segment, unacknowledged: RFC 6298's timeout after one round trip R
+// measured (R plus four times R/2), at least a second; R is the time from
+// the client's last SYN to its ACK, which a capture of its outgoing
+// packets alone shows.
+func firstRTO(a *flows.Attempt) time.Duration {
+	if a.ACK.Count == 0 || a.SYN.Count == 0 {
+		return time.Second
+	}
+	return max(time.Second, 3*sub(a.ACK.First, a.SYN.Last))
+}
+
 // lonelySYN: Linux and macOS resend an unanswered SYN within this; past
 // it, one SYN alone is only ever a reason to name no place (Windows waits
 // slowestSYNResend).
@@ -365,9 +377,9 @@ func judgeEstablished(a *flows.Attempt, r *Result, cfg Config, v Vantage) {
 	}
 	// A capture holding none of the server's packets (one-way) cannot show
 	// the server acknowledging the request; a client that never resent it
-	// over a second had it acknowledged.
+	// over its retransmission timeout had it acknowledged.
 	if !serverTook && v != VantageServer && a.SYNACK.Count == 0 && a.ServerRST.Count == 0 &&
-		a.ClientData.Count == 1 && sub(a.End, a.ClientData.First) > time.Second {
+		a.ClientData.Count == 1 && sub(a.End, a.ClientData.First) > firstRTO(a) {
 		serverTook = true
 		tmp.str("; the client never resent its request, so the server's TCP acknowledged it, unseen here")
 	}

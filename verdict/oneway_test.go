@@ -95,3 +95,30 @@ func TestScannerRSTIsNotBlamedOnThePath(t *testing.T) {
 		t.Errorf("got %s/%s origin %s: %s", r.Verdict, r.Where, r.RSTOrigin, r.Explanation)
 	}
 }
+
+// A capture of the client's outgoing packets cannot show the server
+// acknowledging the request; the client not resending it does, once its
+// retransmission timeout (three round trips, at least a second) has
+// passed. Over a path of 800 ms, a capture that stops 2.3 s after the
+// request (past --stall-after) had not reached that point: nothing says
+// the server took it, and no stall is laid at its door; over 20 ms, it
+// had.
+func TestOneWayRequestNotResentWithinItsTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		rtt      time.Duration
+		inferred bool
+	}{{20 * time.Millisecond, true}, {800 * time.Millisecond, false}} {
+		c := pkttest.NewConn("198.51.100.10:40001", "203.0.113.5:80", 10)
+		syn := c.SYN(0)
+		c.SYNACK(tc.rtt) // not captured
+		ack := c.ACK(0)
+		req := c.Data(0, true, 50)
+		r := verdict.Judge(track(syn, ack, req, c.Idle(2300*time.Millisecond))[0], verdict.VantageClient, verdict.Config{})
+		if got := strings.Contains(r.Explanation, "never resent its request"); got != tc.inferred {
+			t.Errorf("round trip %s: the server's acknowledgment inferred %v, want %v: %s/%s: %s", tc.rtt, got, tc.inferred, r.Verdict, r.Where, r.Explanation)
+		}
+		if stalledAtServer := r.Verdict == verdict.Stalled && r.Where == verdict.Server; stalledAtServer != tc.inferred {
+			t.Errorf("round trip %s: stalled at the server %v, want %v: %s/%s: %s", tc.rtt, stalledAtServer, tc.inferred, r.Verdict, r.Where, r.Explanation)
+		}
+	}
+}
