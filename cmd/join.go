@@ -37,6 +37,9 @@ type joinGroup struct {
 	// ch carries the reader's batches to the joiner; free takes them back.
 	ch, free chan *joinBatchOf
 	votes    map[verdict.Vantage]int
+	// voters counts, until the join starts, the hosts the votes say the
+	// capture was taken on.
+	voters map[netip.Addr]int
 	// Set by the reader before its last batch.
 	sources  []report.Source
 	warnings []string
@@ -92,6 +95,7 @@ type joinItem struct {
 	from, to int
 	end      time.Time
 	vote     verdict.Vantage
+	voter    netip.Addr // the host the vote says the capture was taken on
 	lookup   *flows.Lookup
 	mid      *flows.Midstream
 	host     netip.Addr // shown in a packet of no attempt (flows.Config.OnHost)
@@ -178,7 +182,7 @@ func analyzeJoined(ctx context.Context, cfg *analyzeConfig, gs []group, notes []
 	defer jn.gc.restore()
 	jn.warmup = verdict.StreamWindow(jn.joinConfig())
 	for _, g := range gs {
-		jn.groups = append(jn.groups, &joinGroup{group: g, votes: map[verdict.Vantage]int{}, ch: make(chan *joinBatchOf, 2), free: make(chan *joinBatchOf, 4)})
+		jn.groups = append(jn.groups, &joinGroup{group: g, votes: map[verdict.Vantage]int{}, voters: map[netip.Addr]int{}, ch: make(chan *joinBatchOf, 2), free: make(chan *joinBatchOf, 4)})
 	}
 	// Each side has its own tracker: the sides are read at once, on
 	// goroutines of their own, unless they share something reading
@@ -260,7 +264,14 @@ func (jn *joiner) read(ctx context.Context, i int, opt readOptions, stdin io.Rea
 		}
 		from := len(b.packed)
 		b.packed = jn.pk.Pack(b.packed, a)
-		add(joinItem{from: from, to: len(b.packed), end: a.End, vote: verdict.InferVantage(a)})
+		it := joinItem{from: from, to: len(b.packed), end: a.End, vote: verdict.InferVantage(a)}
+		switch it.vote {
+		case verdict.VantageClient:
+			it.voter = a.Key.Client.Addr()
+		case verdict.VantageServer:
+			it.voter = a.Key.Server.Addr()
+		}
+		add(it)
 	})
 	b.end = true
 	g.ch <- b
@@ -366,6 +377,9 @@ func (jn *joiner) take(g *joinGroup, b *joinBatchOf) {
 		case it.to > it.from:
 			packed := b.packed[it.from:it.to]
 			g.votes[it.vote]++
+			if !jn.started && it.voter.IsValid() {
+				g.voters[it.voter]++
+			}
 			if g.start.IsZero() {
 				jn.unpack(packed)
 				g.start = jn.scratch.SYN.First
@@ -493,13 +507,22 @@ func (jn *joiner) start() {
 		jn.swapped = true
 	}
 	for _, g := range jn.groups {
-		// A flag the TTLs clearly contradict, the other capture agreeing
-		// with its own: both were taken at one end (the same capture
-		// twice, under two names?). Joined as flagged, each packet would
-		// seem to arrive where it was sent, or never to have left.
-		if v := majority(g.votes); !g.group.split && g.group.vantage != "" && v != g.group.vantage && (v == verdict.VantageClient || v == verdict.VantageServer) {
-			jn.overruled = append(jn.overruled, fmt.Sprintf("--%s was given, but the TTLs say %s was taken at the %s end; judged as taken there", g.group.vantage, strings.Join(g.group.files, ", "), v))
-			g.group.vantage = v
+		// A flag the TTLs clearly contradict, while another capture,
+		// flagged so, shows the same host at that end: both were taken
+		// there (the same capture twice, under two names?). Joined as
+		// flagged, each packet would seem to arrive where it was sent, or
+		// never to have left. A host of both roles (a proxy given as
+		// --server, mostly a client of its backends) keeps its flag.
+		v := majority(g.votes)
+		if g.group.split || g.group.vantage == "" || v == g.group.vantage || v != verdict.VantageClient && v != verdict.VantageServer {
+			continue
+		}
+		for _, h := range jn.groups {
+			if h != g && h.group.vantage == v && majority(h.votes) == v && mostOf(h.voters) == mostOf(g.voters) {
+				jn.overruled = append(jn.overruled, fmt.Sprintf("--%s was given, but the TTLs say %s was taken at the %s end, on %s, as %s was; judged as taken there", g.group.vantage, strings.Join(g.group.files, ", "), v, mostOf(g.voters), strings.Join(h.group.files, ", ")))
+				g.group.vantage = v
+				break
+			}
 		}
 	}
 	clientN, serverN := 0, 0

@@ -59,3 +59,37 @@ func TestOneCaptureForBothEnds(t *testing.T) {
 		t.Errorf("the capture of both ends was not joined")
 	}
 }
+
+// Made to fool the overruling: a host of both roles given as --server
+// (a proxy, mostly a client of its backends), whose TTLs say client, is
+// another host than the --client capture's: its flag stands. Here the
+// mixed scenario's client capture with the client's address rewritten
+// to 198.51.100.20 (checksums are not checked).
+func TestServerFlagOfAnotherHostStands(t *testing.T) {
+	client, _ := mixedCapture(t)
+	from, to := []byte{198, 51, 100, 10}, []byte{198, 51, 100, 20}
+	other := rewriteFrames(t, client, "other-host.pcap", func(frame []byte) bool {
+		if len(frame) >= 34 && frame[12] == 8 && frame[13] == 0 {
+			for _, off := range []int{26, 30} {
+				if string(frame[off:off+4]) == string(from) {
+					copy(frame[off:], to)
+				}
+			}
+		}
+		return true
+	})
+	_, stdout, stderr := runMain("analyze", "--format", "json", "--with-summary", "--client", client, "--server", other)
+	if strings.Contains(stderr, "TTLs say") {
+		t.Errorf("the flag of another host overruled: %s", stderr)
+	}
+	for _, r := range jsonLines(t, stdout) {
+		if r["type"] != "summary" {
+			continue
+		}
+		for _, f := range r["files"].([]any) {
+			if f := f.(map[string]any); f["file"] == other && !strings.HasPrefix(f["vantage"].(string), "server side") {
+				t.Errorf("%s judged as %q, want the server side it was given as", other, f["vantage"])
+			}
+		}
+	}
+}
