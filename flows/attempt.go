@@ -166,7 +166,10 @@ type Attempt struct {
 	// ACK.
 	ServerRSTBare bool
 	ICMP          Seen // ICMP errors quoting the SYN
-	ICMPInfo      capture.ICMPInfo
+	// ICMPInfo is the first ICMP error quoting the SYN or, with none, the
+	// first quoting a segment of the server's (its SYN-ACK, on the way
+	// back: an EvICMPLater event that is not the client's).
+	ICMPInfo capture.ICMPInfo
 
 	ClientData, ServerData Seen
 	ClientBytes            uint64

@@ -757,6 +757,11 @@ func (t *Tracker) observeICMP(p *capture.Packet) *attemptState {
 			t.settle(a, p.TS)
 		}
 	default:
+		if !fromClient && a.ICMP.Count == 0 && !a.ICMPInfo.From.IsValid() {
+			// The first error about the server's answer, kept while no
+			// error about the SYN is: who could not deliver it.
+			a.ICMPInfo = p.ICMP
+		}
 		t.record(a, p, EvICMPLater, fromClient)
 	}
 	t.touch(a)

@@ -257,6 +257,49 @@ func (t *text) frame(a *flows.Attempt, typ flows.EventType) *text {
 	return t.str("not kept")
 }
 
+// judgeReturnICMP judges, at the server, SYN-ACKs an ICMP error (e, its
+// sender and kind in a.ICMPInfo) said could not be delivered: something
+// on the return path (a router's unreachable, a firewall's prohibited),
+// or the client host itself refusing them. Proven when the client's
+// resent SYNs show none got through.
+func judgeReturnICMP(a *flows.Attempt, r *Result, e flows.Event) {
+	info := a.ICMPInfo
+	w := r.w
+	mark := len(w.fields.b)
+	w.fields.icmp(info).str(" from ").addr(info.From)
+	w.icmp = w.fields.spanSince(mark)
+	sure := Inferred
+	if a.SYNAfterSYNACK > 0 {
+		sure = Proven
+	}
+	var t *text
+	if info.From == a.Key.Client.Addr() {
+		t = r.judged(Timeout, Client, sure).str("The server answered with ").count(a.SYNACK.Count, "SYN-ACK").
+			str(", and the client host itself answered with ICMP ").icmp(info).str(" (").str(e.File).str(":").num(e.N).
+			str("): its firewall or stack refused them")
+	} else {
+		t = r.judged(Timeout, ReturnPath, sure).str("The server answered with ").count(a.SYNACK.Count, "SYN-ACK").str(", and ").addr(info.From).
+			str(", on the way back, answered with ICMP ").icmp(info).str(" (").str(e.File).str(":").num(e.N).
+			str("): it could not deliver them to the client")
+	}
+	if a.SYNAfterSYNACK > 0 {
+		t.str("; the client retransmitted its SYN ").times(a.SYNAfterSYNACK).str(" after the first SYN-ACK, so none reached it")
+	}
+	t.str(".")
+	r.Candidates = append(r.Candidates[:0], r.Where)
+}
+
+// returnICMP is the index in a.Events of the first ICMP error quoting a
+// segment of the server's, or -1.
+func returnICMP(a *flows.Attempt) int {
+	for i, e := range a.Events {
+		if e.Type == flows.EvICMPLater && !e.FromClient {
+			return i
+		}
+	}
+	return -1
+}
+
 // firstRTO is how long a client waits before it resends its first data
 // segment, unacknowledged: RFC 6298's timeout after one round trip R
 // measured (R plus four times R/2), at least a second; R is the time from
@@ -564,6 +607,10 @@ func judgeServer(a *flows.Attempt, r *Result, cfg Config) {
 		r.judged(Aborted, Client, sure.confidence()).
 			str("The client answered the server's SYN-ACK with a RST: it no longer wanted the connection (for example, its connect() had already given up). ").bytes(why)
 	case !a.Established():
+		if i := returnICMP(a); i >= 0 && a.ServerData.Count == 0 && a.ICMP.Count == 0 && a.ICMPInfo.From.IsValid() {
+			judgeReturnICMP(a, r, a.Events[i])
+			return
+		}
 		if a.SYNAfterSYNACK > 0 {
 			r.judged(Timeout, Unknown, "").str("The server answered, but the client retransmitted its SYN ").times(a.SYNAfterSYNACK).
 				str(" after the first SYN-ACK: the ").count(a.SYNACK.Count, "SYN-ACK").

@@ -1,0 +1,49 @@
+#!/bin/bash
+# Makes client.pcap and server.pcap: bash make.sh OUTDIR [router|client] (root;
+# tcpdump, iptables, python3). TestReturnPathICMPAtTheServer reads them: made
+# with router in this directory, with client in client-host/.
+# Return-path ICMP: the router rejects the server's SYN-ACKs to the client
+# with ICMP host unreachable (sent to the server). Documentation addresses,
+# namespaces of our own.
+set -u
+C=spx-c R=spx-r S=spx-s OUT=$1 MODE=${2:-router}
+for ns in $C $R $S; do ip netns del $ns 2>/dev/null; done
+for ns in $C $R $S; do ip netns add $ns; ip -n $ns link set lo up; ip netns exec $ns sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1; done
+ip -n $C link add eth0 address 02:00:00:00:01:10 type veth peer name eth-c address 02:00:00:00:01:01 netns $R
+ip -n $S link add eth0 address 02:00:00:00:02:05 type veth peer name eth-s address 02:00:00:00:02:01 netns $R
+ip -n $C addr add 198.51.100.10/24 dev eth0; ip -n $R addr add 198.51.100.1/24 dev eth-c
+ip -n $R addr add 203.0.113.1/24 dev eth-s; ip -n $S addr add 203.0.113.5/24 dev eth0
+for p in "$C eth0" "$R eth-c" "$R eth-s" "$S eth0"; do set -- $p; ip netns exec $1 ethtool -K $2 tx off tso off gso off gro off >/dev/null 2>&1; ip -n $1 link set $2 up; done
+ip -n $C route add default via 198.51.100.1; ip -n $S route add default via 203.0.113.1
+ip netns exec $R sysctl -qw net.ipv4.ip_forward=1
+ip netns exec $C sysctl -qw net.ipv4.tcp_syn_retries=3
+# reference connection on port 80 works; SYN-ACKs from port 83 are rejected on
+# the way back (router), or by the client host's own firewall (client)
+if [ "$MODE" = client ]; then
+  ip netns exec $C iptables -A INPUT -p tcp -s 203.0.113.5 --sport 83 --tcp-flags SYN,ACK SYN,ACK -j REJECT --reject-with icmp-admin-prohibited
+else
+  ip netns exec $R iptables -A FORWARD -i eth-s -p tcp -s 203.0.113.5 --sport 83 --tcp-flags SYN,ACK SYN,ACK -j REJECT --reject-with icmp-host-unreachable
+fi
+ip netns exec $S python3 -c "
+import socket,threading
+def srv(p):
+    s=socket.socket(); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1); s.bind(('203.0.113.5',p)); s.listen(16)
+    while True:
+        c,_=s.accept(); d=c.recv(100); c.sendall(b'ok '+d); c.close()
+for p in (80,83): threading.Thread(target=srv,args=(p,),daemon=True).start()
+import time; time.sleep(60)" &
+SRV=$!
+sleep 0.5
+ip netns exec $C tcpdump -i eth0 -n -w $OUT/client.pcap -U tcp or icmp 2>/dev/null & T1=$!
+ip netns exec $S tcpdump -i eth0 -n -w $OUT/server.pcap -U tcp or icmp 2>/dev/null & T2=$!
+sleep 1
+ip netns exec $C python3 -c "
+import socket
+s=socket.create_connection(('203.0.113.5',80),timeout=3); s.sendall(b'hello'); print(s.recv(100)); s.close()
+try:
+    s=socket.create_connection(('203.0.113.5',83),timeout=20); print('connected?!')
+except Exception as e: print('83:', e)
+"
+sleep 2
+kill $T1 $T2; sleep 0.5; kill $SRV 2>/dev/null
+for ns in $C $R $S; do ip netns del $ns; done
