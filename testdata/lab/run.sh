@@ -18,7 +18,7 @@ REPO=$(cd "$HERE/../.." && pwd)
 
 # ---- the scenarios: name and one README line (what fault, how made) ----
 SCENARIOS=(
-  established refused outbound-drop server-silent return-drop return-drop-exp path-rst
+  established refused outbound-drop server-silent return-drop return-drop-exp return-icmp path-rst
   icmp-host-unreach icmp-admin-prohibited icmp-port-unreach transient-loss half-open
   stalled reset client-abort nat-snat nat-dnat clock-skew ipv6-established ipv6-refused
   ipv6-drop mixed fmt-pcapng fmt-nano fmt-sll2 fmt-sll1 fmt-vlan fmt-snap64 fmt-gzip
@@ -33,6 +33,7 @@ declare -A DESC=(
   [outbound-drop]="router drops client→server SYNs to port 80 (default linear SYN retransmission: 6 SYNs 1 s apart with tcp_syn_retries=2)"
   [server-silent]="SYNs reach the server host and are dropped in its INPUT chain, after the capture point"
   [return-drop]="router drops server→client SYN-ACKs (linear SYN retransmission: 1 s apart)"
+  [return-icmp]="router rejects server→client SYN-ACKs with ICMP host unreachable, sent back to the server (linear SYN retransmission: 1 s apart)"
   [return-drop-exp]="router drops server→client SYN-ACKs, client with net.ipv4.tcp_syn_linear_timeouts=0 (classic exponential SYN backoff 1, 2, 4 s)"
   [path-rst]="router answers SYNs to port 81 with iptables REJECT --reject-with tcp-reset (source = the server's address, TTL 64 where the server's own packets arrive with 63); reference connection to port 80 first"
   [icmp-host-unreach]="router answers SYNs to port 81 with ICMP host unreachable (iptables REJECT); reference connection to port 80 first"
@@ -431,6 +432,11 @@ scenario() {
     [ "$NAME" = return-drop-exp ] && { exponential_syn; FAULT="ip netns exec synpath-c sysctl -w net.ipv4.tcp_syn_linear_timeouts=0"; }
     fault r iptables -A FORWARD -i eth-s -p tcp -s 203.0.113.5 --sport 80 --tcp-flags SYN,ACK SYN,ACK -j DROP
     serve -l 203.0.113.5:80,echo; KINDS=80=ret-drop
+    cap_start; cli -to 203.0.113.5:80 -n 2 -c 2; finish ;;
+  return-icmp)
+    topo
+    fault r iptables -A FORWARD -i eth-s -p tcp -s 203.0.113.5 --sport 80 --tcp-flags SYN,ACK SYN,ACK -j REJECT --reject-with icmp-host-unreachable
+    serve -l 203.0.113.5:80,echo; KINDS=80=ret-icmp
     cap_start; cli -to 203.0.113.5:80 -n 2 -c 2; finish ;;
   path-rst)              KINDS=80=ok,81=path-rst; path_reject --reject-with tcp-reset ;;
   icmp-host-unreach)     KINDS=80=ok,81=icmp; path_reject --reject-with icmp-host-unreachable ;;

@@ -277,10 +277,15 @@ type attempt struct {
 	ClientRSTBeforeACK     bool
 	ICMPDesc               string
 	ICMPSrc                netip.Addr // the ICMP error's sender
-	ServerDataFirst        bool       // a server data segment starting at its first byte (ISN+1)
-	FirstServerRST         float64    // time of the first server→client RST (0: none)
-	ServerRSTNoACK         bool       // a server→client RST without the ACK flag (a listener's answer)
-	Pkts                   []pkt      // the attempt's TCP segments, both directions
+	// ReturnICMP counts ICMP errors quoting a server→client segment (a
+	// router on the way back, or the client host, refusing the SYN-ACK);
+	// ReturnICMPSrc is the last one's sender.
+	ReturnICMP      int
+	ReturnICMPSrc   netip.Addr
+	ServerDataFirst bool    // a server data segment starting at its first byte (ISN+1)
+	FirstServerRST  float64 // time of the first server→client RST (0: none)
+	ServerRSTNoACK  bool    // a server→client RST without the ACK flag (a listener's answer)
+	Pkts            []pkt   // the attempt's TCP segments, both directions
 }
 
 func (c *capture) attempts() []*attempt {
@@ -314,6 +319,9 @@ func (c *capture) attempts() []*attempt {
 					a.ICMP++
 					a.ICMPDesc = p.ICMPDesc
 					a.ICMPSrc = p.Src.Addr()
+				} else if p.InSrc == a.Server && p.InDst == a.Client {
+					a.ReturnICMP++
+					a.ReturnICMPSrc = p.Src.Addr()
 				}
 				continue
 			}
@@ -398,7 +406,8 @@ var kinds = map[string][2]string{
 	"out-drop":  {"timeout", "outbound-path"},
 	"srv-drop":  {"timeout", "server"},
 	"ret-drop":  {"timeout", "return-path"},
-	"client-fw": {"timeout", "client"}, // the client host's INPUT chain drops the SYN-ACKs
+	"ret-icmp":  {"timeout", "return-path"}, // the router rejects the SYN-ACKs with an ICMP error to the server
+	"client-fw": {"timeout", "client"},      // the client host's INPUT chain drops the SYN-ACKs
 	"half-open": {"half-open", "outbound-path"},
 	"stalled":   {"stalled", "server"},
 	"reset":     {"reset", "server"},
@@ -859,9 +868,12 @@ func truth(args []string) error {
 			if !ca.ServerData {
 				fail("no response data reached the client")
 			}
-		case "out-drop", "ret-drop", "srv-drop", "client-fw":
+		case "out-drop", "ret-drop", "ret-icmp", "srv-drop", "client-fw":
 			if ca.SYN < 2 {
 				fail("timeout without SYN retransmissions (%d SYN)", ca.SYN)
+			}
+			if kind == "ret-icmp" && (sa == nil || sa.ReturnICMP == 0 || sa.ReturnICMPSrc == ca.Client.Addr()) {
+				fail("no ICMP error from the path about the SYN-ACKs reached the server")
 			}
 		case "half-open":
 			if sa == nil || sa.SYNACK < 2 {
@@ -890,6 +902,12 @@ func truth(args []string) error {
 			if sv, err = serverView(both, answersSeen); err != nil {
 				fail("%v", err)
 				continue
+			}
+			if both.Verdict == "timeout" && both.Where == "return-path" && sa.ReturnICMP > 0 && sa.ReturnICMPSrc != ca.Client.Addr() && ca.SYN >= 2 {
+				// Something on the way back said so to the server, and the
+				// client's resent SYNs show no SYN-ACK got through.
+				x := v("timeout", "return-path", nil, "", "proven")
+				sv = &x
 			}
 		}
 		if coverage != "client-only" && (sa == nil) != (sv == nil) {
