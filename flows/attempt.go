@@ -311,24 +311,24 @@ func (a *attemptState) ackedUncaptured() (client, server bool) {
 	// missing all of the server's data shows too, if it holds the server's
 	// SYN-ACK: a capture of one direction (tcpdump -Q in, a tap) misses
 	// the other by design, and says so otherwise.
-	serverHi := uint32(0)
-	if a.ServerData.Count > 0 {
-		serverHi = a.ServerSeqHi
-	}
 	return a.ClientData.Count > 0 && past(a.ClientBytesAcked, a.ClientSeqHi, a.ClientFIN.Count > 0),
-		a.SYNACK.Count > 0 && past(a.ServerBytesAcked, serverHi, a.ServerFIN.Count > 0)
+		a.SYNACK.Count > 0 && past(a.ServerBytesAcked, a.serverCaptured(), a.ServerFIN.Count > 0)
+}
+
+// serverCaptured is how far the server's data captured reaches, as an
+// offset from its ISN+1.
+func (a *attemptState) serverCaptured() uint32 {
+	if a.ServerData.Count > 0 {
+		return a.ServerSeqHi
+	}
+	return 0
 }
 
 // holes is where the data ackedUncaptured finds missing starts, as
 // sequence numbers: the client's and the server's, past the data
 // captured (a FIN missing alone starts there too).
 func (a *attemptState) holes() (client, server uint32) {
-	client = a.ISN + 1 + a.SYNData + a.ClientSeqHi
-	server = a.ServerISN + 1
-	if a.ServerData.Count > 0 {
-		server += a.ServerSeqHi
-	}
-	return client, server
+	return a.ISN + 1 + a.SYNData + a.ClientSeqHi, a.ServerISN + 1 + a.serverCaptured()
 }
 
 // segment notes a segment at offset off of n bytes in one direction's

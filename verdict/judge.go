@@ -225,9 +225,8 @@ func judgeUnansweredAtClient(a *flows.Attempt, r *Result, cfg Config) {
 		// stopped waiting long before the capture did.
 		if noServerPackets(a) && a.ServerHops.Missed > 0 {
 			// And the capture is seen to miss what the server sends.
-			r.judged(Incomplete, Unknown, "").unanswered(a).str(": the client never resent it though the capture went on, so most likely it got an answer (a RST, a SYN-ACK) that this capture does not show, for it misses the server's packets: ").
-				count(a.ServerHops.Missed, "connection").str(" to the server completed with a SYN-ACK it does not hold, acknowledged by the client (the latest at ").ref(a.ServerHops.MissedAt).
-				str("; a capture of one direction, tcpdump -Q out, a filter?); or it gave up within a few seconds.")
+			r.judged(Incomplete, Unknown, "").unanswered(a).str(": the client never resent it though the capture went on, so most likely it got an answer (a RST, a SYN-ACK) that this capture does not show, for it ").
+				missesSome(a).str("; or it gave up within a few seconds.")
 			r.Settle = "a capture of both directions would tell"
 			return
 		}
@@ -264,23 +263,27 @@ func (t *text) frame(a *flows.Attempt, typ flows.EventType) *text {
 // resent SYNs show none got through.
 func judgeReturnICMP(a *flows.Attempt, r *Result, e flows.Event) {
 	info := a.ICMPInfo
-	w := r.w
-	mark := len(w.fields.b)
-	w.fields.icmp(info).str(" from ").addr(info.From)
-	w.icmp = w.fields.spanSince(mark)
+	icmpField(r, info)
 	sure := Inferred
 	if a.SYNAfterSYNACK > 0 {
 		sure = Proven
 	}
-	var t *text
-	if info.From == a.Key.Client.Addr() {
-		t = r.judged(Timeout, Client, sure).str("The server answered with ").count(a.SYNACK.Count, "SYN-ACK").
-			str(", and the client host itself answered with ICMP ").icmp(info).str(" (").str(e.File).str(":").num(e.N).
-			str("): its firewall or stack refused them")
+	byClient := info.From == a.Key.Client.Addr()
+	where := ReturnPath
+	if byClient {
+		where = Client
+	}
+	t := r.judged(Timeout, where, sure).str("The server answered with ").count(a.SYNACK.Count, "SYN-ACK").str(", and ")
+	if byClient {
+		t.str("the client host itself")
 	} else {
-		t = r.judged(Timeout, ReturnPath, sure).str("The server answered with ").count(a.SYNACK.Count, "SYN-ACK").str(", and ").addr(info.From).
-			str(", on the way back, answered with ICMP ").icmp(info).str(" (").str(e.File).str(":").num(e.N).
-			str("): it could not deliver them to the client")
+		t.addr(info.From).str(", on the way back,")
+	}
+	t.str(" answered with ICMP ").icmp(info).str(" (").str(e.File).str(":").num(e.N).str("): ")
+	if byClient {
+		t.str("its firewall or stack refused them")
+	} else {
+		t.str("it could not deliver them to the client")
 	}
 	if a.SYNAfterSYNACK > 0 {
 		t.str("; the client retransmitted its SYN ").times(a.SYNAfterSYNACK).str(" after the first SYN-ACK, so none reached it")
@@ -540,13 +543,18 @@ func judgeReset(a *flows.Attempt, r *Result, rst flows.Seen, fromClient bool, hs
 	}
 }
 
+// icmpField sets r's icmp field: the error and its sender.
+func icmpField(r *Result, info capture.ICMPInfo) {
+	w := r.w
+	mark := len(w.fields.b)
+	w.fields.icmp(info).str(" from ").addr(info.From)
+	w.icmp = w.fields.spanSince(mark)
+}
+
 func judgeICMP(a *flows.Attempt, r *Result) {
 	info := a.ICMPInfo
 	from := info.From
-	w := r.w
-	mark := len(w.fields.b)
-	w.fields.icmp(info).str(" from ").addr(from)
-	w.icmp = w.fields.spanSince(mark)
+	icmpField(r, info)
 	// Linux aborts connect() on time-exceeded too (EHOSTUNREACH), so every
 	// fatal ICMP error is "unreachable"; the field keeps its name.
 	verdict := Unreachable
