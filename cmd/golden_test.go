@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -57,7 +58,16 @@ type truth struct {
 		Both               *view  `json:"both"`
 		ClientView         *view  `json:"client_view"`
 		ServerView         *view  `json:"server_view"`
+		// Wire is what tshark counts in each capture (labnet's truth).
+		Wire struct {
+			Client, Server wireCounts
+		} `json:"wire"`
 	} `json:"attempts"`
+}
+
+type wireCounts struct {
+	SYN    int `json:"syn"`
+	SYNACK int `json:"synack"`
 }
 
 type view struct {
@@ -177,6 +187,35 @@ func compareViews(t *testing.T, label string, got []report.Record, want map[atte
 	}
 }
 
+// compareCounts checks the handshake's counts in the JSON against
+// tshark's count of the same capture: a count synpath does not know (null)
+// is not checked, a count it gives must be the wire's. At the client the
+// SYNs sent and SYN-ACKs that arrived; at the server the SYNs that arrived
+// and SYN-ACKs sent.
+func compareCounts(t *testing.T, label string, got []report.Record, wire map[attemptID]wireCounts) {
+	t.Helper()
+	for _, r := range got {
+		w, ok := wire[attemptID{r.Client, r.Server, r.ISN}]
+		if !ok {
+			continue // compareViews names it
+		}
+		syn, synack := r.SYNSent, r.SYNACKSeenByClient
+		if r.Vantage == "server" {
+			syn, synack = r.SYNSeenByServer, r.SYNACKSent
+		}
+		if (syn != nil && *syn != w.SYN) || (synack != nil && *synack != w.SYNACK) {
+			t.Errorf("%s: %s → %s isn %d: SYNs %s, SYN-ACKs %s; the capture holds %d and %d", label, r.Client, r.Server, r.ISN, nullable(syn), nullable(synack), w.SYN, w.SYNACK)
+		}
+	}
+}
+
+func nullable(n *int) string {
+	if n == nil {
+		return "null"
+	}
+	return strconv.Itoa(*n)
+}
+
 func sameSet(a, b []string) bool {
 	a, b = slices.Clone(a), slices.Clone(b)
 	slices.Sort(a)
@@ -196,8 +235,12 @@ func TestGoldenScenarios(t *testing.T) {
 			wantClient := map[attemptID]view{}
 			wantServer := map[attemptID]view{}
 			wantBoth := map[attemptID]view{}
+			wireClient := map[attemptID]wireCounts{}
+			wireServer := map[attemptID]wireCounts{}
 			for _, a := range tr.Attempts {
 				id := attemptID{a.Client, a.Server, a.ISN}
+				wireClient[id] = a.Wire.Client
+				wireServer[attemptID{a.ClientSeenByServer, a.ServerSeenByServer, a.ISNSeenByServer}] = a.Wire.Server
 				if a.ClientView != nil {
 					wantClient[id] = *a.ClientView
 				}
@@ -224,9 +267,14 @@ func TestGoldenScenarios(t *testing.T) {
 				recs, lookups := runJSONAll(t, clientPlain...)
 				compareViews(t, "client capture alone", recs, wantClient, clientVantage)
 				compareLookups(t, "client capture alone", lookups, tr)
+				if tr.ClientFile != "" {
+					compareCounts(t, "client capture alone", recs, wireClient)
+				}
 			}
 			if tr.ServerFile != "" {
-				compareViews(t, "server capture alone", runJSON(t, path(tr.ServerFile)), wantServer, serverVantage)
+				recs := runJSON(t, path(tr.ServerFile))
+				compareViews(t, "server capture alone", recs, wantServer, serverVantage)
+				compareCounts(t, "server capture alone", recs, wireServer)
 			}
 			if len(clientArgs) > 0 && tr.ServerFile != "" {
 				both, lookups := runJSONAll(t, append(clientArgs, "--server", path(tr.ServerFile))...)

@@ -375,15 +375,35 @@ const duplicateWindow = time.Millisecond
 // duplicate reports whether p, sent by the client if fromClient, is a
 // second copy of the packet before it, and remembers p otherwise; ns is
 // nanos of its time.
-func (a *attemptState) duplicate(p *capture.Packet, ns int64, fromClient bool) bool {
+//
+// The same header fields within a millisecond are not enough: a stack
+// sends such twins itself where the fields do not name a packet. A Linux
+// server's SYN-ACK timer and its answer to a resent SYN fire together on
+// a LAN (IP-ID 0, one timestamp tick), and IPv6 (no IP-ID) duplicate
+// ACKs leave back to back after a loss. A pair is a capture's copy when
+// it proves it (copyOfOne), or when the capture has proved it copies
+// (copies: an earlier pair did).
+func (a *attemptState) duplicate(p *capture.Packet, ns int64, fromClient, copies bool) bool {
 	sig := packetSig{ns: ns, seq: p.Seq, ack: p.Ack, length: p.PayloadLen, ipid: p.IPID, flags: p.Flags, ttl: p.TTL, fromClient: fromClient}
 	last := a.lastSig
 	a.lastSig = sig
 	if sig.fromClient == last.fromClient && sig.seq == last.seq && sig.ack == last.ack && sig.ipid == last.ipid &&
-		sig.flags == last.flags && sig.length == last.length && sig.ns-last.ns < int64(duplicateWindow) && sig.ns >= last.ns {
+		sig.flags == last.flags && sig.length == last.length && sig.ns-last.ns < int64(duplicateWindow) && sig.ns >= last.ns &&
+		(copies || copyOfOne(&last, &sig)) {
 		a.Duplicates++
 		a.noteEcho(last.ttl, sig.ttl)
 		return true
 	}
 	return false
+}
+
+// copyOfOne reports whether two packets of the same header fields, within
+// duplicateWindow, can only be one packet captured twice: two sends of
+// one host have the same TTL, a stack gives each datagram of its own an
+// IP-ID of its own (0 is what Linux gives datagrams that are not to be
+// fragmented and belong to no connected socket: SYN-ACKs, resets), and no
+// client resends its SYN within a millisecond.
+func copyOfOne(first, second *packetSig) bool {
+	const syn = capture.FlagSYN | capture.FlagACK | capture.FlagRST
+	return first.ttl != second.ttl || second.ipid != 0 || (second.fromClient && second.flags&syn == capture.FlagSYN)
 }

@@ -365,7 +365,7 @@ func (t *Tracker) Observe(p *capture.Packet) {
 		t.start(p)
 	case a == nil:
 		t.stray(p)
-	case a.duplicate(p, t.pktNS, fromClient):
+	case a.duplicate(p, t.pktNS, fromClient, t.counts.Duplicates > 0):
 		t.counts.Duplicates++
 	case fromClient:
 		a = t.fromClient(a, p)
@@ -575,7 +575,7 @@ func (t *Tracker) start(p *capture.Packet) *attemptState {
 	}
 	t.see(&a.SYN, p)
 	t.record(a, p, EvSYN, true)
-	a.duplicate(p, t.pktNS, true)
+	a.duplicate(p, t.pktNS, true, false)
 	if t.conns.full() && far(t.now, t.lastTombSweep, time.Second) {
 		t.sweepTombs(t.now, false) // rather than grow for tombs due to go
 	}

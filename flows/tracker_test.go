@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -171,6 +172,79 @@ func TestPacketsCapturedTwiceCountOnce(t *testing.T) {
 	tr.Finish()
 	if len(rec.got) != 1 || rec.got[0].SYN.Count != 2 || rec.got[0].Duplicates != 1 {
 		t.Fatalf("got %d attempts; SYNs %d, duplicates %d; want 1, 2, 1", len(rec.got), rec.got[0].SYN.Count, rec.got[0].Duplicates)
+	}
+}
+
+// TestTwinsAStackSendsCountTwice: the same header fields within a
+// millisecond are two packets when nothing says they are one captured
+// twice, as a stack sends such twins itself.
+func TestTwinsAStackSendsCountTwice(t *testing.T) {
+	// timerAndAnswer: a Linux server's SYN-ACK timer fires as the client's
+	// resent SYN arrives, on a LAN: two SYN-ACKs 6 µs apart, IP-ID 0.
+	timerAndAnswer := func(c *pkttest.Conn) []capture.Packet {
+		return []capture.Packet{c.SYN(0), c.SYNACK(ms), c.SYN(time.Second), c.SYNACK(3 * time.Microsecond), c.SYNACK(6 * time.Microsecond)}
+	}
+	// dupACKs: at an IPv6 server, the client acknowledging only the
+	// request twice, 10 µs apart, as the segments after the reply's lost
+	// first one arrive.
+	dupACKs := func(c *pkttest.Conn) []capture.Packet {
+		s := c.AtServer()
+		ps := []capture.Packet{s.SYN(0), s.SYNACK(ms), s.ACK(ms), s.Data(ms, true, 100),
+			s.Data(ms, false, 1400), s.Data(5*time.Microsecond, false, 1400), s.Data(5*time.Microsecond, false, 1400)}
+		for range 2 {
+			dup := s.ACK(10 * time.Microsecond)
+			dup.Ack = s.ServerISN + 1
+			ps = append(ps, dup)
+		}
+		return ps
+	}
+	// copyingCapture: a capture shown to copy packets (a SYN on both of
+	// a router's interfaces, the same TTL: a bridge) before the attempt.
+	copyingCapture := func(tr *flows.Tracker) {
+		c := pkttest.NewConn("198.51.100.10:40000", "203.0.113.5:80", 77)
+		syn := c.SYN(0)
+		again := syn
+		again.TS, again.N = syn.TS.Add(15*time.Microsecond), syn.N+1
+		feed(tr, syn, again)
+	}
+	for _, tc := range []struct {
+		name          string
+		client        string
+		before        func(*flows.Tracker)
+		packets       func(*pkttest.Conn) []capture.Packet
+		synacks, dups uint32
+		dupACKs       uint32
+	}{
+		{"SYN-ACK timer and answer", "198.51.100.10:40512", nil, timerAndAnswer, 3, 0, 0},
+		{"SYN-ACK timer and answer, capture that copies", "198.51.100.10:40512", copyingCapture, timerAndAnswer, 2, 1, 0},
+		{"IPv6 duplicate ACKs", "[2001:db8::10]:40512", nil, dupACKs, 1, 0, 2},
+		{"IPv6 duplicate ACKs, capture that copies", "[2001:db8::10]:40512", copyingCapture, dupACKs, 1, 1, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var rec recorder
+			tr := flows.NewTracker(flows.DefaultConfig, rec.emit)
+			if tc.before != nil {
+				tc.before(tr)
+			}
+			server := "203.0.113.5:80"
+			if strings.HasPrefix(tc.client, "[") {
+				server = "[2001:db8::5]:80"
+			}
+			c := pkttest.NewConn(tc.client, server, 1000)
+			c.T = c.T.Add(time.Minute)
+			feed(tr, tc.packets(c)...)
+			tr.Finish()
+			for _, a := range rec.got {
+				if a.ISN != 1000 {
+					continue
+				}
+				if a.SYNACK.Count != tc.synacks || a.Duplicates != tc.dups || a.ClientDupACKs != tc.dupACKs {
+					t.Errorf("SYN-ACKs %d, duplicates %d, duplicate ACKs %d; want %d, %d, %d", a.SYNACK.Count, a.Duplicates, a.ClientDupACKs, tc.synacks, tc.dups, tc.dupACKs)
+				}
+				return
+			}
+			t.Fatal("attempt not handed on")
+		})
 	}
 }
 
