@@ -6,6 +6,9 @@
 #   writes OUTDIR/<scenario>/{client,server}.<ext> + truth.json and OUTDIR/README.md.
 #   Without scenario names it runs them all; `run.sh --list` prints the names.
 #   LAB_JOBS=N sets how many scenarios run at once (default 6); LAB_KEEP=1 keeps the work dir.
+#   LAB_OFFLOADS=1 leaves the veths' offloads as the kernel sets them (checksum, TSO, GSO on):
+#   captures as a host with default settings makes them, with unfinished checksums and
+#   segments larger than the MSS. The lab's truths assume none; the verdicts must not care.
 #
 # Every scenario gets its own namespaces synpath-<scenario>-{c,r,s} (client, router,
 # server), so scenarios run in parallel without seeing each other. Addresses are
@@ -141,6 +144,12 @@ cleanup() {
 # ---- one scenario (runs in its own subshell) ----
 nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
+# no_offloads NS DEV: segments as the wire carries them, checksums filled in (unless LAB_OFFLOADS).
+no_offloads() {
+  [ -n "${LAB_OFFLOADS:-}" ] && return
+  nsx "$1" ethtool -K "$2" tx off tso off gso off gro off >/dev/null 2>&1 || true
+}
+
 # topo [v6]: client — router — server, two veth pairs, static neighbours, no offloads.
 topo() {
   local v6=${1:-} ns
@@ -171,7 +180,7 @@ topo() {
   local pair
   for pair in "$C eth0" "$R eth-c" "$R eth-s" "$S eth0"; do
     set -- $pair
-    nsx "$1" ethtool -K "$2" tx off tso off gso off gro off >/dev/null 2>&1 || true
+    no_offloads "$1" "$2"
     nsx "$1" ip link set "$2" up
   done
   nsx "$C" ip route add default via 198.51.100.1
@@ -213,7 +222,7 @@ topo_flat() {
   nsx "$C" ip addr add 198.51.100.10/24 dev eth0
   nsx "$S" ip addr add 198.51.100.20/24 dev eth0
   for ns in "$C" "$S"; do
-    nsx "$ns" ethtool -K eth0 tx off tso off gso off gro off >/dev/null 2>&1 || true
+    no_offloads "$ns" eth0
     nsx "$ns" ip link set eth0 up
   done
   nsx "$C" ip neigh replace 198.51.100.20 lladdr 02:00:00:00:01:20 dev eth0 nud permanent
