@@ -342,9 +342,13 @@ func TestServerCaptureOfOtherHostsProvesNothing(t *testing.T) {
 // and nothing else: joined with the client's, the absence of the other
 // ports' SYNs proves no loss on the way out. Only the router's ICMP errors
 // (port 85) still prove the path; the server's own refusals (port 81) stay
-// the server's, as their TTLs say. The two-port capture with the server's
-// UDP kept (a capture of everything holds the host's DNS, ICMP, NTP …)
-// vouches for every port again: port 82's SYNs never reached the server.
+// the server's, as their TTLs say. A capture with the server's UDP kept (a
+// capture of everything holds the host's DNS, ICMP, NTP …) vouches for
+// every port again, as long as it holds every connection the client saw
+// answered: with ports 80, 81, 87 and 88, port 82's SYNs never reached
+// the server; with 80 and 81 only, the answered connections on 87 and 88
+// it lacks show it does not see all (another host answers for the
+// address, or a filter), and port 82's absence proves nothing.
 func TestPortFilteredServerCaptureProvesNoLoss(t *testing.T) {
 	client, server := mixedCapture(t)
 	// ports keeps TCP to or from the ports given, and UDP if keepUDP.
@@ -380,11 +384,18 @@ func TestPortFilteredServerCaptureProvesNoLoss(t *testing.T) {
 			t.Errorf("%s: %d attempts, want 270", filepath.Base(filtered), n)
 		}
 	}
-	withUDP := keepFrames(t, server, "port80-81-udp.pcap", ports(true, "\x00\x50", "\x00\x51"))
+	withUDP := keepFrames(t, server, "port80-81-87-88-udp.pcap", ports(true, "\x00\x50", "\x00\x51", "\x00\x57", "\x00\x58"))
 	_, stdout, _ := runMain("analyze", "--format", "json", "--client", client, "--server", withUDP)
 	eachAttempt(t, stdout, withUDP, func(r map[string]any, port, desc string) {
 		if port == "82" && (r["where"] != "outbound-path" || r["where_confidence"] != "proven") {
 			t.Errorf("want the outbound path, proven: %s", desc)
+		}
+	})
+	lacking := keepFrames(t, server, "port80-81-udp.pcap", ports(true, "\x00\x50", "\x00\x51"))
+	_, stdout, _ = runMain("analyze", "--format", "json", "--client", client, "--server", lacking)
+	eachAttempt(t, stdout, lacking, func(r map[string]any, port, desc string) {
+		if port == "82" && (r["where"] == "outbound-path" || r["verdict"] != "timeout") {
+			t.Errorf("want a timeout, the path not blamed: %s", desc)
 		}
 	})
 }

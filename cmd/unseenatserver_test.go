@@ -100,3 +100,57 @@ func TestAnsweredInTheServersPlace(t *testing.T) {
 		t.Errorf("attempts on ports 87 and 88: %v", counts)
 	}
 }
+
+// A load balancer with direct server return sends each connection to one
+// of its backends, each holding the service address, each answering from
+// it: a backend's capture looks like the server's, but lacks the
+// connections sent to the others, answered or not. The mixed scenario's
+// server capture as backend A's: half the connections to port 80 (odd
+// client ports) and all those to port 86 went to backend B, port 86's to
+// a B that drops them. The client capture holds SYN-ACKs of port 80
+// connections the capture never saw: the absence of port 86's (and 82's)
+// SYNs then proves no loss on the way. Before, both were the outbound
+// path's, proven.
+func TestDirectServerReturnBackendBlamesNoPath(t *testing.T) {
+	client, server := mixedCapture(t)
+	backendA := keepFrames(t, server, "backend-a.pcap", func(frame []byte) bool {
+		if tcpPort(frame, 86) {
+			return false
+		}
+		if !tcpPort(frame, 80) {
+			return true
+		}
+		hl := int(frame[14]&15) * 4
+		tcp := frame[14+hl:]
+		other := binary.BigEndian.Uint16(tcp[0:2])
+		if other == 80 {
+			other = binary.BigEndian.Uint16(tcp[2:4])
+		}
+		return other%2 == 0
+	})
+	_, stdout, _ := runMain("analyze", "--format", "json", "--client", client, "--server", backendA)
+	counts := map[string]int{}
+	eachAttempt(t, stdout, backendA, func(r map[string]any, port, desc string) {
+		counts[port]++
+		switch port {
+		case "80":
+			if r["verdict"] != "established" {
+				t.Errorf("want established: %s", desc)
+			}
+		case "82", "86":
+			if r["verdict"] != "timeout" || r["where"] == "outbound-path" || r["where_confidence"] == "proven" {
+				t.Errorf("want a timeout, no place proven, the path not blamed: %s", desc)
+			}
+			if !slices.Contains(anyStrings(r["candidates"]), "server") {
+				t.Errorf("want the server among the candidates: %s", desc)
+			}
+		case "81":
+			if r["verdict"] != "refused" || r["where"] != "server" || r["vantage"] != "both" {
+				t.Errorf("want refused by the server, seen from both ends: %s", desc)
+			}
+		}
+	})
+	if counts["80"] != 30 || counts["82"] != 30 || counts["86"] != 30 {
+		t.Errorf("attempts by port: %v", counts)
+	}
+}

@@ -201,6 +201,16 @@ func Join(client, server Side, cfg JoinConfig) ([]Result, ClockOffset) {
 			servers[c.Key.Server.Addr()] = servers[c.Key.Server.Addr()].add(c.Key.Server.Port()).merge(h)
 		}
 	}
+	jv := &joinView{client: client.spans(), server: server.spans(), off: off, cfg: cfg, lossy: client.lossy() || server.lossy()}
+	for _, c := range client.Attempts {
+		if matchOf[c] == nil {
+			addr := c.Key.Server.Addr()
+			if h, ok := servers[addr]; ok && jv.answeredElsewhere(c, h) {
+				h.shared = true
+				servers[addr] = h
+			}
+		}
+	}
 	clients := map[netip.Addr]bool{}
 	for _, c := range client.Attempts {
 		clients[c.Key.Client.Addr()] = true
@@ -210,7 +220,6 @@ func Join(client, server Side, cfg JoinConfig) ([]Result, ClockOffset) {
 	}
 
 	results := make([]Result, 0, len(client.Attempts)+len(server.Attempts)-len(matchOf))
-	jv := &joinView{client: client.spans(), server: server.spans(), off: off, cfg: cfg, lossy: client.lossy() || server.lossy()}
 	var js joinScratch
 	for _, c := range client.Attempts {
 		results = append(results, lent(func(r *Result) {
@@ -218,7 +227,7 @@ func Join(client, server Side, cfg JoinConfig) ([]Result, ClockOffset) {
 				jv.judgePair(r, &js, c, s, how[c])
 			} else {
 				h, inHost := servers[c.Key.Server.Addr()]
-				jv.judgeClientOnly(r, c, len(server.Attempts) == 0 || inHost, h.hides(c.Key.Server.Port()), h.translated())
+				jv.judgeClientOnly(r, c, len(server.Attempts) == 0 || inHost, h.hides(c.Key.Server.Port()), h.destination())
 			}
 		}))
 	}
@@ -254,6 +263,10 @@ type hostPorts struct {
 	// direct: the capture holds attempts to this address itself, not
 	// only to the one a DNAT rewrote it to (Stream).
 	direct bool
+	// shared: the client capture holds an attempt to this address that
+	// was answered (its SYN-ACK arrived) while the server capture ran, on
+	// a port it shows, and that it never saw (answeredElsewhere).
+	shared bool
 }
 
 func (h hostPorts) add(port uint16) hostPorts {
@@ -277,6 +290,41 @@ func (h hostPorts) merge(o hostPorts) hostPorts {
 // translator may send a connection to another host than the one captured.
 func (h hostPorts) translated() bool { return h.seen && !h.direct }
 
+// destination says whether a server capture that shows a client attempt's
+// server is where the attempt had to go.
+type destination uint8
+
+const (
+	destHere destination = iota
+	// destTranslated: the capture shows the server only behind a
+	// destination translation (hostPorts.translated).
+	destTranslated
+	// destShared: another host answers for the address too, or the
+	// server through an interface not captured (hostPorts.shared).
+	destShared
+)
+
+func (h hostPorts) destination() destination {
+	switch {
+	case h.translated():
+		return destTranslated
+	case h.shared:
+		return destShared
+	}
+	return destHere
+}
+
+// answeredElsewhere reports whether c, an attempt the server capture never
+// saw, was answered with a SYN-ACK while that capture ran, on a port it
+// shows of the host h. Then something else answers for the address: a load
+// balancer's other backends (direct server return: each holds the
+// address), anycast, a proxy in the path, or the server through another
+// interface. The capture's silence about the address's other attempts then
+// proves no loss on the way.
+func (v *joinView) answeredElsewhere(c *flows.Attempt, h hostPorts) bool {
+	return c.SYNACK.Count > 0 && !h.hides(c.Key.Server.Port()) && v.toServer(c.SYN.First, time.Time{})
+}
+
 // hides reports whether a capture showing the host's ports as h may have
 // been taken with a filter that leaves port out (tcpdump port 443): it
 // shows attempts to the host on one other port only. Its lack of an
@@ -286,19 +334,22 @@ func (h hostPorts) hides(port uint16) bool { return h.seen && !h.many && h.port 
 // judgeClientOnly judges into r an attempt only the client capture saw;
 // inHost says whether the server capture shows its server at all,
 // portHidden that it may have been taken with a filter leaving the
-// attempt's port out (hostPorts.hides), and translated that it shows the
-// server only behind a destination translation (hostPorts.translated).
-func (v *joinView) judgeClientOnly(r *Result, c *flows.Attempt, inHost, portHidden, translated bool) {
+// attempt's port out (hostPorts.hides), and dest whether the capture is
+// where the attempt had to go.
+func (v *joinView) judgeClientOnly(r *Result, c *flows.Attempt, inHost, portHidden bool, dest destination) {
 	t := retelling(r, c, VantageClient, v.cfg.Config)
 	covered, sent := v.synsAtServer(c)
-	if covered > 0 && inHost && translated {
+	if dest == destShared && c.SYNACK.Count > 0 {
+		dest = destHere // answered itself: judgeNeverAtServer says by whom
+	}
+	if covered > 0 && inHost && dest != destHere {
 		// A load balancer sends each connection to one of several hosts:
 		// that this one never saw it proves no loss on the way, nor that
 		// an answer came from the path. What the client lived through
 		// stands.
-		t.str(" ").str(translatedWords)
+		t.str(" ").str(elsewhereWords[dest])
 		if r.Where == Unknown {
-			r.Settle = "a capture on the translator would tell where it sent the connection"
+			r.Settle = elsewhereSettle[dest]
 		}
 	} else if covered > 0 && inHost && portHidden && (r.Verdict == Refused && r.RSTOrigin == OriginServer || r.Verdict != Refused && r.Verdict != Timeout && r.Verdict != Unreachable) {
 		// The client's capture says the server answered (a RST with its
@@ -921,9 +972,19 @@ func judgeBothUnanswered(c, s *flows.Attempt, r *Result, v *joinView, lost lostS
 // portWords says why the server capture may not show an attempt: it holds
 // attempts to its server on other ports only (hostPorts.hides,
 // Stream.portFiltered).
-// translatedWords say why a server capture that shows the server only
-// behind a translation cannot tell where an attempt it lacks died.
-const translatedWords = "The server capture holds this server's connections only as a destination translation (DNAT, a load balancer) rewrote them, and not this one: the translator may have sent it to another host, so the server capture cannot tell where it died."
+// elsewhereWords say why a server capture that is not where each of the
+// server's connections goes cannot tell where one it lacks died;
+// elsewhereSettle what would.
+var (
+	elsewhereWords = [...]string{
+		destTranslated: "The server capture holds this server's connections only as a destination translation (DNAT, a load balancer) rewrote them, and not this one: the translator may have sent it to another host, so the server capture cannot tell where it died.",
+		destShared:     "The server capture never saw this attempt, but neither did it see connections to this address that were answered (their SYN-ACKs are in the client capture): another host answers for it too (a load balancer's backends with direct server return, anycast) or the server has an interface not captured, so its silence proves no loss on the way.",
+	}
+	elsewhereSettle = [...]string{
+		destTranslated: "a capture on the translator would tell where it sent the connection",
+		destShared:     "a capture on the host that answers the other connections would tell",
+	}
+)
 
 func portWords(c *flows.Attempt) string {
 	return "The server capture holds attempts to this server on other ports only, none on port " +

@@ -26,17 +26,18 @@ func (v *joinView) refJudgePair(c, s *flows.Attempt, how string) Result {
 
 // refJudgeClientOnly judges an attempt only the client capture saw; inHost
 // says whether the server capture shows its server at all.
-func (v *joinView) refJudgeClientOnly(c *flows.Attempt, inHost, portHidden, translated bool) Result {
+func (v *joinView) refJudgeClientOnly(c *flows.Attempt, inHost, portHidden bool, dest destination) Result {
 	r := Judge(c, VantageClient, v.cfg.Config)
 	covered, sent := v.synsAtServer(c)
 	// The server capture shows its host on other ports only: a filter
 	// may have left this one out.
 	filtered := fmt.Sprintf("The server capture holds attempts to this server on other ports only, none on port %d: taken with a filter that leaves this port out (tcpdump port …)?", c.Key.Server.Port())
 	serverAnswered := r.Verdict == Refused && r.RSTOrigin == OriginServer || r.Verdict != Refused && r.Verdict != Timeout && r.Verdict != Unreachable
-	if covered > 0 && inHost && translated {
-		r.Explanation += " " + translatedWords
+	elsewhere := dest == destTranslated || dest == destShared && c.SYNACK.Count == 0
+	if covered > 0 && inHost && elsewhere {
+		r.Explanation += " " + elsewhereWords[dest]
 		if r.Where == Unknown {
-			r.Settle = "a capture on the translator would tell where it sent the connection"
+			r.Settle = elsewhereSettle[dest]
 		}
 	} else if covered > 0 && inHost && portHidden && serverAnswered {
 		r.Explanation += " " + filtered
@@ -586,9 +587,9 @@ func sameJoinWords(t *testing.T, set string, client, server []*flows.Attempt, ot
 			}
 			for _, inHost := range []bool{true, false} {
 				for _, portHidden := range []bool{false, true} {
-					for _, translated := range []bool{false, true} {
-						v.judgeClientOnly(&r, c, inHost, portHidden, translated)
-						check(fmt.Sprintf("client alone (in host %v, port hidden %v, translated %v)", inHost, portHidden, translated), i, v.refJudgeClientOnly(c, inHost, portHidden, translated))
+					for _, dest := range []destination{destHere, destTranslated, destShared} {
+						v.judgeClientOnly(&r, c, inHost, portHidden, dest)
+						check(fmt.Sprintf("client alone (in host %v, port hidden %v, destination %d)", inHost, portHidden, dest), i, v.refJudgeClientOnly(c, inHost, portHidden, dest))
 					}
 				}
 			}

@@ -890,7 +890,18 @@ func (j *Stream) judge(i int32, jv *joinView) {
 		j.arrival(e.view, &a)
 		h, ok := j.servers[a.key.serverAddr()]
 		addr, port := a.key.serverAddr(), a.key.serverPort()
-		r.known, r.portHidden, r.translated = ok || j.showsHost(addr), h.hides(port) || j.portFiltered(h, addr, port), ok && h.translated()
+		r.known, r.portHidden = ok || j.showsHost(addr), h.hides(port) || j.portFiltered(h, addr, port)
+		if ok {
+			r.dest = h.destination()
+			// Answered, yet never at the server: the server capture
+			// is not where every connection to the address goes. Known
+			// from here on (the Stream reads in time order; Join, which
+			// holds both captures whole, knows it for every attempt).
+			if !h.shared && a.clock.synack.count > 0 && !r.portHidden && j.covers(a.first) {
+				h.shared = true
+				j.servers[addr] = h
+			}
+		}
 	default:
 		r.kind = readyServer
 		j.arrival(e.view, &a)
@@ -900,6 +911,13 @@ func (j *Stream) judge(i int32, jv *joinView) {
 	j.packs.Drop(e.view)
 	j.freeEntry(i)
 	j.emit(r)
+}
+
+// covers reports whether the server capture ran when a client's SYN sent
+// at first (nanos, client clock) would have arrived (joinView.toServer).
+func (j *Stream) covers(first int64) bool {
+	v := joinView{server: j.spans[atServer], off: j.off, cfg: j.cfg}
+	return v.toServer(time.Unix(0, first), time.Time{})
 }
 
 // view is what judging knows of the captures now; it does not change
@@ -919,11 +937,12 @@ type Ready struct {
 	// known: the other capture shows the attempt's server (of a client's
 	// attempt) or client (of a server's). portHidden: the server capture
 	// may have been taken with a filter leaving a client attempt's port out
-	// (hostPorts.hides). translated: it shows that server only behind a
-	// destination translation (hostPorts.translated).
-	known, portHidden, translated bool
-	jv                            *joinView
-	pk                            *Packer
+	// (hostPorts.hides). dest: whether the server capture is where the
+	// attempt had to go.
+	known, portHidden bool
+	dest              destination
+	jv                *joinView
+	pk                *Packer
 }
 
 const (
@@ -965,7 +984,7 @@ func (r *Ready) JudgeInto(res *Result, scratch *JoinScratch) {
 		}
 		r.jv.judgePair(res, &scratch.js, a, s, matchNames[r.how])
 	case readyClient:
-		r.jv.judgeClientOnly(res, a, r.known, r.portHidden, r.translated)
+		r.jv.judgeClientOnly(res, a, r.known, r.portHidden, r.dest)
 	default:
 		r.jv.judgeServerOnly(res, a, r.known)
 	}
