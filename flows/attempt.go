@@ -235,9 +235,11 @@ type Attempt struct {
 	// Duplicates counts copies of one packet captured twice (tcpdump -i
 	// any on a router sees a forwarded packet on both interfaces).
 	Duplicates uint32
-	// Echoes counts packets seen twice, once as their sender sent them
-	// (no hop lost) and once as they arrived (hops lost): the file holds
-	// both ends' captures (mergecap of a client and a server capture).
+	// Echoes counts the client's SYN seen twice, once as it was sent (no
+	// hop lost) and once as it arrived (hops lost): the file holds both
+	// ends' captures (mergecap of a client and a server capture). Only the
+	// SYN: other segments the same but for their TTL may come from two
+	// senders (a SYN proxy's ACK and the server's).
 	Echoes uint32
 }
 
@@ -379,8 +381,9 @@ const duplicateWindow = time.Millisecond
 // The same header fields within a millisecond are not enough: a stack
 // sends such twins itself where the fields do not name a packet. A Linux
 // server's SYN-ACK timer and its answer to a resent SYN fire together on
-// a LAN (IP-ID 0, one timestamp tick), and IPv6 (no IP-ID) duplicate
-// ACKs leave back to back after a loss. A pair is a capture's copy when
+// a LAN (IP-ID 0, one timestamp tick), IPv6 (no IP-ID) duplicate ACKs
+// leave back to back after a loss, and a SYN proxy and the server behind
+// it both acknowledge the client's ACK. A pair is a capture's copy when
 // it proves it (copyOfOne), or when the capture has proved it copies
 // (copies: an earlier pair did).
 func (a *attemptState) duplicate(p *capture.Packet, ns int64, fromClient, copies bool) bool {
@@ -389,21 +392,25 @@ func (a *attemptState) duplicate(p *capture.Packet, ns int64, fromClient, copies
 	a.lastSig = sig
 	if sig.fromClient == last.fromClient && sig.seq == last.seq && sig.ack == last.ack && sig.ipid == last.ipid &&
 		sig.flags == last.flags && sig.length == last.length && sig.ns-last.ns < int64(duplicateWindow) && sig.ns >= last.ns &&
-		(copies || copyOfOne(&last, &sig)) {
+		(copies || copyOfOne(&sig)) {
 		a.Duplicates++
-		a.noteEcho(last.ttl, sig.ttl)
+		if sig.fromClient && sig.flags&handshakeFlags == capture.FlagSYN {
+			a.noteEcho(last.ttl, sig.ttl)
+		}
 		return true
 	}
 	return false
 }
 
-// copyOfOne reports whether two packets of the same header fields, within
-// duplicateWindow, can only be one packet captured twice: two sends of
-// one host have the same TTL, a stack gives each datagram of its own an
-// IP-ID of its own (0 is what Linux gives datagrams that are not to be
-// fragmented and belong to no connected socket: SYN-ACKs, resets), and no
-// client resends its SYN within a millisecond.
-func copyOfOne(first, second *packetSig) bool {
-	const syn = capture.FlagSYN | capture.FlagACK | capture.FlagRST
-	return first.ttl != second.ttl || second.ipid != 0 || (second.fromClient && second.flags&syn == capture.FlagSYN)
+// copyOfOne reports whether a packet of the same header fields as the one
+// before it, within duplicateWindow, can only be that packet captured
+// twice: a stack gives each datagram of its own an IP-ID of its own (0 is
+// what Linux gives datagrams that are not to be fragmented and belong to
+// no connected socket: SYN-ACKs, resets), and no client resends its SYN
+// within a millisecond. TTLs that differ prove nothing: a SYN proxy and
+// the server behind it, hops apart, send the same ACK microseconds apart.
+func copyOfOne(second *packetSig) bool {
+	return second.ipid != 0 || (second.fromClient && second.flags&handshakeFlags == capture.FlagSYN)
 }
+
+const handshakeFlags = capture.FlagSYN | capture.FlagACK | capture.FlagRST

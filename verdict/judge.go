@@ -789,6 +789,15 @@ func resetOrigin(t *text, a *flows.Attempt, rst flows.Seen, fromClient bool, v V
 	// Otherwise only the claimed sender's own packets are a reference.
 	if !fromClient {
 		switch {
+		case a.SYNACK.Count > 0 && Hops(rst.TTL) > Hops(a.SYNACK.TTL):
+			// A forger in the path is no farther than the server: a RST
+			// from farther than the SYN-ACK makes the SYN-ACK the odd one
+			// (a SYN proxy completes the handshake itself, then relays
+			// the server's answer).
+			t.str("Its TTL (").num(uint64(rst.TTL)).str(") says it came from farther away than the server's SYN-ACK (").num(uint64(a.SYNACK.TTL)).
+				str("), ").count(uint32(Hops(rst.TTL)), "hop").str(" against ").num(uint64(Hops(a.SYNACK.TTL))).
+				str(": something closer than the server (a SYN proxy) may have answered the handshake in its place, and the server then sent the RST.")
+			return OriginUnknown, "", t.since(mark)
 		case a.SYNACK.Count > 0:
 			return compareRST(t, rst, a.SYNACK.TTL, a.SYNACK.IPID, t.phrase("the server's SYN-ACK"), sender)
 		case a.ServerData.Count > 0:

@@ -7,15 +7,8 @@
 # namespaces of our own.
 set -u
 C=spx-c R=spx-r S=spx-s OUT=$1 MODE=${2:-router}
-for ns in $C $R $S; do ip netns del $ns 2>/dev/null; done
-for ns in $C $R $S; do ip netns add $ns; ip -n $ns link set lo up; ip netns exec $ns sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1; done
-ip -n $C link add eth0 address 02:00:00:00:01:10 type veth peer name eth-c address 02:00:00:00:01:01 netns $R
-ip -n $S link add eth0 address 02:00:00:00:02:05 type veth peer name eth-s address 02:00:00:00:02:01 netns $R
-ip -n $C addr add 198.51.100.10/24 dev eth0; ip -n $R addr add 198.51.100.1/24 dev eth-c
-ip -n $R addr add 203.0.113.1/24 dev eth-s; ip -n $S addr add 203.0.113.5/24 dev eth0
-for p in "$C eth0" "$R eth-c" "$R eth-s" "$S eth0"; do set -- $p; ip netns exec $1 ethtool -K $2 tx off tso off gso off gro off >/dev/null 2>&1; ip -n $1 link set $2 up; done
-ip -n $C route add default via 198.51.100.1; ip -n $S route add default via 203.0.113.1
-ip netns exec $R sysctl -qw net.ipv4.ip_forward=1
+. "$(dirname "$0")/../topo.sh"
+topo $C $R $S
 ip netns exec $C sysctl -qw net.ipv4.tcp_syn_retries=3
 # reference connection on port 80 works; SYN-ACKs from port 83 are rejected on
 # the way back (router), or by the client host's own firewall (client)
@@ -46,4 +39,4 @@ except Exception as e: print('83:', e)
 "
 sleep 2
 kill $T1 $T2; sleep 0.5; kill $SRV 2>/dev/null
-for ns in $C $R $S; do ip netns del $ns; done
+untopo $C $R $S
