@@ -1,7 +1,10 @@
 # Sourced by the make.sh scripts beside it: topo C R S makes the lab's
 # three namespaces, client 198.51.100.10 — router — server 203.0.113.5,
 # two veth pairs, no offloads, the router forwarding; untopo C R S
-# removes them. Documentation addresses, namespaces of our own.
+# removes them. capture C S OUT starts tcpdump on the client's and the
+# server's interface into OUT/client.pcap and OUT/server.pcap, once the
+# servers are up; uncapture stops them. Documentation addresses,
+# namespaces of our own.
 topo() {
   local C=$1 R=$2 S=$3 ns p
   untopo "$C" "$R" "$S"
@@ -24,4 +27,15 @@ topo() {
 untopo() {
   local ns
   for ns in "$@"; do ip netns del $ns 2>/dev/null; done
+}
+
+capture() {
+  sleep 0.5
+  ip netns exec $1 tcpdump -i eth0 -n -w $3/client.pcap -U tcp or icmp 2>/dev/null & T1=$!
+  ip netns exec $2 tcpdump -i eth0 -n -w $3/server.pcap -U tcp or icmp 2>/dev/null & T2=$!
+  sleep 1
+}
+
+uncapture() {
+  kill $T1 $T2; sleep 0.5
 }

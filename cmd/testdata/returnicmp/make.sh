@@ -26,10 +26,7 @@ def srv(p):
 for p in (80,83): threading.Thread(target=srv,args=(p,),daemon=True).start()
 import time; time.sleep(60)" &
 SRV=$!
-sleep 0.5
-ip netns exec $C tcpdump -i eth0 -n -w $OUT/client.pcap -U tcp or icmp 2>/dev/null & T1=$!
-ip netns exec $S tcpdump -i eth0 -n -w $OUT/server.pcap -U tcp or icmp 2>/dev/null & T2=$!
-sleep 1
+capture $C $S $OUT
 ip netns exec $C python3 -c "
 import socket
 s=socket.create_connection(('203.0.113.5',80),timeout=3); s.sendall(b'hello'); print(s.recv(100)); s.close()
@@ -38,5 +35,5 @@ try:
 except Exception as e: print('83:', e)
 "
 sleep 2
-kill $T1 $T2; sleep 0.5; kill $SRV 2>/dev/null
+uncapture; kill $SRV 2>/dev/null
 untopo $C $R $S

@@ -24,10 +24,7 @@ def srv(p):
 threading.Thread(target=srv,args=(80,),daemon=True).start()
 import time; time.sleep(30)" &
 SRV=$!
-sleep 0.5
-ip netns exec $C tcpdump -i eth0 -n -w $OUT/client.pcap -U tcp or icmp 2>/dev/null & T1=$!
-ip netns exec $S tcpdump -i eth0 -n -w $OUT/server.pcap -U tcp or icmp 2>/dev/null & T2=$!
-sleep 1
+capture $C $S $OUT
 ip netns exec $C python3 -c "
 import socket
 for p in (80,81):
@@ -36,5 +33,5 @@ for p in (80,81):
     except Exception as e: print(p, e)
 "
 sleep 2
-kill $T1 $T2; sleep 0.5; kill $SRV 2>/dev/null
+uncapture; kill $SRV 2>/dev/null
 untopo $C $R $S
