@@ -23,7 +23,9 @@ import (
 // A path device that forges a RST is no farther than the server: a RST
 // from farther than the SYN-ACK leaves its origin unknown. Made to fool
 // it: the same capture with the port 81 SYN-ACK two hops off (TTL 62)
-// makes the RST closer: from the path, as before.
+// makes the RST closer: from the path, as before. Joined with the
+// server's capture (SYN, RST), the reset is the server's, and the words
+// say who completed the handshake.
 func TestSYNProxy(t *testing.T) {
 	dir := filepath.Join("testdata", "synproxy")
 	client := filepath.Join(dir, "client.pcap")
@@ -60,6 +62,9 @@ func TestSYNProxy(t *testing.T) {
 					}
 					if tc.where == "unknown" && !slices.Contains(anyStrings(r["candidates"]), "server") {
 						t.Errorf("want the server among the candidates: %s", desc)
+					}
+					if tc.args != nil && !strings.Contains(r["explanation"].(string), "SYN proxy") {
+						t.Errorf("want the SYN proxy named: %s", desc)
 					}
 				}
 			})

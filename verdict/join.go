@@ -1083,6 +1083,12 @@ func judgeBothAnswered(c, s *flows.Attempt, r *Result, v *joinView, blind bool) 
 		switch {
 		case r.Where == Client:
 			r.RSTOrigin, r.OriginSure, r.WhereSure = OriginClient, Certain, Proven
+		case s.ServerRST.Count > 0 && s.SYNACK.Count == 0 && s.ServerData.Count == 0:
+			// The server refused a SYN it got only after the client's
+			// handshake had completed with something else.
+			r.RSTOrigin, r.OriginSure = OriginServer, Certain
+			r.judged(Reset, Server, Proven).str("The client's handshake was completed by something in the path (a SYN proxy): the server never sent a SYN-ACK, and answered the SYN it got with a RST (nothing listens on port ").
+				num(uint64(s.Key.Server.Port())).str(", or its firewall rejects the connection), which reached the client as a reset (ECONNRESET).")
 		case s.ServerRST.Count > 0:
 			r.RSTOrigin, r.OriginSure = OriginServer, Certain
 			r.judged(Reset, Server, Proven).str("The handshake completed, then the server reset the connection (ECONNRESET).")

@@ -351,6 +351,9 @@ func refJudgeBothAnswered(c, s *flows.Attempt, r *Result, v *joinView, blind boo
 		switch {
 		case r.Where == Client:
 			r.RSTOrigin, r.OriginSure, r.WhereSure = OriginClient, Certain, Proven
+		case s.ServerRST.Count > 0 && s.SYNACK.Count == 0 && s.ServerData.Count == 0:
+			r.RSTOrigin, r.OriginSure = OriginServer, Certain
+			r.set(Reset, Server, Proven, "The client's handshake was completed by something in the path (a SYN proxy): the server never sent a SYN-ACK, and answered the SYN it got with a RST (nothing listens on port %d, or its firewall rejects the connection), which reached the client as a reset (ECONNRESET).", s.Key.Server.Port())
 		case s.ServerRST.Count > 0:
 			r.RSTOrigin, r.OriginSure = OriginServer, Certain
 			r.set(Reset, Server, Proven, "The handshake completed, then the server reset the connection (ECONNRESET).")
