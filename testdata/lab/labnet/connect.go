@@ -154,6 +154,10 @@ func one(i int, src netip.Addr, remote netip.AddrPort, timeout, readTimeout time
 			l.Outcome = "unreachable"
 		case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded):
 			l.Outcome = "connect-deadline"
+		case errors.Is(err, syscall.ECONNRESET):
+			// Reset before the dialer looked: a RST right after the
+			// handshake (a SYN proxy relaying the server's refusal).
+			l.Outcome = "reset"
 		default:
 			l.Outcome = "error"
 			l.Errno = err.Error()

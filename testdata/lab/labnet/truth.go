@@ -418,6 +418,9 @@ var kinds = map[string][2]string{
 	"pmtu": {"stalled", "return-path"},
 	// the router resets the client after its TLS ClientHello (SNI filter)
 	"sni-blocked": {"reset", "outbound-path"},
+	// a SYN proxy completes the handshake, the server then refuses the
+	// proxy's SYN and the proxy relays its RST
+	"syn-proxy": {"reset", "server"},
 }
 
 // v builds a view; conf is its where_confidence (forced to "" for where=unknown).
@@ -533,6 +536,12 @@ func clientView(both view, ca *attempt, refTTL int) (view, error) {
 	case "aborted/client":
 		return v("aborted", "client", nil, "client", "proven"), nil
 	case "reset/server":
+		if hops(ca.RSTTTL) > hops(ca.SYNACKTTL) {
+			// A forger in the path is no farther than the server: from
+			// farther than the SYN-ACK, the RST leaves the SYN-ACK the odd
+			// one (a SYN proxy's), and its own origin open.
+			return v("reset", "unknown", []string{"server", "outbound-path"}, "unknown", ""), nil
+		}
 		return v("reset", "server", nil, "server", "likely"), nil
 	case "refused/server", "refused/outbound-path":
 		switch {
@@ -890,8 +899,13 @@ func truth(args []string) error {
 		case sa == nil:
 		case tf.ServerVantage == "unknown":
 			// One link, no router: the server capture shows what the client's
-			// would, and is judged the same way.
-			x, err := clientView(both, sa, srvRefTTL[sa.Server.Addr()])
+			// would, and is judged the same way. Behind a SYN proxy it shows
+			// the server refusing the proxy's SYN.
+			seen := both
+			if sa.SYNACK == 0 && sa.ServerRST > 0 && both.Verdict == "reset" {
+				seen = v("refused", "server", nil, "server", "proven")
+			}
+			x, err := clientView(seen, sa, srvRefTTL[sa.Server.Addr()])
 			if err != nil {
 				fail("server capture: %v", err)
 				continue
@@ -1370,4 +1384,15 @@ func dnsNameOf(ls []*lookup, a *attempt) (name string, stale bool) {
 		}
 	}
 	return hit.Name, stale
+}
+
+// hops is how many routers a packet of ttl crossed, from the nearest
+// initial TTL at or above it (64, 128 or 255).
+func hops(ttl int) int {
+	for _, initial := range []int{64, 128, 255} {
+		if ttl <= initial {
+			return initial - ttl
+		}
+	}
+	return 0
 }
