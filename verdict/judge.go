@@ -789,15 +789,6 @@ func resetOrigin(t *text, a *flows.Attempt, rst flows.Seen, fromClient bool, v V
 	// Otherwise only the claimed sender's own packets are a reference.
 	if !fromClient {
 		switch {
-		case a.SYNACK.Count > 0 && Hops(rst.TTL) > Hops(a.SYNACK.TTL):
-			// A forger in the path is no farther than the server: a RST
-			// from farther than the SYN-ACK makes the SYN-ACK the odd one
-			// (a SYN proxy completes the handshake itself, then relays
-			// the server's answer).
-			t.str("Its TTL (").num(uint64(rst.TTL)).str(") says it came from farther away than the server's SYN-ACK (").num(uint64(a.SYNACK.TTL)).
-				str("), ").count(uint32(Hops(rst.TTL)), "hop").str(" against ").num(uint64(Hops(a.SYNACK.TTL))).
-				str(": something closer than the server (a SYN proxy) may have answered the handshake in its place, and the server then sent the RST.")
-			return OriginUnknown, "", t.since(mark)
 		case a.SYNACK.Count > 0:
 			return compareRST(t, rst, a.SYNACK.TTL, a.SYNACK.IPID, t.phrase("the server's SYN-ACK"), sender)
 		case a.ServerData.Count > 0:
@@ -830,8 +821,19 @@ func resetOrigin(t *text, a *flows.Attempt, rst flows.Seen, fromClient bool, v V
 // arrived with refTTL and refID: a forger on the way is fewer hops off and
 // rarely copies the sender's IP-ID numbering. refID 0 skips that test
 // (Linux sends SYN-ACKs and RSTs with IP-ID 0 alike). It writes why into t.
+//
+// A RST from more hops off than the reference is no forger's: nothing in
+// the path is farther than the sender. The reference is then the odd one:
+// a SYN proxy answers the handshake hops nearer, then relays the server's
+// RST. Which one the sender sent, the capture cannot tell.
 func compareRST(t *text, rst flows.Seen, refTTL uint8, refID uint16, refWhat []byte, sender Origin) (Origin, Sureness, []byte) {
 	mark := len(t.b)
+	if far, near := Hops(rst.TTL), Hops(refTTL); far > near {
+		t.str("Its TTL (").num(uint64(rst.TTL)).str(") says it came from farther away than ").bytes(refWhat).str(" (").num(uint64(refTTL)).
+			str("), ").count(uint32(far), "hop").str(" against ").num(uint64(near)).
+			str(": nothing in the path is farther than the sender, so something nearer (a SYN proxy) may have sent ").bytes(refWhat).str(" in its place.")
+		return OriginUnknown, "", t.since(mark)
+	}
 	if rst.TTL != refTTL {
 		t.str("its TTL (").num(uint64(rst.TTL)).str(") differs from that of ").bytes(refWhat).str(" (").num(uint64(refTTL)).str(")")
 		if d := int(Hops(refTTL)) - int(Hops(rst.TTL)); d > 0 {

@@ -5,7 +5,8 @@
 # the client's SYN itself (a SYN cookie), and only after the client's ACK
 # opens the connection to the server with the client's ISN. Port 80 open,
 # port 81 closed (the server refuses: the proxy resets the client after its
-# handshake). Documentation addresses, namespaces of our own.
+# handshake); port 82, closed too, is not proxied: the server refuses the
+# client's SYN itself. Documentation addresses, namespaces of our own.
 set -u
 C=spy-c R=spy-r S=spy-s OUT=$1
 . "$(dirname "$0")/../topo.sh"
@@ -27,7 +28,7 @@ SRV=$!
 capture $C $S $OUT
 ip netns exec $C python3 -c "
 import socket
-for p in (80,81):
+for p in (80,81,82):
     try:
         s=socket.create_connection(('203.0.113.5',p),timeout=5); s.sendall(b'hello'); print(p, s.recv(100)); s.close()
     except Exception as e: print(p, e)

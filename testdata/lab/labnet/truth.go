@@ -545,7 +545,10 @@ func clientView(both view, ca *attempt, refTTL int) (view, error) {
 		return v("reset", "server", nil, "server", "likely"), nil
 	case "refused/server", "refused/outbound-path":
 		switch {
-		case refTTL == 0:
+		case refTTL == 0, hops(ca.RSTTTL) > hops(refTTL):
+			// No reference, or a RST from farther than the reference:
+			// no forger is farther than the server, and a SYN proxy sends
+			// SYN-ACKs nearer (syn-proxy).
 			return v("refused", "unknown", []string{"server", "outbound-path"}, "unknown", ""), nil
 		case (refTTL == ca.RSTTTL) != (both.Where == "server"):
 			return view{}, fmt.Errorf("RST TTL %d vs reference SYN-ACK TTL %d does not tell %s", ca.RSTTTL, refTTL, both.Where)
