@@ -52,6 +52,10 @@ const (
 // Has reports whether every bit of f2 is set in f.
 func (f TCPFlags) Has(f2 TCPFlags) bool { return f&f2 == f2 }
 
+// BareSYN reports whether f opens a connection: SYN without ACK or RST
+// (ECN and the other bits aside).
+func (f TCPFlags) BareSYN() bool { return f&(FlagSYN|FlagACK|FlagRST) == FlagSYN }
+
 func (f TCPFlags) String() string {
 	const names = "FSRPAUEC"
 	var b [8]byte

@@ -394,7 +394,7 @@ func (a *attemptState) duplicate(p *capture.Packet, ns int64, fromClient, copies
 		sig.flags == last.flags && sig.length == last.length && sig.ns-last.ns < int64(duplicateWindow) && sig.ns >= last.ns &&
 		(copies || copyOfOne(&sig)) {
 		a.Duplicates++
-		if sig.fromClient && sig.flags&handshakeFlags == capture.FlagSYN {
+		if sig.fromClient && sig.flags.BareSYN() {
 			a.noteEcho(last.ttl, sig.ttl)
 		}
 		return true
@@ -410,7 +410,5 @@ func (a *attemptState) duplicate(p *capture.Packet, ns int64, fromClient, copies
 // within a millisecond. TTLs that differ prove nothing: a SYN proxy and
 // the server behind it, hops apart, send the same ACK microseconds apart.
 func copyOfOne(second *packetSig) bool {
-	return second.ipid != 0 || (second.fromClient && second.flags&handshakeFlags == capture.FlagSYN)
+	return second.ipid != 0 || (second.fromClient && second.flags.BareSYN())
 }
-
-const handshakeFlags = capture.FlagSYN | capture.FlagACK | capture.FlagRST

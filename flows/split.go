@@ -45,7 +45,7 @@ func (s *Splitter) Sides(p *capture.Packet) (atClient, atServer bool) {
 	}
 	c, known := s.conns[k]
 	switch {
-	case p.Flags&(capture.FlagSYN|capture.FlagACK|capture.FlagRST) == capture.FlagSYN:
+	case p.Flags.BareSYN():
 		if !known {
 			c = splitConn{client: p.Src}
 		}

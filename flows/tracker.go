@@ -349,7 +349,7 @@ func (t *Tracker) Observe(p *capture.Packet) {
 	if p.PayloadLen > 0 && p.DNS.TCP { // the length first: the DNS fields lie in a line of their own
 		t.observeDNS(p) // and the segment goes on as any other
 	}
-	isSYN := p.Flags&(capture.FlagSYN|capture.FlagACK|capture.FlagRST) == capture.FlagSYN
+	isSYN := p.Flags.BareSYN()
 	a, tomb, fromClient := t.lookup(p)
 	if tomb >= 0 {
 		if s := &t.conns.slots[tomb]; !isSYN || !fromClient || p.Seq == s.isn {
