@@ -241,6 +241,9 @@ type Attempt struct {
 	// SYN: other segments the same but for their TTL may come from two
 	// senders (a SYN proxy's ACK and the server's).
 	Echoes uint32
+	// Fallback is the attempt the client began while this one was
+	// unanswered and that was answered first, if any (see Fallback).
+	Fallback Fallback
 }
 
 // Established reports whether the client completed the handshake.

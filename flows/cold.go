@@ -141,6 +141,11 @@ func (t *Tracker) freeze(scratch []byte, a *attemptState) (b []byte, ok bool) {
 	e.nanos(a.last)
 	e.s(int64(a.lastSec))
 	e.u(a.touched)
+	f := &a.fallback
+	e.addrPort(f.client)
+	e.addrPort(f.server)
+	e.stamp(f.syn)
+	e.stamp(f.synack)
 	if !e.ok {
 		return scratch[:0], false
 	}
@@ -235,6 +240,11 @@ func (t *Tracker) thaw(a *attemptState, b []byte) error {
 	a.last = d.nanos()
 	a.lastSec = int32(d.s())
 	a.touched = d.u()
+	f := &a.fallback
+	f.client = d.addrPort()
+	f.server = d.addrPort()
+	f.syn = d.stamp()
+	f.synack = d.stamp()
 	if d.err != nil || len(d.b) != 0 {
 		return errCold
 	}

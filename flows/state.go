@@ -64,6 +64,8 @@ type attemptState struct {
 	ICMPInfo                        capture.ICMPInfo
 	ClientApp, ServerApp            capture.AppInfo
 	DNS                             *DNSAnswer
+	// fallback: another attempt this one's client moved on to (noteAnswer).
+	fallback fallbackState
 }
 
 // inlineEvents is how many events an attempt holds in its record: most
@@ -358,4 +360,10 @@ func (t *Tracker) fill(a *Attempt, s *attemptState, end time.Time, why EndReason
 		to.Type, to.FromClient, to.App, to.TTL, to.IPID, to.Len = e.typ, e.fromClient, e.app, e.ttl, e.ipid, e.length
 	}
 	a.EventsDropped, a.Duplicates, a.Echoes = s.EventsDropped, s.Duplicates, s.Echoes
+	if f := &s.fallback; f.synack != 0 {
+		a.Fallback.Client, a.Fallback.Server = f.client, f.server
+		a.Fallback.FirstSYN, a.Fallback.SYNACK = t.timeOf(f.syn), t.timeOf(f.synack)
+	} else {
+		a.Fallback = Fallback{}
+	}
 }

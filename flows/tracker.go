@@ -131,8 +131,10 @@ type Tracker struct {
 	// The packet being observed: its time as a stamp and in nanos (and
 	// whole, when not plain).
 	pktStamp stamp
-	pktNS    int64
-	pktTime  time.Time
+	// recentSYNs pairs an attempt with the one its client fell back to.
+	recentSYNs [recentSYNPorts]recentSYN
+	pktNS      int64
+	pktTime    time.Time
 	// loc is the location of plain times: the first packet's.
 	loc *time.Location
 	// oddTimes holds the times that are not plain, by their stamps (the
@@ -574,6 +576,7 @@ func (t *Tracker) start(p *capture.Packet) *attemptState {
 		t.dnsFor(a, p)
 	}
 	t.see(&a.SYN, p)
+	t.noteSYN(a, p)
 	t.record(a, p, EvSYN, true)
 	a.duplicate(p, t.pktNS, true, false)
 	if t.conns.full() && far(t.now, t.lastTombSweep, time.Second) {
@@ -679,6 +682,7 @@ func (t *Tracker) fromServer(a *attemptState, p *capture.Packet) {
 		case a.SYNACK.Count == 0:
 			a.ServerISN = p.Seq
 			a.ServerMSS = p.Opts.MSS
+			t.noteAnswer(a)
 		case p.Seq != a.ServerISN:
 			a.AltServerISN = p.Seq
 		}

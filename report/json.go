@@ -13,15 +13,18 @@ import (
 // Record is one attempt as JSON Lines output carries it. Field names are
 // a contract (SPEC.md): add, never rename.
 type Record struct {
-	Type                string         `json:"type"` // always "attempt": every line says what it is (SPEC)
-	Client              string         `json:"client"`
-	Server              string         `json:"server"`
-	Tunnel              string         `json:"tunnel,omitempty"` // "vxlan vni 100", "gre key 7"
-	Verdict             string         `json:"verdict"`
-	Where               string         `json:"where"`
-	Candidates          []string       `json:"candidates"`
-	WhereConfidence     string         `json:"where_confidence"`
-	Cause               string         `json:"cause,omitempty"`
+	Type            string   `json:"type"` // always "attempt": every line says what it is (SPEC)
+	Client          string   `json:"client"`
+	Server          string   `json:"server"`
+	Tunnel          string   `json:"tunnel,omitempty"` // "vxlan vni 100", "gre key 7"
+	Verdict         string   `json:"verdict"`
+	Where           string   `json:"where"`
+	Candidates      []string `json:"candidates"`
+	WhereConfidence string   `json:"where_confidence"`
+	Cause           string   `json:"cause,omitempty"`
+	// FellBackTo is the server of the attempt the client moved on to while
+	// this one was unanswered (Happy Eyeballs, a retry elsewhere).
+	FellBackTo          string         `json:"fell_back_to,omitempty"`
 	SNI                 string         `json:"sni,omitempty"`
 	HTTPHost            string         `json:"http_host,omitempty"`
 	HTTPStatus          int            `json:"http_status,omitempty"`
@@ -105,6 +108,7 @@ func NewRecord(r *verdict.Result) Record {
 		Candidates:          make([]string, 0, len(r.Candidates)), // never nil: an empty list is [] in JSON
 		WhereConfidence:     string(r.WhereSure),
 		Cause:               string(r.Cause),
+		FellBackTo:          addrPortOrEmpty(r.FellBackTo),
 		SNI:                 r.SNI,
 		HTTPHost:            r.HTTPHost,
 		HTTPStatus:          r.HTTPStatus,
@@ -438,4 +442,12 @@ func (j *JSONWriter) WriteDNS(l *verdict.LookupResult) error {
 	}
 	_, err = j.w.Write(append(b, '\n'))
 	return err
+}
+
+// addrPortOrEmpty is a's text, or "" for the zero AddrPort.
+func addrPortOrEmpty(a netip.AddrPort) string {
+	if !a.IsValid() {
+		return ""
+	}
+	return a.String()
 }

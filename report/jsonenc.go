@@ -170,6 +170,10 @@ func (e *encoder) appendResult(b []byte, r *verdict.Result, l Live) []byte {
 		b = append(b, `,"cause":`...)
 		b = appendString(b, string(r.Cause))
 	}
+	if r.FellBackTo.IsValid() {
+		b = append(b, `,"fell_back_to":`...)
+		b, _ = appendEndpoint(b, r.FellBackTo)
+	}
 	if r.SNI != "" {
 		b = append(b, `,"sni":`...)
 		b = appendString(b, r.SNI)

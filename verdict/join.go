@@ -1098,6 +1098,12 @@ func judgeBothAnswered(c, s *flows.Attempt, r *Result, v *joinView, blind bool) 
 		}
 	case Aborted:
 		r.RSTOrigin, r.OriginSure, r.WhereSure = OriginClient, Certain, Proven
+		if fellBack(c) && s.SYNACK.Count > c.SYNACK.Count && v.toClient(s.SYNACK.First, c.SYN.First) {
+			// Why the client's answer came late enough to be refused.
+			r.w.expl.str(" The server sent ").count(s.SYNACK.Count, "SYN-ACK").str(", the first ").
+				dur(sub(s.SYNACK.First, s.SYN.First)).str(" after it got the SYN, and the client got ").num(uint64(c.SYNACK.Count)).
+				str(": ").num(uint64(s.SYNACK.Count - c.SYNACK.Count)).str(" lost on the way back made this handshake slow.")
+		}
 	case Established:
 		r.WhereSure = Proven
 		if !s.Established() && s.SYNACK.Count > 1 && v.toServer(c.ACK.First, s.SYN.First) {

@@ -58,6 +58,7 @@ const (
 	pkDNSStale
 	pkDNSNameCut
 	pkServerRSTBare
+	pkFallback
 )
 
 // Bits of an event's flags byte.
@@ -104,6 +105,7 @@ func (p *Packer) Pack(dst []byte, a *flows.Attempt) []byte {
 		set(pkDNSStale, d.Stale)
 		set(pkDNSNameCut, d.Name.Cut)
 	}
+	set(pkFallback, a.Fallback != (flows.Fallback{}))
 	e.u(fl)
 	e.u(uint64(a.SYNOpts.MSS))
 	e.b = append(e.b, byte(a.SYNOpts.WScale))
@@ -210,6 +212,12 @@ func (p *Packer) Pack(dst []byte, a *flows.Attempt) []byte {
 	e.u(uint64(a.ServerHops.Missed))
 	if a.ServerHops.Missed > 0 {
 		e.ref(&a.ServerHops.MissedAt)
+	}
+	if f := &a.Fallback; fl&pkFallback != 0 {
+		e.addrPort(f.Client)
+		e.addrPort(f.Server)
+		e.absTime(f.FirstSYN)
+		e.absTime(f.SYNACK)
 	}
 	return e.b
 }
@@ -351,6 +359,12 @@ func (p *Packer) Unpack(b []byte, a *flows.Attempt) error {
 	a.ServerHops.Missed = uint32(d.u())
 	if a.ServerHops.Missed > 0 {
 		d.ref(&a.ServerHops.MissedAt)
+	}
+	if f := &a.Fallback; fl&pkFallback != 0 {
+		f.Client = d.addrPort()
+		f.Server = d.addrPort()
+		f.FirstSYN = d.absTime()
+		f.SYNACK = d.absTime()
 	}
 	if d.bad || d.i0 != len(d.b) {
 		return errPacked

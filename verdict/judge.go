@@ -214,6 +214,10 @@ func judgeUnansweredAtClient(a *flows.Attempt, r *Result, cfg Config) {
 	// (a client with a short connect timeout stops sending).
 	waited := sub(a.End, a.SYN.First)
 	r.unknownAmong(OutboundPath, Server, ReturnPath)
+	if fellBack(a) {
+		judgeFellBack(a, r, cfg, waited)
+		return
+	}
 	if waited < cfg.SYNTimeout {
 		r.judged(Incomplete, Unknown, "").unanswered(a).str(": the capture shows the client waiting only ").dur(waited).
 			str(" since its first SYN (less than --syn-timeout ").dur(cfg.SYNTimeout).str("), so an answer cannot be ruled out.")
@@ -374,7 +378,14 @@ func judgeAnsweredAtClient(a *flows.Attempt, r *Result, cfg Config) {
 	switch {
 	case a.ClientRST.Count > 0 && a.RSTInHandshake && !handshakeWentOn(a, a.ClientRST):
 		r.RSTOrigin, r.OriginSure = OriginClient, Certain
-		r.judged(Aborted, Client, Proven).str("The client answered the server's SYN-ACK with a RST: it no longer wanted the connection (for example, its connect() had already given up).")
+		t := r.judged(Aborted, Client, Proven).str("The client answered the server's SYN-ACK with a RST: it no longer wanted the connection")
+		if !fellBack(a) {
+			t.str(" (for example, its connect() had already given up).")
+			break
+		}
+		r.FellBackTo = a.Fallback.Server
+		t.str(": ").fallback(a).str(" This SYN-ACK came ").dur(sub(a.SYNACK.First, a.SYN.First)).
+			str(" after the first SYN, ").dur(sub(a.SYNACK.First, a.Fallback.SYNACK)).str(" after that one's: this handshake was slow, not refused.")
 	case !a.Established():
 		quiet := sub(a.End, a.SYNACK.Last)
 		if quiet < cfg.AnswerWait && a.SYNAfterSYNACK == 0 {
@@ -965,4 +976,42 @@ func sub(t, u time.Time) time.Duration {
 		return t.Sub(u)
 	}
 	return time.Duration(s)*time.Second + time.Duration(t.Nanosecond()-u.Nanosecond())
+}
+
+// fellBack reports whether a's client moved on to another attempt
+// (flows.Fallback): one answered while a was not, after which a's SYN was
+// never resent.
+func fellBack(a *flows.Attempt) bool {
+	f := &a.Fallback
+	return !f.SYNACK.IsZero() && !a.SYN.Last.After(f.SYNACK) && (a.SYNACK.Count == 0 || a.SYNACK.First.After(f.SYNACK))
+}
+
+// judgeFellBack judges SYNs unanswered whose client moved on to another
+// attempt: it did not wait for an answer, so it never timed out, but no
+// answer came while the capture went on either.
+func judgeFellBack(a *flows.Attempt, r *Result, cfg Config, waited time.Duration) {
+	r.FellBackTo = a.Fallback.Server
+	if waited < cfg.SYNTimeout {
+		r.judged(Incomplete, Unknown, "").unanswered(a).str(". The client did not wait for one: ").fallback(a).
+			str(" The capture shows only ").dur(waited).str(" since this SYN, too little to rule out a late answer.")
+		return
+	}
+	r.Settle = "a capture on the server would tell which"
+	r.judged(Timeout, Unknown, "").unanswered(a).str(". The client did not wait for one: ").fallback(a).
+		str(" Still no answer came in the ").dur(waited).str(" the capture went on (a server resends its SYN-ACK), so this SYN was lost on the way out, dropped by the server, or answered with SYN-ACKs lost on the way back.")
+}
+
+// fallback says which attempt a's client moved on to.
+func (t *text) fallback(a *flows.Attempt) *text {
+	f := &a.Fallback
+	t.dur(sub(f.FirstSYN, a.SYN.First)).str(" after its first SYN it began another connection, to ")
+	t.b = f.Server.AppendTo(t.b)
+	if f.Server.Addr().Is4() != a.Key.Server.Addr().Is4() {
+		if f.Server.Addr().Is4() {
+			t.str(" (IPv4)")
+		} else {
+			t.str(" (IPv6)")
+		}
+	}
+	return t.str(", answered ").dur(sub(f.SYNACK, f.FirstSYN)).str(" later; it never resent this SYN after that answer: it moved on to that connection, as a client racing addresses does (Happy Eyeballs, RFC 8305), or one retrying elsewhere after a short connect timeout.")
 }

@@ -120,6 +120,9 @@ type Result struct {
 	Candidates []Place    // places still possible; [Where] when known
 	WhereSure  Confidence // empty when Where is unknown
 	Cause      Cause      // why, where the packets show it; empty otherwise
+	// FellBackTo is the server of the attempt the client moved on to while
+	// this one was unanswered (flows.Fallback), when it did.
+	FellBackTo netip.AddrPort
 	// SNI and HTTPHost name what the client asked for in its first payload
 	// (TLS ClientHello, plaintext HTTP request); HTTPStatus is the first
 	// response's status, 0 if none.
