@@ -113,7 +113,7 @@ func TestFallback(t *testing.T) {
 			if r.Verdict != tc.want {
 				t.Errorf("verdict %s, want %s: %s", r.Verdict, tc.want, r.Explanation)
 			}
-			said := strings.Contains(r.Explanation, "Happy Eyeballs")
+			said := strings.Contains(r.Explanation, "moved on to that connection")
 			if tc.fellBack {
 				if r.FellBackTo != winner || !said {
 					t.Errorf("fell back to %v, want %v, with words saying so: %s", r.FellBackTo, winner, r.Explanation)

@@ -1001,17 +1001,25 @@ func judgeFellBack(a *flows.Attempt, r *Result, cfg Config, waited time.Duration
 		str(" Still no answer came in the ").dur(waited).str(" the capture went on (a server resends its SYN-ACK), so this SYN was lost on the way out, dropped by the server, or answered with SYN-ACKs lost on the way back.")
 }
 
-// fallback says which attempt a's client moved on to.
+// fallback says which attempt a's client moved on to, and what clients do
+// so, by how the two are tied (flows.Fallback).
 func (t *text) fallback(a *flows.Attempt) *text {
 	f := &a.Fallback
 	t.dur(sub(f.FirstSYN, a.SYN.First)).str(" after its first SYN it began another connection, to ")
 	t.b = f.Server.AppendTo(t.b)
-	if f.Server.Addr().Is4() != a.Key.Server.Addr().Is4() {
-		if f.Server.Addr().Is4() {
-			t.str(" (IPv4)")
-		} else {
-			t.str(" (IPv6)")
-		}
+	to, from := f.Server.Addr(), a.Key.Server.Addr()
+	switch {
+	case to.Is4() != from.Is4() && to.Is4():
+		t.str(" (IPv4)")
+	case to.Is4() != from.Is4():
+		t.str(" (IPv6)")
 	}
-	return t.str(", answered ").dur(sub(f.SYNACK, f.FirstSYN)).str(" later; it never resent this SYN after that answer: it moved on to that connection, as a client racing addresses does (Happy Eyeballs, RFC 8305), or one retrying elsewhere after a short connect timeout.")
+	t.str(", answered ").dur(sub(f.SYNACK, f.FirstSYN)).str(" later; it never resent this SYN after that answer: it moved on to that connection, ")
+	switch {
+	case to == from:
+		return t.str("as a client retrying after a short connect timeout does, or a browser opening a backup connection.")
+	case to.Is4() != from.Is4():
+		return t.str("as a client racing IPv6 and IPv4 does (Happy Eyeballs, RFC 8305).")
+	}
+	return t.str("as a client trying the next address of the name does (Happy Eyeballs, RFC 8305), or one retrying elsewhere after a short connect timeout.")
 }
