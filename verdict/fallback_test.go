@@ -130,3 +130,41 @@ func TestFallback(t *testing.T) {
 		})
 	}
 }
+
+// TestProbeWords: a client's RST answering the SYN-ACK within a round trip
+// of its one SYN had no socket waiting: the words name a half-open probe
+// (a SYN scan, a load balancer's health check) beside an application that
+// gave up at once, at either end. A resent SYN, or an answer that took
+// half a second, keeps the words of a connect() that gave up.
+func TestProbeWords(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		packets func(c *pkttest.Conn) []capture.Packet
+		probe   bool
+	}{
+		{"answered at once", func(c *pkttest.Conn) []capture.Packet {
+			return []capture.Packet{c.SYN(0), c.SYNACK(ms), c.AbortRST(0)}
+		}, true},
+		{"SYN resent", func(c *pkttest.Conn) []capture.Packet {
+			return []capture.Packet{c.SYN(0), c.SYN(time.Second), c.SYNACK(ms), c.AbortRST(0)}
+		}, false},
+		{"answer took half a second", func(c *pkttest.Conn) []capture.Packet {
+			return []capture.Packet{c.SYN(0), c.SYNACK(500 * ms), c.AbortRST(0)}
+		}, false},
+	} {
+		for _, atServer := range []bool{false, true} {
+			c := pkttest.NewConn("198.51.100.10:40000", "203.0.113.5:443", 1000)
+			if atServer {
+				c = c.AtServer()
+			}
+			as := track(tc.packets(c)...)
+			if len(as) != 1 {
+				t.Fatalf("%s: %d attempts", tc.name, len(as))
+			}
+			r := verdict.Judge(as[0], verdict.InferVantage(as[0]), verdict.Config{})
+			if r.Verdict != verdict.Aborted || strings.Contains(r.Explanation, "half-open probe") != tc.probe {
+				t.Errorf("%s (at the server: %v): %s, want a probe named: %v: %s", tc.name, atServer, r.Verdict, tc.probe, r.Explanation)
+			}
+		}
+	}
+}

@@ -380,7 +380,7 @@ func judgeAnsweredAtClient(a *flows.Attempt, r *Result, cfg Config) {
 		r.RSTOrigin, r.OriginSure = OriginClient, Certain
 		t := r.judged(Aborted, Client, Proven).str("The client answered the server's SYN-ACK with a RST: it no longer wanted the connection")
 		if !fellBack(a) {
-			t.str(" (for example, its connect() had already given up).")
+			t.probeWords(a)
 			break
 		}
 		r.FellBackTo = a.Fallback.Server
@@ -624,7 +624,7 @@ func judgeServer(a *flows.Attempt, r *Result, cfg Config) {
 			return
 		}
 		r.judged(Aborted, Client, sure.confidence()).
-			str("The client answered the server's SYN-ACK with a RST: it no longer wanted the connection (for example, its connect() had already given up). ").bytes(why)
+			str("The client answered the server's SYN-ACK with a RST: it no longer wanted the connection").probeWords(a).str(" ").bytes(why)
 	case !a.Established():
 		if i := returnICMP(a); i >= 0 && a.ServerData.Count == 0 && a.ICMP.Count == 0 && a.ICMPInfo.From.IsValid() {
 			judgeReturnICMP(a, r, a.Events[i])
@@ -1022,4 +1022,22 @@ func (t *text) fallback(a *flows.Attempt) *text {
 		return t.str("as a client racing IPv6 and IPv4 does (Happy Eyeballs, RFC 8305).")
 	}
 	return t.str("as a client trying the next address of the name does (Happy Eyeballs, RFC 8305), or one retrying elsewhere after a short connect timeout.")
+}
+
+// probeWithin is how soon after its one SYN a client's RST may answer
+// the SYN-ACK for the words to name a probe first: a connect() that gave
+// up so soon had a timeout shorter than most round trips, and Happy
+// Eyeballs waits at least 100 ms (RFC 8305) before moving on.
+const probeWithin = 100 * time.Millisecond
+
+// probeWords ends the sentence saying why a client reset the SYN-ACK to
+// its SYN: a RST within a round trip of a single SYN had no socket
+// waiting for it from the start, or an application that gave up at once.
+func (t *text) probeWords(a *flows.Attempt) *text {
+	d := sub(a.ClientRST.First, a.SYN.First)
+	if a.SYN.Count != 1 || d < 0 || d >= probeWithin {
+		return t.str(" (for example, its connect() had already given up).")
+	}
+	return t.str(", ").dur(d).str(" after its one SYN: no socket was waiting for the answer. Either none ever was (a half-open probe: a SYN scan such as nmap -sS, or a load balancer's half-open health check), or the application gave up within ").
+		dur(d).str(" (a connect timeout shorter than this answer took).")
 }
