@@ -217,8 +217,9 @@ func analyze(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if out.dnsWait <= 0 {
 		out.dnsWait = flows.DefaultDNSWait
 	}
-	hugeHeap(inputSize(slices.Concat(cfg.clientFiles, cfg.serverFiles, cfg.autoFiles)))
+	heapAdvised := hugeHeap(inputSize(slices.Concat(cfg.clientFiles, cfg.serverFiles, cfg.autoFiles)))
 	gs, notes, err := planGroups(ctx, cfg)
+	<-heapAdvised
 	if err != nil {
 		return err
 	}
