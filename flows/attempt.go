@@ -37,22 +37,25 @@ const (
 type EventType uint8
 
 const (
-	EvSYN         EventType = iota + 1 // client SYN (or a retransmission of it)
-	EvSYNACK                           // server SYN-ACK acknowledging the ISN
-	EvACK                              // the client's handshake-completing ACK
-	EvData                             // a segment carrying payload
-	EvFIN                              // a FIN
-	EvRST                              // a RST that the receiver would accept
-	EvICMP                             // an ICMP error quoting the attempt's SYN
-	EvStrayRST                         // a RST the receiver would ignore (ack ≠ ISN+1)
-	EvStraySYNACK                      // a SYN-ACK for another ISN
-	EvICMPLater                        // an ICMP error quoting a later segment
+	EvSYN             EventType = iota + 1 // client SYN (or a retransmission of it)
+	EvSYNACK                               // server SYN-ACK acknowledging the ISN
+	EvACK                                  // the client's handshake-completing ACK
+	EvData                                 // a segment carrying payload
+	EvFIN                                  // a FIN
+	EvRST                                  // a RST that the receiver would accept
+	EvICMP                                 // an ICMP error quoting the attempt's SYN
+	EvStrayRST                             // a RST the receiver would ignore (ack ≠ ISN+1)
+	EvStraySYNACK                          // a SYN-ACK for another ISN
+	EvICMPLater                            // an ICMP error quoting a later segment
+	EvSYNACKElsewhere                      // a SYN-ACK acknowledging the SYN, from another address (Attempt.AnsweredFrom)
+	EvRSTElsewhere                         // the client's RST to that address
 )
 
 var eventNames = [...]string{
 	EvSYN: "SYN", EvSYNACK: "SYN-ACK", EvACK: "ACK", EvData: "data", EvFIN: "FIN",
 	EvRST: "RST", EvICMP: "ICMP", EvStrayRST: "RST (ignored: does not ack the SYN)",
 	EvStraySYNACK: "SYN-ACK (for another SYN)", EvICMPLater: "ICMP (about a later segment)",
+	EvSYNACKElsewhere: "SYN-ACK (from another address)", EvRSTElsewhere: "RST (to that address)",
 }
 
 func (e EventType) String() string {
@@ -244,6 +247,12 @@ type Attempt struct {
 	// Fallback is the attempt the client began while this one was
 	// unanswered and that was answered first, if any (see Fallback).
 	Fallback Fallback
+	// AnsweredFrom is where SYN-ACKs acknowledging this attempt's SYN came
+	// from when it was not its server (a reply that went around the NAT
+	// that translated the SYN), and AnsweredFromCount how many came: the
+	// client's stack takes none of them (EvSYNACKElsewhere).
+	AnsweredFrom      netip.AddrPort
+	AnsweredFromCount uint32
 }
 
 // Established reports whether the client completed the handshake.

@@ -146,6 +146,8 @@ func (t *Tracker) freeze(scratch []byte, a *attemptState) (b []byte, ok bool) {
 	e.addrPort(f.server)
 	e.stamp(f.syn)
 	e.stamp(f.synack)
+	e.addrPort(a.answeredFrom)
+	e.u(uint64(a.answeredFromCount))
 	if !e.ok {
 		return scratch[:0], false
 	}
@@ -245,6 +247,8 @@ func (t *Tracker) thaw(a *attemptState, b []byte) error {
 	f.server = d.addrPort()
 	f.syn = d.stamp()
 	f.synack = d.stamp()
+	a.answeredFrom = d.addrPort()
+	a.answeredFromCount = uint32(d.u())
 	if d.err != nil || len(d.b) != 0 {
 		return errCold
 	}

@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"net/netip"
 	"slices"
 	"time"
 
@@ -66,6 +67,9 @@ type attemptState struct {
 	DNS                             *DNSAnswer
 	// fallback: another attempt this one's client moved on to (noteAnswer).
 	fallback fallbackState
+	// answeredFrom and its count: Attempt.AnsweredFrom (answerElsewhere).
+	answeredFrom      netip.AddrPort
+	answeredFromCount uint32
 }
 
 // inlineEvents is how many events an attempt holds in its record: most
@@ -360,6 +364,7 @@ func (t *Tracker) fill(a *Attempt, s *attemptState, end time.Time, why EndReason
 		to.Type, to.FromClient, to.App, to.TTL, to.IPID, to.Len = e.typ, e.fromClient, e.app, e.ttl, e.ipid, e.length
 	}
 	a.EventsDropped, a.Duplicates, a.Echoes = s.EventsDropped, s.Duplicates, s.Echoes
+	a.AnsweredFrom, a.AnsweredFromCount = s.answeredFrom, s.answeredFromCount
 	if f := &s.fallback; f.synack != 0 {
 		a.Fallback.Client, a.Fallback.Server = f.client, f.server
 		a.Fallback.FirstSYN, a.Fallback.SYNACK = t.timeOf(f.syn), t.timeOf(f.synack)

@@ -787,6 +787,9 @@ func (t *Tracker) rst(a *attemptState, p *capture.Packet, from *seenState, fromC
 
 // stray counts a packet of a connection whose SYN was not captured.
 func (t *Tracker) stray(p *capture.Packet) {
+	if t.answerElsewhere(p) {
+		return
+	}
 	// One entry per connection, whichever way its packets go.
 	k := Key{Client: p.Src, Server: p.Dst, Tunnel: p.Tunnel}
 	if p.Dst.Addr().Less(p.Src.Addr()) || (p.Dst.Addr() == p.Src.Addr() && p.Dst.Port() < p.Src.Port()) {

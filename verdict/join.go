@@ -911,6 +911,16 @@ func judgeBothUnanswered(c, s *flows.Attempt, r *Result, v *joinView, lost lostS
 		return // incomplete, as the client capture said
 	}
 	switch {
+	case s.SYNACK.Count > 0 && c.AnsweredFromCount > 0:
+		// They arrived, from another address: the translation back failed.
+		t := r.judged(Timeout, ReturnPath, Proven).str("The server answered with ").answers(s).str(", and ").
+			count(c.AnsweredFromCount, "SYN-ACK").str(" acknowledging the SYN reached the client, but from ")
+		t.b = c.AnsweredFrom.AppendTo(t.b)
+		t.str(", not from ")
+		t.b = c.Key.Server.AppendTo(t.b)
+		t.str(", the address it connected to, and no stack takes such an answer").waited(waited).
+			str(". The server answered from the address the SYN reached it at; on the way back nothing translated it to the one the client used: the reply went around the NAT or load balancer that translated the SYN (asymmetric routing).")
+		return
 	case s.SYNACK.Count > 0 || s.ServerRST.Count > 0:
 		// Proof that the answers were lost: the client kept resending its
 		// SYN after the server had answered, or the client capture ran

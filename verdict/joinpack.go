@@ -59,6 +59,7 @@ const (
 	pkDNSNameCut
 	pkServerRSTBare
 	pkFallback
+	pkAnsweredFrom
 )
 
 // Bits of an event's flags byte.
@@ -106,6 +107,7 @@ func (p *Packer) Pack(dst []byte, a *flows.Attempt) []byte {
 		set(pkDNSNameCut, d.Name.Cut)
 	}
 	set(pkFallback, a.Fallback != (flows.Fallback{}))
+	set(pkAnsweredFrom, a.AnsweredFrom.IsValid() || a.AnsweredFromCount > 0)
 	e.u(fl)
 	e.u(uint64(a.SYNOpts.MSS))
 	e.b = append(e.b, byte(a.SYNOpts.WScale))
@@ -218,6 +220,10 @@ func (p *Packer) Pack(dst []byte, a *flows.Attempt) []byte {
 		e.addrPort(f.Server)
 		e.absTime(f.FirstSYN)
 		e.absTime(f.SYNACK)
+	}
+	if fl&pkAnsweredFrom != 0 {
+		e.addrPort(a.AnsweredFrom)
+		e.u(uint64(a.AnsweredFromCount))
 	}
 	return e.b
 }
@@ -365,6 +371,10 @@ func (p *Packer) Unpack(b []byte, a *flows.Attempt) error {
 		f.Server = d.addrPort()
 		f.FirstSYN = d.absTime()
 		f.SYNACK = d.absTime()
+	}
+	if fl&pkAnsweredFrom != 0 {
+		a.AnsweredFrom = d.addrPort()
+		a.AnsweredFromCount = uint32(d.u())
 	}
 	if d.bad || d.i0 != len(d.b) {
 		return errPacked

@@ -247,6 +247,10 @@ func refJudgeBothUnanswered(c, s *flows.Attempt, r *Result, v *joinView, lostSYN
 	}
 	waitWords := fmt.Sprintf(" (the client waited at least %s, ETIMEDOUT)", dur(waited))
 	switch {
+	case s.SYNACK.Count > 0 && c.AnsweredFromCount > 0:
+		r.set(Timeout, ReturnPath, Proven, "The server answered with %s, and %s acknowledging the SYN reached the client, but from %s, not from %s, the address it connected to, and no stack takes such an answer%s. The server answered from the address the SYN reached it at; on the way back nothing translated it to the one the client used: the reply went around the NAT or load balancer that translated the SYN (asymmetric routing).",
+			count(s.SYNACK.Count, "SYN-ACK"), count(c.AnsweredFromCount, "SYN-ACK"), c.AnsweredFrom, c.Key.Server, waitWords)
+		return
 	case s.SYNACK.Count > 0 || s.ServerRST.Count > 0:
 		answer := count(s.SYNACK.Count, "SYN-ACK")
 		if s.SYNACK.Count == 0 {

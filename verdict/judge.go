@@ -213,6 +213,10 @@ func judgeUnansweredAtClient(a *flows.Attempt, r *Result, cfg Config) {
 	// unanswered since the first, not how much capture follows the last
 	// (a client with a short connect timeout stops sending).
 	waited := sub(a.End, a.SYN.First)
+	if a.AnsweredFromCount > 0 {
+		judgeAnsweredElsewhere(a, r, cfg, waited)
+		return
+	}
 	r.unknownAmong(OutboundPath, Server, ReturnPath)
 	if fellBack(a) {
 		judgeFellBack(a, r, cfg, waited)
@@ -621,6 +625,10 @@ func judgeServer(a *flows.Attempt, r *Result, cfg Config) {
 		case OriginUnknown:
 			r.judged(Aborted, Unknown, "").str("A RST answered the server's SYN-ACK. ").bytes(why)
 			r.unknownAmong(Client, OutboundPath)
+			return
+		}
+		if a.SYN.Last.After(a.ClientRST.First) {
+			judgeResetYetResent(a, r, cfg, why)
 			return
 		}
 		r.judged(Aborted, Client, sure.confidence()).
@@ -1040,4 +1048,59 @@ func (t *text) probeWords(a *flows.Attempt) *text {
 	}
 	return t.str(", ").dur(d).str(" after its one SYN: no socket was waiting for the answer. Either none ever was (a half-open probe: a SYN scan such as nmap -sS, or a load balancer's half-open health check), or the application gave up within ").
 		dur(d).str(" (a connect timeout shorter than this answer took).")
+}
+
+// judgeAnsweredElsewhere judges SYNs answered by SYN-ACKs from another
+// address than the one the client connected to (flows.Attempt.AnsweredFrom):
+// they acknowledge its SYN, so the SYN reached whatever answered for the
+// server, but no stack takes an answer from another address. The reply's
+// source was not translated back: it went around the NAT or load balancer
+// that translated the SYN, or the server answered from its own address.
+func judgeAnsweredElsewhere(a *flows.Attempt, r *Result, cfg Config, waited time.Duration) {
+	r.unknownAmong(ReturnPath, Server)
+	r.Settle = "a capture on the server would tell which"
+	v := Timeout
+	if waited < cfg.SYNTimeout {
+		v = Incomplete
+	}
+	t := r.judged(v, Unknown, "").unanswered(a)
+	if v == Timeout {
+		t.str(" (the client waited at least ").dur(waited).str(", ETIMEDOUT)")
+	}
+	t.str(". The answers came from another address: ").count(a.AnsweredFromCount, "SYN-ACK").str(" acknowledging the SYN came from ")
+	t.b = a.AnsweredFrom.AppendTo(t.b)
+	t.str(" instead of ")
+	t.b = a.Key.Server.AppendTo(t.b)
+	t.str(" (").frame(a, flows.EvSYNACKElsewhere).str(")").elsewhereReset(a).
+		str(", and no stack takes an answer from an address other than the one it connected to. So the SYN reached whatever answered, and the answer's source was not translated back: it went around the NAT or load balancer that translated the SYN (asymmetric routing), or the server answered from its own address (direct server return without the service address).")
+}
+
+// elsewhereReset says that the client reset the answers from elsewhere,
+// when the capture shows it.
+func (t *text) elsewhereReset(a *flows.Attempt) *text {
+	for i := range a.Events {
+		if a.Events[i].Type == flows.EvRSTElsewhere {
+			return t.str(", and the client answered with a RST")
+		}
+	}
+	return t
+}
+
+// judgeResetYetResent judges, from the server's capture, a client that
+// reset the SYN-ACK and then resent the same SYN: its connect() had not
+// given up, and its stack never took the SYN-ACK for the answer to its
+// SYN, as it takes one that arrives as sent. The SYN-ACK reached it
+// altered: most often its source not translated back to the address the
+// client connected to (the client's stack resets an answer from an
+// address it did not connect to), or its acknowledgement number rewritten.
+func judgeResetYetResent(a *flows.Attempt, r *Result, cfg Config, why []byte) {
+	v := Timeout
+	if sub(a.End, a.SYN.First) < cfg.SYNTimeout {
+		v = Incomplete
+	}
+	r.judged(v, Unknown, "").str("The server answered ").count(a.SYN.Count, "SYN").str(" with ").count(a.SYNACK.Count, "SYN-ACK").
+		str(", and the client reset them (").frame(a, flows.EvRST).str(") yet kept resending the same SYN: its connect() had not given up, and its stack never took a SYN-ACK for the answer to its SYN, as it would one that arrived as sent. Either they reached it altered, most likely with their source not translated back to the address the client connected to (a NAT or load balancer that the replies went around), which a stack answers with a RST; or a firewall on the client host rejected them with one. ").
+		bytes(why)
+	r.unknownAmong(ReturnPath, Client)
+	r.Settle = "a capture on the client would tell which"
 }

@@ -1,10 +1,11 @@
 # Sourced by the make.sh scripts beside it: topo C R S makes the lab's
 # three namespaces, client 198.51.100.10 — router — server 203.0.113.5,
 # two veth pairs, no offloads, the router forwarding; untopo C R S
-# removes them. capture C S OUT starts tcpdump on the client's and the
-# server's interface into OUT/client.pcap and OUT/server.pcap, once the
-# servers are up; uncapture stops them. Documentation addresses,
-# namespaces of our own.
+# removes them. echoserve NS PORT... starts an echo server in NS.
+# capture C S OUT starts tcpdump on the client's and the server's
+# interface into OUT/client.pcap and OUT/server.pcap, once the servers
+# are up; uncapture stops them. Documentation addresses, namespaces of
+# our own.
 topo() {
   local C=$1 R=$2 S=$3 ns p
   untopo "$C" "$R" "$S"
@@ -38,4 +39,19 @@ capture() {
 
 uncapture() {
   kill $T1 $T2; sleep 0.5
+}
+
+# echoserve NS PORT...: in NS, a server on 203.0.113.5 that answers each
+# connection's first read with "ok " and it, then closes; SRV is its pid.
+echoserve() {
+  local ns=$1; shift
+  ip netns exec $ns python3 -c "
+import socket,sys,threading,time
+def srv(p):
+    s=socket.socket(); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1); s.bind(('203.0.113.5',p)); s.listen(16)
+    while True:
+        c,_=s.accept(); d=c.recv(100); c.sendall(b'ok '+d); c.close()
+for p in sys.argv[1:]: threading.Thread(target=srv,args=(int(p),),daemon=True).start()
+time.sleep(60)" "$@" &
+  SRV=$!
 }
