@@ -55,6 +55,11 @@ func TestAnswerFromAnotherAddress(t *testing.T) {
 				if !strings.Contains(r["explanation"].(string), tc.words) {
 					t.Errorf("want %q in the words: %s", tc.words, desc)
 				}
+				// What the client got from the other address is named, and
+				// the Wireshark filter shows it.
+				if tc.name != "server capture" && (r["answered_from"] != "203.0.113.5:80" || !strings.Contains(r["wireshark_filter"].(string), "ip.addr==203.0.113.5 ")) {
+					t.Errorf("want answered_from 203.0.113.5:80 and a filter showing it (%v, %v): %s", r["answered_from"], r["wireshark_filter"], desc)
+				}
 			})
 			if n != 2 {
 				t.Errorf("%d attempts, want 2", n)

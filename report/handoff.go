@@ -79,7 +79,7 @@ const filterMargin = time.Second
 // the attempt matches too: Wireshark dissects the quoted headers into the
 // same fields. The window is frame.time_epoch, which no time zone shifts.
 func WiresharkFilter(r *verdict.Result) string {
-	var arr [320]byte
+	var arr [448]byte
 	return string(appendWiresharkFilter(arr[:0], r, endpointText{}, endpointText{}))
 }
 
@@ -112,10 +112,13 @@ func appendWiresharkFilter(b []byte, r *verdict.Result, ct, st endpointText) []b
 	window := !first.IsZero()
 	nat := r.ClientSeenByServer.IsValid() && r.ClientSeenByServer != r.Client ||
 		r.ServerSeenByServer.IsValid() && r.ServerSeenByServer != r.Server
-	if nat && window {
+	// The answers from another address are the attempt's packets too.
+	elsewhere := r.AnsweredFrom.IsValid() && r.AnsweredFrom != r.Server
+	alternatives := nat || elsewhere
+	if alternatives && window {
 		b = append(b, '(')
 	}
-	if nat {
+	if alternatives {
 		b = append(b, '(')
 	}
 	b = appendTuple(b, r.Client, r.Server, ct, st)
@@ -129,9 +132,15 @@ func appendWiresharkFilter(b []byte, r *verdict.Result, ct, st endpointText) []b
 		}
 		b = append(b, ") || ("...)
 		b = appendTuple(b, c, s, endpointText{}, endpointText{})
+	}
+	if elsewhere {
+		b = append(b, ") || ("...)
+		b = appendTuple(b, r.Client, r.AnsweredFrom, ct, endpointText{})
+	}
+	if alternatives {
 		b = append(b, ')')
 	}
-	if nat && window {
+	if alternatives && window {
 		b = append(b, ')')
 	}
 	if window {

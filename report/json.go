@@ -24,7 +24,10 @@ type Record struct {
 	Cause           string   `json:"cause,omitempty"`
 	// FellBackTo is the server of the attempt the client moved on to while
 	// this one was unanswered (Happy Eyeballs, a retry elsewhere).
-	FellBackTo          string         `json:"fell_back_to,omitempty"`
+	FellBackTo string `json:"fell_back_to,omitempty"`
+	// AnsweredFrom is where SYN-ACKs acknowledging the SYN came from, when
+	// not from the server (a reply that went around a NAT).
+	AnsweredFrom        string         `json:"answered_from,omitempty"`
 	SNI                 string         `json:"sni,omitempty"`
 	HTTPHost            string         `json:"http_host,omitempty"`
 	HTTPStatus          int            `json:"http_status,omitempty"`
@@ -109,6 +112,7 @@ func NewRecord(r *verdict.Result) Record {
 		WhereConfidence:     string(r.WhereSure),
 		Cause:               string(r.Cause),
 		FellBackTo:          addrPortOrEmpty(r.FellBackTo),
+		AnsweredFrom:        addrPortOrEmpty(r.AnsweredFrom),
 		SNI:                 r.SNI,
 		HTTPHost:            r.HTTPHost,
 		HTTPStatus:          r.HTTPStatus,

@@ -174,6 +174,10 @@ func (e *encoder) appendResult(b []byte, r *verdict.Result, l Live) []byte {
 		b = append(b, `,"fell_back_to":`...)
 		b, _ = appendEndpoint(b, r.FellBackTo)
 	}
+	if r.AnsweredFrom.IsValid() {
+		b = append(b, `,"answered_from":`...)
+		b, _ = appendEndpoint(b, r.AnsweredFrom)
+	}
 	if r.SNI != "" {
 		b = append(b, `,"sni":`...)
 		b = appendString(b, r.SNI)

@@ -37,7 +37,7 @@ func sampleResults() []verdict.Result {
 		RTT: 1234567 * time.Nanosecond, ClockOffset: 37250*time.Millisecond + 7*time.Microsecond, ClockError: 13 * time.Microsecond, HasClockOffset: true,
 		ClientSeenByServer: netip.MustParseAddrPort("192.0.2.1:61034"), ServerSeenByServer: netip.MustParseAddrPort("203.0.113.5:8080"),
 		Match: "isn+syn-options (nat)", Settle: "a capture on the server would tell which",
-		Cause: verdict.CauseDNS, FellBackTo: netip.MustParseAddrPort("203.0.113.9:443"), SNI: "blocked.example", HTTPHost: "gw.\"example", HTTPStatus: 504,
+		Cause: verdict.CauseDNS, FellBackTo: netip.MustParseAddrPort("203.0.113.9:443"), AnsweredFrom: netip.MustParseAddrPort("203.0.113.10:80"), SNI: "blocked.example", HTTPHost: "gw.\"example", HTTPStatus: 504,
 		DNS: &verdict.Lookup{Name: "api.example", Answer: netip.MustParseAddr("203.0.113.7"), RCode: "NOERROR", Before: 12 * time.Millisecond,
 			Stale: true, Current: netip.MustParseAddr("203.0.113.5")},
 		Explanation: "Quotes \" and \\ backslashes, a tab\t, a newline\n, a bell\a, µs, → arrows, \u2028, <html> & \xff bad UTF-8.",

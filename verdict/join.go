@@ -913,6 +913,7 @@ func judgeBothUnanswered(c, s *flows.Attempt, r *Result, v *joinView, lost lostS
 	switch {
 	case s.SYNACK.Count > 0 && c.AnsweredFromCount > 0:
 		// They arrived, from another address: the translation back failed.
+		r.AnsweredFrom = c.AnsweredFrom
 		t := r.judged(Timeout, ReturnPath, Proven).str("The server answered with ").answers(s).str(", and ").
 			count(c.AnsweredFromCount, "SYN-ACK").str(" acknowledging the SYN reached the client, but from ")
 		t.b = c.AnsweredFrom.AppendTo(t.b)

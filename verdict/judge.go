@@ -1057,6 +1057,7 @@ func (t *text) probeWords(a *flows.Attempt) *text {
 // source was not translated back: it went around the NAT or load balancer
 // that translated the SYN, or the server answered from its own address.
 func judgeAnsweredElsewhere(a *flows.Attempt, r *Result, cfg Config, waited time.Duration) {
+	r.AnsweredFrom = a.AnsweredFrom
 	r.unknownAmong(ReturnPath, Server)
 	r.Settle = "a capture on the server would tell which"
 	v := Timeout

@@ -230,7 +230,7 @@ func stale() Result {
 		Client: netip.MustParseAddrPort("192.0.2.1:1"), Server: netip.MustParseAddrPort("192.0.2.2:2"),
 		Tunnel: capture.Tunnel{Kind: capture.TunnelVXLAN, ID: 7}, ISN: 7,
 		Verdict: Stalled, Where: Client, Candidates: []Place{Client, Server, ReturnPath, OutboundPath},
-		WhereSure: Proven, Cause: CauseDNS, FellBackTo: netip.MustParseAddrPort("192.0.2.99:1"), SNI: "stale.example", HTTPHost: "stale.example", HTTPStatus: 503,
+		WhereSure: Proven, Cause: CauseDNS, FellBackTo: netip.MustParseAddrPort("192.0.2.99:1"), AnsweredFrom: netip.MustParseAddrPort("192.0.2.98:1"), SNI: "stale.example", HTTPHost: "stale.example", HTTPStatus: 503,
 		DNS:       &Lookup{Name: "stale.example", Stale: true},
 		RSTOrigin: OriginPath, OriginSure: Likely, ICMP: "stale", Vantage: VantageBoth,
 		FirstSYN: old, SYNSent: 7, SYNSeenByServer: 7, SYNACKSent: 7, SYNACKSeenByClient: 7, RTT: 7,

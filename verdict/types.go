@@ -123,6 +123,9 @@ type Result struct {
 	// FellBackTo is the server of the attempt the client moved on to while
 	// this one was unanswered (flows.Fallback), when it did.
 	FellBackTo netip.AddrPort
+	// AnsweredFrom is the address SYN-ACKs acknowledging the SYN came from
+	// when it was not the server's (flows.Attempt.AnsweredFrom).
+	AnsweredFrom netip.AddrPort
 	// SNI and HTTPHost name what the client asked for in its first payload
 	// (TLS ClientHello, plaintext HTTP request); HTTPStatus is the first
 	// response's status, 0 if none.
