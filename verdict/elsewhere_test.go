@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/synpath/synpath/capture"
 	"github.com/synpath/synpath/flows"
@@ -71,5 +72,27 @@ func TestAnswerFromAnotherAddress(t *testing.T) {
 				t.Errorf("words name the other address: %v, want %v: %s", said, tc.attached, r.Explanation)
 			}
 		})
+	}
+}
+
+// TestSYNACKForAnotherSequenceNumber: SYN-ACKs on the attempt's ports
+// that acknowledge another sequence number (a server's stale entry for
+// reused ports, a path rewriting sequence numbers one way) are told, not
+// passed over as "no answer"; the place stays unknown.
+func TestSYNACKForAnotherSequenceNumber(t *testing.T) {
+	c := pkttest.NewConn("198.51.100.10:40000", "203.0.113.5:80", 1000)
+	stale := func(dt time.Duration) capture.Packet {
+		p := c.SYNACK(dt)
+		p.Ack += 77
+		return p
+	}
+	as := track(c.SYN(0), stale(ms), c.SYN(s), stale(ms), c.SYN(2*s), stale(ms), c.Idle(5*s))
+	if len(as) != 1 {
+		t.Fatalf("%d attempts", len(as))
+	}
+	r := verdict.Judge(as[0], verdict.InferVantage(as[0]), verdict.Config{})
+	if r.Verdict != verdict.Timeout || r.Where != verdict.Unknown || len(r.Candidates) != 3 ||
+		!strings.Contains(r.Explanation, "3 SYN-ACKs on these ports") || strings.Contains(r.Explanation, "no answer") {
+		t.Errorf("%s/%s %v: %s", r.Verdict, r.Where, r.Candidates, r.Explanation)
 	}
 }

@@ -241,11 +241,29 @@ func judgeUnansweredAtClient(a *flows.Attempt, r *Result, cfg Config) {
 		r.judged(Timeout, Unknown, "").unanswered(a).str(": the client never resent it though the capture went on, so it gave up within a few seconds without an answer (a connect timeout shorter than its SYN retry), or got one this capture does not show. Seen from the client, the SYN may have been lost on the way out, dropped by the server, or answered with a SYN-ACK that was lost on the way back.")
 		return
 	}
+	if n := countEvents(a, flows.EvStraySYNACK); n > 0 {
+		r.judged(Timeout, Unknown, "").count(a.SYN.Count, "SYN").str(" over ").dur(sub(a.SYN.Last, a.SYN.First)).str(", and ").
+			count(n, "SYN-ACK").str(" on these ports (").frame(a, flows.EvStraySYNACK).
+			str("), each acknowledging another sequence number than this SYN's: no stack takes such an answer, and the client went on resending until it gave up (it waited at least ").dur(waited).
+			str(", ETIMEDOUT). Either the server answered from a stale entry for these ports (an earlier connection's SYN, the ports reused), or something in the path rewrites sequence numbers one way and not the other (a firewall's sequence randomisation).")
+		return
+	}
 	t := r.judged(Timeout, Unknown, "").unanswered(a).str(": the client waited at least ").dur(waited).
 		str(" for an answer (ETIMEDOUT). Seen from the client, the SYN may have been lost on the way out, dropped by the server, or answered with a SYN-ACK that was lost on the way back.")
 	if a.SYN.Count == 1 && waited > lonelySYN {
 		t.str(" Only one SYN, though the capture went on: the client gave up within a few seconds, or got an answer this capture does not show.")
 	}
+}
+
+// countEvents is how many of a's events are of type typ.
+func countEvents(a *flows.Attempt, typ flows.EventType) uint32 {
+	n := uint32(0)
+	for i := range a.Events {
+		if a.Events[i].Type == typ {
+			n++
+		}
+	}
+	return n
 }
 
 // handshakeWentOn reports whether the handshake completed after every RST
@@ -1100,7 +1118,7 @@ func judgeResetYetResent(a *flows.Attempt, r *Result, cfg Config, why []byte) {
 		v = Incomplete
 	}
 	r.judged(v, Unknown, "").str("The server answered ").count(a.SYN.Count, "SYN").str(" with ").count(a.SYNACK.Count, "SYN-ACK").
-		str(", and the client reset them (").frame(a, flows.EvRST).str(") yet kept resending the same SYN: its connect() had not given up, and its stack never took a SYN-ACK for the answer to its SYN, as it would one that arrived as sent. Either they reached it altered, most likely with their source not translated back to the address the client connected to (a NAT or load balancer that the replies went around), which a stack answers with a RST; or a firewall on the client host rejected them with one. ").
+		str(", and the client reset them (").frame(a, flows.EvRST).str(") yet kept resending the same SYN: its connect() had not given up, and its stack never took a SYN-ACK for the answer to its SYN, as it would one that arrived as sent. Either they reached it altered (their source not translated back to the address the client connected to, by a NAT or load balancer the replies went around, or their acknowledgement number rewritten), which a stack answers with a RST; or a firewall on the client host rejected them with one. ").
 		bytes(why)
 	r.unknownAmong(ReturnPath, Client)
 	r.Settle = "a capture on the client would tell which"
