@@ -33,7 +33,7 @@ func TestAnswerFromAnotherAddress(t *testing.T) {
 		candidates                []string
 		words                     string
 	}{
-		{"client capture", []string{client}, "unknown", "", "", []string{"return-path", "server"}, "came from 203.0.113.5:80 instead of 192.0.2.80:80"},
+		{"client capture", []string{client}, "unknown", "", "", []string{"return-path", "server"}, "no answer from 192.0.2.80:80; the capture ends 91 µs after the last (the client waited at least 3.0 s, ETIMEDOUT). The answers came from another address: 3 SYN-ACKs acknowledging the SYN came from 203.0.113.5:80"},
 		{"server capture", []string{server}, "unknown", "", "client", []string{"return-path", "client"}, "kept resending the same SYN"},
 		{"joined", []string{"--client", client, "--server", server}, "return-path", "proven", "", []string{"return-path"}, "but from 203.0.113.5:80, not from 192.0.2.80:80"},
 	} {

@@ -1,6 +1,7 @@
 package verdict
 
 import (
+	"net/netip"
 	"slices"
 	"time"
 
@@ -355,10 +356,25 @@ const slowestSYNResend = 3 * time.Second
 // unanswered describes SYNs that got no answer and what ended the view of
 // them: "3 SYNs over 3.0 s, no answer; the capture ends 1.0 s after the last".
 func (t *text) unanswered(a *flows.Attempt) *text {
+	return t.unansweredBy(a, netip.AddrPort{})
+}
+
+// unansweredBy is unanswered, naming from whom no answer came, if valid.
+func (t *text) unansweredBy(a *flows.Attempt, from netip.AddrPort) *text {
 	if a.SYN.Count == 1 {
-		return t.str("1 SYN, no answer; ").endWords(a, a.SYN.Last, "it")
+		t.str("1 SYN, no answer")
+	} else {
+		t.count(a.SYN.Count, "SYN").str(" over ").dur(sub(a.SYN.Last, a.SYN.First)).str(", no answer")
 	}
-	return t.count(a.SYN.Count, "SYN").str(" over ").dur(sub(a.SYN.Last, a.SYN.First)).str(", no answer; ").endWords(a, a.SYN.Last, "the last")
+	if from.IsValid() {
+		t.str(" from ")
+		t.b = from.AppendTo(t.b)
+	}
+	t.str("; ")
+	if a.SYN.Count == 1 {
+		return t.endWords(a, a.SYN.Last, "it")
+	}
+	return t.endWords(a, a.SYN.Last, "the last")
 }
 
 // endWords says what ended the capture's view of an attempt, and how long
@@ -1082,16 +1098,14 @@ func judgeAnsweredElsewhere(a *flows.Attempt, r *Result, cfg Config, waited time
 	if waited < cfg.SYNTimeout {
 		v = Incomplete
 	}
-	t := r.judged(v, Unknown, "").unanswered(a)
+	t := r.judged(v, Unknown, "").unansweredBy(a, a.Key.Server)
 	if v == Timeout {
 		t.str(" (the client waited at least ").dur(waited).str(", ETIMEDOUT)")
 	}
 	t.str(". The answers came from another address: ").count(a.AnsweredFromCount, "SYN-ACK").str(" acknowledging the SYN came from ")
 	t.b = a.AnsweredFrom.AppendTo(t.b)
-	t.str(" instead of ")
-	t.b = a.Key.Server.AppendTo(t.b)
 	t.str(" (").frame(a, flows.EvSYNACKElsewhere).str(")").elsewhereReset(a).
-		str(", and no stack takes an answer from an address other than the one it connected to. So the SYN reached whatever answered, and the answer's source was not translated back: it went around the NAT or load balancer that translated the SYN (asymmetric routing), or the server answered from its own address (direct server return without the service address).")
+		str(": no stack takes an answer from an address other than the one it connected to. So the SYN reached whatever answered, and the answer's source was not translated back: it went around the NAT or load balancer that translated the SYN (asymmetric routing), or the server answered from its own address (direct server return without the service address).")
 }
 
 // elsewhereReset says that the client reset the answers from elsewhere,
