@@ -58,6 +58,11 @@ func TestHappyEyeballs(t *testing.T) {
 			if v6 != 3 || v4 != 3 {
 				t.Errorf("%d IPv6 and %d IPv4 attempts, want 3 each", v6, v4)
 			}
+			// The table says so under each verdict.
+			_, table, _ := runMain(append([]string{"analyze"}, tc.args...)...)
+			if n := strings.Count(table, "fell back"); n != 3 {
+				t.Errorf("%d rows say the client fell back, want 3:\n%s", n, table)
+			}
 		})
 	}
 }

@@ -174,7 +174,7 @@ func (t *Table) Render(w io.Writer, f Footer) error {
 		tbl := t.newTable(w)
 		tbl.Header("#", "client "+arrow+" server", "verdict", "where", "SYNs", "RTT", "first SYN")
 		for i, r := range shown {
-			if err := tbl.Append(fmt.Sprint(i+1), r.Client.String()+"\n"+arrow+" "+r.Server.String(), t.verdictText(r.Verdict), place(&r),
+			if err := tbl.Append(fmt.Sprint(i+1), r.Client.String()+"\n"+arrow+" "+r.Server.String(), t.verdictText(r.Verdict)+verdictNote(&r), place(&r),
 				synCount(&r, arrow), t.text(rttText(r.RTT)), r.FirstSYN.UTC().Format("15:04:05.000")); err != nil {
 				return err
 			}
@@ -283,6 +283,37 @@ func (t *Table) newTable(w io.Writer) *tablewriter.Table {
 		tablewriter.WithRowAlignment(tw.AlignLeft),
 	}
 	return tablewriter.NewTable(w, opts...)
+}
+
+// verdictNote is the second line of a row's verdict: what the words say
+// that the table would otherwise hide (the cause, a client that moved on,
+// answers from another address), no wider than "established", so that
+// the table keeps its width.
+func verdictNote(r *verdict.Result) string {
+	switch {
+	case r.Cause != "":
+		return "\n" + causeNote(r.Cause)
+	case r.FellBackTo.IsValid():
+		return "\nfell back"
+	case r.AnsweredFrom.IsValid():
+		return "\nother src"
+	}
+	return ""
+}
+
+// causeNote is a cause as verdictNote writes it.
+func causeNote(c verdict.Cause) string {
+	switch c {
+	case verdict.CausePMTU:
+		return "PMTU hole"
+	case verdict.CauseBlockedHello:
+		return "after hello"
+	case verdict.CauseAcceptQueue:
+		return "queue full"
+	case verdict.CauseGateway:
+		return "gateway err"
+	}
+	return string(c)
 }
 
 func place(r *verdict.Result) string {
