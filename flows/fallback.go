@@ -51,7 +51,8 @@ type synRef struct {
 const recentSYNPorts = 256
 
 // noteSYN records the first SYN of a, just started, if the capturing
-// host sent it (no hop lost): a later answer to it may show a fell back.
+// host sent it (no hop lost): an answer to a may show that the client's
+// attempt before it fell back to a.
 func (t *Tracker) noteSYN(a *attemptState, p *capture.Packet) {
 	if capture.Hops(p.TTL) != 0 || t.pktStamp == oddPacket {
 		return

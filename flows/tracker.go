@@ -112,9 +112,12 @@ type Tracker struct {
 	// conns holds attempts in progress and the tombs of those handed on
 	// before their connection ended: a few bytes that absorb the rest of
 	// it, so its later packets are not taken for connections without a SYN.
-	conns   connTable
-	probe   probe
-	pending int // attempts in conns
+	conns connTable
+	probe probe
+	// recentSYNs pairs an attempt with the one its client fell back to
+	// (noteSYN, noteAnswer).
+	recentSYNs [recentSYNPorts]recentSYN
+	pending    int // attempts in conns
 	// gaps are attempts handed on with an acknowledgment past the data
 	// captured, waiting to see whether the data follows (suspectGap).
 	gaps []suspectGap
@@ -131,10 +134,8 @@ type Tracker struct {
 	// The packet being observed: its time as a stamp and in nanos (and
 	// whole, when not plain).
 	pktStamp stamp
-	// recentSYNs pairs an attempt with the one its client fell back to.
-	recentSYNs [recentSYNPorts]recentSYN
-	pktNS      int64
-	pktTime    time.Time
+	pktNS    int64
+	pktTime  time.Time
 	// loc is the location of plain times: the first packet's.
 	loc *time.Location
 	// oddTimes holds the times that are not plain, by their stamps (the
