@@ -614,8 +614,11 @@ func judgeICMP(a *flows.Attempt, r *Result) {
 		return
 	}
 	r.RSTOrigin, r.OriginSure = OriginPath, Certain
-	r.judged(verdict, OutboundPath, Proven).addr(from).str(", a router or firewall on the way, answered the SYN with ICMP ").str(info.Name()).
+	t := r.judged(verdict, OutboundPath, Proven).addr(from).str(", a router or firewall on the way, answered the SYN with ICMP ").str(info.Name()).
 		str(" (").str(info.Errno()).str("): the SYN never reached the server.")
+	if info.Name() == "time-exceeded" {
+		t.str(" Its hop limit ran out on the way: a routing loop, or a path longer than the TTL the client sets.")
+	}
 }
 
 // judgeServer judges from the server's side of the path.
