@@ -78,6 +78,7 @@ type view struct {
 	// WhereConfidence is checked when the truth file has it.
 	WhereConfidence *string `json:"where_confidence"`
 	Cause           string  `json:"cause"`
+	FellBackTo      string  `json:"fell_back_to"`
 }
 
 func (v view) String() string {
@@ -85,7 +86,7 @@ func (v view) String() string {
 	if v.WhereConfidence != nil {
 		conf = *v.WhereConfidence
 	}
-	return fmt.Sprintf("%s/%s %v origin %q confidence %q cause %q", v.Verdict, v.Where, v.Candidates, v.RSTOrigin, conf, v.Cause)
+	return fmt.Sprintf("%s/%s %v origin %q confidence %q cause %q fell back to %q", v.Verdict, v.Where, v.Candidates, v.RSTOrigin, conf, v.Cause, v.FellBackTo)
 }
 
 func loadTruths(t *testing.T) map[string]*truth {
@@ -171,9 +172,9 @@ func compareViews(t *testing.T, label string, got []report.Record, want map[atte
 			continue
 		}
 		seen[id] = true
-		g := view{r.Verdict, r.Where, r.Candidates, r.RSTOrigin, &r.WhereConfidence, r.Cause}
+		g := view{r.Verdict, r.Where, r.Candidates, r.RSTOrigin, &r.WhereConfidence, r.Cause, r.FellBackTo}
 		if g.Verdict != w.Verdict || g.Where != w.Where || g.RSTOrigin != w.RSTOrigin || !sameSet(g.Candidates, w.Candidates) ||
-			(w.WhereConfidence != nil && *w.WhereConfidence != r.WhereConfidence) || g.Cause != w.Cause {
+			(w.WhereConfidence != nil && *w.WhereConfidence != r.WhereConfidence) || g.Cause != w.Cause || g.FellBackTo != w.FellBackTo {
 			t.Errorf("%s: %s → %s isn %d:\n  got  %s\n  want %s\n  %s", label, r.Client, r.Server, r.ISN, g, w, r.Explanation)
 		}
 		if wantVantage != "" && r.Vantage != wantVantage {

@@ -367,6 +367,10 @@ func refJudgeBothAnswered(c, s *flows.Attempt, r *Result, v *joinView, blind boo
 		}
 	case Aborted:
 		r.RSTOrigin, r.OriginSure, r.WhereSure = OriginClient, Certain, Proven
+		if fellBack(c) && s.SYNACK.Count > c.SYNACK.Count && v.toClient(s.SYNACK.First, c.SYN.First) {
+			r.Explanation += fmt.Sprintf(" The server sent %s, the first %s after it got the SYN, and the client got %d: %d lost on the way back made this handshake slow.",
+				count(s.SYNACK.Count, "SYN-ACK"), dur(s.SYNACK.First.Sub(s.SYN.First)), c.SYNACK.Count, s.SYNACK.Count-c.SYNACK.Count)
+		}
 	case Established:
 		r.WhereSure = Proven
 		if !s.Established() && s.SYNACK.Count > 1 && v.toServer(c.ACK.First, s.SYN.First) {

@@ -49,6 +49,8 @@ func connect(args []string) error {
 	sni := fs.String("tls", "", "TLS server name: run a TLS handshake before the request")
 	httpHost := fs.String("http-host", "", "send GET / HTTP/1.1 with this Host header instead of -req")
 	cached := fs.Bool("cached", false, "with -to NAME:PORT: look the name up twice and connect to the first answer, as a client whose cache outlived the record")
+	fallback := fs.String("fallback", "", "ADDR:PORT to race against -to (Happy Eyeballs): dialled -fallback-after the first if that has not connected; the first connected wins, the other's connect is abandoned")
+	fallbackAfter := fs.Duration("fallback-after", 250*time.Millisecond, "with -fallback: how long the first dial goes alone")
 	fs.Parse(args)
 	if *httpHost != "" {
 		*req = "GET / HTTP/1.1\r\nHost: " + *httpHost + "\r\nUser-Agent: synpath-lab\r\nConnection: close\r\n\r\n"
@@ -82,6 +84,16 @@ func connect(args []string) error {
 	if err != nil {
 		return err
 	}
+	var alt netip.AddrPort
+	var altSrc netip.Addr
+	if *fallback != "" {
+		if alt, err = netip.ParseAddrPort(*fallback); err != nil {
+			return err
+		}
+		if altSrc, err = sourceFor(alt); err != nil {
+			return err
+		}
+	}
 	var mu sync.Mutex
 	enc := json.NewEncoder(os.Stdout)
 	sem := make(chan struct{}, *conc)
@@ -95,7 +107,16 @@ func connect(args []string) error {
 		go func(i int) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			l := one(i, src, remote, *timeout, *readTimeout, *req, *hold, *sni)
+			if alt.IsValid() {
+				ls := race(i, src, remote, altSrc, alt, *fallbackAfter, *timeout, *readTimeout, *req, *hold, *sni)
+				mu.Lock()
+				for _, l := range ls {
+					enc.Encode(l)
+				}
+				mu.Unlock()
+				return
+			}
+			l := one(context.Background(), i, src, remote, *timeout, *readTimeout, *req, *hold, *sni, nil)
 			if name != "" {
 				l.Name, l.Lookup = name, remote.Addr().String()
 			}
@@ -119,7 +140,52 @@ func sourceFor(remote netip.AddrPort) (netip.Addr, error) {
 	return c.LocalAddr().(*net.UDPAddr).AddrPort().Addr(), nil
 }
 
-func one(i int, src netip.Addr, remote netip.AddrPort, timeout, readTimeout time.Duration, req string, hold time.Duration, sni string) attemptLog {
+// race dials remote, and alt too once `after` passed without a connection
+// (or at once, if the first dial failed), as a client racing addresses
+// does (Happy Eyeballs, RFC 8305): the first to connect goes on with the
+// request, the other's connect is abandoned (its socket closed while its
+// SYN is unanswered: outcome "abandoned").
+func race(i int, src netip.Addr, remote netip.AddrPort, altSrc netip.Addr, alt netip.AddrPort, after, timeout, readTimeout time.Duration, req string, hold time.Duration, sni string) []attemptLog {
+	var ctx [2]context.Context
+	var cancel [2]context.CancelFunc
+	var done [2]chan struct{}
+	for k := range ctx {
+		ctx[k], cancel[k] = context.WithCancel(context.Background())
+		defer cancel[k]()
+		done[k] = make(chan struct{})
+	}
+	won := make(chan int, 2)
+	logs := make([]attemptLog, 2)
+	dial := func(k int, src netip.Addr, to netip.AddrPort) {
+		defer close(done[k])
+		logs[k] = one(ctx[k], i, src, to, timeout, readTimeout, req, hold, sni, func() { won <- k })
+	}
+	go dial(0, src, remote)
+	select {
+	case <-won:
+		<-done[0]
+		return logs[:1]
+	case <-done[0]:
+		select {
+		case <-won:
+			return logs[:1]
+		default: // failed: the other at once
+		}
+	case <-time.After(after):
+	}
+	go dial(1, altSrc, alt)
+	bothDone := make(chan struct{})
+	go func() { <-done[0]; <-done[1]; close(bothDone) }()
+	select {
+	case k := <-won:
+		cancel[1-k]()
+	case <-bothDone:
+	}
+	<-bothDone
+	return logs
+}
+
+func one(ctx context.Context, i int, src netip.Addr, remote netip.AddrPort, timeout, readTimeout time.Duration, req string, hold time.Duration, sni string, connected func()) attemptLog {
 	l := attemptLog{I: i, Remote: remote.String()}
 	var local netip.AddrPort
 	d := net.Dialer{Timeout: timeout, Control: func(network, address string, rc syscall.RawConn) error {
@@ -140,12 +206,18 @@ func one(i int, src netip.Addr, remote netip.AddrPort, timeout, readTimeout time
 		return berr
 	}}
 	start := time.Now()
-	c, err := d.DialContext(context.Background(), "tcp", remote.String())
+	c, err := d.DialContext(ctx, "tcp", remote.String())
 	l.ConnectMS = float64(time.Since(start).Microseconds()) / 1000
 	l.Local = local.String()
+	if err == nil && connected != nil {
+		connected()
+	}
 	if err != nil {
 		l.Errno = errnoName(err)
 		switch {
+		case errors.Is(err, context.Canceled):
+			// Given up for the other address of a race.
+			l.Outcome = "abandoned"
 		case errors.Is(err, syscall.ECONNREFUSED):
 			l.Outcome = "refused"
 		case errors.Is(err, syscall.ETIMEDOUT):

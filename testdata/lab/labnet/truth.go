@@ -103,6 +103,10 @@ type view struct {
 	// (pmtu-black-hole, blocked-after-client-hello, accept-queue-full,
 	// gateway-error, dns); absent when none.
 	Cause string `json:"cause,omitempty"`
+	// FellBackTo: the server of the connection the client program moved
+	// on to when it abandoned this one (labnet connect -fallback), in the
+	// views that hold the client capture; absent otherwise.
+	FellBackTo string `json:"fell_back_to,omitempty"`
 }
 
 // ---- packets as tshark shows them ----
@@ -626,6 +630,7 @@ func serverView(both view, answersSeen bool) (*view, error) {
 // ---- the command ----
 
 type clientLog struct {
+	I       int    `json:"i"`
 	Local   string `json:"local"`
 	Remote  string `json:"remote"`
 	Outcome string `json:"outcome"`
@@ -688,8 +693,13 @@ func truth(args []string) error {
 		}
 	}
 	logs := map[string]clientLog{}
+	// fellBack: a raced attempt the program abandoned (its 4-tuple) and the
+	// server of the one that won: the two lines a race writes, one after
+	// the other, with the same attempt number.
+	fellBack := map[string]string{}
 	if *logPath != "" {
 		if b, err := os.ReadFile(*logPath); err == nil {
+			var prev *clientLog
 			for _, line := range bytes.Split(b, []byte("\n")) {
 				var l clientLog
 				if json.Unmarshal(line, &l) == nil && l.Local != "" {
@@ -698,6 +708,15 @@ func truth(args []string) error {
 						l.Outcome = "" // the same 4-tuple twice: ambiguous, not checked
 					}
 					logs[k] = l
+					if prev != nil && prev.I == l.I {
+						switch {
+						case prev.Outcome == "abandoned" && l.Outcome == "ok":
+							fellBack[prev.Local+" "+prev.Remote] = l.Remote
+						case l.Outcome == "abandoned" && prev.Outcome == "ok":
+							fellBack[k] = prev.Remote
+						}
+					}
+					prev = &l
 				}
 			}
 		}
@@ -954,6 +973,9 @@ func truth(args []string) error {
 			if want != nil && !contains(want, l.Outcome) {
 				fail("client program says %s (%s), wire says %s", l.Outcome, l.Errno, both.Verdict)
 			}
+		}
+		if to, ok := fellBack[ca.Client.String()+" "+ca.Server.String()]; ok {
+			both.FellBackTo, cv.FellBackTo = to, to
 		}
 		// Causes, where the packets show one.
 		setCause := func(cause string, verdicts ...string) {
