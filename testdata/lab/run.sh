@@ -27,7 +27,7 @@ SCENARIOS=(
   ipv6-drop mixed fmt-pcapng fmt-nano fmt-sll2 fmt-sll1 fmt-vlan fmt-snap64 fmt-gzip
   backlog-syncookies backlog-nosyncookies backlog-abort-on-overflow
   late-server-capture early-stop-server-capture short-connect-timeout capture-ends-at-last-syn
-  client-firewall merged rotated same-subnet syn-proxy happy-eyeballs
+  client-firewall merged rotated same-subnet syn-proxy happy-eyeballs nat-bypass
   pmtu-black-hole sni-blocked dns gateway-error backlog-abort-nosyncookies
 )
 declare -A DESC=(
@@ -77,6 +77,7 @@ declare -A DESC=(
   [dns]="a lab DNS server on 203.0.113.53 (UDP 53, labnet serve -dns, in the server namespace, so the server capture holds the DNS traffic too) and /etc/netns/synpath-dns-c/resolv.conf (nameserver 203.0.113.53, options timeout:1 attempts:2) for the client namespace; the client (labnet connect -to NAME:80: Go's own resolver, A queries only, then a connection to the first address) looks up in turn: ok.example (203.0.113.5: established, dns_name ok.example), nx.example (NXDOMAIN), fail.example (SERVFAIL), refused.example (REFUSED), silent.example (never answered: the client sends 2 queries, 1 s apart), stale.example with labnet connect -cached (first answer 203.0.113.7, where nothing is: the router drops everything to it; the client looks the name up once more, gets 203.0.113.5, and connects to its cached 203.0.113.7 anyway, giving up after a 3 s connect timeout: timeout with dns_name stale.example and cause dns, a stale cached address), then stale.example again (203.0.113.5: established, dns_name stale.example). dns_failed lists the four failed lookups (rcode NXDOMAIN, SERVFAIL, REFUSED, and \"\" with answered false for silent.example) with the number of queries the client sent for each (Go's resolver asks again at once after SERVFAIL and REFUSED, not after NXDOMAIN: 1, 2, 2, 2); the connection to 203.0.113.7 is out of the server capture's view (taken at 203.0.113.5, it never shows 203.0.113.7: coverage client-only), so its both view is its client view, timeout/unknown, and the server capture has no view of it; the stale attempt's cause is dns (a newer answer for the name, before the connect, no longer held the address), in the views that hold it (both, client)"
   [gateway-error]="HTTP gateway errors on working connections: labnet serve http-CODE on ports 80-83 answers GET / HTTP/1.1 (Host: gw.example) with 200, 502, 503 and 504 and Connection: close; the client sends the request and reads the reply. All four established/none proven in every view, http_host gw.example, http_status as served; cause gateway-error on 502, 503 and 504 in every view"
   [happy-eyeballs]="dual-stack client and server; the client races IPv6 against IPv4 as Happy Eyeballs does (labnet connect -fallback: [2001:db8:5::5]:80 first, 203.0.113.5:80 250 ms later, the first connected wins and the other connect is abandoned, its socket closed), 3 times 1 s apart; the router drops the server's first IPv6 SYN-ACK of each connection (ip6tables connmark: a connection's first SYN-ACK marks it and is dropped), so IPv4 wins and the server's resent IPv6 SYN-ACK, a second later, finds no socket: the client's kernel answers it with a RST. Expected for the IPv6 attempts: aborted/client in every view; the client capture names the IPv4 connection the client moved on to (fell_back_to)"
+  [nat-bypass]="the router publishes 192.0.2.80 and DNATs it to the server 203.0.113.5, but the server's replies from port 80 skip its connection tracking (raw-table CT --notrack), so they leave untranslated, as a reply routed around the NAT would: the client's SYNs to 192.0.2.80:80 are answered by SYN-ACKs from 203.0.113.5:80, which its kernel resets, and connect() times out; port 81 is translated both ways (established). Expected for port 80: both timeout/return-path proven; the client capture alone timeout/unknown, the return path or the server (the answers prove the SYN got there); the server capture alone timeout/unknown, the return path or the client host, RST from the client"
   [syn-proxy]="netfilter SYNPROXY on the router for ports 80 and 81: the router answers the client's SYN itself (a SYN cookie, TTL 64: one hop closer than the server) and opens the connection to the server only after the client's ACK; port 80 served, port 81 closed: the server refuses the proxy's SYN and the proxy relays its RST (TTL 63) to the client, whose handshake had completed (reset). The client's SYN-ACKs and the proxy's SYN to the server arrive undecremented, so each capture alone is of unknown vantage. Expected for port 81: both reset/server proven; the client capture alone reset/unknown (a RST from farther than the SYN-ACK is no forger's: server and path the candidates); the server capture alone refused/server"
   [same-subnet]="client 198.51.100.10 and server 198.51.100.20 on one veth, no router: TTLs cannot tell which end a capture was taken at, so each capture alone is of unknown vantage and judged like a client-side one; port 80 established, 81 refused (after the reference connection to 80), 82 server INPUT drop"
 )
@@ -620,6 +621,12 @@ scenario() {
     sleep 2; cli -to 203.0.113.5:80
     wait "${pids[@]}"
     finish ;;
+  nat-bypass)
+    topo
+    fault r iptables -t nat -A PREROUTING -i eth-c -d 192.0.2.80 -p tcp -j DNAT --to-destination 203.0.113.5
+    fault r iptables -t raw -A PREROUTING -i eth-s -s 203.0.113.5 -p tcp --sport 80 -j CT --notrack
+    serve -l 203.0.113.5:80,echo -l 203.0.113.5:81,echo; KINDS=80=nat-bypass,81=ok
+    cap_start; cli -to 192.0.2.80:81; cli -to 192.0.2.80:80; finish ;;
   happy-eyeballs)
     topo v6
     # The first SYN-ACK of a connection (its connmark still 0) is marked, the

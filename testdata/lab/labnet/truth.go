@@ -289,7 +289,11 @@ type attempt struct {
 	ServerDataFirst bool    // a server data segment starting at its first byte (ISN+1)
 	FirstServerRST  float64 // time of the first server→client RST (0: none)
 	ServerRSTNoACK  bool    // a server→client RST without the ACK flag (a listener's answer)
-	Pkts            []pkt   // the attempt's TCP segments, both directions
+	// ElsewhereSYNACK counts SYN-ACKs to the client's address and port,
+	// acknowledging the SYN, from another address than its server (a reply
+	// that went around the NAT that translated the SYN).
+	ElsewhereSYNACK int
+	Pkts            []pkt // the attempt's TCP segments, both directions
 }
 
 func (c *capture) attempts() []*attempt {
@@ -331,6 +335,9 @@ func (c *capture) attempts() []*attempt {
 			}
 			fromClient := p.Src == a.Client && p.Dst == a.Server
 			fromServer := p.Src == a.Server && p.Dst == a.Client
+			if !fromServer && p.Dst == a.Client && p.Flags&(fSYN|fACK) == fSYN|fACK && p.Ack == a.ISN+1 {
+				a.ElsewhereSYNACK++
+			}
 			if fromClient || fromServer {
 				a.Pkts = append(a.Pkts, p)
 			}
@@ -425,6 +432,9 @@ var kinds = map[string][2]string{
 	// a SYN proxy completes the handshake, the server then refuses the
 	// proxy's SYN and the proxy relays its RST
 	"syn-proxy": {"reset", "server"},
+	// the router DNATs the SYN to the server, and the server's replies
+	// skip its connection tracking: they reach the client untranslated
+	"nat-bypass": {"timeout", "return-path"},
 }
 
 // v builds a view; conf is its where_confidence (forced to "" for where=unknown).
@@ -563,6 +573,11 @@ func clientView(both view, ca *attempt, refTTL int) (view, error) {
 	case "unreachable/server":
 		return v("unreachable", "server", nil, "server", "likely"), nil
 	case "timeout/outbound-path", "timeout/server", "timeout/return-path":
+		if ca.ElsewhereSYNACK > 0 {
+			// Answers acknowledging the SYN came from another address:
+			// the SYN got there; the reply was not translated back.
+			return v("timeout", "unknown", []string{"return-path", "server"}, "", ""), nil
+		}
 		return v("timeout", "unknown", threePlaces, "", ""), nil
 	case "timeout/client":
 		return v("timeout", "client", nil, "", "proven"), nil
@@ -944,6 +959,11 @@ func truth(args []string) error {
 				// client's resent SYNs show no SYN-ACK got through.
 				x := v("timeout", "return-path", nil, "", "proven")
 				sv = &x
+			}
+			if sv != nil && sv.Verdict == "timeout" && sa.ClientRST > 0 && sa.ClientRSTBeforeACK {
+				// The client reset the SYN-ACKs it got (from an address it
+				// did not connect to) and resent its SYN: the RSTs are its.
+				sv.RSTOrigin = "client"
 			}
 		}
 		if coverage != "client-only" && (sa == nil) != (sv == nil) {
