@@ -142,7 +142,6 @@ func (t *Tracker) freeze(scratch []byte, a *attemptState) (b []byte, ok bool) {
 	e.s(int64(a.lastSec))
 	e.u(a.touched)
 	f := &a.fallback
-	e.addrPort(f.client)
 	e.addrPort(f.server)
 	e.stamp(f.syn)
 	e.stamp(f.synack)
@@ -243,7 +242,6 @@ func (t *Tracker) thaw(a *attemptState, b []byte) error {
 	a.lastSec = int32(d.s())
 	a.touched = d.u()
 	f := &a.fallback
-	f.client = d.addrPort()
 	f.server = d.addrPort()
 	f.syn = d.stamp()
 	f.synack = d.stamp()

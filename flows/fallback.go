@@ -15,15 +15,16 @@ import (
 // decides what the pairing shows (it also needs this attempt's own SYNs
 // to have stopped).
 type Fallback struct {
-	Client, Server netip.AddrPort
-	// FirstSYN is the other attempt's first SYN, SYNACK its first answer.
+	// Server is the other attempt's server, FirstSYN its first SYN,
+	// SYNACK its first answer.
+	Server           netip.AddrPort
 	FirstSYN, SYNACK time.Time
 }
 
 // fallbackState is a Fallback with stamps for times.
 type fallbackState struct {
-	client, server netip.AddrPort
-	syn, synack    stamp
+	server      netip.AddrPort
+	syn, synack stamp
 }
 
 // Pairing bounds: the second attempt's first SYN follows the first's by at
@@ -96,5 +97,5 @@ func (t *Tracker) noteAnswer(a *attemptState) {
 	if oa != na && oa.Is4() == na.Is4() && !sameName {
 		return
 	}
-	old.fallback = fallbackState{client: a.Key.Client, server: a.Key.Server, syn: a.SYN.First, synack: t.pktStamp}
+	old.fallback = fallbackState{server: a.Key.Server, syn: a.SYN.First, synack: t.pktStamp}
 }

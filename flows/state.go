@@ -366,7 +366,7 @@ func (t *Tracker) fill(a *Attempt, s *attemptState, end time.Time, why EndReason
 	a.EventsDropped, a.Duplicates, a.Echoes = s.EventsDropped, s.Duplicates, s.Echoes
 	a.AnsweredFrom, a.AnsweredFromCount = s.answeredFrom, s.answeredFromCount
 	if f := &s.fallback; f.synack != 0 {
-		a.Fallback.Client, a.Fallback.Server = f.client, f.server
+		a.Fallback.Server = f.server
 		a.Fallback.FirstSYN, a.Fallback.SYNACK = t.timeOf(f.syn), t.timeOf(f.synack)
 	} else {
 		a.Fallback = Fallback{}

@@ -111,8 +111,8 @@ func NewRecord(r *verdict.Result) Record {
 		Candidates:          make([]string, 0, len(r.Candidates)), // never nil: an empty list is [] in JSON
 		WhereConfidence:     string(r.WhereSure),
 		Cause:               string(r.Cause),
-		FellBackTo:          addrPortOrEmpty(r.FellBackTo),
-		AnsweredFrom:        addrPortOrEmpty(r.AnsweredFrom),
+		FellBackTo:          addrIfSet(r.FellBackTo),
+		AnsweredFrom:        addrIfSet(r.AnsweredFrom),
 		SNI:                 r.SNI,
 		HTTPHost:            r.HTTPHost,
 		HTTPStatus:          r.HTTPStatus,
@@ -446,12 +446,4 @@ func (j *JSONWriter) WriteDNS(l *verdict.LookupResult) error {
 	}
 	_, err = j.w.Write(append(b, '\n'))
 	return err
-}
-
-// addrPortOrEmpty is a's text, or "" for the zero AddrPort.
-func addrPortOrEmpty(a netip.AddrPort) string {
-	if !a.IsValid() {
-		return ""
-	}
-	return a.String()
 }

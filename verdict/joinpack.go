@@ -216,7 +216,6 @@ func (p *Packer) Pack(dst []byte, a *flows.Attempt) []byte {
 		e.ref(&a.ServerHops.MissedAt)
 	}
 	if f := &a.Fallback; fl&pkFallback != 0 {
-		e.addrPort(f.Client)
 		e.addrPort(f.Server)
 		e.absTime(f.FirstSYN)
 		e.absTime(f.SYNACK)
@@ -367,7 +366,6 @@ func (p *Packer) Unpack(b []byte, a *flows.Attempt) error {
 		d.ref(&a.ServerHops.MissedAt)
 	}
 	if f := &a.Fallback; fl&pkFallback != 0 {
-		f.Client = d.addrPort()
 		f.Server = d.addrPort()
 		f.FirstSYN = d.absTime()
 		f.SYNACK = d.absTime()

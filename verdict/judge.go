@@ -1114,10 +1114,8 @@ func judgeAnsweredElsewhere(a *flows.Attempt, r *Result, cfg Config, waited time
 // elsewhereReset says that the client reset the answers from elsewhere,
 // when the capture shows it.
 func (t *text) elsewhereReset(a *flows.Attempt) *text {
-	for i := range a.Events {
-		if a.Events[i].Type == flows.EvRSTElsewhere {
-			return t.str(", and the client answered with a RST")
-		}
+	if hasEvent(a, flows.EvRSTElsewhere) {
+		return t.str(", and the client answered with a RST")
 	}
 	return t
 }
