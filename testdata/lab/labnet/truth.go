@@ -960,9 +960,11 @@ func truth(args []string) error {
 				x := v("timeout", "return-path", nil, "", "proven")
 				sv = &x
 			}
-			if sv != nil && sv.Verdict == "timeout" && sa.ClientRST > 0 && sa.ClientRSTBeforeACK {
-				// The client reset the SYN-ACKs it got (from an address it
-				// did not connect to) and resent its SYN: the RSTs are its.
+			if sv != nil && sv.Verdict == "timeout" && ca.ElsewhereSYNACK > 0 && sa.ClientRST > 0 && sa.ClientRSTBeforeACK {
+				// The client reset the SYN-ACKs it got from an address it did
+				// not connect to, and resent its SYN: the RSTs are its. (Only
+				// then: a client RST a server sees for other reasons, as a
+				// ret-drop run may show, is judged otherwise.)
 				sv.RSTOrigin = "client"
 			}
 		}
