@@ -49,6 +49,8 @@ const (
 	EvICMPLater                            // an ICMP error quoting a later segment
 	EvSYNACKElsewhere                      // a SYN-ACK acknowledging the SYN, from another address (Attempt.AnsweredFrom)
 	EvRSTElsewhere                         // the client's RST to that address
+	EvStaleACK                             // a server segment answering the SYN for an earlier connection (Attempt.StaleACKs)
+	EvStaleRST                             // the client's RST to it (Attempt.StaleResets)
 )
 
 var eventNames = [...]string{
@@ -56,6 +58,7 @@ var eventNames = [...]string{
 	EvRST: "RST", EvICMP: "ICMP", EvStrayRST: "RST (ignored: does not ack the SYN)",
 	EvStraySYNACK: "SYN-ACK (for another SYN)", EvICMPLater: "ICMP (about a later segment)",
 	EvSYNACKElsewhere: "SYN-ACK (from another address)", EvRSTElsewhere: "RST (to that address)",
+	EvStaleACK: "ACK (of an earlier connection)", EvStaleRST: "RST (to that ACK)",
 }
 
 func (e EventType) String() string {
@@ -253,6 +256,15 @@ type Attempt struct {
 	// client's stack takes none of them (EvSYNACKElsewhere).
 	AnsweredFrom      netip.AddrPort
 	AnsweredFromCount uint32
+	// StaleACKs counts the server's segments, before any SYN-ACK, that
+	// acknowledge another connection's bytes instead of the SYN: the
+	// server still holds an earlier connection on these ports (the client
+	// forgot it, or a NAT gave its ports to another host) and answers a
+	// SYN for it with that connection's ACK (RFC 9293 3.10.7.4, RFC 5961
+	// 4). StaleResets counts the client's RSTs answering them, with that
+	// ACK's number as their sequence number, as a stack in SYN-SENT must:
+	// each should end the earlier connection and free the ports.
+	StaleACKs, StaleResets uint32
 }
 
 // Established reports whether the client completed the handshake.

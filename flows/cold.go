@@ -147,6 +147,9 @@ func (t *Tracker) freeze(scratch []byte, a *attemptState) (b []byte, ok bool) {
 	e.stamp(f.synack)
 	e.addrPort(a.answeredFrom)
 	e.u(uint64(a.answeredFromCount))
+	e.u(uint64(a.staleAck))
+	e.u(uint64(a.StaleACKs))
+	e.u(uint64(a.StaleResets))
 	if !e.ok {
 		return scratch[:0], false
 	}
@@ -247,6 +250,9 @@ func (t *Tracker) thaw(a *attemptState, b []byte) error {
 	f.synack = d.stamp()
 	a.answeredFrom = d.addrPort()
 	a.answeredFromCount = uint32(d.u())
+	a.staleAck = uint32(d.u())
+	a.StaleACKs = uint32(d.u())
+	a.StaleResets = uint32(d.u())
 	if d.err != nil || len(d.b) != 0 {
 		return errCold
 	}

@@ -617,6 +617,14 @@ func (t *Tracker) fromClient(a *attemptState, p *capture.Packet) *attemptState {
 		}
 		t.record(a, p, EvSYN, true)
 	case f.Has(capture.FlagRST):
+		if a.StaleACKs > 0 && p.Seq == a.staleAck && a.SYNACK.Count == 0 && !a.Established() {
+			// The client ending the earlier connection the server
+			// answered for (staleAnswer), as RFC 9293 bids a stack in
+			// SYN-SENT: not a refusal of this one.
+			a.StaleResets++
+			t.record(a, p, EvStaleRST, true)
+			break
+		}
 		// A client refusing a SYN-ACK answers with seq = ISN+1; once
 		// established any RST counts.
 		if p.Seq != a.ISN+1 && p.Seq != a.ISN+1+a.SYNData && !a.Established() {
@@ -709,6 +717,9 @@ func (t *Tracker) fromServer(a *attemptState, p *capture.Packet) {
 		}
 		t.rst(a, p, &a.ServerRST, false)
 	default:
+		if t.staleAnswer(a, p) {
+			break
+		}
 		if a.SYNACK.Count > 0 {
 			if n := p.Seq + p.PayloadLen - (a.ServerISN + 1); seqAfter(p.Seq+p.PayloadLen, a.ServerISN+1) && n > a.ServerSent && n < 1<<30 {
 				a.ServerSent = n
@@ -746,6 +757,35 @@ func (t *Tracker) fromServer(a *attemptState, p *capture.Packet) {
 	}
 	t.touch(a)
 }
+
+// staleAnswer takes a segment from the server, before any SYN-ACK or
+// handshake, that acknowledges neither the SYN nor anything this
+// connection could have sent after it: the server answers the SYN for an
+// earlier connection on these ports that it still holds (RFC 9293
+// 3.10.7.4 has a synchronised connection answer an unacceptable SYN with
+// its ACK; RFC 5961 4 the same, rate-limited). The client forgot that
+// connection (a reboot, a RST lost), or a NAT gave its ports to another
+// host. It reports whether the segment was taken as such (Attempt.StaleACKs).
+func (t *Tracker) staleAnswer(a *attemptState, p *capture.Packet) bool {
+	if a.SYNACK.Count > 0 || a.Established() || !p.Flags.Has(capture.FlagACK) || a.acksSYN(p.Ack) {
+		return false
+	}
+	// Just past the SYN it acknowledges the client's data, which the
+	// capture missed with its ACK (ACKInferred). Behind the SYN, or far
+	// past it (an unrelated connection's numbers fall there but for 1 in
+	// 2^32/staleFar), it is another connection's.
+	if next := a.ISN + 1 + a.SYNData; seqAfter(p.Ack, next) && p.Ack-next <= staleFar {
+		return false
+	}
+	a.staleAck = p.Ack
+	a.StaleACKs++
+	t.record(a, p, EvStaleACK, false)
+	return true
+}
+
+// staleFar: a server's ACK at most this far past the SYN (16 MiB) may
+// acknowledge data of the client's that the capture missed.
+const staleFar = 1 << 24
 
 func (t *Tracker) observeICMP(p *capture.Packet) *attemptState {
 	// The quoted packet's endpoints: an error about the client's SYN

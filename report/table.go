@@ -312,6 +312,8 @@ func causeNote(c verdict.Cause) string {
 		return "queue full"
 	case verdict.CauseGateway:
 		return "gateway err"
+	case verdict.CauseStaleConnection:
+		return "stale conn"
 	}
 	return string(c)
 }

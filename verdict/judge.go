@@ -214,6 +214,10 @@ func judgeUnansweredAtClient(a *flows.Attempt, r *Result, cfg Config) {
 	// unanswered since the first, not how much capture follows the last
 	// (a client with a short connect timeout stops sending).
 	waited := sub(a.End, a.SYN.First)
+	if a.StaleACKs > 0 {
+		judgeStaleAtClient(a, r, cfg, waited)
+		return
+	}
 	if a.AnsweredFromCount > 0 {
 		judgeAnsweredElsewhere(a, r, cfg, waited)
 		return
@@ -624,6 +628,8 @@ func judgeICMP(a *flows.Attempt, r *Result) {
 // judgeServer judges from the server's side of the path.
 func judgeServer(a *flows.Attempt, r *Result, cfg Config) {
 	switch {
+	case a.StaleACKs > 0 && a.SYNACK.Count == 0 && a.ServerRST.Count == 0 && a.ICMP.Count == 0 && !a.Established():
+		judgeStaleAtServer(a, r, cfg)
 	case serverUnseen(a):
 		judgeServerUnseen(a, r, cfg)
 	case a.SYNACK.Count == 0 && a.ServerRST.Count > 0:
@@ -910,9 +916,14 @@ func compareRST(t *text, rst flows.Seen, refTTL uint8, refID uint16, refWhat []b
 // after 2 SYNs (the first 1 went unanswered) in 20 ms". At the client, rtt
 // is the result's, from the last SYN to the SYN-ACK.
 func (t *text) handshakeNote(a *flows.Attempt, v Vantage, rtt time.Duration) *text {
-	if v != VantageServer && a.SYN.Count > 1 {
+	switch {
+	case a.StaleACKs > 0:
+		// The first SYNs were answered, for an earlier connection.
+		t.str("The handshake completed after ").count(a.SYN.Count, "SYN").str(": the server").staleAnswers(a, true).str("; the client's RST (").frame(a, flows.EvStaleRST).
+			str(") ended that connection, and the next SYN was answered")
+	case v != VantageServer && a.SYN.Count > 1:
 		t.str("The handshake completed after ").count(a.SYN.Count, "SYN").str(" (the first ").num(uint64(a.SYN.Count - 1)).str(" went unanswered)")
-	} else {
+	default:
 		t.str("The handshake completed")
 	}
 	if v != VantageServer && rtt >= 0 {

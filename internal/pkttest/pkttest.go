@@ -125,6 +125,22 @@ func (c *Conn) RST(dt time.Duration, fromClient bool) capture.Packet {
 	return c.next(dt, fromClient, capture.FlagRST|capture.FlagACK)
 }
 
+// StaleACK is the server answering the SYN with the ACK of an earlier
+// connection it holds on these ports, acknowledging ack.
+func (c *Conn) StaleACK(dt time.Duration, ack uint32) capture.Packet {
+	p := c.next(dt, false, capture.FlagACK)
+	p.Seq, p.Ack = c.ServerISN^0xffff, ack
+	return p
+}
+
+// StaleRST is the client's stack answering such an ACK: a RST whose
+// sequence number is the ACK's acknowledgment number, no ACK.
+func (c *Conn) StaleRST(dt time.Duration, ack uint32) capture.Packet {
+	p := c.next(dt, true, capture.FlagRST)
+	p.Seq, p.Ack = ack, 0
+	return p
+}
+
 // AbortRST is the client kernel's RST for a SYN-ACK no socket waits for.
 func (c *Conn) AbortRST(dt time.Duration) capture.Packet {
 	p := c.next(dt, true, capture.FlagRST)

@@ -1,0 +1,62 @@
+#!/bin/bash
+# Makes client.pcap and server.pcap: bash make.sh OUTDIR (root; tcpdump,
+# iptables, python3). TestStaleConnection reads them.
+# The server holds connections the client has forgotten: the client
+# connects from ports 40001-40003, sends a request, and closes each with a
+# RST that its own firewall drops, so the server keeps them established.
+# Then the client connects again from the same ports, and the server
+# answers each SYN with the earlier connection's ACK, which the client's
+# stack answers with a RST:
+#   40001: the RST reaches the server, which drops the connection; the
+#          next SYN is answered (established);
+#   40002: the router drops the client's RSTs (a stateful firewall taking
+#          them for invalid): connect() times out, lost on the way out;
+#   40003: the client's firewall drops the server's ACKs, so its stack
+#          never resets the connection: connect() times out, at the client.
+# Documentation addresses, namespaces of our own.
+set -u
+C=st-c R=st-r S=st-s OUT=$1
+. "$(dirname "$0")/../topo.sh"
+topo $C $R $S
+ip netns exec $C sysctl -qw net.ipv4.tcp_syn_retries=3 net.ipv4.tcp_syn_linear_timeouts=0 2>/dev/null
+ip netns exec $S python3 -c "
+import socket,threading
+s=socket.socket(); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1); s.bind(('203.0.113.5',80)); s.listen(16)
+held=[]
+def serve(c):
+    while True:
+        try: d=c.recv(100)
+        except OSError: return
+        if not d: return
+        c.sendall(b'ok '+d)
+while True:
+    c,_=s.accept(); held.append(c); threading.Thread(target=serve,args=(c,),daemon=True).start()
+" & SRV=$!
+capture $C $S $OUT
+ip netns exec $C iptables -A OUTPUT -p tcp --dport 80 --tcp-flags RST RST -j DROP
+ip netns exec $C python3 -c "
+import socket,struct
+for p in (40001,40002,40003):
+    s=socket.socket(); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1); s.bind(('198.51.100.10',p))
+    s.connect(('203.0.113.5',80)); s.sendall(b'one'); s.recv(100)
+    s.setsockopt(socket.SOL_SOCKET,socket.SO_LINGER,struct.pack('ii',1,0)); s.close()
+"
+sleep 0.5
+ip netns exec $C iptables -F OUTPUT
+ip netns exec $R iptables -A FORWARD -p tcp --sport 40002 --tcp-flags RST RST -j DROP
+ip netns exec $C iptables -A INPUT -p tcp --sport 80 --dport 40003 --tcp-flags SYN,ACK,RST ACK -j DROP
+PIDS=
+for p in 40001 40002 40003; do
+  ip netns exec $C python3 -c "
+import socket,sys,time
+p=int(sys.argv[1]); t=time.time()
+s=socket.socket(); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1); s.bind(('198.51.100.10',p))
+try:
+    s.settimeout(30); s.connect(('203.0.113.5',80)); s.sendall(b'two'); print(p, s.recv(100), round(time.time()-t,3))
+except Exception as e: print(p, e, round(time.time()-t,3))
+" $p & PIDS="$PIDS $!"
+  sleep 0.3
+done
+wait $PIDS; sleep 1
+uncapture; kill $SRV 2>/dev/null
+untopo $C $R $S

@@ -1,0 +1,178 @@
+package verdict
+
+import (
+	"time"
+
+	"github.com/synpath/synpath/flows"
+)
+
+// CauseStaleConnection: the server still held an earlier connection on the
+// attempt's ports and answered its SYNs with that connection's ACK, not a
+// SYN-ACK (flows.Attempt.StaleACKs). The client had closed or forgotten it
+// without the server learning (a reboot, a RST lost), or a NAT gave the
+// ports to another host. The client's stack answers such an ACK with a
+// RST that ends the earlier connection; only if that RST is lost or
+// ignored does the attempt fail.
+const CauseStaleConnection Cause = "stale-connection"
+
+// What one capture can prove of such an attempt:
+//   - the server's ACK is the server's answer: the SYN reached it, and it
+//     holds the earlier connection (proven by its own packet);
+//   - at the client, whether the ACK arrived and whether the client reset
+//     the earlier connection; a later ACK after that RST shows the RST did
+//     not end it (lost on the way out, or not taken);
+//   - at the server, whether the RST arrived; arrived, with the ACK still
+//     answering later SYNs, the server did not take it.
+// Anything else, a join tells.
+
+// staleAfterReset reports whether the server answered with the earlier
+// connection's ACK after the client's first RST to it: that RST did not
+// end the earlier connection.
+func staleAfterReset(a *flows.Attempt) bool {
+	rst, ok := eventTime(a, flows.EvStaleRST)
+	if !ok {
+		return false
+	}
+	for _, e := range a.Events {
+		if e.Type == flows.EvStaleACK && e.TS.After(rst) {
+			return true
+		}
+	}
+	return false
+}
+
+// eventTime is the time of a's first event of type typ.
+func eventTime(a *flows.Attempt, typ flows.EventType) (time.Time, bool) {
+	for _, e := range a.Events {
+		if e.Type == typ {
+			return e.TS, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// staleAnswers says how the server answered the SYNs, after a subject:
+// "answered 3 of them (f:9) not with a SYN-ACK but with the ACK of an
+// earlier connection on these ports, which it still holds…"; held, when
+// the handshake went on, the connection since ended.
+func (t *text) staleAnswers(a *flows.Attempt, held bool) *text {
+	t.str(" answered ")
+	switch {
+	case a.StaleACKs >= a.SYN.Count && a.SYN.Count == 1:
+		t.str("it")
+	case a.StaleACKs >= a.SYN.Count:
+		t.str("them")
+	case a.StaleACKs == 1:
+		t.str("one of them")
+	default:
+		t.num(uint64(a.StaleACKs)).str(" of them")
+	}
+	t.str(" (").frame(a, flows.EvStaleACK).str(") not with a SYN-ACK but with the ACK of an earlier connection on these ports, which it still ")
+	if held {
+		t.str("held")
+	} else {
+		t.str("holds")
+	}
+	return t.str(": the client closed or forgot that connection without the server learning it (a reboot, a lost RST), or a NAT gave these ports to another host")
+}
+
+// synsOver writes "1 SYN" or "4 SYNs over 6.2 s".
+func (t *text) synsOver(a *flows.Attempt) *text {
+	if a.SYN.Count == 1 {
+		return t.str("1 SYN")
+	}
+	return t.count(a.SYN.Count, "SYN").str(" over ").dur(sub(a.SYN.Last, a.SYN.First))
+}
+
+// judgeStaleAtClient judges, from the client's side, SYNs the server
+// answered only with an earlier connection's ACK.
+func judgeStaleAtClient(a *flows.Attempt, r *Result, cfg Config, waited time.Duration) {
+	r.Cause = CauseStaleConnection
+	t := r.judged(Timeout, Unknown, "").synsOver(a).str("; the server").staleAnswers(a, false)
+	if waited < cfg.SYNTimeout {
+		r.Verdict = Incomplete
+		t.str(". The capture shows the client waiting only ").dur(waited).str(" since its first SYN (less than --syn-timeout ").dur(cfg.SYNTimeout).
+			str("), so whether its RST ended that connection and a SYN-ACK followed cannot be told.")
+		r.unknownAmong(OutboundPath, Server, Client)
+		return
+	}
+	switch {
+	case a.StaleResets == 0:
+		// The ACK reached the capture and the stack never answered it
+		// with the RST it must: something on the client host dropped it.
+		r.Where, r.WhereSure = Client, Proven
+		t.str(". The client never answered with the RST its stack owes such an ACK, which would have ended that connection, and kept resending its SYN: the client host dropped the ACKs (a firewall on the client) (it waited at least ").
+			dur(waited).str(", ETIMEDOUT).")
+	case staleAfterReset(a):
+		t.str(". The client reset that connection (").frame(a, flows.EvStaleRST).str(", ").count(a.StaleResets, "RST").
+			str(" in all), as its stack must, yet the server answered its next SYN with the same ACK: the RST did not end it. Either it never reached the server (a stateful firewall or NAT on the way dropping it as invalid), or the server did not take it (a connection in TIME_WAIT with net.ipv4.tcp_rfc1337=1 ignores RSTs). The client waited at least ").
+			dur(waited).str(" (ETIMEDOUT).")
+		r.unknownAmong(OutboundPath, Server)
+		r.Settle = "a capture on the server would tell whether the RSTs reached it"
+	default:
+		t.str(". The client reset that connection (").frame(a, flows.EvStaleRST).
+			str("), as its stack must, and its later SYNs got no answer at all: the SYN or the SYN-ACK was lost, or the server dropped the SYN. The client waited at least ").
+			dur(waited).str(" (ETIMEDOUT).")
+		r.unknownAmong(OutboundPath, Server, ReturnPath)
+		r.Settle = "a capture on the server would tell which"
+	}
+}
+
+// judgeStaleAtServer judges, at the server, SYNs it answered only with an
+// earlier connection's ACK.
+func judgeStaleAtServer(a *flows.Attempt, r *Result, cfg Config) {
+	r.Cause = CauseStaleConnection
+	t := r.judged(Timeout, Unknown, "").str("The server received ").synsOver(a).str(" and").staleAnswers(a, false)
+	waited := sub(a.End, a.SYN.First)
+	switch {
+	case a.StaleResets > 0 && staleAfterReset(a):
+		r.Where, r.WhereSure = Server, Proven
+		t.str(". The client's RST ending that connection arrived (").frame(a, flows.EvStaleRST).
+			str("), and the server still answered the next SYN with its ACK: it did not take the RST (a connection in TIME_WAIT with net.ipv4.tcp_rfc1337=1 ignores RSTs).")
+	case a.StaleResets > 0:
+		r.Where, r.WhereSure = Server, Proven
+		t.str(". The client's RST ending that connection arrived (").frame(a, flows.EvStaleRST).
+			str("), and the server never answered its SYNs after it: they were dropped on the server host (a firewall after the capture point, a full SYN queue).")
+	case waited < cfg.SYNTimeout:
+		r.Verdict = Incomplete
+		t.str("; the capture ").endWords(a, a.SYN.Last, "the last SYN").str(", before the client's RST could be ruled out.")
+		r.unknownAmong(ReturnPath, OutboundPath, Client)
+	default:
+		t.str(". The client's stack answers such an ACK with a RST that ends the earlier connection, and none arrived while the client kept resending its SYN for ").dur(waited).
+			str(": the ACKs were lost on the way back, or the client's RSTs on the way out (a stateful firewall or NAT dropping them as invalid), or the client host dropped the ACKs.")
+		r.unknownAmong(ReturnPath, OutboundPath, Client)
+		r.Settle = "a capture on the client would tell which"
+	}
+}
+
+// judgeBothStale judges, with both captures, SYNs the server answered only
+// with an earlier connection's ACK: which of the ACKs and the client's
+// RSTs got through tells where it died.
+func judgeBothStale(c, s *flows.Attempt, r *Result, v *joinView, waited time.Duration) {
+	r.Cause = CauseStaleConnection
+	sure := v.sure()
+	t := r.judged(Timeout, Unknown, "").str("The server received ").synsOver(s).str(" and").staleAnswers(s, false)
+	ack, _ := eventTime(s, flows.EvStaleACK)
+	rst, _ := eventTime(c, flows.EvStaleRST)
+	switch {
+	case c.StaleACKs == 0 && !clientInboundUnseen(c) && v.toClient(ack, c.SYN.First):
+		r.Where, r.WhereSure = ReturnPath, sure
+		t.str(". None of those ACKs reached the client: they were lost on the way back, and the client, which would have reset that connection, kept resending its SYN").waited(waited).str(".")
+	case c.StaleACKs > 0 && c.StaleResets == 0:
+		r.Where, r.WhereSure = Client, Proven
+		t.str(". The ACKs reached the client, which never answered with the RST its stack owes them, which would have ended that connection: the client host dropped them (a firewall on the client)").waited(waited).str(".")
+	case s.StaleResets > 0 && staleAfterReset(s):
+		r.Where, r.WhereSure = Server, v.own()
+		t.str(". The client's RST ending that connection reached the server (").frame(s, flows.EvStaleRST).
+			str("), and the server still answered the next SYN with its ACK: it did not take the RST (a connection in TIME_WAIT with net.ipv4.tcp_rfc1337=1 ignores RSTs)").waited(waited).str(".")
+	case c.StaleResets > 0 && s.StaleResets == 0 && ran(v.server, s.SYN.First, rst.Add(v.off.Offset+v.slack())):
+		// The server capture ran from the SYN's arrival until the RST
+		// would have reached it.
+		r.Where, r.WhereSure = OutboundPath, sure
+		t.str(". The ACKs reached the client, whose stack reset that connection (").count(c.StaleResets, "RST").
+			str("), as it must, but none of the RSTs reached the server: they were lost on the way out (a stateful firewall or NAT dropping them as invalid), so the server kept the earlier connection and never answered with a SYN-ACK").waited(waited).str(".")
+	default:
+		t.str(". The captures cannot tell whether the client's RSTs reached the server").waited(waited).str(".")
+		r.unknownAmong(OutboundPath, Server)
+	}
+}
