@@ -73,7 +73,7 @@ func (t *text) staleAnswers(a *flows.Attempt, held bool) *text {
 	} else {
 		t.str("holds")
 	}
-	return t.str(": the client closed or forgot that connection without the server learning it (a reboot, a lost RST), or a NAT gave these ports to another host")
+	return t.str(": open, the client having closed or forgotten it without the server learning it (a reboot, a lost RST), or in TIME_WAIT after the server closed it; or a NAT gave these ports to another host")
 }
 
 // synsOver writes "1 SYN" or "4 SYNs over 6.2 s".
