@@ -21,6 +21,11 @@ import (
 // the SYNs may have been lost on the way out, the server's and the join
 // that the server dropped them (a firewall, a full SYN queue), proven.
 //
+// The timewait- pair: the server closed the earlier connection first and
+// holds it in TIME_WAIT, the client's new SYN is behind what it sent, and
+// with net.ipv4.tcp_rfc1337=1 the server ignores the client's RSTs. Its
+// captures start after the earlier connection's SYN.
+//
 // CI remakes the captures on its own kernel and runs this test on them
 // too (SYNPATH_REMADE names the directory make.sh wrote them into).
 func TestStaleConnection(t *testing.T) {
@@ -95,6 +100,32 @@ func TestStaleConnection(t *testing.T) {
 			})
 			if n != 6 {
 				t.Errorf("%d attempts, want 6", n)
+			}
+		})
+	}
+	client, server = filepath.Join(dir, "timewait-client.pcap"), filepath.Join(dir, "timewait-server.pcap")
+	for _, tc := range []struct {
+		name string
+		args []string
+		want
+	}{
+		{"TIME_WAIT, client capture", []string{client}, want{"timeout", "unknown", "", []string{"outbound-path", "server"}, "the RST did not end it"}},
+		{"TIME_WAIT, server capture", []string{server}, want{"timeout", "server", "proven", []string{"server"}, "it did not take the RST"}},
+		{"TIME_WAIT, joined", []string{"--client", client, "--server", server}, want{"timeout", "server", "proven", []string{"server"}, "reached the server"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, stdout, _ := runMain(append([]string{"analyze", "--format", "json"}, tc.args...)...)
+			n := eachAttempt(t, stdout, tc.args[len(tc.args)-1], func(r map[string]any, _, desc string) {
+				if r["verdict"] != tc.verdict || r["where"] != tc.where || r["where_confidence"] != tc.confidence ||
+					!slices.Equal(anyStrings(r["candidates"]), tc.candidates) || r["cause"] != "stale-connection" {
+					t.Errorf("want %s/%s (%s) among %v, stale-connection: %s", tc.verdict, tc.where, tc.confidence, tc.candidates, desc)
+				}
+				if !strings.Contains(r["explanation"].(string), tc.words) {
+					t.Errorf("want %q in the words: %s", tc.words, desc)
+				}
+			})
+			if n != 1 {
+				t.Errorf("%d attempts, want 1: the earlier connection, its SYN not captured, is none", n)
 			}
 		})
 	}

@@ -1,6 +1,7 @@
 #!/bin/bash
-# Makes client.pcap and server.pcap: bash make.sh OUTDIR (root; tcpdump,
-# iptables, python3). TestStaleConnection reads them.
+# Makes client.pcap and server.pcap, timewait-client.pcap and
+# timewait-server.pcap: bash make.sh OUTDIR (root; tcpdump, iptables,
+# python3). TestStaleConnection reads them.
 # The server holds connections the client has forgotten: the client
 # connects from ports 40001-40003, sends a request, and closes each with a
 # RST that its own firewall drops, so the server keeps them established.
@@ -13,6 +14,13 @@
 #          them for invalid): connect() times out, lost on the way out;
 #   40003: the client's firewall drops the server's ACKs, so its stack
 #          never resets the connection: connect() times out, at the client.
+# The timewait- pair: the client uploads 48 MB from port 40010 with TCP
+# timestamps off, the server closes first and keeps the connection in
+# TIME_WAIT, and the client connects again from 40010 a second later: its
+# new ISN is behind what it sent, so the server answers with the TIME_WAIT
+# ACK; with net.ipv4.tcp_rfc1337=1 it ignores the client's RSTs, and
+# connect() times out, at the server. The captures start after the upload,
+# as an engineer's often do: the earlier connection has no SYN in them.
 # Documentation addresses, namespaces of our own.
 set -u
 C=st-c R=st-r S=st-s OUT=$1
@@ -58,5 +66,41 @@ except Exception as e: print(p, e, round(time.time()-t,3))
   sleep 0.3
 done
 wait $PIDS; sleep 1
+uncapture; kill $SRV 2>/dev/null
+untopo $C $R $S
+
+topo $C $R $S
+ip netns exec $C sysctl -qw net.ipv4.tcp_syn_retries=3 net.ipv4.tcp_syn_linear_timeouts=0 net.ipv4.tcp_timestamps=0 2>/dev/null
+ip netns exec $S sysctl -qw net.ipv4.tcp_rfc1337=1
+ip netns exec $S python3 -c "
+import socket
+s=socket.socket(); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1); s.bind(('203.0.113.5',80)); s.listen(16)
+while True:
+    c,_=s.accept(); n=0
+    while n < 48<<20:
+        d=c.recv(1<<20)
+        if not d: break
+        n+=len(d)
+    c.recv(1); c.sendall(b'ok'); c.close()
+" & SRV=$!
+sleep 0.5
+ip netns exec $C python3 -c "
+import socket,time,subprocess,sys
+s=socket.socket(); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1); s.bind(('198.51.100.10',40010))
+s.connect(('203.0.113.5',80)); s.sendall(b'x'*(48<<20))
+open('$OUT/.uploaded','w').close(); time.sleep(1.5)
+s.sendall(b'.'); s.recv(10); time.sleep(0.1); s.close(); time.sleep(0.1)
+t=time.time()
+s=socket.socket(); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1); s.bind(('198.51.100.10',40010))
+try:
+    s.settimeout(30); s.connect(('203.0.113.5',80)); print('40010 connected', round(time.time()-t,3))
+except Exception as e: print('40010', e, round(time.time()-t,3))
+" &
+CLI=$!
+while [ ! -e $OUT/.uploaded ]; do sleep 0.05; done
+rm -f $OUT/.uploaded
+ip netns exec $C tcpdump -i eth0 -n -w $OUT/timewait-client.pcap -U tcp 2>/dev/null & T1=$!
+ip netns exec $S tcpdump -i eth0 -n -w $OUT/timewait-server.pcap -U tcp 2>/dev/null & T2=$!
+wait $CLI; sleep 1
 uncapture; kill $SRV 2>/dev/null
 untopo $C $R $S
