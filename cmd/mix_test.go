@@ -62,6 +62,23 @@ func TestGeneratedMix(t *testing.T) {
 				t.Errorf("%v: %d %s, want %d", args, int(g), v, n)
 			}
 		}
+		// The stale connections are named so, and joined, the client's
+		// RSTs missing from the server's capture place them.
+		stale, where := 0, "unknown"
+		if i == 1 {
+			where = "outbound-path"
+		}
+		for _, r := range recs {
+			if r["cause"] == "stale-connection" {
+				stale++
+				if r["where"] != where {
+					t.Errorf("%v: a stale connection at %v, want %s: %v", args, r["where"], where, r["explanation"])
+				}
+			}
+		}
+		if stale != truth.Kinds[capgen.KindStale] {
+			t.Errorf("%v: %d stale connections, want %d", args, stale, truth.Kinds[capgen.KindStale])
+		}
 	}
 	if outs[0] != outs[2] {
 		t.Error("judged on the reading goroutine (one core), the JSON differs")

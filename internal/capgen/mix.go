@@ -27,10 +27,11 @@ const (
 	KindStalled                 // the request is acknowledged, no reply; the client gives up after 5 s
 	KindReset                   // the server resets the connection after the request
 	KindUnreachable             // a router answers the SYN with ICMP host unreachable
+	KindStale                   // the server answers each SYN with an earlier connection's ACK; the client's RSTs are lost on the way out
 	NumKinds
 )
 
-var kindNames = [NumKinds]string{"established", "refused", "timeout", "return-drop", "half-open", "stalled", "reset", "unreachable"}
+var kindNames = [NumKinds]string{"established", "refused", "timeout", "return-drop", "half-open", "stalled", "reset", "unreachable", "stale-connection"}
 
 // String names the kind.
 func (k Kind) String() string { return kindNames[k] }
@@ -38,7 +39,7 @@ func (k Kind) String() string { return kindNames[k] }
 // Verdict is the verdict a client-side capture of k gets.
 func (k Kind) Verdict() string {
 	switch k {
-	case KindReturnDrop:
+	case KindReturnDrop, KindStale:
 		return "timeout"
 	case KindUnreachable:
 		return "unreachable"
@@ -47,7 +48,7 @@ func (k Kind) Verdict() string {
 }
 
 // mixWeights: percent of connections of each kind.
-var mixWeights = [NumKinds]int{60, 6, 6, 5, 5, 6, 6, 6}
+var mixWeights = [NumKinds]int{59, 6, 6, 5, 5, 6, 6, 6, 1}
 
 // MixConfig sets the size and pace of a realistic mix.
 type MixConfig struct {
@@ -289,6 +290,15 @@ func (m *mixGen) conn(i int, start time.Duration, sides []*mixSide) {
 	case KindReset:
 		t := handshake()
 		add(t+rtt+think, false, rst|ack, sisn+1, isn+1+req, 0)
+	case KindStale:
+		// The earlier connection's numbers are behind this SYN's, as a
+		// client's ISN clock makes them.
+		old := isn - 1<<20 - m.rng.Uint32N(1<<20)
+		for _, t := range synRetries(3 + m.rng.IntN(4)) {
+			add(t, true, syn, isn, 0, 0)
+			add(t+rtt, false, ack, sisn, old, 0)
+			add(t+rtt+gap, true, rst, old, 0, 0).atSrv = false
+		}
 	case KindUnreachable:
 		add(0, true, syn, isn, 0, 0).atSrv = false
 		st := add(rtt/4, false, 0, isn, 0, 0)
