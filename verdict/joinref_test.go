@@ -247,6 +247,9 @@ func refJudgeBothUnanswered(c, s *flows.Attempt, r *Result, v *joinView, lostSYN
 	}
 	waitWords := fmt.Sprintf(" (the client waited at least %s, ETIMEDOUT)", dur(waited))
 	switch {
+	case s.StaleACKs > 0 && s.SYNACK.Count == 0 && s.ServerRST.Count == 0:
+		refJudgeBothStale(c, s, r, v, waitWords)
+		return
 	case s.SYNACK.Count > 0 && c.AnsweredFromCount > 0:
 		r.set(Timeout, ReturnPath, Proven, "The server answered with %s, and %s acknowledging the SYN reached the client, but from %s, not from %s, the address it connected to, and no stack takes such an answer%s. The server answered from the address the SYN reached it at; on the way back nothing translated it to the one the client used: the reply went around the NAT or load balancer that translated the SYN (asymmetric routing).",
 			count(s.SYNACK.Count, "SYN-ACK"), count(c.AnsweredFromCount, "SYN-ACK"), c.AnsweredFrom, c.Key.Server, waitWords)
@@ -306,6 +309,34 @@ func refJudgeBothUnanswered(c, s *flows.Attempt, r *Result, v *joinView, lostSYN
 }
 
 // refMissesSome says how a capture misses some of the server's packets.
+// refJudgeBothStale is judgeBothStale.
+func refJudgeBothStale(c, s *flows.Attempt, r *Result, v *joinView, waitWords string) {
+	r.Cause = CauseStaleConnection
+	var t text
+	intro := "The server received " + string(t.synsOver(s).str(" and").staleAnswers(s, false).b)
+	ack, _ := eventTime(s, flows.EvStaleACK)
+	rst, _ := eventTime(c, flows.EvStaleRST)
+	switch {
+	case c.StaleACKs == 0 && !clientInboundUnseen(c) && v.toClient(ack, c.SYN.First):
+		r.set(Timeout, ReturnPath, v.sure(), "%s. None of those ACKs reached the client: they were lost on the way back, and the client, which would have reset that connection, kept resending its SYN%s.", intro, waitWords)
+	case c.StaleACKs > 0 && c.StaleResets == 0:
+		r.set(Timeout, Client, Proven, "%s. The ACKs reached the client, which never answered with the RST its stack owes them, which would have ended that connection: the client host dropped them (a firewall on the client)%s.", intro, waitWords)
+	case s.StaleResets > 0 && staleAfterReset(s):
+		r.set(Timeout, Server, v.own(), "%s. The client's RST ending that connection reached the server (%s), and the server still answered the next SYN with its ACK: it did not take the RST (a connection in TIME_WAIT with net.ipv4.tcp_rfc1337=1 ignores RSTs)%s.", intro, refFrame(s, flows.EvStaleRST), waitWords)
+	case c.StaleResets > 0 && s.StaleResets == 0 && ran(v.server, s.SYN.First, rst.Add(v.off.Offset+v.slack())):
+		r.set(Timeout, OutboundPath, v.sure(), "%s. The ACKs reached the client, whose stack reset that connection (%s), as it must, but none of the RSTs reached the server: they were lost on the way out (a stateful firewall or NAT dropping them as invalid), so the server kept the earlier connection and never answered with a SYN-ACK%s.", intro, count(c.StaleResets, "RST"), waitWords)
+	default:
+		r.set(Timeout, Unknown, "", "%s. The captures cannot tell whether the client's RSTs reached the server%s.", intro, waitWords)
+		r.unknown(OutboundPath, Server)
+	}
+}
+
+// refFrame is what (*text).frame writes.
+func refFrame(a *flows.Attempt, typ flows.EventType) string {
+	var t text
+	return string(t.frame(a, typ).b)
+}
+
 func refMissesSome(a *flows.Attempt) string {
 	return fmt.Sprintf("misses some of the server's packets: %s to the server completed with a SYN-ACK it does not hold, acknowledged by the client (the latest at %s; answers routed out another interface, a filter, capture drops?)",
 		count(a.ServerHops.Missed, "connection"), a.ServerHops.MissedAt)
