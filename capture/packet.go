@@ -139,6 +139,10 @@ type Packet struct {
 	// may exceed what the snaplen let the capture keep.
 	PayloadLen uint32
 	Window     uint16
+	// BadSum is set on a SYN, SYN-ACK or RST captured whole whose TCP
+	// checksum is wrong, and not as checksum offload leaves it (checkSum):
+	// its receiver's stack discards it.
+	BadSum bool
 	// Tunnel is the virtual network the segment was carried in, when its
 	// encapsulation names one (VXLAN, Geneve, keyed GRE): two tenants may
 	// use the same inner addresses. Zero for plain traffic and for

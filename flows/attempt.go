@@ -265,6 +265,14 @@ type Attempt struct {
 	// ACK's number as their sequence number, as a stack in SYN-SENT must:
 	// each should end the earlier connection and free the ports.
 	StaleACKs, StaleResets uint32
+	// BadSumSYNs and BadSumSYNACKs count the SYNs and SYN-ACKs that
+	// carried a wrong TCP checksum (capture.Packet.BadSum): their receiver
+	// discards them. SumsUntrusted says the capture showed a segment with
+	// one taken by its receiver (answered, acknowledged), so that its
+	// checksums are not the wire's (an offload the capture point sees
+	// before), as far as it had been read.
+	BadSumSYNs, BadSumSYNACKs uint32
+	SumsUntrusted             bool
 }
 
 // Established reports whether the client completed the handshake.

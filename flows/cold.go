@@ -150,6 +150,8 @@ func (t *Tracker) freeze(scratch []byte, a *attemptState) (b []byte, ok bool) {
 	e.u(uint64(a.staleAck))
 	e.u(uint64(a.StaleACKs))
 	e.u(uint64(a.StaleResets))
+	e.u(uint64(a.BadSumSYNs))
+	e.u(uint64(a.BadSumSYNACKs))
 	if !e.ok {
 		return scratch[:0], false
 	}
@@ -253,6 +255,8 @@ func (t *Tracker) thaw(a *attemptState, b []byte) error {
 	a.staleAck = uint32(d.u())
 	a.StaleACKs = uint32(d.u())
 	a.StaleResets = uint32(d.u())
+	a.BadSumSYNs = uint32(d.u())
+	a.BadSumSYNACKs = uint32(d.u())
 	if d.err != nil || len(d.b) != 0 {
 		return errCold
 	}

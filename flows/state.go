@@ -72,8 +72,9 @@ type attemptState struct {
 	answeredFromCount uint32
 	// staleAck is the acknowledgment number of the latest StaleACKs
 	// segment: the client's RST answering it carries it as its sequence.
-	staleAck               uint32
-	StaleACKs, StaleResets uint32
+	staleAck                  uint32
+	StaleACKs, StaleResets    uint32
+	BadSumSYNs, BadSumSYNACKs uint32
 }
 
 // inlineEvents is how many events an attempt holds in its record: most
@@ -370,6 +371,7 @@ func (t *Tracker) fill(a *Attempt, s *attemptState, end time.Time, why EndReason
 	a.EventsDropped, a.Duplicates, a.Echoes = s.EventsDropped, s.Duplicates, s.Echoes
 	a.AnsweredFrom, a.AnsweredFromCount = s.answeredFrom, s.answeredFromCount
 	a.StaleACKs, a.StaleResets = s.StaleACKs, s.StaleResets
+	a.BadSumSYNs, a.BadSumSYNACKs, a.SumsUntrusted = s.BadSumSYNs, s.BadSumSYNACKs, t.sumsLie
 	if f := &s.fallback; f.synack != 0 {
 		a.Fallback.Server = f.server
 		a.Fallback.FirstSYN, a.Fallback.SYNACK = t.timeOf(f.syn), t.timeOf(f.synack)

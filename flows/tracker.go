@@ -188,6 +188,9 @@ type Tracker struct {
 	odd                          time.Time // a packet's time the clock has not followed yet
 	jumps                        TimeJump
 	counts                       Counts
+	// sumsLie: a segment the capture shows with a wrong checksum was taken
+	// by its receiver (Attempt.SumsUntrusted).
+	sumsLie bool
 }
 
 // Capture time jumps: clocks get stepped, files are merged out of order,
@@ -577,6 +580,9 @@ func (t *Tracker) start(p *capture.Packet) *attemptState {
 		t.dnsFor(a, p)
 	}
 	t.see(&a.SYN, p)
+	if p.BadSum {
+		a.BadSumSYNs++
+	}
 	t.noteSYN(a, p)
 	t.record(a, p, EvSYN, true)
 	a.duplicate(p, t.pktNS, true, false)
@@ -612,6 +618,9 @@ func (t *Tracker) fromClient(a *attemptState, p *capture.Packet) *attemptState {
 		a.noteEcho(a.SYN.TTL, p.TTL)
 		a.resume() // a SYN after a RST: the client did not take the RST
 		t.see(&a.SYN, p)
+		if p.BadSum {
+			a.BadSumSYNs++
+		}
 		if a.SYNACK.Count > 0 {
 			a.SYNAfterSYNACK++
 		}
@@ -644,6 +653,8 @@ func (t *Tracker) fromClient(a *attemptState, p *capture.Packet) *attemptState {
 				if a.SYNACK.Count == 0 {
 					a.ServerISN = p.Ack - 1
 					t.missedSYNACK(a.Key.Server.Addr(), p)
+				} else if a.BadSumSYNACKs == a.SYNACK.Count {
+					t.sumsLie = true // the client took a SYN-ACK the capture shows damaged
 				}
 				t.see(&a.ACK, p)
 				if p.PayloadLen == 0 && !f.Has(capture.FlagFIN) {
@@ -686,6 +697,12 @@ func (t *Tracker) fromServer(a *attemptState, p *capture.Packet) {
 		if !a.acksSYN(p.Ack) {
 			t.record(a, p, EvStraySYNACK, false)
 			break
+		}
+		if p.BadSum {
+			a.BadSumSYNACKs++
+		}
+		if a.SYNACK.Count == 0 && a.BadSumSYNs == a.SYN.Count {
+			t.sumsLie = true // the server answered a SYN the capture shows damaged
 		}
 		switch {
 		case a.SYNACK.Count == 0:

@@ -314,6 +314,8 @@ func causeNote(c verdict.Cause) string {
 		return "gateway err"
 	case verdict.CauseStaleConnection:
 		return "stale conn"
+	case verdict.CauseBadChecksum:
+		return "bad cksum"
 	}
 	return string(c)
 }

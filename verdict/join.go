@@ -914,6 +914,9 @@ func judgeBothUnanswered(c, s *flows.Attempt, r *Result, v *joinView, lost lostS
 	case s.StaleACKs > 0 && s.SYNACK.Count == 0 && s.ServerRST.Count == 0:
 		judgeBothStale(c, s, r, v, waited)
 		return
+	case s.SYNACK.Count == 0 && s.ServerRST.Count == 0 && synsDamaged(s):
+		judgeBothDamaged(s, r, waited, lost)
+		return
 	case s.SYNACK.Count > 0 && c.AnsweredFromCount > 0:
 		// They arrived, from another address: the translation back failed.
 		r.AnsweredFrom = c.AnsweredFrom

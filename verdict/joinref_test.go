@@ -250,6 +250,12 @@ func refJudgeBothUnanswered(c, s *flows.Attempt, r *Result, v *joinView, lostSYN
 	case s.StaleACKs > 0 && s.SYNACK.Count == 0 && s.ServerRST.Count == 0:
 		refJudgeBothStale(c, s, r, v, waitWords)
 		return
+	case s.SYNACK.Count == 0 && s.ServerRST.Count == 0 && synsDamaged(s):
+		r.Cause = CauseBadChecksum
+		r.set(Timeout, OutboundPath, Inferred, "The server received %s, each with a wrong TCP checksum (%s): its stack discards such a segment as damaged, so it never answered%s%s. They were damaged after they left the client's capture point: on the way (a faulty link or NIC, a middlebox rewriting them without fixing the checksum), or by the client's NIC (checksum offload).",
+			string(new(text).synsOver(s).b), refFrame(s, flows.EvSYN), waitWords, lostSYNs)
+		r.Candidates = []Place{OutboundPath, Client}
+		return
 	case s.SYNACK.Count > 0 && c.AnsweredFromCount > 0:
 		r.set(Timeout, ReturnPath, Proven, "The server answered with %s, and %s acknowledging the SYN reached the client, but from %s, not from %s, the address it connected to, and no stack takes such an answer%s. The server answered from the address the SYN reached it at; on the way back nothing translated it to the one the client used: the reply went around the NAT or load balancer that translated the SYN (asymmetric routing).",
 			count(s.SYNACK.Count, "SYN-ACK"), count(c.AnsweredFromCount, "SYN-ACK"), c.AnsweredFrom, c.Key.Server, waitWords)

@@ -436,6 +436,10 @@ func judgeAnsweredAtClient(a *flows.Attempt, r *Result, cfg Config) {
 			r.unknownAmong(Client)
 			return
 		}
+		if synACKsDamaged(a) {
+			judgeDamagedAtClient(a, r, sub(a.End, a.SYN.First))
+			return
+		}
 		r.judged(Timeout, Client, Proven).count(a.SYNACK.Count, "SYN-ACK").str(" reached the client but it never answered").resentAfter(a).
 			str(": the client host ignored them (a firewall on the client, or a SYN no socket was waiting for).")
 	case a.SYNACKAfterACK > 0 && a.ServerData.Count == 0 && !a.ServerAckedData && a.ServerRST.Count == 0:
@@ -630,6 +634,10 @@ func judgeServer(a *flows.Attempt, r *Result, cfg Config) {
 	switch {
 	case a.StaleACKs > 0 && a.SYNACK.Count == 0 && a.ServerRST.Count == 0 && a.ICMP.Count == 0 && !a.Established():
 		judgeStaleAtServer(a, r, cfg)
+	case noServerPackets(a) && a.ICMP.Count == 0 && !a.Established() && synsDamaged(a) && sub(a.End, a.SYN.First) >= cfg.SYNTimeout:
+		// Whatever the capture shows of the server, the SYNs it got were
+		// damaged: its silence is its stack discarding them.
+		judgeDamagedAtServer(a, r)
 	case serverUnseen(a):
 		judgeServerUnseen(a, r, cfg)
 	case a.SYNACK.Count == 0 && a.ServerRST.Count > 0:

@@ -28,6 +28,8 @@ func main() {
 		err = mark(args)
 	case "vlan":
 		err = vlan(args)
+	case "corrupt":
+		err = corrupt(args)
 	case "truth":
 		err = truth(args)
 	default:
@@ -40,6 +42,6 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: labnet serve|connect|rawsyn|mark|vlan|truth [flags]")
+	fmt.Fprintln(os.Stderr, "usage: labnet serve|connect|rawsyn|mark|vlan|corrupt|truth [flags]")
 	os.Exit(2)
 }

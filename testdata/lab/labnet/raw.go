@@ -86,12 +86,6 @@ func vlan(args []string) error {
 	push := fs.Int("push", 0, "VLAN ID to push (0: pop instead)")
 	pin := fs.String("pin", "", "path to pin the program at")
 	fs.Parse(args)
-	type insn struct {
-		code uint8
-		regs uint8 // dst | src<<4
-		off  int16
-		imm  int32
-	}
 	const (
 		movK  = 0xb7 // BPF_ALU64|BPF_MOV|BPF_K
 		call  = 0x85
@@ -107,6 +101,66 @@ func vlan(args []string) error {
 		prog = []insn{{call, 0, 0, pop_}}
 	}
 	prog = append(prog, insn{movK, 0, 0, 0}, insn{exit, 0, 0, 0}) // TC_ACT_OK
+	return loadAndPin(prog, *pin)
+}
+
+// corrupt loads (and pins) a tc program that damages, on an Ethernet
+// link, IPv4 TCP segments from -port (to it, with -dst) whose SYN and ACK
+// flags are -flags
+// (0x12: SYN-ACKs, 0x02: SYNs): it overwrites their urgent pointer, which
+// no stack reads without URG, and leaves the checksum as it was, so the
+// receiver's stack discards them, as it would a segment a faulty link or a
+// middlebox damaged. The sender's and the router's counters see nothing.
+func corrupt(args []string) error {
+	fs := flag.NewFlagSet("corrupt", flag.ExitOnError)
+	port := fs.Int("port", 80, "TCP source port of the segments to damage")
+	dst := fs.Bool("dst", false, "-port is their destination port")
+	flags := fs.Int("flags", 0x12, "their SYN and ACK flags (0x12: SYN-ACK, 0x02: SYN)")
+	pin := fs.String("pin", "", "path to pin the program at")
+	fs.Parse(args)
+	// Ethernet (14) + IPv4 without options (20): the protocol at 23, the
+	// ports at 34 and 36, the flags at 47, the urgent pointer at 52. An
+	// absolute load (the context in r6) reads the packet in network order
+	// and gives the value in host order; out of bounds, it ends the program
+	// returning 0 (TC_ACT_OK).
+	portAt := int32(34)
+	if *dst {
+		portAt = 36
+	}
+	prog := []insn{
+		{0xbf, 6 | 1<<4, 0, 0},       // r6 = r1 (skb)
+		{0x30, 0, 0, 23},             // r0 = protocol
+		{0x55, 0, 13, 6},             // if r0 != TCP goto out
+		{0x30, 0, 0, 47},             // r0 = flags
+		{0x57, 0, 0, 0x12},           // r0 &= SYN|ACK
+		{0x55, 0, 10, int32(*flags)}, // if r0 != flags goto out
+		{0x28, 0, 0, portAt},         // r0 = the port
+		{0x55, 0, 8, int32(*port)},   // if r0 != port goto out
+		{0x6a, 10, -8, 0x5a5a},       // *(u16 *)(r10-8) = 0x5a5a
+		{0xbf, 1 | 6<<4, 0, 0},       // r1 = skb
+		{0xb7, 2, 0, 52},             // r2 = offset of the urgent pointer
+		{0xbf, 3 | 10<<4, 0, 0},      // r3 = r10
+		{0x07, 3, 0, -8},             // r3 -= 8
+		{0xb7, 4, 0, 2},              // r4 = 2 bytes
+		{0xb7, 5, 0, 0},              // r5 = 0: no checksum update
+		{0x85, 0, 0, 9},              // bpf_skb_store_bytes
+		{0xb7, 0, 0, 0},              // out: r0 = TC_ACT_OK
+		{0x95, 0, 0, 0},              // exit
+	}
+	return loadAndPin(prog, *pin)
+}
+
+// insn is one eBPF instruction.
+type insn struct {
+	code uint8
+	regs uint8 // dst | src<<4
+	off  int16
+	imm  int32
+}
+
+// loadAndPin loads prog as a tc (SCHED_CLS) program and pins it at pin,
+// for tc to attach with "bpf object-pinned".
+func loadAndPin(prog []insn, pin string) error {
 	license := []byte("GPL\x00")
 	logBuf := make([]byte, 4096)
 	var attr [128]byte
@@ -122,12 +176,12 @@ func vlan(args []string) error {
 	if errno != 0 {
 		return fmt.Errorf("BPF_PROG_LOAD: %v: %s", errno, cstr(logBuf))
 	}
-	path := append([]byte(*pin), 0)
+	path := append([]byte(pin), 0)
 	var pattr [16]byte
 	le.PutUint64(pattr[0:], uint64(uintptr(unsafe.Pointer(&path[0]))))
 	le.PutUint32(pattr[8:], uint32(fd))
 	if _, _, errno := syscall.Syscall(321, 6 /* BPF_OBJ_PIN */, uintptr(unsafe.Pointer(&pattr[0])), uintptr(len(pattr))); errno != 0 {
-		return fmt.Errorf("BPF_OBJ_PIN %s: %v", *pin, errno)
+		return fmt.Errorf("BPF_OBJ_PIN %s: %v", pin, errno)
 	}
 	return nil
 }
