@@ -13,6 +13,11 @@ const AttemptBytes = int(unsafe.Sizeof(attemptState{})) + tableSlotBytes
 // grows (to MaxEvents) only for attempts that went on.
 const initialEvents = 4
 
+// keptEvents is the most room for evidence a record given back keeps for
+// the next attempt: what nearly every attempt needs (a handshake, a
+// request and its reply, the closes).
+const keptEvents = 16
+
 // tableSlotBytes is a slot of the connection table at its highest load
 // (3/4).
 const tableSlotBytes = int(unsafe.Sizeof(connSlot{})) * 4 / 3

@@ -954,6 +954,13 @@ func (t *Tracker) handOn(a *attemptState, end time.Time, why EndReason) {
 		t.dns.freeAnswers = append(t.dns.freeAnswers, out.DNS)
 		out.DNS = nil
 	}
+	if cap(out.Events) > keptEvents {
+		// The records handed on and given back circulate (a batch of them
+		// in flight at once): each would keep the room of the longest
+		// attempt it ever held, growing a run's memory with its oddest
+		// attempts. One that long gets its room afresh.
+		out.Events = nil
+	}
 	t.free = append(t.free, out) // fill sets every field
 }
 
