@@ -20,8 +20,8 @@ import (
 // keeps a run's peak the same whatever the capture's length, as long as
 // what is live stays below it; a headroom suits what holds more (the
 // join). Collections then come as often as allocations fill the room,
-// between a quarter of GOGC's pace (a large live heap) and eight times it
-// (a small one).
+// between an eighth of GOGC's pace (live near the budget), a quarter (a
+// large live heap) and eight times it (a small one).
 type gcPace struct {
 	base, set        int // GOGC as configured, and as set; base 0: collection is off
 	budget, headroom uint64
@@ -71,7 +71,7 @@ const heapMinimum = 4 << 20
 
 // gcPercent is the GOGC that lets a heap of live bytes grow to budget or
 // by headroom, whichever is more (the room scaled as base, the GOGC
-// configured, is), between base/4 and 8*base.
+// configured, is), between base/4 (base/8 near the budget) and 8*base.
 func gcPercent(base int, live, budget, headroom uint64) int {
 	// The runtime's goal is never below the heap minimum, scaled as GOGC
 	// is: while little is live (nothing yet, or a collection forced early
@@ -81,7 +81,18 @@ func gcPercent(base int, live, budget, headroom uint64) int {
 		return int(atMinimum)
 	}
 	room := max(budget, live+headroom) - live
-	return int(min(atMinimum, max(uint64(base/4), uint64(base)*room/live)))
+	// The least room: a quarter of what is live, an eighth while what is
+	// live stays within twice the budget. A long capture's window of
+	// attempts in progress lives near the budget: at a quarter its heap
+	// would grow past it, and the run's peak with the capture's length
+	// (a 2 GB capture's by 2.5 MB, for some 20 more collections of about
+	// 3 ms); a SYN flood far beyond it keeps the quarter, its collections
+	// costing more.
+	least := uint64(base / 4)
+	if budget > 0 && live <= 2*budget {
+		least = uint64(base / 8)
+	}
+	return int(min(atMinimum, max(least, uint64(base)*room/live)))
 }
 
 // restore sets the pace back to GOGC.

@@ -27,7 +27,9 @@ func TestGCPercent(t *testing.T) {
 		{100, mb / 4, 24 * mb, 0, 600},  // little live (a collection forced early): the minimum, scaled, at the budget
 		{100, 6 * mb, 24 * mb, 0, 300},  // up to the budget
 		{100, 16 * mb, 24 * mb, 0, 50},  // a window of attempts: still up to it
-		{100, 22 * mb, 24 * mb, 0, 25},  // near it: a quarter more than live at least
+		{100, 22 * mb, 24 * mb, 0, 12},  // near it: an eighth more than live at least
+		{100, 44 * mb, 24 * mb, 0, 12},  // up to twice it
+		{100, 49 * mb, 24 * mb, 0, 25},  // beyond: a quarter
 		{100, 64 * mb, 24 * mb, 0, 25},  // a SYN flood beyond it: as with a large headroom
 		{200, 16 * mb, 24 * mb, 0, 100}, // twice the room for twice GOGC
 		{100, 16 * mb, 24 * mb, 16 * mb, 100},
