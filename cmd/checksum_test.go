@@ -64,6 +64,13 @@ func TestDamagedChecksum(t *testing.T) {
 				if w.cause != "" && !strings.Contains(r["explanation"].(string), "each with a wrong TCP checksum") {
 					t.Errorf("want the damage named: %s", desc)
 				}
+				// The evidence names the damaged segments as they arrived.
+				damaged := map[string]string{"81": "SYN-ACK (wrong checksum)", "82": "SYN (wrong checksum)"}[port]
+				if marked := slices.ContainsFunc(r["evidence"].([]any), func(e any) bool {
+					return e.(map[string]any)["what"] == damaged
+				}); marked != (w.cause != "") {
+					t.Errorf("%q among the evidence: %v, want %v: %s", damaged, marked, w.cause != "", desc)
+				}
 			})
 			if n != 3 {
 				t.Errorf("%d attempts, want 3", n)

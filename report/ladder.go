@@ -223,6 +223,9 @@ func (l *ladder) labels(row *ladderRow) []string {
 		e = row.s
 	}
 	what := l.txt(e.What)
+	if from != nil && len(to.What) > len(from.What) && strings.HasPrefix(to.What, from.What) {
+		what = l.txt(to.What) // the receiver's says more: how it arrived (damaged)
+	}
 	if e.Len > 0 {
 		what += fmt.Sprintf(" len %d", e.Len)
 	}

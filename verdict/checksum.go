@@ -1,6 +1,7 @@
 package verdict
 
 import (
+	"strings"
 	"time"
 
 	"github.com/synpath/synpath/flows"
@@ -60,4 +61,33 @@ func judgeBothDamaged(s *flows.Attempt, r *Result, waited time.Duration, lost lo
 		str("): its stack discards such a segment as damaged, so it never answered").waited(waited).lostSYNs(lost).
 		str(". They were damaged after they left the client's capture point: on the way (a faulty link or NIC, a middlebox rewriting them without fixing the checksum), or by the client's NIC (checksum offload).")
 	r.Candidates = append(r.Candidates[:0], OutboundPath, Client)
+}
+
+// damagedNote marks the evidence of a segment that arrived damaged.
+const damagedNote = " (wrong checksum)"
+
+// markDamaged labels, in the evidence of side's capture, the handshake
+// segments it received damaged, when every one was: the SYN-ACKs at the
+// client, the SYNs at the server. Only those it received: its own are as
+// its stack or NIC left them.
+func markDamaged(ev []Evidence, a *flows.Attempt, side Vantage) {
+	what, fromClient := "SYN-ACK", false
+	switch {
+	case side != VantageServer && synACKsDamaged(a):
+	case side == VantageServer && synsDamaged(a):
+		what, fromClient = "SYN", true
+	default:
+		return
+	}
+	for i := range ev {
+		if x := &ev[i]; x.Side == side && x.FromClient == fromClient && x.What == what {
+			x.What = what + damagedNote
+		}
+	}
+}
+
+// sameKind reports whether two pieces of evidence are the same kind of
+// packet, one of them perhaps marked damaged on arrival.
+func sameKind(a, b string) bool {
+	return strings.TrimSuffix(a, damagedNote) == strings.TrimSuffix(b, damagedNote)
 }

@@ -882,6 +882,9 @@ func judgeBoth(r *Result, js *joinScratch, c, s *flows.Attempt, v *joinView) {
 	causes(s, r, r.w)
 	retold(r)
 	js.pairEvidence(r, s, v.off)
+	if r.Cause == CauseBadChecksum {
+		markDamaged(r.Evidence, s, VantageServer)
+	}
 }
 
 // lostSYNs counts the SYNs sent while the server capture ran (covered)
@@ -1187,7 +1190,7 @@ func (js *joinScratch) pairEvidence(r *Result, s *flows.Attempt, off ClockOffset
 		}
 		for j := lo; j < hi; j++ {
 			rcv := &all[j]
-			if rcv.Pair >= 0 || rcv.What != snd.What || rcv.FromClient != snd.FromClient {
+			if rcv.Pair >= 0 || !sameKind(rcv.What, snd.What) || rcv.FromClient != snd.FromClient {
 				continue
 			}
 			d := rcv.At.Sub(snd.At)

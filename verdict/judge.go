@@ -125,6 +125,9 @@ func JudgeInto(r *Result, a *flows.Attempt, v Vantage, cfg Config) {
 	}
 	// ICMP errors are named at the end, in the one string.
 	r.Evidence = appendEvidence(ev, events, v, "")
+	if r.Cause == CauseBadChecksum {
+		markDamaged(r.Evidence, a, v)
+	}
 	if len(r.Candidates) == 0 && r.Where != None && r.Where != Unknown {
 		r.Candidates = append(r.Candidates, r.Where)
 	}
