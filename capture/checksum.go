@@ -1,7 +1,8 @@
 package capture
 
-// badSum reports whether the TCP segment seg, captured whole, carries a
-// wrong checksum, given the IP header ip it came in (IPv4 if v4): its
+// checkSum reports whether the TCP segment seg, captured whole, carries a
+// wrong checksum (bad), or a right one (good), given the IP header ip it
+// came in (IPv4 if v4); neither when offload left it unfinished. A wrong one: its
 // receiver's stack discards such a segment (Linux counts it in
 // TcpInCsumErrors) as if it never came. Only the handshake's segments are
 // checked (SYN, SYN-ACK, RST): few, and small.
@@ -13,25 +14,28 @@ package capture
 // pseudo-header's sum there (CHECKSUM_PARTIAL), which is told here from
 // damage: a segment whose field holds that sum, or zero, is not called
 // bad.
-func badSum(ip, seg []byte, v4 bool) bool {
+func checkSum(ip, seg []byte, v4 bool) (bad, good bool) {
 	var pseudo uint32
 	if v4 {
 		if len(ip) < 20 {
-			return false
+			return false, false
 		}
 		pseudo = sum16(ip[12:20], 0)
 	} else {
 		if len(ip) < 40 {
-			return false
+			return false, false
 		}
 		pseudo = sum16(ip[8:40], 0)
 	}
 	pseudo += uint32(protoTCP) + uint32(len(seg))>>16 + uint32(len(seg))&0xffff
+	if fold(sum16(seg, pseudo)) == 0xffff {
+		return false, true
+	}
 	field := uint16(seg[16])<<8 | uint16(seg[17])
 	if field == 0 || field == fold(pseudo) || field == ^fold(pseudo) {
-		return false
+		return false, false
 	}
-	return fold(sum16(seg, pseudo)) != 0xffff
+	return true, false
 }
 
 // sum16 adds b's big-endian 16-bit words to s (one's complement, carries

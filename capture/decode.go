@@ -297,7 +297,7 @@ func (d *decoder) ip(p *Packet, et uint16, b []byte, cut bool) (uint16, []byte, 
 		p.PayloadLen = uint32(decl - hl)
 		tcp(p, l4)
 		if p.Flags&(FlagSYN|FlagRST) != 0 && len(l4) == decl {
-			p.BadSum = badSum(b, l4, et == etherIPv4)
+			p.BadSum, p.GoodSum = checkSum(b, l4, et == etherIPv4)
 		}
 		if len(l4) > hl && p.PayloadLen > 0 {
 			if p.Src.Port() == portDNS || p.Dst.Port() == portDNS {

@@ -16,6 +16,9 @@ func want(s seg) Packet {
 	if s.flags.Has(FlagSYN) {
 		p.Opts = synOpts
 	}
+	// The segments are built with their checksums computed: a handshake
+	// segment's is checked, and right.
+	p.GoodSum = s.flags&(FlagSYN|FlagRST) != 0
 	return p
 }
 
@@ -127,6 +130,7 @@ func TestDecode(t *testing.T) {
 
 		{"snaplen 64 syn", linkEthernet, eth(s4.ip())[:64], true, classTCP, with(want(s4), func(p *Packet) {
 			p.Opts = TCPOptions{MSS: 1460, SACKPerm: true, WScale: -1, Cut: true}
+			p.GoodSum = false // cut: not checked
 		})},
 		{"snaplen 64 data", linkEthernet, eth(data4.ip())[:64], true, classTCP, want(data4)},
 		{"tcp cut at 16", linkEthernet, eth(data4.ip())[:14+20+16], true, classTCP, want(data4)},
@@ -134,6 +138,7 @@ func TestDecode(t *testing.T) {
 		{"tcp cut at 10", linkEthernet, eth(data4.ip())[:14+20+10], true, classTruncated, Packet{}},
 		{"v6 tcp cut at 14", linkEthernet, eth(s6.ip())[:14+40+14], true, classTCP, with(want(s6), func(p *Packet) {
 			p.Window, p.Opts = 0, TCPOptions{WScale: -1}
+			p.GoodSum = false
 		})},
 		{"ip cut", linkEthernet, eth(s4.ip())[:14+12], true, classTruncated, Packet{}},
 		{"ethernet cut", linkEthernet, eth(s4.ip())[:10], true, classTruncated, Packet{}},

@@ -140,9 +140,10 @@ type Packet struct {
 	PayloadLen uint32
 	Window     uint16
 	// BadSum is set on a SYN, SYN-ACK or RST captured whole whose TCP
-	// checksum is wrong, and not as checksum offload leaves it (checkSum):
-	// its receiver's stack discards it.
-	BadSum bool
+	// checksum is wrong, and not as checksum offload leaves it (badSum):
+	// its receiver's stack discards it. GoodSum is set on one whose
+	// checksum is right: the capture records checksums as computed.
+	BadSum, GoodSum bool
 	// Tunnel is the virtual network the segment was carried in, when its
 	// encapsulation names one (VXLAN, Geneve, keyed GRE): two tenants may
 	// use the same inner addresses. Zero for plain traffic and for

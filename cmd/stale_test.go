@@ -104,18 +104,38 @@ func TestStaleConnection(t *testing.T) {
 		})
 	}
 	client, server = filepath.Join(dir, "timewait-client.pcap"), filepath.Join(dir, "timewait-server.pcap")
+	whole, wholeServer := filepath.Join(dir, "timewait-whole-client.pcap"), filepath.Join(dir, "timewait-whole-server.pcap")
 	for _, tc := range []struct {
-		name string
-		args []string
+		name     string
+		args     []string
+		earlier  int // attempts before the stale one: the earlier connection, if captured
+		timeWait bool
 		want
 	}{
-		{"TIME_WAIT, client capture", []string{client}, want{"timeout", "unknown", "", []string{"outbound-path", "server"}, "the RST did not end it"}},
-		{"TIME_WAIT, server capture", []string{server}, want{"timeout", "server", "proven", []string{"server"}, "it did not take the RST"}},
-		{"TIME_WAIT, joined", []string{"--client", client, "--server", server}, want{"timeout", "server", "proven", []string{"server"}, "reached the server"}},
+		{"TIME_WAIT, client capture", []string{client}, 0, false, want{"timeout", "unknown", "", []string{"outbound-path", "server"}, "the RST did not end it"}},
+		{"TIME_WAIT, server capture", []string{server}, 0, false, want{"timeout", "server", "proven", []string{"server"}, "it did not take the RST"}},
+		{"TIME_WAIT, joined", []string{"--client", client, "--server", server}, 0, false, want{"timeout", "server", "proven", []string{"server"}, "reached the server"}},
+		// Captured from before the earlier connection: the server closed it
+		// first, so it is named TIME_WAIT's. Its ACK is a little past the
+		// new SYN (2 MB were sent), where data would say the handshake
+		// completed unseen.
+		{"TIME_WAIT whole, client capture", []string{whole}, 1, true, want{"timeout", "unknown", "", []string{"outbound-path", "server"}, "the RST did not end it"}},
+		{"TIME_WAIT whole, server capture", []string{wholeServer}, 1, true, want{"timeout", "server", "proven", []string{"server"}, "it did not take the RST"}},
+		{"TIME_WAIT whole, joined", []string{"--client", whole, "--server", wholeServer}, 1, true, want{"timeout", "server", "proven", []string{"server"}, "reached the server"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, stdout, _ := runMain(append([]string{"analyze", "--format", "json"}, tc.args...)...)
+			seen := 0
 			n := eachAttempt(t, stdout, tc.args[len(tc.args)-1], func(r map[string]any, _, desc string) {
+				if seen++; seen <= tc.earlier {
+					if r["verdict"] != "established" {
+						t.Errorf("the earlier connection: want established: %s", desc)
+					}
+					return
+				}
+				if inTimeWait := strings.Contains(r["explanation"].(string), "holds in TIME_WAIT: this capture shows the server closing that connection first"); inTimeWait != tc.timeWait {
+					t.Errorf("TIME_WAIT named: %v, want %v: %s", inTimeWait, tc.timeWait, desc)
+				}
 				if r["verdict"] != tc.verdict || r["where"] != tc.where || r["where_confidence"] != tc.confidence ||
 					!slices.Equal(anyStrings(r["candidates"]), tc.candidates) || r["cause"] != "stale-connection" {
 					t.Errorf("want %s/%s (%s) among %v, stale-connection: %s", tc.verdict, tc.where, tc.confidence, tc.candidates, desc)
@@ -124,8 +144,8 @@ func TestStaleConnection(t *testing.T) {
 					t.Errorf("want %q in the words: %s", tc.words, desc)
 				}
 			})
-			if n != 1 {
-				t.Errorf("%d attempts, want 1: the earlier connection, its SYN not captured, is none", n)
+			if n != 1+tc.earlier {
+				t.Errorf("%d attempts, want %d (the earlier connection is one only where its SYN was captured)", n, 1+tc.earlier)
 			}
 		})
 	}

@@ -267,13 +267,30 @@ type Attempt struct {
 	StaleACKs, StaleResets uint32
 	// BadSumSYNs and BadSumSYNACKs count the SYNs and SYN-ACKs that
 	// carried a wrong TCP checksum (capture.Packet.BadSum): their receiver
-	// discards them. SumsUntrusted says the capture showed a segment with
-	// one taken by its receiver (answered, acknowledged), so that its
-	// checksums are not the wire's (an offload the capture point sees
-	// before), as far as it had been read.
+	// discards them. SumsUntrusted says the capture's checksums cannot be
+	// taken for the wire's, as far as it had been read: it showed a segment
+	// with a wrong one taken by its receiver (answered, acknowledged: an
+	// offload the capture point sees before), or none with a right one (a
+	// capture whose every checksum is wrong proves nothing by any).
 	BadSumSYNs, BadSumSYNACKs uint32
 	SumsUntrusted             bool
+	// Earlier is what the capture showed of the connection that used the
+	// attempt's ports before it (port reuse), as the new SYN came.
+	Earlier Earlier
 }
+
+// Earlier says how the connection that used an attempt's ports before it
+// ended, as far as the capture showed when the attempt's SYN came: the
+// state the server may still hold it in.
+type Earlier uint8
+
+const (
+	EarlierNone         Earlier = iota // no earlier connection on these ports in the capture
+	EarlierOpen                        // one never closed nor reset
+	EarlierServerClosed                // one the server closed first: it holds it in TIME_WAIT
+	EarlierClientClosed                // one the client closed first
+	EarlierReset                       // one reset
+)
 
 // Established reports whether the client completed the handshake.
 func (a *Attempt) Established() bool { return a.ACK.Count > 0 || a.ACKInferred }

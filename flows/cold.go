@@ -152,6 +152,7 @@ func (t *Tracker) freeze(scratch []byte, a *attemptState) (b []byte, ok bool) {
 	e.u(uint64(a.StaleResets))
 	e.u(uint64(a.BadSumSYNs))
 	e.u(uint64(a.BadSumSYNACKs))
+	e.u(uint64(a.Earlier))
 	if !e.ok {
 		return scratch[:0], false
 	}
@@ -257,6 +258,7 @@ func (t *Tracker) thaw(a *attemptState, b []byte) error {
 	a.StaleResets = uint32(d.u())
 	a.BadSumSYNs = uint32(d.u())
 	a.BadSumSYNACKs = uint32(d.u())
+	a.Earlier = Earlier(d.u())
 	if d.err != nil || len(d.b) != 0 {
 		return errCold
 	}

@@ -75,6 +75,7 @@ type attemptState struct {
 	staleAck                  uint32
 	StaleACKs, StaleResets    uint32
 	BadSumSYNs, BadSumSYNACKs uint32
+	Earlier                   Earlier
 }
 
 // inlineEvents is how many events an attempt holds in its record: most
@@ -371,7 +372,8 @@ func (t *Tracker) fill(a *Attempt, s *attemptState, end time.Time, why EndReason
 	a.EventsDropped, a.Duplicates, a.Echoes = s.EventsDropped, s.Duplicates, s.Echoes
 	a.AnsweredFrom, a.AnsweredFromCount = s.answeredFrom, s.answeredFromCount
 	a.StaleACKs, a.StaleResets = s.StaleACKs, s.StaleResets
-	a.BadSumSYNs, a.BadSumSYNACKs, a.SumsUntrusted = s.BadSumSYNs, s.BadSumSYNACKs, t.sumsLie
+	a.BadSumSYNs, a.BadSumSYNACKs, a.SumsUntrusted = s.BadSumSYNs, s.BadSumSYNACKs, t.sumsLie || !t.sumsRight
+	a.Earlier = s.Earlier
 	if f := &s.fallback; f.synack != 0 {
 		a.Fallback.Server = f.server
 		a.Fallback.FirstSYN, a.Fallback.SYNACK = t.timeOf(f.syn), t.timeOf(f.synack)

@@ -55,6 +55,8 @@ const (
 	ctlFINFirst    = 1 << 1 // a tomb saw a FIN from the first endpoint
 	ctlFINSecond   = 1 << 2 // … from the second
 	ctlFrozen      = 1 << 3 // the attempt is packed: isn holds its index
+	ctlReset       = 1 << 4 // a tomb's connection was reset
+	ctlServerFIN1  = 1 << 5 // a tomb's server sent its FIN before the client did
 	ctlFlags       = 0xff
 	ctlHashMask    = (ctlUsed - 1) &^ ctlFlags
 )

@@ -189,8 +189,10 @@ type Tracker struct {
 	jumps                        TimeJump
 	counts                       Counts
 	// sumsLie: a segment the capture shows with a wrong checksum was taken
-	// by its receiver (Attempt.SumsUntrusted).
-	sumsLie bool
+	// by its receiver; sumsRight: it showed one with a right checksum.
+	// Its wrong checksums are trusted only with the second and without the
+	// first (Attempt.SumsUntrusted).
+	sumsLie, sumsRight bool
 }
 
 // Capture time jumps: clocks get stepped, files are merged out of order,
@@ -356,7 +358,11 @@ func (t *Tracker) Observe(p *capture.Packet) {
 		t.observeDNS(p) // and the segment goes on as any other
 	}
 	isSYN := p.Flags.BareSYN()
+	if p.GoodSum {
+		t.sumsRight = true
+	}
 	a, tomb, fromClient := t.lookup(p)
+	earlier := EarlierNone
 	if tomb >= 0 {
 		if s := &t.conns.slots[tomb]; !isSYN || !fromClient || p.Seq == s.isn {
 			t.straggle(s, p, fromClient)
@@ -364,11 +370,12 @@ func (t *Tracker) Observe(p *capture.Packet) {
 		}
 		// A new ISN on the 4-tuple: port reuse.
 		t.counts.PortReuse++
+		earlier = earlierOfTomb(t.conns.slots[tomb].ctl)
 		t.conns.remove(tomb)
 	}
 	switch {
 	case a == nil && isSYN:
-		t.start(p)
+		t.start(p).Earlier = earlier
 	case a == nil:
 		t.stray(p)
 	case a.duplicate(p, t.pktNS, fromClient, t.counts.Duplicates > 0):
@@ -401,12 +408,46 @@ func (t *Tracker) straggle(s *connSlot, p *capture.Packet, fromClient bool) {
 		t.fillGap(&s.key, p, fromClient)
 	}
 	if p.Flags.Has(capture.FlagFIN) {
+		clientFIN := uint32(ctlFINFirst) << (s.ctl&ctlClientFirst ^ 1)
+		if !fromClient && s.ctl&clientFIN == 0 {
+			s.ctl |= ctlServerFIN1
+		}
 		if fromClient == (s.ctl&ctlClientFirst != 0) {
 			s.ctl |= ctlFINFirst
 		} else {
 			s.ctl |= ctlFINSecond
 		}
 	}
+	if p.Flags.Has(capture.FlagRST) {
+		s.ctl |= ctlReset
+	}
+}
+
+// earlier is how a's connection stood, as the next on its ports began.
+// (Stamps of plain times order as the times do.)
+func (a *attemptState) earlier() Earlier {
+	switch {
+	case a.ClientRST.Count+a.ServerRST.Count > 0:
+		return EarlierReset
+	case a.ServerFIN.Count > 0 && (a.ClientFIN.Count == 0 || a.ServerFIN.First < a.ClientFIN.First):
+		return EarlierServerClosed
+	case a.ClientFIN.Count > 0:
+		return EarlierClientClosed
+	}
+	return EarlierOpen
+}
+
+// earlierOfTomb is earlier for a tomb's connection.
+func earlierOfTomb(ctl uint32) Earlier {
+	switch {
+	case ctl&ctlReset != 0:
+		return EarlierReset
+	case ctl&ctlServerFIN1 != 0:
+		return EarlierServerClosed
+	case ctl&(ctlFINFirst|ctlFINSecond) != 0:
+		return EarlierClientClosed
+	}
+	return EarlierOpen
 }
 
 // missedSYNACK notes that a client completed a handshake with server,
@@ -474,6 +515,12 @@ func (t *Tracker) entombIfHandedOn(a *attemptState) {
 	}
 	s := &t.conns.slots[t.slotOf(a)]
 	s.att, s.isn, s.last = noState, a.ISN, a.lastSec
+	switch a.earlier() {
+	case EarlierReset:
+		s.ctl |= ctlReset
+	case EarlierServerClosed:
+		s.ctl |= ctlServerFIN1
+	}
 	if a.ClientFIN.Count > 0 {
 		s.ctl |= ctlFINFirst << (s.ctl&ctlClientFirst ^ 1)
 	}
@@ -612,8 +659,11 @@ func (t *Tracker) fromClient(a *attemptState, p *capture.Packet) *attemptState {
 		if p.Seq != a.ISN {
 			// A new ISN on the same 4-tuple is a new attempt (port reuse).
 			t.counts.PortReuse++
+			earlier := a.earlier()
 			t.drop(a, p.TS, EndReplaced)
-			return t.start(p)
+			n := t.start(p)
+			n.Earlier = earlier
+			return n
 		}
 		a.noteEcho(a.SYN.TTL, p.TTL)
 		a.resume() // a SYN after a RST: the client did not take the RST
@@ -787,11 +837,15 @@ func (t *Tracker) staleAnswer(a *attemptState, p *capture.Packet) bool {
 	if a.SYNACK.Count > 0 || a.Established() || !p.Flags.Has(capture.FlagACK) || a.acksSYN(p.Ack) {
 		return false
 	}
-	// Just past the SYN it acknowledges the client's data, which the
-	// capture missed with its ACK (ACKInferred). Behind the SYN, or far
-	// past it (an unrelated connection's numbers fall there but for 1 in
-	// 2^32/staleFar), it is another connection's.
-	if next := a.ISN + 1 + a.SYNData; seqAfter(p.Ack, next) && p.Ack-next <= staleFar {
+	// Data just past the SYN acknowledges the client's data, which the
+	// capture missed with its ACK (ACKInferred): only a connection the
+	// server took sends data. A bare ACK there is another connection's as
+	// likely: TIME_WAIT answers a SYN numbered behind what the client sent
+	// on the connection before with that connection's ACK, a little past
+	// the new SYN. What the client does next tells (its RST to it, or its
+	// SYN resent); a handshake that went on unseen shows in the client's
+	// next segments, which complete it.
+	if next := a.ISN + 1 + a.SYNData; p.PayloadLen > 0 && seqAfter(p.Ack, next) && p.Ack-next <= staleFar {
 		return false
 	}
 	a.staleAck = p.Ack
@@ -800,8 +854,8 @@ func (t *Tracker) staleAnswer(a *attemptState, p *capture.Packet) bool {
 	return true
 }
 
-// staleFar: a server's ACK at most this far past the SYN (16 MiB) may
-// acknowledge data of the client's that the capture missed.
+// staleFar: a server's data acknowledging at most this far past the SYN
+// (16 MiB) may acknowledge data of the client's that the capture missed.
 const staleFar = 1 << 24
 
 func (t *Tracker) observeICMP(p *capture.Packet) *attemptState {

@@ -14,11 +14,13 @@ import (
 // checksum, which its stack discards, are no proof that the client host
 // ignored them; SYNs that reached the server so, none that the server
 // dropped them. Made to fool it: one good SYN-ACK among damaged ones (the
-// client ignored that one itself), and a capture whose damaged-looking
+// client ignored that one itself), a capture whose damaged-looking
 // segments were taken anyway (its checksums are not the wire's: an
-// offload), where the old proofs stand.
+// offload), and one that shows no right checksum at all (a capture whose
+// every checksum is wrong proves nothing by one): the old proofs stand.
 func TestDamagedChecksum(t *testing.T) {
 	damaged := func(p capture.Packet) capture.Packet { p.BadSum = true; return p }
+	right := func(p capture.Packet) capture.Packet { p.GoodSum = true; return p }
 	for _, tc := range []struct {
 		name       string
 		atServer   bool
@@ -27,21 +29,24 @@ func TestDamagedChecksum(t *testing.T) {
 		candidates []verdict.Place
 		cause      verdict.Cause
 	}{
-		{"client: every SYN-ACK damaged", false, func(c, _ *pkttest.Conn) []capture.Packet {
-			return []capture.Packet{c.SYN(0), damaged(c.SYNACK(ms)), c.SYN(s), damaged(c.SYNACK(ms)), c.SYN(2 * s), damaged(c.SYNACK(ms)), c.Idle(2 * s)}
+		{"client: every SYN-ACK damaged", false, func(c, other *pkttest.Conn) []capture.Packet {
+			return []capture.Packet{right(other.SYN(0)), right(other.SYNACK(ms)), c.SYN(0), damaged(c.SYNACK(ms)), c.SYN(s), damaged(c.SYNACK(ms)), c.SYN(2 * s), damaged(c.SYNACK(ms)), c.Idle(2 * s)}
 		}, verdict.Unknown, []verdict.Place{verdict.ReturnPath, verdict.Server}, verdict.CauseBadChecksum},
 		{"client: one SYN-ACK intact", false, func(c, _ *pkttest.Conn) []capture.Packet {
 			return []capture.Packet{c.SYN(0), damaged(c.SYNACK(ms)), c.SYN(s), c.SYNACK(ms), c.SYN(2 * s), c.Idle(2 * s)}
 		}, verdict.Client, []verdict.Place{verdict.Client}, ""},
 		{"client: the capture's checksums lie", false, func(c, other *pkttest.Conn) []capture.Packet {
-			return []capture.Packet{other.SYN(0), damaged(other.SYNACK(ms)), other.ACK(ms),
+			return []capture.Packet{right(other.SYN(0)), damaged(other.SYNACK(ms)), other.ACK(ms),
 				c.SYN(0), damaged(c.SYNACK(ms)), c.SYN(s), damaged(c.SYNACK(ms)), c.SYN(2 * s), c.Idle(2 * s)}
 		}, verdict.Client, []verdict.Place{verdict.Client}, ""},
-		{"server: every SYN damaged", true, func(c, _ *pkttest.Conn) []capture.Packet {
-			return []capture.Packet{damaged(c.SYN(0)), damaged(c.SYN(s)), damaged(c.SYN(2 * s)), c.Idle(2 * s)}
+		{"client: no right checksum anywhere", false, func(c, _ *pkttest.Conn) []capture.Packet {
+			return []capture.Packet{c.SYN(0), damaged(c.SYNACK(ms)), c.SYN(s), damaged(c.SYNACK(ms)), c.SYN(2 * s), damaged(c.SYNACK(ms)), c.Idle(2 * s)}
+		}, verdict.Client, []verdict.Place{verdict.Client}, ""},
+		{"server: every SYN damaged", true, func(c, other *pkttest.Conn) []capture.Packet {
+			return []capture.Packet{right(other.SYN(0)), damaged(c.SYN(0)), damaged(c.SYN(s)), damaged(c.SYN(2 * s)), c.Idle(2 * s)}
 		}, verdict.Unknown, []verdict.Place{verdict.OutboundPath, verdict.Client}, verdict.CauseBadChecksum},
 		{"server: the capture's checksums lie", true, func(c, other *pkttest.Conn) []capture.Packet {
-			return []capture.Packet{damaged(other.SYN(0)), other.SYNACK(ms),
+			return []capture.Packet{damaged(other.SYN(0)), right(other.SYNACK(ms)),
 				damaged(c.SYN(0)), damaged(c.SYN(s)), damaged(c.SYN(2 * s)), c.Idle(2 * s)}
 		}, verdict.Server, []verdict.Place{verdict.Server}, ""},
 	} {

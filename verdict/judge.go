@@ -928,8 +928,9 @@ func compareRST(t *text, rst flows.Seen, refTTL uint8, refID uint16, refWhat []b
 // is the result's, from the last SYN to the SYN-ACK.
 func (t *text) handshakeNote(a *flows.Attempt, v Vantage, rtt time.Duration) *text {
 	switch {
-	case a.StaleACKs > 0:
-		// The first SYNs were answered, for an earlier connection.
+	case a.StaleResets > 0:
+		// The first SYNs were answered, for an earlier connection: the
+		// client's RST to that connection's ACK proves it.
 		t.str("The handshake completed after ").count(a.SYN.Count, "SYN").str(": the server").staleAnswers(a, true).str("; the client's RST (").frame(a, flows.EvStaleRST).
 			str(") ended that connection, and the next SYN was answered")
 	case v != VantageServer && a.SYN.Count > 1:

@@ -73,6 +73,15 @@ func (t *text) staleAnswers(a *flows.Attempt, held bool) *text {
 	} else {
 		t.str("holds")
 	}
+	switch a.Earlier {
+	case flows.EarlierServerClosed:
+		// The capture shows the server's FIN first: the server is the
+		// side that waits in TIME_WAIT, and a SYN behind what it last
+		// got draws that state's ACK.
+		return t.str(" in TIME_WAIT: this capture shows the server closing that connection first, and a new SYN numbered behind what the client sent on it draws TIME_WAIT's ACK (no timestamps to tell them apart, or a client reusing the ports within a second of a large upload)")
+	case flows.EarlierOpen:
+		return t.str(" open: this capture shows that connection on these ports never closed nor reset, so the client dropped it without the server learning (a reboot, a lost RST or FIN), or a NAT gave these ports to another host")
+	}
 	return t.str(": open, the client having closed or forgotten it without the server learning it (a reboot, a lost RST), or in TIME_WAIT after the server closed it; or a NAT gave these ports to another host")
 }
 

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Makes client.pcap and server.pcap, timewait-client.pcap and
-# timewait-server.pcap: bash make.sh OUTDIR (root; tcpdump, iptables,
+# timewait-server.pcap, timewait-whole-client.pcap and
+# timewait-whole-server.pcap: bash make.sh OUTDIR (root; tcpdump, iptables,
 # python3). TestStaleConnection reads them.
 # The server holds connections the client has forgotten: the client
 # connects from ports 40001-40003, sends a request, and closes each with a
@@ -102,5 +103,41 @@ rm -f $OUT/.uploaded
 ip netns exec $C tcpdump -i eth0 -n -w $OUT/timewait-client.pcap -U tcp 2>/dev/null & T1=$!
 ip netns exec $S tcpdump -i eth0 -n -w $OUT/timewait-server.pcap -U tcp 2>/dev/null & T2=$!
 wait $CLI; sleep 1
+uncapture; kill $SRV 2>/dev/null
+untopo $C $R $S
+
+# The timewait-whole- pair: the same from port 40011, captured from before
+# the earlier connection (2 MB uploaded, the ports reused at once; the
+# capture keeps 64 bytes a packet), so that it shows the server closing
+# that connection first.
+topo $C $R $S
+ip netns exec $C sysctl -qw net.ipv4.tcp_syn_retries=3 net.ipv4.tcp_syn_linear_timeouts=0 net.ipv4.tcp_timestamps=0 2>/dev/null
+ip netns exec $S sysctl -qw net.ipv4.tcp_rfc1337=1
+ip netns exec $S python3 -c "
+import socket
+s=socket.socket(); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1); s.bind(('203.0.113.5',80)); s.listen(16)
+while True:
+    c,_=s.accept(); n=0
+    while n < 2<<20:
+        d=c.recv(1<<20)
+        if not d: break
+        n+=len(d)
+    c.sendall(b'ok'); c.close()
+" & SRV=$!
+sleep 0.5
+ip netns exec $C tcpdump -i eth0 -n -s 64 -w $OUT/timewait-whole-client.pcap -U tcp 2>/dev/null & T1=$!
+ip netns exec $S tcpdump -i eth0 -n -s 64 -w $OUT/timewait-whole-server.pcap -U tcp 2>/dev/null & T2=$!
+sleep 1
+ip netns exec $C python3 -c "
+import socket,time
+s=socket.socket(); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1); s.bind(('198.51.100.10',40011))
+s.connect(('203.0.113.5',80)); s.sendall(b'x'*(2<<20)); s.recv(10); s.close(); time.sleep(0.05)
+t=time.time()
+s=socket.socket(); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1); s.bind(('198.51.100.10',40011))
+try:
+    s.settimeout(30); s.connect(('203.0.113.5',80)); print('40011 connected', round(time.time()-t,3))
+except Exception as e: print('40011', e, round(time.time()-t,3))
+"
+sleep 1
 uncapture; kill $SRV 2>/dev/null
 untopo $C $R $S
