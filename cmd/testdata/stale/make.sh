@@ -26,6 +26,29 @@
 set -u
 C=st-c R=st-r S=st-s OUT=$1
 . "$(dirname "$0")/../topo.sh"
+# timewait SIZE MORE: the topology again, the client without TCP
+# timestamps, and a server (SRV) that reads SIZE bytes of each connection
+# (and MORE bytes after them), answers "ok" and closes first, keeping the
+# connection in TIME_WAIT, where net.ipv4.tcp_rfc1337=1 ignores RSTs.
+timewait() {
+  topo $C $R $S
+  ip netns exec $C sysctl -qw net.ipv4.tcp_syn_retries=3 net.ipv4.tcp_syn_linear_timeouts=0 net.ipv4.tcp_timestamps=0 2>/dev/null
+  ip netns exec $S sysctl -qw net.ipv4.tcp_rfc1337=1
+  ip netns exec $S python3 -c "
+import socket,sys
+size,more=int(sys.argv[1]),int(sys.argv[2])
+s=socket.socket(); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1); s.bind(('203.0.113.5',80)); s.listen(16)
+while True:
+    c,_=s.accept(); n=0
+    while n < size:
+        d=c.recv(1<<20)
+        if not d: break
+        n+=len(d)
+    if more: c.recv(more)
+    c.sendall(b'ok'); c.close()
+" "$1" "$2" & SRV=$!
+}
+
 topo $C $R $S
 ip netns exec $C sysctl -qw net.ipv4.tcp_syn_retries=3 net.ipv4.tcp_syn_linear_timeouts=0 2>/dev/null
 ip netns exec $S python3 -c "
@@ -70,20 +93,7 @@ wait $PIDS; sleep 1
 uncapture; kill $SRV 2>/dev/null
 untopo $C $R $S
 
-topo $C $R $S
-ip netns exec $C sysctl -qw net.ipv4.tcp_syn_retries=3 net.ipv4.tcp_syn_linear_timeouts=0 net.ipv4.tcp_timestamps=0 2>/dev/null
-ip netns exec $S sysctl -qw net.ipv4.tcp_rfc1337=1
-ip netns exec $S python3 -c "
-import socket
-s=socket.socket(); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1); s.bind(('203.0.113.5',80)); s.listen(16)
-while True:
-    c,_=s.accept(); n=0
-    while n < 48<<20:
-        d=c.recv(1<<20)
-        if not d: break
-        n+=len(d)
-    c.recv(1); c.sendall(b'ok'); c.close()
-" & SRV=$!
+timewait $((48<<20)) 1
 sleep 0.5
 ip netns exec $C python3 -c "
 import socket,time,subprocess,sys
@@ -110,20 +120,7 @@ untopo $C $R $S
 # the earlier connection (2 MB uploaded, the ports reused at once; the
 # capture keeps 64 bytes a packet), so that it shows the server closing
 # that connection first.
-topo $C $R $S
-ip netns exec $C sysctl -qw net.ipv4.tcp_syn_retries=3 net.ipv4.tcp_syn_linear_timeouts=0 net.ipv4.tcp_timestamps=0 2>/dev/null
-ip netns exec $S sysctl -qw net.ipv4.tcp_rfc1337=1
-ip netns exec $S python3 -c "
-import socket
-s=socket.socket(); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1); s.bind(('203.0.113.5',80)); s.listen(16)
-while True:
-    c,_=s.accept(); n=0
-    while n < 2<<20:
-        d=c.recv(1<<20)
-        if not d: break
-        n+=len(d)
-    c.sendall(b'ok'); c.close()
-" & SRV=$!
+timewait $((2<<20)) 0
 sleep 0.5
 ip netns exec $C tcpdump -i eth0 -n -s 64 -w $OUT/timewait-whole-client.pcap -U tcp 2>/dev/null & T1=$!
 ip netns exec $S tcpdump -i eth0 -n -s 64 -w $OUT/timewait-whole-server.pcap -U tcp 2>/dev/null & T2=$!
