@@ -36,8 +36,12 @@ func synsDamaged(a *flows.Attempt) bool {
 // judgeDamagedAtClient judges SYN-ACKs that reached the client damaged.
 func judgeDamagedAtClient(a *flows.Attempt, r *Result, waited time.Duration) {
 	r.Cause = CauseBadChecksum
-	r.judged(Timeout, Unknown, "").count(a.SYNACK.Count, "SYN-ACK").str(" reached the client, each with a wrong TCP checksum (").frame(a, flows.EvSYNACK).
-		str("): its stack discards such a segment as damaged").resentAfter(a).str(" (it waited at least ").dur(waited).
+	t := r.judged(Timeout, Unknown, "").count(a.SYNACK.Count, "SYN-ACK").str(" reached the client, each with a wrong TCP checksum (").frame(a, flows.EvSYNACK).
+		str("): the client's stack discards such a segment as damaged")
+	if a.SYNAfterSYNACK > 0 {
+		t.str(", so it kept resending its SYN (").times(a.SYNAfterSYNACK).str(" after the first SYN-ACK arrived)")
+	}
+	t.str(" (it waited at least ").dur(waited).
 		str(", ETIMEDOUT). They were damaged on the way back (a faulty link or NIC, a middlebox rewriting them without fixing the checksum), or left the server so (its NIC's checksum offload).")
 	r.unknownAmong(ReturnPath, Server)
 	r.Settle = "a capture on the server would tell whether they left it intact"
