@@ -106,7 +106,7 @@ func (t *Tracker) freeze(scratch []byte, a *attemptState) (b []byte, ok bool) {
 	e.u(a.ServerBytes)
 	for _, v := range [...]uint32{a.ServerSeqLo, a.ServerSeqHi, a.ServerMaxSeg, a.ServerResent, uint32(a.ServerMSS), a.ServerSent,
 		a.ClientDupACKs, a.ClientSeqLo, a.ClientSeqHi, a.ClientMaxSeg, a.ClientResent, a.ClientBytesAcked, a.ServerDupACKs,
-		a.EventsDropped, a.Duplicates, a.Echoes} {
+		a.EventsDropped, a.Duplicates, a.Echoes, a.staleAck, a.StaleACKs, a.StaleResets, a.BadSumSYNs, a.BadSumSYNACKs, uint32(a.Earlier)} {
 		e.u(uint64(v))
 	}
 	e.seen(&a.ClientFIN)
@@ -147,12 +147,6 @@ func (t *Tracker) freeze(scratch []byte, a *attemptState) (b []byte, ok bool) {
 	e.stamp(f.synack)
 	e.addrPort(a.answeredFrom)
 	e.u(uint64(a.answeredFromCount))
-	e.u(uint64(a.staleAck))
-	e.u(uint64(a.StaleACKs))
-	e.u(uint64(a.StaleResets))
-	e.u(uint64(a.BadSumSYNs))
-	e.u(uint64(a.BadSumSYNACKs))
-	e.u(uint64(a.Earlier))
 	if !e.ok {
 		return scratch[:0], false
 	}
@@ -202,13 +196,13 @@ func (t *Tracker) thaw(a *attemptState, b []byte) error {
 	d.seen(&a.ServerData)
 	a.ClientBytes = d.u()
 	a.ServerBytes = d.u()
-	var mss uint32
+	var mss, earlier uint32
 	for _, p := range [...]*uint32{&a.ServerSeqLo, &a.ServerSeqHi, &a.ServerMaxSeg, &a.ServerResent, &mss, &a.ServerSent,
 		&a.ClientDupACKs, &a.ClientSeqLo, &a.ClientSeqHi, &a.ClientMaxSeg, &a.ClientResent, &a.ClientBytesAcked, &a.ServerDupACKs,
-		&a.EventsDropped, &a.Duplicates, &a.Echoes} {
+		&a.EventsDropped, &a.Duplicates, &a.Echoes, &a.staleAck, &a.StaleACKs, &a.StaleResets, &a.BadSumSYNs, &a.BadSumSYNACKs, &earlier} {
 		*p = uint32(d.u())
 	}
-	a.ServerMSS = uint16(mss)
+	a.ServerMSS, a.Earlier = uint16(mss), Earlier(earlier)
 	d.seen(&a.ClientFIN)
 	d.seen(&a.ServerFIN)
 	d.app(&a.ClientApp)
@@ -253,12 +247,6 @@ func (t *Tracker) thaw(a *attemptState, b []byte) error {
 	f.synack = d.stamp()
 	a.answeredFrom = d.addrPort()
 	a.answeredFromCount = uint32(d.u())
-	a.staleAck = uint32(d.u())
-	a.StaleACKs = uint32(d.u())
-	a.StaleResets = uint32(d.u())
-	a.BadSumSYNs = uint32(d.u())
-	a.BadSumSYNACKs = uint32(d.u())
-	a.Earlier = Earlier(d.u())
 	if d.err != nil || len(d.b) != 0 {
 		return errCold
 	}

@@ -951,12 +951,8 @@ func (t *text) handshakeNote(a *flows.Attempt, v Vantage, rtt time.Duration) *te
 }
 
 func hasEvent(a *flows.Attempt, t flows.EventType) bool {
-	for _, e := range a.Events {
-		if e.Type == t {
-			return true
-		}
-	}
-	return false
+	_, ok := eventTime(a, t)
+	return ok
 }
 
 // eventFacts is what judging reads off an attempt's events, gathered in
