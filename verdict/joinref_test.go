@@ -329,6 +329,9 @@ func refJudgeBothStale(c, s *flows.Attempt, r *Result, v *joinView, waitWords st
 		r.set(Timeout, Client, Proven, "%s. The ACKs reached the client, which never answered with the RST its stack owes them, which would have ended that connection: the client host dropped them (a firewall on the client)%s.", intro, waitWords)
 	case s.StaleResets > 0 && staleAfterReset(s):
 		r.set(Timeout, Server, v.own(), "%s. The client's RST ending that connection reached the server (%s), and the server still answered the next SYN with its ACK: it did not take the RST (a connection in TIME_WAIT with net.ipv4.tcp_rfc1337=1 ignores RSTs)%s.", intro, refFrame(s, flows.EvStaleRST), waitWords)
+	case s.StaleResets > 0:
+		r.Cause = ""
+		r.set(Timeout, Server, v.own(), "%s. The client's RST ending that connection reached the server (%s), and the server never answered the SYNs after it: they were dropped on the server host (a firewall after the capture point, a full SYN queue)%s.", intro, refFrame(s, flows.EvStaleRST), waitWords)
 	case c.StaleResets > 0 && s.StaleResets == 0 && ran(v.server, s.SYN.First, rst.Add(v.off.Offset+v.slack())):
 		r.set(Timeout, OutboundPath, v.sure(), "%s. The ACKs reached the client, whose stack reset that connection (%s), as it must, but none of the RSTs reached the server: they were lost on the way out (a stateful firewall or NAT dropping them as invalid), so the server kept the earlier connection and never answered with a SYN-ACK%s.", intro, count(c.StaleResets, "RST"), waitWords)
 	default:

@@ -188,6 +188,7 @@ func judgeClient(a *flows.Attempt, r *Result, cfg Config) {
 		// The client resent its SYN after the RST: its stack did not take
 		// it (a forged RST with a bad checksum or out of window).
 		judgeUnansweredAtClient(a, r, cfg)
+		r.w.expl.staleEndedWords(a)
 		r.w.expl.str(" A RST came first (").frame(a, flows.EvRST).str("), and the client ignored it: it kept sending its SYN.")
 	case a.ServerRST.Count > 0 && a.RSTInHandshake:
 		origin, sure, why := rstOriginAtClient(&r.w.tmp, a, a.ServerRST)
@@ -208,6 +209,7 @@ func judgeClient(a *flows.Attempt, r *Result, cfg Config) {
 		judgeICMP(a, r)
 	default:
 		judgeUnansweredAtClient(a, r, cfg)
+		r.w.expl.staleEndedWords(a)
 	}
 }
 
@@ -217,7 +219,7 @@ func judgeUnansweredAtClient(a *flows.Attempt, r *Result, cfg Config) {
 	// unanswered since the first, not how much capture follows the last
 	// (a client with a short connect timeout stops sending).
 	waited := sub(a.End, a.SYN.First)
-	if a.StaleACKs > 0 {
+	if a.StaleACKs > 0 && !staleEnded(a) {
 		judgeStaleAtClient(a, r, cfg, waited)
 		return
 	}

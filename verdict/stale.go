@@ -41,6 +41,23 @@ func staleAfterReset(a *flows.Attempt) bool {
 	return false
 }
 
+// staleEnded reports that the client's RST ended the earlier connection,
+// as far as the capture shows: no ACK of it came after. What followed is
+// judged as any attempt, not for the stale connection.
+func staleEnded(a *flows.Attempt) bool {
+	return a.StaleResets > 0 && !staleAfterReset(a)
+}
+
+// staleEndedWords notes, where staleEnded, the earlier connection the
+// client's RST ended.
+func (t *text) staleEndedWords(a *flows.Attempt) *text {
+	if a.StaleACKs == 0 || !staleEnded(a) {
+		return t
+	}
+	return t.str(" Before, the server answered ").count(a.StaleACKs, "SYN").str(" with the ACK of an earlier connection on these ports (").frame(a, flows.EvStaleACK).
+		str("), which the client's RST ended (").frame(a, flows.EvStaleRST).str("): no such ACK came after it.")
+}
+
 // eventTime is the time of a's first event of type typ.
 func eventTime(a *flows.Attempt, typ flows.EventType) (time.Time, bool) {
 	for _, e := range a.Events {
@@ -105,26 +122,21 @@ func judgeStaleAtClient(a *flows.Attempt, r *Result, cfg Config, waited time.Dur
 		r.unknownAmong(OutboundPath, Server, Client)
 		return
 	}
-	switch {
-	case a.StaleResets == 0:
+	if a.StaleResets == 0 {
 		// The ACK reached the capture and the stack never answered it
 		// with the RST it must: something on the client host dropped it.
 		r.Where, r.WhereSure = Client, Proven
 		t.str(". The client never answered with the RST its stack owes such an ACK, which would have ended that connection, and kept resending its SYN: the client host dropped the ACKs (a firewall on the client) (it waited at least ").
 			dur(waited).str(", ETIMEDOUT).")
-	case staleAfterReset(a):
-		t.str(". The client reset that connection (").frame(a, flows.EvStaleRST).str(", ").count(a.StaleResets, "RST").
-			str(" in all), as its stack must, yet the server answered its next SYN with the same ACK: the RST did not end it. Either it never reached the server (a stateful firewall or NAT on the way dropping it as invalid), or the server did not take it (a connection in TIME_WAIT with net.ipv4.tcp_rfc1337=1 ignores RSTs). The client waited at least ").
-			dur(waited).str(" (ETIMEDOUT).")
-		r.unknownAmong(OutboundPath, Server)
-		r.Settle = "a capture on the server would tell whether the RSTs reached it"
-	default:
-		t.str(". The client reset that connection (").frame(a, flows.EvStaleRST).
-			str("), as its stack must, and its later SYNs got no answer at all: the SYN or the SYN-ACK was lost, or the server dropped the SYN. The client waited at least ").
-			dur(waited).str(" (ETIMEDOUT).")
-		r.unknownAmong(OutboundPath, Server, ReturnPath)
-		r.Settle = "a capture on the server would tell which"
+		return
 	}
+	// The ACK came again after the client's RST (staleAfterReset; one
+	// that ended the connection is judged as any attempt, staleEnded).
+	t.str(". The client reset that connection (").frame(a, flows.EvStaleRST).str(", ").count(a.StaleResets, "RST").
+		str(" in all), as its stack must, yet the server answered its next SYN with the same ACK: the RST did not end it. Either it never reached the server (a stateful firewall or NAT on the way dropping it as invalid), or the server did not take it (a connection in TIME_WAIT with net.ipv4.tcp_rfc1337=1 ignores RSTs). The client waited at least ").
+		dur(waited).str(" (ETIMEDOUT).")
+	r.unknownAmong(OutboundPath, Server)
+	r.Settle = "a capture on the server would tell whether the RSTs reached it"
 }
 
 // judgeStaleAtServer judges, at the server, SYNs it answered only with an
@@ -139,6 +151,9 @@ func judgeStaleAtServer(a *flows.Attempt, r *Result, cfg Config) {
 		t.str(". The client's RST ending that connection arrived (").frame(a, flows.EvStaleRST).
 			str("), and the server still answered the next SYN with its ACK: it did not take the RST (a connection in TIME_WAIT with net.ipv4.tcp_rfc1337=1 ignores RSTs).")
 	case a.StaleResets > 0:
+		// The RST ended the earlier connection; the SYNs after it went
+		// unanswered for a reason of their own.
+		r.Cause = ""
 		r.Where, r.WhereSure = Server, Proven
 		t.str(". The client's RST ending that connection arrived (").frame(a, flows.EvStaleRST).
 			str("), and the server never answered its SYNs after it: they were dropped on the server host (a firewall after the capture point, a full SYN queue).")
@@ -174,6 +189,13 @@ func judgeBothStale(c, s *flows.Attempt, r *Result, v *joinView, waited time.Dur
 		r.Where, r.WhereSure = Server, v.own()
 		t.str(". The client's RST ending that connection reached the server (").frame(s, flows.EvStaleRST).
 			str("), and the server still answered the next SYN with its ACK: it did not take the RST (a connection in TIME_WAIT with net.ipv4.tcp_rfc1337=1 ignores RSTs)").waited(waited).str(".")
+	case s.StaleResets > 0:
+		// The RST ended the earlier connection; the SYNs after it the
+		// server dropped for a reason of their own.
+		r.Cause = ""
+		r.Where, r.WhereSure = Server, v.own()
+		t.str(". The client's RST ending that connection reached the server (").frame(s, flows.EvStaleRST).
+			str("), and the server never answered the SYNs after it: they were dropped on the server host (a firewall after the capture point, a full SYN queue)").waited(waited).str(".")
 	case c.StaleResets > 0 && s.StaleResets == 0 && ran(v.server, s.SYN.First, rst.Add(v.off.Offset+v.slack())):
 		// The server capture ran from the SYN's arrival until the RST
 		// would have reached it.
