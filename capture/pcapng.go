@@ -39,6 +39,19 @@ type ngIface struct {
 	snap  uint32
 	units uint64 // timestamp units per second
 	off   int64  // seconds added to every timestamp (if_tsoffset)
+	// packets counts its packet blocks read; ran is what its statistics
+	// blocks say of when it captured, and how many packets it kept.
+	packets uint64
+	ran     ngRan
+}
+
+// ngRan is what an interface statistics block says of a capture's run:
+// isb_starttime, isb_endtime and isb_ifrecv (dumpcap writes them when it
+// closes a single-file capture).
+type ngRan struct {
+	from, until time.Time
+	recv        uint64
+	set         bool // all three were given, the times in range
 }
 
 type ngSource struct {
@@ -49,8 +62,11 @@ type ngSource struct {
 	order  binary.ByteOrder
 	swap   bool      // order is big-endian (see u32)
 	ifaces []ngIface // of the current section
-	hdr    [20]byte
-	buf    []byte
+	// sections counts section headers: concatenated captures each have
+	// one, and the time between them is covered by none.
+	sections int
+	hdr      [20]byte
+	buf      []byte
 }
 
 func (s *ngSource) read(rec *record) error {
@@ -149,6 +165,7 @@ func (s *ngSource) section() error {
 		return fmt.Errorf("pcapng version %d.%d not supported", major, s.order.Uint16(s.hdr[14:16]))
 	}
 	s.ifaces = s.ifaces[:0]
+	s.sections++
 	_, err := s.in.discard(int(n) - 20) // section length, options, trailing length
 	return eof(err)
 }
@@ -222,6 +239,7 @@ func (s *ngSource) packet(rec *record, typ uint32, body int) error {
 		return err
 	}
 	in := &s.ifaces[id]
+	in.packets++
 	ts, ok := in.time(uint64(s.u32(h[4:8]))<<32 | uint64(s.u32(h[8:12])))
 	rec.set(data, ts, in.link, origlen > caplen, origlen, 0, false, !ok)
 	return nil
@@ -239,6 +257,7 @@ func (s *ngSource) simple(rec *record, body int) error {
 		return err
 	}
 	in := &s.ifaces[0]
+	in.packets++
 	origlen := int(s.u32(s.hdr[:4]))
 	caplen := min(origlen, body-8)
 	if in.snap != 0 {
@@ -314,8 +333,23 @@ func (in *ngIface) time(ts uint64) (t time.Time, ok bool) {
 	}
 }
 
+// statsTime converts a statistics block's time, upper then lower 32 bits
+// as a packet block's. dumpcap (4.x) writes isb_starttime and isb_endtime
+// in microseconds whatever the interface's resolution: read in
+// nanoseconds they fall in January 1970, and are read as microseconds.
+func (in *ngIface) statsTime(ts uint64) (time.Time, bool) {
+	t, ok := in.time(ts)
+	if ok && in.units > 1e6 && t.Before(time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)) {
+		micro := *in
+		micro.units = 1e6
+		return micro.time(ts)
+	}
+	return t, ok
+}
+
 // stats reads an interface statistics block for the packets the capture
-// dropped: a capture that lost packets cannot prove another one was lost.
+// dropped (a capture that lost packets cannot prove another one was lost)
+// and for when it ran.
 func (s *ngSource) stats(body int) error {
 	b, err := s.fill(body)
 	if err != nil {
@@ -326,15 +360,36 @@ func (s *ngSource) stats(body int) error {
 	}
 	id := s.order.Uint32(b[0:4])
 	var drops uint64
+	var ran ngRan
+	var times, recv int
 	for o := b[12 : len(b)-4]; len(o) >= 4; {
 		code, l := s.order.Uint16(o[0:2]), int(s.order.Uint16(o[2:4]))
 		if code == 0 || 4+l > len(o) {
 			break
 		}
-		if (code == 5 || code == 7) && l == 8 { // isb_ifdrop, isb_osdrop
-			drops += s.order.Uint64(o[4:12])
+		v := o[4 : 4+l]
+		switch {
+		case (code == 5 || code == 7) && l == 8: // isb_ifdrop, isb_osdrop
+			drops += s.order.Uint64(v)
+		case (code == 2 || code == 3) && l == 8 && int(id) < len(s.ifaces): // isb_starttime, isb_endtime
+			t, ok := s.ifaces[id].statsTime(uint64(s.u32(v[0:4]))<<32 | uint64(s.u32(v[4:8])))
+			if ok {
+				times++
+				if code == 2 {
+					ran.from = t
+				} else {
+					ran.until = t
+				}
+			}
+		case code == 4 && l == 8: // isb_ifrecv
+			ran.recv = s.order.Uint64(v)
+			recv++
 		}
 		o = o[min(4+(l+3)&^3, len(o)):]
+	}
+	if times == 2 && recv == 1 && !ran.until.Before(ran.from) && int(id) < len(s.ifaces) {
+		ran.set = true
+		s.ifaces[id].ran = ran
 	}
 	if s.drops == nil {
 		s.drops = map[uint32]uint64{}
@@ -342,6 +397,32 @@ func (s *ngSource) stats(body int) error {
 	// The counters are cumulative: the latest block has the total.
 	s.drops[id] = max(s.drops[id], drops)
 	return nil
+}
+
+// Ran is when the capture ran, as its own statistics say: from the start
+// of the latest of its interfaces to the end of the earliest. ok only
+// when the file holds one section whose every interface has statistics
+// giving a start, an end and how many packets it kept, and holds exactly
+// that many packets of each: dumpcap writes these when it closes a
+// single-file capture. A file cut from a longer capture (editcap, a
+// filter, one file of several) no longer holds all it counted, and a
+// count it does not hold was not kept, so its times are not trusted.
+func (s *ngSource) Ran() (from, until time.Time, ok bool) {
+	if s.sections != 1 || len(s.ifaces) == 0 {
+		return time.Time{}, time.Time{}, false
+	}
+	for i, in := range s.ifaces {
+		if !in.ran.set || in.ran.recv != in.packets {
+			return time.Time{}, time.Time{}, false
+		}
+		if i == 0 || in.ran.from.After(from) {
+			from = in.ran.from
+		}
+		if i == 0 || in.ran.until.Before(until) {
+			until = in.ran.until
+		}
+	}
+	return from, until, !until.Before(from)
 }
 
 // Drops is how many packets the capture's statistics say were dropped.

@@ -210,6 +210,26 @@ func (r *Reader) KernelDrops() uint64 {
 	return 0
 }
 
+// Ran is when the capture ran, as the file itself proves it (pcapng
+// interface statistics that account for every packet in it, as dumpcap
+// writes them): possibly well before its first packet and after its
+// last. ok is false when the file does not say, or not believably.
+// Meaningful once the file has been read to its end.
+func (r *Reader) Ran() (from, until time.Time, ok bool) {
+	if s, is := r.src.(interface {
+		Ran() (time.Time, time.Time, bool)
+	}); is {
+		from, until, ok := s.Ran()
+		// A run that does not hold the packets' own times is not this file's.
+		st := &r.stats
+		if ok && st.Packets > 0 && (from.After(st.First) || until.Before(st.Last)) {
+			return time.Time{}, time.Time{}, false
+		}
+		return from, until, ok
+	}
+	return time.Time{}, time.Time{}, false
+}
+
 // OnFrame has f called with every record Next reads, before it is decoded
 // or filtered, numbered as Refs number packets: what "synpath live -w"
 // writes. The Frame and its Data are valid only during the call.

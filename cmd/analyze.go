@@ -376,6 +376,7 @@ func readGroup(ctx context.Context, g group, fcfg flows.Config, opt readOptions,
 		rd.ReportOtherIP(fcfg.OnHost != nil)
 		before := tracker.Counts().Midstream
 		ahead := newPacketsAhead(rd)
+		whole := false // read to its end: then what the file says of its run holds
 		for n := 0; ; n++ {
 			if n%8192 == 0 {
 				prog.tick(ahead.records())
@@ -383,6 +384,7 @@ func readGroup(ctx context.Context, g group, fcfg flows.Config, opt readOptions,
 			}
 			p, err := ahead.next()
 			if err == io.EOF {
+				whole = true
 				break
 			}
 			if err == nil {
@@ -442,6 +444,9 @@ func readGroup(ctx context.Context, g group, fcfg flows.Config, opt readOptions,
 		s := &sources[i]
 		s.Packets, s.TCP, s.ICMP, s.Skipped, s.Malformed, s.Truncated = st.Packets, st.TCP, st.ICMP, st.Skipped, st.Malformed, st.Truncated
 		s.First, s.Last = st.First, st.Last
+		if from, until, ok := rd.Ran(); ok && whole {
+			s.RanFrom, s.RanUntil = from, until
+		}
 		if i == len(g.files)-1 {
 			tracker.Finish()
 		}

@@ -672,8 +672,12 @@ func (jn *joiner) side(side verdict.Vantage) verdict.Side {
 		}
 		for _, s := range g.sources {
 			sd.First, sd.Last = widen(sd.First, sd.Last, s.First, s.Last)
-			if !s.First.IsZero() {
-				sd.Coverage = append(sd.Coverage, verdict.Span{First: s.First, Last: s.Last})
+			// A capture that proves it ran before its first packet or
+			// after its last (dumpcap's statistics) covers that time too:
+			// a quiet server's capture then proves what never reached it.
+			first, last := widen(s.First, s.Last, s.RanFrom, s.RanUntil)
+			if !first.IsZero() {
+				sd.Coverage = append(sd.Coverage, verdict.Span{First: first, Last: last})
 			}
 			sd.Dropped += s.Dropped
 			sd.Gaps += s.Gaps
@@ -714,7 +718,7 @@ func (jn *joiner) footer() ([]report.Source, []string) {
 	}
 	if jn.stream != nil {
 		for _, side := range []verdict.Vantage{verdict.VantageClient, verdict.VantageServer} {
-			if len(jn.side(side).Coverage) == 0 {
+			if jn.side(side).First.IsZero() {
 				warnings = append(warnings, fmt.Sprintf("the %s side's captures hold no packet (a filter that matched nothing, the wrong interface?): they confirm no attempt, and each was judged from the other side's alone", side))
 			}
 		}

@@ -370,6 +370,10 @@ type FileSummary struct {
 	CaptureGaps uint64 `json:"capture_gaps"`
 	First       string `json:"first_packet,omitempty"`
 	Last        string `json:"last_packet,omitempty"`
+	// RanFrom and RanUntil: when the capture ran, as the file's own
+	// statistics prove it (pcapng, dumpcap); absent when it does not say.
+	RanFrom  string `json:"ran_from,omitempty"`
+	RanUntil string `json:"ran_until,omitempty"`
 }
 
 // NewSummaryRecord gathers the footer and the verdict counts.
@@ -382,6 +386,9 @@ func NewSummaryRecord(f Footer, counts map[verdict.Verdict]int, outside int) Sum
 			Dropped: s.Dropped, CaptureGaps: s.Gaps}
 		if !s.First.IsZero() {
 			fs.First, fs.Last = formatTime(s.First), formatTime(s.Last)
+		}
+		if !s.RanFrom.IsZero() {
+			fs.RanFrom, fs.RanUntil = formatTime(s.RanFrom), formatTime(s.RanUntil)
 		}
 		rec.Files = append(rec.Files, fs)
 	}

@@ -38,6 +38,10 @@ type Source struct {
 	Gaps uint64
 	// First and Last are the times of the first and last packet.
 	First, Last time.Time
+	// RanFrom and RanUntil are when the capture ran, where the file proves
+	// it (capture.Reader.Ran: dumpcap's statistics): before its first
+	// packet and after its last, it saw nothing. Zero when unknown.
+	RanFrom, RanUntil time.Time
 }
 
 // Table collects verdicts, then renders them for people: a sample of the
@@ -237,8 +241,12 @@ func (t *Table) Render(w io.Writer, f Footer) error {
 		t.wrap(w, n)
 	}
 	for _, s := range f.Sources {
-		t.wrap(w, fmt.Sprintf("read %s (%s): %d packets, %d TCP, %d ICMP errors, %d other skipped, %d malformed, %d cut short; %d attempts, %d connections without a captured SYN",
-			s.Name, s.Vantage, s.Packets, s.TCP, s.ICMP, s.Skipped, s.Malformed, s.Truncated, s.Attempts, s.Midstream))
+		line := fmt.Sprintf("read %s (%s): %d packets, %d TCP, %d ICMP errors, %d other skipped, %d malformed, %d cut short; %d attempts, %d connections without a captured SYN",
+			s.Name, s.Vantage, s.Packets, s.TCP, s.ICMP, s.Skipped, s.Malformed, s.Truncated, s.Attempts, s.Midstream)
+		if !s.RanFrom.IsZero() {
+			line += fmt.Sprintf("; it ran %s to %s, its own statistics say", s.RanFrom.UTC().Format("15:04:05.000"), s.RanUntil.UTC().Format("15:04:05.000 MST"))
+		}
+		t.wrap(w, line)
 	}
 	for _, warn := range f.Warnings {
 		t.wrap(w, "warning: "+warn)

@@ -1,0 +1,104 @@
+package capture
+
+import (
+	"bytes"
+	"encoding/binary"
+	"io"
+	"net/netip"
+	"testing"
+	"time"
+)
+
+// isb adds an interface statistics block for interface ifc, as dumpcap
+// writes one when it closes a capture: isb_starttime and isb_endtime (in
+// units of the given resolution; dumpcap uses microseconds whatever the
+// interface's), and isb_ifrecv unless recv is negative.
+func (f *ngFile) isb(ifc uint32, from, until uint64, recv int64) {
+	b := f.order.AppendUint32(nil, ifc)
+	b = f.order.AppendUint32(b, uint32(until>>32))
+	b = f.order.AppendUint32(b, uint32(until))
+	for code, v := range map[uint16]uint64{2: from, 3: until} {
+		b = f.order.AppendUint16(b, code)
+		b = f.order.AppendUint16(b, 8)
+		b = f.order.AppendUint32(b, uint32(v>>32))
+		b = f.order.AppendUint32(b, uint32(v))
+	}
+	if recv >= 0 {
+		b = f.order.AppendUint16(b, 4)
+		b = f.order.AppendUint16(b, 8)
+		b = f.order.AppendUint64(b, uint64(recv))
+	}
+	b = f.order.AppendUint16(b, 5) // isb_ifdrop
+	b = f.order.AppendUint16(b, 8)
+	b = f.order.AppendUint64(b, 0)
+	b = f.order.AppendUint32(b, 0)
+	f.block(ngISB, b)
+}
+
+// TestRan: a capture proves when it ran only through statistics that
+// account for every packet it holds. A file cut from a longer capture, or
+// several captures end to end, would otherwise claim to have watched
+// times it did not, and a packet missing from it would blame the network.
+func TestRan(t *testing.T) {
+	c, s := netip.MustParseAddrPort("198.51.100.10:40000"), netip.MustParseAddrPort("203.0.113.5:443")
+	pkt := rec{data: frame(linkEthernet, syn(c, s).ip())}
+	us := func(t time.Time) uint64 { return uint64(t.UnixMicro()) }
+	ns := func(t time.Time) uint64 { return uint64(t.UnixNano()) }
+	from, until := t0.Add(-5*time.Second), t0.Add(30*time.Second)
+	type step func(f *ngFile)
+	section := func(f *ngFile) { f.section() }
+	ifaceUS := func(f *ngFile) { f.iface(uint16(linkEthernet), 0) }
+	ifaceNS := func(f *ngFile) { f.iface(uint16(linkEthernet), 9) }
+	packet := func(ifc uint32, at time.Time, units func(time.Time) uint64) step {
+		return func(f *ngFile) { f.epb(ifc, units(at), pkt) }
+	}
+	stats := func(ifc uint32, a, b uint64, recv int64) step {
+		return func(f *ngFile) { f.isb(ifc, a, b, recv) }
+	}
+	for _, tc := range []struct {
+		name  string
+		steps []step
+		ok    bool
+	}{
+		{"dumpcap, microseconds", []step{section, ifaceUS, packet(0, t0, us), packet(0, t0.Add(time.Second), us), stats(0, us(from), us(until), 2)}, true},
+		// dumpcap 4.x: packets in nanoseconds, its statistics' times in
+		// microseconds all the same.
+		{"dumpcap, nanosecond packets", []step{section, ifaceNS, packet(0, t0, ns), stats(0, us(from), us(until), 1)}, true},
+		{"times in the interface's nanoseconds", []step{section, ifaceNS, packet(0, t0, ns), stats(0, ns(from), ns(until), 1)}, true},
+		{"no packet at all", []step{section, ifaceUS, stats(0, us(from), us(until), 0)}, true},
+		{"no statistics", []step{section, ifaceUS, packet(0, t0, us)}, false},
+		{"a packet fewer than counted (cut by editcap)", []step{section, ifaceUS, packet(0, t0, us), stats(0, us(from), us(until), 2)}, false},
+		{"no count", []step{section, ifaceUS, packet(0, t0, us), stats(0, us(from), us(until), -1)}, false},
+		{"packets outside the run", []step{section, ifaceUS, packet(0, until.Add(time.Second), us), stats(0, us(from), us(until), 1)}, false},
+		{"an end before the start", []step{section, ifaceUS, packet(0, t0, us), stats(0, us(until), us(from), 1)}, false},
+		{"two captures end to end", []step{section, ifaceUS, packet(0, t0, us), stats(0, us(from), us(until), 1),
+			section, ifaceUS, packet(0, until.Add(time.Hour), us), stats(0, us(until.Add(time.Hour-time.Second)), us(until.Add(2*time.Hour)), 1)}, false},
+		{"an interface without statistics", []step{section, ifaceUS, ifaceUS, packet(0, t0, us), stats(0, us(from), us(until), 1)}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &ngFile{order: binary.LittleEndian}
+			for _, s := range tc.steps {
+				s(f)
+			}
+			r, err := NewReader("ran.pcapng", bytes.NewReader(f.b))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var p Packet
+			for {
+				if err := r.Next(&p); err == io.EOF {
+					break
+				} else if err != nil {
+					t.Fatal(err)
+				}
+			}
+			gotFrom, gotUntil, ok := r.Ran()
+			if ok != tc.ok {
+				t.Fatalf("ok %v, want %v", ok, tc.ok)
+			}
+			if ok && (!gotFrom.Equal(from) || !gotUntil.Equal(until)) {
+				t.Errorf("ran %v to %v, want %v to %v", gotFrom, gotUntil, from, until)
+			}
+		})
+	}
+}
