@@ -277,6 +277,14 @@ type Attempt struct {
 	// Earlier is what the capture showed of the connection that used the
 	// attempt's ports before it (port reuse), as the new SYN came.
 	Earlier Earlier
+	// ECNSYNs counts the client's SYNs that asked for ECN (ECE and CWR
+	// set: RFC 3168 6.1.1) before any that did not. ECNFallback says the
+	// first SYN-ACK answered the first SYN without them, sent after them,
+	// as its timestamp echo proves: the ECN-setup SYNs went unanswered and
+	// the plain one was answered at once (a client's ECN fallback, RFC
+	// 3168 6.1.1.1, around something that drops ECN-setup SYNs).
+	ECNSYNs     uint32
+	ECNFallback bool
 }
 
 // Earlier says how the connection that used an attempt's ports before it

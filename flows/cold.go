@@ -106,9 +106,10 @@ func (t *Tracker) freeze(scratch []byte, a *attemptState) (b []byte, ok bool) {
 	e.u(a.ServerBytes)
 	for _, v := range [...]uint32{a.ServerSeqLo, a.ServerSeqHi, a.ServerMaxSeg, a.ServerResent, uint32(a.ServerMSS), a.ServerSent,
 		a.ClientDupACKs, a.ClientSeqLo, a.ClientSeqHi, a.ClientMaxSeg, a.ClientResent, a.ClientBytesAcked, a.ServerDupACKs,
-		a.EventsDropped, a.Duplicates, a.Echoes, a.staleAck, a.StaleACKs, a.StaleResets, a.BadSumSYNs, a.BadSumSYNACKs, uint32(a.Earlier)} {
+		a.EventsDropped, a.Duplicates, a.Echoes, a.staleAck, a.StaleACKs, a.StaleResets, a.BadSumSYNs, a.BadSumSYNACKs, uint32(a.Earlier), a.ECNSYNs, b2u(a.ECNFallback)} {
 		e.u(uint64(v))
 	}
+	e.u(a.plainTSVal)
 	e.seen(&a.ClientFIN)
 	e.seen(&a.ServerFIN)
 	e.app(&a.ClientApp)
@@ -196,13 +197,15 @@ func (t *Tracker) thaw(a *attemptState, b []byte) error {
 	d.seen(&a.ServerData)
 	a.ClientBytes = d.u()
 	a.ServerBytes = d.u()
-	var mss, earlier uint32
+	var mss, earlier, ecnFallback uint32
 	for _, p := range [...]*uint32{&a.ServerSeqLo, &a.ServerSeqHi, &a.ServerMaxSeg, &a.ServerResent, &mss, &a.ServerSent,
 		&a.ClientDupACKs, &a.ClientSeqLo, &a.ClientSeqHi, &a.ClientMaxSeg, &a.ClientResent, &a.ClientBytesAcked, &a.ServerDupACKs,
-		&a.EventsDropped, &a.Duplicates, &a.Echoes, &a.staleAck, &a.StaleACKs, &a.StaleResets, &a.BadSumSYNs, &a.BadSumSYNACKs, &earlier} {
+		&a.EventsDropped, &a.Duplicates, &a.Echoes, &a.staleAck, &a.StaleACKs, &a.StaleResets, &a.BadSumSYNs, &a.BadSumSYNACKs, &earlier,
+		&a.ECNSYNs, &ecnFallback} {
 		*p = uint32(d.u())
 	}
-	a.ServerMSS, a.Earlier = uint16(mss), Earlier(earlier)
+	a.plainTSVal = d.u()
+	a.ServerMSS, a.Earlier, a.ECNFallback = uint16(mss), Earlier(earlier), ecnFallback != 0
 	d.seen(&a.ClientFIN)
 	d.seen(&a.ServerFIN)
 	d.app(&a.ClientApp)
@@ -467,4 +470,12 @@ func (d *coldDec) app(a *capture.AppInfo) {
 	fl := d.u()
 	a.Name.Cut, a.Partial = fl&1 != 0, fl&2 != 0
 	a.Status = uint16(d.u())
+}
+
+// b2u is 1 for true, 0 for false.
+func b2u(b bool) uint32 {
+	if b {
+		return 1
+	}
+	return 0
 }

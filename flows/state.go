@@ -76,6 +76,11 @@ type attemptState struct {
 	StaleACKs, StaleResets    uint32
 	BadSumSYNs, BadSumSYNACKs uint32
 	Earlier                   Earlier
+	ECNSYNs                   uint32
+	ECNFallback               bool
+	// plainTSVal is the timestamp of the first SYN without ECN after
+	// ECN-setup ones, plus one (0: none such, or it had no timestamp).
+	plainTSVal uint64
 }
 
 // inlineEvents is how many events an attempt holds in its record: most
@@ -374,6 +379,7 @@ func (t *Tracker) fill(a *Attempt, s *attemptState, end time.Time, why EndReason
 	a.StaleACKs, a.StaleResets = s.StaleACKs, s.StaleResets
 	a.BadSumSYNs, a.BadSumSYNACKs, a.SumsUntrusted = s.BadSumSYNs, s.BadSumSYNACKs, t.sumsLie || !t.sumsRight
 	a.Earlier = s.Earlier
+	a.ECNSYNs, a.ECNFallback = s.ECNSYNs, s.ECNFallback
 	if f := &s.fallback; f.synack != 0 {
 		a.Fallback.Server = f.server
 		a.Fallback.FirstSYN, a.Fallback.SYNACK = t.timeOf(f.syn), t.timeOf(f.synack)

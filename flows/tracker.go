@@ -425,6 +425,20 @@ func (t *Tracker) straggle(s *connSlot, p *capture.Packet, fromClient bool) {
 
 // earlier is how a's connection stood, as the next on its ports began.
 // (Stamps of plain times order as the times do.)
+// noteECN counts a resent SYN p (before it is seen) that asks for ECN
+// while all before it did, and keeps the timestamp of the first that does
+// not after them.
+func (a *attemptState) noteECN(p *capture.Packet) {
+	if a.ECNSYNs != a.SYN.Count {
+		return // a plain SYN came before
+	}
+	if p.Flags.Has(capture.FlagECE | capture.FlagCWR) {
+		a.ECNSYNs++
+	} else if a.ECNSYNs > 0 && p.Opts.HasTS {
+		a.plainTSVal = uint64(p.Opts.TSVal) + 1
+	}
+}
+
 func (a *attemptState) earlier() Earlier {
 	switch {
 	case a.ClientRST.Count+a.ServerRST.Count > 0:
@@ -630,6 +644,9 @@ func (t *Tracker) start(p *capture.Packet) *attemptState {
 	if p.BadSum {
 		a.BadSumSYNs++
 	}
+	if p.Flags.Has(capture.FlagECE | capture.FlagCWR) {
+		a.ECNSYNs = 1
+	}
 	t.noteSYN(a, p)
 	t.record(a, p, EvSYN, true)
 	a.duplicate(p, t.pktNS, true, false)
@@ -667,6 +684,7 @@ func (t *Tracker) fromClient(a *attemptState, p *capture.Packet) *attemptState {
 		}
 		a.noteEcho(a.SYN.TTL, p.TTL)
 		a.resume() // a SYN after a RST: the client did not take the RST
+		a.noteECN(p)
 		t.see(&a.SYN, p)
 		if p.BadSum {
 			a.BadSumSYNs++
@@ -758,6 +776,9 @@ func (t *Tracker) fromServer(a *attemptState, p *capture.Packet) {
 		case a.SYNACK.Count == 0:
 			a.ServerISN = p.Seq
 			a.ServerMSS = p.Opts.MSS
+			// It answered the plain SYN that followed ECN-setup ones, and
+			// no SYN since, if it echoes that SYN's timestamp.
+			a.ECNFallback = a.plainTSVal != 0 && a.SYN.Count == a.ECNSYNs+1 && p.Opts.HasTS && uint64(p.Opts.TSEcr)+1 == a.plainTSVal
 			t.noteAnswer(a)
 		case p.Seq != a.ServerISN:
 			a.AltServerISN = p.Seq

@@ -324,6 +324,8 @@ func causeNote(c verdict.Cause) string {
 		return "stale conn"
 	case verdict.CauseBadChecksum:
 		return "bad cksum"
+	case verdict.CauseECNSetupDropped:
+		return "ECN SYN lost"
 	}
 	return string(c)
 }

@@ -263,6 +263,11 @@ func judgeUnansweredAtClient(a *flows.Attempt, r *Result, cfg Config) {
 	if a.SYN.Count == 1 && waited > lonelySYN {
 		t.str(" Only one SYN, though the capture went on: the client gave up within a few seconds, or got an answer this capture does not show.")
 	}
+	if a.SYN.Count > 1 && a.ECNSYNs == a.SYN.Count {
+		// Words only: one attempt cannot tell an ECN black hole from a
+		// dead server, but a client that never falls back is worth naming.
+		t.str(" Every SYN asked for ECN (ECE and CWR set) and the client never resent one without: if plain SYNs to this server are answered, something on the way drops ECN-setup SYNs.")
+	}
 }
 
 // countEvents is how many of a's events are of type typ.
@@ -454,6 +459,9 @@ func judgeAnsweredAtClient(a *flows.Attempt, r *Result, cfg Config) {
 		r.Settle = "a capture on the server would tell which"
 	default:
 		judgeEstablished(a, r, cfg, VantageClient)
+		if a.ECNFallback && r.Verdict == Established && r.Cause == "" {
+			r.Cause = CauseECNSetupDropped
+		}
 	}
 }
 
@@ -925,6 +933,20 @@ func compareRST(t *text, rst flows.Seen, refTTL uint8, refID uint16, refWhat []b
 	return sender, Likely, t.since(mark)
 }
 
+// ordinalCount is "SYN" for one, "3 SYNs" for more: what follows "the
+// first".
+func (t *text) ordinalCount(n uint32, what string) *text {
+	if n == 1 {
+		return t.str(what)
+	}
+	return t.count(n, what)
+}
+
+// CauseECNSetupDropped: the client's SYNs asking for ECN went unanswered,
+// the first without it was answered at once (flows.Attempt.ECNFallback).
+// The connection is made, a SYN timeout late, on every attempt.
+const CauseECNSetupDropped Cause = "ecn-setup-dropped"
+
 // handshakeNote says how the handshake completed: "The handshake completed
 // after 2 SYNs (the first 1 went unanswered) in 20 ms". At the client, rtt
 // is the result's, from the last SYN to the SYN-ACK.
@@ -935,6 +957,8 @@ func (t *text) handshakeNote(a *flows.Attempt, v Vantage, rtt time.Duration) *te
 		// client's RST to that connection's ACK proves it.
 		t.str("The handshake completed after ").count(a.SYN.Count, "SYN").str(": the server").staleAnswers(a, true).str("; the client's RST (").frame(a, flows.EvStaleRST).
 			str(") ended that connection, and the next SYN was answered")
+	case v != VantageServer && a.ECNFallback:
+		t.str("The handshake completed after ").count(a.SYN.Count, "SYN")
 	case v != VantageServer && a.SYN.Count > 1:
 		t.str("The handshake completed after ").count(a.SYN.Count, "SYN").str(" (the first ").num(uint64(a.SYN.Count - 1)).str(" went unanswered)")
 	default:
@@ -942,6 +966,9 @@ func (t *text) handshakeNote(a *flows.Attempt, v Vantage, rtt time.Duration) *te
 	}
 	if v != VantageServer && rtt >= 0 {
 		t.str(" in ").dur(rtt)
+	}
+	if v != VantageServer && a.ECNFallback {
+		t.str(": the first ").ordinalCount(a.ECNSYNs, "SYN").str(" asked for ECN (ECE and CWR set) and went unanswered, and the first without it was answered at once (the SYN-ACK echoes its timestamp). Something on the way, or the server's firewall, drops ECN-setup SYNs: each such connection waits out a SYN timeout before the client falls back")
 	}
 	switch {
 	case v != VantageServer && a.SYNACK.Count == 0:
