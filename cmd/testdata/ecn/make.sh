@@ -25,6 +25,12 @@ table inet ecnmb {
 NFT
 echoserve $S 80 81 82
 capture $C $S "$OUT"
+# A packet at the server first: its capture then provably runs before the
+# first ECN SYN, which the join needs to call that SYN's absence a loss.
+ip netns exec $S python3 -c "
+import socket
+socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'x', ('203.0.113.1', 9))"
+sleep 0.5
 dial() {
   ip netns exec $C python3 -c "
 import socket,sys
