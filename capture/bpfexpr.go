@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -425,4 +426,60 @@ func buildPrimitive(quals []string, id string) (*fnode, error) {
 		return nil, fmt.Errorf("%q is not supported before proto", proto)
 	}
 	return nil, fmt.Errorf("%q is not supported", typ)
+}
+
+// PassesSYN says whether the filter passes the SYN a client sends to a
+// server, whatever a translation on the way did to its addresses and the
+// client's port: known is false when the answer depends on them (a host
+// or source port the capture's side may see rewritten). It builds the
+// frames (Ethernet) and runs the filter: a few microseconds.
+func (f *Filter) PassesSYN(client, server netip.AddrPort) (passes, known bool) {
+	other := netip.AddrFrom4([4]byte{192, 0, 2, 77})
+	if client.Addr().Is6() {
+		other = netip.MustParseAddr("2001:db8::77")
+	}
+	if other == client.Addr() || other == server.Addr() {
+		other = other.Next()
+	}
+	otherClient := netip.AddrPortFrom(other, client.Port()^0x5a5a)
+	otherServer := netip.AddrPortFrom(other.Next(), server.Port())
+	n := 0
+	for _, c := range [...]netip.AddrPort{client, otherClient} {
+		for _, s := range [...]netip.AddrPort{server, otherServer} {
+			if f.Match(linkEthernet, synFrame(c, s)) {
+				n++
+			}
+		}
+	}
+	return n == 4, n == 0 || n == 4
+}
+
+// synFrame is the Ethernet frame of a bare SYN from c to s.
+func synFrame(c, s netip.AddrPort) []byte {
+	b := []byte{2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00}
+	tcp := make([]byte, 20)
+	binary.BigEndian.PutUint16(tcp[0:], c.Port())
+	binary.BigEndian.PutUint16(tcp[2:], s.Port())
+	binary.BigEndian.PutUint32(tcp[4:], 1)
+	tcp[12] = 5 << 4
+	tcp[13] = byte(FlagSYN)
+	binary.BigEndian.PutUint16(tcp[14:], 64240)
+	if c.Addr().Is4() {
+		ip := make([]byte, 20)
+		ip[0], ip[8], ip[9] = 0x45, 64, 6
+		binary.BigEndian.PutUint16(ip[2:], 40)
+		binary.BigEndian.PutUint16(ip[6:], 0x4000) // don't fragment
+		c4, s4 := c.Addr().As4(), s.Addr().As4()
+		copy(ip[12:], c4[:])
+		copy(ip[16:], s4[:])
+		return append(append(b, ip...), tcp...)
+	}
+	b[12], b[13] = 0x86, 0xdd
+	ip := make([]byte, 40)
+	ip[0], ip[6], ip[7] = 0x60, 6, 64
+	binary.BigEndian.PutUint16(ip[4:], 20)
+	c16, s16 := c.Addr().As16(), s.Addr().As16()
+	copy(ip[8:], c16[:])
+	copy(ip[24:], s16[:])
+	return append(append(b, ip...), tcp...)
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/bits"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -43,6 +44,10 @@ type ngIface struct {
 	// blocks say of when it captured, and how many packets it kept.
 	packets uint64
 	ran     ngRan
+	// filter is the capture filter its description states (if_filter,
+	// as libpcap filter text), if hasFilter.
+	filter    string
+	hasFilter bool
 }
 
 // ngRan is what an interface statistics block says of a capture's run:
@@ -206,6 +211,8 @@ func (s *ngSource) iface(body int) error {
 			}
 		case code == 14 && l >= 8: // if_tsoffset
 			in.off = int64(s.order.Uint64(v))
+		case code == 11 && l >= 1 && v[0] == 0: // if_filter, libpcap filter text
+			in.filter, in.hasFilter = strings.TrimRight(string(v[1:]), "\x00"), true
 		}
 		o = o[min(4+(l+3)&^3, len(o)):]
 	}
@@ -423,6 +430,21 @@ func (s *ngSource) Ran() (from, until time.Time, ok bool) {
 		}
 	}
 	return from, until, !until.Before(from)
+}
+
+// CaptureFilter is the capture filter the file says it was taken with
+// (if_filter, as dumpcap writes it from -f), when every interface of its
+// section states the same one.
+func (s *ngSource) CaptureFilter() (string, bool) {
+	if len(s.ifaces) == 0 {
+		return "", false
+	}
+	for _, in := range s.ifaces {
+		if !in.hasFilter || in.filter != s.ifaces[0].filter {
+			return "", false
+		}
+	}
+	return s.ifaces[0].filter, true
 }
 
 // Drops is how many packets the capture's statistics say were dropped.

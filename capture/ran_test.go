@@ -102,3 +102,90 @@ func TestRan(t *testing.T) {
 		})
 	}
 }
+
+// TestCaptureFilterStated: a pcapng interface description's if_filter is
+// the capture filter the file was taken with, when every interface states
+// the same one.
+func TestCaptureFilterStated(t *testing.T) {
+	idb := func(f *ngFile, filter string, has bool) {
+		b := f.order.AppendUint16(nil, uint16(linkEthernet))
+		b = f.order.AppendUint16(b, 0)
+		b = f.order.AppendUint32(b, 0)
+		if has {
+			v := append([]byte{0}, filter...)
+			b = f.order.AppendUint16(b, 11)
+			b = f.order.AppendUint16(b, uint16(len(v)))
+			b = append(b, v...)
+			for len(b)%4 != 0 {
+				b = append(b, 0)
+			}
+		}
+		b = f.order.AppendUint32(b, 0)
+		f.block(ngIDB, b)
+	}
+	c, s := netip.MustParseAddrPort("198.51.100.10:40000"), netip.MustParseAddrPort("203.0.113.5:443")
+	pkt := rec{data: frame(linkEthernet, syn(c, s).ip())}
+	for _, tc := range []struct {
+		name    string
+		filters []string // "-": the interface states none
+		want    string
+		ok      bool
+	}{
+		{"one interface", []string{"tcp port 443"}, "tcp port 443", true},
+		{"two, the same", []string{"tcp", "tcp"}, "tcp", true},
+		{"two, different", []string{"tcp", "udp"}, "", false},
+		{"one states none", []string{"tcp", "-"}, "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &ngFile{order: binary.LittleEndian}
+			f.section()
+			for _, fl := range tc.filters {
+				idb(f, fl, fl != "-")
+			}
+			f.epb(0, uint64(t0.UnixMicro()), pkt)
+			r, err := NewReader("filter.pcapng", bytes.NewReader(f.b))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var p Packet
+			if err := r.Next(&p); err != nil {
+				t.Fatal(err)
+			}
+			if got, ok := r.CaptureFilter(); got != tc.want || ok != tc.ok {
+				t.Errorf("%q %v, want %q %v", got, ok, tc.want, tc.ok)
+			}
+		})
+	}
+}
+
+// TestPassesSYN: whether a capture filter passes an attempt's SYN is
+// known only where a translation rewriting addresses or the client's port
+// could not change the answer.
+func TestPassesSYN(t *testing.T) {
+	for _, tc := range []struct {
+		filter, client, server string
+		passes, known          bool
+	}{
+		{"tcp", "198.51.100.10:40000", "203.0.113.5:82", true, true},
+		{"tcp or icmp", "198.51.100.10:40000", "203.0.113.5:82", true, true},
+		{"tcp port 82", "198.51.100.10:40000", "203.0.113.5:82", true, true},
+		{"not port 22", "198.51.100.10:40000", "203.0.113.5:82", true, true},
+		{"tcp port 80 or tcp port 81", "198.51.100.10:40000", "203.0.113.5:82", false, true},
+		{"udp", "198.51.100.10:40000", "203.0.113.5:82", false, true},
+		{"ip6", "198.51.100.10:40000", "203.0.113.5:82", false, true},
+		{"tcp port 443", "[2001:db8::10]:40000", "[2001:db8::5]:443", true, true},
+		// Addresses and the client's port may arrive rewritten.
+		{"host 203.0.113.5", "198.51.100.10:40000", "203.0.113.5:82", false, false},
+		{"src host 198.51.100.10 and port 82", "198.51.100.10:40000", "203.0.113.5:82", false, false},
+		{"src port 40000", "198.51.100.10:40000", "203.0.113.5:82", false, false},
+	} {
+		f, err := ParseFilter(tc.filter)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.filter, err)
+		}
+		passes, known := f.PassesSYN(netip.MustParseAddrPort(tc.client), netip.MustParseAddrPort(tc.server))
+		if passes != tc.passes || known != tc.known {
+			t.Errorf("%q, %s → %s: passes %v known %v, want %v %v", tc.filter, tc.client, tc.server, passes, known, tc.passes, tc.known)
+		}
+	}
+}

@@ -230,6 +230,16 @@ func (r *Reader) Ran() (from, until time.Time, ok bool) {
 	return time.Time{}, time.Time{}, false
 }
 
+// CaptureFilter is the capture filter the file says it was taken with
+// (pcapng's if_filter), once its interfaces have been read (after the
+// first Next); ok is false when it does not say (pcap files never do).
+func (r *Reader) CaptureFilter() (expr string, ok bool) {
+	if s, is := r.src.(interface{ CaptureFilter() (string, bool) }); is {
+		return s.CaptureFilter()
+	}
+	return "", false
+}
+
 // OnFrame has f called with every record Next reads, before it is decoded
 // or filtered, numbered as Refs number packets: what "synpath live -w"
 // writes. The Frame and its Data are valid only during the call.

@@ -48,6 +48,7 @@ type joinGroup struct {
 	ended           bool
 	start, progress time.Time // its first packet's time, and how far it has been read
 	starts          []time.Time
+	filter          string // the capture filter its files all say they were taken with, or ""
 	// Until the join starts: its attempts and failed lookups.
 	held    []held
 	lookups []flows.Lookup
@@ -85,7 +86,10 @@ type joinBatchOf struct {
 	packed   []byte
 	progress time.Time   // the latest time an attempt was handed on
 	starts   []time.Time // the first batch: when each of the group's files starts
-	end      bool
+	// filter, in the first batch: the capture filter every file of the
+	// group says it was taken with, if they all say the same one.
+	filter string
+	end    bool
 }
 
 // joinItem is one of: an attempt, packed (packed[from:to] of its batch),
@@ -239,7 +243,7 @@ func (jn *joiner) joinConfig() verdict.JoinConfig {
 func (jn *joiner) read(ctx context.Context, i int, opt readOptions, stdin io.Reader) {
 	g := jn.groups[i]
 	b := g.batch()
-	b.starts = fileStarts(g.files)
+	b.starts, b.filter = fileStarts(g.files)
 	add := func(it joinItem) {
 		if b.items = append(b.items, it); len(b.items) == joinBatch {
 			g.ch <- b
@@ -289,9 +293,12 @@ func (g *joinGroup) batch() *joinBatchOf {
 
 // fileStarts reads the first record's time of each file, for what the
 // join takes the capture to cover while it is read; zero where a file
-// cannot be read twice (standard input, a FIFO) or holds no record.
-func fileStarts(files []string) []time.Time {
+// cannot be read twice (standard input, a FIFO) or holds no record. And
+// the capture filter the files say they were taken with, if every one
+// says the same (pcapng's if_filter); "" if not.
+func fileStarts(files []string) ([]time.Time, string) {
 	starts := make([]time.Time, len(files))
+	filter, filtered := "", true
 	for i, f := range files {
 		if st, err := os.Stat(f); f == "-" || err != nil || !st.Mode().IsRegular() {
 			continue
@@ -311,9 +318,15 @@ func fileStarts(files []string) []time.Time {
 		var p capture.Packet
 		rd.Next(&p)
 		stop()
+		f, ok := rd.CaptureFilter()
+		filtered = filtered && ok && (i == 0 || f == filter)
+		filter = f
 		rd.Close()
 	}
-	return starts
+	if !filtered || len(files) == 0 {
+		return starts, ""
+	}
+	return starts, filter
 }
 
 // run takes the groups' batches until every group has been read; the
@@ -336,7 +349,7 @@ func (jn *joiner) run(cancel func()) error {
 		g := jn.groups[i]
 		b := v.Interface().(*joinBatchOf)
 		if b.starts != nil {
-			g.starts = b.starts
+			g.starts, g.filter = b.starts, b.filter
 		}
 		jn.take(g, b)
 		if jn.taken++; jn.taken%16 == 0 {
@@ -588,6 +601,9 @@ func (jn *joiner) start() {
 			jn.stream.SetCoverage(side, spans)
 		}
 	}
+	if f := jn.serverFilter(); f != nil {
+		jn.stream.SetServerFilter(f)
+	}
 	// In the order the trackers handed them on, as if the join had run
 	// from the start: its tables then hold no more than they will later.
 	// That is a stable sort of all of them by when they were handed on: a
@@ -663,14 +679,41 @@ func (jn *joiner) opening(side verdict.Vantage) []verdict.Span {
 	return spans
 }
 
+// serverFilter is the capture filter the server side's captures say they
+// were taken with, when all of them say the same one and it parses; nil
+// otherwise.
+func (jn *joiner) serverFilter() *capture.Filter {
+	expr, n := "", 0
+	for _, g := range jn.groups {
+		if !g.joined || g.side != verdict.VantageServer {
+			continue
+		}
+		if g.filter == "" || (n > 0 && g.filter != expr) || g.group.split {
+			return nil
+		}
+		expr, n = g.filter, n+1
+	}
+	if n == 0 {
+		return nil
+	}
+	f, err := capture.ParseFilter(expr)
+	if err != nil {
+		return nil // a filter we cannot read says nothing
+	}
+	return f
+}
+
 // side is what side's captures, read to their end, say of when they ran.
 func (jn *joiner) side(side verdict.Vantage) verdict.Side {
 	var sd verdict.Side
+	whole, files := true, 0
 	for _, g := range jn.groups {
 		if !g.joined || g.side != side {
 			continue
 		}
 		for _, s := range g.sources {
+			files++
+			whole = whole && !s.RanFrom.IsZero()
 			sd.First, sd.Last = widen(sd.First, sd.Last, s.First, s.Last)
 			// A capture that proves it ran before its first packet or
 			// after its last (dumpcap's statistics) covers that time too:
@@ -683,6 +726,7 @@ func (jn *joiner) side(side verdict.Vantage) verdict.Side {
 			sd.Gaps += s.Gaps
 		}
 	}
+	sd.Whole = whole && files > 0
 	if sd.Coverage == nil {
 		// Read to the end and no packet in it (a filter that matched
 		// nothing, the wrong interface): it covers no time at all.

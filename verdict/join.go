@@ -31,6 +31,11 @@ type Side struct {
 	// Gaps is how many attempts show, by what their ends acknowledged,
 	// that the capture missed packets (flows.Counts.Gaps): the same.
 	Gaps uint64
+	// Whole: every file proves it holds all its capture kept (statistics
+	// counting every packet in it, capture.Reader.Ran), so nothing was
+	// filtered out of it after: the capture filter it states is all that
+	// left packets out (Stream.SetServerFilter).
+	Whole bool
 }
 
 // lossy reports whether the side's capture missed packets.
@@ -376,6 +381,16 @@ func (v *joinView) judgeClientOnly(r *Result, c *flows.Attempt, inHost, portHidd
 	v.clock(r)
 }
 
+// judgeFilteredOut judges into r an attempt only the client capture saw,
+// whose SYN the server capture's own filter would not have passed: that
+// capture cannot confirm it, whatever happened to it.
+func (v *joinView) judgeFilteredOut(r *Result, c *flows.Attempt) {
+	t := retelling(r, c, VantageClient, v.cfg.Config)
+	t.str(" The server capture cannot confirm the attempt: its own capture filter (\"").str(v.serverFilter).str("\", as the file states it) would not pass its SYN.")
+	retold(r)
+	v.clock(r)
+}
+
 // judgeServerOnly judges into r an attempt only the server capture saw, on
 // the client's clock; knownClient says whether the client capture shows
 // its client at all.
@@ -438,6 +453,8 @@ type joinView struct {
 	cfg            JoinConfig
 	// lossy: a capture dropped packets, so absence proves less.
 	lossy bool
+	// serverFilter is the server capture's own filter, if it states one.
+	serverFilter string
 }
 
 // slack is how far the clock correction may be off. A one-sided bound

@@ -80,6 +80,12 @@ type Stream struct {
 	hosts       [2]map[netip.Addr]bool
 	hostsTold   bool
 	serverPorts map[netip.AddrPort]struct{}
+	// serverFilter is the capture filter the server side's captures say
+	// they were taken with (SetServerFilter), or nil; serverWhole, once
+	// the server side has ended, that they prove nothing was taken out of
+	// them after (Side.Whole).
+	serverFilter *capture.Filter
+	serverWhole  bool
 
 	// The attempts held, in pages that never move; free holds the
 	// indexes of those let go.
@@ -453,6 +459,9 @@ func (j *Stream) End(side Vantage, s Side) {
 	x := sideIndex(side)
 	j.ended[x] = true
 	j.spans[x] = s.spans()
+	if x == atServer {
+		j.serverWhole = s.Whole
+	}
 	j.open[x] = nil
 	j.lossy[x] = s.lossy()
 	j.step()
@@ -465,6 +474,31 @@ func (j *Stream) End(side Vantage, s Side) {
 // Stream not told takes a server capture holding no attempt at all to
 // show every host.
 func (j *Stream) TellsHosts() { j.hostsTold = true }
+
+// SetServerFilter tells the capture filter the server side's captures
+// were taken with, as they state it themselves (pcapng's if_filter, which
+// dumpcap writes from -f): a client's attempt whose SYN it would not pass
+// was out of their view, and one whose SYN it passes whatever a
+// translation did to its addresses was not left out by a filter on
+// ports. Only the Stream's goroutine may use f from then on.
+func (j *Stream) SetServerFilter(f *capture.Filter) { j.serverFilter = f }
+
+// filterSays is what the server capture's own filter says of a client
+// attempt's SYN: passes, or not, known only where its answer does not
+// depend on addresses a translation may rewrite. That it passes is known
+// only of captures that prove nothing was taken out of them after the
+// filter (a display filter's output keeps the original's stated filter);
+// that it does not, of any.
+func (j *Stream) filterSays(k *streamKey) (passes, known bool) {
+	if j.serverFilter == nil || k.tunnelKind != 0 || k.is4 == 1 || k.is4 == 2 {
+		// A tunnel's outer headers are what a capture filter sees, and a
+		// translation between IP versions leaves no SYN to test.
+		return false, false
+	}
+	c, s := netip.AddrPortFrom(k.clientAddr(), k.cport), netip.AddrPortFrom(k.serverAddr(), k.sport)
+	passes, known = j.serverFilter.PassesSYN(c, s)
+	return passes, known && (!passes || j.serverWhole)
+}
 
 // HostSeen tells that side's capture showed addr in a packet of no
 // attempt, one other than TCP if nonTCP.
@@ -891,6 +925,10 @@ func (j *Stream) judge(i int32, jv *joinView) {
 		h, ok := j.servers[a.key.serverAddr()]
 		addr, port := a.key.serverAddr(), a.key.serverPort()
 		r.known, r.portHidden = ok || j.showsHost(addr), h.hides(port) || j.portFiltered(h, addr, port)
+		if passes, known := j.filterSays(&a.key); known {
+			// The capture's own word beats guessing at its filter.
+			r.portHidden, r.filteredOut = false, !passes
+		}
 		if ok {
 			r.dest = h.destination()
 			// Answered, yet never at the server: the server capture
@@ -924,8 +962,12 @@ func (j *Stream) covers(first int64) bool {
 // after, so that the attempts judged with it may be judged on another
 // goroutine.
 func (j *Stream) view() *joinView {
-	return &joinView{off: j.off, cfg: j.cfg, lossy: j.lossy[0] || j.lossy[1],
+	v := &joinView{off: j.off, cfg: j.cfg, lossy: j.lossy[0] || j.lossy[1],
 		client: slices.Clone(j.spans[atClient]), server: slices.Clone(j.spans[atServer])}
+	if j.serverFilter != nil {
+		v.serverFilter = j.serverFilter.String()
+	}
+	return v
 }
 
 // Ready is an attempt whose verdict can go out, as a Stream hands it on:
@@ -940,9 +982,12 @@ type Ready struct {
 	// (hostPorts.hides). dest: whether the server capture is where the
 	// attempt had to go.
 	known, portHidden bool
-	dest              destination
-	jv                *joinView
-	pk                *Packer
+	// filteredOut: the server capture's own filter would not pass the
+	// attempt's SYN (SetServerFilter): it is out of that capture's view.
+	filteredOut bool
+	dest        destination
+	jv          *joinView
+	pk          *Packer
 }
 
 const (
@@ -984,6 +1029,10 @@ func (r *Ready) JudgeInto(res *Result, scratch *JoinScratch) {
 		}
 		r.jv.judgePair(res, &scratch.js, a, s, matchNames[r.how])
 	case readyClient:
+		if r.filteredOut {
+			r.jv.judgeFilteredOut(res, a)
+			break
+		}
 		r.jv.judgeClientOnly(res, a, r.known, r.portHidden, r.dest)
 	default:
 		r.jv.judgeServerOnly(res, a, r.known)

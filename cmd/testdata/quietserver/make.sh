@@ -1,7 +1,10 @@
 #!/bin/bash
 # Makes client.pcap (tcpdump) and server.pcapng (dumpcap, as Wireshark and
 # tshark capture: it closes the file with interface statistics saying when
-# the capture started and stopped): bash make.sh OUTDIR (root; tcpdump,
+# the capture started and stopped), and server-tcp.pcapng and
+# server-ports.pcapng, the same taken with capture filters "tcp" and "tcp
+# port 80 or tcp port 81", which dumpcap records in the file: bash make.sh
+# OUTDIR (root; tcpdump,
 # dumpcap, iptables, python3). TestQuietServerCapture reads them. The
 # client connects to ports 80 and 81, which answer, then to 82, whose SYNs
 # the router drops; the server sees nothing more before its capture stops,
@@ -19,6 +22,11 @@ echoserve $S 80 81 82
 sleep 0.5
 ip netns exec $C tcpdump -i eth0 -n -w "$OUT/client.pcap" -U tcp or icmp 2>/dev/null & T1=$!
 ip netns exec $S dumpcap -q -i eth0 -w "$OUT/server.pcapng" 2>/dev/null & T2=$!
+# The same server with capture filters, which dumpcap records in the file
+# (if_filter): one that passes every TCP segment, one that passes only
+# ports 80 and 81.
+ip netns exec $S dumpcap -q -i eth0 -f "tcp" -w "$OUT/server-tcp.pcapng" 2>/dev/null & T3=$!
+ip netns exec $S dumpcap -q -i eth0 -f "tcp port 80 or tcp port 81" -w "$OUT/server-ports.pcapng" 2>/dev/null & T4=$!
 sleep 1.5
 # Some traffic of the server's other than TCP, as any unfiltered capture
 # holds (DNS, NTP): without it, a capture showing the server on two ports
@@ -34,7 +42,7 @@ for p in (80,81,82):
     except Exception as e: print(p, e)
 "
 sleep 2
-kill -INT $T2; kill $T1; wait $T2; sleep 0.5
+kill -INT $T2 $T3 $T4; kill $T1; wait $T2 $T3 $T4; sleep 0.5
 kill $SRV 2>/dev/null
 untopo $C $R $S
-chmod 644 "$OUT/server.pcapng"
+chmod 644 "$OUT"/server*.pcapng
