@@ -31,6 +31,7 @@ type Frame struct {
 type PcapngWriter struct {
 	w        *bufio.Writer
 	ifaces   map[ngIfaceKey]uint32
+	frames   []uint64 // written, per interface id
 	packetID bool
 	buf      []byte
 }
@@ -67,6 +68,7 @@ func (pw *PcapngWriter) WriteFrame(f *Frame) error {
 	if !ok {
 		id = uint32(len(pw.ifaces))
 		pw.ifaces[k] = id
+		pw.frames = append(pw.frames, 0)
 		b := pw.buf[:0]
 		b = le32(b, ngIDB)
 		b = le32(b, 0)
@@ -83,6 +85,7 @@ func (pw *PcapngWriter) WriteFrame(f *Frame) error {
 			return err
 		}
 	}
+	pw.frames[id]++
 	ts := uint64(f.TS.UnixNano())
 	b := pw.buf[:0]
 	b = le32(b, ngEPB)
@@ -110,6 +113,48 @@ func (pw *PcapngWriter) WriteFrame(f *Frame) error {
 	pw.buf = ngEnd(b)
 	_, err := pw.w.Write(pw.buf)
 	return err
+}
+
+// WriteStats ends a capture written whole with an interface statistics
+// block per interface, as dumpcap ends its own: isb_starttime and
+// isb_endtime (from and until: when the capture ran), isb_ifrecv (the
+// frames written on it) and isb_ifdrop (drops, counted on the first).
+// A later reader takes them as proof of when the capture ran, even
+// before its first packet and after its last (Reader.Ran). Only for a
+// file holding every frame captured: of a selection, they would lie.
+func (pw *PcapngWriter) WriteStats(from, until time.Time, drops uint64) error {
+	for id, n := range pw.frames {
+		b := pw.buf[:0]
+		b = le32(b, ngISB)
+		b = le32(b, 0)
+		b = le32(b, uint32(id))
+		end := uint64(until.UnixNano())
+		b = le32(b, uint32(end>>32))
+		b = le32(b, uint32(end))
+		for _, o := range [...]struct {
+			code uint16
+			v    uint64
+		}{{2, uint64(from.UnixNano())}, {3, end}} {
+			b = le16(b, o.code)
+			b = le16(b, 8)
+			b = le32(b, uint32(o.v>>32)) // upper then lower 32 bits, as a packet block's time
+			b = le32(b, uint32(o.v))
+		}
+		b = le16(b, 4) // isb_ifrecv
+		b = le16(b, 8)
+		b = le64(b, n)
+		if id == 0 {
+			b = le16(b, 5) // isb_ifdrop
+			b = le16(b, 8)
+			b = le64(b, drops)
+		}
+		b = le32(b, 0) // opt_endofopt
+		pw.buf = ngEnd(b)
+		if _, err := pw.w.Write(pw.buf); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Flush writes out what is buffered.

@@ -189,3 +189,43 @@ func TestPassesSYN(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteStatsRan: a capture synpath writes whole ends with statistics
+// its own reader takes as proof of when it ran.
+func TestWriteStatsRan(t *testing.T) {
+	c, s := netip.MustParseAddrPort("198.51.100.10:40000"), netip.MustParseAddrPort("203.0.113.5:443")
+	var out bytes.Buffer
+	w, err := NewPcapngWriter(&out, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	from, until := t0.Add(-time.Minute), t0.Add(time.Hour)
+	for i, iface := range []int{3, 3, 7} {
+		f := Frame{N: uint64(i + 1), TS: t0.Add(time.Duration(i) * time.Second), Link: linkEthernet, Data: frame(linkEthernet, syn(c, s).ip()), Iface: iface}
+		f.Len = len(f.Data)
+		if err := w.WriteFrame(&f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.WriteStats(from, until, 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewReader("written.pcapng", &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p Packet
+	n := 0
+	for ; r.Next(&p) == nil; n++ {
+	}
+	gotFrom, gotUntil, ok := r.Ran()
+	if n != 3 || !ok || !gotFrom.Equal(from) || !gotUntil.Equal(until) {
+		t.Errorf("%d packets, ran %v to %v (%v), want 3, %v to %v", n, gotFrom, gotUntil, ok, from, until)
+	}
+	if d := r.KernelDrops(); d != 2 {
+		t.Errorf("%d drops, want 2", d)
+	}
+}

@@ -43,7 +43,7 @@ func parseLive(args []string, stdout, stderr io.Writer) (*liveConfig, error) {
 	format := fs.String("format", "table", "output: table (a line per attempt as it is judged, a summary at the end) or json")
 	fs.BoolVar(&cfg.failedOnly, "failed", false, "show only attempts that were not established")
 	fs.DurationVar(&cfg.duration, "duration", 0, "stop after this long (default: until interrupted)")
-	fs.StringVarP(&cfg.write, "write", "w", "", "write every packet captured to this pcapng file (evidence frame numbers refer to it)")
+	fs.StringVarP(&cfg.write, "write", "w", "", "write every packet captured to this pcapng file, ending with statistics that prove when the capture ran (evidence frame numbers refer to it)")
 	fs.StringVarP(&cfg.writeFail, "write-failed", "W", "", "write the packets of failed attempts to this pcapng file (frame.packet_id is the frame number)")
 	filter := fs.String("filter", "", "capture filter in tcpdump syntax (also taken from the arguments, as tcpdump does)")
 	fs.StringVarP(&cfg.user, "user", "Z", "", "after opening the capture, drop root for this user (as tcpdump -Z)")
@@ -136,6 +136,7 @@ func live(ctx context.Context, args []string, stdout, stderr io.Writer) (err err
 		if all, err = createPcapng(cfg.write, false); err != nil {
 			return err
 		}
+		all.whole, all.from, all.drops = true, time.Now(), rd.KernelDrops
 		outs = append(outs, all)
 	}
 	if cfg.writeFail != "" {
@@ -271,6 +272,12 @@ type pcapngOut struct {
 	f    *os.File
 	w    *capture.PcapngWriter
 	err  error
+	// whole: it holds every frame captured, so it ends with statistics
+	// proving when the capture ran (capture.PcapngWriter.WriteStats):
+	// from its creation, or its earliest frame, until it is closed.
+	whole       bool
+	from, until time.Time
+	drops       func() uint64
 }
 
 func createPcapng(name string, packetIDs bool) (*pcapngOut, error) {
@@ -290,6 +297,12 @@ func (o *pcapngOut) write(f *capture.Frame) {
 	if o.err == nil {
 		o.err = o.w.WriteFrame(f)
 	}
+	if o.whole && f.TS.Before(o.from) {
+		o.from = f.TS // queued in the socket before the file was made
+	}
+	if o.whole && f.TS.After(o.until) {
+		o.until = f.TS
+	}
 }
 
 func (o *pcapngOut) flush() error {
@@ -303,6 +316,13 @@ func (o *pcapngOut) flush() error {
 }
 
 func (o *pcapngOut) close() error {
+	if o.whole && o.err == nil {
+		until := time.Now()
+		if o.until.After(until) {
+			until = o.until // a clock stepped back
+		}
+		o.err = o.w.WriteStats(o.from, until, o.drops())
+	}
 	err := o.flush()
 	if cerr := o.f.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("live: %s: %w", o.name, cerr)

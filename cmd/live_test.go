@@ -311,7 +311,20 @@ func checkWritten(t *testing.T, recs []liveRecord, all, failed string) {
 	var p capture.Packet
 	for rd.Next(&p) == nil {
 	}
+	// The -w file proves when the capture ran, --duration long, past its
+	// last packet; the -W file, a selection, claims nothing.
+	if from, until, ok := rd.Ran(); !ok || until.Sub(from) < 7*time.Second || !until.After(rd.Stats().Last) {
+		t.Errorf("-w file ran %v to %v (%v), last packet %v: want the capture's 8 s", from, until, ok, rd.Stats().Last)
+	}
 	rd.Close()
+	if rd, err := capture.Open(failed); err == nil {
+		for rd.Next(&p) == nil {
+		}
+		if _, _, ok := rd.Ran(); ok {
+			t.Errorf("-W file claims when the capture ran")
+		}
+		rd.Close()
+	}
 	final := map[string]string{}
 	failedFrames := map[uint64]bool{}
 	hadFailure := map[string]bool{}
