@@ -377,6 +377,10 @@ func readGroup(ctx context.Context, g group, fcfg flows.Config, opt readOptions,
 		before := tracker.Counts().Midstream
 		ahead := newPacketsAhead(rd)
 		whole := false // read to its end: then what the file says of its run holds
+		// Of a file holding both ends, this end's capture ran from its
+		// first packet to its last, not the file's: the other end's may
+		// have run longer.
+		var sideFirst, sideLast time.Time
 		for n := 0; ; n++ {
 			if n%8192 == 0 {
 				prog.tick(ahead.records())
@@ -421,8 +425,12 @@ func readGroup(ctx context.Context, g group, fcfg flows.Config, opt readOptions,
 				break
 			}
 			if splitter != nil {
-				if atClient, atServer := splitter.Sides(p); !atClient && g.vantage == verdict.VantageClient || !atServer && g.vantage == verdict.VantageServer {
+				atClient, atServer := splitter.Sides(p)
+				if !atClient && g.vantage == verdict.VantageClient || !atServer && g.vantage == verdict.VantageServer {
 					continue
+				}
+				if atClient != atServer { // this end's alone
+					sideFirst, sideLast = widen(sideFirst, sideLast, p.TS, p.TS)
 				}
 			}
 			tracker.Observe(p)
@@ -440,11 +448,14 @@ func readGroup(ctx context.Context, g group, fcfg flows.Config, opt readOptions,
 		if err := unreadLinks(name, &st, &warnings); err != nil {
 			return nil, nil, err
 		}
+		if splitter != nil {
+			st.First, st.Last = sideFirst, sideLast
+		}
 		tracker.Advance(st.Last)
 		s := &sources[i]
 		s.Packets, s.TCP, s.ICMP, s.Skipped, s.Malformed, s.Truncated = st.Packets, st.TCP, st.ICMP, st.Skipped, st.Malformed, st.Truncated
 		s.First, s.Last = st.First, st.Last
-		if from, until, ok := rd.Ran(); ok && whole {
+		if from, until, ok := rd.Ran(); ok && whole && splitter == nil {
 			s.RanFrom, s.RanUntil = from, until
 		}
 		if i == len(g.files)-1 {

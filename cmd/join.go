@@ -244,6 +244,9 @@ func (jn *joiner) read(ctx context.Context, i int, opt readOptions, stdin io.Rea
 	g := jn.groups[i]
 	b := g.batch()
 	b.starts, b.filter = fileStarts(g.files)
+	if g.group.split {
+		b.starts = splitStarts(g.files, g.group.vantage)
+	}
 	add := func(it joinItem) {
 		if b.items = append(b.items, it); len(b.items) == joinBatch {
 			g.ch <- b
@@ -328,6 +331,40 @@ func fileStarts(files []string) ([]time.Time, string) {
 	}
 	return starts, filter
 }
+
+// splitStarts is, for files holding both ends' captures, when vantage's
+// end's capture starts in each: its first packet of this end's alone
+// (flows.Splitter), not the file's first record, which may be the other
+// end's. Where none is among the first peekPackets, the last time read:
+// this end's capture is not known to run before it. Far in the future
+// where nothing could be read: nothing is covered until the file has been
+// read through.
+func splitStarts(files []string, vantage verdict.Vantage) []time.Time {
+	starts := make([]time.Time, len(files))
+	for i, f := range files {
+		starts[i] = never
+		if st, err := os.Stat(f); f == "-" || err != nil || !st.Mode().IsRegular() {
+			continue
+		}
+		rd, err := capture.Open(f)
+		if err != nil {
+			continue
+		}
+		sp := flows.NewSplitter()
+		var p capture.Packet
+		for n := 0; n < peekPackets && rd.Next(&p) == nil; n++ {
+			starts[i] = p.TS
+			if atClient, atServer := sp.Sides(&p); atClient != atServer && atServer == (vantage == verdict.VantageServer) {
+				break
+			}
+		}
+		rd.Close()
+	}
+	return starts
+}
+
+// never is a time no capture reaches: a span starting then covers nothing.
+var never = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
 
 // run takes the groups' batches until every group has been read; the
 // first group that fails stops the others (cancel) and is the error.
