@@ -1145,8 +1145,9 @@ func judgeBothAnswered(c, s *flows.Attempt, r *Result, v *joinView, blind bool) 
 		r.WhereSure = Proven
 		if !s.Established() && s.SYNACK.Count > 1 && v.toServer(c.ACK.First, s.SYN.First) {
 			r.judged(HalfOpen, OutboundPath, sure).str("The client completed the handshake, but its ACK never reached the server, which kept resending its SYN-ACK: lost on the way to the server.")
-		} else if c.ECNFallback && s.SYN.Count+c.ECNSYNs == c.SYN.Count && v.toServer(c.SYN.First, time.Time{}) {
-			// The ECN-setup SYNs are the ones missing at the server.
+		} else if c.ECNFallback && s.SYN.Count+c.ECNSYNs == c.SYN.Count && !v.lossy && v.toServer(c.SYN.First, time.Time{}) {
+			// The ECN-setup SYNs are the ones missing at the server (which
+			// a capture that lost packets cannot prove).
 			r.w.expl.str(" The server capture holds only the SYN without ECN: the ECN-setup SYNs were dropped on the way, not by the server.")
 		}
 	case Timeout:
