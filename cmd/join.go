@@ -304,10 +304,12 @@ func fileStarts(files []string) ([]time.Time, string) {
 	filter, filtered := "", true
 	for i, f := range files {
 		if st, err := os.Stat(f); f == "-" || err != nil || !st.Mode().IsRegular() {
+			filtered = false // a file not peeked at says nothing
 			continue
 		}
 		rd, err := capture.Open(f)
 		if err != nil {
+			filtered = false
 			continue
 		}
 		// The first record is enough: stop there, even when no packet

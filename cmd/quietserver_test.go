@@ -114,3 +114,26 @@ func writeBlocks(t *testing.T, path string, b []byte, keep func(typ uint32, i in
 		t.Fatal(err)
 	}
 }
+
+// TestFileStartsFilter: a group's files state a capture filter only when
+// every one of them states the same; a pcap file, or one that cannot be
+// peeked at (standard input, gone), says nothing.
+func TestFileStartsFilter(t *testing.T) {
+	dir := filepath.Join("testdata", "quietserver")
+	tcp, ports, pcap := filepath.Join(dir, "server-tcp.pcapng"), filepath.Join(dir, "server-ports.pcapng"), filepath.Join(dir, "client.pcap")
+	for _, tc := range []struct {
+		files []string
+		want  string
+	}{
+		{[]string{tcp}, "tcp"},
+		{[]string{tcp, tcp}, "tcp"},
+		{[]string{tcp, ports}, ""},
+		{[]string{tcp, pcap}, ""},
+		{[]string{tcp, "-"}, ""},
+		{[]string{tcp, filepath.Join(t.TempDir(), "gone.pcapng")}, ""},
+	} {
+		if _, got := fileStarts(tc.files); got != tc.want {
+			t.Errorf("%v: filter %q, want %q", tc.files, got, tc.want)
+		}
+	}
+}
