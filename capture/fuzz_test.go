@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/netip"
 	"testing"
+	"time"
 )
 
 // fuzzLinks are the link types FuzzDecode picks from, so that the fuzzer
@@ -146,6 +147,7 @@ func FuzzOpen(f *testing.F) {
 	for _, file := range seedFiles(f) {
 		f.Add(file)
 	}
+	f.Add(statsSeed()) // interface statistics and a stated filter (Ran, CaptureFilter)
 	f.Fuzz(func(t *testing.T, file []byte) {
 		// Longer inputs are passed over, so that none counts as new
 		// coverage: the fuzzer minimizes those with O(n²) runs, which at a
@@ -169,6 +171,10 @@ func FuzzOpen(f *testing.F) {
 				continue
 			}
 			if err == io.EOF || errors.Is(err, errBudget) {
+				if from, until, ok := r.Ran(); ok && until.Before(from) {
+					t.Fatalf("ran %v to %v", from, until)
+				}
+				r.CaptureFilter()
 				return
 			}
 			if !errors.As(err, &re) {
@@ -182,4 +188,23 @@ func FuzzOpen(f *testing.F) {
 		}
 		t.Fatalf("no end after %d records", r.Stats().Packets)
 	})
+}
+
+// statsSeed is a small pcapng as dumpcap writes one: an interface stating
+// its capture filter, a packet, and statistics saying when it ran.
+func statsSeed() []byte {
+	f := &ngFile{order: binary.LittleEndian}
+	f.section()
+	b := f.order.AppendUint16(nil, uint16(linkEthernet))
+	b = f.order.AppendUint16(b, 0)
+	b = f.order.AppendUint32(b, 0)
+	b = f.order.AppendUint16(b, 11) // if_filter
+	b = f.order.AppendUint16(b, 4)
+	b = append(b, 0, 't', 'c', 'p')
+	b = f.order.AppendUint32(b, 0)
+	f.block(ngIDB, b)
+	c, s := netip.MustParseAddrPort("198.51.100.10:40000"), netip.MustParseAddrPort("203.0.113.5:443")
+	f.epb(0, uint64(t0.UnixMicro()), rec{data: frame(linkEthernet, syn(c, s).ip())})
+	f.isb(0, uint64(t0.Add(-time.Second).UnixMicro()), uint64(t0.Add(time.Second).UnixMicro()), 1)
+	return f.b
 }
