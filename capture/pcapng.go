@@ -366,6 +366,10 @@ func (s *ngSource) stats(body int) error {
 		return nil
 	}
 	id := s.order.Uint32(b[0:4])
+	var in *ngIface // nil: a block for no interface described; its drops still count
+	if int(id) < len(s.ifaces) {
+		in = &s.ifaces[id]
+	}
 	var drops uint64
 	var ran ngRan
 	var times, recv int
@@ -378,8 +382,8 @@ func (s *ngSource) stats(body int) error {
 		switch {
 		case (code == 5 || code == 7) && l == 8: // isb_ifdrop, isb_osdrop
 			drops += s.order.Uint64(v)
-		case (code == 2 || code == 3) && l == 8 && int(id) < len(s.ifaces): // isb_starttime, isb_endtime
-			t, ok := s.ifaces[id].statsTime(uint64(s.u32(v[0:4]))<<32 | uint64(s.u32(v[4:8])))
+		case (code == 2 || code == 3) && l == 8 && in != nil: // isb_starttime, isb_endtime
+			t, ok := in.statsTime(uint64(s.u32(v[0:4]))<<32 | uint64(s.u32(v[4:8])))
 			if ok {
 				times++
 				if code == 2 {
@@ -394,9 +398,9 @@ func (s *ngSource) stats(body int) error {
 		}
 		o = o[min(4+(l+3)&^3, len(o)):]
 	}
-	if times == 2 && recv == 1 && !ran.until.Before(ran.from) && int(id) < len(s.ifaces) {
+	if times == 2 && recv == 1 && !ran.until.Before(ran.from) {
 		ran.set = true
-		s.ifaces[id].ran = ran
+		in.ran = ran // times counts only for an interface described
 	}
 	if s.drops == nil {
 		s.drops = map[uint32]uint64{}

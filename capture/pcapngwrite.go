@@ -29,11 +29,14 @@ type Frame struct {
 // packet, with its name and nanosecond timestamps), and an enhanced packet
 // block per frame. Frames need not come in time order.
 type PcapngWriter struct {
-	w        *bufio.Writer
-	ifaces   map[ngIfaceKey]uint32
-	frames   []uint64 // written, per interface id
-	packetID bool
-	buf      []byte
+	w      *bufio.Writer
+	ifaces map[ngIfaceKey]uint32
+	frames []uint64 // written, per interface id
+	// first and last are the times of the frames written: the run
+	// WriteStats states holds them, as readers require (Reader.Ran).
+	first, last time.Time
+	packetID    bool
+	buf         []byte
 }
 
 type ngIfaceKey struct {
@@ -86,6 +89,12 @@ func (pw *PcapngWriter) WriteFrame(f *Frame) error {
 		}
 	}
 	pw.frames[id]++
+	if pw.first.IsZero() || f.TS.Before(pw.first) {
+		pw.first = f.TS
+	}
+	if f.TS.After(pw.last) {
+		pw.last = f.TS
+	}
 	ts := uint64(f.TS.UnixNano())
 	b := pw.buf[:0]
 	b = le32(b, ngEPB)
@@ -117,36 +126,37 @@ func (pw *PcapngWriter) WriteFrame(f *Frame) error {
 
 // WriteStats ends a capture written whole with an interface statistics
 // block per interface, as dumpcap ends its own: isb_starttime and
-// isb_endtime (from and until: when the capture ran), isb_ifrecv (the
-// frames written on it) and isb_ifdrop (drops, counted on the first).
-// A later reader takes them as proof of when the capture ran, even
-// before its first packet and after its last (Reader.Ran). Only for a
-// file holding every frame captured: of a selection, they would lie.
+// isb_endtime (from and until: when the capture ran, widened to the
+// frames written, which a clock stepped back or a frame queued before the
+// file was made may put outside), isb_ifrecv (the frames written on it)
+// and isb_ifdrop (drops, counted on the first). A later reader takes them
+// as proof of when the capture ran, even before its first packet and
+// after its last (Reader.Ran). Only for a file holding every frame
+// captured: of a selection, they would lie.
 func (pw *PcapngWriter) WriteStats(from, until time.Time, drops uint64) error {
+	if !pw.first.IsZero() && pw.first.Before(from) {
+		from = pw.first
+	}
+	if pw.last.After(until) {
+		until = pw.last
+	}
+	// Times as a packet block's: upper then lower 32 bits, nanoseconds.
+	stamp := func(b []byte, t time.Time) []byte {
+		ns := uint64(t.UnixNano())
+		return le32(le32(b, uint32(ns>>32)), uint32(ns))
+	}
+	var v [8]byte
 	for id, n := range pw.frames {
 		b := pw.buf[:0]
 		b = le32(b, ngISB)
 		b = le32(b, 0)
 		b = le32(b, uint32(id))
-		end := uint64(until.UnixNano())
-		b = le32(b, uint32(end>>32))
-		b = le32(b, uint32(end))
-		for _, o := range [...]struct {
-			code uint16
-			v    uint64
-		}{{2, uint64(from.UnixNano())}, {3, end}} {
-			b = le16(b, o.code)
-			b = le16(b, 8)
-			b = le32(b, uint32(o.v>>32)) // upper then lower 32 bits, as a packet block's time
-			b = le32(b, uint32(o.v))
-		}
-		b = le16(b, 4) // isb_ifrecv
-		b = le16(b, 8)
-		b = le64(b, n)
+		b = stamp(b, until)
+		b = ngOption(b, 2, stamp(v[:0], from))  // isb_starttime
+		b = ngOption(b, 3, stamp(v[:0], until)) // isb_endtime
+		b = ngOption(b, 4, le64(v[:0], n))      // isb_ifrecv
 		if id == 0 {
-			b = le16(b, 5) // isb_ifdrop
-			b = le16(b, 8)
-			b = le64(b, drops)
+			b = ngOption(b, 5, le64(v[:0], drops)) // isb_ifdrop
 		}
 		b = le32(b, 0) // opt_endofopt
 		pw.buf = ngEnd(b)

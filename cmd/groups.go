@@ -43,18 +43,28 @@ type glance struct {
 // stops there rather than read peekPackets.
 const mergedPeekAttempts = 256
 
+// openToPeek opens a capture to look at before it is read, or returns nil:
+// only regular files, as standard input, a FIFO or a device can be read
+// once, and opening a FIFO with no writer would block. Errors are left for
+// the real read, which reports them with their position.
+func openToPeek(name string) *capture.Reader {
+	if st, err := os.Stat(name); name == "-" || err != nil || !st.Mode().IsRegular() {
+		return nil
+	}
+	rd, err := capture.Open(name)
+	if err != nil {
+		return nil
+	}
+	return rd
+}
+
 // peek reads the start of a file: peekPackets, or until enough attempts
 // were handed on (0: no such bound). Errors are left for the real read,
 // which reports them with their position.
 func peek(ctx context.Context, name string, fcfg flows.Config, enough int) glance {
 	g := glance{name: name, vantage: verdict.VantageUnknown}
-	// Only regular files: standard input, a FIFO or a device can be read
-	// once, and opening a FIFO with no writer would block.
-	if st, err := os.Stat(name); name == "-" || err != nil || !st.Mode().IsRegular() {
-		return g
-	}
-	rd, err := capture.Open(name)
-	if err != nil {
+	rd := openToPeek(name)
+	if rd == nil {
 		return g
 	}
 	defer rd.Close()

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"os"
 	"reflect"
 	"slices"
 	"strings"
@@ -303,13 +302,9 @@ func fileStarts(files []string) ([]time.Time, string) {
 	starts := make([]time.Time, len(files))
 	filter, filtered := "", true
 	for i, f := range files {
-		if st, err := os.Stat(f); f == "-" || err != nil || !st.Mode().IsRegular() {
+		rd := openToPeek(f)
+		if rd == nil {
 			filtered = false // a file not peeked at says nothing
-			continue
-		}
-		rd, err := capture.Open(f)
-		if err != nil {
-			filtered = false
 			continue
 		}
 		// The first record is enough: stop there, even when no packet
@@ -345,11 +340,8 @@ func splitStarts(files []string, vantage verdict.Vantage) []time.Time {
 	starts := make([]time.Time, len(files))
 	for i, f := range files {
 		starts[i] = never
-		if st, err := os.Stat(f); f == "-" || err != nil || !st.Mode().IsRegular() {
-			continue
-		}
-		rd, err := capture.Open(f)
-		if err != nil {
+		rd := openToPeek(f)
+		if rd == nil {
 			continue
 		}
 		sp := flows.NewSplitter()

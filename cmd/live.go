@@ -274,10 +274,10 @@ type pcapngOut struct {
 	err  error
 	// whole: it holds every frame captured, so it ends with statistics
 	// proving when the capture ran (capture.PcapngWriter.WriteStats):
-	// from its creation, or its earliest frame, until it is closed.
-	whole       bool
-	from, until time.Time
-	drops       func() uint64
+	// from its creation until it is closed.
+	whole bool
+	from  time.Time
+	drops func() uint64
 }
 
 func createPcapng(name string, packetIDs bool) (*pcapngOut, error) {
@@ -297,12 +297,6 @@ func (o *pcapngOut) write(f *capture.Frame) {
 	if o.err == nil {
 		o.err = o.w.WriteFrame(f)
 	}
-	if o.whole && f.TS.Before(o.from) {
-		o.from = f.TS // queued in the socket before the file was made
-	}
-	if o.whole && f.TS.After(o.until) {
-		o.until = f.TS
-	}
 }
 
 func (o *pcapngOut) flush() error {
@@ -317,11 +311,7 @@ func (o *pcapngOut) flush() error {
 
 func (o *pcapngOut) close() error {
 	if o.whole && o.err == nil {
-		until := time.Now()
-		if o.until.After(until) {
-			until = o.until // a clock stepped back
-		}
-		o.err = o.w.WriteStats(o.from, until, o.drops())
+		o.err = o.w.WriteStats(o.from, time.Now(), o.drops())
 	}
 	err := o.flush()
 	if cerr := o.f.Close(); err == nil && cerr != nil {

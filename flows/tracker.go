@@ -423,11 +423,9 @@ func (t *Tracker) straggle(s *connSlot, p *capture.Packet, fromClient bool) {
 	}
 }
 
-// earlier is how a's connection stood, as the next on its ports began.
-// (Stamps of plain times order as the times do.)
-// noteECN counts a resent SYN p (before it is seen) that asks for ECN
-// while all before it did, and keeps the timestamp of the first that does
-// not after them.
+// noteECN counts a SYN p (before it is seen) that asks for ECN while all
+// before it did, and keeps the timestamp of the first that does not after
+// them.
 func (a *attemptState) noteECN(p *capture.Packet) {
 	if a.ECNSYNs != a.SYN.Count {
 		return // a plain SYN came before
@@ -439,6 +437,8 @@ func (a *attemptState) noteECN(p *capture.Packet) {
 	}
 }
 
+// earlier is how a's connection stood, as the next on its ports began.
+// (Stamps of plain times order as the times do.)
 func (a *attemptState) earlier() Earlier {
 	switch {
 	case a.ClientRST.Count+a.ServerRST.Count > 0:
@@ -640,12 +640,10 @@ func (t *Tracker) start(p *capture.Packet) *attemptState {
 	if t.dns != nil {
 		t.dnsFor(a, p)
 	}
+	a.noteECN(p)
 	t.see(&a.SYN, p)
 	if p.BadSum {
 		a.BadSumSYNs++
-	}
-	if p.Flags.Has(capture.FlagECE | capture.FlagCWR) {
-		a.ECNSYNs = 1
 	}
 	t.noteSYN(a, p)
 	t.record(a, p, EvSYN, true)

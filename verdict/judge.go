@@ -263,11 +263,7 @@ func judgeUnansweredAtClient(a *flows.Attempt, r *Result, cfg Config) {
 	if a.SYN.Count == 1 && waited > lonelySYN {
 		t.str(" Only one SYN, though the capture went on: the client gave up within a few seconds, or got an answer this capture does not show.")
 	}
-	if a.SYN.Count > 1 && a.ECNSYNs == a.SYN.Count {
-		// Words only: one attempt cannot tell an ECN black hole from a
-		// dead server, but a client that never falls back is worth naming.
-		t.str(" Every SYN asked for ECN (ECE and CWR set) and the client never resent one without: if plain SYNs to this server are answered, something on the way drops ECN-setup SYNs.")
-	}
+	t.ecnNeverFellBack(a)
 }
 
 // countEvents is how many of a's events are of type typ.
@@ -933,20 +929,6 @@ func compareRST(t *text, rst flows.Seen, refTTL uint8, refID uint16, refWhat []b
 	return sender, Likely, t.since(mark)
 }
 
-// ordinalCount is "SYN" for one, "3 SYNs" for more: what follows "the
-// first".
-func (t *text) ordinalCount(n uint32, what string) *text {
-	if n == 1 {
-		return t.str(what)
-	}
-	return t.count(n, what)
-}
-
-// CauseECNSetupDropped: the client's SYNs asking for ECN went unanswered,
-// the first without it was answered at once (flows.Attempt.ECNFallback).
-// The connection is made, a SYN timeout late, on every attempt.
-const CauseECNSetupDropped Cause = "ecn-setup-dropped"
-
 // handshakeNote says how the handshake completed: "The handshake completed
 // after 2 SYNs (the first 1 went unanswered) in 20 ms". At the client, rtt
 // is the result's, from the last SYN to the SYN-ACK.
@@ -968,7 +950,7 @@ func (t *text) handshakeNote(a *flows.Attempt, v Vantage, rtt time.Duration) *te
 		t.str(" in ").dur(rtt)
 	}
 	if v != VantageServer && a.ECNFallback {
-		t.str(": the first ").ordinalCount(a.ECNSYNs, "SYN").str(" asked for ECN (ECE and CWR set) and went unanswered, and the first without it was answered at once (the SYN-ACK echoes its timestamp). Something on the way, or the server's firewall, drops ECN-setup SYNs: each such connection waits out a SYN timeout before the client falls back")
+		t.ecnFallback(a)
 	}
 	switch {
 	case v != VantageServer && a.SYNACK.Count == 0:
