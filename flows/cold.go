@@ -11,9 +11,12 @@ import (
 // An attempt that has gone quiet waits, often for a minute (Idle), for a
 // packet that may never come: a timeout's client resending its SYN, a
 // stalled request's reply. Its state (attemptState) takes 1.1 KB, mostly
-// empty counters and event records; packed (freeze) it takes a tenth:
-// every field in a fixed order, as varints, times as nanoseconds from the
-// first SYN, files as an index into the tracker's names. Packed bytes hold
+// empty counters and event records; packed (freeze) a timeout's takes
+// about 130 bytes: every field in a fixed order, as varints, those most
+// attempts leave at zero behind a mask, times as distances (from the first
+// SYN, an event's from the event before) in microseconds when they are
+// whole ones, each event as what changed since the one before, files as an
+// index into the tracker's names. Packed bytes hold
 // no pointer, so the collector never scans them. A packet for it, or its
 // expiry, unpacks it (thaw).
 //
@@ -68,48 +71,40 @@ func (t *Tracker) freeze(scratch []byte, a *attemptState) (b []byte, ok bool) {
 	if len(scratch) < maxCold {
 		scratch = make([]byte, maxCold)
 	}
+	if !t.coldOriginSet {
+		t.coldOrigin, t.coldOriginSet = a.SYN.First, true
+	}
 	// Written in place rather than appended: the varints are most of the
 	// cost of packing, and nearly all of them are one byte.
 	e := coldEnc{b: scratch[:maxCold], base: a.SYN.First, files: &t.files, ok: true}
-	e.u(uint64(e.base))
+	e.dist(int64(e.base-t.coldOrigin), 0)
 	e.addrPort(a.Key.Client)
 	e.addrPort(a.Key.Server)
-	e.u(uint64(a.Key.Tunnel.Kind))
-	e.u(uint64(a.Key.Tunnel.ID))
 	e.u(uint64(a.ISN))
 	e.u(uint64(t.files.id(a.File)))
 	o := &a.SYNOpts
 	e.u(uint64(o.MSS))
 	e.s(int64(o.WScale))
-	e.bools(o.SACKPerm, o.HasTS, o.Cut, a.ACKInferred, a.RSTInHandshake, a.ServerAckedData, a.Settled, a.ICMPInfo.V6, a.timed, a.ServerRSTBare)
+	e.bools(o.SACKPerm, o.HasTS, o.Cut, a.ACKInferred, a.RSTInHandshake, a.ServerAckedData, a.Settled, a.ICMPInfo.V6, a.timed, a.ServerRSTBare, a.ECNFallback, a.lastSig.fromClient)
 	e.u(uint64(o.TSVal))
-	e.u(uint64(o.TSEcr))
-	e.u(uint64(a.SYNData))
+	// What most attempts leave at zero, behind a mask of the rest.
+	e.sparse(uint64(a.Key.Tunnel.Kind), uint64(a.Key.Tunnel.ID), uint64(o.TSEcr), uint64(a.SYNData),
+		uint64(a.ServerISN), uint64(a.AltServerISN), uint64(a.SYNAfterSYNACK), uint64(a.SYNACKAfterACK), uint64(a.ServerBytesAcked),
+		uint64(a.ICMPInfo.Type), uint64(a.ICMPInfo.Code), uint64(a.ICMPInfo.QuoteLen), a.ClientBytes, a.ServerBytes,
+		uint64(a.ServerSeqLo), uint64(a.ServerSeqHi), uint64(a.ServerMaxSeg), uint64(a.ServerResent), uint64(a.ServerMSS), uint64(a.ServerSent),
+		uint64(a.ClientDupACKs), uint64(a.ClientSeqLo), uint64(a.ClientSeqHi), uint64(a.ClientMaxSeg), uint64(a.ClientResent), uint64(a.ClientBytesAcked),
+		uint64(a.ServerDupACKs), uint64(a.EventsDropped), uint64(a.Duplicates), uint64(a.Echoes), uint64(a.staleAck), uint64(a.StaleACKs),
+		uint64(a.StaleResets), uint64(a.BadSumSYNs), uint64(a.BadSumSYNACKs), uint64(a.Earlier), uint64(a.ECNSYNs), a.plainTSVal,
+		uint64(a.answeredFromCount))
 	e.seen(&a.SYN)
 	e.seen(&a.SYNACK)
-	e.u(uint64(a.ServerISN))
-	e.u(uint64(a.AltServerISN))
-	e.u(uint64(a.SYNAfterSYNACK))
-	e.u(uint64(a.SYNACKAfterACK))
 	e.seen(&a.ACK)
-	e.u(uint64(a.ServerBytesAcked))
 	e.seen(&a.ServerRST)
 	e.seen(&a.ClientRST)
 	e.seen(&a.ICMP)
 	e.addr(a.ICMPInfo.From)
-	e.u(uint64(a.ICMPInfo.Type))
-	e.u(uint64(a.ICMPInfo.Code))
-	e.u(uint64(a.ICMPInfo.QuoteLen))
 	e.seen(&a.ClientData)
 	e.seen(&a.ServerData)
-	e.u(a.ClientBytes)
-	e.u(a.ServerBytes)
-	for _, v := range [...]uint32{a.ServerSeqLo, a.ServerSeqHi, a.ServerMaxSeg, a.ServerResent, uint32(a.ServerMSS), a.ServerSent,
-		a.ClientDupACKs, a.ClientSeqLo, a.ClientSeqHi, a.ClientMaxSeg, a.ClientResent, a.ClientBytesAcked, a.ServerDupACKs,
-		a.EventsDropped, a.Duplicates, a.Echoes, a.staleAck, a.StaleACKs, a.StaleResets, a.BadSumSYNs, a.BadSumSYNACKs, uint32(a.Earlier), a.ECNSYNs, b2u(a.ECNFallback)} {
-		e.u(uint64(v))
-	}
-	e.u(a.plainTSVal)
 	e.seen(&a.ClientFIN)
 	e.seen(&a.ServerFIN)
 	e.app(&a.ClientApp)
@@ -117,42 +112,60 @@ func (t *Tracker) freeze(scratch []byte, a *attemptState) (b []byte, ok bool) {
 	e.app(&a.ServerApp)
 	e.ref(&a.ServerAppAt)
 	e.u(uint64(a.nEvents))
+	// Each event from the one before: a timeout's SYNs differ in little
+	// but their times, packet numbers and IP IDs.
+	prev := eventState{ts: e.base, file: t.files.id(a.File)}
 	for i := range int(a.nEvents) {
 		ev := t.event(a, i)
-		e.stamp(ev.ts)
-		e.u(ev.n)
-		e.u(uint64(ev.file))
-		e.s(int64(ev.iface))
-		e.u(uint64(ev.typ))
-		e.bools(ev.fromClient)
-		e.u(uint64(ev.app))
-		e.u(uint64(ev.ttl))
+		sameWhere := ev.file == prev.file && ev.iface == prev.iface && ev.app == prev.app
+		sameSize := ev.ttl == prev.ttl && ev.length == prev.length
+		typ := min(ev.typ, evTypeEscape)
+		e.u(uint64(typ)<<3 | uint64(b2u(ev.fromClient))<<2 | uint64(b2u(sameWhere))<<1 | uint64(b2u(sameSize)))
+		if typ == evTypeEscape {
+			e.u(uint64(ev.typ))
+		}
+		e.stampFrom(ev.ts, prev.ts)
+		e.s(int64(ev.n - prev.n))
 		e.u(uint64(ev.ipid))
-		e.u(uint64(ev.length))
+		if !sameWhere {
+			e.u(uint64(ev.file))
+			e.s(int64(ev.iface))
+			e.u(uint64(ev.app))
+		}
+		if !sameSize {
+			e.u(uint64(ev.ttl))
+			e.u(uint64(ev.length))
+		}
+		if ev.ts != 0 {
+			prev.ts = ev.ts
+		}
+		prev.n, prev.file, prev.iface, prev.app, prev.ttl, prev.length = ev.n, ev.file, ev.iface, ev.app, ev.ttl, ev.length
 	}
 	s := &a.lastSig
-	e.bools(s.fromClient)
-	e.u(uint64(s.seq))
+	e.u(uint64(s.seq - a.ISN))
 	e.u(uint64(s.ack))
 	e.u(uint64(s.ipid))
 	e.u(uint64(s.flags))
 	e.u(uint64(s.length))
 	e.u(uint64(s.ttl))
-	e.nanos(s.ns)
-	e.nanos(a.last)
+	e.dist(s.ns-(int64(e.base)-plainOffset), 0)
+	e.dist(a.last-s.ns, 0)
 	e.s(int64(a.lastSec))
 	e.u(a.touched)
 	f := &a.fallback
 	e.addrPort(f.server)
-	e.stamp(f.syn)
-	e.stamp(f.synack)
+	e.stampFrom(f.syn, e.base)
+	e.stampFrom(f.synack, f.syn)
 	e.addrPort(a.answeredFrom)
-	e.u(uint64(a.answeredFromCount))
 	if !e.ok {
 		return scratch[:0], false
 	}
 	return e.b[:e.n], true
 }
+
+// evTypeEscape in an event's first byte says its type follows, in a
+// varint of its own: every type named so far fits below it.
+const evTypeEscape = 15
 
 // errCold is packed bytes that do not unpack: a bug, never input.
 var errCold = errors.New("flows: corrupt frozen attempt")
@@ -161,51 +174,39 @@ var errCold = errors.New("flows: corrupt frozen attempt")
 // its DNS answer, which the caller kept.
 func (t *Tracker) thaw(a *attemptState, b []byte) error {
 	d := coldDec{b: b, files: &t.files}
-	d.base = stamp(d.u())
+	d.base = t.coldOrigin + stamp(d.dist(0))
 	a.Key.Client = d.addrPort()
 	a.Key.Server = d.addrPort()
-	a.Key.Tunnel.Kind = capture.TunnelKind(d.u())
-	a.Key.Tunnel.ID = uint32(d.u())
 	a.ISN = uint32(d.u())
-	a.File = d.file()
+	fileID := d.u()
+	a.File = d.name(fileID)
 	o := &a.SYNOpts
 	o.MSS = uint16(d.u())
 	o.WScale = int8(d.s())
 	fl := d.u()
 	bit := func(i uint) bool { return fl&(1<<i) != 0 }
-	o.SACKPerm, o.HasTS, o.Cut, a.ACKInferred, a.RSTInHandshake, a.ServerAckedData, a.Settled, a.ICMPInfo.V6, a.timed, a.ServerRSTBare =
-		bit(0), bit(1), bit(2), bit(3), bit(4), bit(5), bit(6), bit(7), bit(8), bit(9)
+	o.SACKPerm, o.HasTS, o.Cut, a.ACKInferred, a.RSTInHandshake, a.ServerAckedData, a.Settled, a.ICMPInfo.V6, a.timed, a.ServerRSTBare, a.ECNFallback, a.lastSig.fromClient =
+		bit(0), bit(1), bit(2), bit(3), bit(4), bit(5), bit(6), bit(7), bit(8), bit(9), bit(10), bit(11)
 	o.TSVal = uint32(d.u())
-	o.TSEcr = uint32(d.u())
-	a.SYNData = uint32(d.u())
+	var v [39]uint64
+	d.sparse(v[:])
+	a.Key.Tunnel.Kind, a.Key.Tunnel.ID, o.TSEcr, a.SYNData = capture.TunnelKind(v[0]), uint32(v[1]), uint32(v[2]), uint32(v[3])
+	a.ServerISN, a.AltServerISN, a.SYNAfterSYNACK, a.SYNACKAfterACK, a.ServerBytesAcked = uint32(v[4]), uint32(v[5]), uint32(v[6]), uint32(v[7]), uint32(v[8])
+	a.ICMPInfo.Type, a.ICMPInfo.Code, a.ICMPInfo.QuoteLen, a.ClientBytes, a.ServerBytes = uint8(v[9]), uint8(v[10]), uint16(v[11]), v[12], v[13]
+	a.ServerSeqLo, a.ServerSeqHi, a.ServerMaxSeg, a.ServerResent, a.ServerMSS, a.ServerSent = uint32(v[14]), uint32(v[15]), uint32(v[16]), uint32(v[17]), uint16(v[18]), uint32(v[19])
+	a.ClientDupACKs, a.ClientSeqLo, a.ClientSeqHi, a.ClientMaxSeg, a.ClientResent, a.ClientBytesAcked = uint32(v[20]), uint32(v[21]), uint32(v[22]), uint32(v[23]), uint32(v[24]), uint32(v[25])
+	a.ServerDupACKs, a.EventsDropped, a.Duplicates, a.Echoes, a.staleAck, a.StaleACKs = uint32(v[26]), uint32(v[27]), uint32(v[28]), uint32(v[29]), uint32(v[30]), uint32(v[31])
+	a.StaleResets, a.BadSumSYNs, a.BadSumSYNACKs, a.Earlier, a.ECNSYNs, a.plainTSVal = uint32(v[32]), uint32(v[33]), uint32(v[34]), Earlier(v[35]), uint32(v[36]), v[37]
+	a.answeredFromCount = uint32(v[38])
 	d.seen(&a.SYN)
 	d.seen(&a.SYNACK)
-	a.ServerISN = uint32(d.u())
-	a.AltServerISN = uint32(d.u())
-	a.SYNAfterSYNACK = uint32(d.u())
-	a.SYNACKAfterACK = uint32(d.u())
 	d.seen(&a.ACK)
-	a.ServerBytesAcked = uint32(d.u())
 	d.seen(&a.ServerRST)
 	d.seen(&a.ClientRST)
 	d.seen(&a.ICMP)
 	a.ICMPInfo.From = d.addr()
-	a.ICMPInfo.Type = uint8(d.u())
-	a.ICMPInfo.Code = uint8(d.u())
-	a.ICMPInfo.QuoteLen = uint16(d.u())
 	d.seen(&a.ClientData)
 	d.seen(&a.ServerData)
-	a.ClientBytes = d.u()
-	a.ServerBytes = d.u()
-	var mss, earlier, ecnFallback uint32
-	for _, p := range [...]*uint32{&a.ServerSeqLo, &a.ServerSeqHi, &a.ServerMaxSeg, &a.ServerResent, &mss, &a.ServerSent,
-		&a.ClientDupACKs, &a.ClientSeqLo, &a.ClientSeqHi, &a.ClientMaxSeg, &a.ClientResent, &a.ClientBytesAcked, &a.ServerDupACKs,
-		&a.EventsDropped, &a.Duplicates, &a.Echoes, &a.staleAck, &a.StaleACKs, &a.StaleResets, &a.BadSumSYNs, &a.BadSumSYNACKs, &earlier,
-		&a.ECNSYNs, &ecnFallback} {
-		*p = uint32(d.u())
-	}
-	a.plainTSVal = d.u()
-	a.ServerMSS, a.Earlier, a.ECNFallback = uint16(mss), Earlier(earlier), ecnFallback != 0
 	d.seen(&a.ClientFIN)
 	d.seen(&a.ServerFIN)
 	d.app(&a.ClientApp)
@@ -216,40 +217,49 @@ func (t *Tracker) thaw(a *attemptState, b []byte) error {
 	if events > MaxEvents {
 		return errCold
 	}
+	prev := eventState{ts: d.base, file: uint32(fileID)}
 	for range events {
 		ev := t.addEvent(a)
-		ev.ts = d.stamp()
-		ev.n = d.u()
-		ev.file = uint32(d.u())
-		ev.iface = int32(d.s())
-		ev.typ = EventType(d.u())
-		ev.fromClient = d.u()&1 != 0
-		ev.app = capture.AppKind(d.u())
-		ev.ttl = uint8(d.u())
+		h := d.u()
+		ev.typ, ev.fromClient = EventType(h>>3), h&4 != 0
+		if ev.typ == evTypeEscape {
+			ev.typ = EventType(d.u())
+		}
+		ev.ts = d.stampFrom(prev.ts)
+		ev.n = prev.n + uint64(d.s())
 		ev.ipid = uint16(d.u())
-		ev.length = uint32(d.u())
+		ev.file, ev.iface, ev.app = prev.file, prev.iface, prev.app
+		if h&2 == 0 {
+			ev.file, ev.iface, ev.app = uint32(d.u()), int32(d.s()), capture.AppKind(d.u())
+		}
+		ev.ttl, ev.length = prev.ttl, prev.length
+		if h&1 == 0 {
+			ev.ttl, ev.length = uint8(d.u()), uint32(d.u())
+		}
 		if ev.file >= uint32(len(t.files.names)) {
 			d.err = errCold
 		}
+		if ev.ts != 0 {
+			prev.ts = ev.ts
+		}
+		prev.n, prev.file, prev.iface, prev.app, prev.ttl, prev.length = ev.n, ev.file, ev.iface, ev.app, ev.ttl, ev.length
 	}
 	s := &a.lastSig
-	s.fromClient = d.u()&1 != 0
-	s.seq = uint32(d.u())
+	s.seq = uint32(d.u()) + a.ISN
 	s.ack = uint32(d.u())
 	s.ipid = uint16(d.u())
 	s.flags = capture.TCPFlags(d.u())
 	s.length = uint32(d.u())
 	s.ttl = uint8(d.u())
-	s.ns = d.nanos()
-	a.last = d.nanos()
+	s.ns = d.dist(0) + (int64(d.base) - plainOffset)
+	a.last = d.dist(0) + s.ns
 	a.lastSec = int32(d.s())
 	a.touched = d.u()
 	f := &a.fallback
 	f.server = d.addrPort()
-	f.syn = d.stamp()
-	f.synack = d.stamp()
+	f.syn = d.stampFrom(d.base)
+	f.synack = d.stampFrom(f.syn)
 	a.answeredFrom = d.addrPort()
-	a.answeredFromCount = uint32(d.u())
 	if d.err != nil || len(d.b) != 0 {
 		return errCold
 	}
@@ -287,20 +297,49 @@ func (e *coldEnc) bools(vs ...bool) {
 	e.u(fl)
 }
 
-// stamp keeps a plain stamp: 0 for none, else its distance from the
-// base, zigzagged, plus one.
-func (e *coldEnc) stamp(s stamp) {
+// dist keeps d, a distance in nanoseconds, in microseconds when it is
+// whole ones, as it is in most captures (pcap's resolution): a byte or two
+// less. off is added to what is written, keeping the codes below it free.
+func (e *coldEnc) dist(d int64, off uint64) {
+	switch z := zigzag(d); {
+	case d%1000 == 0:
+		e.u(zigzag(d/1000)<<1 + off)
+	case z < 1<<62:
+		e.u(z<<1 | 1 + off)
+	default: // 1 is no other distance's code: 0 takes the first case
+		e.u(1 + off)
+		e.u(z)
+	}
+}
+
+// stampFrom keeps a plain stamp as its distance from ref, or 0 for none.
+func (e *coldEnc) stampFrom(s, ref stamp) {
 	if s == 0 {
 		e.u(0)
 		return
 	}
-	d := int64(s - e.base)
-	e.u((uint64(d<<1) ^ uint64(d>>63)) + 1)
+	e.dist(int64(s-ref), 1)
 }
 
-// nanos keeps nanos of a time as their distance from the base's
-// (wrapping: nanos are clamped, the base may be 0).
-func (e *coldEnc) nanos(n int64) { e.s(n - (int64(e.base) - plainOffset)) }
+// sparse keeps vs, at most 64 and most of them zero: a mask of those that
+// are not, then those.
+func (e *coldEnc) sparse(vs ...uint64) {
+	var mask uint64
+	for i, v := range vs {
+		if v != 0 {
+			mask |= 1 << i
+		}
+	}
+	e.u(mask)
+	for _, v := range vs {
+		if v != 0 {
+			e.u(v)
+		}
+	}
+}
+
+func zigzag(v int64) uint64   { return uint64(v<<1) ^ uint64(v>>63) }
+func unzigzag(v uint64) int64 { return int64(v>>1) ^ -int64(v&1) }
 
 func (e *coldEnc) addr(a netip.Addr) {
 	switch {
@@ -337,8 +376,8 @@ func (e *coldEnc) seen(s *seenState) {
 	e.u(uint64(s.Count)<<1 | 1)
 	e.u(uint64(s.TTL))
 	e.u(uint64(s.IPID))
-	e.stamp(s.First)
-	e.stamp(s.Last)
+	e.stampFrom(s.First, e.base)
+	e.stampFrom(s.Last, s.First)
 }
 
 // ref keeps a packet reference: one byte when it is empty (a packet not
@@ -349,12 +388,17 @@ func (e *coldEnc) ref(r *refState) {
 		return
 	}
 	e.u(r.n)
-	e.stamp(r.ts)
+	e.stampFrom(r.ts, e.base)
 	e.s(int64(r.iface))
 }
 
+// app keeps a as its kind plus one and the rest, or 0 for none.
 func (e *coldEnc) app(a *capture.AppInfo) {
-	e.u(uint64(a.Kind))
+	if *a == (capture.AppInfo{}) {
+		e.u(0)
+		return
+	}
+	e.u(uint64(a.Kind) + 1)
 	e.u(uint64(a.Name.Len()))
 	e.n = len(a.Name.AppendTo(e.b[:e.n])) // in place: e.b has room to maxCold
 	e.bools(a.Name.Cut, a.Partial)
@@ -383,14 +427,42 @@ func (d *coldDec) u() uint64 {
 	return v
 }
 
-func (d *coldDec) s() int64 {
-	v, n := binary.Varint(d.b)
-	if n <= 0 {
-		d.err, d.b = errCold, nil
+func (d *coldDec) s() int64 { return unzigzag(d.u()) }
+
+// dist reads what coldEnc.dist wrote with off.
+func (d *coldDec) dist(off uint64) int64 { return d.distCode(d.u() - off) }
+
+func (d *coldDec) distCode(v uint64) int64 {
+	switch {
+	case v&1 == 0:
+		return unzigzag(v>>1) * 1000
+	case v == 1:
+		return unzigzag(d.u())
+	default:
+		return unzigzag(v >> 1)
+	}
+}
+
+// stampFrom reads what coldEnc.stampFrom wrote with ref.
+func (d *coldDec) stampFrom(ref stamp) stamp {
+	v := d.u()
+	if v == 0 {
 		return 0
 	}
-	d.b = d.b[n:]
-	return v
+	return ref + stamp(d.distCode(v-1))
+}
+
+// sparse reads what coldEnc.sparse wrote of len(vs) values into vs, zero.
+func (d *coldDec) sparse(vs []uint64) {
+	mask := d.u()
+	if len(vs) < 64 && mask>>len(vs) != 0 {
+		d.err = errCold
+	}
+	for i := range vs {
+		if mask&(1<<i) != 0 {
+			vs[i] = d.u()
+		}
+	}
 }
 
 func (d *coldDec) bytes(n int) []byte {
@@ -402,17 +474,6 @@ func (d *coldDec) bytes(n int) []byte {
 	d.b = d.b[n:]
 	return v
 }
-
-func (d *coldDec) stamp() stamp {
-	v := d.u()
-	if v == 0 {
-		return 0
-	}
-	v--
-	return d.base + stamp(int64(v>>1)^-int64(v&1))
-}
-
-func (d *coldDec) nanos() int64 { return d.s() + (int64(d.base) - plainOffset) }
 
 func (d *coldDec) addr() netip.Addr {
 	switch d.u() {
@@ -438,12 +499,12 @@ func (d *coldDec) seen(s *seenState) {
 	}
 	s.TTL = uint8(d.u())
 	s.IPID = uint16(d.u())
-	s.First = d.stamp()
-	s.Last = d.stamp()
+	s.First = d.stampFrom(d.base)
+	s.Last = d.stampFrom(s.First)
 }
 
-func (d *coldDec) file() string {
-	i := d.u()
+// name is the name of file index i.
+func (d *coldDec) name(i uint64) string {
 	if i >= uint64(len(d.files.names)) {
 		d.err = errCold
 		return ""
@@ -460,12 +521,16 @@ func (d *coldDec) ref(r *refState) {
 		d.err = errCold
 	}
 	r.n = d.u()
-	r.ts = d.stamp()
+	r.ts = d.stampFrom(d.base)
 	r.iface = int32(d.s())
 }
 
 func (d *coldDec) app(a *capture.AppInfo) {
-	a.Kind = capture.AppKind(d.u())
+	k := d.u()
+	if k == 0 {
+		return
+	}
+	a.Kind = capture.AppKind(k - 1)
 	a.Name = capture.NameOfBytes(d.bytes(int(d.u())))
 	fl := d.u()
 	a.Name.Cut, a.Partial = fl&1 != 0, fl&2 != 0
