@@ -16,9 +16,9 @@ import (
 // attempts leave at zero behind a mask, times as distances (from the first
 // SYN, an event's from the event before) in microseconds when they are
 // whole ones, each event as what changed since the one before, files as an
-// index into the tracker's names. Packed bytes hold
-// no pointer, so the collector never scans them. A packet for it, or its
-// expiry, unpacks it (thaw).
+// index into the tracker's names. Packed bytes hold no pointer, so the
+// collector never scans them. A packet for it, or its expiry, unpacks it
+// (thaw).
 //
 // Every field of attemptState is packed but its place in the tracker
 // (index, lru links, event storage) and its DNS answer: a test fills each
