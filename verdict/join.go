@@ -150,6 +150,8 @@ func Join(client, server Side, cfg JoinConfig) ([]Result, ClockOffset) {
 		}
 		if s := pick(byISN[c.ISN], used, func(s *flows.Attempt) bool { return optionsAgree(c, s, true) }); s != nil {
 			link(c, s, MatchNAT)
+		} else if s := pick(byISN[c.ISN], used, func(s *flows.Attempt) bool { return resentSYNAgrees(c.SYNOpts, s.SYNOpts) }); s != nil {
+			link(c, s, MatchNAT)
 		} else if c.SYNOpts.HasTS && c.SYNOpts.TSVal != 0 {
 			if s := pick(byTS[c.SYNOpts.TSVal], used, func(s *flows.Attempt) bool { return optionsAgree(c, s, false) }); s != nil {
 				link(c, s, MatchTSval)
@@ -614,6 +616,24 @@ func synOptionsAgree(co, so capture.TCPOptions, compareTS bool) bool {
 		return false
 	}
 	return !compareTS || !co.HasTS || co.TSVal == so.TSVal
+}
+
+// synSpanTicks bounds how far apart the timestamps of two SYNs of one
+// attempt can be: a client resends its SYN for about two minutes at most
+// (Linux: 127 s), and the fastest timestamp clock in use ticks every
+// microsecond (Linux's usec timestamps; most tick every millisecond).
+const synSpanTicks = 180e6
+
+// resentSYNAgrees says whether two SYNs with the same ISN, whose options
+// agree but for their timestamps, can be one attempt's: the first SYN
+// and one resent. A server capture that started late, or a first SYN
+// lost on the way, shows a resent SYN first, and a client capture that
+// started late the reverse: the timestamp has moved on, the ISN has not.
+// Without this, a NAT between the captures left such an attempt
+// unmatched, and its SYNs were blamed on the path.
+func resentSYNAgrees(co, so capture.TCPOptions) bool {
+	d := int32(so.TSVal - co.TSVal)
+	return synOptionsAgree(co, so, false) && co.HasTS && d > -synSpanTicks && d < synSpanTicks
 }
 
 // estimateOffset bounds server-minus-client clock offset the NTP way: a

@@ -790,6 +790,12 @@ func (j *Stream) matchStrong(ci int32) bool {
 			return true
 		}
 	}
+	for si := chainHead(j.byISN, c.key.isn); si >= 0; si = j.waits[j.e(si).w].links[inISN].next {
+		if resentSYNAgrees(c.opts, j.waits[j.e(si).w].opts) {
+			j.link(ci, si, howNAT)
+			return true
+		}
+	}
 	if c.opts.HasTS && c.opts.TSVal != 0 {
 		for si := chainHead(j.byTS, c.opts.TSVal); si >= 0; si = j.waits[j.e(si).w].links[inTS].next {
 			if synOptionsAgree(c.opts, j.waits[j.e(si).w].opts, false) {
