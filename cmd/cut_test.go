@@ -107,3 +107,80 @@ func TestCutServerCaptureBlamesNoPath(t *testing.T) {
 		}
 	}
 }
+
+// TestCutCapturesBlameNoPathFalsely cuts either capture of each lab
+// scenario, to start late or to stop early, at several points, and joins
+// it with the other whole. The cut may leave the join less to say, never
+// a path to blame that the whole pair does not: every outbound-path or
+// return-path it names must be the scenario's own (truth.json, by ISN).
+// Two classes failed it: a server capture that started after the first
+// SYN, across a NAT, left the attempt unmatched (its first SYN at the
+// server was a resent one, with another timestamp) and its SYNs blamed on
+// the way out; a client capture that stopped before a slow answer arrived
+// had the answer blamed on the way back, though the server capture shows
+// the client acknowledging it.
+func TestCutCapturesBlameNoPathFalsely(t *testing.T) {
+	claims := 0
+	defer func() {
+		if !t.Failed() && claims < 50 {
+			t.Errorf("only %d path claims checked: the cuts prove nothing", claims)
+		}
+	}()
+	for dir, tr := range loadTruths(t) {
+		if tr.ClientFile == "" || tr.ServerFile == "" {
+			continue
+		}
+		want := map[uint32]string{}
+		for _, a := range tr.Attempts {
+			if a.Both != nil {
+				want[a.ISN] = a.Both.Where
+				if a.ISNSeenByServer != 0 {
+					want[a.ISNSeenByServer] = a.Both.Where
+				}
+			}
+		}
+		files := map[string]string{"client": filepath.Join(dir, tr.ClientFile), "server": filepath.Join(dir, tr.ServerFile)}
+		for side, path := range files {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			hdr, recs, _, ok := pcapRecords(b)
+			if !ok || len(recs) < 10 {
+				continue
+			}
+			for _, frac := range []int{20, 40, 60, 80} {
+				for _, late := range []bool{true, false} {
+					cut := len(recs) * frac / 100
+					keep := recs[:cut]
+					if late {
+						keep = recs[cut:]
+					}
+					out := append([]byte{}, hdr...)
+					for _, r := range keep {
+						out = append(out, r...)
+					}
+					cutPath := filepath.Join(t.TempDir(), side+".pcap")
+					if err := os.WriteFile(cutPath, out, 0o644); err != nil {
+						t.Fatal(err)
+					}
+					args := map[string][]string{
+						"client": {"--client", cutPath, "--server", files["server"]},
+						"server": {"--client", files["client"], "--server", cutPath},
+					}[side]
+					how := fmt.Sprintf("%s, its %s capture %s at %d%%", tr.Scenario, side, map[bool]string{true: "starting late", false: "stopping early"}[late], frac)
+					for _, r := range runJSON(t, args...) {
+						if r.Where != "outbound-path" && r.Where != "return-path" {
+							continue
+						}
+						claims++
+						if w, ok := want[r.ISN]; ok && w != r.Where {
+							t.Errorf("%s: %s → %s (ISN %d) blamed on the %s (%s), the whole pair on %s: %s",
+								how, r.Client, r.Server, r.ISN, r.Where, r.WhereConfidence, w, r.Explanation)
+						}
+					}
+				}
+			}
+		}
+	}
+}

@@ -901,6 +901,9 @@ func judgeBoth(r *Result, js *joinScratch, c, s *flows.Attempt, v *joinView) {
 			r.Where = Server
 		}
 		t.str(" The server ").serverDid(s).str(".")
+	case s.Established():
+		// The client's ACK, at the server, proves as much.
+		judgeBothAnsweredUnseen(c, s, r, v)
 	default:
 		judgeBothUnanswered(c, s, r, v, lost, blind)
 	}
@@ -922,6 +925,33 @@ func judgeBoth(r *Result, js *joinScratch, c, s *flows.Attempt, v *joinView) {
 	if r.Cause == CauseBadChecksum {
 		markDamaged(r.Evidence, s, VantageServer)
 	}
+}
+
+// judgeBothAnsweredUnseen judges an attempt whose answer the client
+// capture does not show, though the server capture shows the client
+// acknowledging it (its ACK of the SYN-ACK, or data that acknowledges
+// it): the answer reached the client, after the client capture ended or
+// out of its sight. What the server capture alone says stands. Resent
+// SYNs do not prove the answers lost here: a slow return path delays
+// them past a SYN timeout or two.
+func judgeBothAnsweredUnseen(c, s *flows.Attempt, r *Result, v *joinView) {
+	sv := lent(func(sr *Result) { JudgeInto(sr, s, VantageServer, v.cfg.Config) })
+	t := r.judged(sv.Verdict, sv.Where, sv.WhereSure).str(sv.Explanation)
+	r.Candidates = append(r.Candidates[:0], sv.Candidates...)
+	// Its cause too, with the words already in its explanation.
+	r.RSTOrigin, r.OriginSure, r.Settle, r.Cause = sv.RSTOrigin, sv.OriginSure, sv.Settle, sv.Cause
+	if r.RTT == 0 {
+		r.RTT = sv.RTT
+	}
+	switch {
+	case clientInboundUnseen(c):
+		t.str(" The client capture, ").clientBlind(c).str(", cannot show the answer arriving")
+	case !ran(v.client, c.SYN.First, s.ACK.First.Add(-v.off.Offset-v.slack())):
+		t.str(" The client capture ends before the answer reached the client")
+	default:
+		t.str(" The client capture shows no answer arriving: it missed it")
+	}
+	t.str(", but the server capture shows the client acknowledging it.")
 }
 
 // lostSYNs counts the SYNs sent while the server capture ran (covered)

@@ -203,6 +203,21 @@ func refJudgeBoth(c, s *flows.Attempt, v *joinView) Result {
 			r.Where = Server
 		}
 		r.Explanation += fmt.Sprintf(" The server %s.", refServerDid(s))
+	case s.Established():
+		sv := Judge(s, VantageServer, cfg)
+		r.Verdict, r.Where, r.WhereSure, r.Candidates = sv.Verdict, sv.Where, sv.WhereSure, sv.Candidates
+		r.RSTOrigin, r.OriginSure, r.Settle, r.Cause = sv.RSTOrigin, sv.OriginSure, sv.Settle, sv.Cause
+		if r.RTT == 0 {
+			r.RTT = sv.RTT
+		}
+		why := "The client capture shows no answer arriving: it missed it"
+		switch {
+		case clientInboundUnseen(c):
+			why = "The client capture, " + refClientBlind(c) + ", cannot show the answer arriving"
+		case !ran(v.client, c.SYN.First, s.ACK.First.Add(-v.off.Offset-v.slack())):
+			why = "The client capture ends before the answer reached the client"
+		}
+		r.Explanation = sv.Explanation + " " + why + ", but the server capture shows the client acknowledging it."
 	default:
 		refJudgeBothUnanswered(c, s, &r, v, lostSYNs, blind, blindWords)
 	}

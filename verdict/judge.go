@@ -590,9 +590,9 @@ func judgeReset(a *flows.Attempt, r *Result, rst flows.Seen, fromClient bool, hs
 	r.RSTOrigin, r.OriginSure = origin, sure
 	switch origin {
 	case OriginServer:
-		r.judged(Reset, Server, sure.confidence()).bytes(hs).str(", then the server reset it (ECONNRESET). ").bytes(why)
+		r.judged(Reset, Server, sure.confidence()).bytes(hs).str(", then the server reset it (ECONNRESET).").sentence(why)
 	case OriginClient:
-		r.judged(Reset, Client, sure.confidence()).bytes(hs).str(", then the client reset it. ").bytes(why)
+		r.judged(Reset, Client, sure.confidence()).bytes(hs).str(", then the client reset it.").sentence(why)
 	case OriginPath:
 		notBy := "server"
 		if fromClient {
@@ -600,7 +600,7 @@ func judgeReset(a *flows.Attempt, r *Result, rst flows.Seen, fromClient bool, hs
 		}
 		r.judged(Reset, OutboundPath, sure.confidence()).bytes(hs).str(", then a RST not sent by the ").str(notBy).str(" ended it: ").bytes(why)
 	default:
-		r.judged(Reset, Unknown, "").bytes(hs).str(", then a RST ended it. ").bytes(why)
+		r.judged(Reset, Unknown, "").bytes(hs).str(", then a RST ended it.").sentence(why)
 		if fromClient {
 			r.unknownAmong(Client, OutboundPath)
 		} else {

@@ -95,7 +95,15 @@ type text struct{ b []byte }
 
 func (t *text) str(s string) *text   { t.b = append(t.b, s...); return t }
 func (t *text) bytes(p []byte) *text { t.b = append(t.b, p...); return t }
-func (t *text) num(n uint64) *text   { t.b = strconv.AppendUint(t.b, n, 10); return t }
+
+// sentence appends p, a sentence or none, after a space.
+func (t *text) sentence(p []byte) *text {
+	if len(p) > 0 {
+		t.b = append(append(t.b, ' '), p...)
+	}
+	return t
+}
+func (t *text) num(n uint64) *text { t.b = strconv.AppendUint(t.b, n, 10); return t }
 
 func (t *text) dur(d time.Duration) *text         { t.b = appendDur(t.b, d); return t }
 func (t *text) count(n uint32, noun string) *text { t.b = appendCount(t.b, n, noun); return t }
