@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -120,22 +121,26 @@ func TestCutServerCaptureBlamesNoPath(t *testing.T) {
 // had the answer blamed on the way back, though the server capture shows
 // the client acknowledging it.
 func TestCutCapturesBlameNoPathFalsely(t *testing.T) {
-	claims := 0
+	claims, told := 0, 0
 	defer func() {
 		if !t.Failed() && claims < 50 {
 			t.Errorf("only %d path claims checked: the cuts prove nothing", claims)
 		}
+		if !t.Failed() && told < 10 {
+			t.Errorf("only %d attempts told by the server capture past the client's end", told)
+		}
+		t.Logf("%d path claims checked, %d attempts told by the server capture past the client's end", claims, told)
 	}()
 	for dir, tr := range loadTruths(t) {
 		if tr.ClientFile == "" || tr.ServerFile == "" {
 			continue
 		}
-		want := map[uint32]string{}
+		want, wantVerdict := map[uint32]string{}, map[uint32]string{}
 		for _, a := range tr.Attempts {
 			if a.Both != nil {
-				want[a.ISN] = a.Both.Where
+				want[a.ISN], wantVerdict[a.ISN] = a.Both.Where, a.Both.Verdict
 				if a.ISNSeenByServer != 0 {
-					want[a.ISNSeenByServer] = a.Both.Where
+					want[a.ISNSeenByServer], wantVerdict[a.ISNSeenByServer] = a.Both.Where, a.Both.Verdict
 				}
 			}
 		}
@@ -170,6 +175,15 @@ func TestCutCapturesBlameNoPathFalsely(t *testing.T) {
 					}[side]
 					how := fmt.Sprintf("%s, its %s capture %s at %d%%", tr.Scenario, side, map[bool]string{true: "starting late", false: "stopping early"}[late], frac)
 					for _, r := range runJSON(t, args...) {
+						// Where the client capture ends first, the server's
+						// tells how the connection went on: as the whole pair.
+						if strings.Contains(r.Explanation, "The client capture ends before") {
+							told++
+							if w, ok := wantVerdict[r.ISN]; ok && (w != r.Verdict || want[r.ISN] != r.Where) {
+								t.Errorf("%s: %s → %s (ISN %d) judged %s/%s from the server capture, the whole pair %s/%s: %s",
+									how, r.Client, r.Server, r.ISN, r.Verdict, r.Where, w, want[r.ISN], r.Explanation)
+							}
+						}
 						if r.Where != "outbound-path" && r.Where != "return-path" {
 							continue
 						}

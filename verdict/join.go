@@ -935,14 +935,7 @@ func judgeBoth(r *Result, js *joinScratch, c, s *flows.Attempt, v *joinView) {
 // SYNs do not prove the answers lost here: a slow return path delays
 // them past a SYN timeout or two.
 func judgeBothAnsweredUnseen(c, s *flows.Attempt, r *Result, v *joinView) {
-	sv := lent(func(sr *Result) { JudgeInto(sr, s, VantageServer, v.cfg.Config) })
-	t := r.judged(sv.Verdict, sv.Where, sv.WhereSure).str(sv.Explanation)
-	r.Candidates = append(r.Candidates[:0], sv.Candidates...)
-	// Its cause too, with the words already in its explanation.
-	r.RSTOrigin, r.OriginSure, r.Settle, r.Cause = sv.RSTOrigin, sv.OriginSure, sv.Settle, sv.Cause
-	if r.RTT == 0 {
-		r.RTT = sv.RTT
-	}
+	t := takeServerView(r, v.serverView(s))
 	switch {
 	case clientInboundUnseen(c):
 		t.str(" The client capture, ").clientBlind(c).str(", cannot show the answer arriving")
@@ -952,6 +945,55 @@ func judgeBothAnsweredUnseen(c, s *flows.Attempt, r *Result, v *joinView) {
 		t.str(" The client capture shows no answer arriving: it missed it")
 	}
 	t.str(", but the server capture shows the client acknowledging it.")
+}
+
+// serverView is what the server capture alone says of s.
+func (v *joinView) serverView(s *flows.Attempt) Result {
+	return lent(func(sr *Result) { JudgeInto(sr, s, VantageServer, v.cfg.Config) })
+}
+
+// takeServerView makes sv's verdict, place and words r's, for the
+// caller to say why; its cause too, whose words sv's already hold.
+func takeServerView(r *Result, sv Result) *text {
+	t := r.judged(sv.Verdict, sv.Where, sv.WhereSure).str(sv.Explanation)
+	r.Candidates = append(r.Candidates[:0], sv.Candidates...)
+	r.RSTOrigin, r.OriginSure, r.Settle, r.Cause = sv.RSTOrigin, sv.OriginSure, sv.Settle, sv.Cause
+	if r.RTT == 0 {
+		r.RTT = sv.RTT
+	}
+	return t
+}
+
+// endedAtServer judges an established attempt whose client capture ends
+// while the server capture still shows the connection going on, to a
+// reset, a stall, or a final ACK the server dropped: what the server capture says of how it ended stands,
+// as the client capture's stands where the server capture ends first.
+func endedAtServer(c, s *flows.Attempt, r *Result, v *joinView) bool {
+	// The cheap test first: most client captures run past their attempts.
+	end := lastPacket(s)
+	if s.ClientData.Count > 0 && s.ServerData.Count == 0 {
+		end = latest(end, s.ClientData.First.Add(v.cfg.StallAfter))
+	}
+	if ran(v.client, c.SYN.First, end.Add(-v.off.Offset+v.slack()+v.cfg.Transit)) {
+		return false
+	}
+	sv := v.serverView(s)
+	switch sv.Verdict {
+	case Reset, Stalled, Aborted, HalfOpen:
+	default:
+		return false
+	}
+	takeServerView(r, sv).str(" The client capture ends before that, but the server capture shows it.")
+	return true
+}
+
+// lastPacket is the time of the last packet of a its capture showed.
+func lastPacket(a *flows.Attempt) time.Time {
+	var t time.Time
+	for _, s := range [...]*flows.Seen{&a.SYN, &a.SYNACK, &a.ACK, &a.ClientData, &a.ServerData, &a.ClientFIN, &a.ServerFIN, &a.ClientRST, &a.ServerRST} {
+		t = latest(t, s.Last)
+	}
+	return t
 }
 
 // lostSYNs counts the SYNs sent while the server capture ran (covered)
@@ -1195,6 +1237,8 @@ func judgeBothAnswered(c, s *flows.Attempt, r *Result, v *joinView, blind bool) 
 		r.WhereSure = Proven
 		if !s.Established() && s.SYNACK.Count > 1 && v.toServer(c.ACK.First, s.SYN.First) {
 			r.judged(HalfOpen, OutboundPath, sure).str("The client completed the handshake, but its ACK never reached the server, which kept resending its SYN-ACK: lost on the way to the server.")
+		} else if s.Established() && endedAtServer(c, s, r, v) {
+			return
 		} else if c.ECNFallback && s.SYN.Count+c.ECNSYNs == c.SYN.Count && !v.lossy && v.toServer(c.SYN.First, time.Time{}) {
 			// The ECN-setup SYNs are the ones missing at the server (which
 			// a capture that lost packets cannot prove).

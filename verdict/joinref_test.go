@@ -204,12 +204,7 @@ func refJudgeBoth(c, s *flows.Attempt, v *joinView) Result {
 		}
 		r.Explanation += fmt.Sprintf(" The server %s.", refServerDid(s))
 	case s.Established():
-		sv := Judge(s, VantageServer, cfg)
-		r.Verdict, r.Where, r.WhereSure, r.Candidates = sv.Verdict, sv.Where, sv.WhereSure, sv.Candidates
-		r.RSTOrigin, r.OriginSure, r.Settle, r.Cause = sv.RSTOrigin, sv.OriginSure, sv.Settle, sv.Cause
-		if r.RTT == 0 {
-			r.RTT = sv.RTT
-		}
+		refTakeServerView(&r, Judge(s, VantageServer, cfg))
 		why := "The client capture shows no answer arriving: it missed it"
 		switch {
 		case clientInboundUnseen(c):
@@ -217,7 +212,7 @@ func refJudgeBoth(c, s *flows.Attempt, v *joinView) Result {
 		case !ran(v.client, c.SYN.First, s.ACK.First.Add(-v.off.Offset-v.slack())):
 			why = "The client capture ends before the answer reached the client"
 		}
-		r.Explanation = sv.Explanation + " " + why + ", but the server capture shows the client acknowledging it."
+		r.Explanation += " " + why + ", but the server capture shows the client acknowledging it."
 	default:
 		refJudgeBothUnanswered(c, s, &r, v, lostSYNs, blind, blindWords)
 	}
@@ -430,6 +425,17 @@ func refJudgeBothAnswered(c, s *flows.Attempt, r *Result, v *joinView, blind boo
 		r.WhereSure = Proven
 		if !s.Established() && s.SYNACK.Count > 1 && v.toServer(c.ACK.First, s.SYN.First) {
 			r.set(HalfOpen, OutboundPath, sure, "The client completed the handshake, but its ACK never reached the server, which kept resending its SYN-ACK: lost on the way to the server.")
+		} else if s.Established() {
+			end := lastPacket(s)
+			if s.ClientData.Count > 0 && s.ServerData.Count == 0 {
+				end = latest(end, s.ClientData.First.Add(v.cfg.StallAfter))
+			}
+			if !ran(v.client, c.SYN.First, end.Add(-v.off.Offset+v.slack()+v.cfg.Transit)) {
+				if sv := Judge(s, VantageServer, v.cfg.Config); slices.Contains([]Verdict{Reset, Stalled, Aborted, HalfOpen}, sv.Verdict) {
+					refTakeServerView(r, sv)
+					r.Explanation += " The client capture ends before that, but the server capture shows it."
+				}
+			}
 		}
 	case Timeout:
 		if r.Where == Client {
@@ -437,6 +443,16 @@ func refJudgeBothAnswered(c, s *flows.Attempt, r *Result, v *joinView, blind boo
 			r.Explanation += fmt.Sprintf(" The server %s.", refServerDid(s))
 		}
 	}
+}
+
+// refTakeServerView makes what the server capture alone says r's.
+func refTakeServerView(r *Result, sv Result) {
+	r.Verdict, r.Where, r.WhereSure, r.Candidates = sv.Verdict, sv.Where, sv.WhereSure, sv.Candidates
+	r.RSTOrigin, r.OriginSure, r.Settle, r.Cause = sv.RSTOrigin, sv.OriginSure, sv.Settle, sv.Cause
+	if r.RTT == 0 {
+		r.RTT = sv.RTT
+	}
+	r.Explanation = sv.Explanation
 }
 
 // refServerDid says in words what the server capture shows of an attempt.
