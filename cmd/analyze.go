@@ -424,6 +424,11 @@ func readGroup(ctx context.Context, g group, fcfg flows.Config, opt readOptions,
 				}
 				break
 			}
+			if i == 0 && n == 0 && splitter == nil {
+				// Not for one end of a merged file: the other end's
+				// capture may have begun first.
+				tracker.Began(ahead.first())
+			}
 			if splitter != nil {
 				atClient, atServer := splitter.Sides(p)
 				if !atClient && g.vantage == verdict.VantageClient || !atServer && g.vantage == verdict.VantageServer {

@@ -111,15 +111,19 @@ func TestCutServerCaptureBlamesNoPath(t *testing.T) {
 
 // TestCutCapturesBlameNoPathFalsely cuts either capture of each lab
 // scenario, to start late or to stop early, at several points, and joins
-// it with the other whole. The cut may leave the join less to say, never
-// a path to blame that the whole pair does not: every outbound-path or
-// return-path it names must be the scenario's own (truth.json, by ISN).
+// it with the other whole, and judges it alone. The cut may leave less to
+// say, never a path to blame that the whole does not: every outbound-path
+// or return-path named must be the scenario's own (truth.json, by ISN; of
+// the capture's own view, alone).
 // Two classes failed it: a server capture that started after the first
 // SYN, across a NAT, left the attempt unmatched (its first SYN at the
 // server was a resent one, with another timestamp) and its SYNs blamed on
 // the way out; a client capture that stopped before a slow answer arrived
 // had the answer blamed on the way back, though the server capture shows
-// the client acknowledging it.
+// the client acknowledging it. A third, alone: a server capture begun
+// while a client was resending its SYN took the client's silence after
+// its last SYN for a client that got the SYN-ACK, and its final ACK for
+// lost on the way out.
 func TestCutCapturesBlameNoPathFalsely(t *testing.T) {
 	claims, told := 0, 0
 	defer func() {
@@ -136,11 +140,21 @@ func TestCutCapturesBlameNoPathFalsely(t *testing.T) {
 			continue
 		}
 		want, wantVerdict := map[uint32]string{}, map[uint32]string{}
+		wantAlone := map[string]map[uint32]string{"client": {}, "server": {}}
 		for _, a := range tr.Attempts {
 			if a.Both != nil {
 				want[a.ISN], wantVerdict[a.ISN] = a.Both.Where, a.Both.Verdict
 				if a.ISNSeenByServer != 0 {
 					want[a.ISNSeenByServer], wantVerdict[a.ISNSeenByServer] = a.Both.Where, a.Both.Verdict
+				}
+			}
+			if a.ClientView != nil {
+				wantAlone["client"][a.ISN] = a.ClientView.Where
+			}
+			if a.ServerView != nil {
+				wantAlone["server"][a.ISN] = a.ServerView.Where
+				if a.ISNSeenByServer != 0 {
+					wantAlone["server"][a.ISNSeenByServer] = a.ServerView.Where
 				}
 			}
 		}
@@ -190,6 +204,19 @@ func TestCutCapturesBlameNoPathFalsely(t *testing.T) {
 						claims++
 						if w, ok := want[r.ISN]; ok && w != r.Where {
 							t.Errorf("%s: %s → %s (ISN %d) blamed on the %s (%s), the whole pair on %s: %s",
+								how, r.Client, r.Server, r.ISN, r.Where, r.WhereConfidence, w, r.Explanation)
+						}
+					}
+					// The cut capture alone, held to what the whole one
+					// alone says (a path it names, the cut may not blame
+					// another).
+					for _, r := range runJSON(t, "--"+side, cutPath) {
+						if r.Where != "outbound-path" && r.Where != "return-path" {
+							continue
+						}
+						claims++
+						if w, ok := wantAlone[side][r.ISN]; ok && w != r.Where {
+							t.Errorf("%s, alone: %s → %s (ISN %d) blamed on the %s (%s), the whole capture alone on %s: %s",
 								how, r.Client, r.Server, r.ISN, r.Where, r.WhereConfidence, w, r.Explanation)
 						}
 					}

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -401,12 +402,16 @@ func TestPortFilteredServerCaptureProvesNoLoss(t *testing.T) {
 }
 
 // The half-open scenario's server capture (the router drops the client's
-// final ACK: the server resends its SYN-ACK at 1 and 3 s), whole and
-// stopped just after the first resent SYN-ACK, 1 s in. Whole, the client's
-// silence over 6 s shows it got the SYN-ACK: its ACK was lost on the way
-// out. Stopped at 1 s, it shows nothing of the kind: a Windows client
-// resends its SYN only after 3 s, so one whose SYN-ACKs were all lost on
-// the way back looks the same. No path may be blamed.
+// final ACK: the server resends its SYN-ACK at 1 and 3 s), as it is,
+// begun 40 s earlier (its first record copied back in time), and stopped
+// just after the first resent SYN-ACK, 1 s in. Begun 40 s before, the
+// client's silence over 6 s shows it got the SYN-ACK: its ACK was lost on
+// the way out. As it is, begun 7 ms before the SYN, it shows nothing of the
+// kind: the SYN may have been the client's last (its earlier ones before
+// the capture), after which it resends none whatever came back. Stopped at
+// 1 s, nor: a Windows client resends its SYN only after 3 s, so one whose
+// SYN-ACKs were all lost on the way back looks the same. No path may be
+// blamed from either.
 func TestServerCaptureStoppedBeforeTheClientWouldResend(t *testing.T) {
 	src := filepath.Join("..", "testdata", "scenarios", "half-open", "server.pcap")
 	if _, err := os.Stat(src); err != nil {
@@ -414,9 +419,23 @@ func TestServerCaptureStoppedBeforeTheClientWouldResend(t *testing.T) {
 	}
 	frames := 0
 	stopped := rewriteFrames(t, src, "stopped.pcap", func([]byte) bool { frames++; return frames <= 5 })
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hdr, recs, _, ok := pcapRecords(b)
+	if !ok || len(recs) == 0 {
+		t.Fatal("not a microsecond pcap")
+	}
+	early := append([]byte{}, recs[0]...)
+	binary.LittleEndian.PutUint32(early, binary.LittleEndian.Uint32(early)-40)
+	begunEarly := filepath.Join(t.TempDir(), "begun-early.pcap")
+	if err := os.WriteFile(begunEarly, slices.Concat(hdr, early, slices.Concat(recs...)), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		file, want string
-	}{{src, "half-open/outbound-path"}, {stopped, ""}} {
+	}{{begunEarly, "half-open/outbound-path"}, {src, ""}, {stopped, ""}} {
 		_, stdout, stderr := runMain("analyze", "--format", "json", c.file)
 		recs := jsonLines(t, stdout)
 		if len(recs) != 1 {
@@ -426,9 +445,9 @@ func TestServerCaptureStoppedBeforeTheClientWouldResend(t *testing.T) {
 		got := fmt.Sprintf("%v/%v", r["verdict"], r["where"])
 		switch {
 		case c.want != "" && got != c.want:
-			t.Errorf("whole capture: %s, want %s: %v", got, c.want, r["explanation"])
+			t.Errorf("%s: %s, want %s: %v", filepath.Base(c.file), got, c.want, r["explanation"])
 		case c.want == "" && r["where"] != "unknown":
-			t.Errorf("capture stopped 1 s after the SYN-ACK: %s (%v), want no place: %v", got, r["where_confidence"], r["explanation"])
+			t.Errorf("%s: %s (%v), want no place: %v", filepath.Base(c.file), got, r["where_confidence"], r["explanation"])
 		}
 	}
 }

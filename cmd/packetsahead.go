@@ -1,6 +1,10 @@
 package cmd
 
-import "github.com/synpath/synpath/capture"
+import (
+	"time"
+
+	"github.com/synpath/synpath/capture"
+)
 
 // aheadBatch is how many packets go across at once: enough that handing a
 // batch over costs nothing next to decoding it, few enough (480 bytes a
@@ -28,8 +32,9 @@ type packetBatch struct {
 	// batch carries it.
 	err error
 	// records is how many records the reader had read by then, for
-	// progress.
+	// progress, and first the earliest one's time.
 	records uint64
+	first   time.Time
 }
 
 func newPacketsAhead(rd *capture.Reader) *packetsAhead {
@@ -60,7 +65,8 @@ func (a *packetsAhead) read(rd *capture.Reader) {
 			}
 			b.n++
 		}
-		b.records = rd.Stats().Packets
+		st := rd.Stats()
+		b.records, b.first = st.Packets, st.First
 		select {
 		case a.full <- b:
 		case <-a.quit:
@@ -94,6 +100,15 @@ func (a *packetsAhead) records() uint64 {
 		return 0
 	}
 	return a.cur.records
+}
+
+// first is the time of the earliest record read by the time the current
+// batch was: a capture's start, though the records may not be packets.
+func (a *packetsAhead) first() time.Time {
+	if a.cur == nil {
+		return time.Time{}
+	}
+	return a.cur.first
 }
 
 // stop ends reading, if it has not ended, and waits for the goroutine:

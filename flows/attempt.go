@@ -230,6 +230,11 @@ type Attempt struct {
 	// End is how far the capture went while this attempt was tracked: the
 	// last packet of the capture, or the time it was expired.
 	End time.Time
+	// CaptureFrom is when the capture began: its first packet (zero: not
+	// known). A capture begun shortly before an attempt's first SYN may
+	// have missed earlier SYNs of the client's: the first it shows may be
+	// a resent one, even its last.
+	CaptureFrom time.Time
 	// EndedBy says why the tracker stopped following the attempt at End,
 	// so an explanation never calls an idle timer the end of the capture.
 	EndedBy EndReason

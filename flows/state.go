@@ -367,7 +367,7 @@ func (t *Tracker) fill(a *Attempt, s *attemptState, end time.Time, why EndReason
 	t.ref(&a.ServerAppAt, &s.ServerAppAt)
 	a.DNS = s.DNS
 	a.ServerHops = t.serverTTL[s.Key.Server.Addr()]
-	a.End, a.EndedBy, a.Settled = end, why, s.Settled
+	a.End, a.EndedBy, a.Settled, a.CaptureFrom = end, why, s.Settled, t.first
 	a.Events = slices.Grow(a.Events[:0], int(s.nEvents))[:s.nEvents]
 	for i := range a.Events {
 		e, to := t.event(s, i), &a.Events[i]

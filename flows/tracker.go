@@ -166,6 +166,7 @@ type Tracker struct {
 	// epoch is the capture time tombs count their seconds from; lastTombSweep
 	// when they were last swept.
 	epoch         int64
+	first         time.Time // the first packet's time (Attempt.CaptureFrom)
 	lastTombSweep time.Time
 
 	// serverTTL is what the capture showed of each server address's
@@ -269,6 +270,9 @@ func (t *Tracker) tick(p *capture.Packet) {
 func (t *Tracker) tickOdd(p *capture.Packet, ts time.Time, n int64) {
 	if t.now.IsZero() {
 		t.epoch = ts.Unix()
+		if t.first.IsZero() || ts.Before(t.first) {
+			t.first = ts
+		}
 		t.setNow(ts, n)
 		return
 	}
@@ -335,6 +339,17 @@ func NewTracker(cfg Config, emit func(*Attempt)) *Tracker {
 	t.nowNS, t.nowSec = nanos(t.now), t.seconds(t.now)
 	t.conns.init()
 	return t
+}
+
+// Began tells the tracker when the capture began, before its first
+// packet: records it is not given (other protocols, filtered out) may come
+// first, and a capture's start tells what it may have missed of an
+// attempt (Attempt.CaptureFrom). Without it, the first packet's time is
+// taken.
+func (t *Tracker) Began(ts time.Time) {
+	if !ts.IsZero() && (t.first.IsZero() || ts.Before(t.first)) {
+		t.first = ts
+	}
 }
 
 // Counts returns the totals so far.

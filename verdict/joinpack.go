@@ -226,6 +226,7 @@ func (p *Packer) Pack(dst []byte, a *flows.Attempt) []byte {
 		e.addrPort(a.AnsweredFrom)
 		e.u(uint64(a.AnsweredFromCount))
 	}
+	e.time(a.CaptureFrom, a.SYN.First)
 	return e.b
 }
 
@@ -386,6 +387,7 @@ func (p *Packer) Unpack(b []byte, a *flows.Attempt) error {
 		a.AnsweredFrom = d.addrPort()
 		a.AnsweredFromCount = uint32(d.u())
 	}
+	a.CaptureFrom = d.time(a.SYN.First)
 	if d.bad || d.i0 != len(d.b) {
 		return errPacked
 	}

@@ -357,6 +357,19 @@ func firstRTO(a *flows.Attempt) time.Duration {
 // slowestSYNResend).
 const lonelySYN = 1500 * time.Millisecond
 
+// lastSYNGap is the longest a client waits between two SYNs of one
+// attempt: Linux's last wait, 32 s (tcp_syn_retries 6; macOS waits at
+// most 16 s, Windows 6 s).
+const lastSYNGap = 32 * time.Second
+
+// mayBeLastSYN reports whether the first SYN of a the capture shows may
+// be a resent one, even the client's last: the capture began less than
+// lastSYNGap before it. (A capture started while a client retries shows
+// its last SYN first about half the time: the last wait is half of all.)
+func mayBeLastSYN(a *flows.Attempt) bool {
+	return !a.CaptureFrom.IsZero() && a.SYN.First.Sub(a.CaptureFrom) < lastSYNGap
+}
+
 // slowestSYNResend is how long a client may wait for a SYN-ACK before it
 // resends its SYN: Linux and macOS wait 1 s, Windows 3 s (its initial
 // retransmission timeout). A server capture shorter than that cannot tell
@@ -707,7 +720,8 @@ func judgeServer(a *flows.Attempt, r *Result, cfg Config) {
 			return
 		}
 		span := sub(a.End, a.SYNACK.First)
-		if a.SYNACK.Count > 1 && span >= max(cfg.AnswerWait, slowestSYNResend) {
+		quiet := a.SYNACK.Count > 1 && span >= max(cfg.AnswerWait, slowestSYNResend)
+		if quiet && !mayBeLastSYN(a) {
 			r.judged(HalfOpen, OutboundPath, Inferred).str("The server sent its SYN-ACK ").times(a.SYNACK.Count).
 				str(" and never got the final ACK, while the client did not retransmit its SYN in ").dur(span).
 				str(": the client got the SYN-ACK and answered, and its ACK was lost on the way to the server (unless the client gave up before resending its SYN, as a connect timeout under a second does).")
@@ -719,7 +733,11 @@ func judgeServer(a *flows.Attempt, r *Result, cfg Config) {
 			r.unknownAmong(OutboundPath, ReturnPath, Client)
 			return
 		}
-		r.judged(Timeout, Unknown, "").str("The server sent its SYN-ACK and the client never answered.")
+		t := r.judged(Timeout, Unknown, "").str("The server sent its SYN-ACK and the client never answered.")
+		if quiet {
+			t.str(" It resent no SYN in ").dur(span).str(" after, but the capture began only ").dur(sub(a.SYN.First, a.CaptureFrom)).
+				str(" before its first SYN here: the client's earlier SYNs may be out of it, this one its last, after which it resends none, answered or not.")
+		}
 		r.unknownAmong(ReturnPath, Client, OutboundPath)
 	case a.SYNACKAfterACK > 0 && a.ClientData.Count == 0 && a.ServerData.Count == 0 && a.ServerRST.Count == 0:
 		r.judged(HalfOpen, Server, Proven).str("The server received the client's final ACK yet resent its SYN-ACK ").times(a.SYNACKAfterACK).

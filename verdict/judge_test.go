@@ -115,8 +115,13 @@ func TestJudgeOneVantage(t *testing.T) {
 			return []capture.Packet{c.SYN(0), c.SYNACK(ms), c.SYN(s), c.SYNACK(ms), c.SYN(s), c.SYNACK(ms), c.Idle(3 * s)}
 		}, true, verdict.VantageServer, want{verdict.Timeout, verdict.Unknown, returnSide, ""}},
 		{"final ACK lost, seen by server", func(c *pkttest.Conn) []capture.Packet {
-			return []capture.Packet{c.SYN(0), c.SYNACK(ms), c.SYNACK(s), c.SYNACK(2 * s), c.Idle(3 * s)}
+			return []capture.Packet{c.Idle(0), c.SYN(40 * s), c.SYNACK(ms), c.SYNACK(s), c.SYNACK(2 * s), c.Idle(3 * s)}
 		}, true, verdict.VantageServer, want{verdict.HalfOpen, verdict.OutboundPath, nil, ""}},
+		// The same, the capture begun at the SYN: it may be the client's
+		// last, its answers lost on the way back.
+		{"no resend after the SYN-ACK, seen by a server capture begun at the SYN", func(c *pkttest.Conn) []capture.Packet {
+			return []capture.Packet{c.SYN(0), c.SYNACK(ms), c.SYNACK(s), c.SYNACK(2 * s), c.Idle(3 * s)}
+		}, true, verdict.VantageServer, want{verdict.Timeout, verdict.Unknown, []verdict.Place{verdict.ReturnPath, verdict.Client, verdict.OutboundPath}, ""}},
 		{"accept queue full, seen by server", func(c *pkttest.Conn) []capture.Packet {
 			return []capture.Packet{c.SYN(0), c.SYNACK(ms), c.ACK(ms), c.SYNACK(s), c.ACK(ms), c.Idle(3 * s)}
 		}, true, verdict.VantageServer, want{verdict.HalfOpen, verdict.Server, nil, ""}},

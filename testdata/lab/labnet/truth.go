@@ -610,7 +610,11 @@ func clientView(both view, ca *attempt, refTTL int) (view, error) {
 // none may record one direction only (a filter such as "dst port", a tap): from it,
 // unanswered SYNs are only likely dropped at the server, and may have been answered
 // and the answers lost on the way back.
-func serverView(both view, answersSeen bool) (*view, error) {
+//
+// lead is how long the server capture ran before the attempt's first SYN
+// there: under 32 s (Linux's last wait between SYNs), the first SYN it shows
+// may be the client's last, and its silence after a SYN-ACK proves nothing.
+func serverView(both view, answersSeen bool, lead float64) (*view, error) {
 	var sv view
 	switch both.Verdict + "/" + both.Where {
 	case "timeout/server":
@@ -624,6 +628,9 @@ func serverView(both view, answersSeen bool) (*view, error) {
 	case "half-open/outbound-path", "aborted/client":
 		sv = both
 		sv.WhereConfidence = "likely"
+		if both.Verdict == "half-open" && lead < 32 {
+			sv = v("timeout", "unknown", []string{"return-path", "client", "outbound-path"}, "", "")
+		}
 	case "stalled/return-path":
 		// The server's own data retransmitted, never acknowledged, while the
 		// client's packets keep arriving.
@@ -950,7 +957,7 @@ func truth(args []string) error {
 			sv = &x
 		default:
 			_, answersSeen := srvRefTTL[sa.Server.Addr()]
-			if sv, err = serverView(both, answersSeen); err != nil {
+			if sv, err = serverView(both, answersSeen, sa.First-scap.first); err != nil {
 				fail("%v", err)
 				continue
 			}
