@@ -936,10 +936,14 @@ func judgeBoth(r *Result, js *joinScratch, c, s *flows.Attempt, v *joinView) {
 // them past a SYN timeout or two.
 func judgeBothAnsweredUnseen(c, s *flows.Attempt, r *Result, v *joinView) {
 	t := takeServerView(r, v.serverView(s))
+	acked := s.ACK.First
+	if acked.IsZero() { // acknowledged by its data (flows.Attempt.ACKInferred)
+		acked = s.ClientData.First
+	}
 	switch {
 	case clientInboundUnseen(c):
 		t.str(" The client capture, ").clientBlind(c).str(", cannot show the answer arriving")
-	case !ran(v.client, c.SYN.First, s.ACK.First.Add(-v.off.Offset-v.slack())):
+	case !ran(v.client, c.SYN.First, acked.Add(-v.off.Offset-v.slack())):
 		t.str(" The client capture ends before the answer reached the client")
 	default:
 		t.str(" The client capture shows no answer arriving: it missed it")
@@ -966,8 +970,9 @@ func takeServerView(r *Result, sv Result) *text {
 
 // endedAtServer judges an established attempt whose client capture ends
 // while the server capture still shows the connection going on, to a
-// reset, a stall, or a final ACK the server dropped: what the server capture says of how it ended stands,
-// as the client capture's stands where the server capture ends first.
+// reset, a stall, or a final ACK the server dropped: what the server
+// capture says of how it ended stands, as the client capture's stands
+// where the server capture ends first.
 func endedAtServer(c, s *flows.Attempt, r *Result, v *joinView) bool {
 	// The cheap test first: most client captures run past their attempts.
 	end := lastPacket(s)
@@ -987,7 +992,7 @@ func endedAtServer(c, s *flows.Attempt, r *Result, v *joinView) bool {
 	return true
 }
 
-// lastPacket is the time of the last packet of a its capture showed.
+// lastPacket is when the capture last showed a packet of a.
 func lastPacket(a *flows.Attempt) time.Time {
 	var t time.Time
 	for _, s := range [...]*flows.Seen{&a.SYN, &a.SYNACK, &a.ACK, &a.ClientData, &a.ServerData, &a.ClientFIN, &a.ServerFIN, &a.ClientRST, &a.ServerRST} {

@@ -1,6 +1,7 @@
 package verdict
 
 import (
+	"cmp"
 	"fmt"
 	"path/filepath"
 	"reflect"
@@ -209,7 +210,7 @@ func refJudgeBoth(c, s *flows.Attempt, v *joinView) Result {
 		switch {
 		case clientInboundUnseen(c):
 			why = "The client capture, " + refClientBlind(c) + ", cannot show the answer arriving"
-		case !ran(v.client, c.SYN.First, s.ACK.First.Add(-v.off.Offset-v.slack())):
+		case !ran(v.client, c.SYN.First, cmp.Or(s.ACK.First, s.ClientData.First).Add(-v.off.Offset-v.slack())):
 			why = "The client capture ends before the answer reached the client"
 		}
 		r.Explanation += " " + why + ", but the server capture shows the client acknowledging it."
