@@ -542,7 +542,9 @@ func gapWarning(files []string, n uint64) string {
 }
 
 // timeJumpWarning says where capture time first jumped, which limits what
-// idle times and timeouts mean around it.
+// idle times and timeouts mean around it. A file out of time order (files
+// concatenated in the wrong order) is read as it is: a connection across
+// the jump comes in two pieces, its end before its SYN.
 func timeJumpWarning(j flows.TimeJump) string {
 	how := fmt.Sprintf("back by %s", max(-j.By, -(j.By+1))) // -MinInt64 overflows
 	if j.By > 0 {
@@ -552,7 +554,7 @@ func timeJumpWarning(j flows.TimeJump) string {
 	if j.Count > 1 {
 		more = fmt.Sprintf(" (%d packets out of time in all)", j.Count)
 	}
-	return fmt.Sprintf("%s: packet %d: capture time jumps %s%s; timeouts near it may be wrong", j.At.File, j.At.N, how, more)
+	return fmt.Sprintf("%s: packet %d: capture time jumps %s%s; a connection with packets on both sides of it is judged in two pieces, and timeouts near it may be wrong (reordercap sorts a file by time)", j.At.File, j.At.N, how, more)
 }
 
 // vantageText says how a file's attempts were judged: forced, or inferred
