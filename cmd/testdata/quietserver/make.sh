@@ -16,6 +16,12 @@ C=qs-c R=qs-r S=qs-s OUT=$1
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../topo.sh"
 topo $C $R $S
+# Neighbours fixed, so that the router never asks for the server's address
+# again: its ARP request, a few seconds after the last connection, would
+# be a packet of the server capture after the lost SYNs, proving the
+# capture ran without its statistics.
+ip -n $R neigh replace 203.0.113.5 lladdr 02:00:00:00:02:05 dev eth-s nud permanent
+ip -n $S neigh replace 203.0.113.1 lladdr 02:00:00:00:02:01 dev eth0 nud permanent
 ip netns exec $C sysctl -qw net.ipv4.tcp_syn_retries=2 net.ipv4.tcp_syn_linear_timeouts=0 2>/dev/null
 ip netns exec $R iptables -A FORWARD -p tcp --dport 82 --syn -j DROP
 echoserve $S 80 81 82
