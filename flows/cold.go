@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"net/netip"
+	"time"
 
 	"github.com/synpath/synpath/capture"
 )
@@ -71,13 +72,10 @@ func (t *Tracker) freeze(scratch []byte, a *attemptState) (b []byte, ok bool) {
 	if len(scratch) < maxCold {
 		scratch = make([]byte, maxCold)
 	}
-	if !t.coldOriginSet {
-		t.coldOrigin, t.coldOriginSet = a.SYN.First, true
-	}
 	// Written in place rather than appended: the varints are most of the
 	// cost of packing, and nearly all of them are one byte.
 	e := coldEnc{b: scratch[:maxCold], base: a.SYN.First, files: &t.files, ok: true}
-	e.dist(int64(e.base-t.coldOrigin), 0)
+	e.dist(int64(e.base-t.coldOrigin()), 0)
 	e.addrPort(a.Key.Client)
 	e.addrPort(a.Key.Server)
 	e.u(uint64(a.ISN))
@@ -163,6 +161,13 @@ func (t *Tracker) freeze(scratch []byte, a *attemptState) (b []byte, ok bool) {
 	return e.b[:e.n], true
 }
 
+// coldOrigin is the time packed attempts keep their first SYN's from, so
+// that it takes a few bytes, not nine: the tracker's epoch, which is set
+// once, at the first packet, before anything can be packed (and stays 0
+// when a live clock came first). Only its constancy matters: a corrupt
+// epoch wraps, and the distances from it still round-trip.
+func (t *Tracker) coldOrigin() stamp { return stamp(plainOffset + t.epoch*int64(time.Second)) }
+
 // evTypeEscape in an event's first byte says its type follows, in a
 // varint of its own: every type named so far fits below it.
 const evTypeEscape = 15
@@ -174,7 +179,7 @@ var errCold = errors.New("flows: corrupt frozen attempt")
 // its DNS answer, which the caller kept.
 func (t *Tracker) thaw(a *attemptState, b []byte) error {
 	d := coldDec{b: b, files: &t.files}
-	d.base = t.coldOrigin + stamp(d.dist(0))
+	d.base = t.coldOrigin() + stamp(d.dist(0))
 	a.Key.Client = d.addrPort()
 	a.Key.Server = d.addrPort()
 	a.ISN = uint32(d.u())

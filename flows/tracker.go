@@ -151,11 +151,6 @@ type Tracker struct {
 	// coldScratch is where an attempt is packed before it is copied to
 	// storage of its size.
 	coldScratch []byte
-	// coldOrigin is the time packed attempts keep theirs from, set by the
-	// first one packed: the first SYN's time then takes a few bytes, not
-	// nine.
-	coldOrigin    stamp
-	coldOriginSet bool
 	// peek is what PendingAttempts shows, and peekState a frozen attempt
 	// unpacked for it.
 	peek      *Attempt
