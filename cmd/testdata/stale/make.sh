@@ -128,7 +128,9 @@ sleep 1
 ip netns exec $C python3 -c "
 import socket,time
 s=socket.socket(); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1); s.bind(('198.51.100.10',40011))
-s.connect(('203.0.113.5',80)); s.sendall(b'x'*(2<<20)); s.recv(10); s.close(); time.sleep(0.05)
+s.connect(('203.0.113.5',80)); s.sendall(b'x'*(2<<20))
+while s.recv(10): pass  # to the server's FIN: it closes first, and holds the TIME_WAIT
+s.close(); time.sleep(0.05)
 t=time.time()
 s=socket.socket(); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1); s.bind(('198.51.100.10',40011))
 try:
