@@ -2,6 +2,7 @@ package capture
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -72,4 +73,46 @@ func benchFile(b *testing.B, open func() (*Reader, error)) {
 		r.Close()
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(records), "ns/record")
+}
+
+// BenchmarkTimeOrderWalk is the pass over a file's record headers that
+// finds whether its records lie in time order (timeorder.go), on one core
+// and on two; ns/record is per record. Like BenchmarkReaderNextFile it
+// reads SYNPATH_BENCH_FILE, else a generated file.
+func BenchmarkTimeOrderWalk(b *testing.B) {
+	name := os.Getenv("SYNPATH_BENCH_FILE")
+	if name == "" {
+		name = filepath.Join(b.TempDir(), "bench.pcap")
+		if err := os.WriteFile(name, trafficPcap(benchPackets/5), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		b.Fatal(err)
+	}
+	again := func(off int64) io.Reader { return io.NewSectionReader(f, off, st.Size()-off) }
+	records := 0
+	if src, err := openSource(again(0)); err == nil {
+		records = int(timeRuns(src)[0].To)
+	}
+	for _, cores := range []int{1, 2} {
+		b.Run(fmt.Sprintf("cores=%d", cores), func(b *testing.B) {
+			size := st.Size()
+			if cores == 1 {
+				size = 0 // not split
+			}
+			for b.Loop() {
+				if runs := timeOrder(again, size); runs != nil {
+					b.Fatalf("read in %d runs", len(runs))
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(records), "ns/record")
+		})
+	}
 }

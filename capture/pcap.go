@@ -64,6 +64,23 @@ func newPcap(in input) (*pcapSource, error) {
 	return s, err
 }
 
+// header reads a record header: its time, the length captured and the
+// length on the wire.
+func (s *pcapSource) header(h []byte) (sec, frac, incl, orig uint32) {
+	le := binary.LittleEndian
+	sec, frac, incl, orig = le.Uint32(h[0:4]), le.Uint32(h[4:8]), le.Uint32(h[8:12]), le.Uint32(h[12:16])
+	if s.swap {
+		sec, frac = bits.ReverseBytes32(sec), bits.ReverseBytes32(frac)
+		incl, orig = bits.ReverseBytes32(incl), bits.ReverseBytes32(orig)
+	}
+	// Before 2.3 the two lengths were written the other way round; 2.3
+	// files come both ways. tshark swaps them back the same way.
+	if s.minor < 3 || (s.minor == 3 && incl > orig) {
+		incl, orig = orig, incl
+	}
+	return sec, frac, incl, orig
+}
+
 func (s *pcapSource) read(rec *record) error {
 	h := s.in.take(16)
 	if h == nil {
@@ -75,17 +92,7 @@ func (s *pcapSource) read(rec *record) error {
 			return eof(err)
 		}
 	}
-	le := binary.LittleEndian
-	sec, frac32, incl, orig := le.Uint32(h[0:4]), le.Uint32(h[4:8]), le.Uint32(h[8:12]), le.Uint32(h[12:16])
-	if s.swap {
-		sec, frac32 = bits.ReverseBytes32(sec), bits.ReverseBytes32(frac32)
-		incl, orig = bits.ReverseBytes32(incl), bits.ReverseBytes32(orig)
-	}
-	// Before 2.3 the two lengths were written the other way round; 2.3
-	// files come both ways. tshark swaps them back the same way.
-	if s.minor < 3 || (s.minor == 3 && incl > orig) {
-		incl, orig = orig, incl
-	}
+	sec, frac32, incl, orig := s.header(h)
 	if incl > maxRecord {
 		return fmt.Errorf("pcap record of %d bytes: more than any link carries (%d)", incl, maxRecord)
 	}
@@ -114,4 +121,34 @@ func (s *pcapSource) read(rec *record) error {
 	}
 	rec.set(data, ts, s.link, cut, int(orig), 0, badLen, badTime)
 	return nil
+}
+
+// times hands each record's time, in nanoseconds, and its offset from
+// where s began to f, the records undecoded, until f says to stop or a
+// record cannot be read: the header walk that finds a file's
+// time-ordered runs (timeorder.go).
+func (s *pcapSource) times(f func(ns, off int64) bool) {
+	for off := int64(0); ; {
+		h := s.in.take(16)
+		if h == nil {
+			var err error
+			if h, err = s.in.takeMore(16); err != nil {
+				return
+			}
+		}
+		sec, frac, incl, _ := s.header(h)
+		if incl > maxRecord {
+			return
+		}
+		ns := int64(sec)*1e9 + min(int64(frac)*s.scale, 1e9-s.scale)
+		if !f(ns, off) {
+			return
+		}
+		off += 16 + int64(incl)
+		if s.in.take(int(incl)) == nil {
+			if _, err := s.in.discard(int(incl)); err != nil {
+				return
+			}
+		}
+	}
 }

@@ -36,6 +36,9 @@ type record struct {
 	// badLen: the captured length exceeded the original one; badTime: the
 	// timestamp was out of range and clamped.
 	badLen, badTime bool
+	// n is the record's number in its file when records are not read in
+	// the file's order (runsSource); 0 when they are.
+	n uint64
 }
 
 // set fills every field of rec. Field by field: for *rec = record{...}
@@ -82,7 +85,12 @@ type Reader struct {
 	snap    uint32
 	ifNames map[int]string
 	err     error // once set, Next returns it again: the stream cannot resync
-	ctx     context.Context
+	// runs are the stretches of a file out of time order, in the order
+	// read (ReaderOptions.Again); nil when it is read as it lies.
+	runs []Run
+	// walked: the times of the file's records were looked at for runs.
+	walked bool
+	ctx    context.Context
 }
 
 // checkEvery is how many records Next reads between looks at its context:
@@ -126,6 +134,15 @@ type ReaderOptions struct {
 	// ahead on a goroutine of its own. If what it returns is an
 	// io.Closer, Close closes it before anything under it.
 	Inflated func(io.Reader) io.Reader
+	// Again, if set, returns the capture anew from byte off, each time it
+	// is called (a SectionReader of the open file). A file whose records
+	// come in stretches out of time order is then read a stretch at a
+	// time, in time order (timeorder.go); finding out costs a pass over
+	// its record headers. Not used for a gzip'd capture.
+	Again func(off int64) io.Reader
+	// Size is the file's size, if known: a large one's record headers are
+	// passed over on two cores.
+	Size int64
 }
 
 // NewReaderOptions is NewReader with options.
@@ -168,24 +185,46 @@ func NewReaderOptions(name string, rd io.Reader, opt ReaderOptions) (*Reader, er
 	case err != nil:
 		return fail(err)
 	}
-	switch m := binary.BigEndian.Uint32(magic); m {
-	case 0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1:
-		s, err := newPcap(input{br: br})
-		if err != nil {
-			return fail(err)
+	src, err := newSource(br, magic)
+	if err != nil {
+		return fail(err)
+	}
+	r.src = src
+	if opt.Again != nil && r.gz == nil {
+		r.walked = true
+		if runs := timeOrder(opt.Again, opt.Size); runs != nil {
+			r.src, r.runs = newRunsSource(opt.Again, runs), runs
 		}
-		r.src = s
-	case ngSHB:
-		s := &ngSource{in: input{br: br}}
-		if err := s.section(); err != nil {
-			return fail(err)
-		}
-		r.src = s
-	default:
-		return fail(fmt.Errorf("not a pcap or pcapng file (magic 0x%08x)", m))
 	}
 	return r, nil
 }
+
+// newSource reads the header of an uncompressed capture, whose first
+// bytes are magic.
+func newSource(br *bufio.Reader, magic []byte) (source, error) {
+	switch m := binary.BigEndian.Uint32(magic); m {
+	case 0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1:
+		return newPcap(input{br: br})
+	case ngSHB:
+		s := &ngSource{in: input{br: br}}
+		if err := s.section(); err != nil {
+			return nil, err
+		}
+		return s, nil
+	default:
+		return nil, fmt.Errorf("not a pcap or pcapng file (magic 0x%08x)", m)
+	}
+}
+
+// InTimeOrder returns the stretches of the file, in the order they are
+// read, when they are read in time order rather than as they lie in the
+// file (ReaderOptions.Again); nil otherwise.
+func (r *Reader) InTimeOrder() []Run { return r.runs }
+
+// TimeOrderLooked reports whether the file's record times were looked at
+// to read its stretches in time order (ReaderOptions.Again, and not
+// gzip'd), whether or not they were.
+func (r *Reader) TimeOrderLooked() bool { return r.walked }
 
 // SetContext makes Next stop with ctx's error, as a *ReadError, once ctx
 // is done, even while it passes over records without returning.
@@ -323,12 +362,16 @@ func (r *Reader) Next(p *Packet) error {
 		} else if r.stats.Packets == 1 || ts.Before(r.stats.First) {
 			r.stats.First = ts
 		}
+		num := r.stats.Packets
+		if r.rec.n != 0 {
+			num = r.rec.n
+		}
 		if r.onFrame != nil {
 			wire := r.rec.wire
 			if wire < len(r.rec.data) {
 				wire = len(r.rec.data)
 			}
-			r.frame = Frame{N: r.stats.Packets, TS: r.rec.ts, Link: r.rec.link, Data: r.rec.data, Len: wire, Iface: r.rec.iface, Snap: r.snap, IfName: r.ifNames[r.rec.iface]}
+			r.frame = Frame{N: num, TS: r.rec.ts, Link: r.rec.link, Data: r.rec.data, Len: wire, Iface: r.rec.iface, Snap: r.snap, IfName: r.ifNames[r.rec.iface]}
 			r.onFrame(&r.frame)
 		}
 		if r.filter != nil && !r.filter.Match(r.rec.link, r.rec.data) {
@@ -363,7 +406,7 @@ func (r *Reader) Next(p *Packet) error {
 		}
 		// Field by field, as in record.set: a literal stalls.
 		p.File = r.name
-		p.N = r.stats.Packets
+		p.N = num
 		p.TS = r.rec.ts
 		p.Iface = int32(r.rec.iface)
 		return nil

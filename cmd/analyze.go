@@ -348,6 +348,9 @@ func readGroup(ctx context.Context, g group, fcfg flows.Config, opt readOptions,
 		splitter = flows.NewSplitter()
 	}
 	read := 0 // packets of the group, for --count
+	// looked: files whose stretches out of time order would have been
+	// read in time order, had time order been right for them.
+	looked := map[string]bool{}
 	interrupted := func(name string, st capture.Stats) {
 		if name == "-" {
 			name = "stdin"
@@ -363,13 +366,19 @@ func readGroup(ctx context.Context, g group, fcfg flows.Config, opt readOptions,
 			interrupted(name, capture.Stats{})
 			continue
 		}
-		rd, in, prog, err := openInput(ctx, name, stdin, opt.progress)
+		rd, in, prog, err := openInput(ctx, name, stdin, opt.progress, opt.count == 0)
 		if err != nil {
 			if ctx.Err() != nil {
 				interrupted(name, capture.Stats{})
 				continue
 			}
 			return nil, nil, err
+		}
+		if runs := rd.InTimeOrder(); runs != nil {
+			warnings = append(warnings, inTimeOrderNote(name, runs))
+		}
+		if rd.TimeOrderLooked() {
+			looked[name] = true
 		}
 		filter, _ := capture.ParseFilter(opt.filter) // checked with the flags
 		rd.SetFilter(filter)
@@ -481,7 +490,7 @@ func readGroup(ctx context.Context, g group, fcfg flows.Config, opt readOptions,
 		warnings = append(warnings, gapWarning(g.files, n))
 	}
 	if j := tracker.TimeJumps(); j.Count > 0 {
-		warnings = append(warnings, timeJumpWarning(j))
+		warnings = append(warnings, timeJumpWarning(j, looked[j.At.File]))
 	}
 	if n := tracker.Counts().Duplicates; n > 0 {
 		warnings = append(warnings, fmt.Sprintf("%d packets were captured twice (tcpdump -i any on a router sees forwarded packets on both interfaces) and counted once", n))
@@ -541,11 +550,22 @@ func gapWarning(files []string, n uint64) string {
 	return fmt.Sprintf("%s: on %d connections an end acknowledged data this capture never showed: it missed packets (dropped them, as tcpdump's 'packets dropped by kernel' says, or they went past it), so a packet missing from it is no proof that the network lost it", strings.Join(files, ", "), n)
 }
 
+// inTimeOrderNote says that a file's records were read in time order,
+// not as they lie, and in which pieces.
+func inTimeOrderNote(name string, runs []capture.Run) string {
+	pieces := make([]string, len(runs))
+	for i, r := range runs {
+		pieces[i] = fmt.Sprintf("%d-%d", r.From, r.To)
+	}
+	return fmt.Sprintf("%s: its records lie in %d stretches out of time order (captures appended the wrong way round?): read in time order, records %s, each packet keeping its number", name, len(runs), strings.Join(pieces, " then "))
+}
+
 // timeJumpWarning says where capture time first jumped, which limits what
-// idle times and timeouts mean around it. A file out of time order (files
-// concatenated in the wrong order) is read as it is: a connection across
-// the jump comes in two pieces, its end before its SYN.
-func timeJumpWarning(j flows.TimeJump) string {
+// idle times and timeouts mean around it: a connection across the jump
+// comes in two pieces, its end before its SYN. A jump back left in a file
+// whose stretches were looked at (looked) is one time order would not
+// mend; in another it may be.
+func timeJumpWarning(j flows.TimeJump, looked bool) string {
 	how := fmt.Sprintf("back by %s", max(-j.By, -(j.By+1))) // -MinInt64 overflows
 	if j.By > 0 {
 		how = fmt.Sprintf("forward by %s", j.By)
@@ -554,7 +574,15 @@ func timeJumpWarning(j flows.TimeJump) string {
 	if j.Count > 1 {
 		more = fmt.Sprintf(" (%d packets out of time in all)", j.Count)
 	}
-	return fmt.Sprintf("%s: packet %d: capture time jumps %s%s; a connection with packets on both sides of it is judged in two pieces, and timeouts near it may be wrong (reordercap sorts a file by time)", j.At.File, j.At.N, how, more)
+	why := ""
+	switch {
+	case j.By > 0:
+	case looked:
+		why = ": read as it lies, as what lies out of time is not pieces of a capture in the wrong order (it overlaps in time, is a packet alone, or a connection goes on across the jump, as when a clock is stepped back)"
+	default:
+		why = ": synpath reads the stretches of an uncompressed capture file in time order when they are pieces out of order, not of a gzip'd one, standard input or with -c"
+	}
+	return fmt.Sprintf("%s: packet %d: capture time jumps %s%s; a connection with packets on both sides of it is judged in two pieces, and timeouts near it may be wrong%s", j.At.File, j.At.N, how, more, why)
 }
 
 // vantageText says how a file's attempts were judged: forced, or inferred

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"os/signal"
 	"syscall"
@@ -52,10 +53,14 @@ func Interrupts(parent context.Context) (ctx context.Context, stop func()) {
 // own, left to the blocked call when ctx ends (the process is about to
 // exit); a regular file, which cannot stall, is read on the caller's. The
 // returned closer ends the reading goroutine and closes the file.
-func openInput(ctx context.Context, name string, stdin io.Reader, term io.Writer) (*capture.Reader, io.Closer, *progress, error) {
+//
+// A regular file is read in time order when inTime says to and its records
+// lie in time-ordered stretches out of order (capture.ReaderOptions.Again).
+func openInput(ctx context.Context, name string, stdin io.Reader, term io.Writer, inTime bool) (*capture.Reader, io.Closer, *progress, error) {
 	in := &ctxReader{ctx: ctx, r: stdin}
 	var prog *progress
 	regular := false
+	var size int64
 	if name == "-" {
 		name = "stdin"
 		// Standard input redirected from a file (< file) cannot stall
@@ -73,13 +78,12 @@ func openInput(ctx context.Context, name string, stdin io.Reader, term io.Writer
 		st, err := f.Stat()
 		regular = err == nil && st.Mode().IsRegular()
 		in.direct = regular
+		if regular {
+			size = st.Size()
+		}
 		if term != nil {
 			// With a terminal for progress, the file's bytes are counted
 			// as they are read.
-			var size int64
-			if regular {
-				size = st.Size()
-			}
 			cr := &countingReader{r: f}
 			in.r, prog = cr, newProgress(term, name, size, cr)
 		}
@@ -90,6 +94,12 @@ func openInput(ctx context.Context, name string, stdin io.Reader, term io.Writer
 	var opt capture.ReaderOptions
 	if regular {
 		opt.Inflated = func(r io.Reader) io.Reader { return newReadAhead(r) }
+		if f, ok := in.file.(io.ReaderAt); ok && inTime {
+			// To its end wherever that is when read: tcpdump may be
+			// writing it still.
+			opt.Again = func(off int64) io.Reader { return io.NewSectionReader(f, off, math.MaxInt64-off) }
+			opt.Size = size
+		}
 	}
 	rd, err := capture.NewReaderOptions(name, in, opt)
 	if err != nil {
