@@ -743,6 +743,9 @@ func (s *sink) finish(f report.Footer) error {
 	if s.window != nil {
 		f.Notes = append(f.Notes, fmt.Sprintf("kept the attempts whose first SYN is from %s; %d others were left out (--since, --until)", s.window, s.outside))
 	}
+	// The two ends of a file holding both are read apart, and say the
+	// same of it twice.
+	f.Warnings = uniqueInOrder(f.Warnings)
 	if s.html != nil && s.err == nil {
 		s.err = writeHTML(s.htmlPath, s.html, f)
 	}
@@ -766,6 +769,15 @@ func (s *sink) finish(f report.Footer) error {
 		return errFailed
 	}
 	return nil
+}
+
+func uniqueInOrder(ss []string) []string {
+	seen := map[string]bool{}
+	return slices.DeleteFunc(ss, func(s string) bool {
+		dup := seen[s]
+		seen[s] = true
+		return dup
+	})
 }
 
 // writeHTML writes the HTML report to path, whole or not at all.
