@@ -492,6 +492,9 @@ func readGroup(ctx context.Context, g group, fcfg flows.Config, opt readOptions,
 	if j := tracker.TimeJumps(); j.Count > 0 {
 		warnings = append(warnings, timeJumpWarning(j, looked[j.At.File]))
 	}
+	if tracker.FlagsOnly() {
+		warnings = append(warnings, fmt.Sprintf("%s: holds no TCP segment without SYN, FIN or RST, though servers answered handshakes: it was taken with a filter on TCP flags (tcp[tcpflags] & tcp-syn != 0?). ACKs and data, perhaps RSTs, are not in it: a handshake the client resent no SYN for is judged established (likely), and no one is blamed for an answer the capture cannot hold", strings.Join(g.files, ", ")))
+	}
 	if n := tracker.Counts().Duplicates; n > 0 {
 		warnings = append(warnings, fmt.Sprintf("%d packets were captured twice (tcpdump -i any on a router sees forwarded packets on both interfaces) and counted once", n))
 	}

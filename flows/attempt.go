@@ -279,6 +279,17 @@ type Attempt struct {
 	// capture whose every checksum is wrong proves nothing by any).
 	BadSumSYNs, BadSumSYNACKs uint32
 	SumsUntrusted             bool
+	// FlagsOnly says that, as far as the capture had been read, it held
+	// no TCP segment without SYN, FIN or RST (no ACK, no data), though a
+	// handshake was answered unseen (AnsweredUnseen) or several were
+	// answered (flagsOnlyAnswered): it was taken with a filter on TCP flags (tcp[tcpflags] & tcp-syn != 0, to keep a busy
+	// host's capture small). A client's ACK, and RSTs, missing from it
+	// prove nothing.
+	FlagsOnly bool
+	// SYNsOnly says that, as far as the capture had been read, every TCP
+	// segment in it carried SYN: whether it would hold any other (a RST,
+	// an ACK) it cannot show, so their absence proves nothing.
+	SYNsOnly bool
 	// Earlier is what the capture showed of the connection that used the
 	// attempt's ports before it (port reuse), as the new SYN came.
 	Earlier Earlier
@@ -307,6 +318,26 @@ const (
 
 // Established reports whether the client completed the handshake.
 func (a *Attempt) Established() bool { return a.ACK.Count > 0 || a.ACKInferred }
+
+// flagsOnlyAnswered is how many handshakes a SYN-ACK answered, with not
+// one ACK captured, make a capture filtered on TCP flags, even before one
+// of them shows it (AnsweredUnseen, which takes answeredWait): each was
+// lost, or dropped by its client, else.
+const flagsOnlyAnswered = 3
+
+// answeredWait is how long a SYN-ACK goes unrepeated, and a SYN, only when
+// it was answered: every stack resends either within 3 s.
+const answeredWait = 3 * time.Second
+
+// AnsweredUnseen reports a handshake the capture shows answered though it
+// holds no answer: the server sent its SYN-ACK once and never again, and
+// the client resent no SYN, for answeredWait, with no ACK or RST between
+// them. Both stacks had what they waited for; the capture lacks it (a
+// filter on TCP flags, a capture that dropped it).
+func (a *Attempt) AnsweredUnseen() bool {
+	return a.SYNACK.Count == 1 && !a.Established() && a.ClientRST.Count == 0 && a.ServerRST.Count == 0 &&
+		a.SYNAfterSYNACK == 0 && a.End.Sub(a.SYNACK.First) >= answeredWait
+}
 
 // ServerAnswered reports whether the server's data reached the client: seen
 // in the capture, or acknowledged by the client.

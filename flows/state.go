@@ -378,6 +378,11 @@ func (t *Tracker) fill(a *Attempt, s *attemptState, end time.Time, why EndReason
 	a.AnsweredFrom, a.AnsweredFromCount = s.answeredFrom, s.answeredFromCount
 	a.StaleACKs, a.StaleResets = s.StaleACKs, s.StaleResets
 	a.BadSumSYNs, a.BadSumSYNACKs, a.SumsUntrusted = s.BadSumSYNs, s.BadSumSYNACKs, t.sumsLie || !t.sumsRight
+	if a.AnsweredUnseen() {
+		t.answeredUnseen = true
+	}
+	a.FlagsOnly = t.FlagsOnly()
+	a.SYNsOnly = t.counts.NonSYN == 0
 	a.Earlier = s.Earlier
 	a.ECNSYNs, a.ECNFallback = s.ECNSYNs, s.ECNFallback
 	if f := &s.fallback; f.synack != 0 {

@@ -101,6 +101,9 @@ type Counts struct {
 	// (it dropped them, or they went past it), whatever its statistics
 	// say.
 	Gaps uint64
+	// Plain counts TCP segments with neither SYN, FIN nor RST: ACKs and
+	// data (Attempt.FlagsOnly); NonSYN those without SYN (Attempt.SYNsOnly).
+	Plain, NonSYN uint64
 }
 
 // Tracker rebuilds attempts from packets. It is not safe for concurrent
@@ -189,6 +192,10 @@ type Tracker struct {
 	odd                          time.Time // a packet's time the clock has not followed yet
 	jumps                        TimeJump
 	counts                       Counts
+	// answeredUnseen: an attempt handed on was Attempt.AnsweredUnseen.
+	// answered counts attempts a SYN-ACK answered.
+	answeredUnseen bool
+	answered       int
 	// sumsLie: a segment the capture shows with a wrong checksum was taken
 	// by its receiver; sumsRight: it showed one with a right checksum.
 	// Its wrong checksums are trusted only with the second and without the
@@ -350,6 +357,12 @@ func (t *Tracker) Began(ts time.Time) {
 // Counts returns the totals so far.
 func (t *Tracker) Counts() Counts { return t.counts }
 
+// FlagsOnly reports that the capture, as far as read, was taken with a
+// filter on TCP flags (Attempt.FlagsOnly).
+func (t *Tracker) FlagsOnly() bool {
+	return t.counts.Plain == 0 && (t.answeredUnseen || t.answered >= flagsOnlyAnswered)
+}
+
 // Pending returns how many attempts are being tracked.
 func (t *Tracker) Pending() int { return t.pending }
 
@@ -373,6 +386,12 @@ func (t *Tracker) Observe(p *capture.Packet) {
 		t.observeDNS(p) // and the segment goes on as any other
 	}
 	isSYN := p.Flags.BareSYN()
+	if p.Flags&capture.FlagSYN == 0 {
+		t.counts.NonSYN++
+		if p.Flags&(capture.FlagFIN|capture.FlagRST) == 0 {
+			t.counts.Plain++
+		}
+	}
 	if p.GoodSum {
 		t.sumsRight = true
 	}
@@ -793,6 +812,7 @@ func (t *Tracker) fromServer(a *attemptState, p *capture.Packet) {
 			// no SYN since, if it echoes that SYN's timestamp.
 			a.ECNFallback = a.plainTSVal != 0 && a.SYN.Count == a.ECNSYNs+1 && p.Opts.HasTS && uint64(p.Opts.TSEcr)+1 == a.plainTSVal
 			t.noteAnswer(a)
+			t.answered++
 		case p.Seq != a.ServerISN:
 			a.AltServerISN = p.Seq
 		}

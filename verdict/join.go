@@ -872,6 +872,10 @@ func judgeBoth(r *Result, js *joinScratch, c, s *flows.Attempt, v *joinView) {
 	sure := v.sure()
 	blind := serverOutboundUnseen(c, s)
 	switch {
+	case (c.FlagsOnly || c.SYNsOnly) && c.SYNACK.Count > 0 && !c.Established() && c.SYNAfterSYNACK == 0 && c.ClientRST.Count == 0 && !blind:
+		// The client took the SYN-ACK (it resent no SYN), and its answer
+		// cannot be in its capture: the server's tells what became of it.
+		takeServerView(r, v.serverView(s)).str(" The client resent no SYN after the SYN-ACK reached it, and its capture holds no segment without SYN, FIN or RST (taken with a filter on TCP flags?): its answer is not in it.")
 	case c.SYNACK.Count > 0 || c.Established():
 		// The client's own ACK proves a SYN-ACK arrived, captured or not.
 		judgeBothAnswered(c, s, r, v, blind)
@@ -881,15 +885,19 @@ func judgeBoth(r *Result, js *joinScratch, c, s *flows.Attempt, v *joinView) {
 			r.RSTOrigin, r.OriginSure = OriginServer, Certain
 			r.judged(Refused, Server, Proven).str("The server answered the SYN with a RST (ECONNREFUSED): nothing listens on port ").num(uint64(s.Key.Server.Port())).
 				str(", or its firewall rejects the connection").lostSYNs(lost).str(".")
-		case !blind && ran(v.server, s.SYN.First, c.ServerRST.First.Add(v.off.Offset+v.slack())):
+		case !blind && !s.FlagsOnly && !s.SYNsOnly && ran(v.server, s.SYN.First, c.ServerRST.First.Add(v.off.Offset+v.slack())):
 			// The server capture ran from the SYN's arrival until the RST
-			// reached the client: a RST the server sent would be in it.
+			// reached the client: a RST the server sent would be in it,
+			// unless it holds no segment but SYNs (a filter on flags).
 			r.RSTOrigin, r.OriginSure = OriginPath, sure.sureness()
 			r.judged(Refused, OutboundPath, sure).str("The client got a RST that the server never sent: something on the way forged it (the server ").serverDid(s).str(").")
 		case blind:
 			// What the client capture alone says stands.
 			r.Settle = settle
 			t.str(" The server capture cannot settle who sent the RST: ").serverBlind(s).str(".")
+		case s.FlagsOnly || s.SYNsOnly:
+			r.Settle = settle
+			t.str(" The server capture cannot settle who sent the RST: it holds no segment without SYN, FIN or RST (taken with a filter on TCP flags?), and may hold no RST either.")
 		default:
 			// What the client capture alone says stands.
 			r.Settle, r.Partial = settle, true
@@ -1053,7 +1061,8 @@ func judgeBothUnanswered(c, s *flows.Attempt, r *Result, v *joinView, lost lostS
 		if s.SYNACK.Count == 0 {
 			first = s.ServerRST.First
 		}
-		cBlind := clientInboundUnseen(c)
+		// A client capture filtered on TCP flags may hold no RST.
+		cBlind := clientInboundUnseen(c) || c.FlagsOnly && s.SYNACK.Count == 0
 		if s.SYNAfterSYNACK > 0 || (!cBlind && v.toClient(first, c.SYN.First)) {
 			if s.SYNAfterSYNACK > 0 {
 				sure = Proven // the client resent its SYN after the answer left: no clock needed
@@ -1085,6 +1094,8 @@ func judgeBothUnanswered(c, s *flows.Attempt, r *Result, v *joinView, lost lostS
 		}
 		r.judged(Timeout, Unknown, "").str("The server answered with ").answers(s).str(", but the client capture ends before it could have arrived").waited(waited).str(".")
 		r.unknownAmong(ReturnPath, Client)
+	case s.FlagsOnly && s.SYNACK.Count == 0 && s.ServerRST.Count == 0:
+		judgeBothRSTFiltered(c, s, r, waited, lost)
 	case blind:
 		r.judged(Timeout, Server, Inferred).str("The server received ").count(s.SYN.Count, "SYN").
 			str(", but its capture cannot show whether it answered: ").serverBlind(s).
@@ -1100,6 +1111,36 @@ func judgeBothUnanswered(c, s *flows.Attempt, r *Result, v *joinView, lost lostS
 	default:
 		r.judged(Timeout, Unknown, "").str("The server received ").count(s.SYN.Count, "SYN").str(", and its capture ends before an answer could be ruled out").waited(waited).str(".")
 		r.unknownAmong(Server, ReturnPath)
+	}
+}
+
+// judgeBothRSTFiltered judges SYNs the server sent no SYN-ACK for, its
+// capture filtered on TCP flags (flows.Attempt.FlagsOnly): a RST it sent
+// may not be in it. The client tells: resending its SYN it got no answer,
+// not resending it (for longer than its resend takes) it got one.
+func judgeBothRSTFiltered(c, s *flows.Attempt, r *Result, waited time.Duration, lost lostSYNs) {
+	if c.StaleACKs > 0 {
+		// The server answered with the ACK of an earlier connection, a
+		// segment its capture cannot hold; whether the client's RSTs to
+		// it got through, it cannot show either.
+		r.Cause = CauseStaleConnection
+		r.judged(Timeout, Unknown, "").str("The server received ").count(s.SYN.Count, "SYN").str(" and sent no SYN-ACK; the client got the ACK of an earlier connection on these ports instead (").
+			count(c.StaleACKs, "ACK").str(") and reset it (").count(c.StaleResets, "RST").
+			str("). The server capture holds no segment without SYN, FIN or RST (taken with a filter on TCP flags?): it cannot show whether the RSTs reached the server").waited(waited).str(".")
+		r.unknownAmong(OutboundPath, Server)
+		return
+	}
+	if c.SYN.Count == 1 && sub(c.End, c.SYN.First) >= slowestSYNResend {
+		r.judged(Refused, Server, Inferred).str("The server received the SYN and sent no SYN-ACK, and the client resent no SYN in the ").dur(sub(c.End, c.SYN.First)).
+			str(" after: an answer reached it, most likely the server's RST (ECONNREFUSED), which neither capture holds: they hold no segment without SYN, FIN or RST (taken with a filter on TCP flags?).")
+		return
+	}
+	r.judged(Timeout, Server, Inferred).str("The server received ").count(s.SYN.Count, "SYN").
+		str(" and sent no SYN-ACK, and the client kept resending, so no answer reached it: the server dropped them (a firewall after the capture point, a full SYN queue), or a RST it sent was lost on the way back").earlierWords(s).
+		str("; its capture holds no segment without SYN, FIN or RST (taken with a filter on TCP flags?), and may hold no RST").waited(waited).lostSYNs(lost).str(".")
+	r.Candidates = append(r.Candidates[:0], Server, ReturnPath, OutboundPath)
+	if heldEarlier(s) || heldEarlier(c) {
+		r.unknownAmong(Server, ReturnPath, OutboundPath)
 	}
 }
 
@@ -1183,7 +1224,7 @@ func judgeBothAnswered(c, s *flows.Attempt, r *Result, v *joinView, blind bool) 
 		switch {
 		case s.ACK.Count > 0:
 			r.judged(HalfOpen, Server, Proven).str("The client completed the handshake and the server received its ACK, yet kept resending its SYN-ACK: the server dropped the ACK, typically because its accept queue was full.")
-		case v.toServer(c.ACK.First, s.SYN.First):
+		case c.ACK.Count > 0 && !s.FlagsOnly && v.toServer(c.ACK.First, s.SYN.First):
 			r.judged(HalfOpen, OutboundPath, sure).str("The client completed the handshake, but its ").count(c.ACK.Count, "ACK").
 				str(" never reached the server, which kept resending its SYN-ACK: lost on the way to the server.")
 		}
@@ -1208,7 +1249,7 @@ func judgeBothAnswered(c, s *flows.Attempt, r *Result, v *joinView, blind bool) 
 			r.judged(Stalled, ReturnPath, Proven).str("The server received the request and sent ").num(s.ServerBytes).str(" bytes of reply, but none reached the client: lost on the way back.")
 		case s.ClientData.Count > 0 && !blind && ran(v.server, s.SYN.First, s.ClientData.First.Add(v.cfg.StallAfter)):
 			r.judged(Stalled, Server, v.own()).str("The server received the request (").num(s.ClientBytes).str(" bytes) and never replied: the server application did not answer.")
-		case s.ClientData.Count == 0 && !c.ServerAckedData && v.toServer(c.ClientData.First, s.SYN.First):
+		case s.ClientData.Count == 0 && !c.ServerAckedData && !s.FlagsOnly && v.toServer(c.ClientData.First, s.SYN.First):
 			// (A request the server's TCP acknowledged reached it, whatever
 			// its capture shows: one taken with a filter leaves data out.)
 			r.judged(Stalled, OutboundPath, sure).str("The connection was established, but the client's request (").num(c.ClientBytes).str(" bytes) never reached the server: lost on the way out.")
@@ -1226,7 +1267,7 @@ func judgeBothAnswered(c, s *flows.Attempt, r *Result, v *joinView, blind bool) 
 		case s.ServerRST.Count > 0:
 			r.RSTOrigin, r.OriginSure = OriginServer, Certain
 			r.judged(Reset, Server, Proven).str("The handshake completed, then the server reset the connection (ECONNRESET).")
-		case !blind && ran(v.server, s.SYN.First, c.ServerRST.First.Add(v.off.Offset+v.slack())):
+		case !blind && !s.FlagsOnly && !s.SYNsOnly && ran(v.server, s.SYN.First, c.ServerRST.First.Add(v.off.Offset+v.slack())):
 			r.RSTOrigin, r.OriginSure = OriginPath, sure.sureness()
 			r.judged(Reset, OutboundPath, sure).str("The handshake completed, then the client got a RST the server never sent: something on the way ended the connection.")
 		}
@@ -1239,8 +1280,10 @@ func judgeBothAnswered(c, s *flows.Attempt, r *Result, v *joinView, blind bool) 
 				str(": ").num(uint64(s.SYNACK.Count - c.SYNACK.Count)).str(" lost on the way back made this handshake slow.")
 		}
 	case Established:
-		r.WhereSure = Proven
-		if !s.Established() && s.SYNACK.Count > 1 && v.toServer(c.ACK.First, s.SYN.First) {
+		if r.WhereSure != Inferred || s.Established() {
+			r.WhereSure = Proven
+		}
+		if !s.Established() && s.SYNACK.Count > 1 && c.ACK.Count > 0 && !s.FlagsOnly && v.toServer(c.ACK.First, s.SYN.First) {
 			r.judged(HalfOpen, OutboundPath, sure).str("The client completed the handshake, but its ACK never reached the server, which kept resending its SYN-ACK: lost on the way to the server.")
 		} else if s.Established() && endedAtServer(c, s, r, v) {
 			return

@@ -61,6 +61,8 @@ const (
 	pkFallback
 	pkAnsweredFrom
 	pkSumsUntrusted
+	pkFlagsOnly
+	pkSYNsOnly
 )
 
 // Bits of an event's flags byte.
@@ -110,6 +112,8 @@ func (p *Packer) Pack(dst []byte, a *flows.Attempt) []byte {
 	set(pkFallback, a.Fallback != (flows.Fallback{}))
 	set(pkAnsweredFrom, a.AnsweredFrom.IsValid() || a.AnsweredFromCount > 0)
 	set(pkSumsUntrusted, a.SumsUntrusted)
+	set(pkFlagsOnly, a.FlagsOnly)
+	set(pkSYNsOnly, a.SYNsOnly)
 	e.u(fl)
 	e.u(uint64(a.SYNOpts.MSS))
 	e.b = append(e.b, byte(a.SYNOpts.WScale))
@@ -338,6 +342,8 @@ func (p *Packer) Unpack(b []byte, a *flows.Attempt) error {
 	a.ServerRSTBare = fl&pkServerRSTBare != 0
 	a.ServerAckedData = fl&pkServerAckedData != 0
 	a.SumsUntrusted = fl&pkSumsUntrusted != 0
+	a.FlagsOnly = fl&pkFlagsOnly != 0
+	a.SYNsOnly = fl&pkSYNsOnly != 0
 	a.Settled = fl&pkSettled != 0
 	a.ICMPInfo.V6 = fl&pkICMPV6 != 0
 	a.ServerISN = d.u32()

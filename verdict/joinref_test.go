@@ -334,7 +334,7 @@ func refJudgeBothStale(c, s *flows.Attempt, r *Result, v *joinView, waitWords st
 	ack, _ := eventTime(s, flows.EvStaleACK)
 	rst, _ := eventTime(c, flows.EvStaleRST)
 	switch {
-	case c.StaleACKs == 0 && !clientInboundUnseen(c) && v.toClient(ack, c.SYN.First):
+	case c.StaleACKs == 0 && !clientInboundUnseen(c) && !c.FlagsOnly && v.toClient(ack, c.SYN.First):
 		r.set(Timeout, ReturnPath, v.sure(), "%s. None of those ACKs reached the client: they were lost on the way back, and the client, which would have reset that connection, kept resending its SYN%s.", intro, waitWords)
 	case c.StaleACKs > 0 && c.StaleResets == 0:
 		r.set(Timeout, Client, Proven, "%s. The ACKs reached the client, which never answered with the RST its stack owes them, which would have ended that connection: the client host dropped them (a firewall on the client)%s.", intro, waitWords)
@@ -343,7 +343,7 @@ func refJudgeBothStale(c, s *flows.Attempt, r *Result, v *joinView, waitWords st
 	case s.StaleResets > 0:
 		r.Cause = ""
 		r.set(Timeout, Server, v.own(), "%s. The client's RST ending that connection reached the server (%s), and the server never answered the SYNs after it: they were dropped on the server host (a firewall after the capture point, a full SYN queue)%s.", intro, refFrame(s, flows.EvStaleRST), waitWords)
-	case c.StaleResets > 0 && s.StaleResets == 0 && ran(v.server, s.SYN.First, rst.Add(v.off.Offset+v.slack())):
+	case c.StaleResets > 0 && s.StaleResets == 0 && !s.FlagsOnly && ran(v.server, s.SYN.First, rst.Add(v.off.Offset+v.slack())):
 		r.set(Timeout, OutboundPath, v.sure(), "%s. The ACKs reached the client, whose stack reset that connection (%s), as it must, but none of the RSTs reached the server: they were lost on the way out (a stateful firewall or NAT dropping them as invalid), so the server kept the earlier connection and never answered with a SYN-ACK%s.", intro, count(c.StaleResets, "RST"), waitWords)
 	default:
 		r.set(Timeout, Unknown, "", "%s. The captures cannot tell whether the client's RSTs reached the server%s.", intro, waitWords)

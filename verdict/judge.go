@@ -459,6 +459,10 @@ func judgeAnsweredAtClient(a *flows.Attempt, r *Result, cfg Config) {
 			judgeDamagedAtClient(a, r, sub(a.End, a.SYN.First))
 			return
 		}
+		if (a.FlagsOnly || a.SYNsOnly) && a.SYNAfterSYNACK == 0 {
+			judgeAnswerFilteredAtClient(a, r, quiet)
+			return
+		}
 		r.judged(Timeout, Client, Proven).count(a.SYNACK.Count, "SYN-ACK").str(" reached the client but it never answered").resentAfter(a).
 			str(": the client host ignored them (a firewall on the client, or a SYN no socket was waiting for).")
 	case a.SYNACKAfterACK > 0 && a.ServerData.Count == 0 && !a.ServerAckedData && a.ServerRST.Count == 0:
@@ -472,6 +476,27 @@ func judgeAnsweredAtClient(a *flows.Attempt, r *Result, cfg Config) {
 			r.Cause = CauseECNSetupDropped
 		}
 	}
+}
+
+// judgeAnswerFilteredAtClient judges, at the client, an attempt the server
+// answered in a capture filtered on TCP flags (Attempt.FlagsOnly): the
+// client's ACK cannot be in it. That the client resent no SYN after the
+// SYN-ACK arrived proves its stack took it, and so answered it.
+func judgeAnswerFilteredAtClient(a *flows.Attempt, r *Result, quiet time.Duration) {
+	if a.SYNACK.Count == 1 {
+		r.judged(Established, None, Inferred).str("The SYN-ACK reached the client, and it resent no SYN in the ").dur(quiet).
+			str(" after: its stack took the SYN-ACK and answered it. ").flagsOnly("the client's answer")
+		return
+	}
+	halfOpenUnseen(a, r, quiet)
+	r.Settle = "a capture on the server would tell which"
+}
+
+// flagsOnly says why a capture filtered on TCP flags lacks what, so that
+// nothing is made of its absence.
+func (t *text) flagsOnly(what string) *text {
+	return t.str("This capture holds no segment without SYN, FIN or RST (it was taken with a filter on TCP flags, such as tcp[tcpflags] & tcp-syn != 0?): ").
+		str(what).str(", and what followed, are not in it.")
 }
 
 // resentAfter notes SYNs the client sent after a SYN-ACK had arrived: its
@@ -686,6 +711,10 @@ func judgeServer(a *flows.Attempt, r *Result, cfg Config) {
 			r.unknownAmong(Server)
 			return
 		}
+		if a.FlagsOnly {
+			judgeRSTFilteredAtServer(a, r)
+			return
+		}
 		r.judged(Timeout, Server, Proven).str("The server received ").count(a.SYN.Count, "SYN").str(" over ").dur(sub(a.SYN.Last, a.SYN.First)).
 			str(" and never answered: they were dropped on the server host (a firewall after the capture point, a full SYN queue, or a busy stack).")
 	case a.ClientRST.Count > 0 && a.RSTInHandshake && !handshakeWentOn(a, a.ClientRST):
@@ -721,6 +750,10 @@ func judgeServer(a *flows.Attempt, r *Result, cfg Config) {
 		}
 		span := sub(a.End, a.SYNACK.First)
 		quiet := a.SYNACK.Count > 1 && span >= max(cfg.AnswerWait, slowestSYNResend)
+		if a.FlagsOnly && span >= max(cfg.AnswerWait, slowestSYNResend) && (a.SYNACK.Count == 1 || !mayBeLastSYN(a)) {
+			judgeAnswerFilteredAtServer(a, r, span)
+			return
+		}
 		if quiet && !mayBeLastSYN(a) {
 			r.judged(HalfOpen, OutboundPath, Inferred).str("The server sent its SYN-ACK ").times(a.SYNACK.Count).
 				str(" and never got the final ACK, while the client did not retransmit its SYN in ").dur(span).
@@ -745,6 +778,72 @@ func judgeServer(a *flows.Attempt, r *Result, cfg Config) {
 	default:
 		judgeEstablished(a, r, cfg, VantageServer)
 	}
+}
+
+// judgeRSTFilteredAtServer judges, at the server, SYNs that drew no
+// SYN-ACK in a capture filtered on TCP flags (Attempt.FlagsOnly): a RST
+// the server sent may not be in it. The client tells: resending its SYN,
+// it got no answer; not resending it, it got one.
+func judgeRSTFilteredAtServer(a *flows.Attempt, r *Result) {
+	if a.SYN.Count > 1 {
+		r.judged(Timeout, Server, Inferred).str("The server received ").count(a.SYN.Count, "SYN").str(" over ").dur(sub(a.SYN.Last, a.SYN.First)).
+			str(" and sent no SYN-ACK, and the client kept resending, so no answer reached it: the server dropped them (a firewall after the capture point, a full SYN queue), or a RST it sent was lost on the way back").
+			earlierWords(a).str(". ").
+			flagsOnly("a RST")
+		// Or it answered with the ACK of an earlier connection on these
+		// ports, which the capture cannot hold either, and the client's
+		// RST to it was lost on the way out.
+		r.Candidates = append(r.Candidates[:0], Server, ReturnPath, OutboundPath)
+		if heldEarlier(a) {
+			r.unknownAmong(Server, ReturnPath, OutboundPath)
+		}
+		return
+	}
+	r.judged(Refused, Server, Inferred).str("The server sent no SYN-ACK, and the client resent no SYN in the ").dur(sub(a.End, a.SYN.First)).
+		str(" after: an answer reached it, most likely the server's RST (ECONNREFUSED). ").flagsOnly("a RST")
+}
+
+// heldEarlier reports that the capture showed an earlier connection on
+// the attempt's ports that the server may still hold (not reset): it may
+// answer the new SYN with that connection's ACK.
+func heldEarlier(a *flows.Attempt) bool {
+	return a.Earlier != flows.EarlierNone && a.Earlier != flows.EarlierReset
+}
+
+// earlierWords adds the answer a filtered capture would hide: the ACK of
+// an earlier connection on the ports the server still held.
+func (t *text) earlierWords(a *flows.Attempt) *text {
+	if heldEarlier(a) {
+		return t.str(", or it answered with the ACK of the earlier connection on these ports, which it still held, and the client's RST to it was lost on the way out")
+	}
+	return t.str(" (or it answered with the ACK of an earlier connection on these ports it still held, and the client's RST to it was lost on the way out)")
+}
+
+// judgeAnswerFilteredAtServer judges, at the server, an attempt it
+// answered in a capture filtered on TCP flags (Attempt.FlagsOnly), for
+// span after its first SYN-ACK. The capture cannot show the client's
+// answer; the server's SYN-ACKs tell whether it took one: it resends them
+// until it does. Resent, the client's silence (no SYN resent) says it
+// took the SYN-ACK and answered, unless the SYN shown may be its last
+// (mayBeLastSYN: the caller's to rule out).
+func judgeAnswerFilteredAtServer(a *flows.Attempt, r *Result, span time.Duration) {
+	if a.SYNACK.Count == 1 {
+		r.judged(Established, None, Inferred).str("The server sent its SYN-ACK once and resent none in the ").dur(span).
+			str(" after: it took the client's answer. ").flagsOnly("the answer")
+		return
+	}
+	halfOpenUnseen(a, r, span)
+}
+
+// halfOpenUnseen judges a handshake the server answered more than once,
+// whose client resent no SYN for quiet: the client took the SYN-ACK and
+// answered, the server never took the answer, and the capture, filtered
+// on TCP flags, cannot show where it went.
+func halfOpenUnseen(a *flows.Attempt, r *Result, quiet time.Duration) {
+	r.judged(HalfOpen, Unknown, "").str("The server sent its SYN-ACK ").times(a.SYNACK.Count).
+		str(", and the client resent no SYN in the ").dur(quiet).str(" after: it took the SYN-ACK and answered, but the server never took the answer (lost on the way to the server, or dropped there: a full accept queue). ").
+		flagsOnly("the client's answer")
+	r.unknownAmong(OutboundPath, Server)
 }
 
 // serverUnseen reports, at the server, an attempt of which the capture

@@ -179,7 +179,7 @@ func judgeBothStale(c, s *flows.Attempt, r *Result, v *joinView, waited time.Dur
 	ack, _ := eventTime(s, flows.EvStaleACK)
 	rst, _ := eventTime(c, flows.EvStaleRST)
 	switch {
-	case c.StaleACKs == 0 && !clientInboundUnseen(c) && v.toClient(ack, c.SYN.First):
+	case c.StaleACKs == 0 && !clientInboundUnseen(c) && !c.FlagsOnly && v.toClient(ack, c.SYN.First):
 		r.Where, r.WhereSure = ReturnPath, sure
 		t.str(". None of those ACKs reached the client: they were lost on the way back, and the client, which would have reset that connection, kept resending its SYN").waited(waited).str(".")
 	case c.StaleACKs > 0 && c.StaleResets == 0:
@@ -196,7 +196,7 @@ func judgeBothStale(c, s *flows.Attempt, r *Result, v *joinView, waited time.Dur
 		r.Where, r.WhereSure = Server, v.own()
 		t.str(". The client's RST ending that connection reached the server (").frame(s, flows.EvStaleRST).
 			str("), and the server never answered the SYNs after it: they were dropped on the server host (a firewall after the capture point, a full SYN queue)").waited(waited).str(".")
-	case c.StaleResets > 0 && s.StaleResets == 0 && ran(v.server, s.SYN.First, rst.Add(v.off.Offset+v.slack())):
+	case c.StaleResets > 0 && s.StaleResets == 0 && !s.FlagsOnly && ran(v.server, s.SYN.First, rst.Add(v.off.Offset+v.slack())):
 		// The server capture ran from the SYN's arrival until the RST
 		// would have reached it.
 		r.Where, r.WhereSure = OutboundPath, sure
