@@ -475,17 +475,17 @@ func (s *pcapSource) splitRuns(again func(off int64) io.Reader, mid int64) (runs
 	found := make(chan int64, 1)
 	second := make(chan half, 1)
 	stop := make(chan struct{})
+	p := *s // its header, before this goroutine reads on from s.in
 	go func() {
 		var h half
 		defer func() { second <- h }()
-		from, ok := s.recordNear(again(mid))
+		from, ok := p.recordNear(again(mid))
 		if !ok {
 			found <- 0
 			return
 		}
 		h.at = mid + from
 		found <- h.at
-		p := *s
 		p.in = input{br: bufio.NewReaderSize(again(h.at), bufSize)}
 		stopped := false
 		p.times(func(ns, _ int64) bool {
