@@ -192,3 +192,35 @@ func TestJoinNoticesCrossedClockBounds(t *testing.T) {
 		t.Errorf("offset %+v: the right way round is no contradiction", off)
 	}
 }
+
+func TestMidPathCaptureProvesNoSender(t *testing.T) {
+	// A capture between two routers: both ends' packets have crossed one.
+	// A RST in the client's name was not seen leaving the client: its TTL,
+	// against the client's own packets, is all that tells who sent it.
+	for _, tc := range []struct {
+		name   string
+		rstTTL uint8
+		want   want
+		sure   verdict.Confidence
+	}{
+		{"as far as the client's ACK", 63, want{verdict.Reset, verdict.Client, nil, verdict.OriginClient}, verdict.Inferred},
+		{"nearer than the client", 64, want{verdict.Reset, verdict.OutboundPath, nil, verdict.OriginPath}, verdict.Inferred},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := pkttest.NewConn("198.51.100.10:40001", "203.0.113.5:80", 10)
+			c.ClientTTL, c.ServerTTL = 63, 63
+			pkts := []capture.Packet{c.SYN(0), c.SYNACK(time.Millisecond), c.ACK(0), c.RST(10*time.Millisecond, true), c.Idle(10 * time.Second)}
+			pkts[3].TTL = tc.rstTTL
+			as := track(pkts...)
+			v := verdict.InferVantage(as[0])
+			if v != verdict.VantageUnknown {
+				t.Fatalf("vantage %s, want unknown", v)
+			}
+			r := verdict.Judge(as[0], v, verdict.DefaultConfig)
+			check(t, r, tc.want)
+			if r.WhereSure != tc.sure {
+				t.Errorf("where_confidence %q, want %q: %s", r.WhereSure, tc.sure, r.Explanation)
+			}
+		})
+	}
+}

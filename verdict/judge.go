@@ -121,7 +121,7 @@ func JudgeInto(r *Result, a *flows.Attempt, v Vantage, cfg Config) {
 		judgeServer(a, r, cfg)
 	} else {
 		r.SYNSent, r.SYNACKSeenByClient = int(a.SYN.Count), int(a.SYNACK.Count)
-		judgeClient(a, r, cfg)
+		judgeClient(a, r, cfg, v)
 	}
 	// ICMP errors are named at the end, in the one string.
 	r.Evidence = appendEvidence(ev, events, v, "")
@@ -178,12 +178,15 @@ func (r *Result) unknownAmong(candidates ...Place) {
 	r.Candidates = append(r.Candidates[:0], candidates...)
 }
 
-// judgeClient judges from the client's side of the path.
-func judgeClient(a *flows.Attempt, r *Result, cfg Config) {
+// judgeClient judges from the client's side of the path, or (v unknown)
+// from a capture whose TTLs do not say which end it was taken at: one on
+// a link both ends share, or a tap in the middle. There what the capture
+// shows reaching the client has only passed the capture point.
+func judgeClient(a *flows.Attempt, r *Result, cfg Config, v Vantage) {
 	switch {
 	case a.SYNACK.Count > 0 || a.Established():
 		// The client's own ACK proves a SYN-ACK arrived, captured or not.
-		judgeAnsweredAtClient(a, r, cfg)
+		judgeAnsweredAtClient(a, r, cfg, v)
 	case a.ServerRST.Count > 0 && a.RSTInHandshake && a.SYN.Last.After(a.ServerRST.Last):
 		// The client resent its SYN after the RST: its stack did not take
 		// it (a forged RST with a bad checksum or out of window).
@@ -434,9 +437,14 @@ func endEvent(a *flows.Attempt) string {
 	return "the capture ends"
 }
 
-// judgeAnsweredAtClient judges an attempt whose SYN-ACK reached the client.
-func judgeAnsweredAtClient(a *flows.Attempt, r *Result, cfg Config) {
+// judgeAnsweredAtClient judges an attempt whose SYN-ACK reached the client,
+// or (v unknown) passed the capture point.
+func judgeAnsweredAtClient(a *flows.Attempt, r *Result, cfg Config, v Vantage) {
 	switch {
+	case a.ClientRST.Count > 0 && a.RSTInHandshake && !handshakeWentOn(a, a.ClientRST) && v == VantageUnknown:
+		// Not seen leaving the client: the RST may come from something
+		// between it and the capture point, as at the server.
+		judgeClientRSTInHandshake(a, r, cfg, v)
 	case a.ClientRST.Count > 0 && a.RSTInHandshake && !handshakeWentOn(a, a.ClientRST):
 		r.RSTOrigin, r.OriginSure = OriginClient, Certain
 		t := r.judged(Aborted, Client, Proven).str("The client answered the server's SYN-ACK with a RST: it no longer wanted the connection")
@@ -463,6 +471,16 @@ func judgeAnsweredAtClient(a *flows.Attempt, r *Result, cfg Config) {
 			judgeAnswerFilteredAtClient(a, r, quiet)
 			return
 		}
+		if v == VantageUnknown {
+			// Taken on the client, this is the client host ignoring them;
+			// taken anywhere else, they may be lost after the capture.
+			r.judged(Timeout, Unknown, "").count(a.SYNACK.Count, "SYN-ACK").str(" passed the capture point but the client never answered").resentAfter(a).
+				str(": they were lost on the way to the client, or the client host ignored them (a firewall on the client, or a SYN no socket was waiting for). The TTLs do not say which end this capture was taken at (").
+				vantageUnknownWhy(a).str("); if it was taken on the client, the client host ignored them (say so with --client).")
+			r.unknownAmong(ReturnPath, Client)
+			r.Settle = "a capture on the client would tell which"
+			return
+		}
 		r.judged(Timeout, Client, Proven).count(a.SYNACK.Count, "SYN-ACK").str(" reached the client but it never answered").resentAfter(a).
 			str(": the client host ignored them (a firewall on the client, or a SYN no socket was waiting for).")
 	case a.SYNACKAfterACK > 0 && a.ServerData.Count == 0 && !a.ServerAckedData && a.ServerRST.Count == 0:
@@ -471,7 +489,7 @@ func judgeAnsweredAtClient(a *flows.Attempt, r *Result, cfg Config) {
 		r.unknownAmong(OutboundPath, Server)
 		r.Settle = "a capture on the server would tell which"
 	default:
-		judgeEstablished(a, r, cfg, VantageClient)
+		judgeEstablished(a, r, cfg, v)
 		if a.ECNFallback && r.Verdict == Established && r.Cause == "" {
 			r.Cause = CauseECNSetupDropped
 		}
@@ -718,23 +736,7 @@ func judgeServer(a *flows.Attempt, r *Result, cfg Config) {
 		r.judged(Timeout, Server, Proven).str("The server received ").count(a.SYN.Count, "SYN").str(" over ").dur(sub(a.SYN.Last, a.SYN.First)).
 			str(" and never answered: they were dropped on the server host (a firewall after the capture point, a full SYN queue, or a busy stack).")
 	case a.ClientRST.Count > 0 && a.RSTInHandshake && !handshakeWentOn(a, a.ClientRST):
-		origin, sure, why := resetOrigin(&r.w.tmp, a, a.ClientRST, true, VantageServer)
-		r.RSTOrigin, r.OriginSure = origin, sure
-		switch origin {
-		case OriginPath:
-			r.judged(Aborted, OutboundPath, sure.confidence()).str("A RST answered the server's SYN-ACK, but not from the client: ").bytes(why)
-			return
-		case OriginUnknown:
-			r.judged(Aborted, Unknown, "").str("A RST answered the server's SYN-ACK. ").bytes(why)
-			r.unknownAmong(Client, OutboundPath)
-			return
-		}
-		if a.SYN.Last.After(a.ClientRST.First) {
-			judgeResetYetResent(a, r, cfg, why)
-			return
-		}
-		r.judged(Aborted, Client, sure.confidence()).
-			str("The client answered the server's SYN-ACK with a RST: it no longer wanted the connection").probeWords(a).str(" ").bytes(why)
+		judgeClientRSTInHandshake(a, r, cfg, VantageServer)
 	case !a.Established():
 		if i := returnICMP(a); i >= 0 && a.ServerData.Count == 0 && a.ICMP.Count == 0 && a.ICMPInfo.From.IsValid() {
 			judgeReturnICMP(a, r, a.Events[i])
@@ -778,6 +780,39 @@ func judgeServer(a *flows.Attempt, r *Result, cfg Config) {
 	default:
 		judgeEstablished(a, r, cfg, VantageServer)
 	}
+}
+
+// vantageUnknownWhy says why the TTLs cannot tell which end a capture of
+// a was taken at.
+func (t *text) vantageUnknownWhy(a *flows.Attempt) *text {
+	if Hops(a.SYN.TTL) == 0 {
+		return t.str("both ends' packets carry the TTL they were sent with: both ends on one link")
+	}
+	return t.str("both ends' packets have crossed routers: a capture in the middle of the path")
+}
+
+// judgeClientRSTInHandshake judges a RST from the client's side answering
+// the server's SYN-ACK, in a capture that did not see it leave the client
+// (at the server, or at a vantage the TTLs do not tell): the client's own
+// packets are the reference for who sent it.
+func judgeClientRSTInHandshake(a *flows.Attempt, r *Result, cfg Config, v Vantage) {
+	origin, sure, why := resetOrigin(&r.w.tmp, a, a.ClientRST, true, v)
+	r.RSTOrigin, r.OriginSure = origin, sure
+	switch origin {
+	case OriginPath:
+		r.judged(Aborted, OutboundPath, sure.confidence()).str("A RST answered the server's SYN-ACK, but not from the client: ").bytes(why)
+		return
+	case OriginUnknown:
+		r.judged(Aborted, Unknown, "").str("A RST answered the server's SYN-ACK. ").bytes(why)
+		r.unknownAmong(Client, OutboundPath)
+		return
+	}
+	if a.SYN.Last.After(a.ClientRST.First) {
+		judgeResetYetResent(a, r, cfg, why)
+		return
+	}
+	r.judged(Aborted, Client, sure.confidence()).
+		str("The client answered the server's SYN-ACK with a RST: it no longer wanted the connection").probeWords(a).str(" ").bytes(why)
 }
 
 // judgeRSTFilteredAtServer judges, at the server, SYNs that drew no

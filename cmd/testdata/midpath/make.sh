@@ -1,0 +1,62 @@
+#!/bin/bash
+# Makes tap.pcap: bash make.sh OUTDIR (root; tcpdump, python3, go).
+# TestMidPathCapture reads it. Two routers between client and server:
+#   client 198.51.100.10 — r1 — 192.0.2.0/24 — r2 — server 203.0.113.5
+# and the capture on r1's side of the middle link, as an engineer takes
+# one on a firewall or a SPAN port: packets both ways have crossed a
+# router there (TTL 63), so the TTLs cannot tell which end it is at.
+#   80: established (an echo server);
+#   81: refused (nothing listens: the server's kernel answers RST);
+#   83: r1 drops the SYN-ACKs after the capture saw them (its FORWARD
+#       chain): lost on the return path;
+#   84: the client host drops the SYN-ACKs (its INPUT chain);
+#   85: the client sends raw SYNs from a port no socket owns (labnet
+#       rawsyn): its kernel answers the SYN-ACK with a RST.
+# Documentation addresses, namespaces of our own.
+set -u
+C=mp-c R1=mp-r1 R2=mp-r2 S=mp-s OUT=$1
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/../topo.sh"
+LABNET=$(mktemp -d)/labnet
+(cd "$HERE/../../.." && go build -o "$LABNET" ./testdata/lab/labnet) || exit 1
+# topo makes client — r1 — server; the server's namespace becomes r2, a
+# second router, and the server moves one link further.
+topo $C $R1 $R2
+untopo $S
+ip netns add $S; ip -n $S link set lo up
+ip netns exec $S sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+ip -n $R1 addr del 203.0.113.1/24 dev eth-s; ip -n $R1 addr add 192.0.2.1/24 dev eth-s
+ip -n $R2 addr del 203.0.113.5/24 dev eth0; ip -n $R2 addr add 192.0.2.2/24 dev eth0
+ip -n $R2 route del default 2>/dev/null
+ip -n $S link add eth0 address 02:00:00:00:03:05 type veth peer name eth-s address 02:00:00:00:03:01 netns $R2
+ip -n $S addr add 203.0.113.5/24 dev eth0; ip -n $R2 addr add 203.0.113.1/24 dev eth-s
+for p in "$S eth0" "$R2 eth-s"; do
+  set -- $p
+  ip netns exec $1 ethtool -K $2 tx off tso off gso off gro off >/dev/null 2>&1; ip -n $1 link set $2 up
+done
+ip -n $S route add default via 203.0.113.1
+ip -n $R1 route add 203.0.113.0/24 via 192.0.2.2
+ip -n $R2 route add 198.51.100.0/24 via 192.0.2.1
+ip netns exec $R2 sysctl -qw net.ipv4.ip_forward=1
+ip netns exec $C sysctl -qw net.ipv4.tcp_syn_retries=2 net.ipv4.tcp_syn_linear_timeouts=0 2>/dev/null
+ip netns exec $R1 iptables -A FORWARD -p tcp -s 203.0.113.5 --sport 83 --tcp-flags SYN,ACK SYN,ACK -j DROP
+ip netns exec $C iptables -A INPUT -p tcp -s 203.0.113.5 --sport 84 --tcp-flags SYN,ACK SYN,ACK -j DROP
+echoserve $S 80 83 84 85
+sleep 0.5
+ip netns exec $R1 tcpdump -i eth-s -n -w "$OUT/tap.pcap" -U tcp or icmp 2>/dev/null & T1=$!
+sleep 1
+ip netns exec $C python3 -c "
+import socket,threading
+def dial(p):
+    try:
+        s=socket.create_connection(('203.0.113.5',p),timeout=20); s.sendall(b'hello'); print(p, s.recv(100)); s.close()
+    except Exception as e: print(p, e)
+ts=[threading.Thread(target=dial,args=(p,)) for p in (80,81,83,84)]
+for t in ts: t.start()
+for t in ts: t.join()
+"
+ip netns exec $C "$LABNET" rawsyn -to 203.0.113.5:85 -n 1
+sleep 1
+kill $T1; sleep 0.5; kill $SRV 2>/dev/null
+untopo $C $R1 $R2 $S
+rm -rf "$(dirname "$LABNET")"
