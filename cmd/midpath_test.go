@@ -14,8 +14,11 @@ import (
 // client, it had proven the client host guilty of ignoring SYN-ACKs that
 // the capture only saw pass: port 83's were dropped by the router after
 // the capture point (the return path), port 84's by the client's own
-// firewall, and the capture cannot tell the two apart. Told it is the
-// client's (--client), the user's word settles it.
+// firewall, and the capture cannot tell the two apart. And SYNs to an
+// address that never answered, dropped past the capture point, were
+// judged as if it were taken on that server: the server host dropped
+// them (likely). Told it is the client's (--client), the user's word
+// settles it.
 //
 // CI remakes the capture on its own kernel and runs this test on it too
 // (SYNPATH_REMADE_MIDPATH names the directory make.sh wrote it into).
@@ -31,37 +34,40 @@ func TestMidPathCapture(t *testing.T) {
 	}
 	lostAfterTap := want{"timeout", "unknown", "", "", []string{"return-path", "client"}}
 	for _, tc := range []struct {
-		name  string
-		args  []string
-		ports map[string]want
+		name    string
+		args    []string
+		servers map[string]want
 	}{
 		{"vantage from the TTLs", []string{tap}, map[string]want{
-			"80": {"established", "none", "proven", "", []string{}},
-			"81": {"refused", "server", "likely", "server", []string{"server"}},
-			"83": lostAfterTap,
-			"84": lostAfterTap,
+			"203.0.113.5:80": {"established", "none", "proven", "", []string{}},
+			"203.0.113.5:81": {"refused", "server", "likely", "server", []string{"server"}},
+			"203.0.113.5:83": lostAfterTap,
+			"203.0.113.5:84": lostAfterTap,
 			// Its TTL matches the client's SYN, but it was not seen leaving
 			// the client.
-			"85": {"aborted", "client", "likely", "client", []string{"client"}},
+			"203.0.113.5:85": {"aborted", "client", "likely", "client", []string{"client"}},
+			"203.0.113.7:80": {"timeout", "unknown", "", "", []string{"outbound-path", "server", "return-path"}},
 		}},
 		{"--client", []string{"--client", tap}, map[string]want{
-			"80": {"established", "none", "proven", "", []string{}},
-			"81": {"refused", "server", "likely", "server", []string{"server"}},
-			"83": {"timeout", "client", "proven", "", []string{"client"}},
-			"84": {"timeout", "client", "proven", "", []string{"client"}},
-			"85": {"aborted", "client", "proven", "client", []string{"client"}},
+			"203.0.113.5:80": {"established", "none", "proven", "", []string{}},
+			"203.0.113.5:81": {"refused", "server", "likely", "server", []string{"server"}},
+			"203.0.113.5:83": {"timeout", "client", "proven", "", []string{"client"}},
+			"203.0.113.5:84": {"timeout", "client", "proven", "", []string{"client"}},
+			"203.0.113.5:85": {"aborted", "client", "proven", "client", []string{"client"}},
+			"203.0.113.7:80": {"timeout", "unknown", "", "", []string{"outbound-path", "server", "return-path"}},
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, stdout, _ := runMain(append([]string{"analyze", "--format", "json"}, tc.args...)...)
 			seen := map[string]bool{}
-			eachAttempt(t, stdout, tap, func(r map[string]any, port, desc string) {
-				w, ok := tc.ports[port]
+			eachAttempt(t, stdout, tap, func(r map[string]any, _, desc string) {
+				server := r["server"].(string)
+				w, ok := tc.servers[server]
 				if !ok {
 					t.Errorf("unexpected attempt: %s", desc)
 					return
 				}
-				seen[port] = true
+				seen[server] = true
 				if want := map[bool]string{true: "client", false: "unknown"}[tc.args[0] == "--client"]; r["vantage"] != want {
 					t.Errorf("vantage %v, want %s: %s", r["vantage"], want, desc)
 				}
@@ -70,9 +76,9 @@ func TestMidPathCapture(t *testing.T) {
 					t.Errorf("want %s/%s (%s) among %v, rst_origin %q: %s", w.verdict, w.where, w.confidence, w.candidates, w.origin, desc)
 				}
 			})
-			for port := range tc.ports {
-				if !seen[port] {
-					t.Errorf("no attempt to port %s", port)
+			for server := range tc.servers {
+				if !seen[server] {
+					t.Errorf("no attempt to %s", server)
 				}
 			}
 		})

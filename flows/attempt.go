@@ -290,6 +290,12 @@ type Attempt struct {
 	// segment in it carried SYN: whether it would hold any other (a RST,
 	// an ACK) it cannot show, so their absence proves nothing.
 	SYNsOnly bool
+	// MidPath says that, as far as the capture had been read, it held a
+	// handshake whose SYN and SYN-ACK had both crossed routers: it was
+	// taken between hosts (a router, a firewall, a SPAN port), not on
+	// that handshake's ends. An unanswered SYN that crossed routers is
+	// then no sign of a capture on its server.
+	MidPath bool
 	// Earlier is what the capture showed of the connection that used the
 	// attempt's ports before it (port reuse), as the new SYN came.
 	Earlier Earlier

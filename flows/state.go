@@ -383,6 +383,7 @@ func (t *Tracker) fill(a *Attempt, s *attemptState, end time.Time, why EndReason
 	}
 	a.FlagsOnly = t.FlagsOnly()
 	a.SYNsOnly = t.counts.NonSYN == 0
+	a.MidPath = t.midPath
 	a.Earlier = s.Earlier
 	a.ECNSYNs, a.ECNFallback = s.ECNSYNs, s.ECNFallback
 	if f := &s.fallback; f.synack != 0 {

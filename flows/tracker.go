@@ -196,6 +196,9 @@ type Tracker struct {
 	// answered counts attempts a SYN-ACK answered.
 	answeredUnseen bool
 	answered       int
+	// midPath: a handshake showed both its SYN and its SYN-ACK having
+	// crossed routers (Attempt.MidPath).
+	midPath bool
 	// sumsLie: a segment the capture shows with a wrong checksum was taken
 	// by its receiver; sumsRight: it showed one with a right checksum.
 	// Its wrong checksums are trusted only with the second and without the
@@ -813,6 +816,9 @@ func (t *Tracker) fromServer(a *attemptState, p *capture.Packet) {
 			a.ECNFallback = a.plainTSVal != 0 && a.SYN.Count == a.ECNSYNs+1 && p.Opts.HasTS && uint64(p.Opts.TSEcr)+1 == a.plainTSVal
 			t.noteAnswer(a)
 			t.answered++
+			if capture.Hops(p.TTL) > 0 && capture.Hops(a.SYN.TTL) > 0 {
+				t.midPath = true
+			}
 		case p.Seq != a.ServerISN:
 			a.AltServerISN = p.Seq
 		}

@@ -1,6 +1,7 @@
 package verdict_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -221,6 +222,49 @@ func TestMidPathCaptureProvesNoSender(t *testing.T) {
 			if r.WhereSure != tc.sure {
 				t.Errorf("where_confidence %q, want %q: %s", r.WhereSure, tc.sure, r.Explanation)
 			}
+		})
+	}
+}
+
+func TestMidPathCaptureLeavesUnansweredSYNsUnplaced(t *testing.T) {
+	// SYNs that crossed routers, to an address that sends nothing: on
+	// the server's host, it dropped them; in a capture that shows other
+	// handshakes from between their ends, they may have gone on past it.
+	silent := func(clientTTL uint8) []capture.Packet {
+		c := pkttest.NewConn("198.51.100.10:40002", "203.0.113.7:80", 20)
+		c.ClientTTL = clientTTL
+		c.T = pkttest.Base.Add(time.Second)
+		return []capture.Packet{c.SYN(0), c.SYN(time.Second), c.SYN(2 * time.Second)}
+	}
+	between := pkttest.NewConn("198.51.100.10:40001", "203.0.113.5:80", 10)
+	between.ClientTTL, between.ServerTTL = 63, 63
+	answered := []capture.Packet{between.SYN(0), between.SYNACK(time.Millisecond), between.ACK(0)}
+	for _, tc := range []struct {
+		name string
+		pkts []capture.Packet
+		want verdict.Vantage
+	}{
+		{"alone: the server's capture", silent(63), verdict.VantageServer},
+		{"after a handshake seen between its ends", append(slices.Clone(answered), silent(63)...), verdict.VantageUnknown},
+		// The client's own SYN, undecremented: the capturing host's.
+		{"the capturing host's own SYN", append(slices.Clone(answered), silent(64)...), verdict.VantageClient},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, a := range track(append(tc.pkts, between.Idle(20*time.Second))...) {
+				if a.Key.Server.Addr().String() != "203.0.113.7" {
+					continue
+				}
+				v := verdict.InferVantage(a)
+				if v != tc.want {
+					t.Fatalf("vantage %s, want %s", v, tc.want)
+				}
+				r := verdict.Judge(a, v, verdict.DefaultConfig)
+				if v == verdict.VantageUnknown && (r.Where != verdict.Unknown || !slices.Contains(r.Candidates, verdict.OutboundPath) || !slices.Contains(r.Candidates, verdict.Server)) {
+					t.Errorf("%s/%s among %v, want unknown among the outbound path and the server: %s", r.Verdict, r.Where, r.Candidates, r.Explanation)
+				}
+				return
+			}
+			t.Fatal("no attempt to 203.0.113.7")
 		})
 	}
 }

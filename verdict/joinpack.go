@@ -63,6 +63,7 @@ const (
 	pkSumsUntrusted
 	pkFlagsOnly
 	pkSYNsOnly
+	pkMidPath
 )
 
 // Bits of an event's flags byte.
@@ -114,6 +115,7 @@ func (p *Packer) Pack(dst []byte, a *flows.Attempt) []byte {
 	set(pkSumsUntrusted, a.SumsUntrusted)
 	set(pkFlagsOnly, a.FlagsOnly)
 	set(pkSYNsOnly, a.SYNsOnly)
+	set(pkMidPath, a.MidPath)
 	e.u(fl)
 	e.u(uint64(a.SYNOpts.MSS))
 	e.b = append(e.b, byte(a.SYNOpts.WScale))
@@ -344,6 +346,7 @@ func (p *Packer) Unpack(b []byte, a *flows.Attempt) error {
 	a.SumsUntrusted = fl&pkSumsUntrusted != 0
 	a.FlagsOnly = fl&pkFlagsOnly != 0
 	a.SYNsOnly = fl&pkSYNsOnly != 0
+	a.MidPath = fl&pkMidPath != 0
 	a.Settled = fl&pkSettled != 0
 	a.ICMPInfo.V6 = fl&pkICMPV6 != 0
 	a.ServerISN = d.u32()

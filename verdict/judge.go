@@ -59,10 +59,15 @@ func InferVantage(a *flows.Attempt) Vantage {
 	case a.ServerRST.Count > 0:
 		ref = a.ServerRST
 	default:
-		if synHops > 0 {
-			return VantageServer
+		switch {
+		case synHops == 0:
+			return VantageClient
+		case a.MidPath:
+			// The capture shows other handshakes from between their
+			// ends: this SYN may have gone on past it, to be lost.
+			return VantageUnknown
 		}
-		return VantageClient
+		return VantageServer
 	}
 	replyHops := Hops(ref.TTL)
 	switch {
@@ -190,7 +195,7 @@ func judgeClient(a *flows.Attempt, r *Result, cfg Config, v Vantage) {
 	case a.ServerRST.Count > 0 && a.RSTInHandshake && a.SYN.Last.After(a.ServerRST.Last):
 		// The client resent its SYN after the RST: its stack did not take
 		// it (a forged RST with a bad checksum or out of window).
-		judgeUnansweredAtClient(a, r, cfg)
+		judgeUnansweredAtClient(a, r, cfg, v)
 		r.w.expl.staleEndedWords(a)
 		r.w.expl.str(" A RST came first (").frame(a, flows.EvRST).str("), and the client ignored it: it kept sending its SYN.")
 	case a.ServerRST.Count > 0 && a.RSTInHandshake:
@@ -211,13 +216,17 @@ func judgeClient(a *flows.Attempt, r *Result, cfg Config, v Vantage) {
 	case a.ICMP.Count > 0:
 		judgeICMP(a, r)
 	default:
-		judgeUnansweredAtClient(a, r, cfg)
+		judgeUnansweredAtClient(a, r, cfg, v)
 		r.w.expl.staleEndedWords(a)
+		if v == VantageUnknown && r.Verdict == Timeout && slices.Contains(r.Candidates, Server) {
+			r.w.expl.str(" The TTLs do not say which end this capture was taken at (").vantageUnknownWhy(a).
+				str("); if it was taken on the server, the server host dropped them (say so with --server).")
+		}
 	}
 }
 
 // judgeUnansweredAtClient judges SYNs no answer of which reached the client.
-func judgeUnansweredAtClient(a *flows.Attempt, r *Result, cfg Config) {
+func judgeUnansweredAtClient(a *flows.Attempt, r *Result, cfg Config, v Vantage) {
 	// What the client lived through decides: how long its SYNs went
 	// unanswered since the first, not how much capture follows the last
 	// (a client with a short connect timeout stops sending).
@@ -251,7 +260,7 @@ func judgeUnansweredAtClient(a *flows.Attempt, r *Result, cfg Config) {
 			r.Settle = "a capture of both directions would tell"
 			return
 		}
-		r.judged(Timeout, Unknown, "").unanswered(a).str(": the client never resent it though the capture went on, so it gave up within a few seconds without an answer (a connect timeout shorter than its SYN retry), or got one this capture does not show. Seen from the client, the SYN may have been lost on the way out, dropped by the server, or answered with a SYN-ACK that was lost on the way back.")
+		r.judged(Timeout, Unknown, "").unanswered(a).str(": the client never resent it though the capture went on, so it gave up within a few seconds without an answer (a connect timeout shorter than its SYN retry), or got one this capture does not show. ").seenFrom(v).str(", the SYN may have been lost on the way out, dropped by the server, or answered with a SYN-ACK that was lost on the way back.")
 		return
 	}
 	if n := countEvents(a, flows.EvStraySYNACK); n > 0 {
@@ -262,7 +271,7 @@ func judgeUnansweredAtClient(a *flows.Attempt, r *Result, cfg Config) {
 		return
 	}
 	t := r.judged(Timeout, Unknown, "").unanswered(a).str(": the client waited at least ").dur(waited).
-		str(" for an answer (ETIMEDOUT). Seen from the client, the SYN may have been lost on the way out, dropped by the server, or answered with a SYN-ACK that was lost on the way back.")
+		str(" for an answer (ETIMEDOUT). ").seenFrom(v).str(", the SYN may have been lost on the way out, dropped by the server, or answered with a SYN-ACK that was lost on the way back.")
 	if a.SYN.Count == 1 && waited > lonelySYN {
 		t.str(" Only one SYN, though the capture went on: the client gave up within a few seconds, or got an answer this capture does not show.")
 	}
@@ -782,11 +791,22 @@ func judgeServer(a *flows.Attempt, r *Result, cfg Config) {
 	}
 }
 
+// seenFrom names where a capture judged like the client's was taken.
+func (t *text) seenFrom(v Vantage) *text {
+	if v == VantageUnknown {
+		return t.str("Seen from here")
+	}
+	return t.str("Seen from the client")
+}
+
 // vantageUnknownWhy says why the TTLs cannot tell which end a capture of
 // a was taken at.
 func (t *text) vantageUnknownWhy(a *flows.Attempt) *text {
-	if Hops(a.SYN.TTL) == 0 {
+	switch {
+	case Hops(a.SYN.TTL) == 0:
 		return t.str("both ends' packets carry the TTL they were sent with: both ends on one link")
+	case a.SYNACK.Count == 0 && a.ServerHops.Count == 0 && a.ServerRST.Count == 0:
+		return t.str("the SYN has crossed routers, and other handshakes here show both their ends' packets having crossed some: most likely a capture between hosts")
 	}
 	return t.str("both ends' packets have crossed routers: a capture in the middle of the path")
 }

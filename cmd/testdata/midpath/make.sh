@@ -11,10 +11,15 @@
 #       chain): lost on the return path;
 #   84: the client host drops the SYN-ACKs (its INPUT chain);
 #   85: the client sends raw SYNs from a port no socket owns (labnet
-#       rawsyn): its kernel answers the SYN-ACK with a RST.
-# Documentation addresses, namespaces of our own.
+#       rawsyn): its kernel answers the SYN-ACK with a RST;
+#   203.0.113.7:80: r2 drops every packet to it, after the capture saw
+#       it pass: lost on the outbound path, from an address that sends
+#       nothing the capture could take its distance from.
+# Documentation addresses, namespaces of our own (MIDPATH_NS, default
+# mp, names them).
 set -u
-C=mp-c R1=mp-r1 R2=mp-r2 S=mp-s OUT=$1
+P=${MIDPATH_NS:-mp}
+C=$P-c R1=$P-r1 R2=$P-r2 S=$P-s OUT=$1
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../topo.sh"
 LABNET=$(mktemp -d)/labnet
@@ -41,17 +46,18 @@ ip netns exec $R2 sysctl -qw net.ipv4.ip_forward=1
 ip netns exec $C sysctl -qw net.ipv4.tcp_syn_retries=2 net.ipv4.tcp_syn_linear_timeouts=0 2>/dev/null
 ip netns exec $R1 iptables -A FORWARD -p tcp -s 203.0.113.5 --sport 83 --tcp-flags SYN,ACK SYN,ACK -j DROP
 ip netns exec $C iptables -A INPUT -p tcp -s 203.0.113.5 --sport 84 --tcp-flags SYN,ACK SYN,ACK -j DROP
+ip netns exec $R2 iptables -A FORWARD -d 203.0.113.7 -j DROP
 echoserve $S 80 83 84 85
 sleep 0.5
 ip netns exec $R1 tcpdump -i eth-s -n -w "$OUT/tap.pcap" -U tcp or icmp 2>/dev/null & T1=$!
 sleep 1
 ip netns exec $C python3 -c "
 import socket,threading
-def dial(p):
+def dial(a,p):
     try:
-        s=socket.create_connection(('203.0.113.5',p),timeout=20); s.sendall(b'hello'); print(p, s.recv(100)); s.close()
-    except Exception as e: print(p, e)
-ts=[threading.Thread(target=dial,args=(p,)) for p in (80,81,83,84)]
+        s=socket.create_connection((a,p),timeout=20); s.sendall(b'hello'); print(a, p, s.recv(100)); s.close()
+    except Exception as e: print(a, p, e)
+ts=[threading.Thread(target=dial,args=(a,p)) for a,p in (('203.0.113.5',80),('203.0.113.5',81),('203.0.113.5',83),('203.0.113.5',84),('203.0.113.7',80))]
 for t in ts: t.start()
 for t in ts: t.join()
 "
