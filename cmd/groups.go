@@ -33,7 +33,8 @@ type glance struct {
 	// it, even those too small to hold a whole attempt.
 	host netip.Addr
 	// merged: many attempts show their packets twice, undecremented and
-	// with hops lost: the file holds both ends' captures.
+	// with hops lost, and servers' answers as sent: the file holds both
+	// ends' captures.
 	merged   bool
 	attempts int
 }
@@ -86,6 +87,8 @@ func peek(ctx context.Context, name string, fcfg flows.Config, enough int) glanc
 		}
 		votes[verdict.InferVantage(a)]++
 	})
+	// SYN-ACKs, and those seen as sent: a server's capture holds its own.
+	synacks, synacksSent := 0, 0
 	var p capture.Packet
 	for n := 0; n < peekPackets && ctx.Err() == nil && (enough == 0 || attempts < enough); n++ {
 		if err := rd.Next(&p); err != nil {
@@ -94,13 +97,23 @@ func peek(ctx context.Context, name string, fcfg flows.Config, enough int) glanc
 		if p.Kind == capture.KindTCP && verdict.Hops(p.TTL) == 0 {
 			hosts[p.Src.Addr()]++
 		}
+		if p.Kind == capture.KindTCP && p.Flags.Has(capture.FlagSYN|capture.FlagACK) {
+			synacks++
+			if verdict.Hops(p.TTL) == 0 {
+				synacksSent++
+			}
+		}
 		tr.Observe(&p)
 	}
 	tr.Finish()
 	g.first, g.seen = rd.Stats().First, rd.Stats().Last
 	g.vantage = majority(votes)
 	g.host = mostOf(hosts)
-	g.merged = echoed > 0 && echoed*4 >= attempts
+	// SYNs seen as sent and again hops later, but the servers' answers
+	// never as sent: no server's capture is in the file, but one taken on
+	// a router next to the clients (tcpdump -i any), which sees what it
+	// forwards twice. Split, its far side would pass for the servers'.
+	g.merged = echoed > 0 && echoed*4 >= attempts && (synacks == 0 || synacksSent > 0)
 	g.attempts = attempts
 	return g
 }

@@ -47,6 +47,13 @@ func Hops(ttl uint8) uint8 { return capture.Hops(ttl) }
 // packets a host sends carry an undecremented TTL, packets it receives
 // have lost hops.
 func InferVantage(a *flows.Attempt) Vantage {
+	if a.Echoes > 0 {
+		// The SYN as sent and again hops later, in one capture: one taken
+		// where it passed on (a router's tcpdump -i any), not at either
+		// end. (Both ends' captures merged are read apart, each end's
+		// packets alone.)
+		return VantageUnknown
+	}
 	synHops := Hops(a.SYN.TTL)
 	// How far the server is: its SYN-ACKs to this attempt or, failing
 	// that, to others in the capture (a RST may be forged nearby).
@@ -219,8 +226,7 @@ func judgeClient(a *flows.Attempt, r *Result, cfg Config, v Vantage) {
 		judgeUnansweredAtClient(a, r, cfg, v)
 		r.w.expl.staleEndedWords(a)
 		if v == VantageUnknown && r.Verdict == Timeout && slices.Contains(r.Candidates, Server) {
-			r.w.expl.str(" The TTLs do not say which end this capture was taken at (").vantageUnknownWhy(a).
-				str("); if it was taken on the server, the server host dropped them (say so with --server).")
+			r.w.expl.vantageUnknown(a, "server", "the server host dropped them")
 		}
 	}
 }
@@ -484,8 +490,8 @@ func judgeAnsweredAtClient(a *flows.Attempt, r *Result, cfg Config, v Vantage) {
 			// Taken on the client, this is the client host ignoring them;
 			// taken anywhere else, they may be lost after the capture.
 			r.judged(Timeout, Unknown, "").count(a.SYNACK.Count, "SYN-ACK").str(" passed the capture point but the client never answered").resentAfter(a).
-				str(": they were lost on the way to the client, or the client host ignored them (a firewall on the client, or a SYN no socket was waiting for). The TTLs do not say which end this capture was taken at (").
-				vantageUnknownWhy(a).str("); if it was taken on the client, the client host ignored them (say so with --client).")
+				str(": they were lost on the way to the client, or the client host ignored them (a firewall on the client, or a SYN no socket was waiting for).").
+				vantageUnknown(a, "client", "the client host ignored them")
 			r.unknownAmong(ReturnPath, Client)
 			r.Settle = "a capture on the client would tell which"
 			return
@@ -799,16 +805,22 @@ func (t *text) seenFrom(v Vantage) *text {
 	return t.str("Seen from the client")
 }
 
-// vantageUnknownWhy says why the TTLs cannot tell which end a capture of
-// a was taken at.
-func (t *text) vantageUnknownWhy(a *flows.Attempt) *text {
+// vantageUnknown says why the TTLs cannot tell which end a capture of a
+// was taken at and, where it may be one end's, what it proves if taken
+// at end.
+func (t *text) vantageUnknown(a *flows.Attempt, end, proves string) *text {
+	t.str(" The TTLs do not say which end this capture was taken at (")
 	switch {
+	case a.Echoes > 0:
+		return t.str("it holds the client's SYN as sent and again hops later: it was taken where packets pass on, as tcpdump -i any on a router).")
 	case Hops(a.SYN.TTL) == 0:
-		return t.str("both ends' packets carry the TTL they were sent with: both ends on one link")
+		t.str("both ends' packets carry the TTL they were sent with: both ends on one link")
 	case a.SYNACK.Count == 0 && a.ServerHops.Count == 0 && a.ServerRST.Count == 0:
-		return t.str("the SYN has crossed routers, and other handshakes here show both their ends' packets having crossed some: most likely a capture between hosts")
+		t.str("the SYN has crossed routers, and other handshakes here show both their ends' packets having crossed some: most likely a capture between hosts")
+	default:
+		t.str("both ends' packets have crossed routers: a capture in the middle of the path")
 	}
-	return t.str("both ends' packets have crossed routers: a capture in the middle of the path")
+	return t.str("); if it was taken on the ").str(end).str(", ").str(proves).str(" (say so with --").str(end).str(").")
 }
 
 // judgeClientRSTInHandshake judges a RST from the client's side answering

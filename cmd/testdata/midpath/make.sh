@@ -1,10 +1,14 @@
 #!/bin/bash
-# Makes tap.pcap: bash make.sh OUTDIR (root; tcpdump, python3, go).
-# TestMidPathCapture reads it. Two routers between client and server:
+# Makes tap.pcap and any.pcap: bash make.sh OUTDIR (root; tcpdump,
+# python3, go). TestMidPathCapture reads them. Two routers between client
+# and server:
 #   client 198.51.100.10 — r1 — 192.0.2.0/24 — r2 — server 203.0.113.5
-# and the capture on r1's side of the middle link, as an engineer takes
-# one on a firewall or a SPAN port: packets both ways have crossed a
-# router there (TTL 63), so the TTLs cannot tell which end it is at.
+# tap.pcap is taken on r1's side of the middle link, as an engineer takes
+# one on a SPAN port: packets both ways have crossed a router there (TTL
+# 63), so the TTLs cannot tell which end it is at. any.pcap is r1's
+# tcpdump -i any, as one taken on a firewall: what r1 forwards is in it
+# twice, the client's SYN as sent (TTL 64) and a hop later (63), the
+# server's answers never as sent.
 #   80: established (an echo server);
 #   81: refused (nothing listens: the server's kernel answers RST);
 #   83: r1 drops the SYN-ACKs after the capture saw them (its FORWARD
@@ -50,6 +54,7 @@ ip netns exec $R2 iptables -A FORWARD -d 203.0.113.7 -j DROP
 echoserve $S 80 83 84 85
 sleep 0.5
 ip netns exec $R1 tcpdump -i eth-s -n -w "$OUT/tap.pcap" -U tcp or icmp 2>/dev/null & T1=$!
+ip netns exec $R1 tcpdump -i any -n -w "$OUT/any.pcap" -U tcp or icmp 2>/dev/null & T2=$!
 sleep 1
 ip netns exec $C python3 -c "
 import socket,threading
@@ -63,6 +68,6 @@ for t in ts: t.join()
 "
 ip netns exec $C "$LABNET" rawsyn -to 203.0.113.5:85 -n 1
 sleep 1
-kill $T1; sleep 0.5; kill $SRV 2>/dev/null
+kill $T1 $T2; sleep 0.5; kill $SRV 2>/dev/null
 untopo $C $R1 $R2 $S
 rm -rf "$(dirname "$LABNET")"
