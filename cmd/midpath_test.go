@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -21,8 +22,9 @@ import (
 // dropped past the capture point, were judged as if taken on that server:
 // the server host dropped them (likely). any.pcap was taken for a client's
 // and a server's capture merged, its far side for the server's, with the
-// same blames. Told it is the client's (--client), the user's word
-// settles it.
+// same blames; it shows port 83's SYN-ACKs reaching the router and never
+// leaving it, which tells where they were dropped. Told it is the
+// client's (--client), the user's word settles it.
 //
 // CI remakes the captures on its own kernel and runs this test on them
 // too (SYNPATH_REMADE_MIDPATH names the directory make.sh wrote them into).
@@ -47,6 +49,10 @@ func TestMidPathCapture(t *testing.T) {
 		"203.0.113.5:85": {"aborted", "client", "likely", "client", []string{"client"}},
 		"203.0.113.7:80": {"timeout", "unknown", "", "", []string{"outbound-path", "server", "return-path"}},
 	}
+	// The router's own capture shows the SYN-ACKs it dropped coming in and
+	// never going out.
+	dropsOwn := maps.Clone(unplaced)
+	dropsOwn["203.0.113.5:83"] = want{"timeout", "return-path", "likely", "", []string{"return-path"}}
 	for _, tc := range []struct {
 		name    string
 		args    []string
@@ -54,7 +60,7 @@ func TestMidPathCapture(t *testing.T) {
 		servers map[string]want
 	}{
 		{"between the routers", []string{tap}, "unknown", unplaced},
-		{"a router's tcpdump -i any", []string{anyIface}, "unknown", unplaced},
+		{"a router's tcpdump -i any", []string{anyIface}, "unknown", dropsOwn},
 		{"--client", []string{"--client", tap}, "client", map[string]want{
 			"203.0.113.5:80": {"established", "none", "proven", "", []string{}},
 			"203.0.113.5:81": {"refused", "server", "likely", "server", []string{"server"}},

@@ -252,6 +252,12 @@ type Attempt struct {
 	// SYN: other segments the same but for their TTL may come from two
 	// senders (a SYN proxy's ACK and the server's).
 	Echoes uint32
+	// SYNACKTwins counts the server's SYN-ACKs seen twice, the second copy
+	// with hops lost (Duplicates): a capture on a host that forwards them
+	// (a router's tcpdump -i any) sees each one it passes on as it came
+	// and again as it left. Copies with one TTL are not that: a SPAN of
+	// both directions, or two the server sent.
+	SYNACKTwins uint32
 	// Fallback is the attempt the client began while this one was
 	// unanswered and that was answered first, if any (see Fallback).
 	Fallback Fallback
@@ -495,6 +501,9 @@ func (a *attemptState) duplicate(p *capture.Packet, ns int64, fromClient, copies
 		a.Duplicates++
 		if sig.fromClient && sig.flags.BareSYN() {
 			a.noteEcho(last.ttl, sig.ttl)
+		}
+		if !sig.fromClient && sig.flags.Has(capture.FlagSYN|capture.FlagACK) && sig.ttl < last.ttl {
+			a.SYNACKTwins++
 		}
 		return true
 	}

@@ -51,7 +51,7 @@ type attemptState struct {
 	ClientMaxSeg, ClientResent      uint32
 	ClientBytesAcked, ServerDupACKs uint32
 	EventsDropped, Duplicates       uint32
-	Echoes                          uint32
+	Echoes, SYNACKTwins             uint32
 	ClientBytes, ServerBytes        uint64
 	SYN, SYNACK, ACK                seenState
 	ClientData, ServerData          seenState
@@ -374,7 +374,7 @@ func (t *Tracker) fill(a *Attempt, s *attemptState, end time.Time, why EndReason
 		to.File, to.N, to.TS, to.Iface = t.files.names[e.file], e.n, t.timeOf(e.ts), e.iface
 		to.Type, to.FromClient, to.App, to.TTL, to.IPID, to.Len = e.typ, e.fromClient, e.app, e.ttl, e.ipid, e.length
 	}
-	a.EventsDropped, a.Duplicates, a.Echoes = s.EventsDropped, s.Duplicates, s.Echoes
+	a.EventsDropped, a.Duplicates, a.Echoes, a.SYNACKTwins = s.EventsDropped, s.Duplicates, s.Echoes, s.SYNACKTwins
 	a.AnsweredFrom, a.AnsweredFromCount = s.answeredFrom, s.answeredFromCount
 	a.StaleACKs, a.StaleResets = s.StaleACKs, s.StaleResets
 	a.BadSumSYNs, a.BadSumSYNACKs, a.SumsUntrusted = s.BadSumSYNs, s.BadSumSYNACKs, t.sumsLie || !t.sumsRight

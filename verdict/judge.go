@@ -486,6 +486,15 @@ func judgeAnsweredAtClient(a *flows.Attempt, r *Result, cfg Config, v Vantage) {
 			judgeAnswerFilteredAtClient(a, r, quiet)
 			return
 		}
+		if v == VantageUnknown && forwardedNone(a) {
+			t := r.judged(Timeout, ReturnPath, Inferred).count(a.SYNACK.Count, "SYN-ACK").
+				str(" reached the host this capture was taken on, and it passed none of them on, though it passes this connection's packets on (the capture holds the client's SYN as it came and again a hop later, as tcpdump -i any on a router does)")
+			if a.SYNAfterSYNACK > 0 {
+				t.str("; the client kept resending its SYN (").times(a.SYNAfterSYNACK).str(" after the first SYN-ACK arrived there)")
+			}
+			t.str(": they were dropped there, on the return path (a firewall's rule, its connection tracking, a missing route back).")
+			return
+		}
 		if v == VantageUnknown {
 			// Taken on the client, this is the client host ignoring them;
 			// taken anywhere else, they may be lost after the capture.
@@ -795,6 +804,24 @@ func judgeServer(a *flows.Attempt, r *Result, cfg Config) {
 	default:
 		judgeEstablished(a, r, cfg, VantageServer)
 	}
+}
+
+// forwardedNone reports that a capture taken where the attempt's packets
+// pass on (its SYN as sent and hops later: Attempt.Echoes) holds each of
+// the server's SYN-ACKs once, as it arrived from hops away, and none again
+// as passed on: the host it was taken on dropped them. Only when every
+// SYN-ACK it kept came with one TTL: a copy passed on that the capture did
+// not pair with its original would show the next one down.
+func forwardedNone(a *flows.Attempt) bool {
+	if a.Echoes == 0 || a.SYNACK.Count == 0 || a.SYNACKTwins > 0 || a.EventsDropped > 0 || Hops(a.SYNACK.TTL) == 0 {
+		return false
+	}
+	for _, e := range a.Events {
+		if e.Type == flows.EvSYNACK && e.TTL != a.SYNACK.TTL {
+			return false
+		}
+	}
+	return true
 }
 
 // seenFrom names where a capture judged like the client's was taken.
