@@ -265,19 +265,9 @@ func analyze(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 			return verdict.InferVantage(a)
 		}
 		if !judgeHere {
-			// Attempts cross to the pipe's goroutine without a copy. Those
-			// the capture's end hands on, a quarter of a postmortem's in
-			// one burst, are judged here, on the tracker's goroutine: the
-			// reader's core is idle by then, the attempt is still in this
-			// core's cache, and the pipe's goroutine is left the writing.
-			finishing := false
-			gopt.finishing = func() { finishing = true }
+			// Attempts cross to the pipe's goroutine without a copy.
 			gopt.take = func(a *flows.Attempt, v verdict.Vantage) *flows.Attempt {
 				votes.add(inferred(a, v))
-				if finishing {
-					pipe.judgeHere(a, v)
-					return a
-				}
 				return pipe.takeAttempt(a, v)
 			}
 		}
@@ -311,10 +301,7 @@ type readOptions struct {
 	// take, if set, takes each attempt rather than the judge function:
 	// flows.Config.HandOver, with the vantage to judge it from.
 	take func(*flows.Attempt, verdict.Vantage) *flows.Attempt
-	// finishing, if set, is called before the tracker hands on what is
-	// left at the end of the group's last file.
-	finishing func()
-	gc        *gcPace // paced as reading goes, if set
+	gc   *gcPace // paced as reading goes, if set
 }
 
 func (cfg *analyzeConfig) readOptions() readOptions {
@@ -486,9 +473,6 @@ func readGroup(ctx context.Context, g group, fcfg flows.Config, opt readOptions,
 			s.RanFrom, s.RanUntil = from, until
 		}
 		if i == len(g.files)-1 {
-			if opt.finishing != nil {
-				opt.finishing()
-			}
 			tracker.Finish()
 		}
 		s.Midstream = tracker.Counts().Midstream - before
