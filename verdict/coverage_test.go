@@ -268,3 +268,43 @@ func TestMidPathCaptureLeavesUnansweredSYNsUnplaced(t *testing.T) {
 		})
 	}
 }
+
+func TestRouterCaptureDropsOnlyWhatItNeverPassedOn(t *testing.T) {
+	// tcpdump -i any on a router next to the client: each SYN as it came
+	// (TTL 64) and a hop later (63). SYN-ACKs held only as they came were
+	// dropped there; a SYN-ACK passed on whose copy the capture did not
+	// pair with its original (another packet between them) shows a second
+	// TTL, and proves nothing of the kind.
+	run := func(synack func(c *pkttest.Conn) []capture.Packet) verdict.Result {
+		c := pkttest.NewConn("198.51.100.10:40001", "203.0.113.5:80", 10)
+		c.ServerTTL = 63
+		var pkts []capture.Packet
+		for i := 0; i < 3; i++ {
+			syn := c.SYN(time.Second)
+			if i == 0 {
+				syn = c.SYN(0)
+			}
+			fwd := syn
+			fwd.TTL, fwd.N = 63, syn.N+1
+			c.N++
+			pkts = append(pkts, syn, fwd)
+			pkts = append(pkts, synack(c)...)
+		}
+		as := track(append(pkts, c.Idle(10*time.Second))...)
+		v := verdict.InferVantage(as[0])
+		if v != verdict.VantageUnknown {
+			t.Fatalf("vantage %s, want unknown", v)
+		}
+		return verdict.Judge(as[0], v, verdict.DefaultConfig)
+	}
+	dropped := run(func(c *pkttest.Conn) []capture.Packet { return []capture.Packet{c.SYNACK(time.Millisecond)} })
+	check(t, dropped, want{verdict.Timeout, verdict.ReturnPath, nil, ""})
+	unpaired := run(func(c *pkttest.Conn) []capture.Packet {
+		in := c.SYNACK(time.Millisecond)
+		resent := c.SYN(10 * time.Microsecond)
+		out := c.SYNACK(10 * time.Microsecond)
+		out.Seq, out.TTL = in.Seq, 62
+		return []capture.Packet{in, resent, out}
+	})
+	check(t, unpaired, want{verdict.Timeout, verdict.Unknown, []verdict.Place{verdict.ReturnPath, verdict.Client}, ""})
+}
