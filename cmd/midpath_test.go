@@ -27,7 +27,9 @@ import (
 // client's (--client), the user's word settles it.
 //
 // CI remakes the captures on its own kernel and runs this test on them
-// too (SYNPATH_REMADE_MIDPATH names the directory make.sh wrote them into).
+// too (SYNPATH_REMADE_MIDPATH names the directory make.sh wrote them into),
+// and on what synpath live, run on the router beside its tcpdump -i any,
+// said (live.json).
 func TestMidPathCapture(t *testing.T) {
 	dir := filepath.Join("testdata", "midpath")
 	if remade := os.Getenv("SYNPATH_REMADE_MIDPATH"); remade != "" {
@@ -53,6 +55,31 @@ func TestMidPathCapture(t *testing.T) {
 	// never going out.
 	dropsOwn := maps.Clone(unplaced)
 	dropsOwn["203.0.113.5:83"] = want{"timeout", "return-path", "likely", "", []string{"return-path"}}
+	if live := filepath.Join(dir, "live.json"); dir != filepath.Join("testdata", "midpath") {
+		t.Run("synpath live -i any on the router", func(t *testing.T) {
+			b, err := os.ReadFile(live)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen := map[string]bool{}
+			eachAttempt(t, string(b), live, func(r map[string]any, _, desc string) {
+				server := r["server"].(string)
+				w, ok := dropsOwn[server]
+				if !ok {
+					t.Errorf("unexpected attempt: %s", desc)
+					return
+				}
+				seen[server] = true
+				if r["vantage"] != "unknown" || r["verdict"] != w.verdict || r["where"] != w.where || r["where_confidence"] != w.confidence ||
+					r["rst_origin"] != w.origin || !slices.Equal(anyStrings(r["candidates"]), w.candidates) {
+					t.Errorf("want unknown vantage, %s/%s (%s) among %v, rst_origin %q: %s", w.verdict, w.where, w.confidence, w.candidates, w.origin, desc)
+				}
+			})
+			if len(seen) != len(dropsOwn) {
+				t.Errorf("attempts to %d servers, want %d", len(seen), len(dropsOwn))
+			}
+		})
+	}
 	for _, tc := range []struct {
 		name    string
 		args    []string

@@ -8,7 +8,9 @@
 # 63), so the TTLs cannot tell which end it is at. any.pcap is r1's
 # tcpdump -i any, as one taken on a firewall: what r1 forwards is in it
 # twice, the client's SYN as sent (TTL 64) and a hop later (63), the
-# server's answers never as sent.
+# server's answers never as sent. live.json is what synpath live -i any
+# --format json, built from this tree and run on r1 beside that tcpdump,
+# said (CI's remade directory only: it is this build's output).
 #   80: established (an echo server);
 #   81: refused (nothing listens: the server's kernel answers RST);
 #   83: r1 drops the SYN-ACKs after the capture saw them (its FORWARD
@@ -27,7 +29,8 @@ C=$P-c R1=$P-r1 R2=$P-r2 S=$P-s OUT=$1
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../topo.sh"
 LABNET=$(mktemp -d)/labnet
-(cd "$HERE/../../.." && go build -o "$LABNET" ./testdata/lab/labnet) || exit 1
+SYNPATH=$(dirname "$LABNET")/synpath
+(cd "$HERE/../../.." && go build -o "$LABNET" ./testdata/lab/labnet && go build -o "$SYNPATH" ./cmd/synpath) || exit 1
 # topo makes client — r1 — server; the server's namespace becomes r2, a
 # second router, and the server moves one link further.
 topo $C $R1 $R2
@@ -55,6 +58,7 @@ echoserve $S 80 83 84 85
 sleep 0.5
 ip netns exec $R1 tcpdump -i eth-s -n -w "$OUT/tap.pcap" -U tcp or icmp 2>/dev/null & T1=$!
 ip netns exec $R1 tcpdump -i any -n -w "$OUT/any.pcap" -U tcp or icmp 2>/dev/null & T2=$!
+[ -z "${MIDPATH_LIVE:-}" ] || { ip netns exec $R1 "$SYNPATH" live -i any --format json tcp or icmp >"$OUT/live.json" 2>"$OUT/live.err" & T3=$!; }
 sleep 1
 ip netns exec $C python3 -c "
 import socket,threading
@@ -68,6 +72,7 @@ for t in ts: t.join()
 "
 ip netns exec $C "$LABNET" rawsyn -to 203.0.113.5:85 -n 1
 sleep 1
-kill $T1 $T2; sleep 0.5; kill $SRV 2>/dev/null
+kill $T1 $T2; sleep 0.5
+[ -z "${MIDPATH_LIVE:-}" ] || { kill -INT $T3; wait $T3; }; kill $SRV 2>/dev/null
 untopo $C $R1 $R2 $S
 rm -rf "$(dirname "$LABNET")"
