@@ -23,108 +23,134 @@ import (
 // the server host dropped them (likely). any.pcap was taken for a client's
 // and a server's capture merged, its far side for the server's, with the
 // same blames; it shows port 83's SYN-ACKs reaching the router and never
-// leaving it, which tells where they were dropped. Told it is the
-// client's (--client), the user's word settles it.
+// leaving it, which tells where they were dropped. nat-*.pcap are the same
+// with the router translating the client's address: its -i any holds each
+// connection twice, under two address pairs, and the server's answers
+// with two TTLs (as they came and passed on), which had made the server's
+// RST to port 81 a firewall's on the way. Told it is the client's
+// (--client), the user's word settles it.
 //
 // CI remakes the captures on its own kernel and runs this test on them
 // too (SYNPATH_REMADE_MIDPATH names the directory make.sh wrote them into),
 // and on what synpath live, run on the router beside its tcpdump -i any,
-// said (live.json).
+// said (live.json, nat-live.json).
 func TestMidPathCapture(t *testing.T) {
 	dir := filepath.Join("testdata", "midpath")
-	if remade := os.Getenv("SYNPATH_REMADE_MIDPATH"); remade != "" {
+	remade := os.Getenv("SYNPATH_REMADE_MIDPATH")
+	if remade != "" {
 		dir = remade
 	}
-	tap, anyIface := filepath.Join(dir, "tap.pcap"), filepath.Join(dir, "any.pcap")
 	type want struct {
-		verdict, where, confidence, origin string
-		candidates                         []string
+		vantage, verdict, where, confidence, origin string
+		candidates                                  []string
 	}
-	lostAfterTap := want{"timeout", "unknown", "", "", []string{"return-path", "client"}}
+	lostAfterTap := want{"unknown", "timeout", "unknown", "", "", []string{"return-path", "client"}}
+	unanswered := want{"unknown", "timeout", "unknown", "", "", []string{"outbound-path", "server", "return-path"}}
+	// Keyed by server; for a capture of the translating router, by client
+	// address and server: the client's side (198.51.100.10) and the
+	// translated one (192.0.2.1).
 	unplaced := map[string]want{
-		"203.0.113.5:80": {"established", "none", "proven", "", []string{}},
-		"203.0.113.5:81": {"refused", "server", "likely", "server", []string{"server"}},
+		"203.0.113.5:80": {"unknown", "established", "none", "proven", "", []string{}},
+		"203.0.113.5:81": {"unknown", "refused", "server", "likely", "server", []string{"server"}},
 		"203.0.113.5:83": lostAfterTap,
 		"203.0.113.5:84": lostAfterTap,
 		// Its TTL matches the client's SYN, but it was not seen leaving
 		// the client.
-		"203.0.113.5:85": {"aborted", "client", "likely", "client", []string{"client"}},
-		"203.0.113.7:80": {"timeout", "unknown", "", "", []string{"outbound-path", "server", "return-path"}},
+		"203.0.113.5:85": {"unknown", "aborted", "client", "likely", "client", []string{"client"}},
+		"203.0.113.7:80": unanswered,
 	}
 	// The router's own capture shows the SYN-ACKs it dropped coming in and
 	// never going out.
 	dropsOwn := maps.Clone(unplaced)
-	dropsOwn["203.0.113.5:83"] = want{"timeout", "return-path", "likely", "", []string{"return-path"}}
-	if live := filepath.Join(dir, "live.json"); dir != filepath.Join("testdata", "midpath") {
-		t.Run("synpath live -i any on the router", func(t *testing.T) {
+	dropsOwn["203.0.113.5:83"] = want{"unknown", "timeout", "return-path", "likely", "", []string{"return-path"}}
+	client := map[string]want{
+		"203.0.113.5:80": {"client", "established", "none", "proven", "", []string{}},
+		"203.0.113.5:81": {"client", "refused", "server", "likely", "server", []string{"server"}},
+		"203.0.113.5:83": {"client", "timeout", "client", "proven", "", []string{"client"}},
+		"203.0.113.5:84": {"client", "timeout", "client", "proven", "", []string{"client"}},
+		"203.0.113.5:85": {"client", "aborted", "client", "proven", "client", []string{"client"}},
+		"203.0.113.7:80": {"client", "timeout", "unknown", "", "", []string{"outbound-path", "server", "return-path"}},
+	}
+	// The router's interface toward the client (adjacent: its SYNs
+	// undecremented) holds the client's side of each connection, as a
+	// capture next to the client; the translated side is in the middle.
+	translated := map[string]want{}
+	for server, w := range unplaced {
+		translated["192.0.2.1 "+server] = w
+	}
+	translated["198.51.100.10 203.0.113.5:80"] = want{"client", "established", "none", "proven", "", []string{}}
+	translated["198.51.100.10 203.0.113.5:81"] = want{"client", "refused", "server", "likely", "server", []string{"server"}}
+	translated["198.51.100.10 203.0.113.5:83"] = want{"client", "timeout", "unknown", "", "", []string{"outbound-path", "server", "return-path"}}
+	translated["198.51.100.10 203.0.113.5:84"] = want{"client", "timeout", "client", "proven", "", []string{"client"}}
+	translated["198.51.100.10 203.0.113.5:85"] = want{"client", "aborted", "client", "proven", "client", []string{"client"}}
+	translated["198.51.100.10 203.0.113.7:80"] = want{"client", "timeout", "unknown", "", "", []string{"outbound-path", "server", "return-path"}}
+
+	check := func(t *testing.T, stdout, file string, byClient bool, wants map[string]want) {
+		t.Helper()
+		seen := map[string]bool{}
+		eachAttempt(t, stdout, file, func(r map[string]any, _, desc string) {
+			key := r["server"].(string)
+			if byClient {
+				c := r["client"].(string)
+				key = c[:strings.LastIndex(c, ":")] + " " + key
+			}
+			w, ok := wants[key]
+			if !ok {
+				t.Errorf("unexpected attempt: %s", desc)
+				return
+			}
+			seen[key] = true
+			if r["vantage"] != w.vantage || r["verdict"] != w.verdict || r["where"] != w.where || r["where_confidence"] != w.confidence ||
+				r["rst_origin"] != w.origin || !slices.Equal(anyStrings(r["candidates"]), w.candidates) {
+				t.Errorf("want %s vantage, %s/%s (%s) among %v, rst_origin %q: %s (vantage %v)", w.vantage, w.verdict, w.where, w.confidence, w.candidates, w.origin, desc, r["vantage"])
+			}
+		})
+		for key := range wants {
+			if !seen[key] {
+				t.Errorf("no attempt %s", key)
+			}
+		}
+	}
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		byClient bool
+		wants    map[string]want
+	}{
+		{"between the routers", []string{"tap.pcap"}, false, unplaced},
+		{"a router's tcpdump -i any", []string{"any.pcap"}, false, dropsOwn},
+		{"--client", []string{"--client", "tap.pcap"}, false, client},
+		{"between the routers, the client translated", []string{"nat-tap.pcap"}, false, unplaced},
+		{"a translating router's tcpdump -i any", []string{"nat-any.pcap"}, true, translated},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := slices.Clone(tc.args)
+			file := filepath.Join(dir, args[len(args)-1])
+			args[len(args)-1] = file
+			_, stdout, stderr := runMain(append([]string{"analyze", "--format", "json"}, args...)...)
+			if strings.Contains(stderr, "holds both ends") {
+				t.Errorf("taken for both ends' captures merged:\n%s", stderr)
+			}
+			check(t, stdout, file, tc.byClient, tc.wants)
+		})
+	}
+	if remade == "" {
+		return
+	}
+	// What synpath live said on the router, beside its tcpdump -i any:
+	// this build's output, in the remade directory only.
+	for name, byClient := range map[string]bool{"live.json": false, "nat-live.json": true} {
+		t.Run("synpath live -i any on the router: "+name, func(t *testing.T) {
+			live := filepath.Join(dir, name)
 			b, err := os.ReadFile(live)
 			if err != nil {
 				t.Fatal(err)
 			}
-			seen := map[string]bool{}
-			eachAttempt(t, string(b), live, func(r map[string]any, _, desc string) {
-				server := r["server"].(string)
-				w, ok := dropsOwn[server]
-				if !ok {
-					t.Errorf("unexpected attempt: %s", desc)
-					return
-				}
-				seen[server] = true
-				if r["vantage"] != "unknown" || r["verdict"] != w.verdict || r["where"] != w.where || r["where_confidence"] != w.confidence ||
-					r["rst_origin"] != w.origin || !slices.Equal(anyStrings(r["candidates"]), w.candidates) {
-					t.Errorf("want unknown vantage, %s/%s (%s) among %v, rst_origin %q: %s", w.verdict, w.where, w.confidence, w.candidates, w.origin, desc)
-				}
-			})
-			if len(seen) != len(dropsOwn) {
-				t.Errorf("attempts to %d servers, want %d", len(seen), len(dropsOwn))
+			wants := dropsOwn
+			if byClient {
+				wants = translated
 			}
-		})
-	}
-	for _, tc := range []struct {
-		name    string
-		args    []string
-		vantage string
-		servers map[string]want
-	}{
-		{"between the routers", []string{tap}, "unknown", unplaced},
-		{"a router's tcpdump -i any", []string{anyIface}, "unknown", dropsOwn},
-		{"--client", []string{"--client", tap}, "client", map[string]want{
-			"203.0.113.5:80": {"established", "none", "proven", "", []string{}},
-			"203.0.113.5:81": {"refused", "server", "likely", "server", []string{"server"}},
-			"203.0.113.5:83": {"timeout", "client", "proven", "", []string{"client"}},
-			"203.0.113.5:84": {"timeout", "client", "proven", "", []string{"client"}},
-			"203.0.113.5:85": {"aborted", "client", "proven", "client", []string{"client"}},
-			"203.0.113.7:80": {"timeout", "unknown", "", "", []string{"outbound-path", "server", "return-path"}},
-		}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			file := tc.args[len(tc.args)-1]
-			_, stdout, stderr := runMain(append([]string{"analyze", "--format", "json"}, tc.args...)...)
-			if strings.Contains(stderr, "holds both ends") {
-				t.Errorf("taken for both ends' captures merged:\n%s", stderr)
-			}
-			seen := map[string]bool{}
-			eachAttempt(t, stdout, file, func(r map[string]any, _, desc string) {
-				server := r["server"].(string)
-				w, ok := tc.servers[server]
-				if !ok {
-					t.Errorf("unexpected attempt: %s", desc)
-					return
-				}
-				seen[server] = true
-				if r["vantage"] != tc.vantage {
-					t.Errorf("vantage %v, want %s: %s", r["vantage"], tc.vantage, desc)
-				}
-				if r["verdict"] != w.verdict || r["where"] != w.where || r["where_confidence"] != w.confidence || r["rst_origin"] != w.origin ||
-					!slices.Equal(anyStrings(r["candidates"]), w.candidates) {
-					t.Errorf("want %s/%s (%s) among %v, rst_origin %q: %s", w.verdict, w.where, w.confidence, w.candidates, w.origin, desc)
-				}
-			})
-			for server := range tc.servers {
-				if !seen[server] {
-					t.Errorf("no attempt to %s", server)
-				}
-			}
+			check(t, string(b), live, byClient, wants)
 		})
 	}
 }

@@ -96,10 +96,15 @@ type Seen struct {
 // that address really did, and whether the capture can be trusted to hold
 // what the address sent.
 type HopRef struct {
-	TTL   uint8  // TTL / hop limit of the latest SYN-ACK from the address
-	IPID  uint16 // its IPv4 identification
-	Count uint32 // SYN-ACKs from the address
-	From  capture.Ref
+	TTL uint8 // TTL / hop limit of the latest SYN-ACK from the address
+	// AltTTL is another TTL the address's SYN-ACKs came with before the
+	// latest's, 0 if none: a capture on a host that passes them on (a NAT
+	// router's tcpdump -i any) holds them as they came and a hop lower,
+	// under other addresses once translated.
+	AltTTL uint8
+	IPID   uint16 // its IPv4 identification
+	Count  uint32 // SYN-ACKs from the address
+	From   capture.Ref
 	// Missed counts handshakes with the address as server that its
 	// clients completed, acknowledging a SYN-ACK this capture does not
 	// hold: the capture misses some of what the address sends (answers

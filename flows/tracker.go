@@ -830,6 +830,9 @@ func (t *Tracker) fromServer(a *attemptState, p *capture.Packet) {
 		t.record(a, p, EvSYNACK, false)
 		src := p.Src.Addr()
 		ref := t.serverTTL[src]
+		if ref.Count > 0 && ref.TTL != p.TTL {
+			ref.AltTTL = ref.TTL
+		}
 		ref.TTL, ref.IPID, ref.Count, ref.From = p.TTL, p.IPID, ref.Count+1, p.Ref
 		if a.SYNACK.Count == 1 && a.ACK.Count > 0 && ref.Missed > 0 {
 			ref.Missed-- // the client's ACK came first (files merged out of order): not missed

@@ -215,7 +215,7 @@ func (p *Packer) Pack(dst []byte, a *flows.Attempt) []byte {
 		e.addr(d.Current)
 		e.ref(&d.CurrentAt)
 	}
-	e.b = append(e.b, a.ServerHops.TTL)
+	e.b = append(e.b, a.ServerHops.TTL, a.ServerHops.AltTTL)
 	e.u(uint64(a.ServerHops.IPID))
 	e.u(uint64(a.ServerHops.Count))
 	e.ref(&a.ServerHops.From)
@@ -381,6 +381,7 @@ func (p *Packer) Unpack(b []byte, a *flows.Attempt) error {
 		a.DNS = n
 	}
 	a.ServerHops.TTL = d.u8()
+	a.ServerHops.AltTTL = d.u8()
 	a.ServerHops.IPID = uint16(d.u())
 	a.ServerHops.Count = uint32(d.u())
 	d.ref(&a.ServerHops.From)

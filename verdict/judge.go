@@ -1048,7 +1048,18 @@ func rstOriginAtClient(t *text, a *flows.Attempt, rst flows.Seen) (Origin, Suren
 			str(") with, so it cannot tell whether the server or something on the way sent it.")
 		return OriginUnknown, "", t.since(mark)
 	}
-	return compareRST(t, rst, a.ServerHops.TTL, a.ServerHops.IPID, t.otherConnections(a), OriginServer)
+	return compareRST(t, rst, hopsRefTTL(a, rst), a.ServerHops.IPID, t.otherConnections(a), OriginServer)
+}
+
+// hopsRefTTL is the TTL of the server's SYN-ACKs to other connections a
+// RST is compared with: the other one they came with, when the RST's is
+// that (a NAT router's own capture holds them as they came and a hop
+// lower, under the translated addresses).
+func hopsRefTTL(a *flows.Attempt, rst flows.Seen) uint8 {
+	if h := a.ServerHops; h.AltTTL != 0 && rst.TTL == h.AltTTL {
+		return h.AltTTL
+	}
+	return a.ServerHops.TTL
 }
 
 // phrase writes s and returns it, for a phrase other phrases are made of.
@@ -1084,7 +1095,7 @@ func resetOrigin(t *text, a *flows.Attempt, rst flows.Seen, fromClient bool, v V
 		case a.ServerData.Count > 0:
 			return compareRST(t, rst, a.ServerData.TTL, a.ServerData.IPID, t.phrase("the server's data"), sender)
 		case a.ServerHops.Count > 0:
-			return compareRST(t, rst, a.ServerHops.TTL, a.ServerHops.IPID, t.otherConnections(a), sender)
+			return compareRST(t, rst, hopsRefTTL(a, rst), a.ServerHops.IPID, t.otherConnections(a), sender)
 		}
 		t.str("This capture holds no packet of the server's to compare the RST's TTL (").num(uint64(rst.TTL)).str(") with.")
 		return OriginUnknown, "", t.since(mark)

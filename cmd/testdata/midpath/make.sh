@@ -10,7 +10,8 @@
 # twice, the client's SYN as sent (TTL 64) and a hop later (63), the
 # server's answers never as sent. live.json is what synpath live -i any
 # --format json, built from this tree and run on r1 beside that tcpdump,
-# said (CI's remade directory only: it is this build's output).
+# said (CI's remade directory only: it is this build's output). Then the
+# same again with r1 translating the client's address (nat-*).
 #   80: established (an echo server);
 #   81: refused (nothing listens: the server's kernel answers RST);
 #   83: r1 drops the SYN-ACKs after the capture saw them (its FORWARD
@@ -55,12 +56,15 @@ ip netns exec $R1 iptables -A FORWARD -p tcp -s 203.0.113.5 --sport 83 --tcp-fla
 ip netns exec $C iptables -A INPUT -p tcp -s 203.0.113.5 --sport 84 --tcp-flags SYN,ACK SYN,ACK -j DROP
 ip netns exec $R2 iptables -A FORWARD -d 203.0.113.7 -j DROP
 echoserve $S 80 83 84 85
-sleep 0.5
-ip netns exec $R1 tcpdump -i eth-s -n -w "$OUT/tap.pcap" -U tcp or icmp 2>/dev/null & T1=$!
-ip netns exec $R1 tcpdump -i any -n -w "$OUT/any.pcap" -U tcp or icmp 2>/dev/null & T2=$!
-[ -z "${MIDPATH_LIVE:-}" ] || { ip netns exec $R1 "$SYNPATH" live -i any --format json tcp or icmp >"$OUT/live.json" 2>"$OUT/live.err" & T3=$!; }
-sleep 1
-ip netns exec $C python3 -c "
+# run PREFIX: the captures of one round of the attempts, into OUT/PREFIX*.
+run() {
+  local pre=$1 T1 T2 T3
+  sleep 0.5
+  ip netns exec $R1 tcpdump -i eth-s -n -w "$OUT/${pre}tap.pcap" -U tcp or icmp 2>/dev/null & T1=$!
+  ip netns exec $R1 tcpdump -i any -n -w "$OUT/${pre}any.pcap" -U tcp or icmp 2>/dev/null & T2=$!
+  [ -z "${MIDPATH_LIVE:-}" ] || { ip netns exec $R1 "$SYNPATH" live -i any --format json tcp or icmp >"$OUT/${pre}live.json" 2>"$OUT/${pre}live.err" & T3=$!; }
+  sleep 1
+  ip netns exec $C python3 -c "
 import socket,threading
 def dial(a,p):
     try:
@@ -70,9 +74,18 @@ ts=[threading.Thread(target=dial,args=(a,p)) for a,p in (('203.0.113.5',80),('20
 for t in ts: t.start()
 for t in ts: t.join()
 "
-ip netns exec $C "$LABNET" rawsyn -to 203.0.113.5:85 -n 1
-sleep 1
-kill $T1 $T2; sleep 0.5
-[ -z "${MIDPATH_LIVE:-}" ] || { kill -INT $T3; wait $T3; }; kill $SRV 2>/dev/null
+  ip netns exec $C "$LABNET" rawsyn -to 203.0.113.5:85 -n 1
+  sleep 1
+  kill $T1 $T2; sleep 0.5
+  [ -z "${MIDPATH_LIVE:-}" ] || { kill -INT $T3; wait $T3; }
+}
+run ""
+# Again with r1 translating the client's address to its own (as a home
+# router or a Kubernetes node does for its pods): its -i any capture holds
+# each connection under two address pairs, and the server's answers with
+# two TTLs, as they came and passed on.
+ip netns exec $R1 iptables -t nat -A POSTROUTING -o eth-s -j MASQUERADE
+run nat-
+kill $SRV 2>/dev/null
 untopo $C $R1 $R2 $S
 rm -rf "$(dirname "$LABNET")"
