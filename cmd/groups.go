@@ -94,13 +94,16 @@ func peek(ctx context.Context, name string, fcfg flows.Config, enough int) glanc
 		if err := rd.Next(&p); err != nil {
 			break
 		}
-		if p.Kind == capture.KindTCP && verdict.Hops(p.TTL) == 0 {
-			hosts[p.Src.Addr()]++
-		}
-		if p.Kind == capture.KindTCP && p.Flags.Has(capture.FlagSYN|capture.FlagACK) {
-			synacks++
-			if verdict.Hops(p.TTL) == 0 {
-				synacksSent++
+		if p.Kind == capture.KindTCP {
+			sent := verdict.Hops(p.TTL) == 0
+			if sent {
+				hosts[p.Src.Addr()]++
+			}
+			if p.Flags.Has(capture.FlagSYN | capture.FlagACK) {
+				synacks++
+				if sent {
+					synacksSent++
+				}
 			}
 		}
 		tr.Observe(&p)

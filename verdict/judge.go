@@ -55,17 +55,8 @@ func InferVantage(a *flows.Attempt) Vantage {
 		return VantageUnknown
 	}
 	synHops := Hops(a.SYN.TTL)
-	// How far the server is: its SYN-ACKs to this attempt or, failing
-	// that, to others in the capture (a RST may be forged nearby).
-	var ref flows.Seen
-	switch {
-	case a.SYNACK.Count > 0:
-		ref = a.SYNACK
-	case a.ServerHops.Count > 0:
-		ref = flows.Seen{Count: a.ServerHops.Count, TTL: a.ServerHops.TTL}
-	case a.ServerRST.Count > 0:
-		ref = a.ServerRST
-	default:
+	ref, ok := serverReference(a)
+	if !ok {
 		switch {
 		case synHops == 0:
 			return VantageClient
@@ -86,6 +77,22 @@ func InferVantage(a *flows.Attempt) Vantage {
 	// Both undecremented (one link, no router) or both decremented (a tap
 	// in the middle): the TTLs cannot tell which end the capture is at.
 	return VantageUnknown
+}
+
+// serverReference is how far the capture shows the server to be: its
+// SYN-ACKs to the attempt or, failing that, to others in the capture, or
+// a RST in its name (which may be forged nearby); false when it shows
+// none of these.
+func serverReference(a *flows.Attempt) (flows.Seen, bool) {
+	switch {
+	case a.SYNACK.Count > 0:
+		return a.SYNACK, true
+	case a.ServerHops.Count > 0:
+		return flows.Seen{Count: a.ServerHops.Count, TTL: a.ServerHops.TTL}, true
+	case a.ServerRST.Count > 0:
+		return a.ServerRST, true
+	}
+	return flows.Seen{}, false
 }
 
 // JudgeInto is Judge writing into *r, for callers that judge attempt
@@ -456,11 +463,13 @@ func endEvent(a *flows.Attempt) string {
 // or (v unknown) passed the capture point.
 func judgeAnsweredAtClient(a *flows.Attempt, r *Result, cfg Config, v Vantage) {
 	switch {
-	case a.ClientRST.Count > 0 && a.RSTInHandshake && !handshakeWentOn(a, a.ClientRST) && v == VantageUnknown:
-		// Not seen leaving the client: the RST may come from something
-		// between it and the capture point, as at the server.
-		judgeClientRSTInHandshake(a, r, cfg, v)
 	case a.ClientRST.Count > 0 && a.RSTInHandshake && !handshakeWentOn(a, a.ClientRST):
+		if v == VantageUnknown {
+			// Not seen leaving the client: the RST may come from something
+			// between it and the capture point, as at the server.
+			judgeClientRSTInHandshake(a, r, cfg, v)
+			break
+		}
 		r.RSTOrigin, r.OriginSure = OriginClient, Certain
 		t := r.judged(Aborted, Client, Proven).str("The client answered the server's SYN-ACK with a RST: it no longer wanted the connection")
 		if !fellBack(a) {
@@ -487,12 +496,7 @@ func judgeAnsweredAtClient(a *flows.Attempt, r *Result, cfg Config, v Vantage) {
 			return
 		}
 		if v == VantageUnknown && forwardedNone(a) {
-			t := r.judged(Timeout, ReturnPath, Inferred).count(a.SYNACK.Count, "SYN-ACK").
-				str(" reached the host this capture was taken on, and it passed none of them on, though it passes this connection's packets on (the capture holds the client's SYN as it came and again a hop later, as tcpdump -i any on a router does)")
-			if a.SYNAfterSYNACK > 0 {
-				t.str("; the client kept resending its SYN (").times(a.SYNAfterSYNACK).str(" after the first SYN-ACK arrived there)")
-			}
-			t.str(": they were dropped there, on the return path (a firewall's rule, its connection tracking, a missing route back).")
+			judgeDroppedPassingOn(a, r)
 			return
 		}
 		if v == VantageUnknown {
@@ -806,6 +810,17 @@ func judgeServer(a *flows.Attempt, r *Result, cfg Config) {
 	}
 }
 
+// judgeDroppedPassingOn judges SYN-ACKs the host a capture was taken on
+// received and never passed on (forwardedNone).
+func judgeDroppedPassingOn(a *flows.Attempt, r *Result) {
+	t := r.judged(Timeout, ReturnPath, Inferred).count(a.SYNACK.Count, "SYN-ACK").
+		str(" reached the host this capture was taken on, and it passed none of them on, though it passes this connection's packets on (the capture holds the client's SYN as it came and again a hop later, as tcpdump -i any on a router does)")
+	if a.SYNAfterSYNACK > 0 {
+		t.str("; the client kept resending its SYN (").times(a.SYNAfterSYNACK).str(" after the first SYN-ACK arrived there)")
+	}
+	t.str(": they were dropped there, on the return path (a firewall's rule, its connection tracking, a missing route back).")
+}
+
 // forwardedNone reports that a capture taken where the attempt's packets
 // pass on (its SYN as sent and hops later: Attempt.Echoes) holds each of
 // the server's SYN-ACKs once, as it arrived from hops away, and none again
@@ -837,12 +852,13 @@ func (t *text) seenFrom(v Vantage) *text {
 // at end.
 func (t *text) vantageUnknown(a *flows.Attempt, end, proves string) *text {
 	t.str(" The TTLs do not say which end this capture was taken at (")
+	_, hasRef := serverReference(a)
 	switch {
 	case a.Echoes > 0:
 		return t.str("it holds the client's SYN as sent and again hops later: it was taken where packets pass on, as tcpdump -i any on a router).")
 	case Hops(a.SYN.TTL) == 0:
 		t.str("both ends' packets carry the TTL they were sent with: both ends on one link")
-	case a.SYNACK.Count == 0 && a.ServerHops.Count == 0 && a.ServerRST.Count == 0:
+	case !hasRef:
 		t.str("the SYN has crossed routers, and other handshakes here show both their ends' packets having crossed some: most likely a capture between hosts")
 	default:
 		t.str("both ends' packets have crossed routers: a capture in the middle of the path")
