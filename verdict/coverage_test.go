@@ -308,3 +308,61 @@ func TestRouterCaptureDropsOnlyWhatItNeverPassedOn(t *testing.T) {
 	})
 	check(t, unpaired, want{verdict.Timeout, verdict.Unknown, []verdict.Place{verdict.ReturnPath, verdict.Client}, ""})
 }
+
+func TestMidPathRulesAgainstCapturesCutShort(t *testing.T) {
+	// A router's tcpdump -i any: the client's SYN as it came (64) and a
+	// hop later (63), the server's SYN-ACK as it came (63).
+	forwarded := func(c *pkttest.Conn, dt time.Duration) []capture.Packet {
+		syn := c.SYN(dt)
+		fwd := syn
+		fwd.TTL, fwd.N = 63, syn.N+1
+		c.N++
+		return []capture.Packet{syn, fwd}
+	}
+	judge := func(pkts ...capture.Packet) verdict.Result {
+		as := track(pkts...)
+		v := verdict.InferVantage(as[0])
+		if v != verdict.VantageUnknown {
+			t.Fatalf("vantage %s, want unknown", v)
+		}
+		return verdict.Judge(as[0], v, verdict.DefaultConfig)
+	}
+	t.Run("the capture stops right after a SYN-ACK came in", func(t *testing.T) {
+		// Its copy passed on may be just past the end: nothing is said
+		// of where it went.
+		c := pkttest.NewConn("198.51.100.10:40001", "203.0.113.5:80", 10)
+		c.ServerTTL = 63
+		r := judge(append(forwarded(c, 0), c.SYNACK(time.Millisecond))...)
+		if r.Verdict != verdict.Incomplete || r.Where != verdict.Unknown {
+			t.Errorf("%s/%s, want incomplete/unknown: %s", r.Verdict, r.Where, r.Explanation)
+		}
+	})
+	t.Run("the client gave up after one SYN", func(t *testing.T) {
+		// No resend proves nothing of the client; that the router never
+		// passed the SYN-ACK on is what places it.
+		c := pkttest.NewConn("198.51.100.10:40001", "203.0.113.5:80", 10)
+		c.ServerTTL = 63
+		pkts := append(forwarded(c, 0), c.SYNACK(time.Millisecond), c.SYNACK(time.Second), c.SYNACK(2*time.Second), c.Idle(10*time.Second))
+		check(t, judge(pkts...), want{verdict.Timeout, verdict.ReturnPath, nil, ""})
+	})
+	t.Run("the capture begins with the unanswered SYNs", func(t *testing.T) {
+		// The handshake that shows the capture is between the ends comes
+		// after them, while they are still followed: it still counts.
+		silent := pkttest.NewConn("198.51.100.10:40002", "203.0.113.7:80", 20)
+		silent.ClientTTL = 63
+		between := pkttest.NewConn("198.51.100.10:40001", "203.0.113.5:80", 10)
+		between.ClientTTL, between.ServerTTL = 63, 63
+		between.T = pkttest.Base.Add(5 * time.Second)
+		pkts := []capture.Packet{silent.SYN(0), silent.SYN(time.Second), silent.SYN(2 * time.Second),
+			between.SYN(0), between.SYNACK(time.Millisecond), between.ACK(0), between.Idle(20 * time.Second)}
+		for _, a := range track(pkts...) {
+			if a.Key.Server.Addr().String() == "203.0.113.7" {
+				if v := verdict.InferVantage(a); v != verdict.VantageUnknown {
+					t.Errorf("vantage %s, want unknown", v)
+				}
+				return
+			}
+		}
+		t.Fatal("no attempt to 203.0.113.7")
+	})
+}
