@@ -131,11 +131,34 @@ func (d *decoder) decode(p *Packet, link uint32, b []byte, cut bool) class {
 			return d.layers(p, et, b, cut, maxLayers-1)
 		}
 	}
+	p.Dir = cookedDirection(link, b)
 	et, b, c := linkLayer(link, b, cut)
 	if c != classNext {
 		return c
 	}
 	return d.layers(p, et, b, cut, maxLayers)
+}
+
+// cookedDirection is the direction a Linux cooked header records: its
+// packet type says whether the host sent the packet (PACKET_OUTGOING) or
+// received it (to itself, broadcast, multicast, or another host's).
+func cookedDirection(link uint32, b []byte) Direction {
+	var typ uint16
+	switch {
+	case link == linkLinuxSLL && len(b) >= 2:
+		typ = be.Uint16(b[0:2])
+	case link == linkLinuxSLL2 && len(b) >= 11:
+		typ = uint16(b[10])
+	default:
+		return DirUnknown
+	}
+	switch {
+	case typ == 4:
+		return DirOut
+	case typ <= 3:
+		return DirIn
+	}
+	return DirUnknown
 }
 
 // linkLayer strips the link-layer header and says what follows.

@@ -95,9 +95,10 @@ func TestDecode(t *testing.T) {
 		{"802.1Q", linkEthernet, frame(linkEthernet, s4.ip(), 0x8100), false, classTCP, want(s4)},
 		{"QinQ", linkEthernet, frame(linkEthernet, s6.ip(), 0x88a8, 0x8100), false, classTCP, want(s6)},
 		{"three tags", linkEthernet, frame(linkEthernet, s4.ip(), 0x9100, 0x88a8, 0x8100), false, classTCP, want(s4)},
-		{"sll v4", linkLinuxSLL, frame(linkLinuxSLL, s4.ip()), false, classTCP, want(s4)},
-		{"sll vlan", linkLinuxSLL, frame(linkLinuxSLL, s4.ip(), 0x8100), false, classTCP, want(s4)},
-		{"sll2 v6", linkLinuxSLL2, frame(linkLinuxSLL2, s6.ip()), false, classTCP, want(s6)},
+		// frame's cooked headers say the host sent the packet.
+		{"sll v4", linkLinuxSLL, frame(linkLinuxSLL, s4.ip()), false, classTCP, sent(want(s4))},
+		{"sll vlan", linkLinuxSLL, frame(linkLinuxSLL, s4.ip(), 0x8100), false, classTCP, sent(want(s4))},
+		{"sll2 v6", linkLinuxSLL2, frame(linkLinuxSLL2, s6.ip()), false, classTCP, sent(want(s6))},
 		{"null v4", linkNull, frame(linkNull, s4.ip()), false, classTCP, want(s4)},
 		{"null v6 darwin", linkNull, frame(linkNull, s6.ip()), false, classTCP, want(s6)},
 		{"null v6 big-endian linux", linkNull, append([]byte{0, 0, 0, 10}, s6.ip()...), false, classTCP, want(s6)},
@@ -199,4 +200,10 @@ func shortTCP(f []byte, n int) []byte {
 	f = bytes.Clone(f[:14+20+n])
 	binary.BigEndian.PutUint16(f[16:18], uint16(20+n))
 	return f
+}
+
+// sent is p as the host a capture was taken on sent it.
+func sent(p Packet) Packet {
+	p.Dir = DirOut
+	return p
 }

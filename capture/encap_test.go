@@ -203,7 +203,7 @@ func TestDecodeEncapsulations(t *testing.T) {
 		want Packet
 	}{
 		{"gtp-u v4", linkEthernet, ethIP(udpIn(portGTPU, append(gtpHdr(len(ip4), false), ip4...))), classTCP, w4},
-		{"gtp-u seq+ext v6", linkLinuxSLL, frame(linkLinuxSLL, udpIn(portGTPU, append(gtpHdr(len(ip6), true), ip6...))), classTCP, w6},
+		{"gtp-u seq+ext v6", linkLinuxSLL, frame(linkLinuxSLL, udpIn(portGTPU, append(gtpHdr(len(ip6), true), ip6...))), classTCP, sent(w6)},
 		{"gtp-u echo", linkEthernet, ethIP(udpIn(portGTPU, []byte{0x32, 1, 0, 4, 0, 0, 0, 0, 0, 1, 0, 0})), classSkipped, Packet{}},
 		{"gtp-u ext cut", linkEthernet, ethIP(udpIn(portGTPU, gtpHdr(0, true)[:14])), classMalformed, Packet{}},
 
@@ -403,6 +403,9 @@ func TestEncapsRoundTrip(t *testing.T) {
 			}
 			w := want(s)
 			w.Tunnel = p.Tunnel
+			if e.link == linkLinuxSLL || e.link == linkLinuxSLL2 {
+				w.Dir = DirOut
+			}
 			if p != w {
 				t.Errorf("%s:\ngot  %#v\nwant %#v", e.name, p, w)
 			}

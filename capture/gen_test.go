@@ -183,6 +183,8 @@ type rec struct {
 	data []byte
 	orig int // 0: len(data)
 	ts   time.Time
+	// epbFlags, if set, is written as the epb_flags option of pcapng.
+	epbFlags uint32
 }
 
 // pcapFile writes a classic pcap file by hand, in either byte order.
@@ -271,6 +273,11 @@ func (f *ngFile) epb(ifc uint32, ts uint64, r rec) {
 	b = f.order.AppendUint16(b, 1) // opt_comment, to have an option to skip
 	b = f.order.AppendUint16(b, 2)
 	b = append(b, 'h', 'i', 0, 0)
+	if r.epbFlags != 0 {
+		b = f.order.AppendUint16(b, 2)
+		b = f.order.AppendUint16(b, 4)
+		b = f.order.AppendUint32(b, r.epbFlags)
+	}
 	f.block(ngEPB, b)
 }
 

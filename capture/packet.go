@@ -69,6 +69,15 @@ func (f TCPFlags) String() string {
 	return string(b[:n])
 }
 
+// Direction is which way a packet crossed the host a capture was taken on.
+type Direction uint8
+
+const (
+	DirUnknown Direction = iota // the capture does not say
+	DirIn                       // received by the host (to it, or to pass on)
+	DirOut                      // sent by the host (its own, or passed on)
+)
+
 // Kind says what a Packet describes.
 type Kind uint8
 
@@ -131,6 +140,11 @@ type Packet struct {
 	// identification (0 for IPv6).
 	TTL  uint8
 	IPID uint16
+	// Dir is which way the packet crossed the capture's host, where the
+	// capture records it (Linux cooked headers' packet type, pcapng's
+	// epb_flags): a router's capture holds what it received and what it
+	// sent on, and only this tells its own packets from ones passing.
+	Dir Direction
 	// Src and Dst are the TCP endpoints. For KindICMP they are the endpoints
 	// of the quoted segment (the packet that provoked the error).
 	Src, Dst netip.AddrPort

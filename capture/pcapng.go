@@ -241,15 +241,48 @@ func (s *ngSource) packet(rec *record, typ uint32, body int) error {
 	if caplen > body-24 {
 		return fmt.Errorf("captured length %d exceeds its block", caplen)
 	}
-	data, err := s.data(caplen, body-20)
-	if err != nil {
-		return err
+	dir := DirUnknown
+	var data []byte
+	if b := s.in.take(body - 20); b != nil {
+		data = b[:caplen]
+		if typ == ngEPB {
+			dir = s.epbDirection(b[min(len(b)-4, (caplen+3)&^3) : len(b)-4])
+		}
+	} else {
+		var err error
+		if data, err = s.data(caplen, body-20); err != nil {
+			return err
+		}
 	}
 	in := &s.ifaces[id]
 	in.packets++
 	ts, ok := in.time(uint64(s.u32(h[4:8]))<<32 | uint64(s.u32(h[8:12])))
 	rec.set(data, ts, in.link, origlen > caplen, origlen, 0, false, !ok)
+	rec.dir = dir
 	return nil
+}
+
+// epbDirection reads the direction an enhanced packet block's options
+// record (epb_flags, bits 0-1: 1 inbound, 2 outbound). Options it cannot
+// read say nothing.
+func (s *ngSource) epbDirection(opts []byte) Direction {
+	for len(opts) >= 4 {
+		code, n := s.order.Uint16(opts[0:2]), int(s.order.Uint16(opts[2:4]))
+		if code == 0 || 4+n > len(opts) {
+			break
+		}
+		if code == 2 && n == 4 {
+			switch s.u32(opts[4:8]) & 3 {
+			case 1:
+				return DirIn
+			case 2:
+				return DirOut
+			}
+			break
+		}
+		opts = opts[min(len(opts), 4+(n+3)&^3):]
+	}
+	return DirUnknown
 }
 
 // simple reads a simple packet block: interface 0, no timestamp.

@@ -36,6 +36,9 @@ type record struct {
 	// badLen: the captured length exceeded the original one; badTime: the
 	// timestamp was out of range and clamped.
 	badLen, badTime bool
+	// dir: the direction the record's own metadata gives (pcapng's
+	// epb_flags), set after set.
+	dir Direction
 	// n is the record's number in its file when records are not read in
 	// the file's order (runsSource); 0 when they are.
 	n uint64
@@ -51,6 +54,7 @@ func (rec *record) set(data []byte, ts time.Time, link uint32, cut bool, wire, i
 	rec.link = link
 	rec.cut = cut
 	rec.wire = wire
+	rec.dir = DirUnknown
 	rec.iface = iface
 	rec.badLen = badLen
 	rec.badTime = badTime
@@ -409,6 +413,9 @@ func (r *Reader) Next(p *Packet) error {
 		p.N = num
 		p.TS = r.rec.ts
 		p.Iface = int32(r.rec.iface)
+		if p.Dir == DirUnknown {
+			p.Dir = r.rec.dir
+		}
 		return nil
 	}
 }

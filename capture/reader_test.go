@@ -60,6 +60,7 @@ func check(t *testing.T, name string, got []Packet, segs []seg, ns []uint64, ts 
 	for i, p := range got {
 		w := want(segs[i])
 		w.Ref = Ref{File: name, N: ns[i], TS: ts[i]}
+		w.Dir = p.Dir // TestDirection's
 		if p != w {
 			t.Errorf("packet %d:\ngot  %+v\nwant %+v", i, p, w)
 		}
@@ -420,6 +421,62 @@ func TestReportOtherIP(t *testing.T) {
 		rd.Close()
 		if want := map[bool]int{false: 0, true: 4}[on]; other != want || rd.Stats().Skipped != 4 {
 			t.Errorf("ReportOtherIP(%v): %d other IP packets (want %d), %d skipped (want 4)", on, other, want, rd.Stats().Skipped)
+		}
+	}
+}
+
+// TestDirection reads which way a packet crossed the capture's host where
+// the capture records it: a Linux cooked header's packet type (v1 and v2),
+// pcapng's epb_flags; nowhere else.
+func TestDirection(t *testing.T) {
+	le := binary.LittleEndian
+	s := handshake(cli4, srv4)[0]
+	cooked := func(link uint32, typ byte) []byte {
+		b := frame(link, s.ip())
+		if link == linkLinuxSLL {
+			b[0], b[1] = 0, typ
+		} else {
+			b[10] = typ
+		}
+		return b
+	}
+	ng := ngFile{order: le}
+	ng.section()
+	ng.iface(linkEthernet, 0)
+	for _, f := range []uint32{1, 2, 0, 3, 1 | 0x100} {
+		ng.epb(0, uint64(t0.UnixMicro()), rec{data: frame(linkEthernet, s.ip()), epbFlags: f})
+	}
+	tests := []struct {
+		name string
+		file []byte
+		want []Direction
+	}{
+		{"sll", pcapFile(le, false, linkLinuxSLL, rec{data: cooked(linkLinuxSLL, 0)}, rec{data: cooked(linkLinuxSLL, 4)},
+			rec{data: cooked(linkLinuxSLL, 3)}, rec{data: cooked(linkLinuxSLL, 1)}, rec{data: cooked(linkLinuxSLL, 7)}),
+			[]Direction{DirIn, DirOut, DirIn, DirIn, DirUnknown}},
+		{"sll2", pcapFile(le, false, linkLinuxSLL2, rec{data: cooked(linkLinuxSLL2, 0)}, rec{data: cooked(linkLinuxSLL2, 4)}),
+			[]Direction{DirIn, DirOut}},
+		{"ethernet", pcapFile(le, false, linkEthernet, rec{data: frame(linkEthernet, s.ip())}), []Direction{DirUnknown}},
+		// inbound, outbound, none, both bits (invalid), inbound with a
+		// reception type set.
+		{"pcapng epb_flags", ng.b, []Direction{DirIn, DirOut, DirUnknown, DirUnknown, DirIn}},
+	}
+	for _, tt := range tests {
+		r, err := NewReader("f", bytes.NewReader(tt.file))
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		got, err := readAll(r)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if len(got) != len(tt.want) {
+			t.Fatalf("%s: %d packets, want %d", tt.name, len(got), len(tt.want))
+		}
+		for i, p := range got {
+			if p.Dir != tt.want[i] {
+				t.Errorf("%s: packet %d: direction %d, want %d", tt.name, i+1, p.Dir, tt.want[i])
+			}
 		}
 	}
 }

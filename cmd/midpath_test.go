@@ -28,7 +28,13 @@ import (
 // connection twice, under two address pairs, and the server's answers
 // with two TTLs (as they came and passed on), which had made the server's
 // RST to port 81 a firewall's on the way. Told it is the client's
-// (--client), the user's word settles it.
+// (--client), the user's word settles it. The router's own capture also
+// holds the SYNs to port 86 its firewall dropped, as it received them
+// (tcpdump -i any writes each packet's direction) and never as sent on,
+// though it passed on SYNs to that server: they were dropped there. Before
+// directions were read, they were a client's unanswered SYNs, unplaced,
+// and the client's side of the translating router a client's capture,
+// which proved the client host guilty of port 84's and 85's ends.
 //
 // CI remakes the captures on its own kernel and runs this test on them
 // too (SYNPATH_REMADE_MIDPATH names the directory make.sh wrote them into),
@@ -63,6 +69,7 @@ func TestMidPathCapture(t *testing.T) {
 	// never going out.
 	dropsOwn := maps.Clone(unplaced)
 	dropsOwn["203.0.113.5:83"] = want{"unknown", "timeout", "return-path", "likely", "", []string{"return-path"}}
+	dropsOwn["203.0.113.5:86"] = want{"unknown", "timeout", "outbound-path", "likely", "", []string{"outbound-path"}}
 	client := map[string]want{
 		"203.0.113.5:80": {"client", "established", "none", "proven", "", []string{}},
 		"203.0.113.5:81": {"client", "refused", "server", "likely", "server", []string{"server"}},
@@ -71,19 +78,34 @@ func TestMidPathCapture(t *testing.T) {
 		"203.0.113.5:85": {"client", "aborted", "client", "proven", "client", []string{"client"}},
 		"203.0.113.7:80": {"client", "timeout", "unknown", "", "", []string{"outbound-path", "server", "return-path"}},
 	}
-	// The router's interface toward the client (adjacent: its SYNs
-	// undecremented) holds the client's side of each connection, as a
-	// capture next to the client; the translated side is in the middle.
+	// The translating router's capture holds the client's side of each
+	// connection as the router received it: not the client's capture,
+	// though the client is adjacent (its SYNs undecremented); the
+	// translated side is in the middle.
 	translated := map[string]want{}
 	for server, w := range unplaced {
 		translated["192.0.2.1 "+server] = w
 	}
-	translated["198.51.100.10 203.0.113.5:80"] = want{"client", "established", "none", "proven", "", []string{}}
-	translated["198.51.100.10 203.0.113.5:81"] = want{"client", "refused", "server", "likely", "server", []string{"server"}}
-	translated["198.51.100.10 203.0.113.5:83"] = want{"client", "timeout", "unknown", "", "", []string{"outbound-path", "server", "return-path"}}
-	translated["198.51.100.10 203.0.113.5:84"] = want{"client", "timeout", "client", "proven", "", []string{"client"}}
-	translated["198.51.100.10 203.0.113.5:85"] = want{"client", "aborted", "client", "proven", "client", []string{"client"}}
-	translated["198.51.100.10 203.0.113.7:80"] = want{"client", "timeout", "unknown", "", "", []string{"outbound-path", "server", "return-path"}}
+	translated["198.51.100.10 203.0.113.5:80"] = unplaced["203.0.113.5:80"]
+	translated["198.51.100.10 203.0.113.5:81"] = unplaced["203.0.113.5:81"]
+	translated["198.51.100.10 203.0.113.5:83"] = unanswered
+	translated["198.51.100.10 203.0.113.5:84"] = lostAfterTap
+	translated["198.51.100.10 203.0.113.5:85"] = unplaced["203.0.113.5:85"]
+	translated["198.51.100.10 203.0.113.7:80"] = unanswered
+	translated["198.51.100.10 203.0.113.5:86"] = dropsOwn["203.0.113.5:86"]
+	// synpath live reads no direction (gopacket's AF_PACKET ring keeps the
+	// packet type to itself): the SYNs to port 86 stay unplaced, and the
+	// client's adjacent side reads as a client's capture.
+	liveOwn := maps.Clone(dropsOwn)
+	liveOwn["203.0.113.5:86"] = want{"client", "timeout", "unknown", "", "", []string{"outbound-path", "server", "return-path"}}
+	liveTranslated := maps.Clone(translated)
+	liveTranslated["198.51.100.10 203.0.113.5:80"] = want{"client", "established", "none", "proven", "", []string{}}
+	liveTranslated["198.51.100.10 203.0.113.5:81"] = want{"client", "refused", "server", "likely", "server", []string{"server"}}
+	liveTranslated["198.51.100.10 203.0.113.5:83"] = want{"client", "timeout", "unknown", "", "", []string{"outbound-path", "server", "return-path"}}
+	liveTranslated["198.51.100.10 203.0.113.5:84"] = want{"client", "timeout", "client", "proven", "", []string{"client"}}
+	liveTranslated["198.51.100.10 203.0.113.5:85"] = want{"client", "aborted", "client", "proven", "client", []string{"client"}}
+	liveTranslated["198.51.100.10 203.0.113.7:80"] = want{"client", "timeout", "unknown", "", "", []string{"outbound-path", "server", "return-path"}}
+	liveTranslated["198.51.100.10 203.0.113.5:86"] = liveOwn["203.0.113.5:86"]
 
 	check := func(t *testing.T, stdout, file string, byClient bool, wants map[string]want) {
 		t.Helper()
@@ -146,9 +168,9 @@ func TestMidPathCapture(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			wants := dropsOwn
+			wants := liveOwn
 			if byClient {
-				wants = translated
+				wants = liveTranslated
 			}
 			check(t, string(b), live, byClient, wants)
 		})

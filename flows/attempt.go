@@ -263,6 +263,23 @@ type Attempt struct {
 	// and again as it left. Copies with one TTL are not that: a SPAN of
 	// both directions, or two the server sent.
 	SYNACKTwins uint32
+	// SYNsIn counts the client's SYNs the capture records as received by
+	// the host it was taken on (capture.Packet.Dir: a Linux cooked header,
+	// pcapng's epb_flags), SYNsOut those it records as sent by that host
+	// under these addresses (the client's own, or passed on), and
+	// SYNsPassedOn the received ones it also holds as passed on, under
+	// these addresses or, translated, under others with the same ISN. A
+	// host that received SYNs and passed none on dropped them.
+	// SYNsUnpaired says that some SYN received was pushed out of the
+	// tracker's pairing table before it could be passed on: whether it was
+	// cannot be told.
+	SYNsIn, SYNsOut, SYNsPassedOn uint32
+	SYNsUnpaired                  bool
+	// PassesOnToServer says that, as far as the capture had been read, its
+	// host had passed on a SYN it received for this attempt's server
+	// address (paired as for SYNsPassedOn): it routes there, and is not
+	// that server.
+	PassesOnToServer bool
 	// Fallback is the attempt the client began while this one was
 	// unanswered and that was answered first, if any (see Fallback).
 	Fallback Fallback

@@ -52,6 +52,8 @@ type attemptState struct {
 	ClientBytesAcked, ServerDupACKs uint32
 	EventsDropped, Duplicates       uint32
 	Echoes, SYNACKTwins             uint32
+	SYNsIn, SYNsOut, SYNsPassedOn   uint32
+	SYNsUnpaired                    bool
 	ClientBytes, ServerBytes        uint64
 	SYN, SYNACK, ACK                seenState
 	ClientData, ServerData          seenState
@@ -375,6 +377,8 @@ func (t *Tracker) fill(a *Attempt, s *attemptState, end time.Time, why EndReason
 		to.Type, to.FromClient, to.App, to.TTL, to.IPID, to.Len = e.typ, e.fromClient, e.app, e.ttl, e.ipid, e.length
 	}
 	a.EventsDropped, a.Duplicates, a.Echoes, a.SYNACKTwins = s.EventsDropped, s.Duplicates, s.Echoes, s.SYNACKTwins
+	a.SYNsIn, a.SYNsOut, a.SYNsPassedOn, a.SYNsUnpaired = s.SYNsIn, s.SYNsOut, s.SYNsPassedOn, s.SYNsUnpaired
+	a.PassesOnToServer = s.SYNsIn > 0 && t.passOn.has(s.Key.Server.Addr())
 	a.AnsweredFrom, a.AnsweredFromCount = s.answeredFrom, s.answeredFromCount
 	a.StaleACKs, a.StaleResets = s.StaleACKs, s.StaleResets
 	a.BadSumSYNs, a.BadSumSYNACKs, a.SumsUntrusted = s.BadSumSYNs, s.BadSumSYNACKs, t.sumsLie || !t.sumsRight

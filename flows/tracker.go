@@ -199,6 +199,10 @@ type Tracker struct {
 	// midPath: a handshake showed both its SYN and its SYN-ACK having
 	// crossed routers (Attempt.MidPath).
 	midPath bool
+	// passOn pairs the SYNs a capture recording directions shows its host
+	// receiving with their copies sent on (passon.go); nil until one
+	// came in.
+	passOn *passOn
 	// sumsLie: a segment the capture shows with a wrong checksum was taken
 	// by its receiver; sumsRight: it showed one with a right checksum.
 	// Its wrong checksums are trusted only with the second and without the
@@ -412,7 +416,8 @@ func (t *Tracker) Observe(p *capture.Packet) {
 	}
 	switch {
 	case a == nil && isSYN:
-		t.start(p).Earlier = earlier
+		a, fromClient = t.start(p), true
+		a.Earlier = earlier
 	case a == nil:
 		t.stray(p)
 	case a.duplicate(p, t.pktNS, fromClient, t.counts.Duplicates > 0):
@@ -421,6 +426,9 @@ func (t *Tracker) Observe(p *capture.Packet) {
 		a = t.fromClient(a, p)
 	default:
 		t.fromServer(a, p)
+	}
+	if isSYN && fromClient && p.Dir != capture.DirUnknown && a != nil {
+		t.noteSYNDirection(a, p)
 	}
 	t.entombIfHandedOn(a)
 }

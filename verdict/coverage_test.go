@@ -1,6 +1,7 @@
 package verdict_test
 
 import (
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -364,5 +365,106 @@ func TestMidPathRulesAgainstCapturesCutShort(t *testing.T) {
 			}
 		}
 		t.Fatal("no attempt to 203.0.113.7")
+	})
+}
+
+func TestRouterCaptureDropsSYNsItNeverPassedOn(t *testing.T) {
+	// tcpdump -i any on a router (a firewall, a Kubernetes node), which
+	// writes each packet's direction: it received the client's SYNs (TTL
+	// 64: the client is adjacent) and, unless said otherwise, passed
+	// another client's SYN to the same server on, a hop lower.
+	in := func(p capture.Packet) capture.Packet {
+		p.Dir = capture.DirIn
+		return p
+	}
+	out := func(p capture.Packet, src netip.AddrPort) capture.Packet {
+		q := p
+		q.Dir, q.TTL, q.N, q.TS = capture.DirOut, p.TTL-1, p.N+1, p.TS.Add(20*time.Microsecond)
+		if src.IsValid() {
+			q.Src = src
+		}
+		return q
+	}
+	other := func() []capture.Packet {
+		o := pkttest.NewConn("198.51.100.20:50000", "203.0.113.5:443", 9)
+		syn := in(o.SYN(0))
+		return []capture.Packet{syn, out(syn, netip.AddrPort{}), in(o.SYNACK(time.Millisecond))}
+	}
+	judge := func(before []capture.Packet, syns func(c *pkttest.Conn) []capture.Packet) (verdict.Result, verdict.Vantage) {
+		c := pkttest.NewConn("198.51.100.10:40001", "203.0.113.5:80", 10)
+		c.T = pkttest.Base.Add(time.Second)
+		pkts := append(before, syns(c)...)
+		as := track(append(pkts, c.Idle(10*time.Second))...)
+		for _, a := range as {
+			if a.Key.Client == c.Client {
+				v := verdict.InferVantage(a)
+				return verdict.Judge(a, v, verdict.DefaultConfig), v
+			}
+		}
+		t.Fatal("no attempt")
+		return verdict.Result{}, verdict.VantageUnknown
+	}
+	three := func(c *pkttest.Conn) []capture.Packet {
+		return []capture.Packet{in(c.SYN(0)), in(c.SYN(time.Second)), in(c.SYN(2 * time.Second))}
+	}
+	unplaced := want{verdict.Timeout, verdict.Unknown, []verdict.Place{verdict.OutboundPath, verdict.Server, verdict.ReturnPath}, ""}
+
+	r, v := judge(other(), three)
+	check(t, r, want{verdict.Timeout, verdict.OutboundPath, []verdict.Place{verdict.OutboundPath}, ""})
+	if v != verdict.VantageUnknown || r.WhereSure != verdict.Inferred {
+		t.Errorf("vantage %s, confidence %q: want unknown, likely", v, r.WhereSure)
+	}
+	t.Run("translated copies of other SYNs count", func(t *testing.T) {
+		o := pkttest.NewConn("198.51.100.20:50000", "203.0.113.5:443", 9)
+		syn := in(o.SYN(0))
+		r, _ := judge([]capture.Packet{syn, out(syn, netip.MustParseAddrPort("192.0.2.1:61000"))}, three)
+		check(t, r, want{verdict.Timeout, verdict.OutboundPath, nil, ""})
+	})
+	// What must not be taken for it.
+	for _, tc := range []struct {
+		name   string
+		before []capture.Packet
+		syns   func(c *pkttest.Conn) []capture.Packet
+	}{
+		// The host may be the server itself, its firewall dropping them.
+		{"the host passed nothing on to that server", nil, three},
+		// A copy sent on the capture lost (a full ring) would be all of it.
+		{"one SYN only", other(), func(c *pkttest.Conn) []capture.Packet { return []capture.Packet{in(c.SYN(0))} }},
+		{"one of them passed on, translated", other(), func(c *pkttest.Conn) []capture.Packet {
+			s := in(c.SYN(0))
+			return []capture.Packet{s, out(s, netip.MustParseAddrPort("192.0.2.1:61000")), in(c.SYN(time.Second)), in(c.SYN(time.Second))}
+		}},
+		// A capture that does not record directions.
+		{"no direction", other(), func(c *pkttest.Conn) []capture.Packet {
+			return []capture.Packet{c.SYN(0), c.SYN(time.Second), c.SYN(2 * time.Second)}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, _ := judge(tc.before, tc.syns)
+			if r.Where == verdict.OutboundPath {
+				t.Errorf("placed on the outbound path: %s", r.Explanation)
+			}
+			if tc.name != "one of them passed on, translated" {
+				check(t, r, unplaced)
+			}
+		})
+	}
+	t.Run("loopback: the host's own SYNs, sent then received", func(t *testing.T) {
+		// Not a router's: each SYN is in the capture as sent and then as
+		// received, unpaired; the host is the client.
+		r, v := judge(other(), func(c *pkttest.Conn) []capture.Packet {
+			var ps []capture.Packet
+			for i := range 3 {
+				s := c.SYN(time.Duration(min(i, 1)) * time.Second)
+				s.Dir = capture.DirOut
+				r := s
+				r.Dir, r.N, r.TS = capture.DirIn, s.N+1, s.TS.Add(5*time.Microsecond)
+				ps = append(ps, s, r)
+			}
+			return ps
+		})
+		if r.Where == verdict.OutboundPath || v != verdict.VantageClient {
+			t.Errorf("vantage %s, %s/%s: %s", v, r.Verdict, r.Where, r.Explanation)
+		}
 	})
 }

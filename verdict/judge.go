@@ -55,6 +55,13 @@ func InferVantage(a *flows.Attempt) Vantage {
 		return VantageUnknown
 	}
 	synHops := Hops(a.SYN.TTL)
+	if receivedSYN(a) && (synHops == 0 || a.PassesOnToServer) {
+		// The capture records its host receiving the SYN: it is not the
+		// client's, whatever the TTL (an adjacent client's SYN arrives
+		// undecremented); nor the server's when the host passes SYNs on
+		// to that server.
+		return VantageUnknown
+	}
 	ref, ok := serverReference(a)
 	if !ok {
 		switch {
@@ -77,6 +84,15 @@ func InferVantage(a *flows.Attempt) Vantage {
 	// Both undecremented (one link, no router) or both decremented (a tap
 	// in the middle): the TTLs cannot tell which end the capture is at.
 	return VantageUnknown
+}
+
+// receivedSYN reports that the capture records its host receiving the
+// client's SYN (capture.Packet.Dir), not sending it: none of its SYNs as
+// sent under these addresses, or those it holds as sent paired with ones
+// received (passed on). Loopback, where the host's own SYN is recorded
+// sent and then received, unpaired, is neither.
+func receivedSYN(a *flows.Attempt) bool {
+	return a.SYNsIn > 0 && (a.SYNsOut == 0 || a.SYNsPassedOn > 0)
 }
 
 // serverReference is how far the capture shows the server to be: its
@@ -260,6 +276,10 @@ func judgeUnansweredAtClient(a *flows.Attempt, r *Result, cfg Config, v Vantage)
 	if waited < cfg.SYNTimeout {
 		r.judged(Incomplete, Unknown, "").unanswered(a).str(": the capture shows the client waiting only ").dur(waited).
 			str(" since its first SYN (less than --syn-timeout ").dur(cfg.SYNTimeout).str("), so an answer cannot be ruled out.")
+		return
+	}
+	if v == VantageUnknown && receivedNonePassedOn(a) {
+		judgeSYNsDroppedPassingOn(a, r, waited)
 		return
 	}
 	r.Settle = "a capture on the server would tell which"
@@ -819,6 +839,30 @@ func judgeDroppedPassingOn(a *flows.Attempt, r *Result) {
 		t.str("; the client kept resending its SYN (").times(a.SYNAfterSYNACK).str(" after the first SYN-ACK arrived there)")
 	}
 	t.str(": they were dropped there, on the return path (a firewall's rule, its connection tracking, a missing route back).")
+}
+
+// receivedNonePassedOn reports that a capture recording which way packets
+// crossed its host (tcpdump -i any on a router, a firewall, a Kubernetes
+// node) holds the client's SYNs, two or more, each as received and none
+// as sent on, under any addresses, though the host passed on other SYNs
+// to this server: it dropped them. Two at least: a copy sent on the
+// capture missed (a full ring) is then not the whole of it. Only when
+// nothing answered them and the pairing lost none.
+func receivedNonePassedOn(a *flows.Attempt) bool {
+	return a.SYNsIn >= 2 && a.SYNsIn == a.SYN.Count && a.SYNsOut == 0 && a.SYNsPassedOn == 0 && !a.SYNsUnpaired &&
+		a.PassesOnToServer && a.SYNACK.Count == 0 && a.ServerRST.Count == 0 && a.ICMP.Count == 0 && a.Echoes == 0
+}
+
+// judgeSYNsDroppedPassingOn judges SYNs the host a capture was taken on
+// received and never passed on (receivedNonePassedOn).
+func judgeSYNsDroppedPassingOn(a *flows.Attempt, r *Result, waited time.Duration) {
+	r.Candidates = r.Candidates[:0]
+	r.judged(Timeout, OutboundPath, Inferred).count(a.SYN.Count, "SYN").str(" over ").dur(sub(a.SYN.Last, a.SYN.First)).
+		str(" reached the host this capture was taken on (it records them as received) and it passed none of them on, though it passed on other clients' or this client's SYNs to ").
+		str(a.Key.Server.Addr().String()).str("; no answer came, and the client waited at least ").dur(waited).
+		str(": they were dropped there, on the outbound path (that host's firewall or policy, a missing route), unless ").
+		str(a.Key.Server.Addr().String()).str(" is that host's own address for this port.")
+	r.Settle = "that host's firewall rules and counters (nft list ruleset, iptables -L -v -n) would tell which rule"
 }
 
 // forwardedNone reports that a capture taken where the attempt's packets

@@ -21,7 +21,11 @@
 #       rawsyn): its kernel answers the SYN-ACK with a RST;
 #   203.0.113.7:80: r2 drops every packet to it, after the capture saw
 #       it pass: lost on the outbound path, from an address that sends
-#       nothing the capture could take its distance from.
+#       nothing the capture could take its distance from;
+#   86: r1 drops the SYNs (its FORWARD chain, as a firewall's policy
+#       does): any.pcap holds them as r1 received them (the cooked
+#       header's packet type) and never as sent on; tap.pcap never sees
+#       them.
 # Documentation addresses, namespaces of our own (MIDPATH_NS, default
 # mp, names them).
 set -u
@@ -55,6 +59,7 @@ ip netns exec $C sysctl -qw net.ipv4.tcp_syn_retries=2 net.ipv4.tcp_syn_linear_t
 ip netns exec $R1 iptables -A FORWARD -p tcp -s 203.0.113.5 --sport 83 --tcp-flags SYN,ACK SYN,ACK -j DROP
 ip netns exec $C iptables -A INPUT -p tcp -s 203.0.113.5 --sport 84 --tcp-flags SYN,ACK SYN,ACK -j DROP
 ip netns exec $R2 iptables -A FORWARD -d 203.0.113.7 -j DROP
+ip netns exec $R1 iptables -A FORWARD -p tcp -d 203.0.113.5 --dport 86 -j DROP
 echoserve $S 80 83 84 85
 # run PREFIX: the captures of one round of the attempts, into OUT/PREFIX*.
 run() {
@@ -70,7 +75,7 @@ def dial(a,p):
     try:
         s=socket.create_connection((a,p),timeout=20); s.sendall(b'hello'); print(a, p, s.recv(100)); s.close()
     except Exception as e: print(a, p, e)
-ts=[threading.Thread(target=dial,args=(a,p)) for a,p in (('203.0.113.5',80),('203.0.113.5',81),('203.0.113.5',83),('203.0.113.5',84),('203.0.113.7',80))]
+ts=[threading.Thread(target=dial,args=(a,p)) for a,p in (('203.0.113.5',80),('203.0.113.5',81),('203.0.113.5',83),('203.0.113.5',84),('203.0.113.7',80),('203.0.113.5',86))]
 for t in ts: t.start()
 for t in ts: t.join()
 "

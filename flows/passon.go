@@ -1,0 +1,121 @@
+package flows
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/synpath/synpath/capture"
+)
+
+// A capture that records which way packets crossed its host (a Linux
+// cooked header's packet type: tcpdump -i any) shows, on a router, a
+// firewall or a Kubernetes node, each SYN it passes on twice: as received
+// and as sent on, microseconds later, under the same addresses or, where
+// the host translates them, under others with the same ISN. A SYN it
+// received and never sent on, it dropped. passOn pairs the two copies:
+// by attempt when the addresses stay, through a small table by ISN when
+// they change.
+
+// passOnWindow is how long a received SYN waits for its copy sent on. A
+// kernel passes a packet on within microseconds; a userspace queue
+// (NFQUEUE, an inline IPS) within milliseconds. A client resends its SYN
+// a second or more later: on loopback, where each SYN is sent and then
+// received, the next one sent is not the last one passed on.
+const passOnWindow = 200 * time.Millisecond
+
+// passOnSlots is the size of the table of received SYNs awaiting their
+// copy. Paired entries free their slot, so it holds those of the last
+// second the host dropped or has not passed on yet.
+const passOnSlots = 1 << 10
+
+// passOnEntry is a received SYN awaiting its copy sent on.
+type passOnEntry struct {
+	ns  int64 // when it came; 0: free
+	isn uint32
+	att int32 // its attempt's state (Tracker.state)
+}
+
+// passOnServers is how many servers' addresses passOn remembers the host
+// passing SYNs on to: a table indexed by address hash, each slot the last
+// address hashed there. Forgetting one costs a claim, never a wrong one.
+const passOnServers = 1 << 10
+
+type passOn struct {
+	waiting [passOnSlots]passOnEntry
+	servers [passOnServers][16]byte
+	known   [passOnServers]bool
+}
+
+func (po *passOn) serverSlot(a netip.Addr) (int, [16]byte) {
+	b := a.As16()
+	h := uint64(0)
+	for _, c := range b {
+		h = (h ^ uint64(c)) * 0x100000001b3
+	}
+	return int(h>>32) & (passOnServers - 1), b
+}
+
+// has reports whether the host was seen passing on a SYN to server.
+func (po *passOn) has(server netip.Addr) bool {
+	if po == nil {
+		return false
+	}
+	i, b := po.serverSlot(server)
+	return po.known[i] && po.servers[i] == b
+}
+
+func (po *passOn) addServer(server netip.Addr) {
+	i, b := po.serverSlot(server)
+	po.servers[i], po.known[i] = b, true
+}
+
+func isnSlot(isn uint32) int { return int((isn * 0x9e3779b1) >> 22) }
+
+// noteSYNDirection pairs a client's SYN p, taken by attempt a, with its
+// copy received or sent on (Attempt.SYNsIn).
+func (t *Tracker) noteSYNDirection(a *attemptState, p *capture.Packet) {
+	switch p.Dir {
+	case capture.DirIn:
+		a.SYNsIn++
+		if t.passOn == nil {
+			t.passOn = new(passOn)
+		}
+		e := &t.passOn.waiting[isnSlot(p.Seq)]
+		if e.ns != 0 && t.pktNS-e.ns < int64(passOnWindow) && e.isn != p.Seq {
+			// Pushed out while it may still be passed on.
+			if b := t.stateIfISN(e.att, e.isn); b != nil {
+				b.SYNsUnpaired = true
+			}
+		}
+		*e = passOnEntry{ns: t.pktNS, isn: p.Seq, att: a.idx}
+	case capture.DirOut:
+		a.SYNsOut++
+		if t.passOn == nil {
+			return // no SYN received yet: the host's own
+		}
+		e := &t.passOn.waiting[isnSlot(p.Seq)]
+		if e.ns == 0 || e.isn != p.Seq || t.pktNS-e.ns > int64(passOnWindow) || t.pktNS < e.ns {
+			return
+		}
+		// Passed on under the addresses it came with (a), or translated
+		// (another address pair, the same ISN).
+		if b := t.stateIfISN(e.att, e.isn); b != nil && b.SYNsIn > b.SYNsPassedOn {
+			b.SYNsPassedOn++
+			t.passOn.addServer(b.Key.Server.Addr())
+		}
+		*e = passOnEntry{}
+	}
+}
+
+// stateIfISN returns the attempt in progress at index i if its ISN is
+// isn: the attempt a table entry names may have ended since, its state
+// reused.
+func (t *Tracker) stateIfISN(i int32, isn uint32) *attemptState {
+	if i == noState || int(i) >= len(t.states)*statesPerPage {
+		return nil
+	}
+	if s := t.state(i); s.idx == i && s.ISN == isn && s.SYN.Count > 0 {
+		return s
+	}
+	return nil
+}

@@ -1,0 +1,119 @@
+package flows_test
+
+import (
+	"fmt"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/synpath/synpath/capture"
+	"github.com/synpath/synpath/flows"
+	"github.com/synpath/synpath/internal/pkttest"
+)
+
+// dir is p as a capture recording directions holds it, with ttl.
+func dir(p capture.Packet, d capture.Direction, ttl uint8) capture.Packet {
+	p.Dir, p.TTL = d, ttl
+	return p
+}
+
+// passedOn is the copy a router sends p on as, dt after it came in: a
+// hop lower, under the addresses given (translated) or p's own.
+func passedOn(p capture.Packet, dt time.Duration, src netip.AddrPort) capture.Packet {
+	q := dir(p, capture.DirOut, p.TTL-1)
+	q.TS, q.N = p.TS.Add(dt), p.N+1
+	if src.IsValid() {
+		q.Src = src
+	}
+	return q
+}
+
+// TestPassOnPairsSYNCopies holds the tracker's pairing of the SYNs a
+// capture records its host receiving with the copies it sent on: under
+// the same addresses, translated, or never; and what fools it (loopback,
+// where the host's own SYN is sent, then received; a copy too late to be
+// one; a received SYN pushed out of the table before its copy came).
+func TestPassOnPairsSYNCopies(t *testing.T) {
+	const us = time.Microsecond
+	nat := netip.MustParseAddrPort("192.0.2.1:61000")
+	type counts struct {
+		in, out, passed uint32
+		unpaired, toSrv bool
+	}
+	forwarded := func(tr *flows.Tracker) {
+		// Another client's connection to the same server, passed on.
+		o := pkttest.NewConn("198.51.100.20:50000", "203.0.113.5:443", 9)
+		syn := dir(o.SYN(0), capture.DirIn, 64)
+		feed(tr, syn, passedOn(syn, 20*us, netip.AddrPort{}))
+	}
+	for _, tc := range []struct {
+		name    string
+		before  func(*flows.Tracker)
+		packets func(c *pkttest.Conn) []capture.Packet
+		want    counts
+	}{
+		{"passed on", nil, func(c *pkttest.Conn) []capture.Packet {
+			s1 := dir(c.SYN(0), capture.DirIn, 64)
+			s2 := dir(c.SYN(time.Second), capture.DirIn, 64)
+			return []capture.Packet{s1, passedOn(s1, 30*us, netip.AddrPort{}), s2, passedOn(s2, 30*us, netip.AddrPort{})}
+		}, counts{2, 2, 2, false, true}},
+		{"dropped, others to its server passed on", forwarded, func(c *pkttest.Conn) []capture.Packet {
+			return []capture.Packet{dir(c.SYN(0), capture.DirIn, 64), dir(c.SYN(time.Second), capture.DirIn, 64), dir(c.SYN(2*time.Second), capture.DirIn, 64)}
+		}, counts{3, 0, 0, false, true}},
+		{"dropped, nothing to its server passed on", nil, func(c *pkttest.Conn) []capture.Packet {
+			return []capture.Packet{dir(c.SYN(0), capture.DirIn, 64), dir(c.SYN(time.Second), capture.DirIn, 64)}
+		}, counts{2, 0, 0, false, false}},
+		{"passed on translated", nil, func(c *pkttest.Conn) []capture.Packet {
+			s1 := dir(c.SYN(0), capture.DirIn, 64)
+			return []capture.Packet{s1, passedOn(s1, 40*us, nat)}
+		}, counts{1, 0, 1, false, true}},
+		{"a copy too late to be one", nil, func(c *pkttest.Conn) []capture.Packet {
+			s1 := dir(c.SYN(0), capture.DirIn, 64)
+			return []capture.Packet{s1, passedOn(s1, 300*time.Millisecond, nat)}
+		}, counts{1, 0, 0, false, false}},
+		{"loopback: sent, then received", nil, func(c *pkttest.Conn) []capture.Packet {
+			o1 := dir(c.SYN(0), capture.DirOut, 64)
+			i1 := dir(o1, capture.DirIn, 64)
+			i1.TS, i1.N = o1.TS.Add(5*us), o1.N+1
+			o2 := dir(c.SYN(time.Second), capture.DirOut, 64)
+			i2 := dir(o2, capture.DirIn, 64)
+			i2.TS, i2.N = o2.TS.Add(5*us), o2.N+1
+			return []capture.Packet{o1, i1, o2, i2}
+		}, counts{2, 2, 0, false, false}},
+		{"pushed out of the table", forwarded, func(c *pkttest.Conn) []capture.Packet {
+			ps := []capture.Packet{dir(c.SYN(0), capture.DirIn, 64)}
+			// A flood of received SYNs, none passed on, within the window.
+			for i := range 4000 {
+				f := pkttest.NewConn(fmt.Sprintf("198.51.100.%d:%d", 30+i%200, 1024+i), "203.0.113.9:80", uint32(1e6+i*7919))
+				f.T = c.T
+				ps = append(ps, dir(f.SYN(10*us), capture.DirIn, 64))
+			}
+			return append(ps, dir(c.SYN(time.Second), capture.DirIn, 64))
+		}, counts{2, 0, 0, true, true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var rec recorder
+			tr := flows.NewTracker(flows.DefaultConfig, rec.emit)
+			if tc.before != nil {
+				tc.before(tr)
+			}
+			c := pkttest.NewConn("198.51.100.10:40512", "203.0.113.5:80", 1234567)
+			c.T = pkttest.Base.Add(time.Second)
+			feed(tr, tc.packets(c)...)
+			tr.Finish()
+			var a *flows.Attempt
+			for _, g := range rec.got {
+				if g.Key.Client == c.Client {
+					a = g
+				}
+			}
+			if a == nil {
+				t.Fatalf("no attempt from %v", c.Client)
+			}
+			got := counts{a.SYNsIn, a.SYNsOut, a.SYNsPassedOn, a.SYNsUnpaired, a.PassesOnToServer}
+			if got != tc.want {
+				t.Errorf("SYNs in, out, passed on, unpaired, passes on to its server: %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
