@@ -31,10 +31,12 @@ import (
 // (--client), the user's word settles it. The router's own capture also
 // holds the SYNs to port 86 its firewall dropped, as it received them
 // (tcpdump -i any writes each packet's direction) and never as sent on,
-// though it passed on SYNs to that server: they were dropped there. Before
-// directions were read, they were a client's unanswered SYNs, unplaced,
-// and the client's side of the translating router a client's capture,
-// which proved the client host guilty of port 84's and 85's ends.
+// though it passed on SYNs to that server: they were dropped there; and,
+// translating, port 83's SYN-ACKs received under the translated addresses
+// and never passed back. Before directions were read, port 86's SYNs were
+// a client's unanswered SYNs, unplaced, port 83's end through the
+// translating router unplaced, and the client's side of it a client's
+// capture, which proved the client host guilty of port 84's and 85's ends.
 //
 // CI remakes the captures on its own kernel and runs this test on them
 // too (SYNPATH_REMADE_MIDPATH names the directory make.sh wrote them into),
@@ -88,7 +90,10 @@ func TestMidPathCapture(t *testing.T) {
 	}
 	translated["198.51.100.10 203.0.113.5:80"] = unplaced["203.0.113.5:80"]
 	translated["198.51.100.10 203.0.113.5:81"] = unplaced["203.0.113.5:81"]
-	translated["198.51.100.10 203.0.113.5:83"] = unanswered
+	// It shows port 83's SYN-ACKs coming back under the translated
+	// addresses and never passed back under the client's.
+	translated["198.51.100.10 203.0.113.5:83"] = dropsOwn["203.0.113.5:83"]
+	translated["192.0.2.1 203.0.113.5:83"] = dropsOwn["203.0.113.5:83"]
 	translated["198.51.100.10 203.0.113.5:84"] = lostAfterTap
 	translated["198.51.100.10 203.0.113.5:85"] = unplaced["203.0.113.5:85"]
 	translated["198.51.100.10 203.0.113.7:80"] = unanswered
@@ -99,6 +104,7 @@ func TestMidPathCapture(t *testing.T) {
 	liveOwn := maps.Clone(dropsOwn)
 	liveOwn["203.0.113.5:86"] = want{"client", "timeout", "unknown", "", "", []string{"outbound-path", "server", "return-path"}}
 	liveTranslated := maps.Clone(translated)
+	liveTranslated["192.0.2.1 203.0.113.5:83"] = lostAfterTap
 	liveTranslated["198.51.100.10 203.0.113.5:80"] = want{"client", "established", "none", "proven", "", []string{}}
 	liveTranslated["198.51.100.10 203.0.113.5:81"] = want{"client", "refused", "server", "likely", "server", []string{"server"}}
 	liveTranslated["198.51.100.10 203.0.113.5:83"] = want{"client", "timeout", "unknown", "", "", []string{"outbound-path", "server", "return-path"}}

@@ -269,12 +269,19 @@ type Attempt struct {
 	// under these addresses (the client's own, or passed on), and
 	// SYNsPassedOn the received ones it also holds as passed on, under
 	// these addresses or, translated, under others with the same ISN. A
-	// host that received SYNs and passed none on dropped them.
-	// SYNsUnpaired says that some SYN received was pushed out of the
-	// tracker's pairing table before it could be passed on: whether it was
-	// cannot be told.
-	SYNsIn, SYNsOut, SYNsPassedOn uint32
-	SYNsUnpaired                  bool
+	// host that received SYNs and passed none on dropped them. SYNsRelayed
+	// counts the SYNs sent that were such copies: this host passes the
+	// connection on. SYNACKsIn, SYNACKsOut and SYNACKsPassedOn are the
+	// same for the server's SYN-ACKs (paired by the server's ISN), and
+	// SYNACKsToCopy counts those received for this attempt's translated
+	// copy, under the other addresses: the server's answers to the SYNs
+	// passed on, which reach the client only if passed back under these.
+	// Unpaired says that a packet received was pushed out of the
+	// tracker's pairing table before it could be passed on: whether it
+	// was cannot be told.
+	SYNsIn, SYNsOut, SYNsPassedOn, SYNsRelayed            uint32
+	SYNACKsIn, SYNACKsOut, SYNACKsPassedOn, SYNACKsToCopy uint32
+	Unpaired                                              bool
 	// PassesOnToServer says that, as far as the capture had been read, its
 	// host had passed on a SYN it received for this attempt's server
 	// address (paired as for SYNsPassedOn): it routes there, and is not

@@ -28,11 +28,12 @@ const passOnWindow = 200 * time.Millisecond
 // second the host dropped or has not passed on yet.
 const passOnSlots = 1 << 10
 
-// passOnEntry is a received SYN awaiting its copy sent on.
+// passOnEntry is a received SYN (or SYN-ACK) awaiting its copy sent on.
 type passOnEntry struct {
-	ns  int64 // when it came; 0: free
-	isn uint32
-	att int32 // its attempt's state (Tracker.state)
+	ns     int64 // when it came; 0: free
+	seq    uint32
+	att    int32 // its attempt's state (Tracker.state)
+	synack bool
 }
 
 // passOnServers is how many servers' addresses passOn remembers the host
@@ -69,52 +70,93 @@ func (po *passOn) addServer(server netip.Addr) {
 	po.servers[i], po.known[i] = b, true
 }
 
-func isnSlot(isn uint32) int { return int((isn * 0x9e3779b1) >> 22) }
+func seqSlot(seq uint32) int { return int((seq * 0x9e3779b1) >> 22) }
 
-// noteSYNDirection pairs a client's SYN p, taken by attempt a, with its
-// copy received or sent on (Attempt.SYNsIn).
-func (t *Tracker) noteSYNDirection(a *attemptState, p *capture.Packet) {
+// noteDirection pairs the client's SYN or the server's SYN-ACK p, taken by
+// attempt a, with its copy received or sent on (Attempt.SYNsIn).
+func (t *Tracker) noteDirection(a *attemptState, p *capture.Packet, synack bool) {
+	// in and passed point at b's counters of p's kind.
+	in := func(b *attemptState) *uint32 { return &b.SYNsIn }
+	out := func(b *attemptState) *uint32 { return &b.SYNsOut }
+	passed := func(b *attemptState) *uint32 { return &b.SYNsPassedOn }
+	if synack {
+		in = func(b *attemptState) *uint32 { return &b.SYNACKsIn }
+		out = func(b *attemptState) *uint32 { return &b.SYNACKsOut }
+		passed = func(b *attemptState) *uint32 { return &b.SYNACKsPassedOn }
+		if p.Dir == capture.DirIn && a.copyOf != noState {
+			if b := t.stateIfISN(a.copyOf, a.ISN); b != nil {
+				b.SYNACKsToCopy++
+			}
+		}
+	}
 	switch p.Dir {
 	case capture.DirIn:
-		a.SYNsIn++
+		*in(a)++
 		if t.passOn == nil {
 			t.passOn = new(passOn)
 		}
-		e := &t.passOn.waiting[isnSlot(p.Seq)]
-		if e.ns != 0 && t.pktNS-e.ns < int64(passOnWindow) && e.isn != p.Seq {
+		e := &t.passOn.waiting[seqSlot(p.Seq)]
+		if e.ns != 0 && t.pktNS-e.ns < int64(passOnWindow) && (e.seq != p.Seq || e.synack != synack) {
 			// Pushed out while it may still be passed on.
-			if b := t.stateIfISN(e.att, e.isn); b != nil {
-				b.SYNsUnpaired = true
+			if b := t.waitingState(e); b != nil {
+				b.Unpaired = true
 			}
 		}
-		*e = passOnEntry{ns: t.pktNS, isn: p.Seq, att: a.idx}
+		*e = passOnEntry{ns: t.pktNS, seq: p.Seq, att: a.idx, synack: synack}
 	case capture.DirOut:
-		a.SYNsOut++
+		*out(a)++
 		if t.passOn == nil {
-			return // no SYN received yet: the host's own
+			return // nothing received yet: the host's own
 		}
-		e := &t.passOn.waiting[isnSlot(p.Seq)]
-		if e.ns == 0 || e.isn != p.Seq || t.pktNS-e.ns > int64(passOnWindow) || t.pktNS < e.ns {
+		e := &t.passOn.waiting[seqSlot(p.Seq)]
+		if e.ns == 0 || e.seq != p.Seq || e.synack != synack || t.pktNS-e.ns > int64(passOnWindow) || t.pktNS < e.ns {
 			return
 		}
-		// Passed on under the addresses it came with (a), or translated
-		// (another address pair, the same ISN).
-		if b := t.stateIfISN(e.att, e.isn); b != nil && b.SYNsIn > b.SYNsPassedOn {
-			b.SYNsPassedOn++
-			t.passOn.addServer(b.Key.Server.Addr())
+		// Passed on under the addresses it came with (b is a), or
+		// translated (another address pair, the same sequence number).
+		if b := t.waitingState(e); b != nil && *passed(b) < *in(b) {
+			*passed(b)++
+			if !synack {
+				a.SYNsRelayed++
+				t.passOn.addServer(b.Key.Server.Addr())
+				if b != a {
+					a.copyOf = b.idx
+				}
+			}
 		}
 		*e = passOnEntry{}
 	}
+}
+
+// waitingState returns the attempt in progress a table entry names, if it
+// is still the one: the attempt may have ended since, its state reused.
+func (t *Tracker) waitingState(e *passOnEntry) *attemptState {
+	isn := e.seq
+	if e.synack {
+		if b := t.stateIfAny(e.att); b != nil && b.SYNACK.Count > 0 && b.ServerISN == e.seq {
+			return b
+		}
+		return nil
+	}
+	return t.stateIfISN(e.att, isn)
+}
+
+// stateIfAny returns the attempt in progress at index i, if any.
+func (t *Tracker) stateIfAny(i int32) *attemptState {
+	if i == noState || int(i) >= len(t.states)*statesPerPage {
+		return nil
+	}
+	if s := t.state(i); s.idx == i && s.SYN.Count > 0 {
+		return s
+	}
+	return nil
 }
 
 // stateIfISN returns the attempt in progress at index i if its ISN is
 // isn: the attempt a table entry names may have ended since, its state
 // reused.
 func (t *Tracker) stateIfISN(i int32, isn uint32) *attemptState {
-	if i == noState || int(i) >= len(t.states)*statesPerPage {
-		return nil
-	}
-	if s := t.state(i); s.idx == i && s.ISN == isn && s.SYN.Count > 0 {
+	if s := t.stateIfAny(i); s != nil && s.ISN == isn {
 		return s
 	}
 	return nil

@@ -110,9 +110,63 @@ func TestPassOnPairsSYNCopies(t *testing.T) {
 			if a == nil {
 				t.Fatalf("no attempt from %v", c.Client)
 			}
-			got := counts{a.SYNsIn, a.SYNsOut, a.SYNsPassedOn, a.SYNsUnpaired, a.PassesOnToServer}
+			got := counts{a.SYNsIn, a.SYNsOut, a.SYNsPassedOn, a.Unpaired, a.PassesOnToServer}
 			if got != tc.want {
 				t.Errorf("SYNs in, out, passed on, unpaired, passes on to its server: %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestPassOnPairsSYNACKCopies holds the same pairing for the server's
+// SYN-ACKs, by its ISN, and what the attempt under the client's addresses
+// learns of the answers its translated copy got.
+func TestPassOnPairsSYNACKCopies(t *testing.T) {
+	const us = time.Microsecond
+	nat := netip.MustParseAddrPort("192.0.2.1:61000")
+	type counts struct{ synacksIn, synacksOut, passed, toCopy, relayed uint32 }
+	for _, tc := range []struct {
+		name         string
+		back         bool // SYN-ACKs passed back
+		orig, xlated counts
+	}{
+		{"passed back", true, counts{0, 2, 0, 2, 0}, counts{2, 0, 2, 0, 2}},
+		{"dropped", false, counts{0, 0, 0, 2, 0}, counts{2, 0, 0, 0, 2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var rec recorder
+			tr := flows.NewTracker(flows.DefaultConfig, rec.emit)
+			c := pkttest.NewConn("198.51.100.10:40512", "203.0.113.5:80", 1234567)
+			x := *c
+			x.Client = nat
+			var ps []capture.Packet
+			for i := range 2 {
+				syn := dir(c.SYN(time.Duration(i)*time.Second), capture.DirIn, 64)
+				x.T = c.T
+				ps = append(ps, syn, passedOn(syn, 20*us, nat))
+				sa := dir(x.SYNACK(time.Millisecond), capture.DirIn, 63)
+				ps = append(ps, sa)
+				if tc.back {
+					back := passedOn(sa, 20*us, netip.AddrPort{})
+					back.Dst = c.Client
+					ps = append(ps, back)
+				}
+				c.T = x.T
+			}
+			feed(tr, ps...)
+			tr.Finish()
+			for _, a := range rec.got {
+				want := tc.orig
+				if a.Key.Client == nat {
+					want = tc.xlated
+				}
+				got := counts{a.SYNACKsIn, a.SYNACKsOut, a.SYNACKsPassedOn, a.SYNACKsToCopy, a.SYNsRelayed}
+				if got != want {
+					t.Errorf("%v: SYN-ACKs in, out, passed on, to its copy, SYNs relayed: %+v, want %+v", a.Key.Client, got, want)
+				}
+			}
+			if len(rec.got) != 2 {
+				t.Errorf("%d attempts, want the client's and the translated one", len(rec.got))
 			}
 		})
 	}

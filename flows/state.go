@@ -53,20 +53,26 @@ type attemptState struct {
 	EventsDropped, Duplicates       uint32
 	Echoes, SYNACKTwins             uint32
 	SYNsIn, SYNsOut, SYNsPassedOn   uint32
-	SYNsUnpaired                    bool
-	ClientBytes, ServerBytes        uint64
-	SYN, SYNACK, ACK                seenState
-	ClientData, ServerData          seenState
-	ServerRST, ClientRST, ICMP      seenState
-	ClientFIN, ServerFIN            seenState
-	events                          [inlineEvents]eventState
-	ClientAppAt, ServerAppAt        refState
-	Key                             Key
-	File                            string
-	SYNOpts                         capture.TCPOptions
-	ICMPInfo                        capture.ICMPInfo
-	ClientApp, ServerApp            capture.AppInfo
-	DNS                             *DNSAnswer
+	SYNsRelayed, SYNACKsIn          uint32
+	SYNACKsOut, SYNACKsPassedOn     uint32
+	SYNACKsToCopy                   uint32
+	// copyOf: the attempt (state index) this one's SYNs were copies of,
+	// passed on translated; its ISN is this one's.
+	copyOf                     int32
+	Unpaired                   bool
+	ClientBytes, ServerBytes   uint64
+	SYN, SYNACK, ACK           seenState
+	ClientData, ServerData     seenState
+	ServerRST, ClientRST, ICMP seenState
+	ClientFIN, ServerFIN       seenState
+	events                     [inlineEvents]eventState
+	ClientAppAt, ServerAppAt   refState
+	Key                        Key
+	File                       string
+	SYNOpts                    capture.TCPOptions
+	ICMPInfo                   capture.ICMPInfo
+	ClientApp, ServerApp       capture.AppInfo
+	DNS                        *DNSAnswer
 	// fallback: another attempt this one's client moved on to (noteAnswer).
 	fallback fallbackState
 	// answeredFrom and its count: Attempt.AnsweredFrom (answerElsewhere).
@@ -377,7 +383,8 @@ func (t *Tracker) fill(a *Attempt, s *attemptState, end time.Time, why EndReason
 		to.Type, to.FromClient, to.App, to.TTL, to.IPID, to.Len = e.typ, e.fromClient, e.app, e.ttl, e.ipid, e.length
 	}
 	a.EventsDropped, a.Duplicates, a.Echoes, a.SYNACKTwins = s.EventsDropped, s.Duplicates, s.Echoes, s.SYNACKTwins
-	a.SYNsIn, a.SYNsOut, a.SYNsPassedOn, a.SYNsUnpaired = s.SYNsIn, s.SYNsOut, s.SYNsPassedOn, s.SYNsUnpaired
+	a.SYNsIn, a.SYNsOut, a.SYNsPassedOn, a.SYNsRelayed, a.Unpaired = s.SYNsIn, s.SYNsOut, s.SYNsPassedOn, s.SYNsRelayed, s.Unpaired
+	a.SYNACKsIn, a.SYNACKsOut, a.SYNACKsPassedOn, a.SYNACKsToCopy = s.SYNACKsIn, s.SYNACKsOut, s.SYNACKsPassedOn, s.SYNACKsToCopy
 	a.PassesOnToServer = s.SYNsIn > 0 && t.passOn.has(s.Key.Server.Addr())
 	a.AnsweredFrom, a.AnsweredFromCount = s.answeredFrom, s.answeredFromCount
 	a.StaleACKs, a.StaleResets = s.StaleACKs, s.StaleResets

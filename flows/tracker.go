@@ -427,8 +427,13 @@ func (t *Tracker) Observe(p *capture.Packet) {
 	default:
 		t.fromServer(a, p)
 	}
-	if isSYN && fromClient && p.Dir != capture.DirUnknown && a != nil {
-		t.noteSYNDirection(a, p)
+	if p.Dir != capture.DirUnknown && a != nil && p.Flags&capture.FlagSYN != 0 {
+		switch {
+		case isSYN && fromClient:
+			t.noteDirection(a, p, false)
+		case !fromClient && p.Flags.Has(capture.FlagACK) && (p.Ack == a.ISN+1 || p.Ack == a.ISN+1+a.SYNData):
+			t.noteDirection(a, p, true)
+		}
 	}
 	t.entombIfHandedOn(a)
 }

@@ -468,3 +468,72 @@ func TestRouterCaptureDropsSYNsItNeverPassedOn(t *testing.T) {
 		}
 	})
 }
+
+func TestTranslatingRouterCaptureDropsSYNACKs(t *testing.T) {
+	// tcpdump -i any on a router translating the client's address (a home
+	// router, a Kubernetes node): each SYN received, then passed on as
+	// 192.0.2.1; the server's SYN-ACKs to that address received, and
+	// passed back to the client (or not) a hop lower.
+	nat := netip.MustParseAddrPort("192.0.2.1:61000")
+	run := func(rounds int, back bool) map[netip.AddrPort]verdict.Result {
+		c := pkttest.NewConn("198.51.100.10:40512", "203.0.113.5:80", 1234567)
+		x := *c
+		x.Client = nat
+		var ps []capture.Packet
+		for i := range rounds {
+			syn := c.SYN(time.Duration(min(i, 1)) * time.Second)
+			syn.Dir = capture.DirIn
+			fwd := syn
+			fwd.Dir, fwd.TTL, fwd.Src, fwd.N, fwd.TS = capture.DirOut, 63, nat, syn.N+1, syn.TS.Add(20*time.Microsecond)
+			x.T, x.N = fwd.TS, fwd.N
+			sa := x.SYNACK(time.Millisecond)
+			sa.Dir, sa.TTL = capture.DirIn, 62
+			ps = append(ps, syn, fwd, sa)
+			if back {
+				b := sa
+				b.Dir, b.TTL, b.Dst, b.N, b.TS = capture.DirOut, 61, c.Client, sa.N+1, sa.TS.Add(20*time.Microsecond)
+				ps = append(ps, b)
+			}
+			c.T, c.N = x.T.Add(40*time.Microsecond), x.N+2
+		}
+		ps = append(ps, c.Idle(10*time.Second))
+		got := map[netip.AddrPort]verdict.Result{}
+		for _, a := range track(ps...) {
+			v := verdict.InferVantage(a)
+			if v != verdict.VantageUnknown {
+				t.Errorf("%v: vantage %s, want unknown", a.Key.Client, v)
+			}
+			got[a.Key.Client] = verdict.Judge(a, v, verdict.DefaultConfig)
+		}
+		if len(got) != 2 {
+			t.Fatalf("%d attempts, want the client's and the translated one", len(got))
+		}
+		return got
+	}
+	for client, r := range run(3, false) {
+		t.Run("dropped: "+client.String(), func(t *testing.T) {
+			check(t, r, want{verdict.Timeout, verdict.ReturnPath, []verdict.Place{verdict.ReturnPath}, ""})
+			if r.WhereSure != verdict.Inferred {
+				t.Errorf("confidence %q, want likely", r.WhereSure)
+			}
+		})
+	}
+	// One SYN-ACK only: a copy passed back that the capture missed would
+	// be all of it.
+	for client, r := range run(1, false) {
+		t.Run("one SYN-ACK: "+client.String(), func(t *testing.T) {
+			if r.Where == verdict.ReturnPath {
+				t.Errorf("placed on the return path: %s", r.Explanation)
+			}
+		})
+	}
+	// Passed back: the client got them; where it went on is not the
+	// router's doing.
+	for client, r := range run(3, true) {
+		t.Run("passed back: "+client.String(), func(t *testing.T) {
+			if r.Where == verdict.ReturnPath {
+				t.Errorf("placed on the return path: %s", r.Explanation)
+			}
+		})
+	}
+}

@@ -282,6 +282,10 @@ func judgeUnansweredAtClient(a *flows.Attempt, r *Result, cfg Config, v Vantage)
 		judgeSYNsDroppedPassingOn(a, r, waited)
 		return
 	}
+	if v == VantageUnknown && synACKsToCopyNotPassedBack(a) {
+		judgeSYNACKsToCopyDropped(a, r, waited)
+		return
+	}
 	r.Settle = "a capture on the server would tell which"
 	if a.SYN.Count == 1 && waited > slowestSYNResend {
 		// Every stack resends an unanswered SYN by now: this client
@@ -515,7 +519,7 @@ func judgeAnsweredAtClient(a *flows.Attempt, r *Result, cfg Config, v Vantage) {
 			judgeAnswerFilteredAtClient(a, r, quiet)
 			return
 		}
-		if v == VantageUnknown && forwardedNone(a) {
+		if v == VantageUnknown && (forwardedNone(a) || synACKsNotPassedOn(a)) {
 			judgeDroppedPassingOn(a, r)
 			return
 		}
@@ -834,11 +838,49 @@ func judgeServer(a *flows.Attempt, r *Result, cfg Config) {
 // received and never passed on (forwardedNone).
 func judgeDroppedPassingOn(a *flows.Attempt, r *Result) {
 	t := r.judged(Timeout, ReturnPath, Inferred).count(a.SYNACK.Count, "SYN-ACK").
-		str(" reached the host this capture was taken on, and it passed none of them on, though it passes this connection's packets on (the capture holds the client's SYN as it came and again a hop later, as tcpdump -i any on a router does)")
+		str(" reached the host this capture was taken on, and it passed none of them on, though it passes this connection's packets on (")
+	if a.Echoes > 0 {
+		t.str("the capture holds the client's SYN as it came and again a hop later, as tcpdump -i any on a router does)")
+	} else {
+		t.str("the capture records which way each packet crossed that host, and holds the client's SYNs as it sent them on, copies of ones it received")
+		if a.SYNsIn == 0 {
+			t.str(" under other addresses: it translates them")
+		}
+		t.str(")")
+	}
 	if a.SYNAfterSYNACK > 0 {
 		t.str("; the client kept resending its SYN (").times(a.SYNAfterSYNACK).str(" after the first SYN-ACK arrived there)")
 	}
 	t.str(": they were dropped there, on the return path (a firewall's rule, its connection tracking, a missing route back).")
+}
+
+// synACKsNotPassedOn reports that a capture recording which way packets
+// crossed its host, which passed this connection's SYNs on (copies of
+// SYNs received, under these addresses or translated), holds the server's
+// SYN-ACKs, two or more, as received and none as passed on under any
+// addresses: it dropped them. Two at least, as for SYNs.
+func synACKsNotPassedOn(a *flows.Attempt) bool {
+	return a.SYNsRelayed > 0 && a.SYNACKsIn >= 2 && a.SYNACKsIn == a.SYNACK.Count && a.SYNACKsOut == 0 &&
+		a.SYNACKsPassedOn == 0 && !a.Unpaired
+}
+
+// synACKsToCopyNotPassedBack reports that a capture recording which way
+// packets crossed its host holds the client's SYNs as received and passed
+// on translated (another address pair), the server's SYN-ACKs to those
+// copies as received, two or more, and none passed back under this
+// attempt's addresses: it dropped them on their way back.
+func synACKsToCopyNotPassedBack(a *flows.Attempt) bool {
+	return a.SYNsPassedOn > 0 && a.SYNACKsToCopy >= 2 && a.SYNACK.Count == 0 && !a.Unpaired
+}
+
+// judgeSYNACKsToCopyDropped judges an attempt synACKsToCopyNotPassedBack
+// says the capture's host dropped the answers to.
+func judgeSYNACKsToCopyDropped(a *flows.Attempt, r *Result, waited time.Duration) {
+	r.Candidates = r.Candidates[:0]
+	r.judged(Timeout, ReturnPath, Inferred).unanswered(a).str(": the host this capture was taken on received them and passed them on translated (under its own address or another), and ").
+		count(a.SYNACKsToCopy, "SYN-ACK").str(" from the server came back to it under those addresses, but it passed none of them back to the client, which waited at least ").dur(waited).
+		str(": they were dropped there, on the return path (that host's firewall or policy, its connection tracking, a missing route back).")
+	r.Settle = "that host's firewall rules and counters (nft list ruleset, iptables -L -v -n) would tell which rule"
 }
 
 // receivedNonePassedOn reports that a capture recording which way packets
@@ -849,7 +891,7 @@ func judgeDroppedPassingOn(a *flows.Attempt, r *Result) {
 // capture missed (a full ring) is then not the whole of it. Only when
 // nothing answered them and the pairing lost none.
 func receivedNonePassedOn(a *flows.Attempt) bool {
-	return a.SYNsIn >= 2 && a.SYNsIn == a.SYN.Count && a.SYNsOut == 0 && a.SYNsPassedOn == 0 && !a.SYNsUnpaired &&
+	return a.SYNsIn >= 2 && a.SYNsIn == a.SYN.Count && a.SYNsOut == 0 && a.SYNsPassedOn == 0 && !a.Unpaired &&
 		a.PassesOnToServer && a.SYNACK.Count == 0 && a.ServerRST.Count == 0 && a.ICMP.Count == 0 && a.Echoes == 0
 }
 
