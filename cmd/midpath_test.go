@@ -33,7 +33,8 @@ import (
 // (tcpdump -i any writes each packet's direction) and never as sent on,
 // though it passed on SYNs to that server: they were dropped there; and,
 // translating, port 83's SYN-ACKs received under the translated addresses
-// and never passed back. Before directions were read, port 86's SYNs were
+// and never passed back; port 84's passed on to the client, on the
+// router's own link, and never answered: the client host's doing. Before directions were read, port 86's SYNs were
 // a client's unanswered SYNs, unplaced, port 83's end through the
 // translating router unplaced, and the client's side of it a client's
 // capture, which proved the client host guilty of port 84's and 85's ends.
@@ -72,6 +73,9 @@ func TestMidPathCapture(t *testing.T) {
 	dropsOwn := maps.Clone(unplaced)
 	dropsOwn["203.0.113.5:83"] = want{"unknown", "timeout", "return-path", "likely", "", []string{"return-path"}}
 	dropsOwn["203.0.113.5:86"] = want{"unknown", "timeout", "outbound-path", "likely", "", []string{"outbound-path"}}
+	// And port 84's SYN-ACKs passed on to the client, on the router's own
+	// link (the client's SYNs arrive undecremented), never answered.
+	dropsOwn["203.0.113.5:84"] = want{"unknown", "timeout", "client", "likely", "", []string{"client"}}
 	client := map[string]want{
 		"203.0.113.5:80": {"client", "established", "none", "proven", "", []string{}},
 		"203.0.113.5:81": {"client", "refused", "server", "likely", "server", []string{"server"}},
@@ -94,7 +98,7 @@ func TestMidPathCapture(t *testing.T) {
 	// addresses and never passed back under the client's.
 	translated["198.51.100.10 203.0.113.5:83"] = dropsOwn["203.0.113.5:83"]
 	translated["192.0.2.1 203.0.113.5:83"] = dropsOwn["203.0.113.5:83"]
-	translated["198.51.100.10 203.0.113.5:84"] = lostAfterTap
+	translated["198.51.100.10 203.0.113.5:84"] = dropsOwn["203.0.113.5:84"]
 	translated["198.51.100.10 203.0.113.5:85"] = unplaced["203.0.113.5:85"]
 	translated["198.51.100.10 203.0.113.7:80"] = unanswered
 	translated["198.51.100.10 203.0.113.5:86"] = dropsOwn["203.0.113.5:86"]
@@ -103,6 +107,7 @@ func TestMidPathCapture(t *testing.T) {
 	// client's adjacent side reads as a client's capture.
 	liveOwn := maps.Clone(dropsOwn)
 	liveOwn["203.0.113.5:86"] = want{"client", "timeout", "unknown", "", "", []string{"outbound-path", "server", "return-path"}}
+	liveOwn["203.0.113.5:84"] = lostAfterTap
 	liveTranslated := maps.Clone(translated)
 	liveTranslated["192.0.2.1 203.0.113.5:83"] = lostAfterTap
 	liveTranslated["198.51.100.10 203.0.113.5:80"] = want{"client", "established", "none", "proven", "", []string{}}

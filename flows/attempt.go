@@ -287,6 +287,11 @@ type Attempt struct {
 	// address (paired as for SYNsPassedOn): it routes there, and is not
 	// that server.
 	PassesOnToServer bool
+	// ServerIsCaptureHost says that, as far as the capture had been read,
+	// it recorded its host sending SYN-ACKs of its own (not copies passed
+	// on, their TTL as sent) from this attempt's server address: the
+	// capture was taken on that server.
+	ServerIsCaptureHost bool
 	// Fallback is the attempt the client began while this one was
 	// unanswered and that was answered first, if any (see Fallback).
 	Fallback Fallback

@@ -36,39 +36,46 @@ type passOnEntry struct {
 	synack bool
 }
 
-// passOnServers is how many servers' addresses passOn remembers the host
-// passing SYNs on to: a table indexed by address hash, each slot the last
-// address hashed there. Forgetting one costs a claim, never a wrong one.
-const passOnServers = 1 << 10
+// addrSetSize is how many addresses an addrSet remembers: a table
+// indexed by address hash, each slot the last address hashed there.
+// Forgetting one costs a claim, never a wrong one.
+const addrSetSize = 1 << 10
 
-type passOn struct {
-	waiting [passOnSlots]passOnEntry
-	servers [passOnServers][16]byte
-	known   [passOnServers]bool
+type addrSet struct {
+	addrs [addrSetSize][16]byte
+	known [addrSetSize]bool
 }
 
-func (po *passOn) serverSlot(a netip.Addr) (int, [16]byte) {
+func addrSlot(a netip.Addr) (int, [16]byte) {
 	b := a.As16()
 	h := uint64(0)
 	for _, c := range b {
 		h = (h ^ uint64(c)) * 0x100000001b3
 	}
-	return int(h>>32) & (passOnServers - 1), b
+	return int(h>>32) & (addrSetSize - 1), b
 }
 
-// has reports whether the host was seen passing on a SYN to server.
-func (po *passOn) has(server netip.Addr) bool {
-	if po == nil {
-		return false
-	}
-	i, b := po.serverSlot(server)
-	return po.known[i] && po.servers[i] == b
+func (s *addrSet) has(a netip.Addr) bool {
+	i, b := addrSlot(a)
+	return s.known[i] && s.addrs[i] == b
 }
 
-func (po *passOn) addServer(server netip.Addr) {
-	i, b := po.serverSlot(server)
-	po.servers[i], po.known[i] = b, true
+func (s *addrSet) add(a netip.Addr) {
+	i, b := addrSlot(a)
+	s.addrs[i], s.known[i] = b, true
 }
+
+type passOn struct {
+	waiting [passOnSlots]passOnEntry
+	// passesTo: servers the host passed received SYNs on to; own: the
+	// addresses it sent SYN-ACKs of its own from (not copies).
+	passesTo, own addrSet
+}
+
+// passesTo and serves report what the capture showed of its host: passing
+// SYNs on to server, answering SYNs as server itself.
+func (po *passOn) passesOnTo(server netip.Addr) bool { return po != nil && po.passesTo.has(server) }
+func (po *passOn) serves(server netip.Addr) bool     { return po != nil && po.own.has(server) }
 
 func seqSlot(seq uint32) int { return int((seq * 0x9e3779b1) >> 22) }
 
@@ -106,10 +113,14 @@ func (t *Tracker) noteDirection(a *attemptState, p *capture.Packet, synack bool)
 	case capture.DirOut:
 		*out(a)++
 		if t.passOn == nil {
-			return // nothing received yet: the host's own
+			t.passOn = new(passOn)
 		}
 		e := &t.passOn.waiting[seqSlot(p.Seq)]
 		if e.ns == 0 || e.seq != p.Seq || e.synack != synack || t.pktNS-e.ns > int64(passOnWindow) || t.pktNS < e.ns {
+			if synack && capture.Hops(p.TTL) == 0 {
+				// Sent, as sent: the host's own answer.
+				t.passOn.own.add(p.Src.Addr())
+			}
 			return
 		}
 		// Passed on under the addresses it came with (b is a), or
@@ -118,7 +129,7 @@ func (t *Tracker) noteDirection(a *attemptState, p *capture.Packet, synack bool)
 			*passed(b)++
 			if !synack {
 				a.SYNsRelayed++
-				t.passOn.addServer(b.Key.Server.Addr())
+				t.passOn.passesTo.add(b.Key.Server.Addr())
 				if b != a {
 					a.copyOf = b.idx
 				}

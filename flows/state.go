@@ -385,7 +385,8 @@ func (t *Tracker) fill(a *Attempt, s *attemptState, end time.Time, why EndReason
 	a.EventsDropped, a.Duplicates, a.Echoes, a.SYNACKTwins = s.EventsDropped, s.Duplicates, s.Echoes, s.SYNACKTwins
 	a.SYNsIn, a.SYNsOut, a.SYNsPassedOn, a.SYNsRelayed, a.Unpaired = s.SYNsIn, s.SYNsOut, s.SYNsPassedOn, s.SYNsRelayed, s.Unpaired
 	a.SYNACKsIn, a.SYNACKsOut, a.SYNACKsPassedOn, a.SYNACKsToCopy = s.SYNACKsIn, s.SYNACKsOut, s.SYNACKsPassedOn, s.SYNACKsToCopy
-	a.PassesOnToServer = s.SYNsIn > 0 && t.passOn.has(s.Key.Server.Addr())
+	a.PassesOnToServer = s.SYNsIn > 0 && t.passOn.passesOnTo(s.Key.Server.Addr())
+	a.ServerIsCaptureHost = t.passOn.serves(s.Key.Server.Addr())
 	a.AnsweredFrom, a.AnsweredFromCount = s.answeredFrom, s.answeredFromCount
 	a.StaleACKs, a.StaleResets = s.StaleACKs, s.StaleResets
 	a.BadSumSYNs, a.BadSumSYNACKs, a.SumsUntrusted = s.BadSumSYNs, s.BadSumSYNACKs, t.sumsLie || !t.sumsRight

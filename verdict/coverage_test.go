@@ -475,8 +475,9 @@ func TestTranslatingRouterCaptureDropsSYNACKs(t *testing.T) {
 	// 192.0.2.1; the server's SYN-ACKs to that address received, and
 	// passed back to the client (or not) a hop lower.
 	nat := netip.MustParseAddrPort("192.0.2.1:61000")
-	run := func(rounds int, back bool) map[netip.AddrPort]verdict.Result {
+	run := func(rounds int, back bool, clientTTL uint8) map[netip.AddrPort]verdict.Result {
 		c := pkttest.NewConn("198.51.100.10:40512", "203.0.113.5:80", 1234567)
+		c.ClientTTL = clientTTL
 		x := *c
 		x.Client = nat
 		var ps []capture.Packet
@@ -484,7 +485,7 @@ func TestTranslatingRouterCaptureDropsSYNACKs(t *testing.T) {
 			syn := c.SYN(time.Duration(min(i, 1)) * time.Second)
 			syn.Dir = capture.DirIn
 			fwd := syn
-			fwd.Dir, fwd.TTL, fwd.Src, fwd.N, fwd.TS = capture.DirOut, 63, nat, syn.N+1, syn.TS.Add(20*time.Microsecond)
+			fwd.Dir, fwd.TTL, fwd.Src, fwd.N, fwd.TS = capture.DirOut, clientTTL-1, nat, syn.N+1, syn.TS.Add(20*time.Microsecond)
 			x.T, x.N = fwd.TS, fwd.N
 			sa := x.SYNACK(time.Millisecond)
 			sa.Dir, sa.TTL = capture.DirIn, 62
@@ -510,7 +511,7 @@ func TestTranslatingRouterCaptureDropsSYNACKs(t *testing.T) {
 		}
 		return got
 	}
-	for client, r := range run(3, false) {
+	for client, r := range run(3, false, 64) {
 		t.Run("dropped: "+client.String(), func(t *testing.T) {
 			check(t, r, want{verdict.Timeout, verdict.ReturnPath, []verdict.Place{verdict.ReturnPath}, ""})
 			if r.WhereSure != verdict.Inferred {
@@ -520,20 +521,29 @@ func TestTranslatingRouterCaptureDropsSYNACKs(t *testing.T) {
 	}
 	// One SYN-ACK only: a copy passed back that the capture missed would
 	// be all of it.
-	for client, r := range run(1, false) {
+	for client, r := range run(1, false, 64) {
 		t.Run("one SYN-ACK: "+client.String(), func(t *testing.T) {
 			if r.Where == verdict.ReturnPath {
 				t.Errorf("placed on the return path: %s", r.Explanation)
 			}
 		})
 	}
-	// Passed back: the client got them; where it went on is not the
-	// router's doing.
-	for client, r := range run(3, true) {
+	// Passed back to a client on the router's own link (its SYNs arrive
+	// undecremented), never answered: the client host ignored them; the
+	// translated view cannot tell where they went after.
+	for client, r := range run(3, true, 64) {
 		t.Run("passed back: "+client.String(), func(t *testing.T) {
-			if r.Where == verdict.ReturnPath {
-				t.Errorf("placed on the return path: %s", r.Explanation)
+			if client.Addr() == nat.Addr() {
+				check(t, r, want{verdict.Timeout, verdict.Unknown, []verdict.Place{verdict.ReturnPath, verdict.Client}, ""})
+				return
 			}
+			check(t, r, want{verdict.Timeout, verdict.Client, []verdict.Place{verdict.Client}, ""})
+		})
+	}
+	// A client hops away: they may be lost between the router and it.
+	for client, r := range run(3, true, 63) {
+		t.Run("passed back, the client hops away: "+client.String(), func(t *testing.T) {
+			check(t, r, want{verdict.Timeout, verdict.Unknown, []verdict.Place{verdict.ReturnPath, verdict.Client}, ""})
 		})
 	}
 }

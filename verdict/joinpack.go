@@ -66,6 +66,7 @@ const (
 	pkMidPath
 	pkUnpaired
 	pkPassesOnToServer
+	pkServerIsCaptureHost
 )
 
 // Bits of an event's flags byte.
@@ -120,6 +121,7 @@ func (p *Packer) Pack(dst []byte, a *flows.Attempt) []byte {
 	set(pkMidPath, a.MidPath)
 	set(pkUnpaired, a.Unpaired)
 	set(pkPassesOnToServer, a.PassesOnToServer)
+	set(pkServerIsCaptureHost, a.ServerIsCaptureHost)
 	e.u(fl)
 	e.u(uint64(a.SYNOpts.MSS))
 	e.b = append(e.b, byte(a.SYNOpts.WScale))
@@ -358,6 +360,7 @@ func (p *Packer) Unpack(b []byte, a *flows.Attempt) error {
 	a.MidPath = fl&pkMidPath != 0
 	a.Unpaired = fl&pkUnpaired != 0
 	a.PassesOnToServer = fl&pkPassesOnToServer != 0
+	a.ServerIsCaptureHost = fl&pkServerIsCaptureHost != 0
 	a.Settled = fl&pkSettled != 0
 	a.ICMPInfo.V6 = fl&pkICMPV6 != 0
 	a.ServerISN = d.u32()

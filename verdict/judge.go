@@ -55,6 +55,18 @@ func InferVantage(a *flows.Attempt) Vantage {
 		return VantageUnknown
 	}
 	synHops := Hops(a.SYN.TTL)
+	// Where the capture records which way packets crossed its host, that
+	// tells before the TTLs do: an end on the same link as the other sees
+	// both ends' packets undecremented.
+	switch {
+	case receivedSYN(a) && a.SYNsRelayed == 0 && a.ServerIsCaptureHost:
+		// It received the SYN, and answers SYNs from the server's address
+		// itself: the server's capture.
+		return VantageServer
+	case a.SYNsOut > 0 && a.SYNsIn == 0 && a.SYNsRelayed == 0 && synHops == 0:
+		// It sent the SYN, as sent, not a copy of one received.
+		return VantageClient
+	}
 	if receivedSYN(a) && (synHops == 0 || a.PassesOnToServer) {
 		// The capture records its host receiving the SYN: it is not the
 		// client's, whatever the TTL (an adjacent client's SYN arrives
@@ -523,6 +535,12 @@ func judgeAnsweredAtClient(a *flows.Attempt, r *Result, cfg Config, v Vantage) {
 			judgeDroppedPassingOn(a, r)
 			return
 		}
+		if v == VantageUnknown && passedToAdjacentClient(a) {
+			r.judged(Timeout, Client, Inferred).count(a.SYNACK.Count, "SYN-ACK").
+				str(" reached the host this capture was taken on, which passed them on to the client, on its own link (the capture records it receiving the client's SYNs with the TTL they were sent with: no router between them), and the client never answered").resentAfter(a).
+				str(": the client host ignored them (a firewall on the client, or a SYN no socket was waiting for).")
+			return
+		}
 		if v == VantageUnknown {
 			// Taken on the client, this is the client host ignoring them;
 			// taken anywhere else, they may be lost after the capture.
@@ -864,6 +882,17 @@ func synACKsNotPassedOn(a *flows.Attempt) bool {
 		a.SYNACKsPassedOn == 0 && !a.Unpaired
 }
 
+// passedToAdjacentClient reports that a capture recording which way
+// packets crossed its host holds the client's SYNs as received, with the
+// TTL they were sent with (no router between the client and that host),
+// and the server's SYN-ACKs as that host passed them on to the client
+// (copies, hops lower than sent): past it, only the client's link and
+// the client host remain.
+func passedToAdjacentClient(a *flows.Attempt) bool {
+	return receivedSYN(a) && Hops(a.SYN.TTL) == 0 && a.SYNsIn == a.SYN.Count && !a.Unpaired &&
+		(a.SYNACKsPassedOn > 0 || (a.SYNACKsOut > 0 && a.SYNACKsOut == a.SYNACK.Count && Hops(a.SYNACK.TTL) > 0))
+}
+
 // synACKsToCopyNotPassedBack reports that a capture recording which way
 // packets crossed its host holds the client's SYNs as received and passed
 // on translated (another address pair), the server's SYN-ACKs to those
@@ -892,7 +921,7 @@ func judgeSYNACKsToCopyDropped(a *flows.Attempt, r *Result, waited time.Duration
 // nothing answered them and the pairing lost none.
 func receivedNonePassedOn(a *flows.Attempt) bool {
 	return a.SYNsIn >= 2 && a.SYNsIn == a.SYN.Count && a.SYNsOut == 0 && a.SYNsPassedOn == 0 && !a.Unpaired &&
-		a.PassesOnToServer && a.SYNACK.Count == 0 && a.ServerRST.Count == 0 && a.ICMP.Count == 0 && a.Echoes == 0
+		a.PassesOnToServer && !a.ServerIsCaptureHost && a.SYNACK.Count == 0 && a.ServerRST.Count == 0 && a.ICMP.Count == 0 && a.Echoes == 0
 }
 
 // judgeSYNsDroppedPassingOn judges SYNs the host a capture was taken on

@@ -1,0 +1,80 @@
+package cmd
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+// cmd/testdata/onelink holds real captures of a client and a server on one
+// link, no router between them (make.sh), each end's tcpdump -i any. Both
+// ends' packets arrive with the TTL they were sent with, so the TTLs
+// cannot tell which end a capture is from: each was of unknown vantage,
+// judged like a client's with nothing proven of the client (port 84's
+// SYN-ACKs, which the client host dropped, were "return path or client"),
+// and the two were not joined unless --client and --server said which was
+// which. The cooked header's packet type says which way each packet
+// crossed the host: the client's capture holds its SYNs as sent, the
+// server's holds them as received and its own SYN-ACKs as sent. Read, it
+// tells each capture's end, and given together they are joined.
+//
+// CI remakes the captures on its own kernel and runs this test on them
+// too (SYNPATH_REMADE_ONELINK names the directory make.sh wrote them into).
+func TestOneLinkCapture(t *testing.T) {
+	dir := filepath.Join("testdata", "onelink")
+	if remade := os.Getenv("SYNPATH_REMADE_ONELINK"); remade != "" {
+		dir = remade
+	}
+	client, server := filepath.Join(dir, "client.pcap"), filepath.Join(dir, "server.pcap")
+	type want struct {
+		vantage, verdict, where, confidence string
+		candidates                          []string
+	}
+	for _, tc := range []struct {
+		name  string
+		files []string
+		wants map[string]want
+	}{
+		{"the client's", []string{client}, map[string]want{
+			"80": {"client", "established", "none", "proven", []string{}},
+			"81": {"client", "refused", "server", "likely", []string{"server"}},
+			"82": {"client", "timeout", "unknown", "", []string{"outbound-path", "server", "return-path"}},
+			"84": {"client", "timeout", "client", "proven", []string{"client"}},
+		}},
+		{"the server's", []string{server}, map[string]want{
+			"80": {"server", "established", "none", "proven", []string{}},
+			"81": {"server", "refused", "server", "proven", []string{"server"}},
+			"82": {"server", "timeout", "server", "proven", []string{"server"}},
+			"84": {"server", "timeout", "unknown", "", []string{"return-path", "client"}},
+		}},
+		{"both, joined unasked", []string{client, server}, map[string]want{
+			"80": {"both", "established", "none", "proven", []string{}},
+			"81": {"both", "refused", "server", "proven", []string{"server"}},
+			"82": {"both", "timeout", "server", "proven", []string{"server"}},
+			"84": {"both", "timeout", "client", "proven", []string{"client"}},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, stdout, _ := runMain(append([]string{"analyze", "--format", "json"}, tc.files...)...)
+			seen := map[string]bool{}
+			eachAttempt(t, stdout, tc.files[0], func(r map[string]any, port, desc string) {
+				w, ok := tc.wants[port]
+				if !ok {
+					t.Errorf("unexpected attempt: %s", desc)
+					return
+				}
+				seen[port] = true
+				if r["vantage"] != w.vantage || r["verdict"] != w.verdict || r["where"] != w.where || r["where_confidence"] != w.confidence ||
+					!slices.Equal(anyStrings(r["candidates"]), w.candidates) {
+					t.Errorf("want %s vantage, %s/%s (%s) among %v: %s (vantage %v)", w.vantage, w.verdict, w.where, w.confidence, w.candidates, desc, r["vantage"])
+				}
+			})
+			for port := range tc.wants {
+				if !seen[port] {
+					t.Errorf("no attempt to port %s", port)
+				}
+			}
+		})
+	}
+}
