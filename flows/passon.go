@@ -117,8 +117,10 @@ func (t *Tracker) noteDirection(a *attemptState, p *capture.Packet, synack bool)
 		}
 		e := &t.passOn.waiting[seqSlot(p.Seq)]
 		if e.ns == 0 || e.seq != p.Seq || e.synack != synack || t.pktNS-e.ns > int64(passOnWindow) || t.pktNS < e.ns {
-			if synack && capture.Hops(p.TTL) == 0 {
-				// Sent, as sent: the host's own answer.
+			if synack && capture.Hops(p.TTL) == 0 && a.SYNsIn > 0 && a.SYNsPassedOn == 0 && a.SYNsRelayed == 0 {
+				// Sent as sent, answering a SYN the host received and
+				// kept: its own answer (a bridge's copy whose original
+				// the table lost would answer a SYN passed on).
 				t.passOn.own.add(p.Src.Addr())
 			}
 			return

@@ -171,3 +171,39 @@ func TestPassOnPairsSYNACKCopies(t *testing.T) {
 		})
 	}
 }
+
+// TestServerIsCaptureHost holds what makes a capture's host a server: a
+// SYN-ACK it sent as sent (TTL undecremented), answering a SYN it
+// received and did not pass on. A bridge passes SYNs on unchanged: its
+// copy of a SYN-ACK, sent with the TTL it came with, is not its own, even
+// where its original is missing.
+func TestServerIsCaptureHost(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		bridged bool
+		want    bool
+	}{
+		{"the server", false, true},
+		{"a bridge, the SYN-ACK's original missing", true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var rec recorder
+			tr := flows.NewTracker(flows.DefaultConfig, rec.emit)
+			c := pkttest.NewConn("198.51.100.10:40512", "198.51.100.20:80", 1234567)
+			c.ServerTTL = 64
+			syn := dir(c.SYN(0), capture.DirIn, 64)
+			ps := []capture.Packet{syn}
+			if tc.bridged {
+				fwd := dir(syn, capture.DirOut, 64)
+				fwd.TS, fwd.N = syn.TS.Add(10*time.Microsecond), syn.N+1
+				ps = append(ps, fwd)
+			}
+			ps = append(ps, dir(c.SYNACK(time.Millisecond), capture.DirOut, 64), dir(c.SYN(time.Second), capture.DirIn, 64))
+			feed(tr, ps...)
+			tr.Finish()
+			if len(rec.got) != 1 || rec.got[0].ServerIsCaptureHost != tc.want {
+				t.Errorf("%d attempts; server is the capture's host: %v, want %v", len(rec.got), len(rec.got) > 0 && rec.got[0].ServerIsCaptureHost, tc.want)
+			}
+		})
+	}
+}
