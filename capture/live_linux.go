@@ -3,6 +3,7 @@
 package capture
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/gopacket/gopacket/afpacket"
 	"golang.org/x/net/bpf"
@@ -148,9 +150,44 @@ func (s *liveSource) read(rec *record) error {
 			}
 			s.since = time.Time{}
 		}
-		*rec = record{data: data, ts: ci.Timestamp, link: s.link, cut: ci.Length > len(data), wire: ci.Length, iface: ci.InterfaceIndex}
+		*rec = record{data: data, ts: ci.Timestamp, link: s.link, cut: ci.Length > len(data), wire: ci.Length, iface: ci.InterfaceIndex,
+			dir: ringDirection(data, s.link, ci.InterfaceIndex)}
 		return nil
 	}
+}
+
+// ringDirection reads which way a frame crossed the host from the ring
+// slot it lies in: gopacket hands over the frame where the kernel wrote
+// it (ZeroCopyReadPacketData) but not the packet type of the sockaddr_ll
+// before it. A TPACKET_V3 slot is its header (48 bytes), then the
+// sockaddr_ll (20), then, at tp_mac, the frame: tp_mac is 96 for a
+// datagram socket or a device without a link layer, 82 for Ethernet
+// (tpacket_rcv: the network header at TPACKET_ALIGN(68+16)). The slot is
+// taken for one only if it says so itself: its tp_mac field that offset,
+// its address family AF_PACKET, its interface the one gopacket reported.
+// Anything else (another layout, a frame gopacket copied to insert a VLAN
+// tag) gives DirUnknown. The bytes read lie in the slot or the block
+// header before it, in the ring's mapping.
+func ringDirection(data []byte, link uint32, ifindex int) Direction {
+	if len(data) == 0 {
+		return DirUnknown
+	}
+	mac := 96
+	if link == linkEthernet {
+		mac = 82
+	}
+	slot := unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(data)), -mac)), 60)
+	if int(binary.NativeEndian.Uint16(slot[24:26])) != mac || binary.NativeEndian.Uint16(slot[48:50]) != syscall.AF_PACKET ||
+		int(int32(binary.NativeEndian.Uint32(slot[52:56]))) != ifindex {
+		return DirUnknown
+	}
+	switch typ := slot[58]; {
+	case typ == 4:
+		return DirOut
+	case typ <= 3:
+		return DirIn
+	}
+	return DirUnknown
 }
 
 // Drops is how many packets the kernel dropped because the ring was full.
