@@ -139,9 +139,10 @@ func (d *decoder) decode(p *Packet, link uint32, b []byte, cut bool) class {
 	return d.layers(p, et, b, cut, maxLayers)
 }
 
-// cookedDirection is the direction a Linux cooked header records: its
-// packet type says whether the host sent the packet (PACKET_OUTGOING) or
-// received it (to itself, broadcast, multicast, or another host's).
+// cookedDirection is the direction a link header records: a Linux cooked
+// header's packet type says whether the host sent the packet
+// (PACKET_OUTGOING) or received it (to itself, broadcast, multicast, or
+// another host's); Apple's PKTAP header has flags for it.
 func cookedDirection(link uint32, b []byte) Direction {
 	var typ uint16
 	switch {
@@ -149,6 +150,16 @@ func cookedDirection(link uint32, b []byte) Direction {
 		typ = be.Uint16(b[0:2])
 	case link == linkLinuxSLL2 && len(b) >= 11:
 		typ = uint16(b[10])
+	case (link == linkPKTAP || link == linkUser2) && len(b) >= 40:
+		// Apple's PKTAP header (tcpdump -i pktap on macOS): pth_flags
+		// says in (1) or out (2).
+		switch binary.LittleEndian.Uint32(b[36:40]) & 3 {
+		case 1:
+			return DirIn
+		case 2:
+			return DirOut
+		}
+		return DirUnknown
 	default:
 		return DirUnknown
 	}

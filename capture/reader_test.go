@@ -427,7 +427,7 @@ func TestReportOtherIP(t *testing.T) {
 
 // TestDirection reads which way a packet crossed the capture's host where
 // the capture records it: a Linux cooked header's packet type (v1 and v2),
-// pcapng's epb_flags; nowhere else.
+// Apple's PKTAP flags, pcapng's epb_flags; nowhere else.
 func TestDirection(t *testing.T) {
 	le := binary.LittleEndian
 	s := handshake(cli4, srv4)[0]
@@ -438,6 +438,12 @@ func TestDirection(t *testing.T) {
 		} else {
 			b[10] = typ
 		}
+		return b
+	}
+	// Apple's PKTAP header, pth_flags set as given.
+	pktapDir := func(flags uint32) []byte {
+		b := pktapFrame(108, 1, linkEthernet, frame(linkEthernet, s.ip()))
+		le.PutUint32(b[36:], flags)
 		return b
 	}
 	ng := ngFile{order: le}
@@ -457,6 +463,8 @@ func TestDirection(t *testing.T) {
 		{"sll2", pcapFile(le, false, linkLinuxSLL2, rec{data: cooked(linkLinuxSLL2, 0)}, rec{data: cooked(linkLinuxSLL2, 4)}),
 			[]Direction{DirIn, DirOut}},
 		{"ethernet", pcapFile(le, false, linkEthernet, rec{data: frame(linkEthernet, s.ip())}), []Direction{DirUnknown}},
+		{"pktap", pcapFile(le, false, linkPKTAP, rec{data: pktapDir(1)}, rec{data: pktapDir(2)}, rec{data: pktapDir(0)}),
+			[]Direction{DirIn, DirOut, DirUnknown}},
 		// inbound, outbound, none, both bits (invalid), inbound with a
 		// reception type set.
 		{"pcapng epb_flags", ng.b, []Direction{DirIn, DirOut, DirUnknown, DirUnknown, DirIn}},
