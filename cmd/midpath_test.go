@@ -100,6 +100,7 @@ func TestMidPathCapture(t *testing.T) {
 	translated["198.51.100.10 203.0.113.5:83"] = dropsOwn["203.0.113.5:83"]
 	translated["192.0.2.1 203.0.113.5:83"] = dropsOwn["203.0.113.5:83"]
 	translated["198.51.100.10 203.0.113.5:84"] = dropsOwn["203.0.113.5:84"]
+	translated["192.0.2.1 203.0.113.5:84"] = dropsOwn["203.0.113.5:84"]
 	translated["198.51.100.10 203.0.113.5:85"] = unplaced["203.0.113.5:85"]
 	translated["198.51.100.10 203.0.113.7:80"] = unanswered
 	translated["198.51.100.10 203.0.113.5:86"] = dropsOwn["203.0.113.5:86"]

@@ -279,7 +279,11 @@ type Attempt struct {
 	// Unpaired says that a packet received was pushed out of the
 	// tracker's pairing table before it could be passed on: whether it
 	// was cannot be told.
-	SYNsIn, SYNsOut, SYNsPassedOn, SYNsRelayed            uint32
+	SYNsIn, SYNsOut, SYNsPassedOn, SYNsRelayed uint32
+	// RelayedFromTTL is the TTL the host received the SYNs with that this
+	// attempt's SYNs are copies of (SYNsRelayed), under these addresses or
+	// others: how far the client is from that host.
+	RelayedFromTTL                                        uint8
 	SYNACKsIn, SYNACKsOut, SYNACKsPassedOn, SYNACKsToCopy uint32
 	Unpaired                                              bool
 	// PassesOnToServer says that, as far as the capture had been read, its

@@ -131,6 +131,7 @@ func (t *Tracker) noteDirection(a *attemptState, p *capture.Packet, synack bool)
 			*passed(b)++
 			if !synack {
 				a.SYNsRelayed++
+				a.RelayedFromTTL = b.SYN.TTL
 				t.passOn.passesTo.add(b.Key.Server.Addr())
 				if b != a {
 					a.copyOf = b.idx

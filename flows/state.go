@@ -58,7 +58,9 @@ type attemptState struct {
 	SYNACKsToCopy                   uint32
 	// copyOf: the attempt (state index) this one's SYNs were copies of,
 	// passed on translated; its ISN is this one's.
-	copyOf                     int32
+	copyOf int32
+	// RelayedFromTTL: Attempt.RelayedFromTTL.
+	RelayedFromTTL             uint8
 	Unpaired                   bool
 	ClientBytes, ServerBytes   uint64
 	SYN, SYNACK, ACK           seenState
@@ -385,6 +387,7 @@ func (t *Tracker) fill(a *Attempt, s *attemptState, end time.Time, why EndReason
 	a.EventsDropped, a.Duplicates, a.Echoes, a.SYNACKTwins = s.EventsDropped, s.Duplicates, s.Echoes, s.SYNACKTwins
 	a.SYNsIn, a.SYNsOut, a.SYNsPassedOn, a.SYNsRelayed, a.Unpaired = s.SYNsIn, s.SYNsOut, s.SYNsPassedOn, s.SYNsRelayed, s.Unpaired
 	a.SYNACKsIn, a.SYNACKsOut, a.SYNACKsPassedOn, a.SYNACKsToCopy = s.SYNACKsIn, s.SYNACKsOut, s.SYNACKsPassedOn, s.SYNACKsToCopy
+	a.RelayedFromTTL = s.RelayedFromTTL
 	a.PassesOnToServer = s.SYNsIn > 0 && t.passOn.passesOnTo(s.Key.Server.Addr())
 	a.ServerIsCaptureHost = t.passOn.serves(s.Key.Server.Addr())
 	a.AnsweredFrom, a.AnsweredFromCount = s.answeredFrom, s.answeredFromCount

@@ -536,8 +536,12 @@ func judgeAnsweredAtClient(a *flows.Attempt, r *Result, cfg Config, v Vantage) {
 			return
 		}
 		if v == VantageUnknown && passedToAdjacentClient(a) {
-			r.judged(Timeout, Client, Inferred).count(a.SYNACK.Count, "SYN-ACK").
-				str(" reached the host this capture was taken on, which passed them on to the client, on its own link (the capture records it receiving the client's SYNs with the TTL they were sent with: no router between them), and the client never answered").resentAfter(a).
+			t := r.judged(Timeout, Client, Inferred).count(a.SYNACK.Count, "SYN-ACK").
+				str(" reached the host this capture was taken on, which passed them on to the client")
+			if a.SYNsIn == 0 {
+				t.str(" translated back to its addresses")
+			}
+			t.str(", on its own link (the capture records it receiving the client's SYNs with the TTL they were sent with: no router between them), and the client never answered").resentAfter(a).
 				str(": the client host ignored them (a firewall on the client, or a SYN no socket was waiting for).")
 			return
 		}
@@ -889,7 +893,16 @@ func synACKsNotPassedOn(a *flows.Attempt) bool {
 // (copies, hops lower than sent): past it, only the client's link and
 // the client host remain.
 func passedToAdjacentClient(a *flows.Attempt) bool {
-	return receivedSYN(a) && Hops(a.SYN.TTL) == 0 && a.SYNsIn == a.SYN.Count && !a.Unpaired &&
+	if a.Unpaired {
+		return false
+	}
+	if a.SYNsIn == 0 {
+		// The translated view: its SYNs copies of ones received from an
+		// adjacent client, its SYN-ACKs received and passed back.
+		return a.SYNsRelayed > 0 && a.SYNsRelayed == a.SYN.Count && a.RelayedFromTTL != 0 && Hops(a.RelayedFromTTL) == 0 &&
+			a.SYNACKsPassedOn > 0 && a.SYNACKsIn == a.SYNACK.Count
+	}
+	return receivedSYN(a) && Hops(a.SYN.TTL) == 0 && a.SYNsIn == a.SYN.Count &&
 		(a.SYNACKsPassedOn > 0 || (a.SYNACKsOut > 0 && a.SYNACKsOut == a.SYNACK.Count && Hops(a.SYNACK.TTL) > 0))
 }
 
@@ -971,6 +984,16 @@ func (t *text) vantageUnknown(a *flows.Attempt, end, proves string) *text {
 	switch {
 	case a.Echoes > 0:
 		return t.str("it holds the client's SYN as sent and again hops later: it was taken where packets pass on, as tcpdump -i any on a router).")
+	case a.SYNsRelayed > 0 || receivedSYN(a):
+		// The capture records directions: not the client's, and not the
+		// server's either, or InferVantage would have said so.
+		t.str("it records its host ")
+		if a.SYNsRelayed > 0 {
+			t.str("passing the client's SYNs on")
+		} else {
+			t.str("receiving the client's SYNs")
+		}
+		return t.str(", so it was not taken on the client; where they went past that host, it cannot show).")
 	case Hops(a.SYN.TTL) == 0:
 		t.str("both ends' packets carry the TTL they were sent with: both ends on one link")
 	case !hasRef:
