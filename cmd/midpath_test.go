@@ -38,6 +38,10 @@ import (
 // a client's unanswered SYNs, unplaced, port 83's end through the
 // translating router unplaced, and the client's side of it a client's
 // capture, which proved the client host guilty of port 84's and 85's ends.
+// dnat-*.pcap are the same with the router translating the server's
+// address instead, as a Kubernetes node does for a service (192.0.2.100 to
+// 203.0.113.5): the copies are paired across it by sequence numbers, and
+// the router's capture places each end as above, under both addresses.
 //
 // CI remakes the captures on its own kernel and runs this test on them
 // too (SYNPATH_REMADE_MIDPATH names the directory make.sh wrote them into),
@@ -143,6 +147,17 @@ func TestMidPathCapture(t *testing.T) {
 			}
 		}
 	}
+	// Translating the server's address (192.0.2.100, a service's, to
+	// 203.0.113.5), the router's capture holds each connection under both
+	// servers; the link past it, under the real one.
+	dnat := map[string]want{}
+	for server, w := range dropsOwn {
+		dnat[server] = w
+		if strings.HasPrefix(server, "203.0.113.5:") {
+			dnat["192.0.2.100:"+strings.TrimPrefix(server, "203.0.113.5:")] = w
+		}
+	}
+	delete(dnat, "203.0.113.5:86") // never sent on: no attempt under the real address
 	for _, tc := range []struct {
 		name     string
 		args     []string
@@ -154,6 +169,8 @@ func TestMidPathCapture(t *testing.T) {
 		{"--client", []string{"--client", "tap.pcap"}, false, client},
 		{"between the routers, the client translated", []string{"nat-tap.pcap"}, false, unplaced},
 		{"a translating router's tcpdump -i any", []string{"nat-any.pcap"}, true, translated},
+		{"between the routers, the server translated", []string{"dnat-tap.pcap"}, false, unplaced},
+		{"a router's tcpdump -i any, translating the server", []string{"dnat-any.pcap"}, false, dnat},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := slices.Clone(tc.args)
@@ -171,7 +188,7 @@ func TestMidPathCapture(t *testing.T) {
 	}
 	// What synpath live said on the router, beside its tcpdump -i any:
 	// this build's output, in the remade directory only.
-	for name, byClient := range map[string]bool{"live.json": false, "nat-live.json": true} {
+	for name, byClient := range map[string]bool{"live.json": false, "nat-live.json": true, "dnat-live.json": false} {
 		t.Run("synpath live -i any on the router: "+name, func(t *testing.T) {
 			live := filepath.Join(dir, name)
 			b, err := os.ReadFile(live)
@@ -179,8 +196,11 @@ func TestMidPathCapture(t *testing.T) {
 				t.Fatal(err)
 			}
 			wants := dropsOwn
-			if byClient {
+			switch {
+			case byClient:
 				wants = translated
+			case strings.HasPrefix(name, "dnat-"):
+				wants = dnat
 			}
 			check(t, string(b), live, byClient, wants)
 		})

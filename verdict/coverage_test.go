@@ -475,12 +475,21 @@ func TestTranslatingRouterCaptureDropsSYNACKs(t *testing.T) {
 	// 192.0.2.1; the server's SYN-ACKs to that address received, and
 	// passed back to the client (or not) a hop lower.
 	nat := netip.MustParseAddrPort("192.0.2.1:61000")
-	run := func(rounds int, back bool, clientTTL uint8) map[netip.AddrPort]verdict.Result {
+	run := func(rounds int, back bool, clientTTL uint8, twins ...bool) map[netip.AddrPort]verdict.Result {
 		c := pkttest.NewConn("198.51.100.10:40512", "203.0.113.5:80", 1234567)
 		c.ClientTTL = clientTTL
 		x := *c
 		x.Client = nat
 		var ps []capture.Packet
+		if len(twins) > 0 {
+			// The capture has shown a packet captured twice (another
+			// connection's SYN, on a bridge's port and on the bridge).
+			o := pkttest.NewConn("198.51.100.30:50000", "203.0.113.9:80", 5)
+			s1 := o.SYN(0)
+			s2 := s1
+			s1.Dir, s2.Dir, s2.N, s2.TS = capture.DirIn, capture.DirIn, s1.N+1, s1.TS.Add(5*time.Microsecond)
+			ps = append(ps, s1, s2)
+		}
 		for i := range rounds {
 			syn := c.SYN(time.Duration(min(i, 1)) * time.Second)
 			syn.Dir = capture.DirIn
@@ -490,6 +499,14 @@ func TestTranslatingRouterCaptureDropsSYNACKs(t *testing.T) {
 			sa := x.SYNACK(time.Millisecond)
 			sa.Dir, sa.TTL = capture.DirIn, 62
 			ps = append(ps, syn, fwd, sa)
+			if len(twins) > 0 && i > 0 {
+				// A Linux server's SYN-ACK timer and its answer to the
+				// resent SYN, microseconds apart: taken for one.
+				tw := sa
+				tw.N, tw.TS = sa.N+1, sa.TS.Add(19*time.Microsecond)
+				x.N++
+				ps = append(ps, tw)
+			}
 			if back {
 				b := sa
 				b.Dir, b.TTL, b.Dst, b.N, b.TS = capture.DirOut, 61, c.Client, sa.N+1, sa.TS.Add(20*time.Microsecond)
@@ -500,6 +517,9 @@ func TestTranslatingRouterCaptureDropsSYNACKs(t *testing.T) {
 		ps = append(ps, c.Idle(10*time.Second))
 		got := map[netip.AddrPort]verdict.Result{}
 		for _, a := range track(ps...) {
+			if a.Key.Client != c.Client && a.Key.Client != nat {
+				continue // the connection seen twice
+			}
 			v := verdict.InferVantage(a)
 			if v != verdict.VantageUnknown {
 				t.Errorf("%v: vantage %s, want unknown", a.Key.Client, v)
@@ -517,6 +537,11 @@ func TestTranslatingRouterCaptureDropsSYNACKs(t *testing.T) {
 			if r.WhereSure != verdict.Inferred {
 				t.Errorf("confidence %q, want likely", r.WhereSure)
 			}
+		})
+	}
+	for client, r := range run(3, false, 64, true) {
+		t.Run("dropped, SYN-ACK twins: "+client.String(), func(t *testing.T) {
+			check(t, r, want{verdict.Timeout, verdict.ReturnPath, []verdict.Place{verdict.ReturnPath}, ""})
 		})
 	}
 	// One SYN-ACK only: a copy passed back that the capture missed would

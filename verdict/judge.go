@@ -882,7 +882,7 @@ func judgeDroppedPassingOn(a *flows.Attempt, r *Result) {
 // SYN-ACKs, two or more, as received and none as passed on under any
 // addresses: it dropped them. Two at least, as for SYNs.
 func synACKsNotPassedOn(a *flows.Attempt) bool {
-	return a.SYNsRelayed > 0 && a.SYNACKsIn >= 2 && a.SYNACKsIn == a.SYNACK.Count && a.SYNACKsOut == 0 &&
+	return a.SYNsRelayed > 0 && a.SYNACKsIn >= 2 && a.SYNACKsIn >= a.SYNACK.Count && a.SYNACKsOut == 0 &&
 		a.SYNACKsPassedOn == 0 && !a.Unpaired
 }
 
@@ -899,11 +899,11 @@ func passedToAdjacentClient(a *flows.Attempt) bool {
 	if a.SYNsIn == 0 {
 		// The translated view: its SYNs copies of ones received from an
 		// adjacent client, its SYN-ACKs received and passed back.
-		return a.SYNsRelayed > 0 && a.SYNsRelayed == a.SYN.Count && a.RelayedFromTTL != 0 && Hops(a.RelayedFromTTL) == 0 &&
-			a.SYNACKsPassedOn > 0 && a.SYNACKsIn == a.SYNACK.Count
+		return a.SYNsRelayed > 0 && a.SYNsRelayed >= a.SYN.Count && a.RelayedFromTTL != 0 && Hops(a.RelayedFromTTL) == 0 &&
+			a.SYNACKsPassedOn > 0 && a.SYNACKsIn >= a.SYNACK.Count
 	}
-	return receivedSYN(a) && Hops(a.SYN.TTL) == 0 && a.SYNsIn == a.SYN.Count &&
-		(a.SYNACKsPassedOn > 0 || (a.SYNACKsOut > 0 && a.SYNACKsOut == a.SYNACK.Count && Hops(a.SYNACK.TTL) > 0))
+	return receivedSYN(a) && Hops(a.SYN.TTL) == 0 && a.SYNsIn >= a.SYN.Count &&
+		(a.SYNACKsPassedOn > 0 || (a.SYNACKsOut > 0 && a.SYNACKsOut >= a.SYNACK.Count && Hops(a.SYNACK.TTL) > 0))
 }
 
 // synACKsToCopyNotPassedBack reports that a capture recording which way
@@ -931,9 +931,13 @@ func judgeSYNACKsToCopyDropped(a *flows.Attempt, r *Result, waited time.Duration
 // as sent on, under any addresses, though the host passed on other SYNs
 // to this server: it dropped them. Two at least: a copy sent on the
 // capture missed (a full ring) is then not the whole of it. Only when
-// nothing answered them and the pairing lost none.
+// nothing answered them and the pairing lost none. The counts by
+// direction may exceed the attempt's: a copy received twice (on a
+// bridge's port and on the bridge) is one SYN, and a server's SYN-ACK
+// timer and its answer to a resent SYN, microseconds apart, are taken for
+// one in a capture that shows copies.
 func receivedNonePassedOn(a *flows.Attempt) bool {
-	return a.SYNsIn >= 2 && a.SYNsIn == a.SYN.Count && a.SYNsOut == 0 && a.SYNsPassedOn == 0 && !a.Unpaired &&
+	return a.SYNsIn >= 2 && a.SYNsIn >= a.SYN.Count && a.SYNsOut == 0 && a.SYNsPassedOn == 0 && !a.Unpaired &&
 		a.PassesOnToServer && !a.ServerIsCaptureHost && a.SYNACK.Count == 0 && a.ServerRST.Count == 0 && a.ICMP.Count == 0 && a.Echoes == 0
 }
 

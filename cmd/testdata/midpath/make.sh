@@ -11,7 +11,8 @@
 # server's answers never as sent. live.json is what synpath live -i any
 # --format json, built from this tree and run on r1 beside that tcpdump,
 # said (CI's remade directory only: it is this build's output). Then the
-# same again with r1 translating the client's address (nat-*).
+# same again with r1 translating the client's address (nat-*), then the
+# server's, as kube-proxy does for a service (dnat-*).
 #   80: established (an echo server);
 #   81: refused (nothing listens: the server's kernel answers RST);
 #   83: r1 drops the SYN-ACKs after the capture saw them (its FORWARD
@@ -57,13 +58,14 @@ ip -n $R2 route add 198.51.100.0/24 via 192.0.2.1
 ip netns exec $R2 sysctl -qw net.ipv4.ip_forward=1
 ip netns exec $C sysctl -qw net.ipv4.tcp_syn_retries=2 net.ipv4.tcp_syn_linear_timeouts=0 2>/dev/null
 ip netns exec $R1 iptables -A FORWARD -p tcp -s 203.0.113.5 --sport 83 --tcp-flags SYN,ACK SYN,ACK -j DROP
-ip netns exec $C iptables -A INPUT -p tcp -s 203.0.113.5 --sport 84 --tcp-flags SYN,ACK SYN,ACK -j DROP
+ip netns exec $C iptables -A INPUT -p tcp --sport 84 --tcp-flags SYN,ACK SYN,ACK -j DROP
 ip netns exec $R2 iptables -A FORWARD -d 203.0.113.7 -j DROP
 ip netns exec $R1 iptables -A FORWARD -p tcp -d 203.0.113.5 --dport 86 -j DROP
 echoserve $S 80 83 84 85
-# run PREFIX: the captures of one round of the attempts, into OUT/PREFIX*.
+# run PREFIX [TO]: the captures of one round of the attempts, into
+# OUT/PREFIX*; TO is where the client dials 203.0.113.5's ports.
 run() {
-  local pre=$1 T1 T2 T3
+  local pre=$1 to=${2:-203.0.113.5} T1 T2 T3
   sleep 0.5
   ip netns exec $R1 tcpdump -i eth-s -n -w "$OUT/${pre}tap.pcap" -U tcp or icmp 2>/dev/null & T1=$!
   ip netns exec $R1 tcpdump -i any -n -w "$OUT/${pre}any.pcap" -U tcp or icmp 2>/dev/null & T2=$!
@@ -75,11 +77,12 @@ def dial(a,p):
     try:
         s=socket.create_connection((a,p),timeout=20); s.sendall(b'hello'); print(a, p, s.recv(100)); s.close()
     except Exception as e: print(a, p, e)
-ts=[threading.Thread(target=dial,args=(a,p)) for a,p in (('203.0.113.5',80),('203.0.113.5',81),('203.0.113.5',83),('203.0.113.5',84),('203.0.113.7',80),('203.0.113.5',86))]
+to='$to'
+ts=[threading.Thread(target=dial,args=(a,p)) for a,p in ((to,80),(to,81),(to,83),(to,84),('203.0.113.7',80),(to,86))]
 for t in ts: t.start()
 for t in ts: t.join()
 "
-  ip netns exec $C "$LABNET" rawsyn -to 203.0.113.5:85 -n 1
+  ip netns exec $C "$LABNET" rawsyn -to $to:85 -n 1
   sleep 1
   kill $T1 $T2; sleep 0.5
   [ -z "${MIDPATH_LIVE:-}" ] || { kill -INT $T3; wait $T3; }
@@ -91,6 +94,14 @@ run ""
 # two TTLs, as they came and passed on.
 ip netns exec $R1 iptables -t nat -A POSTROUTING -o eth-s -j MASQUERADE
 run nat-
+# Again with r1 translating the server's address instead, as a
+# Kubernetes node's kube-proxy does for a service: the client dials
+# 192.0.2.100, an address no host has, and r1 sends its SYNs on to
+# 203.0.113.5. Its FORWARD chain sees them translated, and drops port
+# 83's SYN-ACKs and port 86's SYNs as before.
+ip netns exec $R1 iptables -t nat -F
+ip netns exec $R1 iptables -t nat -A PREROUTING -d 192.0.2.100 -j DNAT --to-destination 203.0.113.5
+run dnat- 192.0.2.100
 kill $SRV 2>/dev/null
 untopo $C $R1 $R2 $S
 rm -rf "$(dirname "$LABNET")"
