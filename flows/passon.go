@@ -12,9 +12,11 @@ import (
 // firewall or a Kubernetes node, each SYN it passes on twice: as received
 // and as sent on, microseconds later, under the same addresses or, where
 // the host translates them, under others with the same ISN. A SYN it
-// received and never sent on, it dropped. passOn pairs the two copies:
-// by attempt when the addresses stay, through a small table by ISN when
-// they change.
+// received and never sent on, it dropped; the same for the server's
+// SYN-ACKs, by the server's ISN. passOn pairs the two copies through a
+// small table keyed by sequence number, whatever their addresses, and
+// remembers what the pairs show of the host: the servers it passes SYNs
+// on to, the addresses it answers SYNs from itself.
 
 // passOnWindow is how long a received SYN waits for its copy sent on. A
 // kernel passes a packet on within microseconds; a userspace queue
@@ -23,9 +25,10 @@ import (
 // received, the next one sent is not the last one passed on.
 const passOnWindow = 200 * time.Millisecond
 
-// passOnSlots is the size of the table of received SYNs awaiting their
-// copy. Paired entries free their slot, so it holds those of the last
-// second the host dropped or has not passed on yet.
+// passOnSlots is the size of the table of received SYNs and SYN-ACKs
+// awaiting their copy. Paired entries free their slot, so it holds those
+// of the last passOnWindow the host dropped or has not passed on yet; one
+// pushed out before its window ends marks its attempt Unpaired.
 const passOnSlots = 1 << 10
 
 // passOnEntry is a received SYN (or SYN-ACK) awaiting its copy sent on.
@@ -145,14 +148,13 @@ func (t *Tracker) noteDirection(a *attemptState, p *capture.Packet, synack bool)
 // waitingState returns the attempt in progress a table entry names, if it
 // is still the one: the attempt may have ended since, its state reused.
 func (t *Tracker) waitingState(e *passOnEntry) *attemptState {
-	isn := e.seq
 	if e.synack {
 		if b := t.stateIfAny(e.att); b != nil && b.SYNACK.Count > 0 && b.ServerISN == e.seq {
 			return b
 		}
 		return nil
 	}
-	return t.stateIfISN(e.att, isn)
+	return t.stateIfISN(e.att, e.seq)
 }
 
 // stateIfAny returns the attempt in progress at index i, if any.
