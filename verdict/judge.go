@@ -919,7 +919,7 @@ func synACKsToCopyNotPassedBack(a *flows.Attempt) bool {
 // says the capture's host dropped the answers to.
 func judgeSYNACKsToCopyDropped(a *flows.Attempt, r *Result, waited time.Duration) {
 	r.Candidates = r.Candidates[:0]
-	r.judged(Timeout, ReturnPath, Inferred).unanswered(a).str(": the host this capture was taken on received them and passed them on translated (under its own address or another), and ").
+	r.judged(Timeout, ReturnPath, Inferred).unanswered(a).str(": the host this capture was taken on received them and passed them on translated (under other addresses), and ").
 		count(a.SYNACKsToCopy, "SYN-ACK").str(" from the server came back to it under those addresses, but it passed none of them back to the client, which waited at least ").dur(waited).
 		str(": they were dropped there, on the return path (that host's firewall or policy, its connection tracking, a missing route back).")
 	r.Settle = "that host's firewall rules and counters (nft list ruleset, iptables -L -v -n) would tell which rule"
