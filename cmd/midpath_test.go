@@ -206,3 +206,65 @@ func TestMidPathCapture(t *testing.T) {
 		})
 	}
 }
+
+// TestMidPathTranslatedViews: a translating router's capture holds each
+// connection it passed on twice, under the client's addresses and under
+// the ones it translated them to. Each view names the other's in "nat"
+// (client_seen_by_server / server_seen_by_server in the client's view,
+// client_seen_by_client / server_seen_by_client in the translated one),
+// so that a store counts each connection once and a filter finds both.
+func TestMidPathTranslatedViews(t *testing.T) {
+	dir := filepath.Join("testdata", "midpath")
+	if remade := os.Getenv("SYNPATH_REMADE_MIDPATH"); remade != "" {
+		dir = remade
+	}
+	for _, tc := range []struct {
+		file      string
+		translate string // the field naming the translated address in the client's view
+		back      string // the field naming the client's in the translated view
+	}{
+		{"nat-any.pcap", "client_seen_by_server", "client_seen_by_client"},
+		{"dnat-any.pcap", "server_seen_by_server", "server_seen_by_client"},
+		{"any.pcap", "", ""},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			file := filepath.Join(dir, tc.file)
+			_, stdout, _ := runMain("analyze", "--format", "json", file)
+			type view struct{ client, server, other string }
+			var views []view
+			eachAttempt(t, stdout, file, func(r map[string]any, _, desc string) {
+				nat := r["nat"].(map[string]any)
+				v := view{client: r["client"].(string), server: r["server"].(string)}
+				for k, x := range nat {
+					if k != tc.translate && k != tc.back {
+						t.Errorf("nat %s: %s", k, desc)
+					}
+					v.other = k + " " + x.(string)
+				}
+				views = append(views, v)
+			})
+			pairs := 0
+			for _, v := range views {
+				if v.other == "" || !strings.HasPrefix(v.other, tc.translate+" ") {
+					continue
+				}
+				// The translated view: the same connection under the
+				// other address, naming this one back.
+				addr := strings.TrimPrefix(v.other, tc.translate+" ")
+				want := view{client: v.client, server: addr, other: tc.back + " " + v.server}
+				if strings.HasPrefix(tc.translate, "client") {
+					want = view{client: addr, server: v.server, other: tc.back + " " + v.client}
+				}
+				if !slices.Contains(views, want) {
+					t.Errorf("%v: no translated view %v", v, want)
+				}
+				pairs++
+			}
+			// 80, 81, 83, 84, 85 and .7 passed on translated (SNAT), or
+			// all but .7's (DNAT); 86 never passed on; none untranslated.
+			if want := map[string]int{"nat-any.pcap": 6, "dnat-any.pcap": 5}[tc.file]; pairs != want {
+				t.Errorf("%d connections seen under two address pairs, want %d", pairs, want)
+			}
+		})
+	}
+}

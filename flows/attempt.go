@@ -283,7 +283,12 @@ type Attempt struct {
 	// RelayedFromTTL is the TTL the host received the SYNs with that this
 	// attempt's SYNs are copies of (SYNsRelayed), under these addresses or
 	// others: how far the client is from that host.
-	RelayedFromTTL                                        uint8
+	RelayedFromTTL uint8
+	// PassedOnAs is the addresses the host passed this attempt's SYNs on
+	// under, when it translated them (the copies' attempt, the translated
+	// view); ReceivedAs, of that view, the addresses it received them
+	// under (the client's). Zero Keys where it did not translate.
+	PassedOnAs, ReceivedAs                                Key
 	SYNACKsIn, SYNACKsOut, SYNACKsPassedOn, SYNACKsToCopy uint32
 	Unpaired                                              bool
 	// PassesOnToServer says that, as far as the capture had been read, its

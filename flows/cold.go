@@ -83,7 +83,7 @@ func (t *Tracker) freeze(scratch []byte, a *attemptState) (b []byte, ok bool) {
 	o := &a.SYNOpts
 	e.u(uint64(o.MSS))
 	e.s(int64(o.WScale))
-	e.bools(o.SACKPerm, o.HasTS, o.Cut, a.ACKInferred, a.RSTInHandshake, a.ServerAckedData, a.Settled, a.ICMPInfo.V6, a.timed, a.ServerRSTBare, a.ECNFallback, a.lastSig.fromClient, a.Unpaired)
+	e.bools(o.SACKPerm, o.HasTS, o.Cut, a.ACKInferred, a.RSTInHandshake, a.ServerAckedData, a.Settled, a.ICMPInfo.V6, a.timed, a.ServerRSTBare, a.ECNFallback, a.lastSig.fromClient, a.Unpaired, a.PassedOnAs != (Key{}) || a.ReceivedAs != (Key{}))
 	e.u(uint64(o.TSVal))
 	// What most attempts leave at zero, behind a mask of the rest.
 	e.sparse(uint64(a.Key.Tunnel.Kind), uint64(a.Key.Tunnel.ID), uint64(o.TSEcr), uint64(a.SYNData),
@@ -156,6 +156,14 @@ func (t *Tracker) freeze(scratch []byte, a *attemptState) (b []byte, ok bool) {
 	e.stampFrom(f.syn, e.base)
 	e.stampFrom(f.synack, f.syn)
 	e.addrPort(a.answeredFrom)
+	if a.PassedOnAs != (Key{}) || a.ReceivedAs != (Key{}) {
+		for _, k := range [2]*Key{&a.PassedOnAs, &a.ReceivedAs} {
+			e.addrPort(k.Client)
+			e.addrPort(k.Server)
+			e.u(uint64(k.Tunnel.Kind))
+			e.u(uint64(k.Tunnel.ID))
+		}
+	}
 	if !e.ok {
 		return scratch[:0], false
 	}
@@ -193,6 +201,7 @@ func (t *Tracker) thaw(a *attemptState, b []byte) error {
 	bit := func(i uint) bool { return fl&(1<<i) != 0 }
 	o.SACKPerm, o.HasTS, o.Cut, a.ACKInferred, a.RSTInHandshake, a.ServerAckedData, a.Settled, a.ICMPInfo.V6, a.timed, a.ServerRSTBare, a.ECNFallback, a.lastSig.fromClient, a.Unpaired =
 		bit(0), bit(1), bit(2), bit(3), bit(4), bit(5), bit(6), bit(7), bit(8), bit(9), bit(10), bit(11), bit(12)
+	translated := bit(13)
 	o.TSVal = uint32(d.u())
 	var v [50]uint64
 	d.sparse(v[:])
@@ -269,6 +278,12 @@ func (t *Tracker) thaw(a *attemptState, b []byte) error {
 	f.syn = d.stampFrom(d.base)
 	f.synack = d.stampFrom(f.syn)
 	a.answeredFrom = d.addrPort()
+	if translated {
+		for _, k := range [2]*Key{&a.PassedOnAs, &a.ReceivedAs} {
+			k.Client, k.Server = d.addrPort(), d.addrPort()
+			k.Tunnel.Kind, k.Tunnel.ID = capture.TunnelKind(d.u()), uint32(d.u())
+		}
+	}
 	if d.err != nil || len(d.b) != 0 {
 		return errCold
 	}

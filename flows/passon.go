@@ -138,6 +138,7 @@ func (t *Tracker) noteDirection(a *attemptState, p *capture.Packet, synack bool)
 				t.passOn.passesTo.add(b.Key.Server.Addr())
 				if b != a {
 					a.copyOf = b.idx
+					b.PassedOnAs, a.ReceivedAs = a.Key, b.Key
 				}
 			}
 		}

@@ -60,7 +60,9 @@ type attemptState struct {
 	// passed on translated; its ISN is this one's.
 	copyOf int32
 	// RelayedFromTTL: Attempt.RelayedFromTTL.
-	RelayedFromTTL             uint8
+	RelayedFromTTL uint8
+	// PassedOnAs, ReceivedAs: Attempt's.
+	PassedOnAs, ReceivedAs     Key
 	Unpaired                   bool
 	ClientBytes, ServerBytes   uint64
 	SYN, SYNACK, ACK           seenState
@@ -388,6 +390,7 @@ func (t *Tracker) fill(a *Attempt, s *attemptState, end time.Time, why EndReason
 	a.SYNsIn, a.SYNsOut, a.SYNsPassedOn, a.SYNsRelayed, a.Unpaired = s.SYNsIn, s.SYNsOut, s.SYNsPassedOn, s.SYNsRelayed, s.Unpaired
 	a.SYNACKsIn, a.SYNACKsOut, a.SYNACKsPassedOn, a.SYNACKsToCopy = s.SYNACKsIn, s.SYNACKsOut, s.SYNACKsPassedOn, s.SYNACKsToCopy
 	a.RelayedFromTTL = s.RelayedFromTTL
+	a.PassedOnAs, a.ReceivedAs = s.PassedOnAs, s.ReceivedAs
 	a.PassesOnToServer = s.SYNsIn > 0 && t.passOn.passesOnTo(s.Key.Server.Addr())
 	a.ServerIsCaptureHost = t.passOn.serves(s.Key.Server.Addr())
 	a.AnsweredFrom, a.AnsweredFromCount = s.answeredFrom, s.answeredFromCount

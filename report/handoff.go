@@ -111,7 +111,8 @@ func appendWiresharkFilter(b []byte, r *verdict.Result, ct, st endpointText) []b
 	}
 	window := !first.IsZero()
 	nat := r.ClientSeenByServer.IsValid() && r.ClientSeenByServer != r.Client ||
-		r.ServerSeenByServer.IsValid() && r.ServerSeenByServer != r.Server
+		r.ServerSeenByServer.IsValid() && r.ServerSeenByServer != r.Server ||
+		r.ClientSeenByClient.IsValid() || r.ServerSeenByClient.IsValid()
 	// The answers from another address are the attempt's packets too.
 	elsewhere := r.AnsweredFrom.IsValid() && r.AnsweredFrom != r.Server
 	alternatives := nat || elsewhere
@@ -129,6 +130,13 @@ func appendWiresharkFilter(b []byte, r *verdict.Result, ct, st endpointText) []b
 		}
 		if r.ServerSeenByServer.IsValid() {
 			s = r.ServerSeenByServer
+		}
+		// The translated view's other tuple is the client's.
+		if r.ClientSeenByClient.IsValid() {
+			c = r.ClientSeenByClient
+		}
+		if r.ServerSeenByClient.IsValid() {
+			s = r.ServerSeenByClient
 		}
 		b = append(b, ") || ("...)
 		b = appendTuple(b, c, s, endpointText{}, endpointText{})

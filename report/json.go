@@ -82,6 +82,10 @@ type DNSJSON struct {
 type NAT struct {
 	ClientSeenByServer string `json:"client_seen_by_server,omitempty"`
 	ServerSeenByServer string `json:"server_seen_by_server,omitempty"`
+	// In the capture of a host that translated the connection, its
+	// translated view says what the client's view is under.
+	ClientSeenByClient string `json:"client_seen_by_client,omitempty"`
+	ServerSeenByClient string `json:"server_seen_by_client,omitempty"`
 }
 
 // EvidenceJSON is one packet behind a verdict.
@@ -126,13 +130,14 @@ func NewRecord(r *verdict.Result) Record {
 		SYNSeenByServer:     count(r.SYNSeenByServer),
 		SYNACKSent:          count(r.SYNACKSent),
 		SYNACKSeenByClient:  count(r.SYNACKSeenByClient),
-		NAT:                 NAT{ClientSeenByServer: addrIfSet(r.ClientSeenByServer), ServerSeenByServer: addrIfSet(r.ServerSeenByServer)},
-		Match:               r.Match,
-		Explanation:         r.Explanation,
-		SettleWith:          r.Settle,
-		Evidence:            make([]EvidenceJSON, 0, len(r.Evidence)),
-		WiresharkFilter:     WiresharkFilter(r),
-		CommunityID:         CommunityID(r),
+		NAT: NAT{ClientSeenByServer: addrIfSet(r.ClientSeenByServer), ServerSeenByServer: addrIfSet(r.ServerSeenByServer),
+			ClientSeenByClient: addrIfSet(r.ClientSeenByClient), ServerSeenByClient: addrIfSet(r.ServerSeenByClient)},
+		Match:           r.Match,
+		Explanation:     r.Explanation,
+		SettleWith:      r.Settle,
+		Evidence:        make([]EvidenceJSON, 0, len(r.Evidence)),
+		WiresharkFilter: WiresharkFilter(r),
+		CommunityID:     CommunityID(r),
 	}
 	for _, c := range r.Candidates {
 		rec.Candidates = append(rec.Candidates, string(c))

@@ -247,16 +247,21 @@ func (e *encoder) appendResult(b []byte, r *verdict.Result, l Live) []byte {
 		b = append(b, "null"...)
 	}
 	b = append(b, `,"nat":{`...)
-	if r.ClientSeenByServer.IsValid() {
-		b = append(b, `"client_seen_by_server":`...)
-		b = appendAddrPort(b, r.ClientSeenByServer)
-		if r.ServerSeenByServer.IsValid() {
+	sep := false
+	for _, f := range [...]struct {
+		key string
+		ap  netip.AddrPort
+	}{{`"client_seen_by_server":`, r.ClientSeenByServer}, {`"server_seen_by_server":`, r.ServerSeenByServer},
+		{`"client_seen_by_client":`, r.ClientSeenByClient}, {`"server_seen_by_client":`, r.ServerSeenByClient}} {
+		if !f.ap.IsValid() {
+			continue
+		}
+		if sep {
 			b = append(b, ',')
 		}
-	}
-	if r.ServerSeenByServer.IsValid() {
-		b = append(b, `"server_seen_by_server":`...)
-		b = appendAddrPort(b, r.ServerSeenByServer)
+		b = append(b, f.key...)
+		b = appendAddrPort(b, f.ap)
+		sep = true
 	}
 	b = append(b, '}')
 	if r.Match != "" {
@@ -295,7 +300,8 @@ func (e *encoder) appendResult(b []byte, r *verdict.Result, l Live) []byte {
 		// (Should b move as it grows, its old array still holds them.)
 		b = appendWiresharkFilter(b, r, client.in(b), server.in(b))
 		// Fixed words, numbers and addresses: only a zone can need escaping.
-		if zoned(r.Client) || zoned(r.Server) || zoned(r.ClientSeenByServer) || zoned(r.ServerSeenByServer) {
+		if zoned(r.Client) || zoned(r.Server) || zoned(r.ClientSeenByServer) || zoned(r.ServerSeenByServer) ||
+			zoned(r.ClientSeenByClient) || zoned(r.ServerSeenByClient) {
 			b = closeQuoted(b, start)
 		} else {
 			b = append(b, '"')

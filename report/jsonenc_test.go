@@ -119,6 +119,7 @@ func oddResults() []verdict.Result {
 		add(func(r *verdict.Result) { r.Client = ap })
 		add(func(r *verdict.Result) { r.Server = ap })
 		add(func(r *verdict.Result) { r.ClientSeenByServer = ap })
+		add(func(r *verdict.Result) { r.ServerSeenByClient = ap })
 		add(func(r *verdict.Result) {
 			r.DNS = &verdict.Lookup{Name: "n", Answer: ap.Addr(), Stale: true, Current: ap.Addr()}
 		})
@@ -126,6 +127,8 @@ func oddResults() []verdict.Result {
 	add(func(r *verdict.Result) { r.Client = netip.AddrPort{} })
 	add(func(r *verdict.Result) { r.DNS = &verdict.Lookup{} })
 	add(func(r *verdict.Result) { r.ServerSeenByServer, r.ClientSeenByServer = r.Server, r.Client })
+	add(func(r *verdict.Result) { r.ClientSeenByClient, r.ServerSeenByClient = r.Server, r.Client })
+	add(func(r *verdict.Result) { r.ServerSeenByServer, r.ClientSeenByClient = r.Server, r.Client })
 	for _, d := range []time.Duration{0, 1, 499, 500, -500, 1500, 999999, 1000500, -1000500, 37250007000, 1 << 53, 1<<53 + 1000,
 		1<<62 + 12345, -1 << 62, 1<<63 - 1, -1 << 63, 104 * 24 * time.Hour, 1e15, 123456789012345} {
 		add(func(r *verdict.Result) {

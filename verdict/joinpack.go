@@ -67,6 +67,7 @@ const (
 	pkUnpaired
 	pkPassesOnToServer
 	pkServerIsCaptureHost
+	pkTranslated
 )
 
 // Bits of an event's flags byte.
@@ -122,6 +123,7 @@ func (p *Packer) Pack(dst []byte, a *flows.Attempt) []byte {
 	set(pkUnpaired, a.Unpaired)
 	set(pkPassesOnToServer, a.PassesOnToServer)
 	set(pkServerIsCaptureHost, a.ServerIsCaptureHost)
+	set(pkTranslated, a.PassedOnAs != (flows.Key{}) || a.ReceivedAs != (flows.Key{}))
 	e.u(fl)
 	e.u(uint64(a.SYNOpts.MSS))
 	e.b = append(e.b, byte(a.SYNOpts.WScale))
@@ -237,6 +239,14 @@ func (p *Packer) Pack(dst []byte, a *flows.Attempt) []byte {
 	if fl&pkAnsweredFrom != 0 {
 		e.addrPort(a.AnsweredFrom)
 		e.u(uint64(a.AnsweredFromCount))
+	}
+	if fl&pkTranslated != 0 {
+		for _, k := range [2]*flows.Key{&a.PassedOnAs, &a.ReceivedAs} {
+			e.addrPort(k.Client)
+			e.addrPort(k.Server)
+			e.u(uint64(k.Tunnel.Kind))
+			e.u(uint64(k.Tunnel.ID))
+		}
 	}
 	e.time(a.CaptureFrom, a.SYN.First)
 	return e.b
@@ -411,6 +421,12 @@ func (p *Packer) Unpack(b []byte, a *flows.Attempt) error {
 	if fl&pkAnsweredFrom != 0 {
 		a.AnsweredFrom = d.addrPort()
 		a.AnsweredFromCount = uint32(d.u())
+	}
+	if fl&pkTranslated != 0 {
+		for _, k := range [2]*flows.Key{&a.PassedOnAs, &a.ReceivedAs} {
+			k.Client, k.Server = d.addrPort(), d.addrPort()
+			k.Tunnel.Kind, k.Tunnel.ID = capture.TunnelKind(d.u()), uint32(d.u())
+		}
 	}
 	a.CaptureFrom = d.time(a.SYN.First)
 	if d.bad || d.i0 != len(d.b) {

@@ -123,6 +123,28 @@ func serverReference(a *flows.Attempt) (flows.Seen, bool) {
 	return flows.Seen{}, false
 }
 
+// translation names the addresses a capture's host translated the
+// attempt's to (the server sees those), or, of the translated view, from
+// (the client's).
+func translation(a *flows.Attempt, r *Result) {
+	if k := a.PassedOnAs; k != (flows.Key{}) {
+		if k.Client != a.Key.Client {
+			r.ClientSeenByServer = k.Client
+		}
+		if k.Server != a.Key.Server {
+			r.ServerSeenByServer = k.Server
+		}
+	}
+	if k := a.ReceivedAs; k != (flows.Key{}) {
+		if k.Client != a.Key.Client {
+			r.ClientSeenByClient = k.Client
+		}
+		if k.Server != a.Key.Server {
+			r.ServerSeenByClient = k.Server
+		}
+	}
+}
+
 // JudgeInto is Judge writing into *r, for callers that judge attempt
 // after attempt: reusing one Result, judging allocates about once per
 // attempt rather than for every phrase. It overwrites every field of *r.
@@ -151,6 +173,7 @@ func JudgeInto(r *Result, a *flows.Attempt, v Vantage, cfg Config) {
 	*r = Result{}
 	r.Client, r.Server, r.Tunnel, r.ISN = a.Key.Client, a.Key.Server, a.Key.Tunnel, a.ISN
 	r.Vantage, r.FirstSYN = v, a.SYN.First
+	translation(a, r)
 	r.SYNSent, r.SYNSeenByServer, r.SYNACKSent, r.SYNACKSeenByClient = -1, -1, -1, -1
 	r.Candidates, r.w = cands, w
 	// What the payloads and the lookup say, read now, though only causes

@@ -236,6 +236,7 @@ func stale() Result {
 		FirstSYN: old, SYNSent: 7, SYNSeenByServer: 7, SYNACKSent: 7, SYNACKSeenByClient: 7, RTT: 7,
 		ClockOffset: 7, ClockError: 7, HasClockOffset: true,
 		ClientSeenByServer: netip.MustParseAddrPort("192.0.2.3:3"), ServerSeenByServer: netip.MustParseAddrPort("192.0.2.4:4"),
+		ClientSeenByClient: netip.MustParseAddrPort("192.0.2.5:5"), ServerSeenByClient: netip.MustParseAddrPort("192.0.2.6:6"),
 		Partial: true, OneWay: true, Match: "stale", Explanation: "stale", Settle: "stale",
 	}
 	for range flows.MaxEvents + 1 {

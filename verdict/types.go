@@ -147,8 +147,14 @@ type Result struct {
 	ClockOffset, ClockError time.Duration
 	HasClockOffset          bool
 	// ClientSeenByServer / ServerSeenByServer are the endpoints in the
-	// server's capture when they differ (NAT).
+	// server's capture when they differ (NAT), or, in the capture of a host
+	// that translated them (a router's tcpdump -i any), as it passed them
+	// on. ClientSeenByClient / ServerSeenByClient are, of the translated
+	// view of a connection in such a capture, the endpoints it received
+	// the client's SYNs under: the same connection is also judged under
+	// them.
 	ClientSeenByServer, ServerSeenByServer netip.AddrPort
+	ClientSeenByClient, ServerSeenByClient netip.AddrPort
 
 	// Partial is set when the other capture covered only part of the
 	// attempt's time: its counters then do not add up to path losses.
