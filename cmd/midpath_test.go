@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -264,6 +265,19 @@ func TestMidPathTranslatedViews(t *testing.T) {
 			// all but .7's (DNAT); 86 never passed on; none untranslated.
 			if want := map[string]int{"nat-any.pcap": 6, "dnat-any.pcap": 5}[tc.file]; pairs != want {
 				t.Errorf("%d connections seen under two address pairs, want %d", pairs, want)
+			}
+			// The table lists and counts each connection once, under its
+			// client's addresses, and says so.
+			_, table, _ := runMain("analyze", "--rows", "0", file)
+			translatedAs := map[string]string{"nat-any.pcap": "192.0.2.1:", "dnat-any.pcap": "→ 203.0.113.5:"}[tc.file]
+			said := fmt.Sprintf("%d of these connections are also in the capture", pairs)
+			switch {
+			case pairs > 0 && !strings.Contains(table, said):
+				t.Errorf("the table does not say %q:\n%s", said, table)
+			case pairs == 0 && strings.Contains(table, "of these connections are also"):
+				t.Errorf("the table speaks of translated views:\n%s", table)
+			case translatedAs != "" && strings.Contains(table, translatedAs):
+				t.Errorf("the table lists translated views (%s):\n%s", translatedAs, table)
 			}
 		})
 	}

@@ -71,6 +71,10 @@ type Table struct {
 	nets     *summary[netip.Prefix]
 	timeline timeline
 	paths    pathCounts
+	// translated counts the translated views of connections a host the
+	// capture was taken on passed on under other addresses: each is
+	// listed and counted once, under its client's addresses.
+	translated int
 	// midstream keeps the earliest connections seen without their SYN,
 	// midstreamN counts them all.
 	midstream  []flows.Midstream
@@ -122,6 +126,10 @@ func (t *Table) trimMidstream() {
 // caller may reuse r's storage for the next (verdict.JudgeInto).
 func (t *Table) Add(r verdict.Result) {
 	t.start()
+	if r.ClientSeenByClient.IsValid() || r.ServerSeenByClient.IsValid() {
+		t.translated++
+		return
+	}
 	vi := verdictIndex(r.Verdict)
 	t.n[vi]++
 	firstServer := t.servers.add(r.Server, vi, r.FirstSYN)
@@ -236,6 +244,9 @@ func (t *Table) Render(w io.Writer, f Footer) error {
 	fmt.Fprintln(w)
 	if line := t.paths.String(); line != "" {
 		t.wrap(w, line)
+	}
+	if t.translated > 0 {
+		t.wrap(w, fmt.Sprintf("%d of these connections are also in the capture under the addresses its host translated them to, and are listed and counted once, under their clients' (--format json gives both views, each naming the other in nat).", t.translated))
 	}
 	for _, n := range f.Notes {
 		t.wrap(w, n)
