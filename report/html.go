@@ -48,8 +48,10 @@ func (t *Table) RenderHTML(w io.Writer, f Footer) error {
 		t.htmlAttempts(bw, shown)
 	}
 	fmt.Fprint(bw, "<h2>What was read</h2>\n<ul class=\"footer\">\n")
-	if line := t.paths.String(); line != "" {
-		fmt.Fprintf(bw, "<li>%s</li>\n", esc(line))
+	for _, line := range []string{t.paths.String(), t.translatedText()} {
+		if line != "" {
+			fmt.Fprintf(bw, "<li>%s</li>\n", esc(line))
+		}
 	}
 	for _, n := range f.Notes {
 		fmt.Fprintf(bw, "<li>%s</li>\n", esc(n))

@@ -245,8 +245,8 @@ func (t *Table) Render(w io.Writer, f Footer) error {
 	if line := t.paths.String(); line != "" {
 		t.wrap(w, line)
 	}
-	if t.translated > 0 {
-		t.wrap(w, fmt.Sprintf("%d of these connections are also in the capture under the addresses its host translated them to, and are listed and counted once, under their clients' (--format json gives both views, each naming the other in nat).", t.translated))
+	if line := t.translatedText(); line != "" {
+		t.wrap(w, line)
 	}
 	for _, n := range f.Notes {
 		t.wrap(w, n)
@@ -263,6 +263,14 @@ func (t *Table) Render(w io.Writer, f Footer) error {
 		t.wrap(w, "warning: "+warn)
 	}
 	return nil
+}
+
+// translatedText says how many translated views the table folded.
+func (t *Table) translatedText() string {
+	if t.translated == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d of these connections are also in the capture under the addresses its host translated them to, and are listed and counted once, under their clients' (--format json gives both views, each naming the other in nat).", t.translated)
 }
 
 // hiddenText says what the sample left out, and how it was drawn.
