@@ -164,10 +164,11 @@ func (s *liveSource) read(rec *record) error {
 // datagram socket or a device without a link layer, 82 for Ethernet
 // (tpacket_rcv: the network header at TPACKET_ALIGN(68+16)). The slot is
 // taken for one only if it says so itself: its tp_mac field that offset,
-// its address family AF_PACKET, its interface the one gopacket reported.
-// Anything else (another layout, a frame gopacket copied to insert a VLAN
-// tag) gives DirUnknown. The bytes read lie in the slot or the block
-// header before it, in the ring's mapping.
+// its address family AF_PACKET, its interface the one gopacket reported;
+// anything else (another layout, an older kernel's offsets) gives
+// DirUnknown. The bytes read lie in the slot, before the frame: the frame
+// always lies in the ring, since OpenLive never asks gopacket to insert
+// VLAN tags (OptAddVLANHeader), the one case where it copies a frame out.
 func ringDirection(data []byte, link uint32, ifindex int) Direction {
 	if len(data) == 0 {
 		return DirUnknown
