@@ -73,6 +73,9 @@ func FuzzTracker(f *testing.F) {
 				Seq:   uint32(b[4]) | uint32(b[5])<<30,
 				Ack:   uint32(b[6]) | uint32(b[7])<<30,
 				TTL:   b[8],
+				// Which way it crossed the capture's host: unknown, in,
+				// out (passon.go's pairing).
+				Dir: capture.Direction(b[2] >> 6 % 3),
 			}
 			p.PayloadLen = binary.BigEndian.Uint32([]byte{0, 0, 0, b[8] & 0x3})
 			switch b[3] & 0xc0 {
