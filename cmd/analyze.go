@@ -324,6 +324,8 @@ type group struct {
 func readGroup(ctx context.Context, g group, fcfg flows.Config, opt readOptions, stdin io.Reader, judge func(*flows.Attempt, verdict.Vantage)) ([]report.Source, []string, error) {
 	sources := make([]report.Source, len(g.files))
 	vantages := make([]vantageVotes, len(g.files))
+	// directed: the file records which way packets crossed its host.
+	directed := make([]bool, len(g.files))
 	for i, f := range g.files {
 		sources[i].Name = f
 	}
@@ -335,6 +337,7 @@ func readGroup(ctx context.Context, g group, fcfg flows.Config, opt readOptions,
 		if i := slices.Index(g.files, a.File); i >= 0 {
 			sources[i].Attempts++
 			vantages[i].add(v)
+			directed[i] = directed[i] || a.SYNsIn+a.SYNsOut > 0
 		}
 		return v
 	}
@@ -502,7 +505,7 @@ func readGroup(ctx context.Context, g group, fcfg flows.Config, opt readOptions,
 		warnings = append(warnings, fmt.Sprintf("%d attempts were judged early: more than %d were in progress at once, all --max-memory allows (SYN flood?)", n, fcfg.MaxAttempts))
 	}
 	for i := range sources {
-		sources[i].Vantage = vantageText(g.vantage, vantages[i].counts())
+		sources[i].Vantage = vantageText(g.vantage, vantages[i].counts(), directed[i])
 		if g.split {
 			sources[i].Vantage = string(g.vantage) + "-side packets of a file holding both ends"
 		}
@@ -589,8 +592,9 @@ func timeJumpWarning(j flows.TimeJump, looked bool) string {
 }
 
 // vantageText says how a file's attempts were judged: forced, or inferred
-// (with a breakdown when a host was client for some and server for others).
-func vantageText(forced verdict.Vantage, seen map[verdict.Vantage]int) string {
+// (with a breakdown when a host was client for some and server for others),
+// from TTLs and, where the file records them (directed), directions.
+func vantageText(forced verdict.Vantage, seen map[verdict.Vantage]int, directed bool) string {
 	if forced != "" {
 		return string(forced) + " side, as told"
 	}
@@ -603,13 +607,20 @@ func vantageText(forced verdict.Vantage, seen map[verdict.Vantage]int) string {
 			parts = append(parts, fmt.Sprintf("%s side for %d", v, seen[v]))
 		}
 	}
+	from := "TTLs"
+	if directed {
+		from = "the packets' directions and TTLs"
+	}
 	if len(parts) == 1 {
 		if v := firstKey(seen); v != verdict.VantageUnknown {
-			return string(v) + " side, inferred from TTLs"
+			return string(v) + " side, inferred from " + from
+		}
+		if directed {
+			return "vantage unknown: its host received these connections' SYNs or passed them on, so it is not the clients'; neither directions nor TTLs tell more"
 		}
 		return "vantage unknown: the TTLs cannot tell which end it was taken at"
 	}
-	return "inferred from TTLs: " + strings.Join(parts, ", ")
+	return "inferred from " + from + ": " + strings.Join(parts, ", ")
 }
 
 func firstKey(m map[verdict.Vantage]int) verdict.Vantage {

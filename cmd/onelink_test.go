@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -76,5 +77,10 @@ func TestOneLinkCapture(t *testing.T) {
 				}
 			}
 		})
+	}
+	// The footer says what told it.
+	_, table, _ := runMain("analyze", server)
+	if !strings.Contains(table, "(server side, inferred from the packets' directions and TTLs)") {
+		t.Errorf("the footer does not say the server's side was read from directions:\n%s", table)
 	}
 }
