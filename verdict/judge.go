@@ -47,6 +47,12 @@ func Hops(ttl uint8) uint8 { return capture.Hops(ttl) }
 // packets a host sends carry an undecremented TTL, packets it receives
 // have lost hops.
 func InferVantage(a *flows.Attempt) Vantage {
+	if c, s := a.Key.Client.Addr(), a.Key.Server.Addr(); c == s || c.IsLoopback() && s.IsLoopback() {
+		// A host connecting to itself (through lo): the capture is on the
+		// server, which is the client too; its packets never cross a
+		// router, so the TTLs tell nothing.
+		return VantageServer
+	}
 	if a.Echoes > 0 {
 		// The SYN as sent and again hops later, in one capture: one taken
 		// where it passed on (a router's tcpdump -i any), not at either

@@ -11,6 +11,10 @@
 #   81: refused (nothing listens: the server's kernel answers RST);
 #   82: the server host drops the SYNs (its INPUT chain);
 #   84: the client host drops the SYN-ACKs (its INPUT chain).
+# Then loopback.pcap: the server host's tcpdump -i any while it connects
+# to itself (through lo, where each packet is recorded sent and then
+# received): 80 established, 81 refused, 89 its INPUT chain drops the
+# SYNs arriving on lo.
 # Documentation addresses, namespaces of our own (ONELINK_NS, default ol,
 # names them).
 set -u
@@ -29,6 +33,8 @@ done
 ip netns exec $C sysctl -qw net.ipv4.tcp_syn_retries=2 net.ipv4.tcp_syn_linear_timeouts=0 2>/dev/null
 ip netns exec $S iptables -A INPUT -p tcp --dport 82 --tcp-flags SYN,ACK SYN -j DROP
 ip netns exec $C iptables -A INPUT -p tcp -s 198.51.100.20 --sport 84 --tcp-flags SYN,ACK SYN,ACK -j DROP
+ip netns exec $S iptables -A INPUT -i lo -p tcp --dport 89 --tcp-flags SYN,ACK SYN -j DROP
+ip netns exec $S sysctl -qw net.ipv4.tcp_syn_retries=2 net.ipv4.tcp_syn_linear_timeouts=0 2>/dev/null
 ip netns exec $S python3 -c "
 import socket,sys,threading,time
 def srv(p):
@@ -53,5 +59,19 @@ for t in ts: t.join()
 "
 sleep 1
 kill $T1 $T2; sleep 0.5
+ip netns exec $S tcpdump -i any -n -w "$OUT/loopback.pcap" -U tcp 2>/dev/null & T3=$!
+sleep 1
+ip netns exec $S python3 -c "
+import socket,threading
+def dial(p):
+    try:
+        s=socket.create_connection(('198.51.100.20',p),timeout=20); s.sendall(b'hello'); print('lo', p, s.recv(100)); s.close()
+    except Exception as e: print('lo', p, e)
+ts=[threading.Thread(target=dial,args=(p,)) for p in (80, 81, 89)]
+for t in ts: t.start()
+for t in ts: t.join()
+"
+sleep 1
+kill $T3; sleep 0.5
 kill $SRV 2>/dev/null
 for ns in $C $S; do ip netns del $ns 2>/dev/null; done
