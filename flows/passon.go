@@ -85,26 +85,20 @@ func seqSlot(seq uint32) int { return int((seq * 0x9e3779b1) >> 22) }
 // noteDirection pairs the client's SYN or the server's SYN-ACK p, taken by
 // attempt a, with its copy received or sent on (Attempt.SYNsIn).
 func (t *Tracker) noteDirection(a *attemptState, p *capture.Packet, synack bool) {
-	// in and passed point at b's counters of p's kind.
-	in := func(b *attemptState) *uint32 { return &b.SYNsIn }
-	out := func(b *attemptState) *uint32 { return &b.SYNsOut }
-	passed := func(b *attemptState) *uint32 { return &b.SYNsPassedOn }
-	if synack {
-		in = func(b *attemptState) *uint32 { return &b.SYNACKsIn }
-		out = func(b *attemptState) *uint32 { return &b.SYNACKsOut }
-		passed = func(b *attemptState) *uint32 { return &b.SYNACKsPassedOn }
-		if p.Dir == capture.DirIn && a.copyOf != noState {
-			if b := t.stateIfISN(a.copyOf, a.ISN); b != nil {
-				b.SYNACKsToCopy++
-			}
+	if t.passOn == nil {
+		t.passOn = new(passOn)
+	}
+	if synack && p.Dir == capture.DirIn && a.ReceivedAs != (Key{}) {
+		// An answer to SYNs passed on translated: the attempt under the
+		// client's addresses counts it.
+		if b := t.stateOf(a.ReceivedAs, a.ISN); b != nil {
+			b.SYNACKsToCopy++
 		}
 	}
+	in, out, _ := a.directed(synack)
 	switch p.Dir {
 	case capture.DirIn:
-		*in(a)++
-		if t.passOn == nil {
-			t.passOn = new(passOn)
-		}
+		*in++
 		e := &t.passOn.waiting[seqSlot(p.Seq)]
 		if e.ns != 0 && t.pktNS-e.ns < int64(passOnWindow) && (e.seq != p.Seq || e.synack != synack) {
 			// Pushed out while it may still be passed on.
@@ -114,10 +108,7 @@ func (t *Tracker) noteDirection(a *attemptState, p *capture.Packet, synack bool)
 		}
 		*e = passOnEntry{ns: t.pktNS, seq: p.Seq, att: a.idx, synack: synack}
 	case capture.DirOut:
-		*out(a)++
-		if t.passOn == nil {
-			t.passOn = new(passOn)
-		}
+		*out++
 		e := &t.passOn.waiting[seqSlot(p.Seq)]
 		if e.ns == 0 || e.seq != p.Seq || e.synack != synack || t.pktNS-e.ns > int64(passOnWindow) || t.pktNS < e.ns {
 			if synack && capture.Hops(p.TTL) == 0 && a.SYNsIn > 0 && a.SYNsPassedOn == 0 && a.SYNsRelayed == 0 {
@@ -130,20 +121,46 @@ func (t *Tracker) noteDirection(a *attemptState, p *capture.Packet, synack bool)
 		}
 		// Passed on under the addresses it came with (b is a), or
 		// translated (another address pair, the same sequence number).
-		if b := t.waitingState(e); b != nil && *passed(b) < *in(b) {
-			*passed(b)++
-			if !synack {
-				a.SYNsRelayed++
-				a.RelayedFromTTL = b.SYN.TTL
-				t.passOn.passesTo.add(b.Key.Server.Addr())
-				if b != a {
-					a.copyOf = b.idx
-					b.PassedOnAs, a.ReceivedAs = a.Key, b.Key
+		if b := t.waitingState(e); b != nil {
+			if in, _, passed := b.directed(synack); *passed < *in {
+				*passed++
+				if !synack {
+					a.SYNsRelayed++
+					a.RelayedFromTTL = b.SYN.TTL
+					t.passOn.passesTo.add(b.Key.Server.Addr())
+					if b != a {
+						b.PassedOnAs, a.ReceivedAs = a.Key, b.Key
+					}
 				}
 			}
 		}
 		*e = passOnEntry{}
 	}
+}
+
+// directed returns a's counters of SYNs (or SYN-ACKs) received, sent, and
+// received and passed on.
+func (a *attemptState) directed(synack bool) (in, out, passed *uint32) {
+	if synack {
+		return &a.SYNACKsIn, &a.SYNACKsOut, &a.SYNACKsPassedOn
+	}
+	return &a.SYNsIn, &a.SYNsOut, &a.SYNsPassedOn
+}
+
+// stateOf returns the attempt in progress under k with ISN isn, if it is
+// unpacked (a packed one is let be: the count it would get is a claim's,
+// never a wrong one's).
+func (t *Tracker) stateOf(k Key, isn uint32) *attemptState {
+	i := t.find(k)
+	if i < 0 {
+		return nil
+	}
+	if s := &t.conns.slots[i]; s.att != noState {
+		if b := t.state(s.att); b.ISN == isn {
+			return b
+		}
+	}
+	return nil
 }
 
 // waitingState returns the attempt in progress a table entry names, if it

@@ -56,9 +56,6 @@ type attemptState struct {
 	SYNsRelayed, SYNACKsIn          uint32
 	SYNACKsOut, SYNACKsPassedOn     uint32
 	SYNACKsToCopy                   uint32
-	// copyOf: the attempt (state index) this one's SYNs were copies of,
-	// passed on translated; its ISN is this one's.
-	copyOf int32
 	// RelayedFromTTL: Attempt.RelayedFromTTL.
 	RelayedFromTTL uint8
 	// PassedOnAs, ReceivedAs: Attempt's.

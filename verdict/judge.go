@@ -565,13 +565,7 @@ func judgeAnsweredAtClient(a *flows.Attempt, r *Result, cfg Config, v Vantage) {
 			return
 		}
 		if v == VantageUnknown && passedToAdjacentClient(a) {
-			t := r.judged(Timeout, Client, Inferred).count(a.SYNACK.Count, "SYN-ACK").
-				str(" reached the host this capture was taken on, which passed them on to the client")
-			if a.SYNsIn == 0 {
-				t.str(" translated back to its addresses")
-			}
-			t.str(", on its own link (the capture records it receiving the client's SYNs with the TTL they were sent with: no router between them), and the client never answered").resentAfter(a).
-				str(": the client host ignored them (a firewall on the client, or a SYN no socket was waiting for).")
+			judgeIgnoredByAdjacentClient(a, r)
 			return
 		}
 		if v == VantageUnknown {
@@ -933,6 +927,18 @@ func passedToAdjacentClient(a *flows.Attempt) bool {
 	}
 	return receivedSYN(a) && Hops(a.SYN.TTL) == 0 && a.SYNsIn >= a.SYN.Count &&
 		(a.SYNACKsPassedOn > 0 || (a.SYNACKsOut > 0 && a.SYNACKsOut >= a.SYNACK.Count && Hops(a.SYNACK.TTL) > 0))
+}
+
+// judgeIgnoredByAdjacentClient judges SYN-ACKs a host passed on to a
+// client on its own link that never answered (passedToAdjacentClient).
+func judgeIgnoredByAdjacentClient(a *flows.Attempt, r *Result) {
+	t := r.judged(Timeout, Client, Inferred).count(a.SYNACK.Count, "SYN-ACK").
+		str(" reached the host this capture was taken on, which passed them on to the client")
+	if a.SYNsIn == 0 {
+		t.str(" translated back to its addresses")
+	}
+	t.str(", on its own link (the capture records it receiving the client's SYNs with the TTL they were sent with: no router between them), and the client never answered").resentAfter(a).
+		str(": the client host ignored them (a firewall on the client, or a SYN no socket was waiting for).")
 }
 
 // synACKsToCopyNotPassedBack reports that a capture recording which way
