@@ -568,3 +568,54 @@ func TestTranslatingRouterCaptureDropsSYNACKs(t *testing.T) {
 		})
 	}
 }
+
+func TestLoopbackIsTheServersCapture(t *testing.T) {
+	// A host connecting to itself: both ends' packets undecremented, in
+	// any capture of lo. Made to fool the rule: a client that gave up at
+	// once, a capture that stopped right after the SYN, one that began
+	// after it (only the resent SYN), and IPv6.
+	judge := func(client, server string, pkts func(c *pkttest.Conn) []capture.Packet) verdict.Result {
+		c := pkttest.NewConn(client, server, 77)
+		c.ServerTTL = 64
+		as := track(pkts(c)...)
+		if len(as) != 1 {
+			t.Fatalf("%d attempts", len(as))
+		}
+		v := verdict.InferVantage(as[0])
+		if v != verdict.VantageServer {
+			t.Errorf("vantage %s, want server", v)
+		}
+		return verdict.Judge(as[0], v, verdict.DefaultConfig)
+	}
+	r := judge("127.0.0.1:40000", "127.0.0.1:5432", func(c *pkttest.Conn) []capture.Packet {
+		return []capture.Packet{c.SYN(0), c.SYN(time.Second), c.SYN(2 * time.Second), c.Idle(4 * time.Second)}
+	})
+	check(t, r, want{verdict.Timeout, verdict.Server, nil, ""})
+	for _, tc := range []struct {
+		name           string
+		client, server string
+		pkts           func(c *pkttest.Conn) []capture.Packet
+	}{
+		{"the client gave up at once", "127.0.0.1:40000", "127.0.0.1:5432", func(c *pkttest.Conn) []capture.Packet {
+			return []capture.Packet{c.SYN(0), c.Idle(50 * time.Millisecond)}
+		}},
+		{"the capture stopped right after the SYN", "[::1]:40000", "[::1]:5432", func(c *pkttest.Conn) []capture.Packet {
+			return []capture.Packet{c.SYN(0)}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if r := judge(tc.client, tc.server, tc.pkts); r.Verdict != verdict.Incomplete || r.Where != verdict.Unknown {
+				t.Errorf("%s/%s, want incomplete/unknown: %s", r.Verdict, r.Where, r.Explanation)
+			}
+		})
+	}
+	t.Run("the capture began after the first SYN", func(t *testing.T) {
+		// Only the resent SYN, answered: established, nothing lost.
+		r := judge("198.51.100.20:40000", "198.51.100.20:80", func(c *pkttest.Conn) []capture.Packet {
+			return []capture.Packet{c.SYN(time.Second), c.SYNACK(10 * time.Microsecond), c.ACK(10 * time.Microsecond)}
+		})
+		if r.Verdict != verdict.Established || r.Where != verdict.None {
+			t.Errorf("%s/%s: %s", r.Verdict, r.Where, r.Explanation)
+		}
+	})
+}
