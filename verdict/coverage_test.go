@@ -434,6 +434,9 @@ func TestRouterCaptureDropsSYNsItNeverPassedOn(t *testing.T) {
 			s := in(c.SYN(0))
 			return []capture.Packet{s, out(s, netip.MustParseAddrPort("192.0.2.1:61000")), in(c.SYN(time.Second)), in(c.SYN(time.Second))}
 		}},
+		// A one-way capture (tcpdump -Q in): the copies sent on are not in
+		// it, so nothing shows the host passing anything on.
+		{"a capture of what came in only", []capture.Packet{in(pkttest.NewConn("198.51.100.20:50000", "203.0.113.5:443", 9).SYN(0))}, three},
 		// A capture that does not record directions.
 		{"no direction", other(), func(c *pkttest.Conn) []capture.Packet {
 			return []capture.Packet{c.SYN(0), c.SYN(time.Second), c.SYN(2 * time.Second)}
@@ -544,6 +547,26 @@ func TestTranslatingRouterCaptureDropsSYNACKs(t *testing.T) {
 			check(t, r, want{verdict.Timeout, verdict.ReturnPath, []verdict.Place{verdict.ReturnPath}, ""})
 		})
 	}
+	// A capture begun after the client's SYNs came in: it holds only the
+	// copies sent on, translated, and the answers; nothing shows this
+	// host received them, so nothing it failed to pass back is claimed.
+	t.Run("begun after the SYNs came in", func(t *testing.T) {
+		c := pkttest.NewConn("192.0.2.1:61000", "203.0.113.5:80", 1234567)
+		c.ServerTTL = 62
+		var ps []capture.Packet
+		for i := range 3 {
+			syn := c.SYN(time.Duration(min(i, 1)) * time.Second)
+			syn.Dir, syn.TTL = capture.DirOut, 63
+			sa := c.SYNACK(time.Millisecond)
+			sa.Dir = capture.DirIn
+			ps = append(ps, syn, sa)
+		}
+		as := track(append(ps, c.Idle(10*time.Second))...)
+		r := verdict.Judge(as[0], verdict.InferVantage(as[0]), verdict.DefaultConfig)
+		if r.Where == verdict.ReturnPath {
+			t.Errorf("placed on the return path: %s", r.Explanation)
+		}
+	})
 	// One SYN-ACK only: a copy passed back that the capture missed would
 	// be all of it.
 	for client, r := range run(1, false, 64) {
