@@ -115,6 +115,14 @@ type HopRef struct {
 	MissedAt capture.Ref
 }
 
+// sawSYNACK takes a SYN-ACK from the address into its reference.
+func (r *HopRef) sawSYNACK(p *capture.Packet) {
+	if r.Count > 0 && r.TTL != p.TTL {
+		r.AltTTL = r.TTL
+	}
+	r.TTL, r.IPID, r.Count, r.From = p.TTL, p.IPID, r.Count+1, p.Ref
+}
+
 // EndReason says why an attempt was handed on.
 type EndReason uint8
 
@@ -232,6 +240,13 @@ type Attempt struct {
 	// ServerHops is the capture's reference for packets from the server's
 	// address, filled when the attempt is handed on.
 	ServerHops HopRef
+	// PortHops is the same from the server's address and port only (its
+	// Missed unused), filled when the attempt is handed on without a
+	// SYN-ACK of its own. A host that forwards some of its ports to hosts
+	// farther off (port forwarding, a container host, a Kubernetes node, a
+	// load balancer) answers for the rest itself, from nearer: only the
+	// same port's SYN-ACKs are the server's own packets for sure.
+	PortHops HopRef
 	// End is how far the capture went while this attempt was tracked: the
 	// last packet of the capture, or the time it was expired.
 	End time.Time
@@ -280,6 +295,11 @@ type Attempt struct {
 	// tracker's pairing table before it could be passed on: whether it
 	// was cannot be told.
 	SYNsIn, SYNsOut, SYNsPassedOn, SYNsRelayed uint32
+	// ServerRSTsIn and ServerRSTsOut count the RSTs in the server's name
+	// the capture records as received and as sent by its host: sent and
+	// never received, it made them itself (a firewall's REJECT, or the
+	// host standing for that address).
+	ServerRSTsIn, ServerRSTsOut uint32
 	// RelayedFromTTL is the TTL the host received the SYNs with that this
 	// attempt's SYNs are copies of (SYNsRelayed), under these addresses or
 	// others: how far the client is from that host.
@@ -296,6 +316,11 @@ type Attempt struct {
 	// address (paired as for SYNsPassedOn): it routes there, and is not
 	// that server.
 	PassesOnToServer bool
+	// RoutesToServer says the same of SYNs it passed on to the server's
+	// address itself (the client's translated at most): the host is not
+	// that address's. Only translated (port forwarding, a Kubernetes
+	// node's NodePorts, a load balancer, a proxy's redirect), it may be.
+	RoutesToServer bool
 	// ServerIsCaptureHost says that, as far as the capture had been read,
 	// it recorded its host sending SYN-ACKs of its own (not copies passed
 	// on, their TTL as sent) from this attempt's server address: the

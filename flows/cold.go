@@ -94,7 +94,8 @@ func (t *Tracker) freeze(scratch []byte, a *attemptState) (b []byte, ok bool) {
 		uint64(a.ServerDupACKs), uint64(a.EventsDropped), uint64(a.Duplicates), uint64(a.Echoes), uint64(a.staleAck), uint64(a.StaleACKs),
 		uint64(a.StaleResets), uint64(a.BadSumSYNs), uint64(a.BadSumSYNACKs), uint64(a.Earlier), uint64(a.ECNSYNs), a.plainTSVal,
 		uint64(a.answeredFromCount), uint64(a.SYNACKTwins), uint64(a.SYNsIn), uint64(a.SYNsOut), uint64(a.SYNsPassedOn),
-		uint64(a.SYNsRelayed), uint64(a.SYNACKsIn), uint64(a.SYNACKsOut), uint64(a.SYNACKsPassedOn), uint64(a.SYNACKsToCopy), uint64(a.RelayedFromTTL))
+		uint64(a.SYNsRelayed), uint64(a.SYNACKsIn), uint64(a.SYNACKsOut), uint64(a.SYNACKsPassedOn), uint64(a.SYNACKsToCopy), uint64(a.RelayedFromTTL),
+		uint64(a.ServerRSTsIn), uint64(a.ServerRSTsOut))
 	e.seen(&a.SYN)
 	e.seen(&a.SYNACK)
 	e.seen(&a.ACK)
@@ -203,7 +204,7 @@ func (t *Tracker) thaw(a *attemptState, b []byte) error {
 		bit(0), bit(1), bit(2), bit(3), bit(4), bit(5), bit(6), bit(7), bit(8), bit(9), bit(10), bit(11), bit(12)
 	translated := bit(13)
 	o.TSVal = uint32(d.u())
-	var v [49]uint64
+	var v [51]uint64
 	d.sparse(v[:])
 	a.Key.Tunnel.Kind, a.Key.Tunnel.ID, o.TSEcr, a.SYNData = capture.TunnelKind(v[0]), uint32(v[1]), uint32(v[2]), uint32(v[3])
 	a.ServerISN, a.AltServerISN, a.SYNAfterSYNACK, a.SYNACKAfterACK, a.ServerBytesAcked = uint32(v[4]), uint32(v[5]), uint32(v[6]), uint32(v[7]), uint32(v[8])
@@ -216,6 +217,7 @@ func (t *Tracker) thaw(a *attemptState, b []byte) error {
 	a.SYNsIn, a.SYNsOut, a.SYNsPassedOn = uint32(v[40]), uint32(v[41]), uint32(v[42])
 	a.SYNsRelayed, a.SYNACKsIn, a.SYNACKsOut, a.SYNACKsPassedOn, a.SYNACKsToCopy = uint32(v[43]), uint32(v[44]), uint32(v[45]), uint32(v[46]), uint32(v[47])
 	a.RelayedFromTTL = uint8(v[48])
+	a.ServerRSTsIn, a.ServerRSTsOut = uint32(v[49]), uint32(v[50])
 	d.seen(&a.SYN)
 	d.seen(&a.SYNACK)
 	d.seen(&a.ACK)

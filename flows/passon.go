@@ -70,14 +70,18 @@ func (s *addrSet) add(a netip.Addr) {
 
 type passOn struct {
 	waiting [passOnSlots]passOnEntry
-	// passesTo: servers the host passed received SYNs on to; own: the
-	// addresses it sent SYN-ACKs of its own from (not copies).
-	passesTo, own addrSet
+	// passesTo: servers the host passed received SYNs on to; routesTo:
+	// those it passed them on to under the same server address (the
+	// client's translated at most); own: the addresses it sent SYN-ACKs
+	// of its own from (not copies).
+	passesTo, routesTo, own addrSet
 }
 
-// passesTo and serves report what the capture showed of its host: passing
-// SYNs on to server, answering SYNs as server itself.
+// passesOnTo, routes and serves report what the capture showed of its
+// host: passing SYNs for server on, routing them to it, answering SYNs as
+// server itself.
 func (po *passOn) passesOnTo(server netip.Addr) bool { return po != nil && po.passesTo.has(server) }
+func (po *passOn) routes(server netip.Addr) bool     { return po != nil && po.routesTo.has(server) }
 func (po *passOn) serves(server netip.Addr) bool     { return po != nil && po.own.has(server) }
 
 func seqSlot(seq uint32) int { return int((seq * 0x9e3779b1) >> 22) }
@@ -128,6 +132,9 @@ func (t *Tracker) noteDirection(a *attemptState, p *capture.Packet, synack bool)
 					a.SYNsRelayed++
 					a.RelayedFromTTL = b.SYN.TTL
 					t.passOn.passesTo.add(b.Key.Server.Addr())
+					if a.Key.Server.Addr() == b.Key.Server.Addr() {
+						t.passOn.routesTo.add(b.Key.Server.Addr())
+					}
 					if b != a {
 						b.PassedOnAs, a.ReceivedAs = a.Key, b.Key
 					}

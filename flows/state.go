@@ -56,6 +56,7 @@ type attemptState struct {
 	SYNsRelayed, SYNACKsIn          uint32
 	SYNACKsOut, SYNACKsPassedOn     uint32
 	SYNACKsToCopy                   uint32
+	ServerRSTsIn, ServerRSTsOut     uint32
 	// RelayedFromTTL: Attempt.RelayedFromTTL.
 	RelayedFromTTL uint8
 	// PassedOnAs, ReceivedAs: Attempt's.
@@ -376,6 +377,10 @@ func (t *Tracker) fill(a *Attempt, s *attemptState, end time.Time, why EndReason
 	t.ref(&a.ServerAppAt, &s.ServerAppAt)
 	a.DNS = s.DNS
 	a.ServerHops = t.serverTTL[s.Key.Server.Addr()]
+	a.PortHops = HopRef{}
+	if s.SYNACK.Count == 0 {
+		a.PortHops = t.portTTL[s.Key.Server]
+	}
 	a.End, a.EndedBy, a.Settled, a.CaptureFrom = end, why, s.Settled, t.first
 	a.Events = slices.Grow(a.Events[:0], int(s.nEvents))[:s.nEvents]
 	for i := range a.Events {
@@ -387,8 +392,10 @@ func (t *Tracker) fill(a *Attempt, s *attemptState, end time.Time, why EndReason
 	a.SYNsIn, a.SYNsOut, a.SYNsPassedOn, a.SYNsRelayed, a.Unpaired = s.SYNsIn, s.SYNsOut, s.SYNsPassedOn, s.SYNsRelayed, s.Unpaired
 	a.SYNACKsIn, a.SYNACKsOut, a.SYNACKsPassedOn, a.SYNACKsToCopy = s.SYNACKsIn, s.SYNACKsOut, s.SYNACKsPassedOn, s.SYNACKsToCopy
 	a.RelayedFromTTL = s.RelayedFromTTL
+	a.ServerRSTsIn, a.ServerRSTsOut = s.ServerRSTsIn, s.ServerRSTsOut
 	a.PassedOnAs, a.ReceivedAs = s.PassedOnAs, s.ReceivedAs
 	a.PassesOnToServer = s.SYNsIn > 0 && t.passOn.passesOnTo(s.Key.Server.Addr())
+	a.RoutesToServer = a.PassesOnToServer && t.passOn.routes(s.Key.Server.Addr())
 	a.ServerIsCaptureHost = t.passOn.serves(s.Key.Server.Addr())
 	a.AnsweredFrom, a.AnsweredFromCount = s.answeredFrom, s.answeredFromCount
 	a.StaleACKs, a.StaleResets = s.StaleACKs, s.StaleResets

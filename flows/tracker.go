@@ -171,6 +171,8 @@ type Tracker struct {
 	// packets (HopRef): the reference for judging RSTs that claim that
 	// address, and for trusting its silence.
 	serverTTL map[netip.Addr]HopRef
+	// portTTL is the same for each server address and port (PortHops).
+	portTTL map[netip.AddrPort]HopRef
 	// midstream holds connections seen without their SYN.
 	midstream map[Key]*Midstream
 	// hosts are the addresses told to Config.OnHost, with what was told
@@ -339,6 +341,7 @@ func NewTracker(cfg Config, emit func(*Attempt)) *Tracker {
 		cfg:       cfg,
 		emit:      emit,
 		serverTTL: make(map[netip.Addr]HopRef),
+		portTTL:   make(map[netip.AddrPort]HopRef),
 		midstream: make(map[Key]*Midstream),
 		// Before any sweep: the first packet sweeps, whatever its time.
 		lastSweepNS: -1 << 62,
@@ -843,14 +846,14 @@ func (t *Tracker) fromServer(a *attemptState, p *capture.Packet) {
 		t.record(a, p, EvSYNACK, false)
 		src := p.Src.Addr()
 		ref := t.serverTTL[src]
-		if ref.Count > 0 && ref.TTL != p.TTL {
-			ref.AltTTL = ref.TTL
-		}
-		ref.TTL, ref.IPID, ref.Count, ref.From = p.TTL, p.IPID, ref.Count+1, p.Ref
+		ref.sawSYNACK(p)
 		if a.SYNACK.Count == 1 && a.ACK.Count > 0 && ref.Missed > 0 {
 			ref.Missed-- // the client's ACK came first (files merged out of order): not missed
 		}
 		t.serverTTL[src] = ref
+		port := t.portTTL[p.Src]
+		port.sawSYNACK(p)
+		t.portTTL[p.Src] = port
 	case f.Has(capture.FlagRST):
 		// Before the handshake completes, a RST counts only if it
 		// acknowledges the SYN, as real stacks judge it (RFC 9293 3.10.7.3).
@@ -967,6 +970,13 @@ func (t *Tracker) rst(a *attemptState, p *capture.Packet, from *seenState, fromC
 	}
 	if !fromClient && a.ServerRST.Count == 0 {
 		a.ServerRSTBare = !p.Flags.Has(capture.FlagACK)
+	}
+	switch {
+	case fromClient:
+	case p.Dir == capture.DirIn:
+		a.ServerRSTsIn++
+	case p.Dir == capture.DirOut:
+		a.ServerRSTsOut++
 	}
 	t.see(from, p)
 	t.record(a, p, EvRST, fromClient)
@@ -1127,6 +1137,11 @@ func (t *Tracker) Expire(now time.Time) {
 		for addr, ref := range t.serverTTL {
 			if far(now, ref.From.TS, serverTTLKeep*t.cfg.Idle) && far(now, ref.MissedAt.TS, serverTTLKeep*t.cfg.Idle) {
 				delete(t.serverTTL, addr)
+			}
+		}
+		for addr, ref := range t.portTTL {
+			if far(now, ref.From.TS, serverTTLKeep*t.cfg.Idle) {
+				delete(t.portTTL, addr)
 			}
 		}
 	}

@@ -420,6 +420,21 @@ func TestRouterCaptureDropsSYNsItNeverPassedOn(t *testing.T) {
 		r, _ := judge([]capture.Packet{syn, out(syn, netip.MustParseAddrPort("192.0.2.1:61000"))}, three)
 		check(t, r, want{verdict.Timeout, verdict.OutboundPath, nil, ""})
 	})
+	// Other SYNs to the server's address passed on only to another one
+	// (DNAT): the host may stand for that address, forwarding some of its
+	// ports (a Kubernetes node, port forwarding), its drop the server's;
+	// or route to it, redirecting some ports (a transparent proxy).
+	t.Run("other SYNs passed on only with the server's address translated", func(t *testing.T) {
+		o := pkttest.NewConn("198.51.100.20:50000", "203.0.113.5:443", 9)
+		syn := in(o.SYN(0))
+		fwd := out(syn, netip.AddrPort{})
+		fwd.Dst = netip.MustParseAddrPort("10.244.1.7:8443")
+		r, v := judge([]capture.Packet{syn, fwd}, three)
+		check(t, r, want{verdict.Timeout, verdict.Unknown, []verdict.Place{verdict.OutboundPath, verdict.Server}, ""})
+		if v != verdict.VantageUnknown || !strings.Contains(r.Explanation, "dropped them as the server") {
+			t.Errorf("vantage %s: %s", v, r.Explanation)
+		}
+	})
 	// What must not be taken for it.
 	for _, tc := range []struct {
 		name   string
@@ -641,4 +656,86 @@ func TestLoopbackIsTheServersCapture(t *testing.T) {
 			t.Errorf("%s/%s: %s", r.Verdict, r.Where, r.Explanation)
 		}
 	})
+}
+
+func TestRouterCaptureRefusesItself(t *testing.T) {
+	// tcpdump -i any on a router or firewall: it received the client's SYN
+	// (the client adjacent) and, unless said otherwise, sent a RST in the
+	// server's name itself (TTL 64 as sent), never received; before it,
+	// it passed another client's SYN to the server on (to dst, when set:
+	// translated, as a Kubernetes node does for a NodePort).
+	dir := func(p capture.Packet, d capture.Direction) capture.Packet {
+		p.Dir = d
+		return p
+	}
+	passedOn := func(dst string) []capture.Packet {
+		o := pkttest.NewConn("198.51.100.20:50000", "203.0.113.5:80", 9)
+		syn := dir(o.SYN(0), capture.DirIn)
+		fwd := dir(syn, capture.DirOut)
+		fwd.TTL, fwd.N, fwd.TS = syn.TTL-1, syn.N+1, syn.TS.Add(20*time.Microsecond)
+		if dst != "" {
+			fwd.Dst = netip.MustParseAddrPort(dst)
+		}
+		sa := dir(o.SYNACK(time.Millisecond), capture.DirIn)
+		return []capture.Packet{syn, fwd, sa}
+	}
+	judge := func(before []capture.Packet, rst func(c *pkttest.Conn) []capture.Packet) verdict.Result {
+		c := pkttest.NewConn("198.51.100.10:40001", "203.0.113.5:87", 10)
+		c.T = pkttest.Base.Add(time.Second)
+		pkts := append(before, dir(c.SYN(0), capture.DirIn))
+		as := track(append(append(pkts, rst(c)...), c.Idle(10*time.Second))...)
+		for _, a := range as {
+			if a.Key.Client == c.Client {
+				return verdict.Judge(a, verdict.InferVantage(a), verdict.DefaultConfig)
+			}
+		}
+		t.Fatal("no attempt")
+		return verdict.Result{}
+	}
+	sent := func(c *pkttest.Conn) []capture.Packet {
+		return []capture.Packet{dir(c.RefusingRST(20*time.Microsecond, 64), capture.DirOut)}
+	}
+
+	r := judge(passedOn(""), sent)
+	check(t, r, want{verdict.Refused, verdict.OutboundPath, []verdict.Place{verdict.OutboundPath}, verdict.OriginPath})
+	if r.WhereSure != verdict.Proven || r.OriginSure != verdict.Certain {
+		t.Errorf("confidence %q, origin %q: want proven, certain", r.WhereSure, r.OriginSure)
+	}
+	t.Run("other SYNs passed on only translated", func(t *testing.T) {
+		r := judge(passedOn("10.244.1.7:8080"), sent)
+		check(t, r, want{verdict.Refused, verdict.Unknown, []verdict.Place{verdict.Server, verdict.OutboundPath}, verdict.OriginUnknown})
+		if !strings.Contains(r.Explanation, "as the server") {
+			t.Errorf("the host standing for the address not named: %s", r.Explanation)
+		}
+	})
+	// What must not be taken for it.
+	for _, tc := range []struct {
+		name   string
+		before []capture.Packet
+		rst    func(c *pkttest.Conn) []capture.Packet
+	}{
+		// The host may be the server, refusing a port of its own.
+		{"the host passed nothing on to that server", nil, sent},
+		// The server's RST, received and passed on.
+		{"a RST passed on", passedOn(""), func(c *pkttest.Conn) []capture.Packet {
+			in := dir(c.RefusingRST(time.Millisecond, 62), capture.DirIn)
+			out := dir(in, capture.DirOut)
+			out.TTL, out.N, out.TS = 61, in.N+1, in.TS.Add(20*time.Microsecond)
+			return []capture.Packet{in, out}
+		}},
+		// A capture that does not record directions.
+		{"no direction", passedOn(""), func(c *pkttest.Conn) []capture.Packet {
+			return []capture.Packet{c.RefusingRST(20*time.Microsecond, 64)}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := judge(tc.before, tc.rst)
+			if r.WhereSure == verdict.Proven {
+				t.Errorf("proven %s: %s", r.Where, r.Explanation)
+			}
+			if strings.Contains(r.Explanation, "sent by the host this capture was taken on") {
+				t.Errorf("taken for the host's own RST: %s", r.Explanation)
+			}
+		})
+	}
 }

@@ -68,6 +68,8 @@ const (
 	pkPassesOnToServer
 	pkServerIsCaptureHost
 	pkTranslated
+	pkPortHops
+	pkRoutesToServer
 )
 
 // Bits of an event's flags byte.
@@ -124,6 +126,8 @@ func (p *Packer) Pack(dst []byte, a *flows.Attempt) []byte {
 	set(pkPassesOnToServer, a.PassesOnToServer)
 	set(pkServerIsCaptureHost, a.ServerIsCaptureHost)
 	set(pkTranslated, a.PassedOnAs != (flows.Key{}) || a.ReceivedAs != (flows.Key{}))
+	set(pkPortHops, a.PortHops.Count > 0)
+	set(pkRoutesToServer, a.RoutesToServer)
 	e.u(fl)
 	e.u(uint64(a.SYNOpts.MSS))
 	e.b = append(e.b, byte(a.SYNOpts.WScale))
@@ -231,6 +235,12 @@ func (p *Packer) Pack(dst []byte, a *flows.Attempt) []byte {
 	if a.ServerHops.Missed > 0 {
 		e.ref(&a.ServerHops.MissedAt)
 	}
+	if h := &a.PortHops; fl&pkPortHops != 0 {
+		e.b = append(e.b, h.TTL, h.AltTTL)
+		e.u(uint64(h.IPID))
+		e.u(uint64(h.Count))
+		e.ref(&h.From)
+	}
 	if f := &a.Fallback; fl&pkFallback != 0 {
 		e.addrPort(f.Server)
 		e.absTime(f.FirstSYN)
@@ -254,23 +264,24 @@ func (p *Packer) Pack(dst []byte, a *flows.Attempt) []byte {
 
 // restOf are the counters Pack writes only when not zero, in the order of
 // the bits that say which are.
-func restOf(a *flows.Attempt) [40]uint64 {
+func restOf(a *flows.Attempt) [42]uint64 {
 	ecn := uint64(a.ECNSYNs) << 1
 	if a.ECNFallback {
 		ecn |= 1
 	}
-	return [40]uint64{uint64(a.AltServerISN), uint64(a.SYNAfterSYNACK), uint64(a.SYNACKAfterACK), uint64(a.ServerBytesAcked),
+	return [42]uint64{uint64(a.AltServerISN), uint64(a.SYNAfterSYNACK), uint64(a.SYNACKAfterACK), uint64(a.ServerBytesAcked),
 		uint64(a.ICMPInfo.Type)<<8 | uint64(a.ICMPInfo.Code), uint64(a.ICMPInfo.QuoteLen), a.ClientBytes, a.ServerBytes,
 		uint64(a.ServerSeqLo), uint64(a.ServerSeqHi), uint64(a.ServerMaxSeg), uint64(a.ServerResent), uint64(a.ServerMSS), uint64(a.ServerSent),
 		uint64(a.ClientDupACKs), uint64(a.ClientSeqLo), uint64(a.ClientSeqHi), uint64(a.ClientMaxSeg), uint64(a.ClientResent), uint64(a.ClientBytesAcked),
 		uint64(a.ServerDupACKs), uint64(a.EventsDropped), uint64(a.Duplicates), uint64(a.Echoes), uint64(a.StaleACKs), uint64(a.StaleResets),
 		uint64(a.BadSumSYNs), uint64(a.BadSumSYNACKs), uint64(a.Earlier), ecn, uint64(a.SYNACKTwins),
 		uint64(a.SYNsIn), uint64(a.SYNsOut), uint64(a.SYNsPassedOn), uint64(a.SYNsRelayed),
-		uint64(a.SYNACKsIn), uint64(a.SYNACKsOut), uint64(a.SYNACKsPassedOn), uint64(a.SYNACKsToCopy), uint64(a.RelayedFromTTL)}
+		uint64(a.SYNACKsIn), uint64(a.SYNACKsOut), uint64(a.SYNACKsPassedOn), uint64(a.SYNACKsToCopy), uint64(a.RelayedFromTTL),
+		uint64(a.ServerRSTsIn), uint64(a.ServerRSTsOut)}
 }
 
 // setRest sets the counters restOf reads.
-func setRest(a *flows.Attempt, v *[40]uint64) {
+func setRest(a *flows.Attempt, v *[42]uint64) {
 	a.AltServerISN, a.SYNAfterSYNACK, a.SYNACKAfterACK, a.ServerBytesAcked = uint32(v[0]), uint32(v[1]), uint32(v[2]), uint32(v[3])
 	a.ICMPInfo.Type, a.ICMPInfo.Code, a.ICMPInfo.QuoteLen = uint8(v[4]>>8), uint8(v[4]), uint16(v[5])
 	a.ClientBytes, a.ServerBytes = v[6], v[7]
@@ -285,6 +296,7 @@ func setRest(a *flows.Attempt, v *[40]uint64) {
 	a.SYNsIn, a.SYNsOut, a.SYNsPassedOn, a.SYNsRelayed = uint32(v[31]), uint32(v[32]), uint32(v[33]), uint32(v[34])
 	a.SYNACKsIn, a.SYNACKsOut, a.SYNACKsPassedOn, a.SYNACKsToCopy = uint32(v[35]), uint32(v[36]), uint32(v[37]), uint32(v[38])
 	a.RelayedFromTTL = uint8(v[39])
+	a.ServerRSTsIn, a.ServerRSTsOut = uint32(v[40]), uint32(v[41])
 }
 
 // Bits of an event's first byte: its type (a byte of its own follows when
@@ -371,12 +383,13 @@ func (p *Packer) Unpack(b []byte, a *flows.Attempt) error {
 	a.MidPath = fl&pkMidPath != 0
 	a.Unpaired = fl&pkUnpaired != 0
 	a.PassesOnToServer = fl&pkPassesOnToServer != 0
+	a.RoutesToServer = fl&pkRoutesToServer != 0
 	a.ServerIsCaptureHost = fl&pkServerIsCaptureHost != 0
 	a.Settled = fl&pkSettled != 0
 	a.ICMPInfo.V6 = fl&pkICMPV6 != 0
 	a.ServerISN = d.u32()
 	a.ICMPInfo.From = d.addr()
-	var rest [40]uint64
+	var rest [42]uint64
 	mask := d.u()
 	for k := range rest {
 		if mask&(1<<k) != 0 {
@@ -412,6 +425,14 @@ func (p *Packer) Unpack(b []byte, a *flows.Attempt) error {
 	a.ServerHops.Missed = uint32(d.u())
 	if a.ServerHops.Missed > 0 {
 		d.ref(&a.ServerHops.MissedAt)
+	}
+	a.PortHops = flows.HopRef{}
+	if h := &a.PortHops; fl&pkPortHops != 0 {
+		h.TTL = d.u8()
+		h.AltTTL = d.u8()
+		h.IPID = uint16(d.u())
+		h.Count = uint32(d.u())
+		d.ref(&h.From)
 	}
 	if f := &a.Fallback; fl&pkFallback != 0 {
 		f.Server = d.addrPort()

@@ -269,6 +269,8 @@ func judgeClient(a *flows.Attempt, r *Result, cfg Config, v Vantage) {
 		judgeUnansweredAtClient(a, r, cfg, v)
 		r.w.expl.staleEndedWords(a)
 		r.w.expl.str(" A RST came first (").frame(a, flows.EvRST).str("), and the client ignored it: it kept sending its SYN.")
+	case a.ServerRST.Count > 0 && a.RSTInHandshake && refusedPassingOn(a):
+		judgeRefusedPassingOn(a, r)
 	case a.ServerRST.Count > 0 && a.RSTInHandshake:
 		origin, sure, why := rstOriginAtClient(&r.w.tmp, a, a.ServerRST)
 		r.RSTOrigin, r.OriginSure = origin, sure
@@ -289,7 +291,7 @@ func judgeClient(a *flows.Attempt, r *Result, cfg Config, v Vantage) {
 	default:
 		judgeUnansweredAtClient(a, r, cfg, v)
 		r.w.expl.staleEndedWords(a)
-		if v == VantageUnknown && r.Verdict == Timeout && slices.Contains(r.Candidates, Server) {
+		if v == VantageUnknown && r.Verdict == Timeout && slices.Contains(r.Candidates, Server) && !receivedNonePassedOn(a) {
 			r.w.expl.vantageUnknown(a, "server", "the server host dropped them")
 		}
 	}
@@ -978,14 +980,67 @@ func receivedNonePassedOn(a *flows.Attempt) bool {
 
 // judgeSYNsDroppedPassingOn judges SYNs the host a capture was taken on
 // received and never passed on (receivedNonePassedOn).
+//
+// Where the host passed SYNs for that address on only translated (its
+// destination rewritten), it may stand for the address itself (port
+// forwarding, a Kubernetes node's NodePorts, a load balancer's address),
+// its firewall the server's; or route there, redirecting some ports (a
+// transparent proxy): the path's. The drop is that host's either way;
+// which place it is, the capture cannot say.
 func judgeSYNsDroppedPassingOn(a *flows.Attempt, r *Result, waited time.Duration) {
 	r.Candidates = r.Candidates[:0]
+	server := a.Key.Server.Addr().String()
+	if !a.RoutesToServer {
+		r.unknownAmong(OutboundPath, Server)
+		r.judged(Timeout, Unknown, "").count(a.SYN.Count, "SYN").str(" over ").dur(sub(a.SYN.Last, a.SYN.First)).
+			str(" reached the host this capture was taken on (it records them as received) and it passed none of them on; no answer came, and the client waited at least ").dur(waited).
+			str(": they were dropped there. It passes other connections to ").str(server).
+			str(" on translated, to other addresses: it may stand for ").str(server).
+			str(" itself, forwarding some of its ports (port forwarding, a Kubernetes node, a load balancer), and then dropped them as the server; or route to it, redirecting some ports (a transparent proxy), and then dropped them on the outbound path.")
+		r.Settle = "that host's firewall rules and counters (nft list ruleset, iptables -L -v -n) would tell which rule, and whether the address is its own"
+		return
+	}
 	r.judged(Timeout, OutboundPath, Inferred).count(a.SYN.Count, "SYN").str(" over ").dur(sub(a.SYN.Last, a.SYN.First)).
 		str(" reached the host this capture was taken on (it records them as received) and it passed none of them on, though it passed on other clients' or this client's SYNs to ").
-		str(a.Key.Server.Addr().String()).str("; no answer came, and the client waited at least ").dur(waited).
-		str(": they were dropped there, on the outbound path (that host's firewall or policy, a missing route), unless ").
-		str(a.Key.Server.Addr().String()).str(" is that host's own address for this port.")
+		str(server).str(", under that address: it routes there, and is not it; no answer came, and the client waited at least ").dur(waited).
+		str(": they were dropped there, on the outbound path (that host's firewall or policy, a missing route).")
 	r.Settle = "that host's firewall rules and counters (nft list ruleset, iptables -L -v -n) would tell which rule"
+}
+
+// refusedPassingOn reports that a capture recording which way packets
+// crossed its host holds the client's SYNs as received, none passed on,
+// and RSTs in the server's name as sent by that host (TTL as sent) and
+// never as received: the host refused the connection itself, though it
+// passes other SYNs for that address on.
+func refusedPassingOn(a *flows.Attempt) bool {
+	return a.PassesOnToServer && a.SYNsIn > 0 && a.SYNsOut == 0 && a.SYNsPassedOn == 0 && !a.Unpaired &&
+		a.ServerRSTsOut > 0 && a.ServerRSTsIn == 0 && Hops(a.ServerRST.TTL) == 0 && a.SYNACK.Count == 0 && !a.ServerIsCaptureHost
+}
+
+// judgeRefusedPassingOn judges a refusal the host a capture was taken on
+// sent itself, in the server's name (refusedPassingOn). Where it passes
+// other SYNs on to that address under that address, it routes there and
+// is not it: the RST, seen leaving its sender, is the path's (a
+// firewall's REJECT with tcp-reset). Where it passes them on only
+// translated, it may stand for the address (a Kubernetes node refusing a
+// port it does not forward, a container host an unpublished one).
+func judgeRefusedPassingOn(a *flows.Attempt, r *Result) {
+	server := a.Key.Server.Addr().String()
+	if a.RoutesToServer {
+		r.RSTOrigin, r.OriginSure = OriginPath, Certain
+		r.judged(Refused, OutboundPath, Proven).str("A RST answered the SYN (ECONNREFUSED), sent by the host this capture was taken on: it records the SYN as received and never passed on, and the RST (").
+			frame(a, flows.EvRST).str(") as sent by that host, its TTL as sent, and never received. That host passes other connections on to ").str(server).
+			str(" under that address: it routes there, and is not it. It rejected the connection itself, in the server's name (a firewall's REJECT with tcp-reset).")
+		r.Settle = "that host's firewall rules and counters (nft list ruleset, iptables -L -v -n) would tell which rule"
+		return
+	}
+	r.RSTOrigin, r.OriginSure = OriginUnknown, ""
+	r.judged(Refused, Unknown, "").str("A RST answered the SYN (ECONNREFUSED), sent by the host this capture was taken on: it records the SYN as received and never passed on, and the RST (").
+		frame(a, flows.EvRST).str(") as sent by that host, its TTL as sent, and never received. That host passes other connections to ").str(server).
+		str(" on translated, to other addresses: it may stand for ").str(server).str(" itself, forwarding some of its ports (port forwarding, a container host, a Kubernetes node, a load balancer), and have refused port ").
+		num(uint64(a.Key.Server.Port())).str(" as the server, nothing listening or forwarded there; or route to it, redirecting some ports (a transparent proxy), and have rejected this one on the way.")
+	r.unknownAmong(Server, OutboundPath)
+	r.Settle = "that host's firewall rules and listening sockets (nft list ruleset, ss -ltn) would tell which"
 }
 
 // forwardedNone reports that a capture taken where the attempt's packets
@@ -1241,18 +1296,46 @@ func rstOriginAtClient(t *text, a *flows.Attempt, rst flows.Seen) (Origin, Suren
 			str(") with, so it cannot tell whether the server or something on the way sent it.")
 		return OriginUnknown, "", t.since(mark)
 	}
-	return compareRST(t, rst, hopsRefTTL(a, rst), a.ServerHops.IPID, t.otherConnections(a), OriginServer)
+	return compareRSTOtherConnections(t, a, rst, OriginServer)
 }
 
-// hopsRefTTL is the TTL of the server's SYN-ACKs to other connections a
-// RST is compared with: the other one they came with, when the RST's is
-// that (a NAT router's own capture holds them as they came and a hop
-// lower, under the translated addresses).
-func hopsRefTTL(a *flows.Attempt, rst flows.Seen) uint8 {
-	if h := a.ServerHops; h.AltTTL != 0 && rst.TTL == h.AltTTL {
-		return h.AltTTL
+// compareRSTOtherConnections compares a RST in the server's name with the
+// server's SYN-ACKs to other connections: those from the same port when
+// the capture holds any, else those from the address's other ports. A RST
+// from nearer than the other ports' SYN-ACKs is no proof of a forger: a
+// host that forwards some of its ports to hosts farther off (port
+// forwarding, a container host's published ports, a Kubernetes node's
+// NodePorts, a load balancer) refuses the rest itself, from nearer. A
+// firewall's RST and such a host's look the same from here; the port's
+// own SYN-ACKs tell them apart.
+func compareRSTOtherConnections(t *text, a *flows.Attempt, rst flows.Seen, sender Origin) (Origin, Sureness, []byte) {
+	if a.PortHops.Count > 0 {
+		return compareRST(t, rst, refTTL(a.PortHops, rst), a.PortHops.IPID, t.otherConnections(a.PortHops, "the server's SYN-ACKs from the same port to other connections"), sender)
 	}
-	return a.ServerHops.TTL
+	mark := len(t.b)
+	ref := refTTL(a.ServerHops, rst)
+	origin, sure, why := compareRST(t, rst, ref, a.ServerHops.IPID, t.otherConnections(a.ServerHops, "the server's SYN-ACKs to other connections"), sender)
+	if origin != OriginPath || Hops(rst.TTL) >= Hops(ref) {
+		return origin, sure, why
+	}
+	t.b = t.b[:mark]
+	t.str("Its TTL (").num(uint64(rst.TTL)).str(") says it was sent ").count(uint32(Hops(ref)-Hops(rst.TTL)), "hop").
+		str(" nearer than the server's SYN-ACKs from its other ports (frame ").num(a.ServerHops.From.N).str("), which came with ").num(uint64(ref)).
+		str(", and this capture holds no SYN-ACK from port ").num(uint64(a.Key.Server.Port())).
+		str(" to compare it with. A firewall on the way may have rejected the connection; or ").addr(a.Key.Server.Addr()).
+		str(" belongs to a host that forwards some of its ports to hosts farther off (port forwarding, a container host, a Kubernetes node, a load balancer), and it refused this one itself.")
+	return OriginUnknown, "", t.since(mark)
+}
+
+// refTTL is the TTL of the server's SYN-ACKs in ref a RST is compared
+// with: the other one they came with, when the RST's is that (a NAT
+// router's own capture holds them as they came and a hop lower, under the
+// translated addresses).
+func refTTL(ref flows.HopRef, rst flows.Seen) uint8 {
+	if ref.AltTTL != 0 && rst.TTL == ref.AltTTL {
+		return ref.AltTTL
+	}
+	return ref.TTL
 }
 
 // phrase writes s and returns it, for a phrase other phrases are made of.
@@ -1261,11 +1344,11 @@ func (t *text) phrase(s string) []byte {
 	return t.str(s).since(mark)
 }
 
-// otherConnections names the server's packets to other connections, the
-// reference a RST is compared with when this one has none.
-func (t *text) otherConnections(a *flows.Attempt) []byte {
+// otherConnections names the server's packets to other connections in
+// ref, the reference a RST is compared with when its attempt has none.
+func (t *text) otherConnections(ref flows.HopRef, what string) []byte {
 	mark := len(t.b)
-	return t.str("the server's SYN-ACKs to other connections (frame ").num(a.ServerHops.From.N).str(")").since(mark)
+	return t.str(what).str(" (frame ").num(ref.From.N).str(")").since(mark)
 }
 
 // resetOrigin judges who sent a RST on an attempt whose SYN-ACK was seen.
@@ -1288,7 +1371,7 @@ func resetOrigin(t *text, a *flows.Attempt, rst flows.Seen, fromClient bool, v V
 		case a.ServerData.Count > 0:
 			return compareRST(t, rst, a.ServerData.TTL, a.ServerData.IPID, t.phrase("the server's data"), sender)
 		case a.ServerHops.Count > 0:
-			return compareRST(t, rst, hopsRefTTL(a, rst), a.ServerHops.IPID, t.otherConnections(a), sender)
+			return compareRSTOtherConnections(t, a, rst, sender)
 		}
 		t.str("This capture holds no packet of the server's to compare the RST's TTL (").num(uint64(rst.TTL)).str(") with.")
 		return OriginUnknown, "", t.since(mark)

@@ -1,6 +1,7 @@
 package verdict_test
 
 import (
+	"net/netip"
 	"slices"
 	"testing"
 	"time"
@@ -76,10 +77,26 @@ func TestJudgeOneVantage(t *testing.T) {
 		{"capture ends too soon", func(c *pkttest.Conn) []capture.Packet {
 			return []capture.Packet{c.SYN(0), c.Idle(500 * ms)}
 		}, false, verdict.VantageClient, want{verdict.Incomplete, verdict.Unknown, nil, ""}},
-		{"refused, TTL matches an earlier SYN-ACK", nil, false, verdict.VantageClient,
+		{"refused, TTL matches an earlier SYN-ACK", refusedAfter(80, 63, 63), false, verdict.VantageClient,
 			want{verdict.Refused, verdict.Server, []verdict.Place{verdict.Server}, verdict.OriginServer}},
-		{"refused by the path, TTL differs", nil, false, verdict.VantageClient,
+		{"refused by the path, TTL differs from the port's own SYN-ACKs", refusedAfter(81, 63, 64), false, verdict.VantageClient,
 			want{verdict.Refused, verdict.OutboundPath, []verdict.Place{verdict.OutboundPath}, verdict.OriginPath}},
+		// A firewall's RST, or the host at that address refusing a port
+		// it does not forward, as a container host or a Kubernetes node
+		// does: both nearer than the host its other ports are forwarded to.
+		{"refused nearer than other ports' SYN-ACKs", refusedAfter(80, 63, 64), false, verdict.VantageClient,
+			want{verdict.Refused, verdict.Unknown, []verdict.Place{verdict.Server, verdict.OutboundPath}, verdict.OriginUnknown}},
+		// The port's own SYN-ACK came before the other port's: the
+		// reference is the port's, not the address's latest.
+		{"refused nearer than other ports' SYN-ACKs, as near as the port's own", func(c *pkttest.Conn) []capture.Packet {
+			own := pkttest.NewConn("198.51.100.10:39000", "203.0.113.5:81", 55)
+			own.T = c.T
+			pkts := []capture.Packet{own.SYN(0), own.SYNACK(ms), own.ACK(ms), own.FIN(ms, true), own.FIN(ms, false)}
+			c.N, c.T = own.N, own.T
+			return append(pkts, refusedAfter(80, 61, 63)(c)...)
+		}, false, verdict.VantageClient, want{verdict.Refused, verdict.Server, []verdict.Place{verdict.Server}, verdict.OriginServer}},
+		{"refused from farther than other ports' SYN-ACKs", refusedAfter(80, 63, 62), false, verdict.VantageClient,
+			want{verdict.Refused, verdict.Unknown, []verdict.Place{verdict.Server, verdict.OutboundPath}, verdict.OriginUnknown}},
 		{"forged RST with the right TTL but no IP-ID", func(c *pkttest.Conn) []capture.Packet {
 			// A Windows-like server numbers its packets; the forger does not.
 			sa := c.SYNACK(ms)
@@ -153,21 +170,7 @@ func TestJudgeOneVantage(t *testing.T) {
 			if tt.atSrv {
 				c = c.AtServer()
 			}
-			var pkts []capture.Packet
-			if tt.pkts == nil {
-				// RST scenarios: a reference connection to the same server first.
-				ref := pkttest.NewConn("198.51.100.10:40000", "203.0.113.5:80", 77)
-				pkts = []capture.Packet{ref.SYN(0), ref.SYNACK(ms), ref.ACK(ms), ref.FIN(ms, true), ref.FIN(ms, false)}
-				c.N, c.T = ref.N, ref.T
-				ttl := uint8(63)
-				if tt.want.origin == verdict.OriginPath {
-					ttl = 64
-				}
-				pkts = append(pkts, c.SYN(s), c.RefusingRST(ms, ttl))
-			} else {
-				pkts = tt.pkts(c)
-			}
-			as := track(pkts...)
+			as := track(tt.pkts(c)...)
 			var got *flows.Attempt
 			for _, a := range as {
 				if a.Key.Client == c.Client {
@@ -198,4 +201,17 @@ func again(p capture.Packet, dt time.Duration) capture.Packet {
 	p.TS = p.TS.Add(dt)
 	p.N += 100
 	return p
+}
+
+// refusedAfter builds a refusal of c's SYN by a RST sent with rstTTL, after
+// a connection to the server's refPort that its SYN-ACK (refTTL) answered.
+func refusedAfter(refPort uint16, refTTL, rstTTL uint8) func(c *pkttest.Conn) []capture.Packet {
+	return func(c *pkttest.Conn) []capture.Packet {
+		const ms, s = time.Millisecond, time.Second
+		ref := pkttest.NewConn("198.51.100.10:40000", netip.AddrPortFrom(c.Server.Addr(), refPort).String(), 77)
+		ref.N, ref.T, ref.ServerTTL = c.N, c.T, refTTL
+		pkts := []capture.Packet{ref.SYN(0), ref.SYNACK(ms), ref.ACK(ms), ref.FIN(ms, true), ref.FIN(ms, false)}
+		c.N, c.T = ref.N, ref.T
+		return append(pkts, c.SYN(s), c.RefusingRST(ms, rstTTL))
+	}
 }

@@ -543,7 +543,7 @@ func judge(ca, sa *attempt) (view, error) {
 // capture of unknown vantage, judged the same way), given what happened. ref: TTL
 // of a SYN-ACK from the RST's source seen in the capture (the reference
 // connection), 0 if none.
-func clientView(both view, ca *attempt, refTTL int) (view, error) {
+func clientView(both view, ca *attempt, ref refs) (view, error) {
 	switch both.Verdict + "/" + both.Where {
 	case "established/none":
 		return v("established", "none", nil, "", "proven"), nil
@@ -558,11 +558,21 @@ func clientView(both view, ca *attempt, refTTL int) (view, error) {
 		}
 		return v("reset", "server", nil, "server", "likely"), nil
 	case "refused/server", "refused/outbound-path":
+		refTTL, samePort := ref.port[ca.Server], true
+		if refTTL == 0 {
+			refTTL, samePort = ref.addr[ca.Server.Addr()], false
+		}
 		switch {
 		case refTTL == 0, hops(ca.RSTTTL) > hops(refTTL):
 			// No reference, or a RST from farther than the reference:
 			// no forger is farther than the server, and a SYN proxy sends
 			// SYN-ACKs nearer (syn-proxy).
+			return v("refused", "unknown", []string{"server", "outbound-path"}, "unknown", ""), nil
+		case !samePort && hops(ca.RSTTTL) < hops(refTTL):
+			// Nearer than the SYN-ACKs of the address's other ports only:
+			// a firewall's, or the host at the address refusing a port it
+			// does not forward farther off as it does those (a container
+			// host, a Kubernetes node).
 			return v("refused", "unknown", []string{"server", "outbound-path"}, "unknown", ""), nil
 		case (refTTL == ca.RSTTTL) != (both.Where == "server"):
 			return view{}, fmt.Errorf("RST TTL %d vs reference SYN-ACK TTL %d does not tell %s", ca.RSTTTL, refTTL, both.Where)
@@ -768,6 +778,7 @@ func truth(args []string) error {
 	matched := map[*attempt]bool{}
 	// Reference TTLs: SYN-ACKs by source address in each capture.
 	refTTL, srvRefTTL := refTTLs(cas), refTTLs(sas)
+	srvRefAddr := srvRefTTL.addr
 	var problems []string
 	tf := truthFile{Scenario: *name, Description: *desc, Fault: *fault, ClientFile: *cfile, ServerFile: *sfile,
 		MergedFile: *merged, ClientVantage: "client", ServerVantage: "server", ClockOffsetS: *offset}
@@ -903,7 +914,7 @@ func truth(args []string) error {
 			// unanswered are then only likely dropped at the server, their
 			// answers possibly lost on the way back, unseen.
 			if sa != nil && both.Verdict == "timeout" && both.Where == "server" {
-				if _, answersSeen := srvRefTTL[sa.Server.Addr()]; !answersSeen {
+				if _, answersSeen := srvRefAddr[sa.Server.Addr()]; !answersSeen {
 					both = v("timeout", "server", []string{"server", "return-path"}, "", "likely")
 				}
 			}
@@ -933,7 +944,7 @@ func truth(args []string) error {
 				fail("half-open: server did not resend its SYN-ACK")
 			}
 		}
-		cv, err := clientView(both, ca, refTTL[ca.Server.Addr()])
+		cv, err := clientView(both, ca, refTTL)
 		if err != nil {
 			fail("%v", err)
 			continue
@@ -949,14 +960,14 @@ func truth(args []string) error {
 			if sa.SYNACK == 0 && sa.ServerRST > 0 && both.Verdict == "reset" {
 				seen = v("refused", "server", nil, "server", "proven")
 			}
-			x, err := clientView(seen, sa, srvRefTTL[sa.Server.Addr()])
+			x, err := clientView(seen, sa, srvRefTTL)
 			if err != nil {
 				fail("server capture: %v", err)
 				continue
 			}
 			sv = &x
 		default:
-			_, answersSeen := srvRefTTL[sa.Server.Addr()]
+			_, answersSeen := srvRefAddr[sa.Server.Addr()]
 			if sv, err = serverView(both, answersSeen, sa.First-scap.first); err != nil {
 				fail("%v", err)
 				continue
@@ -1143,14 +1154,22 @@ func clientVerdicts(ca *attempt) []string {
 	return []string{"timeout"}
 }
 
-func refTTLs(as []*attempt) map[netip.Addr]int {
-	m := map[netip.Addr]int{}
+// refs are the TTLs of the latest SYN-ACKs a capture holds from each
+// server address, and from each address and port.
+type refs struct {
+	addr map[netip.Addr]int
+	port map[netip.AddrPort]int
+}
+
+func refTTLs(as []*attempt) refs {
+	r := refs{addr: map[netip.Addr]int{}, port: map[netip.AddrPort]int{}}
 	for _, a := range as {
 		if a.SYNACK > 0 {
-			m[a.Server.Addr()] = a.SYNACKTTL
+			r.addr[a.Server.Addr()] = a.SYNACKTTL
+			r.port[a.Server] = a.SYNACKTTL
 		}
 	}
-	return m
+	return r
 }
 
 // readRotated reads a capture tcpdump -C split into files, in rotation order,
