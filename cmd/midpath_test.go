@@ -43,6 +43,14 @@ import (
 // address instead, as a Kubernetes node does for a service (192.0.2.100 to
 // 203.0.113.5): the copies are paired across it by sequence numbers, and
 // the router's capture places each end as above, under both addresses.
+// Port 87's SYNs the router rejects itself with a RST in the server's
+// name (REJECT --reject-with tcp-reset): seen leaving it, which routes to
+// that server, the path's, proven; translating the server's address, it
+// may stand for that address, and the RST be the server's. So too in the
+// dnat- round for its own address, 198.51.100.1, as a Kubernetes node's:
+// port 30080 it forwards to the server's 88, 30081 its kernel refuses,
+// from nearer than 88's SYN-ACKs: from a client's capture, a firewall's
+// RST looks the same.
 //
 // CI remakes the captures on its own kernel and runs this test on them
 // too (SYNPATH_REMADE_MIDPATH names the directory make.sh wrote them into),
@@ -79,6 +87,9 @@ func TestMidPathCapture(t *testing.T) {
 	dropsOwn := maps.Clone(unplaced)
 	dropsOwn["203.0.113.5:83"] = want{"unknown", "timeout", "return-path", "likely", "", []string{"return-path"}}
 	dropsOwn["203.0.113.5:86"] = want{"unknown", "timeout", "outbound-path", "likely", "", []string{"outbound-path"}}
+	// Port 87's RST it sent itself, in the server's name, and never
+	// received, though it routes to that server: seen leaving its sender.
+	dropsOwn["203.0.113.5:87"] = want{"unknown", "refused", "outbound-path", "proven", "path", []string{"outbound-path"}}
 	// And port 84's SYN-ACKs passed on to the client, on the router's own
 	// link (the client's SYNs arrive undecremented), never answered.
 	dropsOwn["203.0.113.5:84"] = want{"unknown", "timeout", "client", "likely", "", []string{"client"}}
@@ -109,6 +120,7 @@ func TestMidPathCapture(t *testing.T) {
 	translated["198.51.100.10 203.0.113.5:85"] = unplaced["203.0.113.5:85"]
 	translated["198.51.100.10 203.0.113.7:80"] = unanswered
 	translated["198.51.100.10 203.0.113.5:86"] = dropsOwn["203.0.113.5:86"]
+	translated["198.51.100.10 203.0.113.5:87"] = dropsOwn["203.0.113.5:87"]
 	// check holds each attempt's last line to wants: live prints a
 	// provisional line for an attempt quiet for a while, and an update
 	// ("update": true) when its final verdict differs.
@@ -159,10 +171,20 @@ func TestMidPathCapture(t *testing.T) {
 		}
 	}
 	delete(dnat, "203.0.113.5:86") // never sent on: no attempt under the real address
+	delete(dnat, "203.0.113.5:87")
 	// The router passes 192.0.2.100's connections on only translated: it
 	// may stand for that address (a Kubernetes node's NodePort), its drop
-	// the server's, or redirect some ports of a host it routes to.
+	// and its RST the server's, or redirect some ports of a host it routes
+	// to, and they be the path's.
 	dnat["192.0.2.100:86"] = want{"unknown", "timeout", "unknown", "", "", []string{"outbound-path", "server"}}
+	dnat["192.0.2.100:87"] = want{"unknown", "refused", "unknown", "", "unknown", []string{"server", "outbound-path"}}
+	// Its own address's port 30080 it forwards to the server's 88 (a
+	// NodePort); 30081 it refuses itself, from nearer than those SYN-ACKs.
+	dnat["198.51.100.1:30080"] = unplaced["203.0.113.5:80"]
+	dnat["203.0.113.5:88"] = unplaced["203.0.113.5:80"]
+	dnat["198.51.100.1:30081"] = dnat["192.0.2.100:87"]
+	dnatTap := maps.Clone(unplaced)
+	dnatTap["203.0.113.5:88"] = unplaced["203.0.113.5:80"]
 	for _, tc := range []struct {
 		name     string
 		args     []string
@@ -174,7 +196,7 @@ func TestMidPathCapture(t *testing.T) {
 		{"--client", []string{"--client", "tap.pcap"}, false, client},
 		{"between the routers, the client translated", []string{"nat-tap.pcap"}, false, unplaced},
 		{"a translating router's tcpdump -i any", []string{"nat-any.pcap"}, true, translated},
-		{"between the routers, the server translated", []string{"dnat-tap.pcap"}, false, unplaced},
+		{"between the routers, the server translated", []string{"dnat-tap.pcap"}, false, dnatTap},
 		{"a router's tcpdump -i any, translating the server", []string{"dnat-any.pcap"}, false, dnat},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -266,8 +288,9 @@ func TestMidPathTranslatedViews(t *testing.T) {
 				pairs++
 			}
 			// 80, 81, 83, 84, 85 and .7 passed on translated (SNAT), or
-			// all but .7's (DNAT); 86 never passed on; none untranslated.
-			if want := map[string]int{"nat-any.pcap": 6, "dnat-any.pcap": 5}[tc.file]; pairs != want {
+			// all but .7's, and 30080's to 88 (DNAT); 86 and 87 never
+			// passed on; none untranslated.
+			if want := map[string]int{"nat-any.pcap": 6, "dnat-any.pcap": 6}[tc.file]; pairs != want {
 				t.Errorf("%d connections seen under two address pairs, want %d", pairs, want)
 			}
 			// The table lists and counts each connection once, under its

@@ -27,6 +27,14 @@
 #       does): any.pcap holds them as r1 received them (the cooked
 #       header's packet type) and never as sent on; tap.pcap never sees
 #       them.
+#   87: r1 rejects the SYNs with a RST in the server's name (FORWARD,
+#       REJECT --reject-with tcp-reset): any.pcap holds the RST as r1
+#       sent it, never received; tap.pcap sees nothing of it.
+# In the dnat- round r1 also stands for its own address as a Kubernetes
+# node does for a NodePort: 198.51.100.1:30080 goes to the server's port
+# 88 (established), and 30081, which it neither forwards nor serves, its
+# kernel refuses: a RST in its own name, from nearer than the SYN-ACKs of
+# the port it forwards, as a firewall's would be.
 # Documentation addresses, namespaces of our own (MIDPATH_NS, default
 # mp, names them).
 set -u
@@ -61,11 +69,13 @@ ip netns exec $R1 iptables -A FORWARD -p tcp -s 203.0.113.5 --sport 83 --tcp-fla
 ip netns exec $C iptables -A INPUT -p tcp --sport 84 --tcp-flags SYN,ACK SYN,ACK -j DROP
 ip netns exec $R2 iptables -A FORWARD -d 203.0.113.7 -j DROP
 ip netns exec $R1 iptables -A FORWARD -p tcp -d 203.0.113.5 --dport 86 -j DROP
-echoserve $S 80 83 84 85
-# run PREFIX [TO]: the captures of one round of the attempts, into
-# OUT/PREFIX*; TO is where the client dials 203.0.113.5's ports.
+ip netns exec $R1 iptables -A FORWARD -p tcp -d 203.0.113.5 --dport 87 -j REJECT --reject-with tcp-reset
+echoserve $S 80 83 84 85 88
+# run PREFIX [TO [FIRST]]: the captures of one round of the attempts, into
+# OUT/PREFIX*; TO is where the client dials 203.0.113.5's ports; FIRST
+# are (address, port) pairs dialled one after the other before them.
 run() {
-  local pre=$1 to=${2:-203.0.113.5} T1 T2 T3
+  local pre=$1 to=${2:-203.0.113.5} first=${3:-} T1 T2 T3
   sleep 0.5
   ip netns exec $R1 tcpdump -i eth-s -n -w "$OUT/${pre}tap.pcap" -U tcp or icmp 2>/dev/null & T1=$!
   ip netns exec $R1 tcpdump -i any -n -w "$OUT/${pre}any.pcap" -U tcp or icmp 2>/dev/null & T2=$!
@@ -78,7 +88,8 @@ def dial(a,p):
         s=socket.create_connection((a,p),timeout=20); s.sendall(b'hello'); print(a, p, s.recv(100)); s.close()
     except Exception as e: print(a, p, e)
 to='$to'
-ts=[threading.Thread(target=dial,args=(a,p)) for a,p in ((to,80),(to,81),(to,83),(to,84),('203.0.113.7',80),(to,86))]
+for a,p in ($first): dial(a,p)
+ts=[threading.Thread(target=dial,args=(a,p)) for a,p in ((to,80),(to,81),(to,83),(to,84),('203.0.113.7',80),(to,86),(to,87))]
 for t in ts: t.start()
 for t in ts: t.join()
 "
@@ -101,7 +112,8 @@ run nat-
 # 83's SYN-ACKs and port 86's SYNs as before.
 ip netns exec $R1 iptables -t nat -F
 ip netns exec $R1 iptables -t nat -A PREROUTING -d 192.0.2.100 -j DNAT --to-destination 203.0.113.5
-run dnat- 192.0.2.100
+ip netns exec $R1 iptables -t nat -A PREROUTING -d 198.51.100.1 -p tcp --dport 30080 -j DNAT --to-destination 203.0.113.5:88
+run dnat- 192.0.2.100 "('198.51.100.1',30080),('198.51.100.1',30081),"
 kill $SRV 2>/dev/null
 untopo $C $R1 $R2 $S
 rm -rf "$(dirname "$LABNET")"
