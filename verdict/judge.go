@@ -788,8 +788,18 @@ func judgeICMP(a *flows.Attempt, r *Result) {
 	r.RSTOrigin, r.OriginSure = OriginPath, Certain
 	t := r.judged(verdict, OutboundPath, Proven).addr(from).str(", a router or firewall on the way, answered the SYN with ICMP ").str(info.Name()).
 		str(" (").str(info.Errno()).str("): the SYN never reached the server.")
-	if info.Name() == "time-exceeded" {
+	switch info.Name() {
+	case "time-exceeded":
 		t.str(" Its hop limit ran out on the way: a routing loop, or a path longer than the TTL the client sets.")
+	case "host-unreachable", "address-unreachable", "host-unknown":
+		// What a router says when the server's link layer does not answer.
+		t.str(" Most often the router could not deliver it on the server's own link: the server host is down or does not answer ARP (neighbour discovery), or its address is wrong; a firewall's REJECT can send it too.")
+	case "net-unreachable", "no-route", "net-unknown", "reject-route":
+		t.str(" It had no route to the server's network.")
+	case "admin-prohibited", "net-prohibited", "host-prohibited", "source-policy-failed":
+		t.str(" A firewall's rule refused it.")
+	case "port-unreachable":
+		t.str(" From a router, not the server: a firewall's REJECT (iptables' default answer).")
 	}
 }
 

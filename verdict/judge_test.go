@@ -3,6 +3,7 @@ package verdict_test
 import (
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -213,5 +214,38 @@ func refusedAfter(refPort uint16, refTTL, rstTTL uint8) func(c *pkttest.Conn) []
 		pkts := []capture.Packet{ref.SYN(0), ref.SYNACK(ms), ref.ACK(ms), ref.FIN(ms, true), ref.FIN(ms, false)}
 		c.N, c.T = ref.N, ref.T
 		return append(pkts, c.SYN(s), c.RefusingRST(ms, rstTTL))
+	}
+}
+
+// TestICMPFromRouterSaysWhatItMeans: an ICMP error from a router places
+// the end on the outbound path whatever its code, and the words say what
+// the code most often means there (host-unreachable: the server's own
+// link did not answer, the host down or its address wrong; not a routing
+// fault).
+func TestICMPFromRouterSaysWhatItMeans(t *testing.T) {
+	for _, tc := range []struct {
+		v6         bool
+		typ, code  uint8
+		router     string
+		want, dont string
+	}{
+		{false, 3, 1, "198.51.100.1", "the server host is down", "no route"},
+		{true, 1, 3, "2001:db8:1::1", "the server host is down", "no route"},
+		{false, 3, 0, "198.51.100.1", "no route to the server's network", "host is down"},
+		{false, 3, 13, "198.51.100.1", "A firewall's rule refused it", "host is down"},
+		{false, 3, 3, "198.51.100.1", "iptables' default answer", "host is down"},
+	} {
+		c := pkttest.NewConn("198.51.100.10:40512", "203.0.113.5:81", 1000)
+		if tc.v6 {
+			c = pkttest.NewConn("[2001:db8:2::10]:40512", "[2001:db8:3::5]:81", 1000)
+		}
+		as := track(c.SYN(0), c.ICMP(time.Millisecond, tc.router, tc.v6, tc.typ, tc.code))
+		if len(as) != 1 {
+			t.Fatalf("%d attempts", len(as))
+		}
+		r := verdict.Judge(as[0], verdict.VantageClient, verdict.Config{})
+		if r.Verdict != verdict.Unreachable || r.Where != verdict.OutboundPath || !strings.Contains(r.Explanation, tc.want) || strings.Contains(r.Explanation, tc.dont) {
+			t.Errorf("ICMP %d/%d: %s/%s, want unreachable/outbound-path saying %q: %s", tc.typ, tc.code, r.Verdict, r.Where, tc.want, r.Explanation)
+		}
 	}
 }
