@@ -817,6 +817,16 @@ func judgeServer(a *flows.Attempt, r *Result, cfg Config) {
 	case a.SYNACK.Count == 0 && a.ServerRST.Count > 0:
 		r.RSTOrigin, r.OriginSure = sentHere(a.ServerRST)
 		if r.RSTOrigin == OriginPath {
+			if ref, ok := sameDistance(&r.w.tmp, a, a.ServerRST); ok {
+				// The server's answers all reach the capture from there: it
+				// was taken on a host in front of the server (a container
+				// host, a node for its pods, a NAT router).
+				r.RSTOrigin, r.OriginSure = OriginServer, Likely
+				r.judged(Refused, Server, Inferred).str("The server answered the SYN with a RST (ECONNREFUSED): nothing listens on port ").num(uint64(a.Key.Server.Port())).
+					str(", or its firewall rejects the connection. The RST reached the capture from elsewhere, but from as far as ").bytes(ref).
+					str(" did: this capture was taken on a host in front of the server (a container host, a node for its pods, a NAT router).")
+				return
+			}
 			r.judged(Refused, OutboundPath, Inferred).str("A RST from the server's address reached the capture from elsewhere: something near the server forged it.")
 			return
 		}
@@ -1283,6 +1293,20 @@ func judgeServerUnseen(a *flows.Attempt, r *Result, cfg Config) {
 	}
 	t.str(", and this capture holds no answer to them, nor any SYN-ACK from the server to another client: most likely they were dropped on the server host (a firewall after the capture point, a full SYN queue), unless it is ").
 		str(oneWay).str(", and the answers were lost on the way back.")
+}
+
+// sameDistance reports that the server's SYN-ACKs to other connections
+// (from the same port when the capture holds any) reached the capture
+// with the TTL rst did, naming them: the server's packets all come from
+// that far. It writes their name into t.
+func sameDistance(t *text, a *flows.Attempt, rst flows.Seen) ([]byte, bool) {
+	switch {
+	case a.PortHops.Count > 0 && refTTL(a.PortHops, rst) == rst.TTL:
+		return t.otherConnections(a.PortHops, "the server's SYN-ACKs from the same port to other connections"), true
+	case a.PortHops.Count == 0 && a.ServerHops.Count > 0 && refTTL(a.ServerHops, rst) == rst.TTL:
+		return t.otherConnections(a.ServerHops, "the server's SYN-ACKs to other connections"), true
+	}
+	return nil, false
 }
 
 // sentHere tells whether a packet was sent by the host the capture was

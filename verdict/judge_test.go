@@ -249,3 +249,38 @@ func TestICMPFromRouterSaysWhatItMeans(t *testing.T) {
 		}
 	}
 }
+
+// TestServerCaptureInFrontOfTheServer: a capture given as the server's
+// (--server) but taken on a host in front of it (a container host, a node
+// for its pods) holds the server's answers a hop away: a RST from as far
+// as its SYN-ACKs is the server's, not forged near it; one from nearer
+// than them, or where its SYN-ACKs leave the capture's host as sent, is
+// not.
+func TestServerCaptureInFrontOfTheServer(t *testing.T) {
+	const ms = time.Millisecond
+	judge := func(synackTTL, rstTTL uint8) verdict.Result {
+		other := pkttest.NewConn("198.51.100.20:50000", "203.0.113.5:80", 9).AtServer()
+		other.ServerTTL = synackTTL
+		c := pkttest.NewConn("198.51.100.10:40001", "203.0.113.5:81", 10).AtServer()
+		pkts := []capture.Packet{other.SYN(0), other.SYNACK(ms), other.ACK(ms)}
+		c.N, c.T = other.N, other.T
+		pkts = append(pkts, c.SYN(ms), c.RefusingRST(ms, rstTTL))
+		for _, a := range track(pkts...) {
+			if a.Key.Client == c.Client {
+				return verdict.Judge(a, verdict.VantageServer, verdict.Config{})
+			}
+		}
+		t.Fatal("no attempt")
+		return verdict.Result{}
+	}
+	r := judge(63, 63)
+	check(t, r, want{verdict.Refused, verdict.Server, []verdict.Place{verdict.Server}, verdict.OriginServer})
+	if !strings.Contains(r.Explanation, "in front of the server") {
+		t.Errorf("not said: %s", r.Explanation)
+	}
+	for _, ttls := range [][2]uint8{{64, 63}, {62, 63}} {
+		if r := judge(ttls[0], ttls[1]); r.RSTOrigin != verdict.OriginPath {
+			t.Errorf("SYN-ACKs at TTL %d, RST at %d: origin %s: %s", ttls[0], ttls[1], r.RSTOrigin, r.Explanation)
+		}
+	}
+}
