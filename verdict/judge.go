@@ -1342,11 +1342,28 @@ func rstOriginAtClient(t *text, a *flows.Attempt, rst flows.Seen) (Origin, Suren
 // NodePorts, a load balancer) refuses the rest itself, from nearer. A
 // firewall's RST and such a host's look the same from here; the port's
 // own SYN-ACKs tell them apart.
+//
+// The port's own SYN-ACKs, all of them before the RST, are no proof
+// either: a host in front of the service (a container host, a Kubernetes
+// node, a load balancer) refuses the port itself once the service behind
+// it is gone, as a firewall that began rejecting it would. Only SYN-ACKs
+// from farther that go on after it (within the grace a refusal waits)
+// show something nearer resetting some connections while the service
+// answers others.
 func compareRSTOtherConnections(t *text, a *flows.Attempt, rst flows.Seen, sender Origin) (Origin, Sureness, []byte) {
-	if a.PortHops.Count > 0 {
-		return compareRST(t, rst, refTTL(a.PortHops, rst), a.PortHops.IPID, t.otherConnections(a.PortHops, "the server's SYN-ACKs from the same port to other connections"), sender)
-	}
 	mark := len(t.b)
+	if a.PortHops.Count > 0 {
+		ref := refTTL(a.PortHops, rst)
+		origin, sure, why := compareRST(t, rst, ref, a.PortHops.IPID, t.otherConnections(a.PortHops, "the server's SYN-ACKs from the same port to other connections"), sender)
+		if origin != OriginPath || Hops(rst.TTL) >= Hops(ref) || a.PortHops.From.TS.After(rst.First) {
+			return origin, sure, why
+		}
+		t.b = t.b[:mark]
+		t.str("Its TTL (").num(uint64(rst.TTL)).str(") says it was sent ").count(uint32(Hops(ref)-Hops(rst.TTL)), "hop").
+			str(" nearer than the server's SYN-ACKs from the same port to other connections (frame ").num(a.PortHops.From.N).str("), which came with ").num(uint64(ref)).
+			str(", before it; none from that port came after it. A firewall on the way may have begun rejecting the connections; or the host in front of the service (a container host, a Kubernetes node, a load balancer) refused it itself, the service behind it gone.")
+		return OriginUnknown, "", t.since(mark)
+	}
 	ref := refTTL(a.ServerHops, rst)
 	origin, sure, why := compareRST(t, rst, ref, a.ServerHops.IPID, t.otherConnections(a.ServerHops, "the server's SYN-ACKs to other connections"), sender)
 	if origin != OriginPath || Hops(rst.TTL) >= Hops(ref) {

@@ -80,8 +80,19 @@ func TestJudgeOneVantage(t *testing.T) {
 		}, false, verdict.VantageClient, want{verdict.Incomplete, verdict.Unknown, nil, ""}},
 		{"refused, TTL matches an earlier SYN-ACK", refusedAfter(80, 63, 63), false, verdict.VantageClient,
 			want{verdict.Refused, verdict.Server, []verdict.Place{verdict.Server}, verdict.OriginServer}},
-		{"refused by the path, TTL differs from the port's own SYN-ACKs", refusedAfter(81, 63, 64), false, verdict.VantageClient,
-			want{verdict.Refused, verdict.OutboundPath, []verdict.Place{verdict.OutboundPath}, verdict.OriginPath}},
+		// Something nearer resets some connections while the service
+		// answers others, before and after.
+		{"refused by the path, TTL differs from the port's own SYN-ACKs, before and after", func(c *pkttest.Conn) []capture.Packet {
+			pkts := refusedAfter(81, 63, 64)(c)
+			later := pkttest.NewConn("198.51.100.10:40002", "203.0.113.5:81", 88)
+			later.N, later.T = c.N, c.T.Add(500*ms)
+			return append(pkts, later.SYN(0), later.SYNACK(ms), later.ACK(ms))
+		}, false, verdict.VantageClient, want{verdict.Refused, verdict.OutboundPath, []verdict.Place{verdict.OutboundPath}, verdict.OriginPath}},
+		// Answered from farther until then, refused from nearer since: a
+		// firewall that began rejecting, or the host in front of a
+		// service that went away (a container host) refusing it itself.
+		{"refused nearer than the port's own SYN-ACKs, all before it", refusedAfter(81, 63, 64), false, verdict.VantageClient,
+			want{verdict.Refused, verdict.Unknown, []verdict.Place{verdict.Server, verdict.OutboundPath}, verdict.OriginUnknown}},
 		// A firewall's RST, or the host at that address refusing a port
 		// it does not forward, as a container host or a Kubernetes node
 		// does: both nearer than the host its other ports are forwarded to.

@@ -278,6 +278,7 @@ type attempt struct {
 	ServerEstablished      bool // the server sent a non-SYN, non-RST segment (ACK of data, data, FIN)
 	ServerData             bool
 	SYNACKTTL, RSTTTL      int
+	LastSYNACK             float64 // time of the last SYN-ACK acknowledging the SYN
 	ClientRSTBeforeACK     bool
 	ICMPDesc               string
 	ICMPSrc                netip.Addr // the ICMP error's sender
@@ -372,6 +373,7 @@ func (c *capture) attempts() []*attempt {
 						a.SYNACK++
 						a.ServerISN = p.Seq
 						a.SYNACKTTL = p.TTL
+						a.LastSYNACK = p.T
 						gotSYNACK = true
 					}
 				case p.Flags&fRST != 0:
@@ -562,13 +564,19 @@ func clientView(both view, ca *attempt, ref refs) (view, error) {
 		if refTTL == 0 {
 			refTTL, samePort = ref.addr[ca.Server.Addr()], false
 		}
+		// The port's SYN-ACKs all before the RST (or after the 1.5 s a
+		// refusal waits for what follows): it may have stopped being
+		// forwarded (a container gone), refused by the host in front of it.
+		after := slices.ContainsFunc(ref.portTimes[ca.Server], func(t float64) bool {
+			return t > ca.FirstServerRST && t <= ca.FirstServerRST+1.5
+		})
 		switch {
 		case refTTL == 0, hops(ca.RSTTTL) > hops(refTTL):
 			// No reference, or a RST from farther than the reference:
 			// no forger is farther than the server, and a SYN proxy sends
 			// SYN-ACKs nearer (syn-proxy).
 			return v("refused", "unknown", []string{"server", "outbound-path"}, "unknown", ""), nil
-		case !samePort && hops(ca.RSTTTL) < hops(refTTL):
+		case (!samePort || !after) && hops(ca.RSTTTL) < hops(refTTL):
 			// Nearer than the SYN-ACKs of the address's other ports only:
 			// a firewall's, or the host at the address refusing a port it
 			// does not forward farther off as it does those (a container
@@ -1157,16 +1165,18 @@ func clientVerdicts(ca *attempt) []string {
 // refs are the TTLs of the latest SYN-ACKs a capture holds from each
 // server address, and from each address and port.
 type refs struct {
-	addr map[netip.Addr]int
-	port map[netip.AddrPort]int
+	addr      map[netip.Addr]int
+	port      map[netip.AddrPort]int
+	portTimes map[netip.AddrPort][]float64 // each attempt's last SYN-ACK's time
 }
 
 func refTTLs(as []*attempt) refs {
-	r := refs{addr: map[netip.Addr]int{}, port: map[netip.AddrPort]int{}}
+	r := refs{addr: map[netip.Addr]int{}, port: map[netip.AddrPort]int{}, portTimes: map[netip.AddrPort][]float64{}}
 	for _, a := range as {
 		if a.SYNACK > 0 {
 			r.addr[a.Server.Addr()] = a.SYNACKTTL
 			r.port[a.Server] = a.SYNACKTTL
+			r.portTimes[a.Server] = append(r.portTimes[a.Server], a.LastSYNACK)
 		}
 	}
 	return r
