@@ -113,6 +113,12 @@ type HopRef struct {
 	// latest such client ACK.
 	Missed   uint32
 	MissedAt capture.Ref
+	// MinRTT is the shortest time from a client's only SYN to the
+	// address's SYN-ACK answering it, as the capture saw them (0: none
+	// seen): how far the address's hosts are from the capture point and
+	// back. A RST in the address's name that came back much sooner was
+	// sent from much nearer.
+	MinRTT time.Duration
 }
 
 // sawSYNACK takes a SYN-ACK from the address into its reference.

@@ -850,6 +850,12 @@ func (t *Tracker) fromServer(a *attemptState, p *capture.Packet) {
 		if a.SYNACK.Count == 1 && a.ACK.Count > 0 && ref.Missed > 0 {
 			ref.Missed-- // the client's ACK came first (files merged out of order): not missed
 		}
+		if a.SYNACK.Count == 1 && a.SYN.Count == 1 && a.SYN.Last > 0 {
+			// Answering the only SYN: no resent one to take it for.
+			if rtt := time.Duration(t.pktNS - (int64(a.SYN.Last) - plainOffset)); rtt > 0 && (ref.MinRTT == 0 || rtt < ref.MinRTT) {
+				ref.MinRTT = rtt
+			}
+		}
 		t.serverTTL[src] = ref
 		port := t.portTTL[p.Src]
 		port.sawSYNACK(p)

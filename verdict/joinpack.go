@@ -235,6 +235,7 @@ func (p *Packer) Pack(dst []byte, a *flows.Attempt) []byte {
 	if a.ServerHops.Missed > 0 {
 		e.ref(&a.ServerHops.MissedAt)
 	}
+	e.i(int64(a.ServerHops.MinRTT))
 	if h := &a.PortHops; fl&pkPortHops != 0 {
 		e.b = append(e.b, h.TTL, h.AltTTL)
 		e.u(uint64(h.IPID))
@@ -426,6 +427,7 @@ func (p *Packer) Unpack(b []byte, a *flows.Attempt) error {
 	if a.ServerHops.Missed > 0 {
 		d.ref(&a.ServerHops.MissedAt)
 	}
+	a.ServerHops.MinRTT = time.Duration(d.i())
 	a.PortHops = flows.HopRef{}
 	if h := &a.PortHops; fl&pkPortHops != 0 {
 		h.TTL = d.u8()

@@ -78,7 +78,7 @@ func TestPackKeepsEveryField(t *testing.T) {
 	a.Events[2].TS = time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)
 	a.SYNOpts.WScale = -1
 	a.ISN, a.ServerISN = 0xfedcba98, 0x89abcdef
-	a.PortHops.Missed, a.PortHops.MissedAt = 0, capture.Ref{} // never set (flows.Attempt.PortHops)
+	a.PortHops.Missed, a.PortHops.MissedAt, a.PortHops.MinRTT = 0, capture.Ref{}, 0 // never set (flows.Attempt.PortHops)
 	p := verdict.NewPacker("file1.pcap")
 	b := p.Pack(nil, &a)
 	got := flows.Attempt{Events: make([]flows.Event, 0, 1)}

@@ -1361,7 +1361,12 @@ func compareRSTOtherConnections(t *text, a *flows.Attempt, rst flows.Seen, sende
 		t.b = t.b[:mark]
 		t.str("Its TTL (").num(uint64(rst.TTL)).str(") says it was sent ").count(uint32(Hops(ref)-Hops(rst.TTL)), "hop").
 			str(" nearer than the server's SYN-ACKs from the same port to other connections (frame ").num(a.PortHops.From.N).str("), which came with ").num(uint64(ref)).
-			str(", before it; none from that port came after it. A firewall on the way may have begun rejecting the connections; or the host in front of the service (a container host, a Kubernetes node, a load balancer) refused it itself, the service behind it gone.")
+			str(", before it; none from that port came after it")
+		if t.fasterThanServer(a, rst) {
+			t.b[mark] = 'i' // the path's reasons follow a colon, as compareRST's do
+			return OriginPath, Likely, t.since(mark)
+		}
+		t.str(". A firewall on the way may have begun rejecting the connections; or the host in front of the service (a container host, a Kubernetes node, a load balancer) refused it itself, the service behind it gone.")
 		return OriginUnknown, "", t.since(mark)
 	}
 	ref := refTTL(a.ServerHops, rst)
@@ -1371,11 +1376,42 @@ func compareRSTOtherConnections(t *text, a *flows.Attempt, rst flows.Seen, sende
 	}
 	t.b = t.b[:mark]
 	t.str("Its TTL (").num(uint64(rst.TTL)).str(") says it was sent ").count(uint32(Hops(ref)-Hops(rst.TTL)), "hop").
-		str(" nearer than the server's SYN-ACKs from its other ports (frame ").num(a.ServerHops.From.N).str("), which came with ").num(uint64(ref)).
-		str(", and this capture holds no SYN-ACK from port ").num(uint64(a.Key.Server.Port())).
+		str(" nearer than the server's SYN-ACKs from its other ports (frame ").num(a.ServerHops.From.N).str("), which came with ").num(uint64(ref))
+	if t.fasterThanServer(a, rst) {
+		t.b[mark] = 'i' // the path's reasons follow a colon, as compareRST's do
+		return OriginPath, Likely, t.since(mark)
+	}
+	t.str(", and this capture holds no SYN-ACK from port ").num(uint64(a.Key.Server.Port())).
 		str(" to compare it with. A firewall on the way may have rejected the connection; or ").addr(a.Key.Server.Addr()).
 		str(" belongs to a host that forwards some of its ports to hosts farther off (port forwarding, a container host, a Kubernetes node, a load balancer), and it refused this one itself.")
 	return OriginUnknown, "", t.since(mark)
+}
+
+// rstTimingMargin is how much sooner than the server's SYN-ACKs ever did,
+// at the least, a RST must come back to have been sent nearer: more than
+// a Kubernetes node's hop to a pod on another node, or a container host's
+// to its containers, adds.
+const rstTimingMargin = 5 * time.Millisecond
+
+// fasterThanServer reports that a RST came back after the client's only
+// SYN in a quarter of the time, and rstTimingMargin less, than the
+// server's SYN-ACKs to other connections ever took (HopRef.MinRTT): from
+// far nearer than they come from (a host in front of the server forwards
+// within microseconds; one that forwards to hosts far off, as a load
+// balancer across sites may, would fool it). It finishes the sentence t
+// holds saying so.
+func (t *text) fasterThanServer(a *flows.Attempt, rst flows.Seen) bool {
+	rtt := a.ServerHops.MinRTT
+	if a.SYN.Count != 1 || rtt <= 0 || rst.First.Before(a.SYN.Last) {
+		return false
+	}
+	d := rst.First.Sub(a.SYN.Last)
+	if d > rtt/4 || rtt-d < rstTimingMargin {
+		return false
+	}
+	t.str("; and it came back ").dur(d).str(" after the SYN, where the server's SYN-ACKs take at least ").dur(rtt).
+		str(": it was sent from far nearer than where they come from.")
+	return true
 }
 
 // refTTL is the TTL of the server's SYN-ACKs in ref a RST is compared

@@ -295,3 +295,50 @@ func TestServerCaptureInFrontOfTheServer(t *testing.T) {
 		}
 	}
 }
+
+// TestRSTTimingTellsANearSender: a RST from nearer than the SYN-ACKs of
+// the server's other ports alone is of unknown origin (a firewall, or the
+// host at that address refusing a port it does not forward); coming back
+// far sooner than those SYN-ACKs ever did, it was sent far nearer than
+// they come from: the path's, likely.
+func TestRSTTimingTellsANearSender(t *testing.T) {
+	const ms = time.Millisecond
+	judge := func(rtt, rstAfter time.Duration, syns int) verdict.Result {
+		ref := pkttest.NewConn("198.51.100.10:40000", "203.0.113.5:80", 77)
+		pkts := []capture.Packet{ref.SYN(0), ref.SYNACK(rtt), ref.ACK(ms)}
+		c := pkttest.NewConn("198.51.100.10:40001", "203.0.113.5:81", 10)
+		c.N, c.T = ref.N, ref.T
+		pkts = append(pkts, c.SYN(time.Second))
+		for range syns - 1 {
+			pkts = append(pkts, c.SYN(time.Second))
+		}
+		pkts = append(pkts, c.RefusingRST(rstAfter, 64))
+		for _, a := range track(pkts...) {
+			if a.Key.Client == c.Client {
+				return verdict.Judge(a, verdict.VantageClient, verdict.Config{})
+			}
+		}
+		t.Fatal("no attempt")
+		return verdict.Result{}
+	}
+	r := judge(30*ms, ms/5, 1)
+	check(t, r, want{verdict.Refused, verdict.OutboundPath, []verdict.Place{verdict.OutboundPath}, verdict.OriginPath})
+	if r.WhereSure != verdict.Inferred || !strings.Contains(r.Explanation, "not sent by the server: its TTL (64)") || !strings.Contains(r.Explanation, "far nearer") {
+		t.Errorf("confidence %q: %s", r.WhereSure, r.Explanation)
+	}
+	for _, tc := range []struct {
+		name          string
+		rtt, rstAfter time.Duration
+		syns          int
+	}{
+		{"not much sooner", 30 * ms, 20 * ms, 1},
+		// A node's hop to a pod on another node: no proof.
+		{"sooner by less than the margin", 2 * ms, ms / 10, 1},
+		// The RST may answer the first SYN: no telling how long it took.
+		{"after a resent SYN", 30 * ms, ms / 5, 2},
+	} {
+		if r := judge(tc.rtt, tc.rstAfter, tc.syns); r.RSTOrigin != verdict.OriginUnknown || r.Where != verdict.Unknown {
+			t.Errorf("%s: %s/%s origin %s: %s", tc.name, r.Verdict, r.Where, r.RSTOrigin, r.Explanation)
+		}
+	}
+}

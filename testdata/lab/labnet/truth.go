@@ -580,7 +580,10 @@ func clientView(both view, ca *attempt, ref refs) (view, error) {
 			// Nearer than the SYN-ACKs of the address's other ports only:
 			// a firewall's, or the host at the address refusing a port it
 			// does not forward farther off as it does those (a container
-			// host, a Kubernetes node).
+			// host, a Kubernetes node). (synpath also takes the RST for the
+			// path's when it came back 5 ms and three quarters sooner than
+			// the server's SYN-ACKs ever did; the lab's links answer in
+			// microseconds, never so.)
 			return v("refused", "unknown", []string{"server", "outbound-path"}, "unknown", ""), nil
 		case (refTTL == ca.RSTTTL) != (both.Where == "server"):
 			return view{}, fmt.Errorf("RST TTL %d vs reference SYN-ACK TTL %d does not tell %s", ca.RSTTTL, refTTL, both.Where)
