@@ -279,6 +279,7 @@ type attempt struct {
 	ServerData             bool
 	SYNACKTTL, RSTTTL      int
 	LastSYNACK             float64 // time of the last SYN-ACK acknowledging the SYN
+	FirstSYNACK            float64 // and of the first (0: none)
 	ClientRSTBeforeACK     bool
 	ICMPDesc               string
 	ICMPSrc                netip.Addr // the ICMP error's sender
@@ -374,6 +375,9 @@ func (c *capture) attempts() []*attempt {
 						a.ServerISN = p.Seq
 						a.SYNACKTTL = p.TTL
 						a.LastSYNACK = p.T
+						if a.FirstSYNACK == 0 {
+							a.FirstSYNACK = p.T
+						}
 						gotSYNACK = true
 					}
 				case p.Flags&fRST != 0:
@@ -580,10 +584,15 @@ func clientView(both view, ca *attempt, ref refs) (view, error) {
 			// Nearer than the SYN-ACKs of the address's other ports only:
 			// a firewall's, or the host at the address refusing a port it
 			// does not forward farther off as it does those (a container
-			// host, a Kubernetes node). (synpath also takes the RST for the
-			// path's when it came back 5 ms and three quarters sooner than
-			// the server's SYN-ACKs ever did; the lab's links answer in
-			// microseconds, never so.)
+			// host, a Kubernetes node); unless it came back in a quarter of
+			// the server's quickest handshake, and 5 ms less.
+			rtt, ok := ref.minRTT[ca.Server.Addr()]
+			if d := ca.FirstServerRST - ca.LastSYN; ok && ca.SYN == 1 && d >= 0 && d <= rtt/4 && rtt-d >= 0.005 {
+				if both.Where != "outbound-path" {
+					return view{}, fmt.Errorf("RST back %.6f s after the SYN, the server's quickest SYN-ACK %.6f s: sooner than the server could, yet %s", d, rtt, both.Where)
+				}
+				return v("refused", "outbound-path", nil, "path", "likely"), nil
+			}
 			return v("refused", "unknown", []string{"server", "outbound-path"}, "unknown", ""), nil
 		case (refTTL == ca.RSTTTL) != (both.Where == "server"):
 			return view{}, fmt.Errorf("RST TTL %d vs reference SYN-ACK TTL %d does not tell %s", ca.RSTTTL, refTTL, both.Where)
@@ -1171,15 +1180,21 @@ type refs struct {
 	addr      map[netip.Addr]int
 	port      map[netip.AddrPort]int
 	portTimes map[netip.AddrPort][]float64 // each attempt's last SYN-ACK's time
+	// minRTT is each address's quickest handshake of one SYN: from the
+	// SYN to the SYN-ACK, as the capture saw them.
+	minRTT map[netip.Addr]float64
 }
 
 func refTTLs(as []*attempt) refs {
-	r := refs{addr: map[netip.Addr]int{}, port: map[netip.AddrPort]int{}, portTimes: map[netip.AddrPort][]float64{}}
+	r := refs{addr: map[netip.Addr]int{}, port: map[netip.AddrPort]int{}, portTimes: map[netip.AddrPort][]float64{}, minRTT: map[netip.Addr]float64{}}
 	for _, a := range as {
 		if a.SYNACK > 0 {
 			r.addr[a.Server.Addr()] = a.SYNACKTTL
 			r.port[a.Server] = a.SYNACKTTL
 			r.portTimes[a.Server] = append(r.portTimes[a.Server], a.LastSYNACK)
+			if rtt, ok := r.minRTT[a.Server.Addr()]; a.SYN == 1 && (!ok || a.FirstSYNACK-a.First < rtt) {
+				r.minRTT[a.Server.Addr()] = a.FirstSYNACK - a.First
+			}
 		}
 	}
 	return r
