@@ -45,7 +45,7 @@ import (
 // the router's capture places each end as above, under both addresses.
 // Port 87's SYNs the router rejects itself with a RST in the server's
 // name (REJECT --reject-with tcp-reset): seen leaving it, which routes to
-// that server, the path's, proven; translating the server's address, it
+// that server, the path's, likely; translating the server's address, it
 // may stand for that address, and the RST be the server's. So too in the
 // dnat- round for its own address, 198.51.100.1, as a Kubernetes node's:
 // port 30080 it forwards to the server's 88, 30081 its kernel refuses,
@@ -88,8 +88,9 @@ func TestMidPathCapture(t *testing.T) {
 	dropsOwn["203.0.113.5:83"] = want{"unknown", "timeout", "return-path", "likely", "", []string{"return-path"}}
 	dropsOwn["203.0.113.5:86"] = want{"unknown", "timeout", "outbound-path", "likely", "", []string{"outbound-path"}}
 	// Port 87's RST it sent itself, in the server's name, and never
-	// received, though it routes to that server: seen leaving its sender.
-	dropsOwn["203.0.113.5:87"] = want{"unknown", "refused", "outbound-path", "proven", "path", []string{"outbound-path"}}
+	// received, though it routes to that server: seen leaving its sender,
+	// which most likely is not the server.
+	dropsOwn["203.0.113.5:87"] = want{"unknown", "refused", "outbound-path", "likely", "path", []string{"outbound-path"}}
 	// And port 84's SYN-ACKs passed on to the client, on the router's own
 	// link (the client's SYNs arrive undecremented), never answered.
 	dropsOwn["203.0.113.5:84"] = want{"unknown", "timeout", "client", "likely", "", []string{"client"}}

@@ -1041,16 +1041,19 @@ func refusedPassingOn(a *flows.Attempt) bool {
 // sent itself, in the server's name (refusedPassingOn). Where it passes
 // other SYNs on to that address under that address, it routes there and
 // is not it: the RST, seen leaving its sender, is the path's (a
-// firewall's REJECT with tcp-reset). Where it passes them on only
+// firewall's REJECT with tcp-reset). Likely, not proven: a load
+// balancer's director in direct-routing mode (LVS-DR) passes SYNs for an
+// address it holds itself on untranslated, and refuses its other ports
+// as the server would. Where it passes them on only
 // translated, it may stand for the address (a Kubernetes node refusing a
 // port it does not forward, a container host an unpublished one).
 func judgeRefusedPassingOn(a *flows.Attempt, r *Result) {
 	server := a.Key.Server.Addr().String()
 	if a.RoutesToServer {
-		r.RSTOrigin, r.OriginSure = OriginPath, Certain
-		r.judged(Refused, OutboundPath, Proven).str("A RST answered the SYN (ECONNREFUSED), sent by the host this capture was taken on: it records the SYN as received and never passed on, and the RST (").
+		r.RSTOrigin, r.OriginSure = OriginPath, Likely
+		r.judged(Refused, OutboundPath, Inferred).str("A RST answered the SYN (ECONNREFUSED), sent by the host this capture was taken on: it records the SYN as received and never passed on, and the RST (").
 			frame(a, flows.EvRST).str(") as sent by that host, its TTL as sent, and never received. That host passes other connections on to ").str(server).
-			str(" under that address: it routes there, and is not it. It rejected the connection itself, in the server's name (a firewall's REJECT with tcp-reset).")
+			str(" under that address: it routes there, and is most likely not it (unless it holds that address itself and passes some of its ports on untranslated, as a load balancer's director in direct-routing mode does). It rejected the connection itself, in the server's name (a firewall's REJECT with tcp-reset).")
 		r.Settle = "that host's firewall rules and counters (nft list ruleset, iptables -L -v -n) would tell which rule"
 		return
 	}
