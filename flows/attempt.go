@@ -323,9 +323,11 @@ type Attempt struct {
 	// that server.
 	PassesOnToServer bool
 	// RoutesToServer says the same of SYNs it passed on to the server's
-	// address itself (the client's translated at most): the host is not
-	// that address's. Only translated (port forwarding, a Kubernetes
-	// node's NodePorts, a load balancer, a proxy's redirect), it may be.
+	// address itself (the client's translated at most): the host routes
+	// there, and most likely is not that address's (a load balancer's
+	// director in direct-routing mode is). Only translated (port
+	// forwarding, a Kubernetes node's NodePorts, a load balancer, a
+	// proxy's redirect), it may well be.
 	RoutesToServer bool
 	// ServerIsCaptureHost says that, as far as the capture had been read,
 	// it recorded its host sending SYN-ACKs of its own (not copies passed

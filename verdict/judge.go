@@ -1040,13 +1040,13 @@ func refusedPassingOn(a *flows.Attempt) bool {
 // judgeRefusedPassingOn judges a refusal the host a capture was taken on
 // sent itself, in the server's name (refusedPassingOn). Where it passes
 // other SYNs on to that address under that address, it routes there and
-// is not it: the RST, seen leaving its sender, is the path's (a
-// firewall's REJECT with tcp-reset). Likely, not proven: a load
+// is most likely not it: the RST, seen leaving its sender, is the path's
+// (a firewall's REJECT with tcp-reset). Likely, not proven: a load
 // balancer's director in direct-routing mode (LVS-DR) passes SYNs for an
 // address it holds itself on untranslated, and refuses its other ports
-// as the server would. Where it passes them on only
-// translated, it may stand for the address (a Kubernetes node refusing a
-// port it does not forward, a container host an unpublished one).
+// as the server would. Where it passes them on only translated, it may
+// stand for the address (a Kubernetes node refusing a port it does not
+// forward, a container host an unpublished one).
 func judgeRefusedPassingOn(a *flows.Attempt, r *Result) {
 	server := a.Key.Server.Addr().String()
 	if a.RoutesToServer {
