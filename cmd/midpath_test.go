@@ -102,6 +102,18 @@ func TestMidPathCapture(t *testing.T) {
 		"203.0.113.5:85": {"client", "aborted", "client", "proven", "client", []string{"client"}},
 		"203.0.113.7:80": {"client", "timeout", "unknown", "", "", []string{"outbound-path", "server", "return-path"}},
 	}
+	// Told it is the server's (--server), as a capture taken on a host in
+	// front of the server would be given: the server's RST to port 81
+	// arrives from as far as its SYN-ACKs (a hop), and is its own, not
+	// "forged near the server".
+	server := map[string]want{
+		"203.0.113.5:80": {"server", "established", "none", "proven", "", []string{}},
+		"203.0.113.5:81": {"server", "refused", "server", "likely", "server", []string{"server"}},
+		"203.0.113.5:83": {"server", "timeout", "unknown", "", "", []string{"return-path", "client"}},
+		"203.0.113.5:84": {"server", "timeout", "unknown", "", "", []string{"return-path", "client"}},
+		"203.0.113.5:85": {"server", "aborted", "client", "likely", "client", []string{"client"}},
+		"203.0.113.7:80": {"server", "timeout", "server", "likely", "", []string{"server", "return-path"}},
+	}
 	// The translating router's capture holds the client's side of each
 	// connection as the router received it: not the client's capture,
 	// though the client is adjacent (its SYNs undecremented); the
@@ -195,6 +207,7 @@ func TestMidPathCapture(t *testing.T) {
 		{"between the routers", []string{"tap.pcap"}, false, unplaced},
 		{"a router's tcpdump -i any", []string{"any.pcap"}, false, dropsOwn},
 		{"--client", []string{"--client", "tap.pcap"}, false, client},
+		{"--server", []string{"--server", "tap.pcap"}, false, server},
 		{"between the routers, the client translated", []string{"nat-tap.pcap"}, false, unplaced},
 		{"a translating router's tcpdump -i any", []string{"nat-any.pcap"}, true, translated},
 		{"between the routers, the server translated", []string{"dnat-tap.pcap"}, false, dnatTap},
