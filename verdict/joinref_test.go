@@ -99,7 +99,7 @@ func refJudgeNeverAtServer(c *flows.Attempt, r *Result, v *joinView, covered int
 	switch r.Verdict {
 	case Refused:
 		r.RSTOrigin, r.OriginSure = OriginPath, sure.sureness()
-		r.set(Refused, OutboundPath, sure, "A RST answered the SYN (ECONNREFUSED), but the server never saw the SYN nor sent the RST: something on the way forged it, most likely a firewall rejecting the connection.")
+		r.set(Refused, OutboundPath, sure, "A RST answered the SYN (ECONNREFUSED), but the server never saw the SYN nor sent the RST: something on the way forged it: a firewall rejecting the connection, or a host in front of the server that forwards connections to it (a container host, a Kubernetes node, port forwarding) refusing a port it does not forward.")
 	case Unreachable:
 		// The router's ICMP error is proof whatever the clocks say.
 		r.Where, r.WhereSure, r.RSTOrigin, r.OriginSure = OutboundPath, Proven, OriginPath, Certain
