@@ -89,6 +89,18 @@ func peek(ctx context.Context, name string, fcfg flows.Config, enough int) glanc
 	})
 	// SYN-ACKs, and those seen as sent: a server's capture holds its own.
 	synacks, synacksSent := 0, 0
+	// Handshake packets a capture records which way they crossed its
+	// host, by ISN: the way first seen, and how many were seen sent and
+	// then received (outThenIn). A host passing packets on (a router, a
+	// bridge) records each received, then sent, on one clock; a sender's
+	// capture and its receiver's merged hold it sent, then received (or,
+	// their clocks apart, one direction's the other way round).
+	type handshakeKey struct {
+		isn    uint32
+		synack bool
+	}
+	firstDir := map[handshakeKey]capture.Direction{}
+	outThenIn := 0
 	var p capture.Packet
 	for n := 0; n < peekPackets && ctx.Err() == nil && (enough == 0 || attempts < enough); n++ {
 		if err := rd.Next(&p); err != nil {
@@ -105,6 +117,16 @@ func peek(ctx context.Context, name string, fcfg flows.Config, enough int) glanc
 					synacksSent++
 				}
 			}
+			if p.Dir != capture.DirUnknown && p.Flags.Has(capture.FlagSYN) && len(firstDir) < mergedPeekAttempts*4 {
+				k := handshakeKey{p.Seq, p.Flags.Has(capture.FlagACK)}
+				switch d, ok := firstDir[k]; {
+				case !ok:
+					firstDir[k] = p.Dir
+				case d == capture.DirOut && p.Dir == capture.DirIn:
+					outThenIn++
+					firstDir[k] = capture.DirIn // once a packet
+				}
+			}
 		}
 		tr.Observe(&p)
 	}
@@ -116,7 +138,8 @@ func peek(ctx context.Context, name string, fcfg flows.Config, enough int) glanc
 	// never as sent: no server's capture is in the file, but one taken on
 	// a router next to the clients (tcpdump -i any), which sees what it
 	// forwards twice. Split, its far side would pass for the servers'.
-	g.merged = echoed > 0 && echoed*4 >= attempts && (synacks == 0 || synacksSent > 0)
+	g.merged = echoed > 0 && echoed*4 >= attempts && (synacks == 0 || synacksSent > 0) ||
+		outThenIn > 0 && outThenIn*4 >= attempts
 	g.attempts = attempts
 	return g
 }
@@ -353,7 +376,7 @@ func onBothSides(client, server []string) (string, bool) {
 }
 
 func mergedNote(f string) string {
-	return fmt.Sprintf("%s holds both ends' captures (each packet twice: as sent, and hops later as received; mergecap of a client and a server capture?): split by TTL into its client-side and server-side packets and joined", f)
+	return fmt.Sprintf("%s holds both ends' captures (each packet twice: as sent, and as received, hops later or so recorded; mergecap of a client and a server capture?): split by TTL and direction into its client-side and server-side packets and joined", f)
 }
 
 func minPos(files []string, pos map[string]int) int {

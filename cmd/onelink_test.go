@@ -1,11 +1,16 @@
 package cmd
 
 import (
+	"encoding/binary"
+	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/synpath/synpath/report"
 )
 
 // cmd/testdata/onelink holds real captures of a client and a server on one
@@ -92,5 +97,66 @@ func TestOneLinkCapture(t *testing.T) {
 	_, table, _ := runMain("analyze", server)
 	if !strings.Contains(strings.Join(strings.Fields(table), " "), "(server side, inferred from the packets' directions and TTLs)") {
 		t.Errorf("the footer does not say the server's side was read from directions:\n%s", table)
+	}
+}
+
+// TestOneLinkCapturesMerged: both hosts' tcpdump -i any merged into one
+// file (mergecap), on one link: every packet twice, the same TTL both
+// times, as its sender recorded it sent and its receiver received. The
+// TTLs cannot tell the two captures apart; before, the file was one
+// capture of unknown vantage ("captured twice, counted once": 82 and 84
+// unplaced). The directions split it into the two, joined as the two
+// files are, whatever the hosts' clocks (the server's shifted 37 s either
+// way before merging). A router's or a bridge's own capture records what
+// it passes on received, then sent, on one clock, and is not split
+// (TestMidPathCapture).
+func TestOneLinkCapturesMerged(t *testing.T) {
+	dir := filepath.Join("testdata", "onelink")
+	if remade := os.Getenv("SYNPATH_REMADE_ONELINK"); remade != "" {
+		dir = remade
+	}
+	client, server := filepath.Join(dir, "client.pcap"), filepath.Join(dir, "server.pcap")
+	cb, err := os.ReadFile(client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb, err := os.ReadFile(server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := func(r report.Record) string { return r.Client + " " + r.Server }
+	joined := map[string]report.Record{}
+	for _, r := range runJSON(t, "--client", client, "--server", server) {
+		joined[key(r)] = r
+	}
+	if len(joined) != 4 {
+		t.Fatalf("%d attempts joined, want 4", len(joined))
+	}
+	for _, shift := range []int32{0, 37, -37} {
+		t.Run(fmt.Sprintf("server clock %+d s", shift), func(t *testing.T) {
+			shifted := slices.Clone(sb)
+			_, recs, _, ok := pcapRecords(shifted)
+			if !ok {
+				t.Skip("not a little-endian pcap of microseconds")
+			}
+			for _, r := range recs {
+				binary.LittleEndian.PutUint32(r, uint32(int32(binary.LittleEndian.Uint32(r))+shift))
+			}
+			both := filepath.Join(t.TempDir(), "both.pcap")
+			mergeByTime(t, both, cb, shifted)
+			got := runJSON(t, both)
+			if len(got) != len(joined) {
+				t.Fatalf("%d attempts from the merged file, %d joined", len(got), len(joined))
+			}
+			for _, r := range got {
+				w := joined[key(r)]
+				if r.Vantage != "both" || r.Verdict != w.Verdict || r.Where != w.Where || r.WhereConfidence != w.WhereConfidence {
+					t.Errorf("%s: merged file says %s/%s (%s, vantage %s), the two files %s/%s (%s)", key(r), r.Verdict, r.Where, r.WhereConfidence, r.Vantage, w.Verdict, w.Where, w.WhereConfidence)
+				}
+				if off := r.ClockOffsetms; off == nil || math.Abs(*off-float64(shift)*1000) > 1000 {
+					t.Errorf("%s: clock offset %v ms, want about %d s", key(r), off, shift)
+				}
+			}
+		})
 	}
 }

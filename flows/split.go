@@ -9,8 +9,12 @@ import (
 // Splitter tells which end's capture each packet of a file came from when
 // the file holds both (a client's and a server's capture merged with
 // mergecap): a packet is seen undecremented where it was sent and with
-// hops lost where it arrived. Reading such a file once per end, each time
-// keeping that end's packets, gives the two captures back for the join.
+// hops lost where it arrived; or, where the captures record which way
+// each packet crossed their host (tcpdump -i any: capture.Packet.Dir), as
+// sent by its sender's and as received by its receiver's, whatever the
+// TTLs (both ends on one link). Reading such a file once per end, each
+// time keeping that end's packets, gives the two captures back for the
+// join.
 type Splitter struct {
 	// conns maps a connection, either way round, to what is known of it.
 	conns map[[2]netip.AddrPort]splitConn
@@ -58,11 +62,15 @@ func (s *Splitter) Sides(p *capture.Packet) (atClient, atServer bool) {
 	}
 	fromClient := p.Src == c.client
 	sentHere := capture.Hops(p.TTL) == 0
+	directed := p.Dir != capture.DirUnknown
+	if directed {
+		sentHere = p.Dir == capture.DirOut
+	}
 	atClient = fromClient == sentHere
 	switch {
 	case !atClient && fromClient:
 		c.serverSaw = true
-	case !atClient && !c.serverSaw:
+	case !atClient && !c.serverSaw && !directed:
 		// An undecremented packet from the server's address, yet the
 		// server's capture holds nothing of the client: the server never
 		// got the SYN, so this was forged near the client (a firewall's

@@ -41,6 +41,42 @@ func TestSplitterSeparatesMergedCaptures(t *testing.T) {
 	}
 }
 
+// Both ends on one link, each host's capture recording which way packets
+// crossed it (tcpdump -i any): every TTL is as sent, and the directions
+// tell the copies apart: sent, the sender's capture; received, the
+// receiver's. The server's own packets, before its capture holds any of
+// the client's (it began late), stay the server's.
+func TestSplitterSeparatesDirectedCapturesOnOneLink(t *testing.T) {
+	c := pkttest.NewConn("198.51.100.10:40001", "198.51.100.20:80", 10)
+	c.ServerTTL = 64
+	dir := func(p capture.Packet, d capture.Direction) capture.Packet {
+		p.Dir = d
+		return p
+	}
+	type pkt struct {
+		p                  capture.Packet
+		atClient, atServer bool
+	}
+	syn, synack := c.SYN(0), c.SYNACK(time.Millisecond)
+	seq := []pkt{
+		{dir(syn, capture.DirOut), true, false},
+		{dir(syn, capture.DirIn), false, true},
+		{dir(synack, capture.DirOut), false, true},
+		{dir(synack, capture.DirIn), true, false},
+	}
+	late := pkttest.NewConn("198.51.100.10:40002", "198.51.100.20:80", 20)
+	late.ServerTTL = 64
+	lsyn, lsynack := late.SYN(time.Second), late.SYNACK(time.Millisecond)
+	seq = append(seq, pkt{dir(lsyn, capture.DirOut), true, false}, pkt{dir(lsynack, capture.DirOut), false, true})
+	sp := flows.NewSplitter()
+	for i, k := range seq {
+		atC, atS := sp.Sides(&k.p)
+		if atC != k.atClient || atS != k.atServer {
+			t.Errorf("packet %d (%s, %v): at client %v, at server %v; want %v, %v", i+1, k.p.Flags, k.p.Dir, atC, atS, k.atClient, k.atServer)
+		}
+	}
+}
+
 // The tracker counts the copies it folds as echoes of the other end.
 func TestTrackerCountsEchoes(t *testing.T) {
 	c := pkttest.NewConn("198.51.100.10:40001", "203.0.113.5:80", 10)
