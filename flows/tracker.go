@@ -75,6 +75,12 @@ type heldAttempt struct {
 	until time.Time
 }
 
+// maxHandshakeRTT is the longest a SYN-ACK can take to answer a client's
+// only SYN: clients resend it after 1 s (3 s in older stacks), so a
+// longer time between the two is the capture's clock stepping, not a
+// round trip (HopRef.MinRTT).
+const maxHandshakeRTT = 3 * time.Second
+
 // serverTTLKeep is how many Idle periods a server's TTL reference is kept.
 const serverTTLKeep = 10
 
@@ -851,8 +857,9 @@ func (t *Tracker) fromServer(a *attemptState, p *capture.Packet) {
 			ref.Missed-- // the client's ACK came first (files merged out of order): not missed
 		}
 		if a.SYNACK.Count == 1 && a.SYN.Count == 1 && a.SYN.Last > 0 {
-			// Answering the only SYN: no resent one to take it for.
-			if rtt := time.Duration(t.pktNS - (int64(a.SYN.Last) - plainOffset)); rtt > 0 && (ref.MinRTT == 0 || rtt < ref.MinRTT) {
+			// Answering the only SYN: no resent one to take it for. Longer
+			// than a client waits before resending it is a clock step.
+			if rtt := time.Duration(t.pktNS - (int64(a.SYN.Last) - plainOffset)); rtt > 0 && rtt <= maxHandshakeRTT && (ref.MinRTT == 0 || rtt < ref.MinRTT) {
 				ref.MinRTT = rtt
 			}
 		}

@@ -412,3 +412,43 @@ func TestOnHostTellsEachAddressOnce(t *testing.T) {
 		t.Errorf("told %q, want %q", told, want)
 	}
 }
+
+// A handshake's round trip is the address's reference for how far it is
+// (HopRef.MinRTT): the quickest of those answering a client's only SYN;
+// not one across a clock step (longer than a client waits to resend).
+func TestServerMinRTT(t *testing.T) {
+	const ms = time.Millisecond
+	var got []time.Duration
+	tr := flows.NewTracker(flows.Config{}, func(a *flows.Attempt) {
+		if a.Key.Server.Port() == 81 {
+			got = append(got, a.ServerHops.MinRTT)
+		}
+	})
+	// Two refusals: the first judged (its grace over) before the
+	// handshakes after the step.
+	step := pkttest.NewConn("198.51.100.10:40000", "203.0.113.5:80", 5)
+	slow := pkttest.NewConn("198.51.100.10:40001", "203.0.113.5:80", 6)
+	fast := pkttest.NewConn("198.51.100.10:40002", "203.0.113.5:80", 7)
+	probe := pkttest.NewConn("198.51.100.10:40003", "203.0.113.5:81", 8)
+	probe2 := pkttest.NewConn("198.51.100.10:40004", "203.0.113.5:81", 9)
+	observe := func(c *pkttest.Conn, after *pkttest.Conn, pkts ...func() capture.Packet) {
+		if after != nil {
+			c.N, c.T = after.N, after.T
+		}
+		for _, p := range pkts {
+			q := p()
+			tr.Observe(&q)
+		}
+	}
+	observe(step, nil, func() capture.Packet { return step.SYN(0) }, func() capture.Packet { return step.SYNACK(5 * time.Second) })
+	observe(probe, step, func() capture.Packet { return probe.SYN(ms) }, func() capture.Packet { return probe.RefusingRST(ms, 63) })
+	tr.Advance(probe.T.Add(3 * time.Second))
+	slow.N, slow.T = probe.N, probe.T.Add(3*time.Second)
+	observe(slow, nil, func() capture.Packet { return slow.SYN(ms) }, func() capture.Packet { return slow.SYNACK(40 * ms) })
+	observe(fast, slow, func() capture.Packet { return fast.SYN(ms) }, func() capture.Packet { return fast.SYNACK(25 * ms) })
+	observe(probe2, fast, func() capture.Packet { return probe2.SYN(ms) }, func() capture.Packet { return probe2.RefusingRST(ms, 63) })
+	tr.Finish()
+	if !slices.Equal(got, []time.Duration{0, 25 * ms}) {
+		t.Errorf("MinRTT %v, want [0 25ms] (none from the 5 s across a clock step; the quicker of 40 and 25 ms)", got)
+	}
+}
