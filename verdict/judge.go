@@ -1354,39 +1354,38 @@ func rstOriginAtClient(t *text, a *flows.Attempt, rst flows.Seen) (Origin, Suren
 // show something nearer resetting some connections while the service
 // answers others.
 func compareRSTOtherConnections(t *text, a *flows.Attempt, rst flows.Seen, sender Origin) (Origin, Sureness, []byte) {
-	mark := len(t.b)
-	if a.PortHops.Count > 0 {
-		ref := refTTL(a.PortHops, rst)
-		origin, sure, why := compareRST(t, rst, ref, a.PortHops.IPID, t.otherConnections(a.PortHops, "the server's SYN-ACKs from the same port to other connections"), sender)
-		if origin != OriginPath || Hops(rst.TTL) >= Hops(ref) || a.PortHops.From.TS.After(rst.First) {
-			return origin, sure, why
-		}
-		t.b = t.b[:mark]
-		t.str("Its TTL (").num(uint64(rst.TTL)).str(") says it was sent ").count(uint32(Hops(ref)-Hops(rst.TTL)), "hop").
-			str(" nearer than the server's SYN-ACKs from the same port to other connections (frame ").num(a.PortHops.From.N).str("), which came with ").num(uint64(ref)).
-			str(", before it; none from that port came after it")
-		if t.fasterThanServer(a, rst) {
-			t.b[mark] = 'i' // the path's reasons follow a colon, as compareRST's do
-			return OriginPath, Likely, t.since(mark)
-		}
-		t.str(". A firewall on the way may have begun rejecting the connections; or the host in front of the service (a container host, a Kubernetes node, a load balancer) refused it itself, the service behind it gone.")
-		return OriginUnknown, "", t.since(mark)
+	samePort := a.PortHops.Count > 0
+	hops, what, nearer := a.ServerHops, "the server's SYN-ACKs to other connections", "the server's SYN-ACKs from its other ports"
+	if samePort {
+		hops, what = a.PortHops, "the server's SYN-ACKs from the same port to other connections"
+		nearer = what
 	}
-	ref := refTTL(a.ServerHops, rst)
-	origin, sure, why := compareRST(t, rst, ref, a.ServerHops.IPID, t.otherConnections(a.ServerHops, "the server's SYN-ACKs to other connections"), sender)
-	if origin != OriginPath || Hops(rst.TTL) >= Hops(ref) {
+	mark := len(t.b)
+	ref := refTTL(hops, rst)
+	origin, sure, why := compareRST(t, rst, ref, hops.IPID, t.otherConnections(hops, what), sender)
+	if origin != OriginPath || Hops(rst.TTL) >= Hops(ref) || samePort && hops.From.TS.After(rst.First) {
 		return origin, sure, why
 	}
+	// Nearer, and no SYN-ACK from the port after it: unknown, unless it
+	// came back far sooner than the server could have answered.
 	t.b = t.b[:mark]
-	t.str("Its TTL (").num(uint64(rst.TTL)).str(") says it was sent ").count(uint32(Hops(ref)-Hops(rst.TTL)), "hop").
-		str(" nearer than the server's SYN-ACKs from its other ports (frame ").num(a.ServerHops.From.N).str("), which came with ").num(uint64(ref))
+	t.str("Its TTL (").num(uint64(rst.TTL)).str(") says it was sent ").count(uint32(Hops(ref)-Hops(rst.TTL)), "hop").str(" nearer than ")
+	t.otherConnections(hops, nearer)
+	t.str(", which came with ").num(uint64(ref))
+	if samePort {
+		t.str(", before it; none from that port came after it")
+	}
 	if t.fasterThanServer(a, rst) {
 		t.b[mark] = 'i' // the path's reasons follow a colon, as compareRST's do
 		return OriginPath, Likely, t.since(mark)
 	}
-	t.str(", and this capture holds no SYN-ACK from port ").num(uint64(a.Key.Server.Port())).
-		str(" to compare it with. A firewall on the way may have rejected the connection; or ").addr(a.Key.Server.Addr()).
-		str(" belongs to a host that forwards some of its ports to hosts farther off (port forwarding, a container host, a Kubernetes node, a load balancer), and it refused this one itself.")
+	if samePort {
+		t.str(". A firewall on the way may have begun rejecting the connections; or the host in front of the service (a container host, a Kubernetes node, a load balancer) refused it itself, the service behind it gone.")
+	} else {
+		t.str(", and this capture holds no SYN-ACK from port ").num(uint64(a.Key.Server.Port())).
+			str(" to compare it with. A firewall on the way may have rejected the connection; or ").addr(a.Key.Server.Addr()).
+			str(" belongs to a host that forwards some of its ports to hosts farther off (port forwarding, a container host, a Kubernetes node, a load balancer), and it refused this one itself.")
+	}
 	return OriginUnknown, "", t.since(mark)
 }
 
