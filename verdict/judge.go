@@ -1298,6 +1298,13 @@ func judgeServerUnseen(a *flows.Attempt, r *Result, cfg Config) {
 		str(oneWay).str(", and the answers were lost on the way back.")
 }
 
+// The server's SYN-ACKs a RST in its name is compared with, when its
+// attempt has none of its own.
+const (
+	samePortSYNACKs = "the server's SYN-ACKs from the same port to other connections"
+	otherSYNACKs    = "the server's SYN-ACKs to other connections"
+)
+
 // sameDistance reports that the server's SYN-ACKs to other connections
 // (from the same port when the capture holds any) reached the capture
 // with the TTL rst did, naming them: the server's packets all come from
@@ -1305,9 +1312,9 @@ func judgeServerUnseen(a *flows.Attempt, r *Result, cfg Config) {
 func sameDistance(t *text, a *flows.Attempt, rst flows.Seen) ([]byte, bool) {
 	switch {
 	case a.PortHops.Count > 0 && refTTL(a.PortHops, rst) == rst.TTL:
-		return t.otherConnections(a.PortHops, "the server's SYN-ACKs from the same port to other connections"), true
+		return t.otherConnections(a.PortHops, samePortSYNACKs), true
 	case a.PortHops.Count == 0 && a.ServerHops.Count > 0 && refTTL(a.ServerHops, rst) == rst.TTL:
-		return t.otherConnections(a.ServerHops, "the server's SYN-ACKs to other connections"), true
+		return t.otherConnections(a.ServerHops, otherSYNACKs), true
 	}
 	return nil, false
 }
@@ -1355,9 +1362,9 @@ func rstOriginAtClient(t *text, a *flows.Attempt, rst flows.Seen) (Origin, Suren
 // answers others.
 func compareRSTOtherConnections(t *text, a *flows.Attempt, rst flows.Seen, sender Origin) (Origin, Sureness, []byte) {
 	samePort := a.PortHops.Count > 0
-	hops, what, nearer := a.ServerHops, "the server's SYN-ACKs to other connections", "the server's SYN-ACKs from its other ports"
+	hops, what, nearer := a.ServerHops, otherSYNACKs, "the server's SYN-ACKs from its other ports"
 	if samePort {
-		hops, what = a.PortHops, "the server's SYN-ACKs from the same port to other connections"
+		hops, what = a.PortHops, samePortSYNACKs
 		nearer = what
 	}
 	mark := len(t.b)
