@@ -111,15 +111,7 @@ func TestOneLinkCapture(t *testing.T) {
 // it passes on received, then sent, on one clock, and is not split
 // (TestMidPathCapture).
 func TestOneLinkCapturesMerged(t *testing.T) {
-	dir := filepath.Join("testdata", "onelink")
-	if remade := os.Getenv("SYNPATH_REMADE_ONELINK"); remade != "" {
-		dir = remade
-	}
-	client, server := filepath.Join(dir, "client.pcap"), filepath.Join(dir, "server.pcap")
-	cb, err := os.ReadFile(client)
-	if err != nil {
-		t.Fatal(err)
-	}
+	client, server, cb := oneLinkCaptures(t)
 	sb, err := os.ReadFile(server)
 	if err != nil {
 		t.Fatal(err)
@@ -159,4 +151,70 @@ func TestOneLinkCapturesMerged(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestOneLinkCapturesMergedOneCut: made to fool the split, the server's
+// capture begun late (its first half gone) or stopped early (its second
+// half gone) before merging: the merged file gives what the two files
+// give, attempt by attempt; those the server's part does not cover are
+// judged from the client's alone in both.
+func TestOneLinkCapturesMergedOneCut(t *testing.T) {
+	client, server, cb := oneLinkCaptures(t)
+	key := func(r report.Record) string { return r.Client + " " + r.Server }
+	for _, tc := range []struct {
+		name string
+		keep func(i, n int) bool
+	}{
+		{"server capture begun late", func(i, n int) bool { return i >= n/2 }},
+		{"server capture stopped early", func(i, n int) bool { return i < n/2 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cut := rewriteRecords(t, server, "server.pcap", func(recs [][]byte) [][]byte {
+				var out [][]byte
+				for i, r := range recs {
+					if tc.keep(i, len(recs)) {
+						out = append(out, r)
+					}
+				}
+				return out
+			})
+			sb, err := os.ReadFile(cut)
+			if err != nil {
+				t.Fatal(err)
+			}
+			joined := map[string]report.Record{}
+			for _, r := range runJSON(t, "--client", client, "--server", cut) {
+				joined[key(r)] = r
+			}
+			both := filepath.Join(t.TempDir(), "both.pcap")
+			mergeByTime(t, both, cb, sb)
+			got := runJSON(t, both)
+			if len(got) != len(joined) || len(got) == 0 {
+				t.Fatalf("%d attempts from the merged file, %d joined", len(got), len(joined))
+			}
+			for _, r := range got {
+				w, ok := joined[key(r)]
+				if !ok || r.Vantage != w.Vantage || r.Verdict != w.Verdict || r.Where != w.Where || r.WhereConfidence != w.WhereConfidence {
+					t.Errorf("%s: merged file says %s/%s (%s, vantage %s), the two files %s/%s (%s, vantage %s)", key(r), r.Verdict, r.Where, r.WhereConfidence, r.Vantage, w.Verdict, w.Where, w.WhereConfidence, w.Vantage)
+				}
+			}
+		})
+	}
+}
+
+// oneLinkCaptures names the onelink lab's client and server captures (CI's
+// remade ones when SYNPATH_REMADE_ONELINK says where) and reads the
+// client's.
+func oneLinkCaptures(t *testing.T) (client, server string, clientBytes []byte) {
+	t.Helper()
+	dir := filepath.Join("testdata", "onelink")
+	if remade := os.Getenv("SYNPATH_REMADE_ONELINK"); remade != "" {
+		dir = remade
+	}
+	client, server = filepath.Join(dir, "client.pcap"), filepath.Join(dir, "server.pcap")
+	b, err := os.ReadFile(client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return client, server, b
 }

@@ -701,6 +701,25 @@ func TestRouterCaptureRefusesItself(t *testing.T) {
 	if r.WhereSure != verdict.Inferred || r.OriginSure != verdict.Likely {
 		t.Errorf("confidence %q, origin %q: want likely, likely", r.WhereSure, r.OriginSure)
 	}
+	// What went out only (tcpdump -Q out): the SYN received is not in it,
+	// so nothing shows the host refusing what it received.
+	t.Run("a capture of what went out only", func(t *testing.T) {
+		c := pkttest.NewConn("198.51.100.10:40001", "203.0.113.5:87", 10)
+		c.T = pkttest.Base.Add(time.Second)
+		var out []capture.Packet
+		for _, p := range passedOn("") {
+			if p.Dir == capture.DirOut {
+				out = append(out, p)
+			}
+		}
+		c.SYN(0) // its time passes, unseen
+		as := track(append(append(out, sent(c)...), c.Idle(10*time.Second))...)
+		for _, a := range as {
+			if a.Key.Client == c.Client {
+				t.Errorf("an attempt without its SYN: %+v", a.Key)
+			}
+		}
+	})
 	t.Run("other SYNs passed on only translated", func(t *testing.T) {
 		r := judge(passedOn("10.244.1.7:8080"), sent)
 		check(t, r, want{verdict.Refused, verdict.Unknown, []verdict.Place{verdict.Server, verdict.OutboundPath}, verdict.OriginUnknown})
@@ -727,6 +746,8 @@ func TestRouterCaptureRefusesItself(t *testing.T) {
 		{"no direction", passedOn(""), func(c *pkttest.Conn) []capture.Packet {
 			return []capture.Packet{c.RefusingRST(20*time.Microsecond, 64)}
 		}},
+		// What came in only (tcpdump -Q in): the RST sent is not in it.
+		{"a capture of what came in only", passedOn(""), func(c *pkttest.Conn) []capture.Packet { return nil }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := judge(tc.before, tc.rst)
