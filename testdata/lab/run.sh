@@ -11,7 +11,8 @@
 #   segments larger than the MSS. The lab's truths assume none; the verdicts must not care.
 #
 # Every scenario gets its own namespaces synpath-<scenario>-{c,r,s} (client, router,
-# server), so scenarios run in parallel without seeing each other. Addresses are
+# server; far-server adds n, a host in front of the server across a delayed link), so
+# scenarios run in parallel without seeing each other. Addresses are
 # documentation ranges only; no packet leaves the namespaces this script creates, and
 # it removes them (and only them) on every exit, including leftovers of a killed run.
 set -euo pipefail
@@ -28,7 +29,7 @@ SCENARIOS=(
   backlog-syncookies backlog-nosyncookies backlog-abort-on-overflow
   late-server-capture early-stop-server-capture short-connect-timeout capture-ends-at-last-syn
   client-firewall merged rotated same-subnet syn-proxy happy-eyeballs nat-bypass
-  pmtu-black-hole sni-blocked dns gateway-error backlog-abort-nosyncookies
+  pmtu-black-hole sni-blocked dns gateway-error backlog-abort-nosyncookies far-server
 )
 declare -A DESC=(
   [established]="request/response on port 80 and a clean FIN close, twice"
@@ -78,6 +79,7 @@ declare -A DESC=(
   [gateway-error]="HTTP gateway errors on working connections: labnet serve http-CODE on ports 80-83 answers GET / HTTP/1.1 (Host: gw.example) with 200, 502, 503 and 504 and Connection: close; the client sends the request and reads the reply. All four established/none proven in every view, http_host gw.example, http_status as served; cause gateway-error on 502, 503 and 504 in every view"
   [happy-eyeballs]="dual-stack client and server; the client races IPv6 against IPv4 as Happy Eyeballs does (labnet connect -fallback: [2001:db8:5::5]:80 first, 203.0.113.5:80 250 ms later, the first connected wins and the other connect is abandoned, its socket closed), 3 times 1 s apart; the router drops the server's first IPv6 SYN-ACK of each connection (ip6tables connmark: a connection's first SYN-ACK marks it and is dropped), so IPv4 wins and the server's resent IPv6 SYN-ACK, a second later, finds no socket: the client's kernel answers it with a RST. Expected for the IPv6 attempts: aborted/client in every view; the client capture names the IPv4 connection the client moved on to (fell_back_to)"
   [nat-bypass]="the router publishes 192.0.2.80 and DNATs it to the server 203.0.113.5, but the server's replies from port 80 skip its connection tracking (raw-table CT --notrack), so they leave untranslated, as a reply routed around the NAT would: the client's SYNs to 192.0.2.80:80 are answered by SYN-ACKs from 203.0.113.5:80, which its kernel resets, and connect() times out; port 81 is translated both ways (established). Expected for port 80: both timeout/return-path proven; the client capture alone timeout/unknown, the return path or the server (the answers prove the SYN got there); the server capture alone timeout/unknown, the return path or the client host, RST from the client"
+  [far-server]="a server 80 ms away: the client connects to 192.0.2.80, a host (namespace n) that DNATs port 80 to the server 203.0.113.5 one hop behind it and refuses port 82 itself (nothing listens there), across a link that delays every frame 40 ms each way (labnet delay: a userspace bridge, this kernel having no sch_netem; offloads off on the bridged link whatever LAB_OFFLOADS says, the bridge passing frames as they are read); the router next to the client rejects port 81 with tcp-reset. Port 80 (three connections) established, about 80 ms; port 81 refused by the router in microseconds: its RST (TTL 64) is nearer than the server's SYN-ACKs (62) and came back far sooner than any of them, so the client capture alone says refused/outbound-path, likely, origin path (a quarter of the server's quickest handshake, and 5 ms less); port 82 refused by the DNAT host after 80 ms: its RST (TTL 63) is nearer than the SYN-ACKs too, but no sooner, as a container host or Kubernetes node refusing a port it does not forward would be: the client capture alone says refused/unknown, server or path. The server capture, taken at 203.0.113.5, holds 192.0.2.80's connections only as the DNAT host translated them: ports 81 and 82, never translated, are out of its view (coverage client-only), their joined view the client capture's own"
   [syn-proxy]="netfilter SYNPROXY on the router for ports 80 and 81: the router answers the client's SYN itself (a SYN cookie, TTL 64: one hop closer than the server) and opens the connection to the server only after the client's ACK; port 80 served, port 81 closed: the server refuses the proxy's SYN and the proxy relays its RST (TTL 63) to the client, whose handshake had completed (reset). The client's SYN-ACKs and the proxy's SYN to the server arrive undecremented, so each capture alone is of unknown vantage. Expected for port 81: both reset/server proven; the client capture alone reset/unknown (a RST from farther than the SYN-ACK is no forger's: server and path the candidates); the server capture alone refused/server"
   [same-subnet]="client 198.51.100.10 and server 198.51.100.20 on one veth, no router: TTLs cannot tell which end a capture was taken at, so each capture alone is of unknown vantage and judged like a client-side one; port 80 established, 81 refused (after the reference connection to 80), 82 server INPUT drop"
 )
@@ -120,7 +122,7 @@ del_ns() {
     ip netns del "$ns" 2>/dev/null || true
   done
 }
-all_ns() { local s; for s in "${SEL[@]}"; do echo "synpath-$s-c synpath-$s-r synpath-$s-s"; done; }
+all_ns() { local s; for s in "${SEL[@]}"; do echo "synpath-$s-c synpath-$s-r synpath-$s-s synpath-$s-n"; done; }
 
 WORKERS=()
 TMP=
@@ -235,6 +237,58 @@ topo_flat() {
   SERVE_UDP=(-udp 198.51.100.20:9)
 }
 
+# topo_far: client — router — [40 ms each way] — n (192.0.2.80, DNAT host) — server.
+# n holds both ends of the long link: wan (the router's peer) and lan (eth0's peer),
+# bridged by labnet delay; eth0 has n's address. Offloads are off on the bridged
+# link whatever LAB_OFFLOADS says: the bridge passes frames as it reads them, and a
+# checksum left to the NIC, or a segment larger than the MTU, would cross unfinished.
+topo_far() {
+  local ns spec
+  del_ns "$C" "$R" "$N" "$S"
+  for ns in "$C" "$R" "$N" "$S"; do
+    ip netns add "$ns"
+    nsx "$ns" ip link set lo up
+    nsx "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+  done
+  ip -n "$C" link add eth0 address 02:00:00:00:01:10 type veth peer name eth-c address 02:00:00:00:01:01 netns "$R"
+  ip -n "$R" link add eth-n address 02:00:00:00:03:01 type veth peer name wan address 02:00:00:00:03:02 netns "$N"
+  ip -n "$N" link add eth0 address 02:00:00:00:03:80 type veth peer name lan address 02:00:00:00:03:03
+  ip -n "$N" link add eth-s address 02:00:00:00:02:01 type veth peer name eth0 address 02:00:00:00:02:05 netns "$S"
+  nsx "$C" ip addr add 198.51.100.10/24 dev eth0
+  nsx "$R" ip addr add 198.51.100.1/24 dev eth-c
+  nsx "$R" ip addr add 192.0.2.1/24 dev eth-n
+  nsx "$N" ip addr add 192.0.2.80/24 dev eth0
+  nsx "$N" ip addr add 203.0.113.1/24 dev eth-s
+  nsx "$S" ip addr add 203.0.113.5/24 dev eth0
+  for spec in "$C eth0" "$R eth-c" "$R eth-n" "$N wan" "$N lan" "$N eth0" "$N eth-s" "$S eth0"; do
+    set -- $spec
+    case $2 in
+      eth-n|wan|lan) nsx "$1" ethtool -K "$2" tx off tso off gso off gro off >/dev/null 2>&1 || true ;;
+      eth0) if [ "$1" = "$N" ]; then nsx "$1" ethtool -K "$2" tx off tso off gso off gro off >/dev/null 2>&1 || true; else no_offloads "$1" "$2"; fi ;;
+      *) no_offloads "$1" "$2" ;;
+    esac
+    nsx "$1" ip link set dev "$2" up
+  done
+  nsx "$C" ip route add default via 198.51.100.1
+  nsx "$N" ip route add default via 192.0.2.1
+  nsx "$S" ip route add default via 203.0.113.1
+  nsx "$C" ip neigh replace 198.51.100.1 lladdr 02:00:00:00:01:01 dev eth0 nud permanent
+  nsx "$R" ip neigh replace 198.51.100.10 lladdr 02:00:00:00:01:10 dev eth-c nud permanent
+  nsx "$R" ip neigh replace 192.0.2.80 lladdr 02:00:00:00:03:80 dev eth-n nud permanent
+  nsx "$N" ip neigh replace 192.0.2.1 lladdr 02:00:00:00:03:01 dev eth0 nud permanent
+  nsx "$N" ip neigh replace 203.0.113.5 lladdr 02:00:00:00:02:05 dev eth-s nud permanent
+  nsx "$S" ip neigh replace 203.0.113.1 lladdr 02:00:00:00:02:01 dev eth0 nud permanent
+  nsx "$R" sysctl -qw net.ipv4.ip_forward=1
+  nsx "$N" sysctl -qw net.ipv4.ip_forward=1
+  nsx "$C" sysctl -qw net.ipv4.tcp_syn_retries=2
+  ip netns exec "$N" "$LABNET" delay -a wan -b lan -d 40ms >"$W/delay.out" 2>&1 &
+  local i
+  for i in $(seq 100); do grep -qs ready "$W/delay.out" && break; sleep 0.05; done
+  grep -qs ready "$W/delay.out" || die "labnet delay did not start: $(cat "$W/delay.out")"
+  MARK=192.0.2.80:9
+  SERVE_UDP=(-udp 203.0.113.5:9)
+}
+
 exponential_syn() {
   if nsx "$C" test -e /proc/sys/net/ipv4/tcp_syn_linear_timeouts; then
     nsx "$C" sysctl -qw net.ipv4.tcp_syn_linear_timeouts=0
@@ -244,7 +298,7 @@ exponential_syn() {
 # fault ROLE CMD...: run CMD in the role's namespace (c, r, s) and record it.
 fault() {
   local role=$1; shift
-  local ns; case $role in c) ns=$C ;; r) ns=$R ;; s) ns=$S ;; esac
+  local ns; case $role in c) ns=$C ;; r) ns=$R ;; s) ns=$S ;; n) ns=$N ;; esac
   nsx "$ns" "$@"
   FAULT+="${FAULT:+; }ip netns exec synpath-$role $*"
 }
@@ -349,7 +403,7 @@ finish() {
   cp -r "$o" "$OUT/$NAME.tmp"
   rm -rf "${OUT:?}/$NAME"
   mv "$OUT/$NAME.tmp" "$OUT/$NAME"
-  del_ns "$C" "$R" "$S"
+  del_ns "$C" "$R" "$S" "$N"
 }
 
 # rotate_split IN DIR BASE N: split IN into N files of (nearly) equal packet counts,
@@ -422,7 +476,7 @@ scenario() {
   NAME=$1
   W=$TMP/$NAME
   mkdir -p "$W"
-  C=synpath-$NAME-c R=synpath-$NAME-r S=synpath-$NAME-s
+  C=synpath-$NAME-c R=synpath-$NAME-r S=synpath-$NAME-s N=synpath-$NAME-n
   FAULT= KINDS= POST= CAP_IF= CAP_OPTS= DESC_EXTRA= VANTAGE=
   case $NAME in
   established)
@@ -490,6 +544,15 @@ scenario() {
     serve -l 203.0.113.5:80,echo -l 203.0.113.5:82,echo -l 203.0.113.5:83,echo
     KINDS=80=ok,82=srv-drop,83=ret-drop
     cap_start; cli -to 192.0.2.80:80; both 192.0.2.80:82 192.0.2.80:83; finish ;;
+  far-server)
+    topo_far
+    fault n iptables -t nat -A PREROUTING -i eth0 -d 192.0.2.80 -p tcp --dport 80 -j DNAT --to-destination 203.0.113.5
+    fault n iptables -t nat -A PREROUTING -i eth0 -d 192.0.2.80 -p udp --dport 9 -j DNAT --to-destination 203.0.113.5
+    fault r iptables -A FORWARD -i eth-c -p tcp --syn --dport 81 -j REJECT --reject-with tcp-reset
+    FAULT+="; ip netns exec synpath-n labnet delay -a wan -b lan -d 40ms"
+    serve -l 203.0.113.5:80,echo
+    KINDS=80=ok,81=path-rst,82=path-rst
+    cap_start; cli -to 192.0.2.80:80 -n 3 -stagger 300ms; cli -to 192.0.2.80:81; cli -to 192.0.2.80:82; finish ;;
   clock-skew)
     topo; POST=skew
     fault s iptables -A INPUT -p tcp --syn --dport 82 -j DROP
@@ -775,7 +838,7 @@ main() {
   TMP=$(mktemp -d /tmp/synpath-lab.XXXXXX)
   trap cleanup EXIT INT TERM
   # shellcheck disable=SC2046
-  local s; for s in "${SCENARIOS[@]}"; do del_ns "synpath-$s-c" "synpath-$s-r" "synpath-$s-s"; done # leftovers of a killed run
+  local s; for s in "${SCENARIOS[@]}"; do del_ns "synpath-$s-c" "synpath-$s-r" "synpath-$s-s" "synpath-$s-n"; done # leftovers of a killed run
   LABNET=$TMP/labnet
   (cd "$REPO" && go build -o "$LABNET" ./testdata/lab/labnet) || die "building labnet failed"
   local start=$SECONDS s failed=()

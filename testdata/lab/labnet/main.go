@@ -1,6 +1,7 @@
 // Command labnet is the scenario lab's helper: real TCP endpoints (serve, connect,
-// rawsyn), an end-of-capture marker (mark), a VLAN tagger for veths (vlan) and the
-// truth writer that checks every scenario against the wire with tshark (truth).
+// rawsyn), an end-of-capture marker (mark), a VLAN tagger for veths (vlan), a
+// long link (delay) and the truth writer that checks every scenario against the
+// wire with tshark (truth).
 //
 // It lives under testdata so that ./... patterns ignore it; the lab builds it with
 // `go build -o $TMP/labnet ./testdata/lab/labnet`. Standard library only.
@@ -28,6 +29,8 @@ func main() {
 		err = mark(args)
 	case "vlan":
 		err = vlan(args)
+	case "delay":
+		err = delay(args)
 	case "corrupt":
 		err = corrupt(args)
 	case "truth":
@@ -42,6 +45,6 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: labnet serve|connect|rawsyn|mark|vlan|corrupt|truth [flags]")
+	fmt.Fprintln(os.Stderr, "usage: labnet serve|connect|rawsyn|mark|vlan|delay|corrupt|truth [flags]")
 	os.Exit(2)
 }
