@@ -1051,11 +1051,59 @@ func (t *Tracker) settle(a *attemptState, now time.Time) {
 			t.holds = 1 // 0 is no grace
 		}
 		a.held = t.holds
-		t.held = append(t.held, heldAttempt{a.idx, a.held, now.Add(t.cfg.RSTGrace)})
+		h := heldAttempt{a.idx, a.held, t.rstGraceEnd(a, now)}
+		// Kept in the order they are due: releaseHeld stops at the first
+		// not yet due.
+		i, _ := slices.BinarySearchFunc(t.held, h.until, func(x heldAttempt, until time.Time) int { return x.until.Compare(until) })
+		for i < len(t.held) && !t.held[i].until.After(h.until) {
+			i++
+		}
+		t.held = slices.Insert(t.held, i, h)
 		return
 	}
 	t.handOn(a, now, EndSettled)
 }
+
+// rstGraceEnd is when an attempt a RST seemed to end at now stops waiting
+// for its client to show that it did not take the RST: RSTGrace on, or,
+// after a resent SYN, as long again past its last SYN as twice the wait
+// before it, and half a second more, if that is later. A client that
+// resends its SYN (its stack never took the RST, or sent it itself to a
+// SYN-ACK it could not place, the SYN-ACK of a reply that bypassed a NAT)
+// does so a backoff after the last, each backoff at most twice the one
+// before (Linux's linear ones, 1 s each, run late on a loaded host);
+// handed on before that, the attempt would count half its SYNs.
+func (t *Tracker) rstGraceEnd(a *attemptState, now time.Time) time.Time {
+	end := now.Add(t.cfg.RSTGrace)
+	if a.SYN.Count < 2 {
+		return end
+	}
+	var last, before stamp
+	for i := int(a.nEvents) - 1; i >= 0; i-- {
+		if e := t.event(a, i); e.typ == EvSYN && e.fromClient {
+			if last == 0 {
+				last = e.ts
+			} else if e.ts != last {
+				before = e.ts
+				break
+			}
+		}
+	}
+	if before == 0 {
+		return end
+	}
+	l, b := t.timeOf(last), t.timeOf(before)
+	if gap := l.Sub(b); gap > 0 && gap < t.cfg.Idle {
+		if next := l.Add(2*gap + rstLate); next.After(end) {
+			end = next
+		}
+	}
+	return end
+}
+
+// rstLate is how late past its backoff a resent SYN may come and still be
+// waited for (rstGraceEnd).
+const rstLate = 500 * time.Millisecond
 
 // resume takes back the settling of an attempt a RST seemed to end.
 func (a *attemptState) resume() {

@@ -452,3 +452,29 @@ func TestServerMinRTT(t *testing.T) {
 		t.Errorf("MinRTT %v, want [0 25ms] (none from the 5 s across a clock step; the quicker of 40 and 25 ms)", got)
 	}
 }
+
+// A client whose stack resets a SYN-ACK it cannot place (the reply of a
+// server that bypassed a NAT) keeps its socket and resends its SYN at each
+// backoff: one attempt holds them all, the backoffs linear (one late, as
+// on a loaded host) or doubling past the RST's grace.
+func TestSYNsResentAfterTheClientsRSTStayOneAttempt(t *testing.T) {
+	for _, gaps := range [][]time.Duration{
+		{time.Second, time.Second, 1700 * ms, time.Second},
+		{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second},
+	} {
+		var rec recorder
+		tr := flows.NewTracker(flows.DefaultConfig, rec.emit)
+		c := pkttest.NewConn("198.51.100.10:40512", "203.0.113.5:80", 1000)
+		feed(tr, c.SYN(0), c.SYNACK(ms), c.AbortRST(ms))
+		for _, gap := range gaps {
+			feed(tr, c.SYN(gap-2*ms), c.SYNACK(ms), c.AbortRST(ms))
+		}
+		tr.Finish()
+		if len(rec.got) != 1 || int(rec.got[0].SYN.Count) != len(gaps)+1 || int(rec.got[0].SYNACK.Count) != len(gaps)+1 {
+			for _, a := range rec.got {
+				t.Logf("attempt: %d SYNs, %d SYN-ACKs", a.SYN.Count, a.SYNACK.Count)
+			}
+			t.Errorf("SYNs %v apart, each answered and reset by the client: %d attempts, want one of %d SYNs", gaps, len(rec.got), len(gaps)+1)
+		}
+	}
+}

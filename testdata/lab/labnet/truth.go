@@ -572,7 +572,7 @@ func clientView(both view, ca *attempt, ref refs) (view, error) {
 		// refusal waits for what follows): it may have stopped being
 		// forwarded (a container gone), refused by the host in front of it.
 		after := slices.ContainsFunc(ref.portTimes[ca.Server], func(t float64) bool {
-			return t > ca.FirstServerRST && t <= ca.FirstServerRST+1.5
+			return t > ca.FirstServerRST && t <= graceEnd(ca)
 		})
 		switch {
 		case refTTL == 0, hops(ca.RSTTTL) > hops(refTTL):
@@ -631,6 +631,26 @@ func clientView(both view, ca *attempt, ref refs) (view, error) {
 		return v("reset", "outbound-path", nil, "path", "likely"), nil
 	}
 	return view{}, fmt.Errorf("no client view rule for %s/%s", both.Verdict, both.Where)
+}
+
+// graceEnd mirrors the analyzer's wait after a RST that seemed to end a
+// handshake: 1.5 s past the RST or, after a resent SYN, twice the last wait
+// between the SYNs before it and half a second more past the last of them,
+// whichever is later.
+func graceEnd(ca *attempt) float64 {
+	end := ca.FirstServerRST + 1.5
+	var syns []float64
+	for _, t := range ca.SYNTimes {
+		if t <= ca.FirstServerRST && (len(syns) == 0 || t != syns[len(syns)-1]) {
+			syns = append(syns, t)
+		}
+	}
+	if n := len(syns); n >= 2 {
+		if gap := syns[n-1] - syns[n-2]; gap > 0 {
+			end = math.Max(end, syns[n-1]+2*gap+0.5)
+		}
+	}
+	return end
 }
 
 // serverView: what the analyzer must say from the server capture alone; nil when
