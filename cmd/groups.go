@@ -90,17 +90,28 @@ func peek(ctx context.Context, name string, fcfg flows.Config, enough int) glanc
 	// SYN-ACKs, and those seen as sent: a server's capture holds its own.
 	synacks, synacksSent := 0, 0
 	// Handshake packets a capture records which way they crossed its
-	// host, by ISN: the way first seen, and how many were seen sent and
-	// then received (outThenIn). A host passing packets on (a router, a
-	// bridge) records each received, then sent, on one clock; a sender's
-	// capture and its receiver's merged hold it sent, then received (or,
-	// their clocks apart, one direction's the other way round).
+	// host, by ISN, seen both ways. Their TTLs tell a host passing them on
+	// from two hosts' captures merged, whatever the times: a router sends
+	// on what it received with one hop fewer (passedOn), while the sender's
+	// copy of a packet that crossed a router to its receiver has one hop
+	// more (crossed). A router's queue may hold a packet for seconds
+	// (bufferbloat on its way out), and two hosts' clocks may be minutes
+	// apart. With the TTLs equal (a bridge; two hosts on one link), the
+	// order is all there is: a host passing packets on records each
+	// received, then sent, on one clock; a sender's capture and its
+	// receiver's merged hold it sent, then received (outThenIn), or, their
+	// clocks apart, one direction's the other way round.
 	type handshakeKey struct {
 		isn    uint32
 		synack bool
 	}
-	firstDir := map[handshakeKey]capture.Direction{}
-	outThenIn := 0
+	type handshakeDirs struct {
+		first         capture.Direction
+		inTTL, outTTL uint8
+		told          bool
+	}
+	dirs := map[handshakeKey]*handshakeDirs{}
+	passedOn, crossed, outThenIn := 0, 0, 0
 	var p capture.Packet
 	for n := 0; n < peekPackets && ctx.Err() == nil && (enough == 0 || attempts < enough); n++ {
 		if err := rd.Next(&p); err != nil {
@@ -117,14 +128,28 @@ func peek(ctx context.Context, name string, fcfg flows.Config, enough int) glanc
 					synacksSent++
 				}
 			}
-			if p.Dir != capture.DirUnknown && p.Flags.Has(capture.FlagSYN) && len(firstDir) < mergedPeekAttempts*4 {
+			if p.Dir != capture.DirUnknown && p.Flags.Has(capture.FlagSYN) && len(dirs) < mergedPeekAttempts*4 {
 				k := handshakeKey{p.Seq, p.Flags.Has(capture.FlagACK)}
-				switch d, ok := firstDir[k]; {
-				case !ok:
-					firstDir[k] = p.Dir
-				case d == capture.DirOut && p.Dir == capture.DirIn:
-					outThenIn++
-					firstDir[k] = capture.DirIn // once a packet
+				d := dirs[k]
+				if d == nil {
+					d = &handshakeDirs{first: p.Dir}
+					dirs[k] = d
+				}
+				if p.Dir == capture.DirIn && d.inTTL == 0 {
+					d.inTTL = p.TTL
+				} else if p.Dir == capture.DirOut && d.outTTL == 0 {
+					d.outTTL = p.TTL
+				}
+				if !d.told && d.inTTL != 0 && d.outTTL != 0 { // once a packet
+					d.told = true
+					switch {
+					case d.inTTL > d.outTTL:
+						passedOn++
+					case d.outTTL > d.inTTL:
+						crossed++
+					case d.first == capture.DirOut:
+						outThenIn++
+					}
 				}
 			}
 		}
@@ -138,8 +163,12 @@ func peek(ctx context.Context, name string, fcfg flows.Config, enough int) glanc
 	// never as sent: no server's capture is in the file, but one taken on
 	// a router next to the clients (tcpdump -i any), which sees what it
 	// forwards twice. Split, its far side would pass for the servers'.
-	g.merged = echoed > 0 && echoed*4 >= attempts && (synacks == 0 || synacksSent > 0) ||
-		outThenIn > 0 && outThenIn*4 >= attempts
+	// A file showing packets passed on is a router's capture, whatever
+	// else it shows: a packet its queue held past the tracker's wait for
+	// the copy sent on passes for a resent SYN hops later (echoed).
+	merged := crossed + outThenIn
+	g.merged = passedOn == 0 && echoed > 0 && echoed*4 >= attempts && (synacks == 0 || synacksSent > 0) ||
+		merged > passedOn && merged*4 >= attempts
 	g.attempts = attempts
 	return g
 }

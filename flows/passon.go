@@ -25,6 +25,13 @@ import (
 // received, the next one sent is not the last one passed on.
 const passOnWindow = 200 * time.Millisecond
 
+// passOnQueued is how long a received SYN waits for its copy sent on when
+// the copy has a hop fewer, as a router sends it: a router's queue on its
+// way out may hold a packet for seconds (bufferbloat). A host's own SYN
+// never has a hop fewer than one received (on loopback, each SYN sent is
+// received with the same TTL, and the next sent a second later).
+const passOnQueued = 5 * time.Second
+
 // passOnSlots is the size of the table of received SYNs and SYN-ACKs
 // awaiting their copy. Paired entries free their slot, so it holds those
 // of the last passOnWindow the host dropped or has not passed on yet; one
@@ -36,7 +43,19 @@ type passOnEntry struct {
 	ns     int64 // when it came; 0: free
 	seq    uint32
 	att    int32 // its attempt's state (Tracker.state)
+	ttl    uint8
 	synack bool
+	// pending counts the copies received and not yet sent on: a client
+	// resends its SYN while a router's queue holds the one before.
+	pending uint8
+}
+
+// waitFor is how long e waits for its copy: p, if p has a hop fewer.
+func (e *passOnEntry) waitFor(p *capture.Packet) time.Duration {
+	if p.TTL < e.ttl {
+		return passOnQueued
+	}
+	return passOnWindow
 }
 
 // addrSetSize is how many addresses an addrSet remembers: a table
@@ -104,17 +123,22 @@ func (t *Tracker) noteDirection(a *attemptState, p *capture.Packet, synack bool)
 	case capture.DirIn:
 		*in++
 		e := &t.passOn.waiting[seqSlot(p.Seq)]
+		if e.ns != 0 && e.seq == p.Seq && e.synack == synack && t.pktNS >= e.ns && t.pktNS-e.ns <= int64(passOnQueued) && e.pending < 255 {
+			// Received again while the copy before waits to be sent on.
+			e.ns, e.ttl, e.pending = t.pktNS, p.TTL, e.pending+1
+			return
+		}
 		if e.ns != 0 && t.pktNS-e.ns < int64(passOnWindow) && (e.seq != p.Seq || e.synack != synack) {
 			// Pushed out while it may still be passed on.
 			if b := t.waitingState(e); b != nil {
 				b.Unpaired = true
 			}
 		}
-		*e = passOnEntry{ns: t.pktNS, seq: p.Seq, att: a.idx, synack: synack}
+		*e = passOnEntry{ns: t.pktNS, seq: p.Seq, att: a.idx, ttl: p.TTL, synack: synack, pending: 1}
 	case capture.DirOut:
 		*out++
 		e := &t.passOn.waiting[seqSlot(p.Seq)]
-		if e.ns == 0 || e.seq != p.Seq || e.synack != synack || t.pktNS-e.ns > int64(passOnWindow) || t.pktNS < e.ns {
+		if e.ns == 0 || e.seq != p.Seq || e.synack != synack || t.pktNS-e.ns > int64(e.waitFor(p)) || t.pktNS < e.ns {
 			if synack && capture.Hops(p.TTL) == 0 && a.SYNsIn > 0 && a.SYNsPassedOn == 0 && a.SYNsRelayed == 0 {
 				// Sent as sent, answering a SYN the host received and
 				// kept: its own answer (a bridge's copy whose original
@@ -141,8 +165,23 @@ func (t *Tracker) noteDirection(a *attemptState, p *capture.Packet, synack bool)
 				}
 			}
 		}
-		*e = passOnEntry{}
+		if e.pending--; e.pending == 0 {
+			*e = passOnEntry{}
+		}
 	}
+}
+
+// queuedCopy reports whether p, sent on, is the copy of a SYN or SYN-ACK
+// the host received longer ago than a capture's copies lie apart
+// (duplicateWindow), a hop fewer (waitFor): a packet a router's queue held
+// on its way out, not one more transmission.
+func (t *Tracker) queuedCopy(p *capture.Packet) bool {
+	if t.passOn == nil || p.Dir != capture.DirOut || p.Flags&capture.FlagSYN == 0 {
+		return false
+	}
+	e := &t.passOn.waiting[seqSlot(p.Seq)]
+	return e.ns != 0 && e.seq == p.Seq && e.synack == p.Flags.Has(capture.FlagACK) && t.pktNS >= e.ns &&
+		t.pktNS-e.ns > int64(duplicateWindow) && t.pktNS-e.ns <= int64(e.waitFor(p)) && e.waitFor(p) == passOnQueued
 }
 
 // directed returns a's counters of SYNs (or SYN-ACKs) received, sent, and

@@ -67,9 +67,25 @@ func TestPassOnPairsSYNCopies(t *testing.T) {
 			s1 := dir(c.SYN(0), capture.DirIn, 64)
 			return []capture.Packet{s1, passedOn(s1, 40*us, nat)}
 		}, counts{1, 0, 1, false, true}},
+		{"a copy a router's queue held 800 ms (bufferbloat)", nil, func(c *pkttest.Conn) []capture.Packet {
+			s1 := dir(c.SYN(0), capture.DirIn, 64)
+			return []capture.Packet{s1, passedOn(s1, 800*time.Millisecond, nat)}
+		}, counts{1, 0, 1, false, true}},
+		{"SYNs resent while a router's queue holds the first", nil, func(c *pkttest.Conn) []capture.Packet {
+			s1 := dir(c.SYN(0), capture.DirIn, 64)
+			s2 := dir(c.SYN(time.Second), capture.DirIn, 64)
+			s3 := dir(c.SYN(time.Second), capture.DirIn, 64)
+			return []capture.Packet{s1, s2, passedOn(s1, 1600*time.Millisecond, nat), s3, passedOn(s2, 1600*time.Millisecond, nat), passedOn(s3, 1600*time.Millisecond, nat)}
+		}, counts{3, 0, 3, false, true}},
 		{"a copy too late to be one", nil, func(c *pkttest.Conn) []capture.Packet {
 			s1 := dir(c.SYN(0), capture.DirIn, 64)
-			return []capture.Packet{s1, passedOn(s1, 300*time.Millisecond, nat)}
+			return []capture.Packet{s1, passedOn(s1, 6*time.Second, nat)}
+		}, counts{1, 0, 0, false, false}},
+		{"a copy without the hop a router takes off, too late to be one", nil, func(c *pkttest.Conn) []capture.Packet {
+			s1 := dir(c.SYN(0), capture.DirIn, 64)
+			o := passedOn(s1, 300*time.Millisecond, nat)
+			o.TTL = 64
+			return []capture.Packet{s1, o}
 		}, counts{1, 0, 0, false, false}},
 		{"loopback: sent, then received", nil, func(c *pkttest.Conn) []capture.Packet {
 			o1 := dir(c.SYN(0), capture.DirOut, 64)
