@@ -329,6 +329,13 @@ type Attempt struct {
 	// forwarding, a Kubernetes node's NodePorts, a load balancer, a
 	// proxy's redirect), it may well be.
 	RoutesToServer bool
+	// PassesOnLater says the host passed on a SYN for this attempt's
+	// server address that it received after this attempt's first SYN: its
+	// way out toward that server let a later packet through. A router's
+	// queue on that way may hold packets for seconds (bufferbloat); SYNs
+	// it received and never sent on before the capture ended were dropped
+	// only if a later one left.
+	PassesOnLater bool
 	// ServerIsCaptureHost says that, as far as the capture had been read,
 	// it recorded its host sending SYN-ACKs of its own (not copies passed
 	// on, their TTL as sent) from this attempt's server address: the

@@ -66,6 +66,9 @@ const addrSetSize = 1 << 10
 type addrSet struct {
 	addrs [addrSetSize][16]byte
 	known [addrSetSize]bool
+	// at is, for passesTo, when the latest SYN passed on to the address
+	// was received (nanoseconds).
+	at [addrSetSize]int64
 }
 
 func addrSlot(a netip.Addr) (int, [16]byte) {
@@ -84,7 +87,18 @@ func (s *addrSet) has(a netip.Addr) bool {
 
 func (s *addrSet) add(a netip.Addr) {
 	i, b := addrSlot(a)
+	if s.addrs[i] != b {
+		s.at[i] = 0
+	}
 	s.addrs[i], s.known[i] = b, true
+}
+
+// addAt adds a, received at ns, keeping the latest time.
+func (s *addrSet) addAt(a netip.Addr, ns int64) {
+	s.add(a)
+	if i, _ := addrSlot(a); ns > s.at[i] {
+		s.at[i] = ns
+	}
 }
 
 type passOn struct {
@@ -102,6 +116,16 @@ type passOn struct {
 func (po *passOn) passesOnTo(server netip.Addr) bool { return po != nil && po.passesTo.has(server) }
 func (po *passOn) routes(server netip.Addr) bool     { return po != nil && po.routesTo.has(server) }
 func (po *passOn) serves(server netip.Addr) bool     { return po != nil && po.own.has(server) }
+
+// passedOnSince reports that the host passed on a SYN for server it
+// received after ns.
+func (po *passOn) passedOnSince(server netip.Addr, ns int64) bool {
+	if po == nil || !po.passesTo.has(server) {
+		return false
+	}
+	i, _ := addrSlot(server)
+	return po.passesTo.at[i] > ns
+}
 
 func seqSlot(seq uint32) int { return int((seq * 0x9e3779b1) >> 22) }
 
@@ -155,7 +179,7 @@ func (t *Tracker) noteDirection(a *attemptState, p *capture.Packet, synack bool)
 				if !synack {
 					a.SYNsRelayed++
 					a.RelayedFromTTL = b.SYN.TTL
-					t.passOn.passesTo.add(b.Key.Server.Addr())
+					t.passOn.passesTo.addAt(b.Key.Server.Addr(), e.ns)
 					if a.Key.Server.Addr() == b.Key.Server.Addr() {
 						t.passOn.routesTo.add(b.Key.Server.Addr())
 					}

@@ -372,7 +372,8 @@ func TestRouterCaptureDropsSYNsItNeverPassedOn(t *testing.T) {
 	// tcpdump -i any on a router (a firewall, a Kubernetes node), which
 	// writes each packet's direction: it received the client's SYNs (TTL
 	// 64: the client is adjacent) and, unless said otherwise, passed
-	// another client's SYN to the same server on, a hop lower.
+	// another client's SYN to the same server on, a hop lower, one it
+	// received after the first of them (its way there was open).
 	in := func(p capture.Packet) capture.Packet {
 		p.Dir = capture.DirIn
 		return p
@@ -385,8 +386,12 @@ func TestRouterCaptureDropsSYNsItNeverPassedOn(t *testing.T) {
 		}
 		return q
 	}
+	later := func(c *pkttest.Conn) *pkttest.Conn {
+		c.T = pkttest.Base.Add(1500 * time.Millisecond)
+		return c
+	}
 	other := func() []capture.Packet {
-		o := pkttest.NewConn("198.51.100.20:50000", "203.0.113.5:443", 9)
+		o := later(pkttest.NewConn("198.51.100.20:50000", "203.0.113.5:443", 9))
 		syn := in(o.SYN(0))
 		return []capture.Packet{syn, out(syn, netip.AddrPort{}), in(o.SYNACK(time.Millisecond))}
 	}
@@ -394,6 +399,7 @@ func TestRouterCaptureDropsSYNsItNeverPassedOn(t *testing.T) {
 		c := pkttest.NewConn("198.51.100.10:40001", "203.0.113.5:80", 10)
 		c.T = pkttest.Base.Add(time.Second)
 		pkts := append(before, syns(c)...)
+		slices.SortStableFunc(pkts, func(a, b capture.Packet) int { return a.TS.Compare(b.TS) })
 		as := track(append(pkts, c.Idle(10*time.Second))...)
 		for _, a := range as {
 			if a.Key.Client == c.Client {
@@ -415,7 +421,7 @@ func TestRouterCaptureDropsSYNsItNeverPassedOn(t *testing.T) {
 		t.Errorf("vantage %s, confidence %q: want unknown, likely", v, r.WhereSure)
 	}
 	t.Run("translated copies of other SYNs count", func(t *testing.T) {
-		o := pkttest.NewConn("198.51.100.20:50000", "203.0.113.5:443", 9)
+		o := later(pkttest.NewConn("198.51.100.20:50000", "203.0.113.5:443", 9))
 		syn := in(o.SYN(0))
 		r, _ := judge([]capture.Packet{syn, out(syn, netip.MustParseAddrPort("192.0.2.1:61000"))}, three)
 		check(t, r, want{verdict.Timeout, verdict.OutboundPath, nil, ""})
@@ -425,7 +431,7 @@ func TestRouterCaptureDropsSYNsItNeverPassedOn(t *testing.T) {
 	// ports (a Kubernetes node, port forwarding), its drop the server's;
 	// or route to it, redirecting some ports (a transparent proxy).
 	t.Run("other SYNs passed on only with the server's address translated", func(t *testing.T) {
-		o := pkttest.NewConn("198.51.100.20:50000", "203.0.113.5:443", 9)
+		o := later(pkttest.NewConn("198.51.100.20:50000", "203.0.113.5:443", 9))
 		syn := in(o.SYN(0))
 		fwd := out(syn, netip.AddrPort{})
 		fwd.Dst = netip.MustParseAddrPort("10.244.1.7:8443")
@@ -443,6 +449,13 @@ func TestRouterCaptureDropsSYNsItNeverPassedOn(t *testing.T) {
 	}{
 		// The host may be the server itself, its firewall dropping them.
 		{"the host passed nothing on to that server", nil, three},
+		// Its queue toward the server may still hold them (bufferbloat):
+		// nothing it received after them left either.
+		{"the host passed a SYN on to that server, received before them", func() []capture.Packet {
+			o := pkttest.NewConn("198.51.100.20:50000", "203.0.113.5:443", 9)
+			syn := in(o.SYN(0))
+			return []capture.Packet{syn, out(syn, netip.AddrPort{})}
+		}(), three},
 		// A copy sent on the capture lost (a full ring) would be all of it.
 		{"one SYN only", other(), func(c *pkttest.Conn) []capture.Packet { return []capture.Packet{in(c.SYN(0))} }},
 		{"one of them passed on, translated", other(), func(c *pkttest.Conn) []capture.Packet {

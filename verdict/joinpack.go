@@ -70,6 +70,7 @@ const (
 	pkTranslated
 	pkPortHops
 	pkRoutesToServer
+	pkPassesOnLater
 )
 
 // Bits of an event's flags byte.
@@ -128,6 +129,7 @@ func (p *Packer) Pack(dst []byte, a *flows.Attempt) []byte {
 	set(pkTranslated, a.PassedOnAs != (flows.Key{}) || a.ReceivedAs != (flows.Key{}))
 	set(pkPortHops, a.PortHops.Count > 0)
 	set(pkRoutesToServer, a.RoutesToServer)
+	set(pkPassesOnLater, a.PassesOnLater)
 	e.u(fl)
 	e.u(uint64(a.SYNOpts.MSS))
 	e.b = append(e.b, byte(a.SYNOpts.WScale))
@@ -385,6 +387,7 @@ func (p *Packer) Unpack(b []byte, a *flows.Attempt) error {
 	a.Unpaired = fl&pkUnpaired != 0
 	a.PassesOnToServer = fl&pkPassesOnToServer != 0
 	a.RoutesToServer = fl&pkRoutesToServer != 0
+	a.PassesOnLater = fl&pkPassesOnLater != 0
 	a.ServerIsCaptureHost = fl&pkServerIsCaptureHost != 0
 	a.Settled = fl&pkSettled != 0
 	a.ICMPInfo.V6 = fl&pkICMPV6 != 0

@@ -995,7 +995,7 @@ func judgeSYNACKsToCopyDropped(a *flows.Attempt, r *Result, waited time.Duration
 // one in a capture that shows copies.
 func receivedNonePassedOn(a *flows.Attempt) bool {
 	return a.SYNsIn >= 2 && a.SYNsIn >= a.SYN.Count && a.SYNsOut == 0 && a.SYNsPassedOn == 0 && !a.Unpaired &&
-		a.PassesOnToServer && !a.ServerIsCaptureHost && a.SYNACK.Count == 0 && a.ServerRST.Count == 0 && a.ICMP.Count == 0 && a.Echoes == 0
+		a.PassesOnToServer && a.PassesOnLater && !a.ServerIsCaptureHost && a.SYNACK.Count == 0 && a.ServerRST.Count == 0 && a.ICMP.Count == 0 && a.Echoes == 0
 }
 
 // judgeSYNsDroppedPassingOn judges SYNs the host a capture was taken on
@@ -1022,7 +1022,7 @@ func judgeSYNsDroppedPassingOn(a *flows.Attempt, r *Result, waited time.Duration
 	}
 	r.judged(Timeout, OutboundPath, Inferred).count(a.SYN.Count, "SYN").str(" over ").dur(sub(a.SYN.Last, a.SYN.First)).
 		str(" reached the host this capture was taken on (it records them as received) and it passed none of them on, though it passed on other clients' or this client's SYNs to ").
-		str(server).str(", under that address: it routes there, and is most likely not it; no answer came, and the client waited at least ").dur(waited).
+		str(server).str(", under that address, one received after them: it routes there, and is most likely not it, and its way there was open; no answer came, and the client waited at least ").dur(waited).
 		str(": they were dropped there, on the outbound path (that host's firewall or policy, a missing route).")
 	r.Settle = "that host's firewall rules and counters (nft list ruleset, iptables -L -v -n) would tell which rule"
 }

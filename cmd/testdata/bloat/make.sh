@@ -1,6 +1,6 @@
 #!/bin/bash
-# Makes router.pcap and router6.pcap: bash make.sh OUTDIR (root; tcpdump,
-# python3, go). TestBufferbloatedRouterCapture reads them. The router's
+# Makes router.pcap, router6.pcap, router-long.pcap and router-cut.pcap:
+# bash make.sh OUTDIR (root; tcpdump, python3, go). TestBufferbloatedRouterCapture reads them. The router's
 # way out to the server is bufferbloated: a tbf of 1 Mbit/s holding 600 ms
 # of queue, kept full by a client's UDP stream of 2 Mbit/s to the server's
 # port 9, so every packet it forwards that way leaves it about 600 ms
@@ -11,7 +11,8 @@
 #   80: established, three connections 500 ms apart;
 #   81: refused (nothing listens: the server's kernel answers RST);
 #   82: the router drops the SYNs (its FORWARD chain): they show as
-#       received, never as sent on.
+#       received, never as sent on, and SYNs it received later (81, 80)
+#       as sent on.
 # router6.pcap is router.pcap over IPv6 with TCP timestamps off: a SYN and
 # its copy sent on carry no mark (no IP-ID, no timestamp) to be told from
 # the client's next SYN by, but the hop the router took off.
@@ -42,8 +43,9 @@ ip netns exec $R sysctl -qw net.ipv6.conf.all.forwarding=1
 ip netns exec $S "$LABNET" serve -l 203.0.113.5:80,echo -l "[2001:db8:5::5]:80,echo" >/dev/null 2>&1 & SRV=$!
 sleep 1
 # round FILE ADDRESS QUEUE: the router's capture of three connections to
-# port 80, one to 81, one to 82, its queue of QUEUE ms toward the server
-# kept full by a UDP stream.
+# port 80, one to 82, one to 81 and one more to 80 (SYNs it received after
+# 82's, passed on: its way to the server was open), its queue of QUEUE ms
+# toward the server kept full by a UDP stream.
 round() {
   local q=$3
   ip netns exec $R tc qdisc replace dev eth-s root tbf rate 1mbit burst 1600 latency ${q}ms
@@ -58,8 +60,9 @@ while time.time() < end:
 ' $((q * 3 / 1000 + q * 6 / 5000 + 8)) & UDP=$!
   sleep $((q * 6 / 5000 + 1)) # the queue fills (it grows at 1 Mbit/s)
   ip netns exec $C "$LABNET" connect -to "$2:80" -n 3 -stagger 500ms -timeout 15s
-  ip netns exec $C "$LABNET" connect -to "$2:81" -timeout 15s
   ip netns exec $C "$LABNET" connect -to "$2:82" -timeout 3500ms
+  ip netns exec $C "$LABNET" connect -to "$2:81" -timeout 15s
+  ip netns exec $C "$LABNET" connect -to "$2:80" -timeout 15s
   wait $UDP
   sleep 1
   kill $T; sleep 0.5
@@ -70,6 +73,25 @@ round router.pcap 203.0.113.5 600
 # copies cannot be paired, but the hop the router took off still tells a
 # router's capture from two hosts' merged.
 round router-long.pcap 203.0.113.5 5500
+# router-cut.pcap: one connection to port 80 before the queue fills (passed
+# on at once), then, the queue holding 5.5 s, another, and the capture
+# stopped 3.5 s after it began: its SYNs were received and are still in
+# the queue, not dropped (the connection completes after 5.5 s).
+ip netns exec $R tcpdump -i any -n -U -w "$OUT/router-cut.pcap" tcp 2>/dev/null & T=$!
+sleep 1
+ip netns exec $C "$LABNET" connect -to 203.0.113.5:80 -timeout 15s
+ip netns exec $C python3 -c '
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+end = time.time() + 17
+while time.time() < end:
+    s.sendto(b"x" * 1000, ("203.0.113.5", 9)); time.sleep(0.004)
+' & UDP=$!
+sleep 8
+ip netns exec $C "$LABNET" connect -to 203.0.113.5:80 -timeout 15s & CONN=$!
+sleep 3.5
+kill $T
+wait $CONN $UDP
 for ns in $C $S; do ip netns exec $ns sysctl -qw net.ipv4.tcp_timestamps=0; done
 round router6.pcap "[2001:db8:5::5]" 600
 kill $SRV
