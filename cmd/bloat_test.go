@@ -28,7 +28,12 @@ import (
 // merged. router-cut.pcap stops while the queue still holds a
 // connection's SYNs (it completes later): no drop is claimed, as nothing
 // the router received later was sent on either (before: timeout/server,
-// proven).
+// proven). router-back.pcap and router-back-cut.pcap are the same on the
+// way back, the queue toward the client: the SYN-ACKs from port 83, which
+// the router drops, as received and never passed back while a later one
+// was (return path, likely; before: timeout/client, proven), and a
+// connection's SYN-ACKs still in the queue when the capture stops (no
+// claim; before: timeout/client, proven).
 //
 // CI remakes the captures on its own kernel and runs this test on them
 // too (SYNPATH_REMADE_BLOAT names the directory make.sh wrote them into).
@@ -52,8 +57,10 @@ func TestBufferbloatedRouterCapture(t *testing.T) {
 	}{
 		{"router.pcap", "203.0.113.5", map[uint16]want{80: {"established", "none", "proven", true}, 81: {"refused", "server", "likely", true}, 82: dropped}, map[uint16]int{80: 4, 81: 1, 82: 1}, false},
 		{"router6.pcap", "2001:db8:5::5", map[uint16]want{80: {"established", "none", "proven", true}, 81: {"refused", "server", "likely", true}, 82: dropped}, map[uint16]int{80: 4, 81: 1, 82: 1}, false},
-		{"router-long.pcap", "203.0.113.5", map[uint16]want{80: {"established", "none", "proven", false}, 81: {"refused", "server", "likely", false}, 82: dropped}, map[uint16]int{80: 4, 81: 1, 82: 1}, false},
+		{"router-long.pcap", "203.0.113.5", map[uint16]want{80: {"", "", "", false}, 81: {"refused", "server", "likely", false}, 82: dropped}, map[uint16]int{80: 4, 81: 1, 82: 1}, false},
 		{"router-cut.pcap", "203.0.113.5", map[uint16]want{80: {"established", "none", "proven", true}}, map[uint16]int{80: 2}, true},
+		{"router-back.pcap", "203.0.113.5", map[uint16]want{80: {"established", "none", "proven", true}, 83: {"timeout", "return-path", "likely", true}}, map[uint16]int{80: 2, 83: 1}, false},
+		{"router-back-cut.pcap", "203.0.113.5", map[uint16]want{80: {"established", "none", "proven", true}}, map[uint16]int{80: 2}, true},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			file := filepath.Join(dir, tc.file)
@@ -85,6 +92,14 @@ func TestBufferbloatedRouterCapture(t *testing.T) {
 					syns = *r.SYNSent
 				}
 				client, _ := netip.ParseAddrPort(r.Client)
+				if w.verdict == "" {
+					// Held 5.5 s both ways, the handshake's end may be
+					// past the capture's or seem resent for: no place.
+					if r.Where != "none" && r.Where != "unknown" {
+						t.Errorf("%s → %s: %s/%s %s\n%s", r.Client, r.Server, r.Verdict, r.Where, r.WhereConfidence, r.Explanation)
+					}
+					continue
+				}
 				if r.Verdict != w.verdict || r.Where != w.where || r.WhereConfidence != w.confidence || w.count && syns != received[client] {
 					t.Errorf("%s → %s: %s/%s %s, %d SYNs; want %s/%s %s, %d SYNs (as received)\n%s", r.Client, r.Server, r.Verdict, r.Where, r.WhereConfidence, syns,
 						w.verdict, w.where, w.confidence, received[client], r.Explanation)

@@ -336,6 +336,11 @@ type Attempt struct {
 	// it received and never sent on before the capture ended were dropped
 	// only if a later one left.
 	PassesOnLater bool
+	// PassesBackLater says the same of the way back: the host passed a
+	// server's SYN-ACK back to this attempt's client that it received after
+	// the first of this attempt's it holds as received (SYNACKsToCopy, or
+	// SYNACKsIn).
+	PassesBackLater bool
 	// ServerIsCaptureHost says that, as far as the capture had been read,
 	// it recorded its host sending SYN-ACKs of its own (not copies passed
 	// on, their TTL as sent) from this attempt's server address: the

@@ -156,6 +156,7 @@ func (t *Tracker) freeze(scratch []byte, a *attemptState) (b []byte, ok bool) {
 	e.addrPort(f.server)
 	e.stampFrom(f.syn, e.base)
 	e.stampFrom(f.synack, f.syn)
+	e.stampFrom(a.synackToCopyFirst, e.base)
 	e.addrPort(a.answeredFrom)
 	if a.PassedOnAs != (Key{}) || a.ReceivedAs != (Key{}) {
 		for _, k := range [2]*Key{&a.PassedOnAs, &a.ReceivedAs} {
@@ -279,6 +280,7 @@ func (t *Tracker) thaw(a *attemptState, b []byte) error {
 	f.server = d.addrPort()
 	f.syn = d.stampFrom(d.base)
 	f.synack = d.stampFrom(f.syn)
+	a.synackToCopyFirst = d.stampFrom(d.base)
 	a.answeredFrom = d.addrPort()
 	if translated {
 		for _, k := range [2]*Key{&a.PassedOnAs, &a.ReceivedAs} {

@@ -93,6 +93,12 @@ func (s *addrSet) add(a netip.Addr) {
 	s.addrs[i], s.known[i] = b, true
 }
 
+// since reports that a is in the set with a time after ns.
+func (s *addrSet) since(a netip.Addr, ns int64) bool {
+	i, _ := addrSlot(a)
+	return s.has(a) && s.at[i] > ns
+}
+
 // addAt adds a, received at ns, keeping the latest time.
 func (s *addrSet) addAt(a netip.Addr, ns int64) {
 	s.add(a)
@@ -108,6 +114,8 @@ type passOn struct {
 	// client's translated at most); own: the addresses it sent SYN-ACKs
 	// of its own from (not copies).
 	passesTo, routesTo, own addrSet
+	// passesBackTo: clients the host passed servers' SYN-ACKs back to.
+	passesBackTo addrSet
 }
 
 // passesOnTo, routes and serves report what the capture showed of its
@@ -120,11 +128,32 @@ func (po *passOn) serves(server netip.Addr) bool     { return po != nil && po.ow
 // passedOnSince reports that the host passed on a SYN for server it
 // received after ns.
 func (po *passOn) passedOnSince(server netip.Addr, ns int64) bool {
-	if po == nil || !po.passesTo.has(server) {
+	return po != nil && po.passesTo.since(server, ns)
+}
+
+// passesBackLater reports that the host passed a server's SYN-ACK back to
+// s's client that it received after the first of s's SYN-ACKs it holds as
+// received: those to the copy it passed on translated (SYNACKsToCopy), or
+// s's own (the translated view's, or a routed connection's).
+func (t *Tracker) passesBackLater(s *attemptState) bool {
+	switch client := s.Key.Client; {
+	case t.passOn == nil:
 		return false
+	case s.SYNACKsToCopy > 0:
+		return t.passOn.passedBackSince(client.Addr(), nanos(t.timeOf(s.synackToCopyFirst)))
+	case s.SYNACKsIn > 0:
+		if s.ReceivedAs != (Key{}) {
+			client = s.ReceivedAs.Client
+		}
+		return t.passOn.passedBackSince(client.Addr(), nanos(t.timeOf(s.SYNACK.First)))
 	}
-	i, _ := addrSlot(server)
-	return po.passesTo.at[i] > ns
+	return false
+}
+
+// passedBackSince reports that the host passed a SYN-ACK back to client
+// that it received after ns.
+func (po *passOn) passedBackSince(client netip.Addr, ns int64) bool {
+	return po != nil && po.passesBackTo.since(client, ns)
 }
 
 func seqSlot(seq uint32) int { return int((seq * 0x9e3779b1) >> 22) }
@@ -139,6 +168,9 @@ func (t *Tracker) noteDirection(a *attemptState, p *capture.Packet, synack bool)
 		// An answer to SYNs passed on translated: the attempt under the
 		// client's addresses counts it.
 		if b := t.stateOf(a.ReceivedAs, a.ISN); b != nil {
+			if b.SYNACKsToCopy == 0 {
+				b.synackToCopyFirst = t.pktStamp
+			}
 			b.SYNACKsToCopy++
 		}
 	}
@@ -176,6 +208,9 @@ func (t *Tracker) noteDirection(a *attemptState, p *capture.Packet, synack bool)
 		if b := t.waitingState(e); b != nil {
 			if in, _, passed := b.directed(synack); *passed < *in {
 				*passed++
+				if synack {
+					t.passOn.passesBackTo.addAt(p.Dst.Addr(), e.ns)
+				}
 				if !synack {
 					a.SYNsRelayed++
 					a.RelayedFromTTL = b.SYN.TTL

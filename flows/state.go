@@ -57,6 +57,8 @@ type attemptState struct {
 	SYNACKsOut, SYNACKsPassedOn     uint32
 	SYNACKsToCopy                   uint32
 	ServerRSTsIn, ServerRSTsOut     uint32
+	// synackToCopyFirst is when the first of SYNACKsToCopy came.
+	synackToCopyFirst stamp
 	// RelayedFromTTL: Attempt.RelayedFromTTL.
 	RelayedFromTTL uint8
 	// PassedOnAs, ReceivedAs: Attempt's.
@@ -254,6 +256,7 @@ func (t *Tracker) stamps(s *attemptState, f func(*stamp)) {
 	}
 	f(&s.ClientAppAt.ts)
 	f(&s.ServerAppAt.ts)
+	f(&s.synackToCopyFirst)
 }
 
 // hasOdd says whether s holds a time that is not plain.
@@ -397,6 +400,7 @@ func (t *Tracker) fill(a *Attempt, s *attemptState, end time.Time, why EndReason
 	a.PassesOnToServer = s.SYNsIn > 0 && t.passOn.passesOnTo(s.Key.Server.Addr())
 	a.RoutesToServer = a.PassesOnToServer && t.passOn.routes(s.Key.Server.Addr())
 	a.PassesOnLater = a.PassesOnToServer && t.passOn.passedOnSince(s.Key.Server.Addr(), nanos(t.timeOf(s.SYN.First)))
+	a.PassesBackLater = t.passesBackLater(s)
 	a.ServerIsCaptureHost = t.passOn.serves(s.Key.Server.Addr())
 	a.AnsweredFrom, a.AnsweredFromCount = s.answeredFrom, s.answeredFromCount
 	a.StaleACKs, a.StaleResets = s.StaleACKs, s.StaleResets

@@ -504,8 +504,11 @@ func TestTranslatingRouterCaptureDropsSYNACKs(t *testing.T) {
 	// tcpdump -i any on a router translating the client's address (a home
 	// router, a Kubernetes node): each SYN received, then passed on as
 	// 192.0.2.1; the server's SYN-ACKs to that address received, and
-	// passed back to the client (or not) a hop lower.
+	// passed back to the client (or not) a hop lower. Unless said
+	// otherwise, the client's next connection follows, answered and passed
+	// back both ways: the host's way back to the client was open.
 	nat := netip.MustParseAddrPort("192.0.2.1:61000")
+	nextOpen := true
 	run := func(rounds int, back bool, clientTTL uint8, twins ...bool) map[netip.AddrPort]verdict.Result {
 		c := pkttest.NewConn("198.51.100.10:40512", "203.0.113.5:80", 1234567)
 		c.ClientTTL = clientTTL
@@ -545,11 +548,25 @@ func TestTranslatingRouterCaptureDropsSYNACKs(t *testing.T) {
 			}
 			c.T, c.N = x.T.Add(40*time.Microsecond), x.N+2
 		}
+		if nextOpen {
+			n := pkttest.NewConn("198.51.100.10:40600", "203.0.113.5:80", 7654321)
+			n.ClientTTL, n.T, n.N = clientTTL, c.T.Add(100*time.Millisecond), c.N
+			syn := n.SYN(0)
+			syn.Dir = capture.DirIn
+			fwd := syn
+			fwd.Dir, fwd.TTL, fwd.Src, fwd.N, fwd.TS = capture.DirOut, clientTTL-1, netip.MustParseAddrPort("192.0.2.1:61001"), syn.N+1, syn.TS.Add(20*time.Microsecond)
+			sa := n.SYNACK(time.Millisecond)
+			sa.Dst, sa.Dir, sa.TTL, sa.N = fwd.Src, capture.DirIn, 62, fwd.N+1
+			b := sa
+			b.Dir, b.TTL, b.Dst, b.N, b.TS = capture.DirOut, 61, n.Client, sa.N+1, sa.TS.Add(20*time.Microsecond)
+			ps = append(ps, syn, fwd, sa, b)
+			c.T, c.N = b.TS, b.N+1
+		}
 		ps = append(ps, c.Idle(10*time.Second))
 		got := map[netip.AddrPort]verdict.Result{}
 		for _, a := range track(ps...) {
 			if a.Key.Client != c.Client && a.Key.Client != nat {
-				continue // the connection seen twice
+				continue // the connection seen twice, the next one
 			}
 			v := verdict.InferVantage(a)
 			if v != verdict.VantageUnknown {
@@ -575,6 +592,17 @@ func TestTranslatingRouterCaptureDropsSYNACKs(t *testing.T) {
 			check(t, r, want{verdict.Timeout, verdict.ReturnPath, []verdict.Place{verdict.ReturnPath}, ""})
 		})
 	}
+	// Nothing the host received after them went back to the client either:
+	// its queue toward the client (bufferbloat) may hold them still.
+	nextOpen = false
+	for client, r := range run(3, false, 64) {
+		t.Run("none received later passed back: "+client.String(), func(t *testing.T) {
+			if r.Where == verdict.ReturnPath {
+				t.Errorf("placed on the return path: %s", r.Explanation)
+			}
+		})
+	}
+	nextOpen = true
 	// A capture begun after the client's SYNs came in: it holds only the
 	// copies sent on, translated, and the answers; nothing shows this
 	// host received them, so nothing it failed to pass back is claimed.

@@ -71,6 +71,7 @@ const (
 	pkPortHops
 	pkRoutesToServer
 	pkPassesOnLater
+	pkPassesBackLater
 )
 
 // Bits of an event's flags byte.
@@ -130,6 +131,7 @@ func (p *Packer) Pack(dst []byte, a *flows.Attempt) []byte {
 	set(pkPortHops, a.PortHops.Count > 0)
 	set(pkRoutesToServer, a.RoutesToServer)
 	set(pkPassesOnLater, a.PassesOnLater)
+	set(pkPassesBackLater, a.PassesBackLater)
 	e.u(fl)
 	e.u(uint64(a.SYNOpts.MSS))
 	e.b = append(e.b, byte(a.SYNOpts.WScale))
@@ -388,6 +390,7 @@ func (p *Packer) Unpack(b []byte, a *flows.Attempt) error {
 	a.PassesOnToServer = fl&pkPassesOnToServer != 0
 	a.RoutesToServer = fl&pkRoutesToServer != 0
 	a.PassesOnLater = fl&pkPassesOnLater != 0
+	a.PassesBackLater = fl&pkPassesBackLater != 0
 	a.ServerIsCaptureHost = fl&pkServerIsCaptureHost != 0
 	a.Settled = fl&pkSettled != 0
 	a.ICMPInfo.V6 = fl&pkICMPV6 != 0

@@ -915,6 +915,9 @@ func judgeDroppedPassingOn(a *flows.Attempt, r *Result) {
 		}
 		t.str(")")
 	}
+	if a.PassesBackLater {
+		t.str(", and passed back to the client a SYN-ACK that came after them")
+	}
 	if a.SYNAfterSYNACK > 0 {
 		t.str("; the client kept resending its SYN (").times(a.SYNAfterSYNACK).str(" after the first SYN-ACK arrived there)")
 	}
@@ -925,10 +928,12 @@ func judgeDroppedPassingOn(a *flows.Attempt, r *Result) {
 // crossed its host, which passed this connection's SYNs on (copies of
 // SYNs received, under these addresses or translated), holds the server's
 // SYN-ACKs, two or more, as received and none as passed on under any
-// addresses: it dropped them. Two at least, as for SYNs.
+// addresses, while it passed back to the client one it received after
+// them (a queue on the way back may hold them when the capture ends): it
+// dropped them. Two at least, as for SYNs.
 func synACKsNotPassedOn(a *flows.Attempt) bool {
 	return a.SYNsRelayed > 0 && a.SYNACKsIn >= 2 && a.SYNACKsIn >= a.SYNACK.Count && a.SYNACKsOut == 0 &&
-		a.SYNACKsPassedOn == 0 && !a.Unpaired
+		a.SYNACKsPassedOn == 0 && !a.Unpaired && a.PassesBackLater
 }
 
 // passedToAdjacentClient reports that a capture recording which way
@@ -967,9 +972,10 @@ func judgeIgnoredByAdjacentClient(a *flows.Attempt, r *Result) {
 // packets crossed its host holds the client's SYNs as received and passed
 // on translated (another address pair), the server's SYN-ACKs to those
 // copies as received, two or more, and none passed back under this
-// attempt's addresses: it dropped them on their way back.
+// attempt's addresses, while one received after them was: it dropped
+// them on their way back.
 func synACKsToCopyNotPassedBack(a *flows.Attempt) bool {
-	return a.SYNsPassedOn > 0 && a.SYNACKsToCopy >= 2 && a.SYNACK.Count == 0 && !a.Unpaired
+	return a.SYNsPassedOn > 0 && a.SYNACKsToCopy >= 2 && a.SYNACK.Count == 0 && !a.Unpaired && a.PassesBackLater
 }
 
 // judgeSYNACKsToCopyDropped judges an attempt synACKsToCopyNotPassedBack
@@ -977,7 +983,7 @@ func synACKsToCopyNotPassedBack(a *flows.Attempt) bool {
 func judgeSYNACKsToCopyDropped(a *flows.Attempt, r *Result, waited time.Duration) {
 	r.Candidates = r.Candidates[:0]
 	r.judged(Timeout, ReturnPath, Inferred).unanswered(a).str(": the host this capture was taken on received them and passed them on translated (under other addresses), and ").
-		count(a.SYNACKsToCopy, "SYN-ACK").str(" from the server came back to it under those addresses, but it passed none of them back to the client, which waited at least ").dur(waited).
+		count(a.SYNACKsToCopy, "SYN-ACK").str(" from the server came back to it under those addresses, but it passed none of them back to the client (though it passed back to it one that came after them), which waited at least ").dur(waited).
 		str(": they were dropped there, on the return path (that host's firewall or policy, its connection tracking, a missing route back).")
 	r.Settle = "that host's firewall rules and counters (nft list ruleset, iptables -L -v -n) would tell which rule"
 }

@@ -1,6 +1,7 @@
 #!/bin/bash
-# Makes router.pcap, router6.pcap, router-long.pcap and router-cut.pcap:
-# bash make.sh OUTDIR (root; tcpdump, python3, go). TestBufferbloatedRouterCapture reads them. The router's
+# Makes router.pcap, router6.pcap, router-long.pcap, router-cut.pcap,
+# router-back.pcap and router-back-cut.pcap: bash make.sh OUTDIR (root;
+# tcpdump, python3, go). TestBufferbloatedRouterCapture reads them. The router's
 # way out to the server is bufferbloated: a tbf of 1 Mbit/s holding 600 ms
 # of queue, kept full by a client's UDP stream of 2 Mbit/s to the server's
 # port 9, so every packet it forwards that way leaves it about 600 ms
@@ -92,7 +93,50 @@ ip netns exec $C "$LABNET" connect -to 203.0.113.5:80 -timeout 15s & CONN=$!
 sleep 3.5
 kill $T
 wait $CONN $UDP
+# The way back: the queue on the router's way to the client (UDP from the
+# server fills it), the SYN-ACKs from port 83 dropped (FORWARD).
+# router-back.pcap: 80, then 83 (SYN-ACKs received, none passed back),
+# then 80 again (its SYN-ACK, received after them, passed back).
+# router-back-cut.pcap: one connection to 80 before the queue fills, then,
+# the queue holding 5.5 s, another, and the capture stopped 3.5 s after it
+# began: its SYN-ACKs are still in the queue, not dropped.
+ip netns exec $R tc qdisc replace dev eth-s root pfifo
+ip netns exec $R iptables -A FORWARD -p tcp --sport 83 --tcp-flags SYN,ACK SYN,ACK -j DROP
+ip netns exec $S "$LABNET" serve -l 203.0.113.5:83,echo >/dev/null 2>&1 & SRV83=$!
+fill_back() { # SECONDS: UDP from the server to the client at 2 Mbit/s
+  ip netns exec $S python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+end = time.time() + float(sys.argv[1])
+while time.time() < end:
+    s.sendto(b"x" * 1000, ("198.51.100.10", 9)); time.sleep(0.004)
+' "$1" & UDP=$!
+}
+ip netns exec $R tc qdisc replace dev eth-c root tbf rate 1mbit burst 1600 latency 600ms
+ip netns exec $R tcpdump -i any -n -U -w "$OUT/router-back.pcap" tcp 2>/dev/null & T=$!
+sleep 1
+fill_back 12
+sleep 2
+ip netns exec $C "$LABNET" connect -to 203.0.113.5:80 -timeout 15s
+ip netns exec $C "$LABNET" connect -to 203.0.113.5:83 -timeout 3500ms
+ip netns exec $C "$LABNET" connect -to 203.0.113.5:80 -timeout 15s
+wait $UDP
+sleep 1
+kill $T; sleep 0.5
+ip netns exec $R tc qdisc replace dev eth-c root tbf rate 1mbit burst 1600 latency 5500ms
+ip netns exec $R tcpdump -i any -n -U -w "$OUT/router-back-cut.pcap" tcp 2>/dev/null & T=$!
+sleep 1
+ip netns exec $C "$LABNET" connect -to 203.0.113.5:80 -timeout 15s
+fill_back 17
+sleep 8
+ip netns exec $C "$LABNET" connect -to 203.0.113.5:80 -timeout 15s & CONN=$!
+sleep 3.5
+kill $T
+wait $CONN $UDP
+kill $SRV83
+ip netns exec $R tc qdisc replace dev eth-c root pfifo
 for ns in $C $S; do ip netns exec $ns sysctl -qw net.ipv4.tcp_timestamps=0; done
+ip netns exec $R tc qdisc replace dev eth-s root pfifo
 round router6.pcap "[2001:db8:5::5]" 600
 kill $SRV
 untopo $C $R $S
