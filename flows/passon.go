@@ -33,10 +33,15 @@ const passOnWindow = 200 * time.Millisecond
 const passOnQueued = 5 * time.Second
 
 // passOnSlots is the size of the table of received SYNs and SYN-ACKs
-// awaiting their copy. Paired entries free their slot, so it holds those
-// of the last passOnWindow the host dropped or has not passed on yet; one
-// pushed out before its window ends marks its attempt Unpaired.
-const passOnSlots = 1 << 10
+// awaiting their copy, in buckets of passOnWays by sequence number.
+// Paired entries free their slot, so it holds those the host dropped or
+// has not passed on yet; a new one takes a free slot in its bucket, or the
+// oldest, and one pushed out while its copy may still come (within
+// passOnQueued) marks its attempt Unpaired.
+const (
+	passOnSlots = 1 << 12
+	passOnWays  = 4
+)
 
 // passOnEntry is a received SYN (or SYN-ACK) awaiting its copy sent on.
 type passOnEntry struct {
@@ -66,8 +71,8 @@ const addrSetSize = 1 << 10
 type addrSet struct {
 	addrs [addrSetSize][16]byte
 	known [addrSetSize]bool
-	// at is, for passesTo, when the latest SYN passed on to the address
-	// was received (nanoseconds).
+	// at is, for passesTo and passesBackTo, when the latest packet passed
+	// on to the address was received (nanoseconds).
 	at [addrSetSize]int64
 }
 
@@ -156,7 +161,37 @@ func (po *passOn) passedBackSince(client netip.Addr, ns int64) bool {
 	return po != nil && po.passesBackTo.since(client, ns)
 }
 
-func seqSlot(seq uint32) int { return int((seq * 0x9e3779b1) >> 22) }
+// seqBucket is the first slot of seq's bucket.
+func seqBucket(seq uint32) int { return int((seq*0x9e3779b1)>>22) * passOnWays }
+
+// find returns the entry awaiting the copy of the packet with sequence
+// number seq, or nil.
+func (po *passOn) find(seq uint32, synack bool) *passOnEntry {
+	b := seqBucket(seq)
+	for i := b; i < b+passOnWays; i++ {
+		if e := &po.waiting[i]; e.ns != 0 && e.seq == seq && e.synack == synack {
+			return e
+		}
+	}
+	return nil
+}
+
+// slotFor returns the slot a new entry for seq takes: a free one in its
+// bucket, else the oldest.
+func (po *passOn) slotFor(seq uint32) *passOnEntry {
+	b := seqBucket(seq)
+	oldest := &po.waiting[b]
+	for i := b; i < b+passOnWays; i++ {
+		e := &po.waiting[i]
+		if e.ns == 0 {
+			return e
+		}
+		if e.ns < oldest.ns {
+			oldest = e
+		}
+	}
+	return oldest
+}
 
 // noteDirection pairs the client's SYN or the server's SYN-ACK p, taken by
 // attempt a, with its copy received or sent on (Attempt.SYNsIn).
@@ -178,13 +213,13 @@ func (t *Tracker) noteDirection(a *attemptState, p *capture.Packet, synack bool)
 	switch p.Dir {
 	case capture.DirIn:
 		*in++
-		e := &t.passOn.waiting[seqSlot(p.Seq)]
-		if e.ns != 0 && e.seq == p.Seq && e.synack == synack && t.pktNS >= e.ns && t.pktNS-e.ns <= int64(passOnQueued) && e.pending < 255 {
+		if e := t.passOn.find(p.Seq, synack); e != nil && t.pktNS >= e.ns && t.pktNS-e.ns <= int64(passOnQueued) && e.pending < 255 {
 			// Received again while the copy before waits to be sent on.
 			e.ns, e.ttl, e.pending = t.pktNS, p.TTL, e.pending+1
 			return
 		}
-		if e.ns != 0 && t.pktNS-e.ns < int64(passOnWindow) && (e.seq != p.Seq || e.synack != synack) {
+		e := t.passOn.slotFor(p.Seq)
+		if e.ns != 0 && t.pktNS-e.ns < int64(passOnQueued) {
 			// Pushed out while it may still be passed on.
 			if b := t.waitingState(e); b != nil {
 				b.Unpaired = true
@@ -193,8 +228,8 @@ func (t *Tracker) noteDirection(a *attemptState, p *capture.Packet, synack bool)
 		*e = passOnEntry{ns: t.pktNS, seq: p.Seq, att: a.idx, ttl: p.TTL, synack: synack, pending: 1}
 	case capture.DirOut:
 		*out++
-		e := &t.passOn.waiting[seqSlot(p.Seq)]
-		if e.ns == 0 || e.seq != p.Seq || e.synack != synack || t.pktNS-e.ns > int64(e.waitFor(p)) || t.pktNS < e.ns {
+		e := t.passOn.find(p.Seq, synack)
+		if e == nil || t.pktNS-e.ns > int64(e.waitFor(p)) || t.pktNS < e.ns {
 			if synack && capture.Hops(p.TTL) == 0 && a.SYNsIn > 0 && a.SYNsPassedOn == 0 && a.SYNsRelayed == 0 {
 				// Sent as sent, answering a SYN the host received and
 				// kept: its own answer (a bridge's copy whose original
@@ -210,8 +245,7 @@ func (t *Tracker) noteDirection(a *attemptState, p *capture.Packet, synack bool)
 				*passed++
 				if synack {
 					t.passOn.passesBackTo.addAt(p.Dst.Addr(), e.ns)
-				}
-				if !synack {
+				} else {
 					a.SYNsRelayed++
 					a.RelayedFromTTL = b.SYN.TTL
 					t.passOn.passesTo.addAt(b.Key.Server.Addr(), e.ns)
@@ -238,9 +272,12 @@ func (t *Tracker) queuedCopy(p *capture.Packet) bool {
 	if t.passOn == nil || p.Dir != capture.DirOut || p.Flags&capture.FlagSYN == 0 {
 		return false
 	}
-	e := &t.passOn.waiting[seqSlot(p.Seq)]
-	return e.ns != 0 && e.seq == p.Seq && e.synack == p.Flags.Has(capture.FlagACK) && t.pktNS >= e.ns &&
-		t.pktNS-e.ns > int64(duplicateWindow) && t.pktNS-e.ns <= int64(e.waitFor(p)) && e.waitFor(p) == passOnQueued
+	e := t.passOn.find(p.Seq, p.Flags.Has(capture.FlagACK))
+	if e == nil || e.waitFor(p) != passOnQueued {
+		return false
+	}
+	d := t.pktNS - e.ns
+	return d > int64(duplicateWindow) && d <= int64(passOnQueued)
 }
 
 // directed returns a's counters of SYNs (or SYN-ACKs) received, sent, and

@@ -3,6 +3,7 @@ package flows_test
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -222,4 +223,47 @@ func TestServerIsCaptureHost(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPassOnThroughABusyBloatedQueue: a router passing 2000 connections'
+// SYNs on, each 800 ms after it came (a full queue), a millisecond apart,
+// so that hundreds wait for their copy at once, and dropping one
+// connection's SYNs among them. Every connection passed on is paired, or
+// marked unpaired where the table pushed it out while its copy might still
+// come; none passes for SYNs received and never sent on.
+func TestPassOnThroughABusyBloatedQueue(t *testing.T) {
+	var rec recorder
+	tr := flows.NewTracker(flows.DefaultConfig, rec.emit)
+	var ps []capture.Packet
+	dropped := pkttest.NewConn("198.51.100.10:40512", "203.0.113.5:80", 1234567)
+	dropped.T = pkttest.Base.Add(300 * time.Millisecond)
+	ps = append(ps, dir(dropped.SYN(0), capture.DirIn, 64), dir(dropped.SYN(time.Second), capture.DirIn, 64))
+	for i := range 2000 {
+		c := pkttest.NewConn(fmt.Sprintf("198.51.100.%d:%d", 20+i%200, 1024+i), "203.0.113.5:80", uint32(1e6+i*7919))
+		c.T = pkttest.Base.Add(time.Duration(i) * time.Millisecond)
+		syn := dir(c.SYN(0), capture.DirIn, 64)
+		ps = append(ps, syn, passedOn(syn, 800*time.Millisecond, netip.AddrPort{}))
+	}
+	slices.SortStableFunc(ps, func(a, b capture.Packet) int { return a.TS.Compare(b.TS) })
+	feed(tr, ps...)
+	tr.Finish()
+	passed, unpaired := 0, 0
+	for _, a := range rec.got {
+		switch {
+		case a.Key.Client == dropped.Client:
+			if a.SYNsPassedOn != 0 || a.SYNsIn != 2 {
+				t.Errorf("the dropped connection: %d SYNs in, %d passed on", a.SYNsIn, a.SYNsPassedOn)
+			}
+		case a.SYNsPassedOn == 1:
+			passed++
+		case a.Unpaired:
+			unpaired++
+		default:
+			t.Errorf("%v: SYNs in %d, out %d, passed on %d, not marked unpaired", a.Key.Client, a.SYNsIn, a.SYNsOut, a.SYNsPassedOn)
+		}
+	}
+	if passed+unpaired != 2000 || passed < 1900 {
+		t.Errorf("%d paired, %d unpaired of 2000 passed on", passed, unpaired)
+	}
+	t.Logf("%d paired, %d unpaired", passed, unpaired)
 }
