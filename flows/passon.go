@@ -137,22 +137,32 @@ func (po *passOn) passedOnSince(server netip.Addr, ns int64) bool {
 }
 
 // passesBackLater reports that the host passed a server's SYN-ACK back to
-// s's client that it received after the first of s's SYN-ACKs it holds as
-// received: those to the copy it passed on translated (SYNACKsToCopy), or
-// s's own (the translated view's, or a routed connection's).
+// s's client that it received after the first of s's SYN-ACKs it holds:
+// those to the copy it passed on translated (SYNACKsToCopy), or s's own
+// (the translated view's, or a routed connection's; in a capture without
+// directions, those it shows seen again with hops lost).
 func (t *Tracker) passesBackLater(s *attemptState) bool {
 	switch client := s.Key.Client; {
 	case t.passOn == nil:
 		return false
 	case s.SYNACKsToCopy > 0:
 		return t.passOn.passedBackSince(client.Addr(), nanos(t.timeOf(s.synackToCopyFirst)))
-	case s.SYNACKsIn > 0:
+	case s.SYNACK.Count > 0:
 		if s.ReceivedAs != (Key{}) {
 			client = s.ReceivedAs.Client
 		}
 		return t.passOn.passedBackSince(client.Addr(), nanos(t.timeOf(s.SYNACK.First)))
 	}
 	return false
+}
+
+// passedBack notes a SYN-ACK the host passed back to client, received at
+// ns.
+func (t *Tracker) passedBack(client netip.Addr, ns int64) {
+	if t.passOn == nil {
+		t.passOn = new(passOn)
+	}
+	t.passOn.passesBackTo.addAt(client, ns)
 }
 
 // passedBackSince reports that the host passed a SYN-ACK back to client
@@ -244,7 +254,7 @@ func (t *Tracker) noteDirection(a *attemptState, p *capture.Packet, synack bool)
 			if in, _, passed := b.directed(synack); *passed < *in {
 				*passed++
 				if synack {
-					t.passOn.passesBackTo.addAt(p.Dst.Addr(), e.ns)
+					t.passedBack(p.Dst.Addr(), e.ns)
 				} else {
 					a.SYNsRelayed++
 					a.RelayedFromTTL = b.SYN.TTL

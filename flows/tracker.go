@@ -413,6 +413,10 @@ func (t *Tracker) Observe(p *capture.Packet) {
 	}
 	a, tomb, fromClient := t.lookup(p)
 	earlier := EarlierNone
+	var twins uint32
+	if a != nil {
+		twins = a.SYNACKTwins
+	}
 	if tomb >= 0 {
 		if s := &t.conns.slots[tomb]; !isSYN || !fromClient || p.Seq == s.isn {
 			t.straggle(s, p, fromClient)
@@ -431,6 +435,11 @@ func (t *Tracker) Observe(p *capture.Packet) {
 		t.stray(p)
 	case a.duplicate(p, t.pktNS, fromClient, t.counts.Duplicates > 0) || p.Dir == capture.DirOut && t.queuedCopy(p):
 		t.counts.Duplicates++
+		if twins != a.SYNACKTwins {
+			// A SYN-ACK seen again with hops lost: passed back to the
+			// client, as a capture without directions shows it.
+			t.passedBack(a.Key.Client.Addr(), t.pktNS)
+		}
 	case fromClient:
 		a = t.fromClient(a, p)
 	default:

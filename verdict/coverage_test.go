@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/synpath/synpath/capture"
+	"github.com/synpath/synpath/flows"
 	"github.com/synpath/synpath/internal/pkttest"
 	"github.com/synpath/synpath/verdict"
 )
@@ -270,12 +271,34 @@ func TestMidPathCaptureLeavesUnansweredSYNsUnplaced(t *testing.T) {
 	}
 }
 
+// passedBackLater is the client's next connection through a router next to
+// it, seen by the router's capture without directions: its SYN as it came
+// (TTL 64) and a hop later, its SYN-ACK as it came (63) and passed back a
+// hop later: the router's way back to the client was open after c's.
+func passedBackLater(c *pkttest.Conn) []capture.Packet {
+	n := pkttest.NewConn("198.51.100.10:40099", c.Server.String(), 77)
+	n.T, n.N, n.ServerTTL = c.T.Add(500*time.Millisecond), c.N+10, 63
+	syn := n.SYN(0)
+	fwd := syn
+	fwd.TTL, fwd.N = 63, syn.N+1
+	n.N++
+	sa := n.SYNACK(time.Millisecond)
+	back := sa
+	back.TTL, back.N, back.TS, back.IPID = 62, sa.N+1, sa.TS.Add(20*time.Microsecond), 7
+	sa.IPID = 7
+	c.T, c.N = back.TS, back.N+1
+	return []capture.Packet{syn, fwd, sa, back}
+}
+
 func TestRouterCaptureDropsOnlyWhatItNeverPassedOn(t *testing.T) {
 	// tcpdump -i any on a router next to the client: each SYN as it came
-	// (TTL 64) and a hop later (63). SYN-ACKs held only as they came were
-	// dropped there; a SYN-ACK passed on whose copy the capture did not
-	// pair with its original (another packet between them) shows a second
-	// TTL, and proves nothing of the kind.
+	// (TTL 64) and a hop later (63). SYN-ACKs held only as they came, while
+	// a later one to that client was passed back, were dropped there; a
+	// SYN-ACK passed on whose copy the capture did not pair with its
+	// original (another packet between them) shows a second TTL, and
+	// proves nothing of the kind; nor do SYN-ACKs the capture ends while
+	// its queue back to the client may still hold (none later passed back).
+	later := true
 	run := func(synack func(c *pkttest.Conn) []capture.Packet) verdict.Result {
 		c := pkttest.NewConn("198.51.100.10:40001", "203.0.113.5:80", 10)
 		c.ServerTTL = 63
@@ -291,7 +314,11 @@ func TestRouterCaptureDropsOnlyWhatItNeverPassedOn(t *testing.T) {
 			pkts = append(pkts, syn, fwd)
 			pkts = append(pkts, synack(c)...)
 		}
+		if later {
+			pkts = append(pkts, passedBackLater(c)...)
+		}
 		as := track(append(pkts, c.Idle(10*time.Second))...)
+		slices.SortFunc(as, func(a, b *flows.Attempt) int { return a.SYN.First.Compare(b.SYN.First) })
 		v := verdict.InferVantage(as[0])
 		if v != verdict.VantageUnknown {
 			t.Fatalf("vantage %s, want unknown", v)
@@ -308,6 +335,9 @@ func TestRouterCaptureDropsOnlyWhatItNeverPassedOn(t *testing.T) {
 		return []capture.Packet{in, resent, out}
 	})
 	check(t, unpaired, want{verdict.Timeout, verdict.Unknown, []verdict.Place{verdict.ReturnPath, verdict.Client}, ""})
+	later = false
+	queued := run(func(c *pkttest.Conn) []capture.Packet { return []capture.Packet{c.SYNACK(time.Millisecond)} })
+	check(t, queued, want{verdict.Timeout, verdict.Unknown, []verdict.Place{verdict.ReturnPath, verdict.Client}, ""})
 }
 
 func TestMidPathRulesAgainstCapturesCutShort(t *testing.T) {
@@ -343,8 +373,9 @@ func TestMidPathRulesAgainstCapturesCutShort(t *testing.T) {
 		// passed the SYN-ACK on is what places it.
 		c := pkttest.NewConn("198.51.100.10:40001", "203.0.113.5:80", 10)
 		c.ServerTTL = 63
-		pkts := append(forwarded(c, 0), c.SYNACK(time.Millisecond), c.SYNACK(time.Second), c.SYNACK(2*time.Second), c.Idle(10*time.Second))
-		check(t, judge(pkts...), want{verdict.Timeout, verdict.ReturnPath, nil, ""})
+		pkts := append(forwarded(c, 0), c.SYNACK(time.Millisecond), c.SYNACK(time.Second), c.SYNACK(2*time.Second))
+		pkts = append(pkts, passedBackLater(c)...)
+		check(t, judge(append(pkts, c.Idle(10*time.Second))...), want{verdict.Timeout, verdict.ReturnPath, nil, ""})
 	})
 	t.Run("the capture begins with the unanswered SYNs", func(t *testing.T) {
 		// The handshake that shows the capture is between the ends comes

@@ -1075,11 +1075,13 @@ func judgeRefusedPassingOn(a *flows.Attempt, r *Result) {
 // forwardedNone reports that a capture taken where the attempt's packets
 // pass on (its SYN as sent and hops later: Attempt.Echoes) holds each of
 // the server's SYN-ACKs once, as it arrived from hops away, and none again
-// as passed on: the host it was taken on dropped them. Only when every
-// SYN-ACK it kept came with one TTL: a copy passed on that the capture did
-// not pair with its original would show the next one down.
+// as passed on, while it shows one to that client that came after them
+// passed back (a queue on the way back may hold them when the capture
+// ends): the host it was taken on dropped them. Only when every SYN-ACK
+// it kept came with one TTL: a copy passed on that the capture did not
+// pair with its original would show the next one down.
 func forwardedNone(a *flows.Attempt) bool {
-	if a.Echoes == 0 || a.SYNACK.Count == 0 || a.SYNACKTwins > 0 || a.EventsDropped > 0 || Hops(a.SYNACK.TTL) == 0 {
+	if a.Echoes == 0 || a.SYNACK.Count == 0 || a.SYNACKTwins > 0 || a.EventsDropped > 0 || Hops(a.SYNACK.TTL) == 0 || !a.PassesBackLater {
 		return false
 	}
 	for _, e := range a.Events {
