@@ -1,8 +1,7 @@
 package cmd
 
 import (
-	"errors"
-	"io"
+	"bytes"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -119,28 +118,20 @@ func TestBufferbloatedRouterCapture(t *testing.T) {
 // received, by client.
 func receivedSYNs(t *testing.T, file string) map[netip.AddrPort]int {
 	t.Helper()
-	f, err := os.Open(file)
+	b, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	rd, err := capture.NewReader(file, f)
+	rd, err := capture.NewReader(file, bytes.NewReader(b))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rd.Close()
 	n := map[netip.AddrPort]int{}
 	var p capture.Packet
-	for {
-		err := rd.Next(&p)
-		if errors.Is(err, io.EOF) {
-			return n
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	for rd.Next(&p) == nil {
 		if p.Kind == capture.KindTCP && p.Flags.BareSYN() && p.Dir == capture.DirIn {
 			n[p.Src]++
 		}
 	}
+	return n
 }

@@ -130,12 +130,6 @@ func (po *passOn) passesOnTo(server netip.Addr) bool { return po != nil && po.pa
 func (po *passOn) routes(server netip.Addr) bool     { return po != nil && po.routesTo.has(server) }
 func (po *passOn) serves(server netip.Addr) bool     { return po != nil && po.own.has(server) }
 
-// passedOnSince reports that the host passed on a SYN for server it
-// received after ns.
-func (po *passOn) passedOnSince(server netip.Addr, ns int64) bool {
-	return po != nil && po.passesTo.since(server, ns)
-}
-
 // passesBackLater reports that the host passed a server's SYN-ACK back to
 // s's client that it received after the first of s's SYN-ACKs it holds:
 // those to the copy it passed on translated (SYNACKsToCopy), or s's own
@@ -146,12 +140,12 @@ func (t *Tracker) passesBackLater(s *attemptState) bool {
 	case t.passOn == nil:
 		return false
 	case s.SYNACKsToCopy > 0:
-		return t.passOn.passedBackSince(client.Addr(), nanos(t.timeOf(s.synackToCopyFirst)))
+		return t.passOn.passesBackTo.since(client.Addr(), nanos(t.timeOf(s.synackToCopyFirst)))
 	case s.SYNACK.Count > 0:
 		if s.ReceivedAs != (Key{}) {
 			client = s.ReceivedAs.Client
 		}
-		return t.passOn.passedBackSince(client.Addr(), nanos(t.timeOf(s.SYNACK.First)))
+		return t.passOn.passesBackTo.since(client.Addr(), nanos(t.timeOf(s.SYNACK.First)))
 	}
 	return false
 }
@@ -163,12 +157,6 @@ func (t *Tracker) passedBack(client netip.Addr, ns int64) {
 		t.passOn = new(passOn)
 	}
 	t.passOn.passesBackTo.addAt(client, ns)
-}
-
-// passedBackSince reports that the host passed a SYN-ACK back to client
-// that it received after ns.
-func (po *passOn) passedBackSince(client netip.Addr, ns int64) bool {
-	return po != nil && po.passesBackTo.since(client, ns)
 }
 
 // seqBucket is the first slot of seq's bucket.
@@ -274,12 +262,12 @@ func (t *Tracker) noteDirection(a *attemptState, p *capture.Packet, synack bool)
 	}
 }
 
-// queuedCopy reports whether p, sent on, is the copy of a SYN or SYN-ACK
+// queuedCopy reports whether p, recorded as sent (the caller looks), is the copy of a SYN or SYN-ACK
 // the host received longer ago than a capture's copies lie apart
 // (duplicateWindow), a hop fewer (waitFor): a packet a router's queue held
 // on its way out, not one more transmission.
 func (t *Tracker) queuedCopy(p *capture.Packet) bool {
-	if t.passOn == nil || p.Dir != capture.DirOut || p.Flags&capture.FlagSYN == 0 {
+	if t.passOn == nil || p.Flags&capture.FlagSYN == 0 {
 		return false
 	}
 	e := t.passOn.find(p.Seq, p.Flags.Has(capture.FlagACK))

@@ -399,7 +399,7 @@ func (t *Tracker) fill(a *Attempt, s *attemptState, end time.Time, why EndReason
 	a.PassedOnAs, a.ReceivedAs = s.PassedOnAs, s.ReceivedAs
 	a.PassesOnToServer = s.SYNsIn > 0 && t.passOn.passesOnTo(s.Key.Server.Addr())
 	a.RoutesToServer = a.PassesOnToServer && t.passOn.routes(s.Key.Server.Addr())
-	a.PassesOnLater = a.PassesOnToServer && t.passOn.passedOnSince(s.Key.Server.Addr(), nanos(t.timeOf(s.SYN.First)))
+	a.PassesOnLater = a.PassesOnToServer && t.passOn.passesTo.since(s.Key.Server.Addr(), nanos(t.timeOf(s.SYN.First)))
 	a.PassesBackLater = t.passesBackLater(s)
 	a.ServerIsCaptureHost = t.passOn.serves(s.Key.Server.Addr())
 	a.AnsweredFrom, a.AnsweredFromCount = s.answeredFrom, s.answeredFromCount

@@ -4,6 +4,7 @@ import (
 	"math"
 	"net/netip"
 	"slices"
+	"sort"
 	"time"
 
 	"github.com/synpath/synpath/capture"
@@ -1061,12 +1062,9 @@ func (t *Tracker) settle(a *attemptState, now time.Time) {
 		}
 		a.held = t.holds
 		h := heldAttempt{a.idx, a.held, t.rstGraceEnd(a, now)}
-		// Kept in the order they are due: releaseHeld stops at the first
-		// not yet due.
-		i, _ := slices.BinarySearchFunc(t.held, h.until, func(x heldAttempt, until time.Time) int { return x.until.Compare(until) })
-		for i < len(t.held) && !t.held[i].until.After(h.until) {
-			i++
-		}
+		// Kept in the order they are due, after those due as soon:
+		// releaseHeld stops at the first not yet due.
+		i := sort.Search(len(t.held), func(i int) bool { return t.held[i].until.After(h.until) })
 		t.held = slices.Insert(t.held, i, h)
 		return
 	}
