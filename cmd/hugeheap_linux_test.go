@@ -10,11 +10,11 @@ import (
 
 // The advice must land on the heap's own mapping and stay there: the
 // kernel shows it as the "hg" flag of the mapping holding the block.
-func TestAdviseFreshMarksTheHeapForHugePages(t *testing.T) {
+func TestMapFreshMarksTheHeapForHugePages(t *testing.T) {
 	if !thpAdvised() {
 		t.Skip("transparent huge pages are not in madvise mode here")
 	}
-	from, to, err := adviseFresh(16 << 20)
+	from, to, err := mapFresh(16<<20, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,4 +65,28 @@ func mappingRange(line string) (lo, hi uint64, ok bool) {
 	lo, err1 := strconv.ParseUint(a, 16, 64)
 	hi, err2 := strconv.ParseUint(b, 16, 64)
 	return lo, hi, err1 == nil && err2 == nil
+}
+
+// A balloon's features file, bit 0 first: bit 5 is free page reporting.
+func TestReportsFreePagesReadsBalloonFeatureBit5(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, bits string) {
+		if err := os.MkdirAll(dir+"/"+name, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dir+"/"+name+"/features", []byte(bits+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("virtio0", "0110000000000000000000000000000010000000") // stats, deflate on OOM
+	if reportsFreePages(dir + "/virtio*/features") {
+		t.Error("a balloon without bit 5 read as reporting free pages")
+	}
+	write("virtio1", "0110010100000000000000000000000010000000") // the bench VM's (Firecracker)
+	if !reportsFreePages(dir + "/virtio*/features") {
+		t.Error("a balloon with bit 5 read as not reporting free pages")
+	}
+	if reportsFreePages(dir + "/none*/features") {
+		t.Error("no balloon read as reporting free pages")
+	}
 }
