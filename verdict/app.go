@@ -96,15 +96,9 @@ func rcodeName(rc uint8) (string, bool) {
 
 // blockedAfterHello: a RST from the path (or of unknown origin) ended a
 // connection right after the client's ClientHello or HTTP request, before
-// any server data. It writes why in w.
+// any server data (answersFirstRequest). It writes why in w.
 func blockedAfterHello(a *flows.Attempt, r *Result, w *words) bool {
-	if r.Verdict != Reset || r.RSTOrigin == OriginServer || r.RSTOrigin == OriginClient || a.ServerData.Count > 0 {
-		return false
-	}
-	if a.ClientApp.Kind != capture.AppTLSClientHello && a.ClientApp.Kind != capture.AppHTTPRequest {
-		return false
-	}
-	if a.ServerRST.Count == 0 || a.ServerRST.First.Before(a.ClientAppAt.TS) {
+	if r.Verdict != Reset || r.RSTOrigin == OriginServer || r.RSTOrigin == OriginClient || !answersFirstRequest(a) {
 		return false
 	}
 	name, at, what := r.SNI, w.sni, "ClientHello"

@@ -1269,7 +1269,7 @@ func judgeBothAnswered(c, s *flows.Attempt, r *Result, v *joinView, blind bool) 
 			r.judged(Reset, Server, Proven).str("The handshake completed, then the server reset the connection (ECONNRESET).")
 		case !blind && !s.FlagsOnly && !s.SYNsOnly && ran(v.server, s.SYN.First, c.ServerRST.First.Add(v.off.Offset+v.slack())):
 			r.RSTOrigin, r.OriginSure = OriginPath, sure.sureness()
-			r.judged(Reset, OutboundPath, sure).str("The handshake completed, then the client got a RST the server never sent: something on the way ended the connection.")
+			r.judged(Reset, OutboundPath, sure).str("The handshake completed, then the client got a RST the server never sent: something on the way ended the connection (a firewall, or a host in front of the server that had lost the connection's state: a NAT gateway, a load balancer, a Kubernetes node).")
 		}
 	case Aborted:
 		r.RSTOrigin, r.OriginSure, r.WhereSure = OriginClient, Certain, Proven

@@ -1471,9 +1471,9 @@ func resetOrigin(t *text, a *flows.Attempt, rst flows.Seen, fromClient bool, v V
 	if !fromClient {
 		switch {
 		case a.SYNACK.Count > 0:
-			return compareRST(t, rst, a.SYNACK.TTL, a.SYNACK.IPID, t.phrase("the server's SYN-ACK"), sender)
+			return compareResetRST(t, a, rst, a.SYNACK.TTL, a.SYNACK.IPID, t.phrase("the server's SYN-ACK"))
 		case a.ServerData.Count > 0:
-			return compareRST(t, rst, a.ServerData.TTL, a.ServerData.IPID, t.phrase("the server's data"), sender)
+			return compareResetRST(t, a, rst, a.ServerData.TTL, a.ServerData.IPID, t.phrase("the server's data"))
 		case a.ServerHops.Count > 0:
 			return compareRSTOtherConnections(t, a, rst, sender)
 		}
@@ -1496,6 +1496,104 @@ func resetOrigin(t *text, a *flows.Attempt, rst flows.Seen, fromClient bool, v V
 	t.str("Its TTL (").num(uint64(rst.TTL)).str(") differs from the client's SYN (").num(uint64(a.SYN.TTL)).
 		str("), but the client sent nothing else to compare with (a scanner crafts its SYNs, and its kernel sends the RST).")
 	return OriginUnknown, "", t.since(mark)
+}
+
+// compareResetRST compares a RST that reset an established connection in
+// the server's name with the connection's own packets from the server (ref).
+// Sent from nearer, it is no proof of a forger: the host in front of the
+// server that passed the connection on (a load balancer, a NAT gateway, a
+// Kubernetes node) resets it itself once it has lost the connection's state
+// (its conntrack entry flushed, expired or never synced), from a hop or more
+// nearer, as a firewall on the way does. Two things tell them apart:
+//   - the RST answers the client's first request (a TLS ClientHello, an HTTP
+//     request) before any server data: a filter on the name or URL (the cause
+//     blocked-after-client-hello); a host in front of the server does not
+//     lose state within a round trip of the handshake;
+//   - it came back in a quarter of the server's round trip, and
+//     rstTimingMargin less, after the client's segment it answers
+//     (resetSoonerThanServer).
+//
+// Otherwise the capture cannot tell the two.
+func compareResetRST(t *text, a *flows.Attempt, rst flows.Seen, refTTL uint8, refID uint16, refWhat []byte) (Origin, Sureness, []byte) {
+	mark := len(t.b)
+	origin, sure, why := compareRST(t, rst, refTTL, refID, refWhat, OriginServer)
+	if origin != OriginPath || Hops(rst.TTL) >= Hops(refTTL) || answersFirstRequest(a) {
+		return origin, sure, why
+	}
+	t.b = t.b[:mark]
+	t.str("its TTL (").num(uint64(rst.TTL)).str(") says it was sent ").count(uint32(Hops(refTTL)-Hops(rst.TTL)), "hop").str(" nearer than ").
+		bytes(refWhat).str(" (").num(uint64(refTTL)).str(")")
+	if t.resetSoonerThanServer(a, rst) {
+		return OriginPath, Likely, t.since(mark)
+	}
+	t.str(". A firewall on the way may have reset the connection; or the host in front of the server that passed its packets on (a load balancer, a NAT gateway, a Kubernetes node) reset it itself, having lost the connection's state.")
+	t.b[mark] = 'I' // a sentence of its own, where the path's reasons follow a colon
+	return OriginUnknown, "", t.since(mark)
+}
+
+// requestTail is how long after its first segment a request's last one
+// may come: the segments of one write go out back to back.
+const requestTail = 5 * time.Millisecond
+
+// answersFirstRequest reports that the server's RST came after the
+// client's first request (a TLS ClientHello, an HTTP request), with
+// nothing from the client after that request's own segments, and before
+// any data from the server: it answers that request.
+func answersFirstRequest(a *flows.Attempt) bool {
+	if a.ClientApp.Kind != capture.AppTLSClientHello && a.ClientApp.Kind != capture.AppHTTPRequest {
+		return false
+	}
+	return a.ServerData.Count == 0 && a.ServerRST.Count > 0 && !a.ServerRST.First.Before(a.ClientAppAt.TS) &&
+		a.ClientData.Last.Sub(a.ClientAppAt.TS) <= requestTail
+}
+
+// resetIdleBefore is how long, at the least, nothing may have crossed the
+// capture before the client's segment a RST is timed from: any answer to
+// what came earlier is back by then (a round trip, queues included), so
+// the RST answers that segment.
+const resetIdleBefore = time.Second
+
+// resetSoonerThanServer reports that a RST resetting a connection came
+// back from far nearer than the server: it carries no ACK (an answer to a
+// segment that arrived, as a firewall's REJECT and a host without the
+// connection send it; a server's own abort acknowledges), it came after
+// the client's last segment in a quarter of the server's quickest round
+// trip (this handshake's, or its SYN-ACKs' to other connections), and
+// rstTimingMargin less, and nothing crossed the capture for
+// resetIdleBefore, and four round trips, before that segment. It finishes
+// the sentence t holds saying so.
+func (t *text) resetSoonerThanServer(a *flows.Attempt, rst flows.Seen) bool {
+	if !a.ServerRSTBare || a.EventsDropped > 0 || a.SYNACK.Count == 0 || a.SYN.Count != 1 || !a.SYNACK.First.After(a.SYN.Last) {
+		return false
+	}
+	rtt := a.SYNACK.First.Sub(a.SYN.Last)
+	if m := a.ServerHops.MinRTT; m > 0 && m < rtt {
+		rtt = m
+	}
+	var trigger, before time.Time
+	for _, e := range a.Events {
+		if e.TS.After(rst.First) || e.TS.Equal(rst.First) && !e.FromClient {
+			continue
+		}
+		if e.FromClient && !e.TS.Before(trigger) {
+			trigger = e.TS
+		}
+	}
+	if trigger.IsZero() {
+		return false
+	}
+	for _, e := range a.Events {
+		if e.TS.Before(trigger) && e.TS.After(before) {
+			before = e.TS
+		}
+	}
+	d := rst.First.Sub(trigger)
+	if d > rtt/4 || rtt-d < rstTimingMargin || before.IsZero() || trigger.Sub(before) < max(resetIdleBefore, 4*rtt) {
+		return false
+	}
+	t.str("; and it came back ").dur(d).str(" after the client's segment before it, idle ").dur(trigger.Sub(before)).
+		str(" until then, where the server's round trip takes at least ").dur(rtt).str(": it was sent from far nearer than the server.")
+	return true
 }
 
 // compareRST tells whether a RST came from sender, whose own packet (ref)
