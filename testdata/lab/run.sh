@@ -29,7 +29,7 @@ SCENARIOS=(
   backlog-syncookies backlog-nosyncookies backlog-abort-on-overflow
   late-server-capture early-stop-server-capture short-connect-timeout capture-ends-at-last-syn
   client-firewall merged rotated same-subnet syn-proxy happy-eyeballs nat-bypass
-  pmtu-black-hole sni-blocked dns gateway-error backlog-abort-nosyncookies far-server
+  pmtu-black-hole sni-blocked dns gateway-error backlog-abort-nosyncookies far-server far-reset
 )
 declare -A DESC=(
   [established]="request/response on port 80 and a clean FIN close, twice"
@@ -80,6 +80,7 @@ declare -A DESC=(
   [happy-eyeballs]="dual-stack client and server; the client races IPv6 against IPv4 as Happy Eyeballs does (labnet connect -fallback: [2001:db8:5::5]:80 first, 203.0.113.5:80 250 ms later, the first connected wins and the other connect is abandoned, its socket closed), 3 times 1 s apart; the router drops the server's first IPv6 SYN-ACK of each connection (ip6tables connmark: a connection's first SYN-ACK marks it and is dropped), so IPv4 wins and the server's resent IPv6 SYN-ACK, a second later, finds no socket: the client's kernel answers it with a RST. Expected for the IPv6 attempts: aborted/client in every view; the client capture names the IPv4 connection the client moved on to (fell_back_to)"
   [nat-bypass]="the router publishes 192.0.2.80 and DNATs it to the server 203.0.113.5, but the server's replies from port 80 skip its connection tracking (raw-table CT --notrack), so they leave untranslated, as a reply routed around the NAT would: the client's SYNs to 192.0.2.80:80 are answered by SYN-ACKs from 203.0.113.5:80, which its kernel resets, and connect() times out; port 81 is translated both ways (established). Expected for port 80: both timeout/return-path proven; the client capture alone timeout/unknown, the return path or the server (the answers prove the SYN got there); the server capture alone timeout/unknown, the return path or the client host, RST from the client"
   [far-server]="a server 80 ms away: the client connects to 192.0.2.80, a host (namespace n) that DNATs port 80 to the server 203.0.113.5 one hop behind it and refuses port 82 itself (nothing listens there), across a link that delays every frame 40 ms each way (labnet delay: a userspace bridge, this kernel having no sch_netem; offloads off on the bridged link whatever LAB_OFFLOADS says, the bridge passing frames as they are read); the router next to the client rejects port 81 with tcp-reset. Port 80 (three connections) established, about 80 ms; port 81 refused by the router in microseconds: its RST (TTL 64) is nearer than the server's SYN-ACKs (62) and came back far sooner than any of them, so the client capture alone says refused/outbound-path, likely, origin path (a quarter of the server's quickest handshake, and 5 ms less); port 82 refused by the DNAT host after 80 ms: its RST (TTL 63) is nearer than the SYN-ACKs too, but no sooner, as a container host or Kubernetes node refusing a port it does not forward would be: the client capture alone says refused/unknown, server or path. The server capture, taken at 203.0.113.5, holds 192.0.2.80's connections only as the DNAT host translated them: ports 81 and 82, never translated, are out of its view (coverage client-only), their joined view the client capture's own"
+  [far-reset]="connections reset when they are first used, 80 ms from the server (the far-server topology: client, router, a 40 ms delay each way, the DNAT host 192.0.2.80 in front of the server). The client connects, leaves the connection idle 1.5 s (a pooled connection), then sends its request, synpath-again. Port 84: the router next to the client rejects it with tcp-reset (a firewall whose state for the connection expired): its RST (TTL 64, no ACK flag) is nearer than the server's SYN-ACK (62) and came back in microseconds after 1.5 s of silence, so the client capture alone says reset/outbound-path, likely, origin path. Port 85: the DNAT host lets the request bypass connection tracking (raw NOTRACK: as if it had lost the connection's state, a conntrack flush or a Kubernetes node's INVALID packet), so it reaches the host itself untranslated, which resets it (TTL 63): nearer than the SYN-ACK too, but back after the round trip the server's answers take, so the client capture alone says reset/unknown, server or path. Both captures prove the path for both: the server got neither request nor sent the RSTs. Port 80 (two connections) established, the reference"
   [syn-proxy]="netfilter SYNPROXY on the router for ports 80 and 81: the router answers the client's SYN itself (a SYN cookie, TTL 64: one hop closer than the server) and opens the connection to the server only after the client's ACK; port 80 served, port 81 closed: the server refuses the proxy's SYN and the proxy relays its RST (TTL 63) to the client, whose handshake had completed (reset). The client's SYN-ACKs and the proxy's SYN to the server arrive undecremented, so each capture alone is of unknown vantage. Expected for port 81: both reset/server proven; the client capture alone reset/unknown (a RST from farther than the SYN-ACK is no forger's: server and path the candidates); the server capture alone refused/server"
   [same-subnet]="client 198.51.100.10 and server 198.51.100.20 on one veth, no router: TTLs cannot tell which end a capture was taken at, so each capture alone is of unknown vantage and judged like a client-side one; port 80 established, 81 refused (after the reference connection to 80), 82 server INPUT drop"
 )
@@ -553,6 +554,18 @@ scenario() {
     serve -l 203.0.113.5:80,echo
     KINDS=80=ok,81=path-rst,82=path-rst
     cap_start; cli -to 192.0.2.80:80 -n 3 -stagger 300ms; cli -to 192.0.2.80:81; cli -to 192.0.2.80:82; finish ;;
+  far-reset)
+    topo_far
+    fault n iptables -t nat -A PREROUTING -i eth0 -d 192.0.2.80 -p tcp -j DNAT --to-destination 203.0.113.5
+    fault n iptables -t nat -A PREROUTING -i eth0 -d 192.0.2.80 -p udp --dport 9 -j DNAT --to-destination 203.0.113.5
+    fault n iptables -t raw -A PREROUTING -i eth0 -p tcp --dport 85 -m string --algo bm --string synpath-again -j NOTRACK
+    fault r iptables -A FORWARD -i eth-c -p tcp --dport 84 -m string --algo bm --string synpath-again -j REJECT --reject-with tcp-reset
+    FAULT+="; ip netns exec synpath-n labnet delay -a wan -b lan -d 40ms"
+    serve -l 203.0.113.5:80,echo -l 203.0.113.5:84,echo -l 203.0.113.5:85,echo
+    KINDS=80=ok,84=path-reset,85=path-reset
+    cap_start; cli -to 192.0.2.80:80 -n 2 -stagger 300ms
+    local p; for p in 84 85; do cli -to 192.0.2.80:$p -req "" -read-timeout 1s -then synpath-again -then-after 500ms; done
+    finish ;;
   clock-skew)
     topo; POST=skew
     fault s iptables -A INPUT -p tcp --syn --dport 82 -j DROP

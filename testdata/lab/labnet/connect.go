@@ -29,7 +29,9 @@ type attemptLog struct {
 
 // connect makes -n attempts to -to, -c at a time, -stagger apart. Each attempt:
 // connect (give up after -timeout), send -req, read one reply (give up after
-// -read-timeout), close. One JSON line per attempt on stdout.
+// -read-timeout), close. One JSON line per attempt on stdout. -then STR sends
+// STR -then-after the reply and reads once more: a connection that is reset
+// later in its life.
 //
 // -to NAME:PORT looks NAME up first (Go's own resolver, A records, reading the
 // namespace's /etc/resolv.conf); a failed lookup is logged (outcome dns-error)
@@ -51,6 +53,8 @@ func connect(args []string) error {
 	cached := fs.Bool("cached", false, "with -to NAME:PORT: look the name up twice and connect to the first answer, as a client whose cache outlived the record")
 	fallback := fs.String("fallback", "", "ADDR:PORT to race against -to (Happy Eyeballs): dialled -fallback-after the first if that has not connected; the first connected wins, the other's connect is abandoned")
 	fallbackAfter := fs.Duration("fallback-after", 250*time.Millisecond, "with -fallback: how long the first dial goes alone")
+	then := fs.String("then", "", "after the reply (or read timeout), send this too and read again (the outcome is the second read's)")
+	thenAfter := fs.Duration("then-after", time.Second, "with -then: how long the connection sits idle before it")
 	fs.Parse(args)
 	if *httpHost != "" {
 		*req = "GET / HTTP/1.1\r\nHost: " + *httpHost + "\r\nUser-Agent: synpath-lab\r\nConnection: close\r\n\r\n"
@@ -108,7 +112,7 @@ func connect(args []string) error {
 			defer wg.Done()
 			defer func() { <-sem }()
 			if alt.IsValid() {
-				ls := race(i, src, remote, altSrc, alt, *fallbackAfter, *timeout, *readTimeout, *req, *hold, *sni)
+				ls := race(i, src, remote, altSrc, alt, *fallbackAfter, *timeout, *readTimeout, exchange{*req, *then, *thenAfter}, *hold, *sni)
 				mu.Lock()
 				for _, l := range ls {
 					enc.Encode(l)
@@ -116,7 +120,7 @@ func connect(args []string) error {
 				mu.Unlock()
 				return
 			}
-			l := one(context.Background(), i, src, remote, *timeout, *readTimeout, *req, *hold, *sni, nil)
+			l := one(context.Background(), i, src, remote, *timeout, *readTimeout, exchange{*req, *then, *thenAfter}, *hold, *sni, nil)
 			if name != "" {
 				l.Name, l.Lookup = name, remote.Addr().String()
 			}
@@ -145,7 +149,7 @@ func sourceFor(remote netip.AddrPort) (netip.Addr, error) {
 // does (Happy Eyeballs, RFC 8305): the first to connect goes on with the
 // request, the other's connect is abandoned (its socket closed while its
 // SYN is unanswered: outcome "abandoned").
-func race(i int, src netip.Addr, remote netip.AddrPort, altSrc netip.Addr, alt netip.AddrPort, after, timeout, readTimeout time.Duration, req string, hold time.Duration, sni string) []attemptLog {
+func race(i int, src netip.Addr, remote netip.AddrPort, altSrc netip.Addr, alt netip.AddrPort, after, timeout, readTimeout time.Duration, req exchange, hold time.Duration, sni string) []attemptLog {
 	var ctx [2]context.Context
 	var cancel [2]context.CancelFunc
 	var done [2]chan struct{}
@@ -185,7 +189,14 @@ func race(i int, src netip.Addr, remote netip.AddrPort, altSrc netip.Addr, alt n
 	return logs
 }
 
-func one(ctx context.Context, i int, src netip.Addr, remote netip.AddrPort, timeout, readTimeout time.Duration, req string, hold time.Duration, sni string, connected func()) attemptLog {
+// exchange is what a connection sends: req, then (if then is set) then
+// after thenAfter idle.
+type exchange struct {
+	req, then string
+	thenAfter time.Duration
+}
+
+func one(ctx context.Context, i int, src netip.Addr, remote netip.AddrPort, timeout, readTimeout time.Duration, ex exchange, hold time.Duration, sni string, connected func()) attemptLog {
 	l := attemptLog{I: i, Remote: remote.String()}
 	var local netip.AddrPort
 	d := net.Dialer{Timeout: timeout, Control: func(network, address string, rc syscall.RawConn) error {
@@ -257,10 +268,23 @@ func one(ctx context.Context, i int, src netip.Addr, remote netip.AddrPort, time
 		}
 		c = tc
 	}
+	send(c, &l, ex.req, readTimeout)
+	if ex.then != "" && (l.Outcome == "ok" || l.Outcome == "read-timeout") {
+		time.Sleep(ex.thenAfter)
+		send(c, &l, ex.then, readTimeout)
+	}
+	if hold > 0 {
+		time.Sleep(hold)
+	}
+	return l
+}
+
+// send writes req (if any) and reads one reply, noting the outcome in l.
+func send(c net.Conn, l *attemptLog, req string, readTimeout time.Duration) {
 	if req != "" {
 		if _, err := c.Write([]byte(req)); err != nil {
 			l.Outcome, l.Errno = "write-error", errnoName(err)
-			return l
+			return
 		}
 	}
 	c.SetReadDeadline(time.Now().Add(readTimeout))
@@ -279,10 +303,6 @@ func one(ctx context.Context, i int, src netip.Addr, remote netip.AddrPort, time
 			l.Errno = err.Error()
 		}
 	}
-	if hold > 0 {
-		time.Sleep(hold)
-	}
-	return l
 }
 
 // mark sends one UDP datagram to -to and waits up to 3 s for the echo: a

@@ -296,6 +296,9 @@ type attempt struct {
 	// that went around the NAT that translated the SYN).
 	ElsewhereSYNACK int
 	Pkts            []pkt // the attempt's TCP segments, both directions
+	// Hello is when the client's TLS ClientHello came (0: none), set
+	// before the views are derived.
+	Hello float64
 }
 
 func (c *capture) attempts() []*attempt {
@@ -435,6 +438,10 @@ var kinds = map[string][2]string{
 	"pmtu": {"stalled", "return-path"},
 	// the router resets the client after its TLS ClientHello (SNI filter)
 	"sni-blocked": {"reset", "outbound-path"},
+	// something between the captures resets a connection whose request
+	// waits for its answer: a firewall, or the host in front of the server
+	// having lost the connection's state
+	"path-reset": {"reset", "outbound-path"},
 	// a SYN proxy completes the handshake, the server then refuses the
 	// proxy's SYN and the proxy relays its RST
 	"syn-proxy": {"reset", "server"},
@@ -478,8 +485,8 @@ func judge(ca, sa *attempt) (view, error) {
 		// A RST the client got after the handshake that the server never sent:
 		// the path reset the connection (e.g. a filter matching the ClientHello).
 		if ca.ServerRST > 0 && sa.ServerRST == 0 && ca.ClientACK {
-			if sa.ClientData {
-				return view{}, fmt.Errorf("path RST, yet the server got the client's data")
+			if got, sent := clientDataSeqs(sa, math.Inf(1)), clientDataSeqs(ca, ca.FirstServerRST); len(sent) > 0 && !slices.ContainsFunc(sent, func(q uint32) bool { return !slices.Contains(got, q) }) {
+				return view{}, fmt.Errorf("path RST, yet the server got every segment the client sent before it")
 			}
 			return v("reset", "outbound-path", nil, "path", p), nil
 		}
@@ -628,9 +635,75 @@ func clientView(both view, ca *attempt, ref refs) (view, error) {
 		if ca.RSTTTL == ca.SYNACKTTL {
 			return view{}, fmt.Errorf("path RST with the TTL of the server's SYN-ACK (%d)", ca.RSTTTL)
 		}
+		// From nearer than the SYN-ACK: a firewall's, or the host's in front
+		// of the server that lost the connection's state, unless it answers
+		// the client's ClientHello (a name filter), or came back in a quarter
+		// of the server's round trip, and 5 ms less, after the client's last
+		// segment, a bare RST, nothing having crossed for 1 s and four round
+		// trips before that segment.
+		if hops(ca.RSTTTL) < hops(ca.SYNACKTTL) && !answersHello(ca) && !soonerThanServer(ca, ref) {
+			return v("reset", "unknown", []string{"server", "outbound-path"}, "unknown", ""), nil
+		}
 		return v("reset", "outbound-path", nil, "path", "likely"), nil
 	}
 	return view{}, fmt.Errorf("no client view rule for %s/%s", both.Verdict, both.Where)
+}
+
+// clientDataSeqs lists the sequence numbers of the client's data segments
+// in a capture's view of an attempt, sent before until.
+func clientDataSeqs(a *attempt, until float64) []uint32 {
+	var seqs []uint32
+	for _, p := range a.Pkts {
+		if p.Src == a.Client && p.Len > 0 && p.T < until {
+			seqs = append(seqs, p.Seq)
+		}
+	}
+	return seqs
+}
+
+// answersHello: the RST came after the client's ClientHello, the client
+// sending nothing after it (its segments go out within 5 ms), and before
+// any server data.
+func answersHello(ca *attempt) bool {
+	if ca.Hello == 0 || ca.FirstServerRST < ca.Hello {
+		return false
+	}
+	for _, p := range ca.Pkts {
+		if p.T >= ca.FirstServerRST {
+			break
+		}
+		if p.Len > 0 && (p.Src != ca.Client || p.T > ca.Hello+0.005) {
+			return false
+		}
+	}
+	return true
+}
+
+// soonerThanServer: a bare RST, back in a quarter of the server's quickest
+// round trip (this handshake's, or the address's others), and 5 ms less,
+// after the client's last segment before it, nothing having crossed the
+// capture for 1 s and four round trips before that segment.
+func soonerThanServer(ca *attempt, ref refs) bool {
+	if !ca.ServerRSTNoACK || ca.SYN != 1 || ca.FirstSYNACK <= ca.LastSYN {
+		return false
+	}
+	rtt := ca.FirstSYNACK - ca.LastSYN
+	if m, ok := ref.minRTT[ca.Server.Addr()]; ok && m < rtt {
+		rtt = m
+	}
+	var trigger, before float64
+	for _, p := range ca.Pkts {
+		if p.T < ca.FirstServerRST && p.Src == ca.Client {
+			trigger = math.Max(trigger, p.T)
+		}
+	}
+	for _, p := range ca.Pkts {
+		if p.T < trigger {
+			before = math.Max(before, p.T)
+		}
+	}
+	d := ca.FirstServerRST - trigger
+	return trigger > 0 && before > 0 && d <= rtt/4 && rtt-d >= 0.005 && trigger-before >= math.Max(1, 4*rtt)
 }
 
 // graceEnd mirrors the analyzer's wait after a RST that seemed to end a
@@ -984,6 +1057,7 @@ func truth(args []string) error {
 				fail("half-open: server did not resend its SYN-ACK")
 			}
 		}
+		ca.Hello = sniTime(capp, ca)
 		cv, err := clientView(both, ca, refTTL)
 		if err != nil {
 			fail("%v", err)
@@ -1075,11 +1149,8 @@ func truth(args []string) error {
 		case both.Verdict == "reset" && both.Where == "outbound-path":
 			// The path's RST came after the client's ClientHello (it carried
 			// the SNI the path filters on); the server capture shows neither.
-			if t := sniTime(capp, ca); t > 0 && t <= ca.FirstServerRST {
+			if answersHello(ca) {
 				both.Cause, cv.Cause = "blocked-after-client-hello", "blocked-after-client-hello"
-			}
-			if sa != nil && sa.ClientData {
-				fail("path RST, yet the server capture holds the client's data")
 			}
 		case both.Verdict == "half-open" && both.Where == "server":
 			// The server took the final ACK and dropped the connection: the
