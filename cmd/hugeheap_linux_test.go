@@ -90,3 +90,24 @@ func TestReportsFreePagesReadsBalloonFeatureBit5(t *testing.T) {
 		t.Error("no balloon read as reporting free pages")
 	}
 }
+
+// The order free blocks are reported from: a huge page's (9) when the
+// file says nothing usable.
+func TestReportingOrder(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		content string
+		want    int
+	}{{"9\n", 9}, {"11\n", 11}, {"", 9}, {"x", 9}, {"0", 9}} {
+		path := dir + "/order"
+		if err := os.WriteFile(path, []byte(tc.content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if got := reportingOrder(path); got != tc.want {
+			t.Errorf("reportingOrder(%q) = %d, want %d", tc.content, got, tc.want)
+		}
+	}
+	if got := reportingOrder(dir + "/none"); got != 9 {
+		t.Errorf("reportingOrder(missing) = %d, want 9", got)
+	}
+}

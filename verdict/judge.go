@@ -758,8 +758,10 @@ func judgeReset(a *flows.Attempt, r *Result, rst flows.Seen, fromClient bool, hs
 		r.judged(Reset, Unknown, "").bytes(hs).str(", then a RST ended it.").sentence(why)
 		if fromClient {
 			r.unknownAmong(Client, OutboundPath)
+			r.Settle = "a capture on the client would tell whether the client sent it"
 		} else {
 			r.unknownAmong(Server, OutboundPath)
+			r.Settle = "a capture on the server would tell whether the server sent it"
 		}
 	}
 }

@@ -96,6 +96,9 @@ func TestResetFromNearerThanTheServer(t *testing.T) {
 			if blocked := r.Cause == verdict.CauseBlockedHello; blocked != (tc.says == "filters on the name") {
 				t.Errorf("cause %q: %s", r.Cause, r.Explanation)
 			}
+			if (r.Where == verdict.Unknown) != strings.Contains(r.Settle, "capture on the server") {
+				t.Errorf("settle with %q, where %s", r.Settle, r.Where)
+			}
 			if !strings.Contains(r.Explanation, tc.says) {
 				t.Errorf("explanation does not say %q: %s", tc.says, r.Explanation)
 			}
