@@ -1574,10 +1574,8 @@ func (t *text) resetSoonerThanServer(a *flows.Attempt, rst flows.Seen) bool {
 	}
 	var trigger, before time.Time
 	for _, e := range a.Events {
-		if e.TS.After(rst.First) || e.TS.Equal(rst.First) && !e.FromClient {
-			continue
-		}
-		if e.FromClient && !e.TS.Before(trigger) {
+		segment := e.Type == flows.EvACK || e.Type == flows.EvData || e.Type == flows.EvFIN
+		if segment && e.FromClient && !e.TS.After(rst.First) && e.TS.After(trigger) {
 			trigger = e.TS
 		}
 	}
