@@ -317,6 +317,12 @@ type Attempt struct {
 	PassedOnAs, ReceivedAs                                Key
 	SYNACKsIn, SYNACKsOut, SYNACKsPassedOn, SYNACKsToCopy uint32
 	Unpaired                                              bool
+	// AfterStepBack says that the capture's times stepped back before the
+	// attempt's first SYN, to within Idle after it of times the file held
+	// before the step: packets of it may lie in the part read earlier (a
+	// file read as it lies, with stretches out of time order: gzip'd,
+	// standard input, -c).
+	AfterStepBack bool
 	// PassesOnToServer says that, as far as the capture had been read, its
 	// host had passed on a SYN it received for this attempt's server
 	// address (paired as for SYNsPassedOn): it routes there, and is not

@@ -142,3 +142,63 @@ func TestSkewedMerge(t *testing.T) {
 		t.Errorf("%d attempts, want 2", len(rec.got))
 	}
 }
+
+// TestAttemptsAfterAStepBack: a file read as it lies (gzip'd, standard
+// input, -c) with stretches out of time order holds, ahead of an attempt,
+// packets of its time, maybe its own: AfterStepBack marks the attempts
+// whose first SYN comes after a step back of more than 10 ms, to within
+// Idle of the span read before it, and those whose connection showed later
+// packets before the SYN. Frames merged a few milliseconds out of order
+// mark none.
+func TestAttemptsAfterAStepBack(t *testing.T) {
+	const s = time.Second
+	type syn struct {
+		at   time.Duration // from pkttest.Base
+		want bool
+	}
+	for _, tc := range []struct {
+		name string
+		syns []syn
+	}{
+		{"in order, 5 ms of jitter", []syn{{0, false}, {5 * ms, false}, {1 * ms, false}, {2 * s, false}, {2*s - 4*ms, false}}},
+		// Halves appended the wrong way round: the later one first.
+		{"halves swapped", []syn{{100 * s, false}, {110 * s, false}, {90 * s, true}, {99 * s, true}}},
+		// The earlier half reaches back further than Idle (70 s) from the
+		// part read first: its first attempts cannot have packets there.
+		{"a long earlier half", []syn{{200 * s, false}, {210 * s, false}, {100 * s, false}, {129 * s, false}, {131 * s, true}}},
+		// A step of 20 ms: what comes after the span read before is
+		// past it.
+		{"a 20 ms step", []syn{{10 * s, false}, {10*s - 20*ms, true}, {10*s + 30*ms, false}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := map[int]bool{}
+			tr := flows.NewTracker(flows.DefaultConfig, func(a *flows.Attempt) { got[int(a.ISN)] = a.AfterStepBack })
+			for i, sy := range tc.syns {
+				p := synAt(i, pkttest.Base.Add(sy.at), uint64(i+1))
+				tr.Observe(&p)
+			}
+			tr.Finish()
+			for i, sy := range tc.syns {
+				if got[i] != sy.want {
+					t.Errorf("SYN %d at %v: AfterStepBack %v, want %v", i, sy.at, got[i], sy.want)
+				}
+			}
+		})
+	}
+	// A connection's end read before its start, less than 10 ms apart:
+	// no step in the times, but the connection shows it.
+	t.Run("a connection's end first", func(t *testing.T) {
+		var got []bool
+		tr := flows.NewTracker(flows.DefaultConfig, func(a *flows.Attempt) { got = append(got, a.AfterStepBack) })
+		c := pkttest.NewConn("198.51.100.10:40512", "203.0.113.5:80", 1000)
+		first := []capture.Packet{c.SYN(0), c.SYNACK(ms), c.ACK(ms)}
+		rest := []capture.Packet{c.Data(ms, true, 10), c.FIN(ms, true)}
+		for _, p := range append(rest, first...) {
+			tr.Observe(&p)
+		}
+		tr.Finish()
+		if len(got) != 1 || !got[0] {
+			t.Errorf("AfterStepBack %v, want one attempt marked", got)
+		}
+	})
+}

@@ -200,7 +200,12 @@ type Tracker struct {
 	nowSec                       int32     // now in tomb seconds
 	odd                          time.Time // a packet's time the clock has not followed yet
 	jumps                        TimeJump
-	counts                       Counts
+	// read is the span of the packets' times read so far, in file order
+	// (low and high), and readBefore that span as it was before the
+	// latest step back (once steppedBack): Attempt.AfterStepBack.
+	read, readBefore [2]int64
+	steppedBack      bool
+	counts           Counts
 	// answeredUnseen: an attempt handed on was Attempt.AnsweredUnseen.
 	// answered counts attempts a SYN-ACK answered.
 	answeredUnseen bool
@@ -259,6 +264,9 @@ func (t *Tracker) TimeJumps() TimeJump { return t.jumps }
 func (t *Tracker) tick(p *capture.Packet) {
 	ts := p.TS
 	n := nanos(ts)
+	if n < t.pktNS-int64(stepBack) && !ts.IsZero() {
+		t.noteStepBack(n)
+	}
 	t.pktNS = n
 	if t.pktStamp = t.stampOf(ts, n); t.pktStamp == oddPacket {
 		t.pktTime = ts
@@ -292,6 +300,7 @@ func (t *Tracker) tickOdd(p *capture.Packet, ts time.Time, n int64) {
 			t.first = ts
 		}
 		t.setNow(ts, n)
+		t.read = [2]int64{n, n}
 		return
 	}
 	if t.jumps.Count == 0 {
@@ -309,6 +318,41 @@ func (t *Tracker) tickOdd(p *capture.Packet, ts time.Time, n int64) {
 // setNow moves the expiry clock to ts, whose nanos are n.
 func (t *Tracker) setNow(ts time.Time, n int64) {
 	t.now, t.nowNS, t.nowSec = ts, n, t.seconds(ts)
+	t.read[1] = max(t.read[1], n)
+}
+
+// stepBack is how far back a packet's time must go from the one before it
+// for the file to hold stretches out of time order, as the capture
+// package's time-order walk reads them (its runBreak): frames merged from
+// several interfaces come out of order by less.
+const stepBack = 10 * time.Millisecond
+
+// noteStepBack notes a packet at n, further back than stepBack from the
+// one before it: the file, read as it lies, holds the times read so far
+// ahead of what follows.
+func (t *Tracker) noteStepBack(n int64) {
+	if t.now.IsZero() {
+		return
+	}
+	t.steppedBack, t.readBefore = true, t.read
+	t.read[0] = min(t.read[0], n)
+}
+
+// afterStepBack reports that an attempt whose first SYN is p may have
+// packets in a part of the file read before it: the file's times stepped
+// back, and the span read before the latest step holds times from the SYN
+// to Idle after it; or packets of its connection, later than the SYN,
+// came before it in the file (a step too small to tell from frames merged
+// out of order, but for the connection it cuts in two).
+func (t *Tracker) afterStepBack(p *capture.Packet) bool {
+	if t.steppedBack && t.pktNS <= t.readBefore[1] && t.pktNS+int64(t.cfg.Idle) >= t.readBefore[0] {
+		return true
+	}
+	if len(t.midstream) == 0 {
+		return false
+	}
+	m := t.midstream[midstreamKey(p)]
+	return m != nil && m.Last.After(p.TS)
 }
 
 // nanos is ts in nanoseconds since 1970, clamped to ±2^62 (a corrupt
@@ -710,6 +754,7 @@ func (t *Tracker) start(p *capture.Packet) *attemptState {
 		t.dnsFor(a, p)
 	}
 	a.noteECN(p)
+	a.AfterStepBack = t.afterStepBack(p)
 	t.see(&a.SYN, p)
 	if p.BadSum {
 		a.BadSumSYNs++
@@ -1011,11 +1056,7 @@ func (t *Tracker) stray(p *capture.Packet) {
 	if t.answerElsewhere(p) {
 		return
 	}
-	// One entry per connection, whichever way its packets go.
-	k := Key{Client: p.Src, Server: p.Dst, Tunnel: p.Tunnel}
-	if p.Dst.Addr().Less(p.Src.Addr()) || (p.Dst.Addr() == p.Src.Addr() && p.Dst.Port() < p.Src.Port()) {
-		k = Key{Client: p.Dst, Server: p.Src, Tunnel: p.Tunnel}
-	}
+	k := midstreamKey(p)
 	m := t.midstream[k]
 	if m == nil {
 		t.counts.Midstream++
@@ -1025,6 +1066,15 @@ func (t *Tracker) stray(p *capture.Packet) {
 	}
 	m.Last = p.TS
 	m.Packets++
+}
+
+// midstreamKey is the midstream table's key of p's connection: one entry
+// per connection, whichever way its packets go.
+func midstreamKey(p *capture.Packet) Key {
+	if p.Dst.Addr().Less(p.Src.Addr()) || (p.Dst.Addr() == p.Src.Addr() && p.Dst.Port() < p.Src.Port()) {
+		return Key{Client: p.Dst, Server: p.Src, Tunnel: p.Tunnel}
+	}
+	return Key{Client: p.Src, Server: p.Dst, Tunnel: p.Tunnel}
 }
 
 // settleIfDone settles an attempt whose first data exchange is over, or

@@ -72,6 +72,7 @@ const (
 	pkRoutesToServer
 	pkPassesOnLater
 	pkPassesBackLater
+	pkAfterStepBack
 )
 
 // Bits of an event's flags byte.
@@ -132,6 +133,7 @@ func (p *Packer) Pack(dst []byte, a *flows.Attempt) []byte {
 	set(pkRoutesToServer, a.RoutesToServer)
 	set(pkPassesOnLater, a.PassesOnLater)
 	set(pkPassesBackLater, a.PassesBackLater)
+	set(pkAfterStepBack, a.AfterStepBack)
 	e.u(fl)
 	e.u(uint64(a.SYNOpts.MSS))
 	e.b = append(e.b, byte(a.SYNOpts.WScale))
@@ -391,6 +393,7 @@ func (p *Packer) Unpack(b []byte, a *flows.Attempt) error {
 	a.RoutesToServer = fl&pkRoutesToServer != 0
 	a.PassesOnLater = fl&pkPassesOnLater != 0
 	a.PassesBackLater = fl&pkPassesBackLater != 0
+	a.AfterStepBack = fl&pkAfterStepBack != 0
 	a.ServerIsCaptureHost = fl&pkServerIsCaptureHost != 0
 	a.Settled = fl&pkSettled != 0
 	a.ICMPInfo.V6 = fl&pkICMPV6 != 0

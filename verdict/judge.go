@@ -207,6 +207,9 @@ func JudgeInto(r *Result, a *flows.Attempt, v Vantage, cfg Config) {
 	if len(r.Candidates) == 0 && r.Where != None && r.Where != Unknown {
 		r.Candidates = append(r.Candidates, r.Where)
 	}
+	if a.AfterStepBack && r.Where != None && r.Where != Unknown {
+		withholdPlace(r)
+	}
 	if v != VantageServer && a.SYNACK.Count == 0 && a.Established() {
 		// Inferred from the client's own packets: the capture holds no
 		// SYN-ACK (asymmetric routing, a one-way tap, capture loss).
@@ -237,6 +240,20 @@ func Judge(a *flows.Attempt, v Vantage, cfg Config) Result {
 	r.w = nil
 	w.giveBack(&r)
 	return r
+}
+
+// withholdPlace takes back the place of an attempt the file may hold in
+// two pieces (Attempt.AfterStepBack): its times step back before it, to
+// within what the attempt may span of times read before. Read as it lies,
+// what answered or continued it may be in the part read first: halves of
+// a lab capture swapped and gzip'd gave stalled, half-open, timeout and
+// aborted attempts a server or client place, most of them proven, that the
+// whole capture does not.
+func withholdPlace(r *Result) {
+	r.w.expl.str(" The file holds packets from around this attempt's time ahead of it (its times step back): packets of it may lie in the part read first, so no place is claimed.")
+	r.unknownAmong(OutboundPath, Server, ReturnPath, Client)
+	r.WhereSure = ""
+	r.Settle = "the capture's stretches in time order (an uncompressed file, which synpath reorders, or reordercap's output) would tell"
 }
 
 // judged records the verdict, where the handshake died and how surely,
