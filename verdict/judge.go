@@ -253,7 +253,7 @@ func withholdPlace(r *Result) {
 	r.w.expl.str(" The file holds packets from around this attempt's time ahead of it (its times step back): packets of it may lie in the part read first, so no place is claimed.")
 	r.unknownAmong(OutboundPath, Server, ReturnPath, Client)
 	r.WhereSure = ""
-	r.Settle = "the capture's stretches in time order (an uncompressed file, which synpath reorders, or reordercap's output) would tell"
+	r.Settle = "the capture read in time order would tell: uncompressed, which synpath reorders, or through reordercap"
 }
 
 // judged records the verdict, where the handshake died and how surely,
