@@ -207,7 +207,7 @@ func JudgeInto(r *Result, a *flows.Attempt, v Vantage, cfg Config) {
 	if len(r.Candidates) == 0 && r.Where != None && r.Where != Unknown {
 		r.Candidates = append(r.Candidates, r.Where)
 	}
-	if a.AfterStepBack && r.Where != None && r.Where != Unknown {
+	if a.AfterStepBack && r.Where != None && r.Where != Unknown && restsOnAbsence(r.Verdict) {
 		withholdPlace(r)
 	}
 	if v != VantageServer && a.SYNACK.Count == 0 && a.Established() {
@@ -246,14 +246,24 @@ func Judge(a *flows.Attempt, v Vantage, cfg Config) Result {
 // two pieces (Attempt.AfterStepBack): its times step back before it, to
 // within what the attempt may span of times read before. Read as it lies,
 // what answered or continued it may be in the part read first: halves of
-// a lab capture swapped and gzip'd gave stalled, half-open, timeout and
-// aborted attempts a server or client place, most of them proven, that the
-// whole capture does not.
+// a lab capture swapped and gzip'd gave stalled, half-open and timeout
+// attempts a server or client place, most of them proven, that the whole
+// capture does not; joined, resets and refusals the path's too.
 func withholdPlace(r *Result) {
 	r.w.expl.str(" The file holds packets from around this attempt's time ahead of it (its times step back): packets of it may lie in the part read first, so no place is claimed.")
 	r.unknownAmong(OutboundPath, Server, ReturnPath, Client)
 	r.WhereSure = ""
 	r.Settle = "the capture read in time order would tell: uncompressed, which synpath reorders, or through reordercap"
+}
+
+// restsOnAbsence reports whether a verdict from one capture rests on what
+// the capture does not hold (an answer, an acknowledgment, a reply), which
+// a file in pieces may hold elsewhere. A refusal, an ICMP error, a reset or
+// an abort is judged from the packets that ended it, which it holds.
+// Joined, every place rests on matching the two captures' packets, and is
+// withheld whatever the verdict (joinView.judgePair).
+func restsOnAbsence(v Verdict) bool {
+	return v == Timeout || v == HalfOpen || v == Stalled
 }
 
 // judged records the verdict, where the handshake died and how surely,
