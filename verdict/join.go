@@ -257,7 +257,7 @@ func nearInTime(c, s *flows.Attempt, off ClockOffset, cfg JoinConfig) bool {
 // judgePair judges into r an attempt both captures saw, matched by how.
 func (v *joinView) judgePair(r *Result, js *joinScratch, c, s *flows.Attempt, how string) {
 	judgeBoth(r, js, c, s, v)
-	if (c.AfterStepBack || s.AfterStepBack) && r.Where != None && r.Where != Unknown {
+	if c.AfterStepBack || s.AfterStepBack {
 		withholdPlace(r)
 	}
 	r.Match = how

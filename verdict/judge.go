@@ -207,7 +207,7 @@ func JudgeInto(r *Result, a *flows.Attempt, v Vantage, cfg Config) {
 	if len(r.Candidates) == 0 && r.Where != None && r.Where != Unknown {
 		r.Candidates = append(r.Candidates, r.Where)
 	}
-	if a.AfterStepBack && r.Where != None && r.Where != Unknown && restsOnAbsence(r.Verdict) {
+	if a.AfterStepBack && restsOnAbsence(r.Verdict) {
 		withholdPlace(r)
 	}
 	if v != VantageServer && a.SYNACK.Count == 0 && a.Established() {
@@ -250,6 +250,9 @@ func Judge(a *flows.Attempt, v Vantage, cfg Config) Result {
 // attempts a server or client place, most of them proven, that the whole
 // capture does not; joined, resets and refusals the path's too.
 func withholdPlace(r *Result) {
+	if r.Where == None || r.Where == Unknown {
+		return
+	}
 	r.w.expl.str(" The file holds packets from around this attempt's time ahead of it (its times step back): packets of it may lie in the part read first, so no place is claimed.")
 	r.unknownAmong(OutboundPath, Server, ReturnPath, Client)
 	r.WhereSure = ""
@@ -1433,6 +1436,13 @@ func compareRSTOtherConnections(t *text, a *flows.Attempt, rst flows.Seen, sende
 	return OriginUnknown, "", t.since(mark)
 }
 
+// farSooner reports that an answer back in d came from far nearer than one
+// whose quickest round trip is rtt: in a quarter of it, and
+// rstTimingMargin less.
+func farSooner(d, rtt time.Duration) bool {
+	return d <= rtt/4 && rtt-d >= rstTimingMargin
+}
+
 // rstTimingMargin is how much sooner than the server's SYN-ACKs ever did,
 // at the least, a RST must come back to have been sent nearer: more than
 // a Kubernetes node's hop to a pod on another node, or a container host's
@@ -1452,7 +1462,7 @@ func (t *text) fasterThanServer(a *flows.Attempt, rst flows.Seen) bool {
 		return false
 	}
 	d := rst.First.Sub(a.SYN.Last)
-	if d > rtt/4 || rtt-d < rstTimingMargin {
+	if !farSooner(d, rtt) {
 		return false
 	}
 	t.str("; and it came back ").dur(d).str(" after the SYN, where the server's SYN-ACKs take at least ").dur(rtt).
@@ -1544,12 +1554,10 @@ func resetOrigin(t *text, a *flows.Attempt, rst flows.Seen, fromClient bool, v V
 //
 // Otherwise the capture cannot tell the two.
 func compareResetRST(t *text, a *flows.Attempt, rst flows.Seen, refTTL uint8, refID uint16, refWhat []byte) (Origin, Sureness, []byte) {
-	mark := len(t.b)
-	origin, sure, why := compareRST(t, rst, refTTL, refID, refWhat, OriginServer)
-	if origin != OriginPath || Hops(rst.TTL) >= Hops(refTTL) || answersFirstRequest(a) {
-		return origin, sure, why
+	if Hops(rst.TTL) >= Hops(refTTL) || answersFirstRequest(a) {
+		return compareRST(t, rst, refTTL, refID, refWhat, OriginServer)
 	}
-	t.b = t.b[:mark]
+	mark := len(t.b)
 	t.str("its TTL (").num(uint64(rst.TTL)).str(") says it was sent ").count(uint32(Hops(refTTL)-Hops(rst.TTL)), "hop").str(" nearer than ").
 		bytes(refWhat).str(" (").num(uint64(refTTL)).str(")")
 	if t.resetSoonerThanServer(a, rst) {
@@ -1615,7 +1623,7 @@ func (t *text) resetSoonerThanServer(a *flows.Attempt, rst flows.Seen) bool {
 		}
 	}
 	d := rst.First.Sub(trigger)
-	if d > rtt/4 || rtt-d < rstTimingMargin || before.IsZero() || trigger.Sub(before) < max(resetIdleBefore, 4*rtt) {
+	if !farSooner(d, rtt) || before.IsZero() || trigger.Sub(before) < max(resetIdleBefore, 4*rtt) {
 		return false
 	}
 	t.str("; and it came back ").dur(d).str(" after the client's segment before it, idle ").dur(trigger.Sub(before)).
