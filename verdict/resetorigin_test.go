@@ -68,6 +68,19 @@ func TestResetFromNearerThanTheServer(t *testing.T) {
 			rst.TTL = 63
 			return append(pkts, rst)
 		}, verdict.OutboundPath, nil, verdict.OriginPath, "filters on the name"},
+		// A tap that missed the server's SYN-ACK: no packet of the
+		// server's to compare with, and no handshake to time the round
+		// trip by; a RST back in microseconds proves nothing.
+		{"a tap without the SYN-ACK", func(c *pkttest.Conn) []capture.Packet {
+			c.ServerTTL = 62
+			syn := c.SYN(0)
+			c.SYNACK(80 * ms) // not captured
+			pkts := []capture.Packet{syn, c.ACK(µs), c.Data(µs, true, 40), c.ServerACK(80 * ms),
+				c.Data(1500*ms, true, 12)}
+			rst := c.RST(50*µs, false)
+			rst.TTL, rst.Flags = 63, capture.FlagRST
+			return append(pkts, rst)
+		}, verdict.Unknown, unknown, verdict.OriginUnknown, "no packet of the server's"},
 		// The RST answers the client's second request, a round trip off:
 		// no name filter's answer to the first.
 		{"after the second request", func(c *pkttest.Conn) []capture.Packet {
