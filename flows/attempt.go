@@ -323,6 +323,12 @@ type Attempt struct {
 	// file read as it lies, with stretches out of time order: gzip'd,
 	// standard input, -c).
 	AfterStepBack bool
+	// OutOfTimeOrder says that packets of the attempt came out of time
+	// order: once the file's times had stepped back, one came from more
+	// than a step before its first SYN. Read as it lies, the file holds the
+	// attempt in pieces the wrong way round, and its end came before its
+	// start: what it ended with is not known.
+	OutOfTimeOrder bool
 	// PassesOnToServer says that, as far as the capture had been read, its
 	// host had passed on a SYN it received for this attempt's server
 	// address (paired as for SYNsPassedOn): it routes there, and is not

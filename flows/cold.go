@@ -83,7 +83,7 @@ func (t *Tracker) freeze(scratch []byte, a *attemptState) (b []byte, ok bool) {
 	o := &a.SYNOpts
 	e.u(uint64(o.MSS))
 	e.s(int64(o.WScale))
-	e.bools(o.SACKPerm, o.HasTS, o.Cut, a.ACKInferred, a.RSTInHandshake, a.ServerAckedData, a.Settled, a.ICMPInfo.V6, a.timed, a.ServerRSTBare, a.ECNFallback, a.lastSig.fromClient, a.Unpaired, a.PassedOnAs != (Key{}) || a.ReceivedAs != (Key{}), a.AfterStepBack)
+	e.bools(o.SACKPerm, o.HasTS, o.Cut, a.ACKInferred, a.RSTInHandshake, a.ServerAckedData, a.Settled, a.ICMPInfo.V6, a.timed, a.ServerRSTBare, a.ECNFallback, a.lastSig.fromClient, a.Unpaired, a.PassedOnAs != (Key{}) || a.ReceivedAs != (Key{}), a.AfterStepBack, a.OutOfTimeOrder)
 	e.u(uint64(o.TSVal))
 	// What most attempts leave at zero, behind a mask of the rest.
 	e.sparse(uint64(a.Key.Tunnel.Kind), uint64(a.Key.Tunnel.ID), uint64(o.TSEcr), uint64(a.SYNData),
@@ -204,7 +204,7 @@ func (t *Tracker) thaw(a *attemptState, b []byte) error {
 	o.SACKPerm, o.HasTS, o.Cut, a.ACKInferred, a.RSTInHandshake, a.ServerAckedData, a.Settled, a.ICMPInfo.V6, a.timed, a.ServerRSTBare, a.ECNFallback, a.lastSig.fromClient, a.Unpaired =
 		bit(0), bit(1), bit(2), bit(3), bit(4), bit(5), bit(6), bit(7), bit(8), bit(9), bit(10), bit(11), bit(12)
 	translated := bit(13)
-	a.AfterStepBack = bit(14)
+	a.AfterStepBack, a.OutOfTimeOrder = bit(14), bit(15)
 	o.TSVal = uint32(d.u())
 	var v [51]uint64
 	d.sparse(v[:])

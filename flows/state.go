@@ -65,6 +65,7 @@ type attemptState struct {
 	PassedOnAs, ReceivedAs     Key
 	Unpaired                   bool
 	AfterStepBack              bool
+	OutOfTimeOrder             bool
 	ClientBytes, ServerBytes   uint64
 	SYN, SYNACK, ACK           seenState
 	ClientData, ServerData     seenState
@@ -395,7 +396,7 @@ func (t *Tracker) fill(a *Attempt, s *attemptState, end time.Time, why EndReason
 	a.EventsDropped, a.Duplicates, a.Echoes, a.SYNACKTwins = s.EventsDropped, s.Duplicates, s.Echoes, s.SYNACKTwins
 	a.SYNsIn, a.SYNsOut, a.SYNsPassedOn, a.SYNsRelayed, a.Unpaired = s.SYNsIn, s.SYNsOut, s.SYNsPassedOn, s.SYNsRelayed, s.Unpaired
 	a.SYNACKsIn, a.SYNACKsOut, a.SYNACKsPassedOn, a.SYNACKsToCopy = s.SYNACKsIn, s.SYNACKsOut, s.SYNACKsPassedOn, s.SYNACKsToCopy
-	a.RelayedFromTTL, a.AfterStepBack = s.RelayedFromTTL, s.AfterStepBack
+	a.RelayedFromTTL, a.AfterStepBack, a.OutOfTimeOrder = s.RelayedFromTTL, s.AfterStepBack, s.OutOfTimeOrder
 	a.ServerRSTsIn, a.ServerRSTsOut = s.ServerRSTsIn, s.ServerRSTsOut
 	a.PassedOnAs, a.ReceivedAs = s.PassedOnAs, s.ReceivedAs
 	a.PassesOnToServer = s.SYNsIn > 0 && t.passOn.passesOnTo(s.Key.Server.Addr())

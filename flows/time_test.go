@@ -2,6 +2,7 @@ package flows_test
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -201,4 +202,59 @@ func TestAttemptsAfterAStepBack(t *testing.T) {
 			t.Errorf("AfterStepBack %v, want one attempt marked", got)
 		}
 	})
+}
+
+// TestAttemptsReadEndFirst: an attempt the file holds in pieces the wrong
+// way round, its end read first, gets packets from before its first SYN
+// once the times have stepped back: OutOfTimeOrder marks it (its end was
+// read before its start). Frames a few milliseconds out of order, a step
+// back that only other connections cross, and an earlier connection on the
+// same ports (another ISN) mark nothing.
+func TestAttemptsReadEndFirst(t *testing.T) {
+	const s = time.Second
+	// A client resending its SYN each second, each answered and reset:
+	// the nat-bypass lab scenario's server capture.
+	resets := func() []capture.Packet {
+		return pkttest.NewConn("198.51.100.10:60681", "203.0.113.5:80", 7000).ResetSYNACKs(4)
+	}
+	other := func(at time.Duration) capture.Packet { return synAt(9, pkttest.Base.Add(at), 99) }
+	for _, tc := range []struct {
+		name  string
+		order func([]capture.Packet) []capture.Packet
+		want  bool
+	}{
+		{"in order", func(ps []capture.Packet) []capture.Packet { return ps }, false},
+		{"its end first", func(ps []capture.Packet) []capture.Packet {
+			return append(slices.Clone(ps[6:]), ps[:6]...)
+		}, true},
+		{"two SYNs 5 ms apart, swapped", func(ps []capture.Packet) []capture.Packet {
+			a, b := ps[0], ps[0]
+			b.TS, b.N = a.TS.Add(5*ms), a.N+1
+			return []capture.Packet{b, a}
+		}, false},
+		{"another connection steps back", func(ps []capture.Packet) []capture.Packet {
+			return slices.Concat(ps[:3], []capture.Packet{other(-2 * s)}, ps[3:])
+		}, false},
+		{"an earlier connection on its ports", func(ps []capture.Packet) []capture.Packet {
+			early := ps[0]
+			early.TS, early.Seq = early.TS.Add(-30*s), early.Seq+1e6
+			return slices.Concat([]capture.Packet{other(10 * s)}, ps[:3], []capture.Packet{early})
+		}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []bool
+			tr := flows.NewTracker(flows.DefaultConfig, func(a *flows.Attempt) {
+				if a.ISN == 7000 {
+					got = append(got, a.OutOfTimeOrder)
+				}
+			})
+			for _, p := range tc.order(resets()) {
+				tr.Observe(&p)
+			}
+			tr.Finish()
+			if len(got) != 1 || got[0] != tc.want {
+				t.Errorf("OutOfTimeOrder %v, want one attempt, %v", got, tc.want)
+			}
+		})
+	}
 }

@@ -461,6 +461,11 @@ func (t *Tracker) Observe(p *capture.Packet) {
 	var twins uint32
 	if a != nil {
 		twins = a.SYNACKTwins
+		if t.steppedBack && t.pktStamp > 0 && a.SYN.First > 0 && t.pktStamp < a.SYN.First-stamp(stepBack) && !(isSYN && fromClient && p.Seq != a.ISN) {
+			// Not a SYN with another ISN: an earlier connection on these
+			// ports, not this one's start.
+			a.OutOfTimeOrder = true
+		}
 	}
 	if tomb >= 0 {
 		if s := &t.conns.slots[tomb]; !isSYN || !fromClient || p.Seq == s.isn {

@@ -257,8 +257,11 @@ func nearInTime(c, s *flows.Attempt, off ClockOffset, cfg JoinConfig) bool {
 // judgePair judges into r an attempt both captures saw, matched by how.
 func (v *joinView) judgePair(r *Result, js *joinScratch, c, s *flows.Attempt, how string) {
 	judgeBoth(r, js, c, s, v)
-	if c.AfterStepBack || s.AfterStepBack {
-		withholdPlace(r)
+	switch {
+	case s.OutOfTimeOrder:
+		withholdPlace(r, s)
+	case c.OutOfTimeOrder || c.AfterStepBack || s.AfterStepBack:
+		withholdPlace(r, c)
 	}
 	r.Match = how
 	v.clock(r)

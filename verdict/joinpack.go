@@ -73,6 +73,7 @@ const (
 	pkPassesOnLater
 	pkPassesBackLater
 	pkAfterStepBack
+	pkOutOfTimeOrder
 )
 
 // Bits of an event's flags byte.
@@ -134,6 +135,7 @@ func (p *Packer) Pack(dst []byte, a *flows.Attempt) []byte {
 	set(pkPassesOnLater, a.PassesOnLater)
 	set(pkPassesBackLater, a.PassesBackLater)
 	set(pkAfterStepBack, a.AfterStepBack)
+	set(pkOutOfTimeOrder, a.OutOfTimeOrder)
 	e.u(fl)
 	e.u(uint64(a.SYNOpts.MSS))
 	e.b = append(e.b, byte(a.SYNOpts.WScale))
@@ -394,6 +396,7 @@ func (p *Packer) Unpack(b []byte, a *flows.Attempt) error {
 	a.PassesOnLater = fl&pkPassesOnLater != 0
 	a.PassesBackLater = fl&pkPassesBackLater != 0
 	a.AfterStepBack = fl&pkAfterStepBack != 0
+	a.OutOfTimeOrder = fl&pkOutOfTimeOrder != 0
 	a.ServerIsCaptureHost = fl&pkServerIsCaptureHost != 0
 	a.Settled = fl&pkSettled != 0
 	a.ICMPInfo.V6 = fl&pkICMPV6 != 0

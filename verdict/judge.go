@@ -207,8 +207,8 @@ func JudgeInto(r *Result, a *flows.Attempt, v Vantage, cfg Config) {
 	if len(r.Candidates) == 0 && r.Where != None && r.Where != Unknown {
 		r.Candidates = append(r.Candidates, r.Where)
 	}
-	if a.AfterStepBack && restsOnAbsence(r.Verdict) {
-		withholdPlace(r)
+	if a.OutOfTimeOrder || a.AfterStepBack && restsOnAbsence(r.Verdict) {
+		withholdPlace(r, a)
 	}
 	if v != VantageServer && a.SYNACK.Count == 0 && a.Established() {
 		// Inferred from the client's own packets: the capture holds no
@@ -249,11 +249,20 @@ func Judge(a *flows.Attempt, v Vantage, cfg Config) Result {
 // a lab capture swapped and gzip'd gave stalled, half-open and timeout
 // attempts a server or client place, most of them proven, that the whole
 // capture does not; joined, resets and refusals the path's too.
-func withholdPlace(r *Result) {
+//
+// An attempt whose own packets came out of time order (OutOfTimeOrder)
+// loses its place whatever its verdict: its end was read before its
+// start, so what it ended with (the abort, the reset, the refusal) may be
+// how it began.
+func withholdPlace(r *Result, a *flows.Attempt) {
 	if r.Where == None || r.Where == Unknown {
 		return
 	}
-	r.w.expl.str(" The file holds packets from around this attempt's time ahead of it (its times step back): packets of it may lie in the part read first, so no place is claimed.")
+	if a.OutOfTimeOrder {
+		r.w.expl.str(" Packets of this attempt come out of time order in the file (its times step back, and some are from before its first SYN): it is judged from them as they lie, its end before its start, so no place is claimed.")
+	} else {
+		r.w.expl.str(" The file holds packets from around this attempt's time ahead of it (its times step back): packets of it may lie in the part read first, so no place is claimed.")
+	}
 	r.unknownAmong(OutboundPath, Server, ReturnPath, Client)
 	r.WhereSure = ""
 	r.Settle = "the capture read in time order would tell: uncompressed, which synpath reorders, or through reordercap"

@@ -342,3 +342,34 @@ func TestRSTTimingTellsANearSender(t *testing.T) {
 		}
 	}
 }
+
+// TestAttemptReadEndFirstClaimsNoPlace: a file read as it lies, in pieces
+// the wrong way round, gives an attempt its end before its start. The
+// nat-bypass scenario's server capture, halves swapped: SYNs answered and
+// reset by the client each second, the last two rounds read first, was
+// "aborted, the client, likely" (its first RST read last), where the whole
+// says a timeout of unknown place. Whatever the verdict, no place.
+func TestAttemptReadEndFirstClaimsNoPlace(t *testing.T) {
+	rounds := pkttest.NewConn("198.51.100.10:60681", "203.0.113.5:80", 7000).AtServer().ResetSYNACKs(4)
+	for _, tc := range []struct {
+		name string
+		pkts []capture.Packet
+		want want
+	}{
+		{"in order", rounds, want{verdict: verdict.Timeout, where: verdict.Unknown, origin: verdict.OriginClient}},
+		{"its end first", slices.Concat(rounds[6:], rounds[:6]), want{verdict: verdict.Aborted, where: verdict.Unknown, origin: verdict.OriginClient,
+			candidates: []verdict.Place{verdict.OutboundPath, verdict.Server, verdict.ReturnPath, verdict.Client}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			as := track(tc.pkts...)
+			if len(as) != 1 {
+				t.Fatalf("%d attempts, want 1", len(as))
+			}
+			r := verdict.Judge(as[0], verdict.VantageServer, verdict.Config{})
+			check(t, r, tc.want)
+			if said := strings.Contains(r.Explanation, "out of time order"); said != as[0].OutOfTimeOrder {
+				t.Errorf("words say out of time order: %v, attempt marked: %v\n%s", said, as[0].OutOfTimeOrder, r.Explanation)
+			}
+		})
+	}
+}

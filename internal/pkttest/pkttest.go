@@ -125,6 +125,22 @@ func (c *Conn) RST(dt time.Duration, fromClient bool) capture.Packet {
 	return c.next(dt, fromClient, capture.FlagRST|capture.FlagACK)
 }
 
+// ResetSYNACKs is rounds of the client's SYN, sent each second, answered
+// by the server and reset by the client: a client whose stack does not
+// take the SYN-ACKs (their source not translated back) yet goes on
+// resending its SYN.
+func (c *Conn) ResetSYNACKs(rounds int) []capture.Packet {
+	var ps []capture.Packet
+	for i := range rounds {
+		dt := time.Second
+		if i == 0 {
+			dt = 0
+		}
+		ps = append(ps, c.SYN(dt), c.SYNACK(time.Millisecond), c.RST(time.Millisecond, true))
+	}
+	return ps
+}
+
 // StaleACK is the server answering the SYN with the ACK of an earlier
 // connection it holds on these ports, acknowledging ack.
 func (c *Conn) StaleACK(dt time.Duration, ack uint32) capture.Packet {
