@@ -159,13 +159,16 @@ func NewRecord(r *verdict.Result) Record {
 	}
 	for _, e := range r.Evidence {
 		rec.Evidence = append(rec.Evidence, EvidenceJSON{File: e.File, Packet: e.N, Time: formatTime(e.TS), What: e.What,
-			Dir: evidenceDir(e.FromClient), TTL: e.TTL, Len: e.Len})
+			Dir: evidenceDir(e.TowardServer()), TTL: e.TTL, Len: e.Len})
 	}
 	return rec
 }
 
-func evidenceDir(fromClient bool) string {
-	if fromClient {
+// evidenceDir is the way a packet travelled: c2s towards the server, s2c
+// towards the client (an ICMP error, back towards the sender of the packet
+// it quotes).
+func evidenceDir(towardServer bool) string {
+	if towardServer {
 		return "c2s"
 	}
 	return "s2c"

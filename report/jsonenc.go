@@ -57,7 +57,7 @@ func (e *encoder) whatDir(ev *verdict.Evidence) []byte {
 		return t.text
 	}
 	b := appendString(append(t.text[:0], `,"what":`...), ev.What)
-	if ev.FromClient {
+	if ev.TowardServer() {
 		b = append(b, `,"dir":"c2s","ttl":`...)
 	} else {
 		b = append(b, `,"dir":"s2c","ttl":`...)

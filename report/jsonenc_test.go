@@ -44,6 +44,8 @@ func sampleResults() []verdict.Result {
 		Evidence: []verdict.Evidence{
 			{Ref: capture.Ref{File: "c\"lient.pcap", N: 17, TS: t0}, What: "SYN", FromClient: true, TTL: 64},
 			{Ref: capture.Ref{File: "client.pcap", N: 18, TS: t0.Add(time.Millisecond)}, What: "data", TTL: 63, Len: 1400},
+			{Ref: capture.Ref{File: "client.pcap", N: 19, TS: t0.Add(2 * time.Millisecond)}, What: "ICMP admin-prohibited", FromClient: true, TTL: 254},
+			{Ref: capture.Ref{File: "server.pcap", N: 20, TS: t0.Add(3 * time.Millisecond)}, What: "ICMP host-unreachable", TTL: 61},
 		},
 	}
 	empty := verdict.Result{Verdict: verdict.Timeout, Where: verdict.Unknown, SYNSent: -1, SYNSeenByServer: -1, SYNACKSent: -1, SYNACKSeenByClient: -1, RTT: -1}
@@ -349,5 +351,33 @@ func TestAppendMs(t *testing.T) {
 		if got, want := appendMs(nil, d), appendFloat(nil, msFloat(d)); !bytes.Equal(got, want) {
 			t.Errorf("%d ns: %s, want %s", d, got, want)
 		}
+	}
+}
+
+// TestEvidenceDirIsTheWayAPacketTravelled: dir is c2s for a packet on its
+// way to the server, s2c towards the client. An ICMP error quoting the
+// client's SYN comes back towards the client (it was c2s, the quoted
+// packet's way, as though the client had sent it); one quoting the
+// server's SYN-ACK goes towards the server.
+func TestEvidenceDirIsTheWayAPacketTravelled(t *testing.T) {
+	var buf bytes.Buffer
+	w := NewJSONWriter(&buf)
+	r := sampleResults()[0]
+	if err := w.Write(&r); err != nil {
+		t.Fatal(err)
+	}
+	var rec struct {
+		Evidence []struct{ What, Dir string }
+	}
+	if err := json.Unmarshal(buf.Bytes(), &rec); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"SYN c2s", "data s2c", "ICMP admin-prohibited s2c", "ICMP host-unreachable c2s"}
+	var got []string
+	for _, e := range rec.Evidence {
+		got = append(got, e.What+" "+e.Dir)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("evidence %q, want %q", got, want)
 	}
 }

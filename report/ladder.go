@@ -162,8 +162,7 @@ func (l *ladder) build() {
 		used[i] = true
 		e := &ev[i]
 		icmp := strings.HasPrefix(e.What, "ICMP")
-		// An ICMP error travels towards the sender of the packet it quotes.
-		row := ladderRow{at: e.At, toServer: e.FromClient != icmp}
+		row := ladderRow{at: e.At, toServer: e.TowardServer()}
 		side := ladderEnd(e.Side)
 		sender := endServer
 		if e.FromClient {

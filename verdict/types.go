@@ -2,6 +2,7 @@ package verdict
 
 import (
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/synpath/synpath/capture"
@@ -106,6 +107,12 @@ type Evidence struct {
 	// Lost marks a packet one capture shows sent that the other capture,
 	// covering that time, never got.
 	Lost bool
+}
+
+// TowardServer reports which way the packet travelled: an ICMP error goes
+// back towards the sender of the packet it quotes.
+func (e *Evidence) TowardServer() bool {
+	return e.FromClient != strings.HasPrefix(e.What, "ICMP")
 }
 
 // Result is the judgement of one attempt.
