@@ -62,6 +62,7 @@ func TestMidPathCapture(t *testing.T) {
 	remade := os.Getenv("SYNPATH_REMADE_MIDPATH")
 	if remade != "" {
 		dir = remade
+		keepIfFailed(t, remade)
 	}
 	type want struct {
 		vantage, verdict, where, confidence, origin string
@@ -322,4 +323,24 @@ func TestMidPathTranslatedViews(t *testing.T) {
 			}
 		})
 	}
+}
+
+// keepIfFailed copies captures remade for a test (CI deletes them when it
+// ends) to a directory of their own if the test fails, and names it: a
+// real capture that fails a rule is the evidence to judge the rule by.
+func keepIfFailed(t *testing.T, dir string) {
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		kept, err := os.MkdirTemp("", "synpath-failed-"+filepath.Base(t.Name())+"-")
+		if err == nil {
+			err = os.CopyFS(kept, os.DirFS(dir))
+		}
+		if err != nil {
+			t.Logf("keeping the captures of %s: %v", dir, err)
+			return
+		}
+		t.Logf("the captures it failed on are kept in %s", kept)
+	})
 }
