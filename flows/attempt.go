@@ -573,6 +573,8 @@ type packetSig struct {
 	// fromClient: sent by the client. Within one attempt the direction
 	// names the sender's address.
 	fromClient bool
+	// dir is which way it crossed the capture's host, where recorded.
+	dir capture.Direction
 }
 
 // duplicateWindow is far below any retransmission timeout (≥ 200 ms) and
@@ -592,11 +594,11 @@ const duplicateWindow = time.Millisecond
 // it proves it (copyOfOne), or when the capture has proved it copies
 // (copies: an earlier pair did).
 func (a *attemptState) duplicate(p *capture.Packet, ns int64, fromClient, copies bool) bool {
-	sig := packetSig{ns: ns, seq: p.Seq, ack: p.Ack, length: p.PayloadLen, ipid: p.IPID, flags: p.Flags, ttl: p.TTL, fromClient: fromClient}
+	sig := packetSig{ns: ns, seq: p.Seq, ack: p.Ack, length: p.PayloadLen, ipid: p.IPID, flags: p.Flags, ttl: p.TTL, fromClient: fromClient, dir: p.Dir}
 	last := a.lastSig
 	a.lastSig = sig
 	if sig.fromClient == last.fromClient && sig.seq == last.seq && sig.ack == last.ack && sig.ipid == last.ipid &&
-		sig.flags == last.flags && sig.length == last.length && sig.ns-last.ns < int64(duplicateWindow) && sig.ns >= last.ns &&
+		sig.flags == last.flags && sig.length == last.length && sig.ns-last.ns < int64(duplicateWindow) && last.ns-sig.ns < int64(duplicateWindow) &&
 		(copies || copyOfOne(&sig)) {
 		a.Duplicates++
 		if sig.fromClient && sig.flags.BareSYN() {

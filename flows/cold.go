@@ -148,6 +148,7 @@ func (t *Tracker) freeze(scratch []byte, a *attemptState) (b []byte, ok bool) {
 	e.u(uint64(s.flags))
 	e.u(uint64(s.length))
 	e.u(uint64(s.ttl))
+	e.u(uint64(s.dir))
 	e.dist(s.ns-(int64(e.base)-plainOffset), 0)
 	e.dist(a.last-s.ns, 0)
 	e.s(int64(a.lastSec))
@@ -273,6 +274,7 @@ func (t *Tracker) thaw(a *attemptState, b []byte) error {
 	s.flags = capture.TCPFlags(d.u())
 	s.length = uint32(d.u())
 	s.ttl = uint8(d.u())
+	s.dir = capture.Direction(d.u())
 	s.ns = d.dist(0) + (int64(d.base) - plainOffset)
 	a.last = d.dist(0) + s.ns
 	a.lastSec = int32(d.s())

@@ -192,8 +192,9 @@ func (po *passOn) slotFor(seq uint32) *passOnEntry {
 }
 
 // noteDirection pairs the client's SYN or the server's SYN-ACK p, taken by
-// attempt a, with its copy received or sent on (Attempt.SYNsIn).
-func (t *Tracker) noteDirection(a *attemptState, p *capture.Packet, synack bool) {
+// attempt a, with its copy received or sent on (Attempt.SYNsIn). copyFirst:
+// p is received, and its copy sent on was the attempt's packet before it.
+func (t *Tracker) noteDirection(a *attemptState, p *capture.Packet, synack, copyFirst bool) {
 	if t.passOn == nil {
 		t.passOn = new(passOn)
 	}
@@ -211,6 +212,16 @@ func (t *Tracker) noteDirection(a *attemptState, p *capture.Packet, synack bool)
 	switch p.Dir {
 	case capture.DirIn:
 		*in++
+		if copyFirst {
+			// Its copy, counted as sent when it came, was passed on.
+			if s := &a.SYN; !synack && s.Count == 1 {
+				s.TTL, s.IPID = p.TTL, p.IPID // the SYN as it came, as in time order
+			} else if s := &a.SYNACK; synack && s.Count == 1 {
+				s.TTL, s.IPID = p.TTL, p.IPID
+			}
+			t.passedOn(a, a, p, synack, t.pktNS)
+			return
+		}
 		if e := t.passOn.find(p.Seq, synack); e != nil && t.pktNS >= e.ns && t.pktNS-e.ns <= int64(passOnQueued) && e.pending < 255 {
 			// Received again while the copy before waits to be sent on.
 			e.ns, e.ttl, e.pending = t.pktNS, p.TTL, e.pending+1
@@ -227,7 +238,10 @@ func (t *Tracker) noteDirection(a *attemptState, p *capture.Packet, synack bool)
 	case capture.DirOut:
 		*out++
 		e := t.passOn.find(p.Seq, synack)
-		if e == nil || t.pktNS-e.ns > int64(e.waitFor(p)) || t.pktNS < e.ns {
+		// A copy may be stamped a little before what it copies: a
+		// capture merging interfaces records them out of time order by
+		// microseconds.
+		if e == nil || t.pktNS-e.ns > int64(e.waitFor(p)) || e.ns-t.pktNS > int64(duplicateWindow) {
 			if synack && capture.Hops(p.TTL) == 0 && a.SYNsIn > 0 && a.SYNsPassedOn == 0 && a.SYNsRelayed == 0 {
 				// Sent as sent, answering a SYN the host received and
 				// kept: its own answer (a bridge's copy whose original
@@ -239,26 +253,34 @@ func (t *Tracker) noteDirection(a *attemptState, p *capture.Packet, synack bool)
 		// Passed on under the addresses it came with (b is a), or
 		// translated (another address pair, the same sequence number).
 		if b := t.waitingState(e); b != nil {
-			if in, _, passed := b.directed(synack); *passed < *in {
-				*passed++
-				if synack {
-					t.passedBack(p.Dst.Addr(), e.ns)
-				} else {
-					a.SYNsRelayed++
-					a.RelayedFromTTL = b.SYN.TTL
-					t.passOn.passesTo.addAt(b.Key.Server.Addr(), e.ns)
-					if a.Key.Server.Addr() == b.Key.Server.Addr() {
-						t.passOn.routesTo.add(b.Key.Server.Addr())
-					}
-					if b != a {
-						b.PassedOnAs, a.ReceivedAs = a.Key, b.Key
-					}
-				}
-			}
+			t.passedOn(a, b, p, synack, e.ns)
 		}
 		if e.pending--; e.pending == 0 {
 			*e = passOnEntry{}
 		}
+	}
+}
+
+// passedOn counts p, sent on by attempt a, as the copy of what attempt b
+// received at ns (b is a unless the host translated the addresses).
+func (t *Tracker) passedOn(a, b *attemptState, p *capture.Packet, synack bool, ns int64) {
+	in, _, passed := b.directed(synack)
+	if *passed >= *in {
+		return
+	}
+	*passed++
+	if synack {
+		t.passedBack(p.Dst.Addr(), ns)
+		return
+	}
+	a.SYNsRelayed++
+	a.RelayedFromTTL = b.SYN.TTL
+	t.passOn.passesTo.addAt(b.Key.Server.Addr(), ns)
+	if a.Key.Server.Addr() == b.Key.Server.Addr() {
+		t.passOn.routesTo.add(b.Key.Server.Addr())
+	}
+	if b != a {
+		b.PassedOnAs, a.ReceivedAs = a.Key, b.Key
 	}
 }
 

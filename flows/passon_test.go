@@ -267,3 +267,53 @@ func TestPassOnThroughABusyBloatedQueue(t *testing.T) {
 	}
 	t.Logf("%d paired, %d unpaired", passed, unpaired)
 }
+
+// TestCopiesOutOfTimeOrderAreCopies: a capture merging a host's
+// interfaces (tcpdump -i any on a router, synpath live beside it) records
+// a packet it passed on twice, and may record the two a few microseconds
+// out of time order, as it does frames of different interfaces. The copy
+// is still a copy: not a SYN the client resent. Counted as one, it had
+// turned a CI run's port 84 of the midpath lab (SYN-ACKs passed on to a
+// client whose host dropped them) from the client, likely, to unknown,
+// in the router's pcap and in synpath live's reading of the same traffic
+// alike: "kept resending its SYN (3 times after the first SYN-ACK
+// arrived)", where it resent it twice.
+func TestCopiesOutOfTimeOrderAreCopies(t *testing.T) {
+	const us = time.Microsecond
+	for _, tc := range []struct {
+		name string
+		pair func(in capture.Packet) []capture.Packet
+	}{
+		{"the copy after", func(in capture.Packet) []capture.Packet {
+			return []capture.Packet{in, passedOn(in, 20*us, netip.AddrPort{})}
+		}},
+		{"the copy stamped before", func(in capture.Packet) []capture.Packet {
+			return []capture.Packet{in, passedOn(in, -20*us, netip.AddrPort{})}
+		}},
+		{"the copy recorded first", func(in capture.Packet) []capture.Packet {
+			return []capture.Packet{passedOn(in, 20*us, netip.AddrPort{}), in}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var rec recorder
+			tr := flows.NewTracker(flows.DefaultConfig, rec.emit)
+			c := pkttest.NewConn("198.51.100.10:40512", "203.0.113.5:84", 1234567)
+			var ps []capture.Packet
+			for i := range 3 {
+				ps = append(ps, tc.pair(dir(c.SYN(time.Duration(i)*time.Second), capture.DirIn, 64))...)
+			}
+			feed(tr, ps...)
+			tr.Finish()
+			if len(rec.got) != 1 {
+				t.Fatalf("%d attempts, want 1", len(rec.got))
+			}
+			a := rec.got[0]
+			if a.SYN.Count != 3 || a.SYNsIn != 3 || a.SYNsOut != 3 || a.SYNsPassedOn != 3 || a.Duplicates != 3 {
+				t.Errorf("SYNs %d, in %d, out %d, passed on %d, copies %d; want 3 SYNs, each received, sent and passed on once", a.SYN.Count, a.SYNsIn, a.SYNsOut, a.SYNsPassedOn, a.Duplicates)
+			}
+			if a.SYN.TTL != 64 || a.RelayedFromTTL != 64 {
+				t.Errorf("SYN TTL %d, relayed from %d: want 64, as the client sent it", a.SYN.TTL, a.RelayedFromTTL)
+			}
+		})
+	}
+}

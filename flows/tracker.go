@@ -459,8 +459,9 @@ func (t *Tracker) Observe(p *capture.Packet) {
 	a, tomb, fromClient := t.lookup(p)
 	earlier := EarlierNone
 	var twins uint32
+	var prev packetSig // the attempt's packet before this one
 	if a != nil {
-		twins = a.SYNACKTwins
+		twins, prev = a.SYNACKTwins, a.lastSig
 		if t.steppedBack && t.pktStamp > 0 && a.SYN.First > 0 && t.pktStamp < a.SYN.First-stamp(stepBack) && !(isSYN && fromClient && p.Seq != a.ISN) {
 			// Not a SYN with another ISN: an earlier connection on these
 			// ports, not this one's start.
@@ -477,6 +478,7 @@ func (t *Tracker) Observe(p *capture.Packet) {
 		earlier = earlierOfTomb(t.conns.slots[tomb].ctl)
 		t.conns.remove(tomb)
 	}
+	dup := false
 	switch {
 	case a == nil && isSYN:
 		a, fromClient = t.start(p), true
@@ -484,6 +486,7 @@ func (t *Tracker) Observe(p *capture.Packet) {
 	case a == nil:
 		t.stray(p)
 	case a.duplicate(p, t.pktNS, fromClient, t.counts.Duplicates > 0) || p.Dir == capture.DirOut && t.queuedCopy(p):
+		dup = true
 		t.counts.Duplicates++
 		if twins != a.SYNACKTwins {
 			// A SYN-ACK seen again with hops lost: passed back to the
@@ -496,11 +499,15 @@ func (t *Tracker) Observe(p *capture.Packet) {
 		t.fromServer(a, p)
 	}
 	if p.Dir != capture.DirUnknown && a != nil && p.Flags&capture.FlagSYN != 0 {
+		// The copy the host sent on recorded ahead of what it received
+		// (a capture merging interfaces, out of order by microseconds):
+		// a hop fewer, the same fields.
+		copyFirst := dup && p.Dir == capture.DirIn && prev.dir == capture.DirOut && prev.ttl < p.TTL
 		switch {
 		case isSYN && fromClient:
-			t.noteDirection(a, p, false)
+			t.noteDirection(a, p, false, copyFirst)
 		case !fromClient && p.Flags.Has(capture.FlagACK) && (p.Ack == a.ISN+1 || p.Ack == a.ISN+1+a.SYNData):
-			t.noteDirection(a, p, true)
+			t.noteDirection(a, p, true, copyFirst)
 		}
 	}
 	t.entombIfHandedOn(a)

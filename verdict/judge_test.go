@@ -373,3 +373,48 @@ func TestAttemptReadEndFirstClaimsNoPlace(t *testing.T) {
 		})
 	}
 }
+
+// TestRouterCopiesOutOfTimeOrder: a router's tcpdump -i any holds each
+// packet it forwards twice, as received and as sent on, and may record the
+// two microseconds out of time order. The midpath lab's port 84 (the
+// client host drops the SYN-ACKs the router passes on to it, on its own
+// link) is the client's, likely, in any order; a CI run whose router
+// recorded one SYN's copy out of order had it unknown, an extra SYN
+// counted ("kept resending its SYN (3 times after the first SYN-ACK
+// arrived)"), in its pcap and in synpath live's reading alike.
+func TestRouterCopiesOutOfTimeOrder(t *testing.T) {
+	const us = time.Microsecond
+	for _, order := range []string{"in time order", "the copy stamped before", "the copy recorded first"} {
+		t.Run(order, func(t *testing.T) {
+			c := pkttest.NewConn("198.51.100.10:40512", "203.0.113.5:84", 1234567)
+			var ps []capture.Packet
+			at := func(p capture.Packet, dt time.Duration, d capture.Direction, ttl uint8) capture.Packet {
+				p.TS, p.N, p.Dir, p.TTL = pkttest.Base.Add(dt), uint64(len(ps)+1), d, ttl
+				return p
+			}
+			// The router receives the client's SYN (TTL as sent: the client
+			// is on its link) and sends it on a hop lower; the server's
+			// SYN-ACKs come in and go on to the client.
+			forward := func(p capture.Packet, dt time.Duration, ttl uint8, outOfOrder bool) {
+				in, out := at(p, dt, capture.DirIn, ttl), at(p, dt+20*us, capture.DirOut, ttl-1)
+				switch {
+				case outOfOrder && order == "the copy stamped before":
+					in.TS, out.TS = out.TS, in.TS
+				case outOfOrder && order == "the copy recorded first":
+					in, out = out, in
+				}
+				ps = append(ps, in, out)
+			}
+			for i, syn := range []time.Duration{0, s, 3 * s} {
+				forward(c.SYN(0), syn, 64, i == 1)
+				forward(c.SYNACK(0), syn+100*us, 63, false)
+			}
+			forward(c.SYNACK(0), 7*s, 63, false)
+			as := track(ps...)
+			if len(as) != 1 {
+				t.Fatalf("%d attempts, want 1", len(as))
+			}
+			check(t, verdict.Judge(as[0], verdict.VantageUnknown, verdict.Config{}), want{verdict: verdict.Timeout, where: verdict.Client, candidates: []verdict.Place{verdict.Client}})
+		})
+	}
+}
