@@ -284,11 +284,15 @@ func (t *Tracker) passedOn(a, b *attemptState, p *capture.Packet, synack bool, n
 	}
 }
 
-// queuedCopy reports whether p, recorded as sent (the caller looks), is the copy of a SYN or SYN-ACK
-// the host received longer ago than a capture's copies lie apart
-// (duplicateWindow), a hop fewer (waitFor): a packet a router's queue held
-// on its way out, not one more transmission.
-func (t *Tracker) queuedCopy(p *capture.Packet) bool {
+// queuedCopy reports whether p, recorded as sent (the caller looks) and
+// taken by attempt a, is the copy of a SYN or SYN-ACK the host received, a
+// hop fewer (waitFor): longer ago than a capture's copies lie apart
+// (duplicateWindow), a packet a router's queue held on its way out, not
+// one more transmission; or within that window, under a's own addresses,
+// with another packet of a recorded between the two (a router passing on
+// a resent SYN and the server's SYN-ACK at once: in, in, out, out), which
+// the check against the packet before (duplicate) does not see.
+func (t *Tracker) queuedCopy(a *attemptState, p *capture.Packet) bool {
 	if t.passOn == nil || p.Flags&capture.FlagSYN == 0 {
 		return false
 	}
@@ -297,6 +301,9 @@ func (t *Tracker) queuedCopy(p *capture.Packet) bool {
 		return false
 	}
 	d := t.pktNS - e.ns
+	if d >= -int64(duplicateWindow) && d <= int64(duplicateWindow) {
+		return e.att == a.idx
+	}
 	return d > int64(duplicateWindow) && d <= int64(passOnQueued)
 }
 

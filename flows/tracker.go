@@ -485,7 +485,7 @@ func (t *Tracker) Observe(p *capture.Packet) {
 		a.Earlier = earlier
 	case a == nil:
 		t.stray(p)
-	case a.duplicate(p, t.pktNS, fromClient, t.counts.Duplicates > 0) || p.Dir == capture.DirOut && t.queuedCopy(p):
+	case a.duplicate(p, t.pktNS, fromClient, t.counts.Duplicates > 0) || p.Dir == capture.DirOut && t.queuedCopy(a, p):
 		dup = true
 		t.counts.Duplicates++
 		if twins != a.SYNACKTwins {

@@ -376,15 +376,18 @@ func TestAttemptReadEndFirstClaimsNoPlace(t *testing.T) {
 
 // TestRouterCopiesOutOfTimeOrder: a router's tcpdump -i any holds each
 // packet it forwards twice, as received and as sent on, and may record the
-// two microseconds out of time order. The midpath lab's port 84 (the
-// client host drops the SYN-ACKs the router passes on to it, on its own
-// link) is the client's, likely, in any order; a CI run whose router
-// recorded one SYN's copy out of order had it unknown, an extra SYN
-// counted ("kept resending its SYN (3 times after the first SYN-ACK
-// arrived)"), in its pcap and in synpath live's reading alike.
+// two microseconds out of time order, or another packet between them. The
+// midpath lab's port 84 (the client host drops the SYN-ACKs the router
+// passes on to it, on its own link) is the client's, likely, in any of
+// these orders. A CI run's router passed on the client's resent SYN and
+// the server's SYN-ACK (its timer's, a second after the first) at once,
+// recorded in, in, out, out (cmd/testdata/midpath/any-interleaved.pcap):
+// each copy counted as one more packet, it was unknown, "kept resending
+// its SYN (3 times after the first SYN-ACK arrived)", in the router's
+// pcap and in synpath live's reading alike.
 func TestRouterCopiesOutOfTimeOrder(t *testing.T) {
 	const us = time.Microsecond
-	for _, order := range []string{"in time order", "the copy stamped before", "the copy recorded first"} {
+	for _, order := range []string{"in time order", "the copy stamped before", "the copy recorded first", "copies interleaved"} {
 		t.Run(order, func(t *testing.T) {
 			c := pkttest.NewConn("198.51.100.10:40512", "203.0.113.5:84", 1234567)
 			var ps []capture.Packet
@@ -406,7 +409,15 @@ func TestRouterCopiesOutOfTimeOrder(t *testing.T) {
 				ps = append(ps, in, out)
 			}
 			for i, syn := range []time.Duration{0, s, 3 * s} {
-				forward(c.SYN(0), syn, 64, i == 1)
+				if i == 1 && order == "copies interleaved" {
+					// The server's SYN-ACK timer fires as the resent SYN
+					// comes: both received, then both sent on.
+					sa, sy := c.SYNACK(0), c.SYN(0)
+					ps = append(ps, at(sa, syn-4*us, capture.DirIn, 63), at(sy, syn, capture.DirIn, 64),
+						at(sa, syn+us, capture.DirOut, 62), at(sy, syn+2*us, capture.DirOut, 63))
+				} else {
+					forward(c.SYN(0), syn, 64, i == 1)
+				}
 				forward(c.SYNACK(0), syn+100*us, 63, false)
 			}
 			forward(c.SYNACK(0), 7*s, 63, false)

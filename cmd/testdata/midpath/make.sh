@@ -12,7 +12,10 @@
 # --format json, built from this tree and run on r1 beside that tcpdump,
 # said (CI's remade directory only: it is this build's output). Then the
 # same again with r1 translating the client's address (nat-*), then the
-# server's, as kube-proxy does for a service (dnat-*).
+# server's, as kube-proxy does for a service (dnat-*). any-interleaved.pcap
+# is not made here: it is a CI remake's any.pcap, kept for the coincidence
+# it holds (port 84's resent SYN and the server's SYN-ACK passed on at once,
+# recorded in, in, out, out).
 #   80: established (an echo server);
 #   81: refused (nothing listens: the server's kernel answers RST);
 #   83: r1 drops the SYN-ACKs after the capture saw them (its FORWARD
