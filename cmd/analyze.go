@@ -326,15 +326,16 @@ func readGroup(ctx context.Context, g group, fcfg flows.Config, opt readOptions,
 	vantages := make([]vantageVotes, len(g.files))
 	// directed: the file records which way packets crossed its host.
 	directed := make([]bool, len(g.files))
+	readAs := make([]string, len(g.files)) // the names its packets carry
 	for i, f := range g.files {
-		sources[i].Name = f
+		sources[i].Name, readAs[i] = f, readName(f)
 	}
 	vantage := func(a *flows.Attempt) verdict.Vantage {
 		v := g.vantage
 		if v == "" {
 			v = verdict.InferVantage(a)
 		}
-		if i := slices.Index(g.files, a.File); i >= 0 {
+		if i := slices.Index(readAs, a.File); i >= 0 {
 			sources[i].Attempts++
 			vantages[i].add(v)
 			directed[i] = directed[i] || a.SYNsIn+a.SYNsOut > 0
@@ -355,9 +356,7 @@ func readGroup(ctx context.Context, g group, fcfg flows.Config, opt readOptions,
 	// read in time order, had time order been right for them.
 	looked := map[string]bool{}
 	interrupted := func(name string, st capture.Stats) {
-		if name == "-" {
-			name = "stdin"
-		}
+		name = readName(name)
 		if st.Packets == 0 {
 			warnings = append(warnings, fmt.Sprintf("interrupted before %s was read", name))
 		} else {

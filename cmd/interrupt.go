@@ -52,7 +52,8 @@ func Interrupts(parent context.Context) (ctx context.Context, stop func()) {
 // a stalled pipe or terminal never returns. Both run on goroutines of their
 // own, left to the blocked call when ctx ends (the process is about to
 // exit); a regular file, which cannot stall, is read on the caller's. The
-// returned closer ends the reading goroutine and closes the file.
+// returned closer ends the reading goroutine and closes the file. Packets
+// read from standard input ("-") are named readName's.
 //
 // A regular file is read in time order when inTime says to and its records
 // lie in time-ordered stretches out of order (capture.ReaderOptions.Again).
@@ -62,7 +63,7 @@ func openInput(ctx context.Context, name string, stdin io.Reader, term io.Writer
 	regular := false
 	var size int64
 	if name == "-" {
-		name = "stdin"
+		name = readName(name)
 		// Standard input redirected from a file (< file) cannot stall
 		// either; a pipe or terminal can.
 		if f, ok := stdin.(*os.File); ok {
@@ -203,4 +204,13 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 		// The goroutine may still fill p: the caller stops reading.
 		return 0, c.ctx.Err()
 	}
+}
+
+// readName is the name the packets of input name carry (capture.Ref.File,
+// Attempt.File): standard input's are "stdin", as its messages say.
+func readName(name string) string {
+	if name == "-" {
+		return "stdin"
+	}
+	return name
 }

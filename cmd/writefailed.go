@@ -67,10 +67,7 @@ func (f *failedFrames) write(ctx context.Context, path string, files []string) (
 	}
 	var warnings []string
 	for i, name := range files {
-		frames := f.byFile[name]
-		if name == "-" {
-			frames = f.byFile["stdin"]
-		}
+		frames := f.byFile[readName(name)]
 		if len(frames) == 0 {
 			continue
 		}
