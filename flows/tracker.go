@@ -1142,20 +1142,31 @@ func (t *Tracker) settle(a *attemptState, now time.Time) {
 // does so a backoff after the last, each backoff at most twice the one
 // before (Linux's linear ones, 1 s each, run late on a loaded host);
 // handed on before that, the attempt would count half its SYNs.
+//
+// A SYN-ACK after the client's RST answers a SYN too, one the capture may
+// have lost: a server drops the half-open connection a RST ends, and
+// resends no SYN-ACK for it. Counted as a SYN, it keeps a capture that
+// lost a resent SYN from handing the attempt on before the next one (a
+// wrongsource server capture, 2% of its packets dropped at random, was
+// "aborted, the client, likely" so). Where the RST was lost instead and
+// the server's timer sent it, the attempt only waits longer.
 func (t *Tracker) rstGraceEnd(a *attemptState, now time.Time) time.Time {
 	end := now.Add(t.cfg.RSTGrace)
-	if a.SYN.Count < 2 {
-		return end
-	}
 	var last, before stamp
-	for i := int(a.nEvents) - 1; i >= 0; i-- {
-		if e := t.event(a, i); e.typ == EvSYN && e.fromClient {
-			if last == 0 {
-				last = e.ts
-			} else if e.ts != last {
-				before = e.ts
-				break
-			}
+	reset := false // the client reset what came before
+	for i := range int(a.nEvents) {
+		e := t.event(a, i)
+		var syn stamp
+		switch {
+		case e.typ == EvSYN && e.fromClient:
+			syn, reset = e.ts, false
+		case e.typ == EvRST && e.fromClient:
+			reset = true
+		case e.typ == EvSYNACK && !e.fromClient && reset:
+			syn, reset = e.ts, false
+		}
+		if syn != 0 && syn != last {
+			before, last = last, syn
 		}
 	}
 	if before == 0 {

@@ -429,3 +429,34 @@ func TestRouterCopiesOutOfTimeOrder(t *testing.T) {
 		})
 	}
 }
+
+// TestResentSYNTheCaptureLost: a client whose stack resets the SYN-ACKs it
+// gets (they went around a NAT) goes on resending its SYN. A server
+// capture that lost one of those SYNs still holds the SYN-ACK answering
+// it, after the client's RST: the server resends none for a connection a
+// RST ended, so that SYN-ACK shows the SYN. Counted as one, the attempt
+// waits for the next SYN and is a timeout, as the whole capture says; it
+// was "aborted, the client, likely" (the wrongsource server capture, 2% of
+// its packets dropped at random, lost the second SYN).
+func TestResentSYNTheCaptureLost(t *testing.T) {
+	c := pkttest.NewConn("198.51.100.10:32828", "203.0.113.5:80", 7000).AtServer()
+	var rounds []capture.Packet
+	for _, wait := range []time.Duration{0, s, 2 * s, 4 * s} { // Linux's backoff
+		rounds = append(rounds, c.SYN(wait), c.SYNACK(ms), c.RST(ms, true))
+	}
+	for _, tc := range []struct {
+		name string
+		pkts []capture.Packet
+	}{
+		{"whole", rounds},
+		{"the second SYN lost", slices.Concat(rounds[:3], rounds[4:])},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			as := track(tc.pkts...)
+			if len(as) != 1 {
+				t.Fatalf("%d attempts, want 1", len(as))
+			}
+			check(t, verdict.Judge(as[0], verdict.VantageServer, verdict.Config{}), want{verdict: verdict.Timeout, where: verdict.Unknown, origin: verdict.OriginClient})
+		})
+	}
+}
