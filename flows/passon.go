@@ -214,10 +214,12 @@ func (t *Tracker) noteDirection(a *attemptState, p *capture.Packet, synack, copy
 		*in++
 		if copyFirst {
 			// Its copy, counted as sent when it came, was passed on.
-			if s := &a.SYN; !synack && s.Count == 1 {
-				s.TTL, s.IPID = p.TTL, p.IPID // the SYN as it came, as in time order
-			} else if s := &a.SYNACK; synack && s.Count == 1 {
-				s.TTL, s.IPID = p.TTL, p.IPID
+			s := &a.SYN
+			if synack {
+				s = &a.SYNACK
+			}
+			if s.Count == 1 {
+				s.TTL, s.IPID = p.TTL, p.IPID // as it came, as in time order
 			}
 			t.passedOn(a, a, p, synack, t.pktNS)
 			return

@@ -338,6 +338,15 @@ func (t *Tracker) noteStepBack(n int64) {
 	t.read[0] = min(t.read[0], n)
 }
 
+// beforeItsStart reports that p, a packet of attempt a read after the
+// file's times stepped back, is from more than a step before a's first
+// SYN: the file holds a in pieces, its end read first (OutOfTimeOrder). A
+// SYN with another ISN (clientSYN) is an earlier connection on these
+// ports, not a's start.
+func (t *Tracker) beforeItsStart(a *attemptState, p *capture.Packet, clientSYN bool) bool {
+	return t.pktStamp > 0 && a.SYN.First > 0 && t.pktStamp < a.SYN.First-stamp(stepBack) && !(clientSYN && p.Seq != a.ISN)
+}
+
 // afterStepBack reports that an attempt whose first SYN is p may have
 // packets in a part of the file read before it: the file's times stepped
 // back, and the span read before the latest step holds times from the SYN
@@ -459,12 +468,12 @@ func (t *Tracker) Observe(p *capture.Packet) {
 	a, tomb, fromClient := t.lookup(p)
 	earlier := EarlierNone
 	var twins uint32
-	var prev packetSig // the attempt's packet before this one
+	// The way and TTL of the attempt's packet before this one.
+	var prevDir capture.Direction
+	var prevTTL uint8
 	if a != nil {
-		twins, prev = a.SYNACKTwins, a.lastSig
-		if t.steppedBack && t.pktStamp > 0 && a.SYN.First > 0 && t.pktStamp < a.SYN.First-stamp(stepBack) && !(isSYN && fromClient && p.Seq != a.ISN) {
-			// Not a SYN with another ISN: an earlier connection on these
-			// ports, not this one's start.
+		twins, prevDir, prevTTL = a.SYNACKTwins, a.lastSig.dir, a.lastSig.ttl
+		if t.steppedBack && t.beforeItsStart(a, p, isSYN && fromClient) {
 			a.OutOfTimeOrder = true
 		}
 	}
@@ -502,7 +511,7 @@ func (t *Tracker) Observe(p *capture.Packet) {
 		// The copy the host sent on recorded ahead of what it received
 		// (a capture merging interfaces, out of order by microseconds):
 		// a hop fewer, the same fields.
-		copyFirst := dup && p.Dir == capture.DirIn && prev.dir == capture.DirOut && prev.ttl < p.TTL
+		copyFirst := dup && p.Dir == capture.DirIn && prevDir == capture.DirOut && prevTTL < p.TTL
 		switch {
 		case isSYN && fromClient:
 			t.noteDirection(a, p, false, copyFirst)
