@@ -784,6 +784,13 @@ func judgeNeverAtServer(c *flows.Attempt, r *Result, v *joinView, covered int, p
 	}
 	switch r.Verdict {
 	case Refused:
+		if r.RSTOrigin == OriginServer {
+			// A capture that drops packets drops them in bursts: a SYN and
+			// the RST that answered it microseconds later go together.
+			t := r.judged(Refused, Unknown, "").str("A RST answered the SYN (ECONNREFUSED) that the server capture, running at the time, does not hold, nor the SYN, yet it came from as far off as the server: ")
+			missedRST(r, t.rstDistance(r, c, nil), "the server sent it and its capture missed both", "refused the connection in its place (a firewall in front of the server)")
+			return
+		}
 		r.RSTOrigin, r.OriginSure = OriginPath, sure.sureness()
 		r.judged(Refused, OutboundPath, sure).str("A RST answered the SYN (ECONNREFUSED), but the server never saw the SYN nor sent the RST: something on the way forged it: a firewall rejecting the connection, or a host in front of the server that forwards connections to it (a container host, a Kubernetes node, port forwarding) refusing a port it does not forward.")
 	case Unreachable:
@@ -895,6 +902,11 @@ func judgeBoth(r *Result, js *joinScratch, c, s *flows.Attempt, v *joinView) {
 			// The server capture ran from the SYN's arrival until the RST
 			// reached the client: a RST the server sent would be in it,
 			// unless it holds no segment but SYNs (a filter on flags).
+			if s.SYNACK.Count == 0 && rstAsFarAsServer(r, c, s) {
+				t := r.judged(Refused, Unknown, "").str("A RST answered the SYN (ECONNREFUSED) that the server capture, running at the time, does not hold (the server ").serverDid(s).str("), yet it came from as far off as the server: ")
+				missedRST(r, t.rstDistance(r, c, s), "the server sent it and its capture missed it", "forged it")
+				break
+			}
 			r.RSTOrigin, r.OriginSure = OriginPath, sure.sureness()
 			r.judged(Refused, OutboundPath, sure).str("The client got a RST that the server never sent: something on the way forged it (the server ").serverDid(s).str(").")
 		case blind:
@@ -1027,6 +1039,38 @@ func (t *text) lostSYNs(l lostSYNs) *text {
 	return t.str(" (").num(uint64(l.n)).str(" of the ").num(uint64(l.covered)).str(" SYNs sent while the server capture ran were lost on the way out)")
 }
 
+// resentAfterRST reports that the client sent a SYN after the server sent
+// its RST, as either capture shows: the RST did not reach it (or was not
+// taken).
+func resentAfterRST(c, s *flows.Attempt, v *joinView) bool {
+	return s.SYN.Last.After(s.ServerRST.First) || c.SYN.Last.Add(v.off.Offset).After(s.ServerRST.First)
+}
+
+// judgeRSTNotInClientCapture judges a refusal the client capture does not
+// hold, though it ran when the RST was on its way: a single packet the
+// client answers with nothing, so only what the client did next tells a
+// RST lost on the way back from one its capture missed (a capture that
+// drops packets). A client without an answer resends its SYN (after 1 s on
+// Linux and macOS, 3 s on Windows, twice its last wait once it has resent);
+// one that resent none over that long most likely got the RST. Sooner,
+// neither capture tells.
+func judgeRSTNotInClientCapture(c, s *flows.Attempt, r *Result, v *joinView, lost lostSYNs) {
+	arrived := s.ServerRST.First.Add(-v.off.Offset)
+	quiet := sub(c.End, arrived)
+	if quiet >= max(slowestSYNResend, 2*sub(c.SYN.Last, c.SYN.First)) {
+		r.RSTOrigin, r.OriginSure = OriginServer, Certain
+		r.judged(Refused, Server, Inferred).str("The server answered the SYN with a RST (ECONNREFUSED), which is not in the client capture; yet the client resent no SYN though its capture went on ").
+			dur(quiet).str(" after the RST: most likely it got the RST and its capture missed it (a capture that drops packets, as tcpdump's \"packets dropped by kernel\" counts), unless the client gave up within a second and the RST was lost on the way back").lostSYNs(lost).str(".")
+		r.Candidates = append(r.Candidates[:0], Server, ReturnPath)
+		r.Settle = "the client capture's count of dropped packets would tell"
+		return
+	}
+	r.judged(Timeout, Unknown, "").str("The server answered the SYN with a RST, which is not in the client capture, and the client resent no SYN in the ").
+		dur(quiet).str(" its capture went on after the RST: too soon to tell a RST lost on the way back from one the client got and its capture missed").lostSYNs(lost).str(".")
+	r.unknownAmong(ReturnPath, Server)
+	r.Settle = "a longer client capture, or its count of dropped packets, would tell"
+}
+
 // judgeBothUnanswered judges an attempt no answer of which reached the
 // client: the server capture says whether it got the SYNs and answered.
 // How long the client waited counts SYNs either capture saw it send.
@@ -1070,6 +1114,10 @@ func judgeBothUnanswered(c, s *flows.Attempt, r *Result, v *joinView, lost lostS
 		// A client capture filtered on TCP flags may hold no RST.
 		cBlind := clientInboundUnseen(c) || c.FlagsOnly && s.SYNACK.Count == 0
 		if s.SYNAfterSYNACK > 0 || (!cBlind && v.toClient(first, c.SYN.First)) {
+			if s.SYNACK.Count == 0 && !resentAfterRST(c, s, v) {
+				judgeRSTNotInClientCapture(c, s, r, v, lost)
+				return
+			}
 			if s.SYNAfterSYNACK > 0 {
 				sure = Proven // the client resent its SYN after the answer left: no clock needed
 			}
@@ -1273,6 +1321,9 @@ func judgeBothAnswered(c, s *flows.Attempt, r *Result, v *joinView, blind bool) 
 		case s.ServerRST.Count > 0:
 			r.RSTOrigin, r.OriginSure = OriginServer, Certain
 			r.judged(Reset, Server, Proven).str("The handshake completed, then the server reset the connection (ECONNRESET).")
+		case !blind && !s.FlagsOnly && !s.SYNsOnly && ran(v.server, s.SYN.First, c.ServerRST.First.Add(v.off.Offset+v.slack())) && rstAsFarAsServer(r, c, s):
+			t := r.judged(Reset, Unknown, "").str("The handshake completed, then the client got a RST that the server capture, running at the time, does not hold, yet it came from as far off as the server: ")
+			missedRST(r, t.rstDistance(r, c, s), "the server reset the connection and its capture missed the RST", "ended the connection")
 		case !blind && !s.FlagsOnly && !s.SYNsOnly && ran(v.server, s.SYN.First, c.ServerRST.First.Add(v.off.Offset+v.slack())):
 			r.RSTOrigin, r.OriginSure = OriginPath, sure.sureness()
 			r.judged(Reset, OutboundPath, sure).str("The handshake completed, then the client got a RST the server never sent: something on the way ended the connection (a firewall, or a host in front of the server that had lost the connection's state: a NAT gateway, a load balancer, a Kubernetes node).")
@@ -1304,6 +1355,38 @@ func judgeBothAnswered(c, s *flows.Attempt, r *Result, v *joinView, blind bool) 
 			r.w.expl.str(" The server ").serverDid(s).str(".")
 		}
 	}
+}
+
+// rstAsFarAsServer reports that a RST the client got, which the server
+// capture does not hold, came from as far off as the server by the client
+// capture's own measure: its TTL matches the server's packets there (the
+// client capture alone judged it the server's), or it crossed as many hops
+// as the SYN did on its way to the server. Its absence from the server's
+// capture is then no proof of a forger: a capture that drops packets, or
+// one of an interface the answer did not leave by, lacks it as well. A
+// forger in the path sends from nearer, unless it copies the server's TTL.
+func rstAsFarAsServer(r *Result, c, s *flows.Attempt) bool {
+	return r.RSTOrigin == OriginServer || s.SYN.Count > 0 && Hops(c.ServerRST.TTL) >= Hops(s.SYN.TTL)
+}
+
+// rstDistance says how the client capture shows a RST came from as far
+// off as the server (rstAsFarAsServer).
+func (t *text) rstDistance(r *Result, c, s *flows.Attempt) *text {
+	if r.RSTOrigin == OriginServer {
+		return t.str("its TTL (").num(uint64(c.ServerRST.TTL)).str(") matches the server's own packets in the client capture")
+	}
+	return t.str("it crossed ").count(uint32(Hops(c.ServerRST.TTL)), "hop").str(" (TTL ").num(uint64(c.ServerRST.TTL)).
+		str("), no fewer than the SYN did to the server (").num(uint64(Hops(s.SYN.TTL))).str(")")
+}
+
+// missedRST ends the words of a RST the server capture lacks though it
+// came from as far off as the server: the server's, its capture missing
+// it, or a forger's; neither capture tells which.
+func missedRST(r *Result, t *text, server, path string) {
+	t.str(". Either ").str(server).str(" (a capture that drops packets, as tcpdump's \"packets dropped by kernel\" counts; an answer leaving by an interface not captured), or something on the way, as far off as the server, ").str(path).str(".")
+	r.RSTOrigin, r.OriginSure = OriginUnknown, ""
+	r.unknownAmong(Server, OutboundPath)
+	r.Settle = "the server capture's count of dropped packets, or a capture of the server's other interfaces, would tell"
 }
 
 // serverDid says in words what the server capture shows of an attempt.

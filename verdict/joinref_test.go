@@ -98,6 +98,10 @@ func refJudgeNeverAtServer(c *flows.Attempt, r *Result, v *joinView, covered int
 	}
 	switch r.Verdict {
 	case Refused:
+		if r.RSTOrigin == OriginServer {
+			r.set(Refused, Unknown, "", "A RST answered the SYN (ECONNREFUSED) that the server capture, running at the time, does not hold, nor the SYN, yet it came from as far off as the server: %s. %s", refRSTDistance(r, c, nil), refMissedRST(r, "the server sent it and its capture missed both", "refused the connection in its place (a firewall in front of the server)"))
+			return
+		}
 		r.RSTOrigin, r.OriginSure = OriginPath, sure.sureness()
 		r.set(Refused, OutboundPath, sure, "A RST answered the SYN (ECONNREFUSED), but the server never saw the SYN nor sent the RST: something on the way forged it: a firewall rejecting the connection, or a host in front of the server that forwards connections to it (a container host, a Kubernetes node, port forwarding) refusing a port it does not forward.")
 	case Unreachable:
@@ -188,6 +192,10 @@ func refJudgeBoth(c, s *flows.Attempt, v *joinView) Result {
 		case !blind && ran(v.server, s.SYN.First, c.ServerRST.First.Add(v.off.Offset+v.slack())):
 			// The server capture ran from the SYN's arrival until the RST
 			// reached the client: a RST the server sent would be in it.
+			if s.SYNACK.Count == 0 && refRSTAsFarAsServer(&r, c, s) {
+				r.set(Refused, Unknown, "", "A RST answered the SYN (ECONNREFUSED) that the server capture, running at the time, does not hold (the server %s), yet it came from as far off as the server: %s. %s", refServerDid(s), refRSTDistance(&r, c, s), refMissedRST(&r, "the server sent it and its capture missed it", "forged it"))
+				break
+			}
 			r.RSTOrigin, r.OriginSure = OriginPath, sure.sureness()
 			r.set(Refused, OutboundPath, sure, "The client got a RST that the server never sent: something on the way forged it (the server %s).", refServerDid(s))
 		case blind:
@@ -285,6 +293,20 @@ func refJudgeBothUnanswered(c, s *flows.Attempt, r *Result, v *joinView, lostSYN
 		}
 		cBlind := c.SYNACK.Count+c.ServerRST.Count+c.ServerData.Count+c.ServerFIN.Count == 0 && (c.ServerHops.Count == 0 || c.ServerHops.Missed > 0)
 		if s.SYNAfterSYNACK > 0 || (!cBlind && v.toClient(first, c.SYN.First)) {
+			if s.SYNACK.Count == 0 && !resentAfterRST(c, s, v) {
+				quiet := sub(c.End, s.ServerRST.First.Add(-v.off.Offset))
+				if quiet >= max(slowestSYNResend, 2*sub(c.SYN.Last, c.SYN.First)) {
+					r.RSTOrigin, r.OriginSure = OriginServer, Certain
+					r.set(Refused, Server, Inferred, "The server answered the SYN with a RST (ECONNREFUSED), which is not in the client capture; yet the client resent no SYN though its capture went on %s after the RST: most likely it got the RST and its capture missed it (a capture that drops packets, as tcpdump's \"packets dropped by kernel\" counts), unless the client gave up within a second and the RST was lost on the way back%s.", dur(quiet), lostSYNs)
+					r.Candidates = []Place{Server, ReturnPath}
+					r.Settle = "the client capture's count of dropped packets would tell"
+					return
+				}
+				r.set(Timeout, Unknown, "", "The server answered the SYN with a RST, which is not in the client capture, and the client resent no SYN in the %s its capture went on after the RST: too soon to tell a RST lost on the way back from one the client got and its capture missed%s.", dur(quiet), lostSYNs)
+				r.unknown(ReturnPath, Server)
+				r.Settle = "a longer client capture, or its count of dropped packets, would tell"
+				return
+			}
 			if s.SYNAfterSYNACK > 0 {
 				sure = Proven // the client resent its SYN after the answer left: no clock needed
 			}
@@ -412,6 +434,8 @@ func refJudgeBothAnswered(c, s *flows.Attempt, r *Result, v *joinView, blind boo
 		case s.ServerRST.Count > 0:
 			r.RSTOrigin, r.OriginSure = OriginServer, Certain
 			r.set(Reset, Server, Proven, "The handshake completed, then the server reset the connection (ECONNRESET).")
+		case !blind && ran(v.server, s.SYN.First, c.ServerRST.First.Add(v.off.Offset+v.slack())) && refRSTAsFarAsServer(r, c, s):
+			r.set(Reset, Unknown, "", "The handshake completed, then the client got a RST that the server capture, running at the time, does not hold, yet it came from as far off as the server: %s. %s", refRSTDistance(r, c, s), refMissedRST(r, "the server reset the connection and its capture missed the RST", "ended the connection"))
 		case !blind && ran(v.server, s.SYN.First, c.ServerRST.First.Add(v.off.Offset+v.slack())):
 			r.RSTOrigin, r.OriginSure = OriginPath, sure.sureness()
 			r.set(Reset, OutboundPath, sure, "The handshake completed, then the client got a RST the server never sent: something on the way ended the connection (a firewall, or a host in front of the server that had lost the connection's state: a NAT gateway, a load balancer, a Kubernetes node).")
@@ -454,6 +478,27 @@ func refTakeServerView(r *Result, sv Result) {
 		r.RTT = sv.RTT
 	}
 	r.Explanation = sv.Explanation
+}
+
+// refRSTAsFarAsServer is rstAsFarAsServer, r the client capture's own result.
+func refRSTAsFarAsServer(r *Result, c, s *flows.Attempt) bool {
+	return r.RSTOrigin == OriginServer || s.SYN.Count > 0 && Hops(c.ServerRST.TTL) >= Hops(s.SYN.TTL)
+}
+
+func refRSTDistance(r *Result, c, s *flows.Attempt) string {
+	if r.RSTOrigin == OriginServer {
+		return fmt.Sprintf("its TTL (%d) matches the server's own packets in the client capture", c.ServerRST.TTL)
+	}
+	return fmt.Sprintf("it crossed %s (TTL %d), no fewer than the SYN did to the server (%d)", count(uint32(Hops(c.ServerRST.TTL)), "hop"), c.ServerRST.TTL, Hops(s.SYN.TTL))
+}
+
+// refMissedRST is missedRST: it sets r's place and origin, and returns the
+// words that end the explanation.
+func refMissedRST(r *Result, server, path string) string {
+	r.RSTOrigin, r.OriginSure = OriginUnknown, ""
+	r.Candidates = []Place{Server, OutboundPath}
+	r.Settle = "the server capture's count of dropped packets, or a capture of the server's other interfaces, would tell"
+	return fmt.Sprintf("Either %s (a capture that drops packets, as tcpdump's \"packets dropped by kernel\" counts; an answer leaving by an interface not captured), or something on the way, as far off as the server, %s.", server, path)
 }
 
 // refServerDid says in words what the server capture shows of an attempt.
@@ -609,9 +654,27 @@ func TestJoinWordsAreFmts(t *testing.T) {
 		}
 		if len(sides[0]) > 0 && len(sides[1]) > 0 {
 			n += sameJoinWords(t, filepath.Base(dir), sides[0], sides[1], func(int) []*flows.Attempt { return sides[1] })
+			// Each capture in turn missing the server's RSTs, as one that
+			// drops packets does.
+			noRST := withoutServerRSTs(sides[1])
+			n += sameJoinWords(t, filepath.Base(dir)+" server capture without RSTs", sides[0], noRST, func(int) []*flows.Attempt { return noRST })
+			n += sameJoinWords(t, filepath.Base(dir)+" client capture without RSTs", withoutServerRSTs(sides[0]), sides[1], func(int) []*flows.Attempt { return sides[1] })
 		}
 	}
 	t.Logf("%d verdicts alike", n)
+}
+
+// withoutServerRSTs returns copies of as whose capture holds no RST from
+// the server.
+func withoutServerRSTs(as []*flows.Attempt) []*flows.Attempt {
+	out := make([]*flows.Attempt, len(as))
+	for i, a := range as {
+		a = a.Clone()
+		a.ServerRST = flows.Seen{}
+		a.Events = slices.DeleteFunc(a.Events, func(e flows.Event) bool { return e.Type == flows.EvRST && !e.FromClient })
+		out[i] = a
+	}
+	return out
 }
 
 // missingSome returns copies of as whose captures missed SYN-ACKs that
