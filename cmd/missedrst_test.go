@@ -13,17 +13,28 @@ import (
 	"github.com/synpath/synpath/report"
 )
 
-// segmentOf reports whether an Ethernet frame holds an IPv4 TCP segment
-// to or from port with any of flags set.
+// segmentOf reports whether an Ethernet frame holds a TCP segment to or
+// from port with all of flags set.
 func segmentOf(frame []byte, port uint16, flags byte) bool {
-	if len(frame) < 34 || frame[12] != 8 || frame[13] != 0 || frame[23] != 6 {
-		return false
+	f, ok := tcpFlagsOf(frame, port)
+	return ok && f&flags == flags
+}
+
+// tcpFlagsOf returns the TCP flags of an Ethernet frame holding a TCP
+// segment (IPv4 with a 20-byte header or more, IPv6 without extension
+// headers) to or from port.
+func tcpFlagsOf(frame []byte, port uint16) (byte, bool) {
+	var tcp []byte
+	switch {
+	case len(frame) >= 34 && frame[12] == 0x08 && frame[13] == 0x00 && frame[23] == 6:
+		tcp = frame[14+int(frame[14]&15)*4:]
+	case len(frame) >= 54 && frame[12] == 0x86 && frame[13] == 0xdd && frame[20] == 6:
+		tcp = frame[54:]
 	}
-	tcp := frame[14+int(frame[14]&15)*4:]
-	if len(tcp) < 20 || tcp[13]&flags == 0 {
-		return false
+	if len(tcp) < 20 || binary.BigEndian.Uint16(tcp[0:2]) != port && binary.BigEndian.Uint16(tcp[2:4]) != port {
+		return 0, false
 	}
-	return binary.BigEndian.Uint16(tcp[0:2]) == port || binary.BigEndian.Uint16(tcp[2:4]) == port
+	return tcp[13], true
 }
 
 // setTTL rewrites an IPv4 frame's TTL, and its header checksum to match.
@@ -49,6 +60,12 @@ func serverProvenAt(t *testing.T, r report.Record) uint16 {
 	if r.Where != "server" || r.WhereConfidence != "proven" {
 		t.Fatalf("whole captures: %s: %s at %s (%s), want the server, proven", r.Client, r.Verdict, r.Where, r.WhereConfidence)
 	}
+	return clientPort(t, r)
+}
+
+// clientPort is the port of r's client.
+func clientPort(t *testing.T, r report.Record) uint16 {
+	t.Helper()
 	p, err := strconv.ParseUint(r.Client[strings.LastIndexByte(r.Client, ':')+1:], 10, 16)
 	if err != nil {
 		t.Fatal(err)
@@ -90,8 +107,10 @@ func TestRSTTheCaptureMissed(t *testing.T) {
 		t.Fatal("no refused attempt with its RST in the refused scenario")
 	}
 	const rst, syn = 0x04, 0x02
-	without := func(src, name string, flags byte) string {
-		return keepFrames(t, src, name, func(frame []byte) bool { return !segmentOf(frame, port, flags) })
+	without := func(src, name string, flags ...byte) string {
+		return keepFrames(t, src, name, func(frame []byte) bool {
+			return !slices.ContainsFunc(flags, func(f byte) bool { return segmentOf(frame, port, f) })
+		})
 	}
 	noRSTAtServer := without(server, "server-no-rst.pcap", rst)
 	nearerRST := rewriteFrames(t, client, "client-nearer-rst.pcap", func(frame []byte) bool {
@@ -129,7 +148,7 @@ func TestRSTTheCaptureMissed(t *testing.T) {
 		origin         string
 	}{
 		{"server capture without the RST", client, noRSTAtServer, "refused", "unknown", "", []string{"server", "outbound-path"}, "unknown"},
-		{"server capture without the SYN and the RST", client, without(server, "server-no-syn.pcap", rst|syn), "refused", "unknown", "", []string{"server", "outbound-path"}, "unknown"},
+		{"server capture without the SYN and the RST", client, without(server, "server-no-syn.pcap", rst, syn), "refused", "unknown", "", []string{"server", "outbound-path"}, "unknown"},
 		{"server capture without the RST, which came from a hop nearer", nearerRST, noRSTAtServer, "refused", "outbound-path", "proven", []string{"outbound-path"}, "path"},
 		{"client capture without the RST", noRSTAtClient, server, "refused", "server", "likely", []string{"server", "return-path"}, "server"},
 		{"client capture without the RST, ending 2.5 s after it", shortClient, server, "timeout", "unknown", "", []string{"return-path", "server"}, ""},
@@ -180,4 +199,132 @@ func TestResetTheServerCaptureMissed(t *testing.T) {
 		return
 	}
 	t.Fatalf("no attempt from port %d", port)
+}
+
+// The client's RST to a SYN-ACK (Happy Eyeballs: the client had moved on
+// to IPv4) proves that SYN-ACK reached it, whatever the client capture
+// lacks. The happy-eyeballs scenario's IPv6 attempts, the client capture
+// without the client's RSTs, or without the SYN-ACKs: aborted at the
+// client, as the whole pair says, from the server capture's view. Before,
+// "the client host ignored them", proven, and "lost on the way back",
+// proven.
+func TestClientRSTTheClientCaptureMissed(t *testing.T) {
+	dir := filepath.Join(scenariosDir(), "happy-eyeballs")
+	client, server := filepath.Join(dir, "client.pcap"), filepath.Join(dir, "server.pcap")
+	var ports []uint16
+	for _, r := range runJSON(t, "--client", client, "--server", server) {
+		if r.Verdict == "aborted" {
+			if r.Where != "client" {
+				t.Fatalf("whole captures: %s: aborted at %s, want the client", r.Client, r.Where)
+			}
+			ports = append(ports, clientPort(t, r))
+		}
+	}
+	if len(ports) == 0 {
+		t.Fatal("no attempt aborted in the happy-eyeballs scenario")
+	}
+	const rst, synack = 0x04, 0x12
+	for _, tc := range []struct {
+		name  string
+		flags byte
+	}{{"without the client's RST", rst}, {"without the SYN-ACKs", synack}} {
+		t.Run(tc.name, func(t *testing.T) {
+			damaged := keepFrames(t, client, "client.pcap", func(frame []byte) bool {
+				return !slices.ContainsFunc(ports, func(p uint16) bool { return segmentOf(frame, p, tc.flags) })
+			})
+			judged := 0
+			for _, r := range runJSON(t, "--client", damaged, "--server", server) {
+				if !slices.Contains(ports, clientPort(t, r)) {
+					continue
+				}
+				judged++
+				if r.Verdict != "aborted" || r.Where != "client" {
+					t.Errorf("%s: %s at %s (%s); want aborted at the client\n%s", r.Client, r.Verdict, r.Where, r.WhereConfidence, r.Explanation)
+				}
+			}
+			if judged != len(ports) {
+				t.Errorf("%d of the %d attempts judged", judged, len(ports))
+			}
+		})
+	}
+}
+
+// SYN-ACKs that reached the client, unanswered, prove the client host
+// ignored them only when the client resent its SYN after them: a stack
+// that took one sends no SYN again either, and a capture that drops
+// packets may have lost its answer. The client-firewall scenario's client
+// capture with only the first SYN and SYN-ACK of each attempt: the
+// client, likely (was proven);
+// joined with the server capture, which shows its SYN-ACKs unanswered
+// too, proven again.
+func TestSYNACKsUnansweredWithoutResend(t *testing.T) {
+	dir := filepath.Join(scenariosDir(), "client-firewall")
+	client, server := filepath.Join(dir, "client.pcap"), filepath.Join(dir, "server.pcap")
+	var ports []uint16
+	for _, r := range runJSON(t, client) {
+		if r.Verdict == "timeout" && r.Where == "client" && r.WhereConfidence == "proven" {
+			ports = append(ports, clientPort(t, r))
+		}
+	}
+	if len(ports) == 0 {
+		t.Fatal("no SYN-ACKs ignored in the client-firewall scenario")
+	}
+	// Each attempt's first SYN and first SYN-ACK only (the server resends
+	// its SYN-ACK as each resent SYN comes: left, they would show it).
+	type first struct {
+		port  uint16
+		flags byte
+	}
+	seen := map[first]bool{}
+	firstSYNs := keepFrames(t, client, "client.pcap", func(frame []byte) bool {
+		for _, p := range ports {
+			if f, ok := tcpFlagsOf(frame, p); ok {
+				k := first{p, f & 0x12}
+				again := seen[k]
+				seen[k] = true
+				return !again
+			}
+		}
+		return true
+	})
+	// An established connection before them (the established scenario's,
+	// moved to end a second before): a capture of whole connections, not
+	// one of SYN, FIN and RST segments only, whose silences say nothing.
+	fb, err := os.ReadFile(firstSYNs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eb, err := os.ReadFile(filepath.Join(scenariosDir(), "established", "client.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, est, estTimes, ok := pcapRecords(eb)
+	_, _, times, ok2 := pcapRecords(fb)
+	if !ok || !ok2 || len(est) == 0 || len(times) == 0 {
+		t.Fatal("the established and client-firewall scenarios' client captures are not little-endian pcaps of microseconds")
+	}
+	est = shiftPcap(est, estTimes[len(estTimes)-1].Sub(times[0])+time.Second)
+	withOthers := rewriteRecords(t, firstSYNs, "with-others.pcap", func(recs [][]byte) [][]byte { return append(est, recs...) })
+	for _, tc := range []struct {
+		name string
+		args []string
+		sure string
+	}{
+		{"alone", []string{withOthers}, "likely"},
+		{"joined", []string{"--client", withOthers, "--server", server}, "proven"},
+	} {
+		judged := 0
+		for _, r := range runJSON(t, tc.args...) {
+			if !slices.Contains(ports, clientPort(t, r)) {
+				continue
+			}
+			judged++
+			if r.Verdict != "timeout" || r.Where != "client" || r.WhereConfidence != tc.sure {
+				t.Errorf("%s: %s: %s at %s (%s); want timeout at the client (%s)\n%s", tc.name, r.Client, r.Verdict, r.Where, r.WhereConfidence, tc.sure, r.Explanation)
+			}
+		}
+		if judged != len(ports) {
+			t.Errorf("%s: %d of the %d attempts judged", tc.name, judged, len(ports))
+		}
+	}
 }

@@ -929,7 +929,14 @@ func judgeBoth(r *Result, js *joinScratch, c, s *flows.Attempt, v *joinView) {
 		t.str(" The server ").serverDid(s).str(".")
 	case s.Established():
 		// The client's ACK, at the server, proves as much.
-		judgeBothAnsweredUnseen(c, s, r, v)
+		judgeBothAnsweredUnseen(c, s, r, v, v.serverView(s))
+	case resetAnswer(c, s, v):
+		// So does its RST to the SYN-ACK.
+		if sv := v.serverView(s); sv.Verdict == Aborted && sv.Where == Client {
+			judgeBothAnsweredUnseen(c, s, r, v, sv)
+			break
+		}
+		judgeBothUnanswered(c, s, r, v, lost, blind)
 	default:
 		judgeBothUnanswered(c, s, r, v, lost, blind)
 	}
@@ -960,10 +967,12 @@ func judgeBoth(r *Result, js *joinScratch, c, s *flows.Attempt, v *joinView) {
 // out of its sight. What the server capture alone says stands. Resent
 // SYNs do not prove the answers lost here: a slow return path delays
 // them past a SYN timeout or two.
-func judgeBothAnsweredUnseen(c, s *flows.Attempt, r *Result, v *joinView) {
-	t := takeServerView(r, v.serverView(s))
+func judgeBothAnsweredUnseen(c, s *flows.Attempt, r *Result, v *joinView, sv Result) {
+	t := takeServerView(r, sv)
 	acked := s.ACK.First
-	if acked.IsZero() { // acknowledged by its data (flows.Attempt.ACKInferred)
+	if !s.Established() { // answered with a RST (resetAnswer)
+		acked = s.ClientRST.First
+	} else if acked.IsZero() { // acknowledged by its data (flows.Attempt.ACKInferred)
 		acked = s.ClientData.First
 	}
 	switch {
@@ -974,7 +983,22 @@ func judgeBothAnsweredUnseen(c, s *flows.Attempt, r *Result, v *joinView) {
 	default:
 		t.str(" The client capture shows no answer arriving: it missed it")
 	}
+	if !s.Established() {
+		t.str(", but the server capture shows the client answering it with a RST.")
+		return
+	}
 	t.str(", but the server capture shows the client acknowledging it.")
+}
+
+// resetAnswer reports that the server capture shows the client sending a
+// RST after the server's SYN-ACK, and no SYN after it: a client mid
+// handshake resets nothing of its own accord (closing a socket that is
+// still connecting sends no packet), so a SYN-ACK reached it, whatever
+// its capture lacks. A client that went on resending its SYN reset an
+// answer it did not take (from another address, for another sequence).
+func resetAnswer(c, s *flows.Attempt, v *joinView) bool {
+	return s.SYNACK.Count > 0 && s.ClientRST.Count > 0 && s.ClientRST.First.After(s.SYNACK.First) &&
+		!s.SYN.Last.After(s.ClientRST.First) && !c.SYN.Last.Add(v.off.Offset).After(s.ClientRST.First)
 }
 
 // serverView is what the server capture alone says of s.
@@ -1350,10 +1374,27 @@ func judgeBothAnswered(c, s *flows.Attempt, r *Result, v *joinView, blind bool) 
 			r.w.expl.str(" The server capture holds only the SYN without ECN: the ECN-setup SYNs were dropped on the way, not by the server.")
 		}
 	case Timeout:
-		if r.Where == Client {
-			r.WhereSure = Proven
-			r.w.expl.str(" The server ").serverDid(s).str(".")
+		if r.Where != Client {
+			break
 		}
+		// The client capture shows the SYN-ACK arriving and no answer: the
+		// server's shows whether one left the client all the same.
+		switch {
+		case s.Established():
+			takeServerView(r, v.serverView(s)).str(" The client capture shows the SYN-ACK arriving but not the client's ACK, which the server capture shows arriving: the client capture missed it.")
+			return
+		case resetAnswer(c, s, v):
+			if sv := v.serverView(s); sv.Verdict == Aborted && sv.Where == Client {
+				takeServerView(r, sv).str(" The client capture shows the SYN-ACK arriving but not the client's RST, which the server capture shows arriving: the client capture missed it.")
+				return
+			}
+		}
+		if s.SYNACK.Count > 0 {
+			// Both captures show no answer to the server's SYN-ACKs.
+			r.WhereSure = Proven
+			r.Settle = ""
+		}
+		r.w.expl.str(" The server ").serverDid(s).str(".")
 	}
 }
 

@@ -212,16 +212,20 @@ func refJudgeBoth(c, s *flows.Attempt, v *joinView) Result {
 			r.Where = Server
 		}
 		r.Explanation += fmt.Sprintf(" The server %s.", refServerDid(s))
-	case s.Established():
+	case s.Established() || resetAnswer(c, s, v) && refAbortedAtClient(s, cfg):
 		refTakeServerView(&r, Judge(s, VantageServer, cfg))
 		why := "The client capture shows no answer arriving: it missed it"
+		acked, how := cmp.Or(s.ACK.First, s.ClientData.First), "acknowledging it"
+		if !s.Established() {
+			acked, how = s.ClientRST.First, "answering it with a RST"
+		}
 		switch {
 		case clientInboundUnseen(c):
 			why = "The client capture, " + refClientBlind(c) + ", cannot show the answer arriving"
-		case !ran(v.client, c.SYN.First, cmp.Or(s.ACK.First, s.ClientData.First).Add(-v.off.Offset-v.slack())):
+		case !ran(v.client, c.SYN.First, acked.Add(-v.off.Offset-v.slack())):
 			why = "The client capture ends before the answer reached the client"
 		}
-		r.Explanation += " " + why + ", but the server capture shows the client acknowledging it."
+		r.Explanation += " " + why + ", but the server capture shows the client " + how + "."
 	default:
 		refJudgeBothUnanswered(c, s, &r, v, lostSYNs, blind, blindWords)
 	}
@@ -447,7 +451,9 @@ func refJudgeBothAnswered(c, s *flows.Attempt, r *Result, v *joinView, blind boo
 				count(s.SYNACK.Count, "SYN-ACK"), dur(s.SYNACK.First.Sub(s.SYN.First)), c.SYNACK.Count, s.SYNACK.Count-c.SYNACK.Count)
 		}
 	case Established:
-		r.WhereSure = Proven
+		if r.WhereSure != Inferred || s.Established() {
+			r.WhereSure = Proven
+		}
 		if !s.Established() && s.SYNACK.Count > 1 && v.toServer(c.ACK.First, s.SYN.First) {
 			r.set(HalfOpen, OutboundPath, sure, "The client completed the handshake, but its ACK never reached the server, which kept resending its SYN-ACK: lost on the way to the server.")
 		} else if s.Established() {
@@ -463,8 +469,18 @@ func refJudgeBothAnswered(c, s *flows.Attempt, r *Result, v *joinView, blind boo
 			}
 		}
 	case Timeout:
-		if r.Where == Client {
-			r.WhereSure = Proven
+		switch {
+		case r.Where != Client:
+		case s.Established():
+			refTakeServerView(r, Judge(s, VantageServer, v.cfg.Config))
+			r.Explanation += " The client capture shows the SYN-ACK arriving but not the client's ACK, which the server capture shows arriving: the client capture missed it."
+		case resetAnswer(c, s, v) && refAbortedAtClient(s, v.cfg.Config):
+			refTakeServerView(r, Judge(s, VantageServer, v.cfg.Config))
+			r.Explanation += " The client capture shows the SYN-ACK arriving but not the client's RST, which the server capture shows arriving: the client capture missed it."
+		default:
+			if s.SYNACK.Count > 0 {
+				r.WhereSure, r.Settle = Proven, ""
+			}
 			r.Explanation += fmt.Sprintf(" The server %s.", refServerDid(s))
 		}
 	}
@@ -478,6 +494,13 @@ func refTakeServerView(r *Result, sv Result) {
 		r.RTT = sv.RTT
 	}
 	r.Explanation = sv.Explanation
+}
+
+// refAbortedAtClient reports that the server capture alone says the
+// client aborted s.
+func refAbortedAtClient(s *flows.Attempt, cfg Config) bool {
+	sv := Judge(s, VantageServer, cfg)
+	return sv.Verdict == Aborted && sv.Where == Client
 }
 
 // refRSTAsFarAsServer is rstAsFarAsServer, r the client capture's own result.
@@ -659,22 +682,34 @@ func TestJoinWordsAreFmts(t *testing.T) {
 			noRST := withoutServerRSTs(sides[1])
 			n += sameJoinWords(t, filepath.Base(dir)+" server capture without RSTs", sides[0], noRST, func(int) []*flows.Attempt { return noRST })
 			n += sameJoinWords(t, filepath.Base(dir)+" client capture without RSTs", withoutServerRSTs(sides[0]), sides[1], func(int) []*flows.Attempt { return sides[1] })
+			noSYNACK := withoutPackets(sides[0], func(e flows.Event) bool { return e.Type == flows.EvSYNACK }, func(a *flows.Attempt) { a.SYNACK = flows.Seen{} })
+			n += sameJoinWords(t, filepath.Base(dir)+" client capture without SYN-ACKs", noSYNACK, sides[1], func(int) []*flows.Attempt { return sides[1] })
+			noClientRST := withoutPackets(sides[0], func(e flows.Event) bool { return e.Type == flows.EvRST && e.FromClient }, func(a *flows.Attempt) { a.ClientRST = flows.Seen{} })
+			n += sameJoinWords(t, filepath.Base(dir)+" client capture without the client's RSTs", noClientRST, sides[1], func(int) []*flows.Attempt { return sides[1] })
+			noACK := withoutPackets(sides[0], func(e flows.Event) bool { return e.Type == flows.EvACK }, func(a *flows.Attempt) { a.ACK = flows.Seen{} })
+			n += sameJoinWords(t, filepath.Base(dir)+" client capture without the client's ACKs", noACK, sides[1], func(int) []*flows.Attempt { return sides[1] })
 		}
 	}
 	t.Logf("%d verdicts alike", n)
 }
 
-// withoutServerRSTs returns copies of as whose capture holds no RST from
-// the server.
-func withoutServerRSTs(as []*flows.Attempt) []*flows.Attempt {
+// withoutPackets returns copies of as whose capture lost the packets
+// drop picks among their events, and clear forgets them.
+func withoutPackets(as []*flows.Attempt, drop func(e flows.Event) bool, clear func(a *flows.Attempt)) []*flows.Attempt {
 	out := make([]*flows.Attempt, len(as))
 	for i, a := range as {
 		a = a.Clone()
-		a.ServerRST = flows.Seen{}
-		a.Events = slices.DeleteFunc(a.Events, func(e flows.Event) bool { return e.Type == flows.EvRST && !e.FromClient })
+		clear(a)
+		a.Events = slices.DeleteFunc(a.Events, drop)
 		out[i] = a
 	}
 	return out
+}
+
+// withoutServerRSTs returns copies of as whose capture holds no RST from
+// the server.
+func withoutServerRSTs(as []*flows.Attempt) []*flows.Attempt {
+	return withoutPackets(as, func(e flows.Event) bool { return e.Type == flows.EvRST && !e.FromClient }, func(a *flows.Attempt) { a.ServerRST = flows.Seen{} })
 }
 
 // missingSome returns copies of as whose captures missed SYN-ACKs that

@@ -619,6 +619,15 @@ func judgeAnsweredAtClient(a *flows.Attempt, r *Result, cfg Config, v Vantage) {
 			r.Settle = "a capture on the client would tell which"
 			return
 		}
+		if a.SYNAfterSYNACK == 0 {
+			// Only its silence says it: a client whose stack took the
+			// SYN-ACK sends no SYN again either, and a capture that drops
+			// packets may have lost its answer.
+			r.judged(Timeout, Client, Inferred).count(a.SYNACK.Count, "SYN-ACK").str(" reached the client but its answer is not in the capture: most likely the client host ignored them (a firewall on the client, or a SYN no socket was waiting for), though it resent no SYN after them, as a client whose stack took one does not; a capture that drops packets may have lost its answer.")
+			r.Candidates = append(r.Candidates[:0], Client)
+			r.Settle = "a SYN resent after the SYN-ACK, or the server's capture, would tell"
+			break
+		}
 		r.judged(Timeout, Client, Proven).count(a.SYNACK.Count, "SYN-ACK").str(" reached the client but it never answered").resentAfter(a).
 			str(": the client host ignored them (a firewall on the client, or a SYN no socket was waiting for).")
 	case a.SYNACKAfterACK > 0 && a.ServerData.Count == 0 && !a.ServerAckedData && a.ServerRST.Count == 0:
