@@ -471,6 +471,16 @@ func returnICMP(a *flows.Attempt) int {
 	return -1
 }
 
+// requestNeverResent reports that the client's request arrived once,
+// whole, and nothing else of the connection came after it, while the
+// capture ran past the client's retransmission timeout: a server that did
+// not acknowledge it (a full accept queue drops the ACK and the data) sees
+// it again within that, and the server resends its SYN-ACK.
+func requestNeverResent(a *flows.Attempt) bool {
+	return a.ClientData.Count == 1 && a.ClientSeqLo == 0 && a.ServerDupACKs == 0 && a.SYNACKAfterACK == 0 && a.ServerRST.Count == 0 && a.ServerFIN.Count == 0 &&
+		a.ClientFIN.Count == 0 && a.ClientRST.Count == 0 && sub(a.End, a.ClientData.First) > firstRTO(a)
+}
+
 // firstRTO is how long a client waits before it resends its first data
 // segment, unacknowledged: RFC 6298's timeout after one round trip R
 // measured (R plus four times R/2), at least a second; R is the time from
@@ -699,6 +709,15 @@ func judgeEstablished(a *flows.Attempt, r *Result, cfg Config, v Vantage) {
 		tmp.str("; the client never resent its request, so the server's TCP acknowledged it, unseen here")
 	}
 	hs := tmp.since(mark)
+	if !serverTook && v == VantageServer && requestNeverResent(a) {
+		// The server's own capture lacks its acknowledgment, yet the
+		// client behaved as one that got it: the capture lost this
+		// connection's packets, and the lack of a reply proves nothing.
+		r.judged(Established, None, Inferred).bytes(hs).str("; the server received ").num(a.ClientBytes).
+			str(" bytes of request once, and the client never resent them in the ").dur(sub(a.End, a.ClientData.First)).
+			str(" after, longer than it waits for an acknowledgment: the server's TCP acknowledged them, though this capture holds neither that nor anything after it of this connection (a capture that drops packets).")
+		return
+	}
 	if why, ok := pmtuBlackHole(tmp, a, v); ok && sub(a.End, firstOf(a.ServerData, a.ClientData)) >= cfg.StallAfter {
 		r.Cause = CausePMTU
 		r.judged(Stalled, ReturnPath, Inferred).bytes(hs).str("; the client sent ").num(a.ClientBytes).str(" bytes, but ").bytes(why).str(".")

@@ -122,6 +122,10 @@ func judgeStaleAtClient(a *flows.Attempt, r *Result, cfg Config, waited time.Dur
 		r.unknownAmong(OutboundPath, Server, Client)
 		return
 	}
+	if a.StaleResets == 0 && !a.SYN.Last.After(firstStale(a)) {
+		judgeStaleUnheeded(a, r, t, cfg)
+		return
+	}
 	if a.StaleResets == 0 {
 		// The ACK reached the capture and the stack never answered it
 		// with the RST it must: something on the client host dropped it.
@@ -137,6 +141,42 @@ func judgeStaleAtClient(a *flows.Attempt, r *Result, cfg Config, waited time.Dur
 		dur(waited).str(" (ETIMEDOUT).")
 	r.unknownAmong(OutboundPath, Server)
 	r.Settle = "a capture on the server would tell whether the RSTs reached it"
+}
+
+// firstStale is when the first of a's StaleACKs came (its first SYN's
+// time if its event was not kept).
+func firstStale(a *flows.Attempt) time.Time {
+	for _, e := range a.Events {
+		if e.Type == flows.EvStaleACK {
+			return e.TS
+		}
+	}
+	return a.SYN.First
+}
+
+// judgeStaleUnheeded judges SYNs answered by an ACK the client neither
+// reset nor resent its SYN after. A client still connecting does one or
+// the other: its stack resets an ACK that does not acknowledge its SYN,
+// and one whose firewall dropped the ACK is still waiting, and resends
+// its SYN (after 3 s at most). A client that gave up on the connection
+// has no socket for the ACK, and its stack resets it all the same. One
+// that did neither, over that long, had a socket the ACK was acceptable
+// to: its handshake completed with a SYN-ACK the capture does not hold,
+// and the ACK acknowledged its request (a capture that drops packets lost
+// them in between). Sooner, the capture cannot tell.
+func judgeStaleUnheeded(a *flows.Attempt, r *Result, t *text, cfg Config) {
+	quiet := sub(a.End, firstStale(a))
+	if quiet >= max(slowestSYNResend, cfg.SYNTimeout) {
+		r.Cause = ""
+		r.judged(Established, None, Inferred).synsOver(a).str(", then the server's ACK (").frame(a, flows.EvStaleACK).
+			str("), no SYN-ACK, and nothing from the client in answer: a client still connecting resets an ACK that does not acknowledge its SYN or, its firewall dropping it, resends its SYN, and this one did neither in the ").
+			dur(quiet).str(" after. Its handshake completed with a SYN-ACK this capture does not hold, and the ACK acknowledged what followed (a capture that drops packets lost them in between).")
+		return
+	}
+	r.Verdict, r.Cause = Incomplete, ""
+	t.str(". But the client neither reset the ACK nor resent its SYN in the ").dur(quiet).
+		str(" the capture shows after it, as a client still connecting does within seconds: it may have got a SYN-ACK this capture does not hold, and the ACK be its own connection's.")
+	r.unknownAmong(Client, OutboundPath, Server)
 }
 
 // judgeStaleAtServer judges, at the server, SYNs it answered only with an

@@ -37,6 +37,14 @@ func tcpFlagsOf(frame []byte, port uint16) (byte, bool) {
 	return tcp[13], true
 }
 
+// restamped returns a copy of a pcap record (microseconds) stamped ts.
+func restamped(rec []byte, ts time.Time) []byte {
+	c := slices.Clone(rec)
+	binary.LittleEndian.PutUint32(c[0:], uint32(ts.Unix()))
+	binary.LittleEndian.PutUint32(c[4:], uint32(ts.Nanosecond()/1000))
+	return c
+}
+
 // setTTL rewrites an IPv4 frame's TTL, and its header checksum to match.
 func setTTL(frame []byte, ttl byte) {
 	ip := frame[14:]
@@ -61,6 +69,19 @@ func serverProvenAt(t *testing.T, r report.Record) uint16 {
 		t.Fatalf("whole captures: %s: %s at %s (%s), want the server, proven", r.Client, r.Verdict, r.Where, r.WhereConfidence)
 	}
 	return clientPort(t, r)
+}
+
+// firstPort is the client port of the first attempt in capture judged
+// verdict.
+func firstPort(t *testing.T, capture, verdict string) uint16 {
+	t.Helper()
+	for _, r := range runJSON(t, capture) {
+		if r.Verdict == verdict {
+			return clientPort(t, r)
+		}
+	}
+	t.Fatalf("%s: no attempt %s", capture, verdict)
+	return 0
 }
 
 // clientPort is the port of r's client.
@@ -134,10 +155,7 @@ func TestRSTTheCaptureMissed(t *testing.T) {
 		t.Fatalf("the client capture holds nothing after the RST (%v), or is not a pcap of microseconds", rstAt)
 	}
 	shortClient := rewriteRecords(t, noRSTAtClient, "client-short.pcap", func(recs [][]byte) [][]byte {
-		last := append([]byte{}, recs[len(recs)-1]...)
-		binary.LittleEndian.PutUint32(last[0:], uint32(end.Unix()))
-		binary.LittleEndian.PutUint32(last[4:], uint32(end.Nanosecond()/1000))
-		return append(recs[:kept:kept], last)
+		return append(recs[:kept:kept], restamped(recs[len(recs)-1], end))
 	})
 	for _, tc := range []struct {
 		name           string
@@ -327,4 +345,110 @@ func TestSYNACKsUnansweredWithoutResend(t *testing.T) {
 			t.Errorf("%s: %d of the %d attempts judged", tc.name, judged, len(ports))
 		}
 	}
+}
+
+// A server ACK with no SYN-ACK before it is an earlier connection's (the
+// server holds it still) only if the client, still connecting, resets it
+// or resends its SYN. The stalled scenario's first connection without
+// what a capture dropping packets in a burst loses (the SYN-ACK, the
+// client's ACK, request and FIN, the server's first ACK), its SYN and the
+// server's last ACK kept: the client did neither in the 3 s the capture
+// shows after, so it had the SYN-ACK: established, likely; with less
+// capture after it, incomplete. Before, "the client host dropped the
+// ACKs", proven, in words saying it kept resending its single SYN.
+func TestACKAfterAHandshakeTheCaptureLost(t *testing.T) {
+	client := filepath.Join(scenariosDir(), "stalled", "client.pcap")
+	port := firstPort(t, client, "stalled")
+	b, err := os.ReadFile(client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, recs, times, ok := pcapRecords(b)
+	if !ok {
+		t.Skip("not a little-endian pcap")
+	}
+	// The connection's SYN and the last of its segments, the server's
+	// ACK of the client's FIN.
+	var keep []int
+	for i, r := range recs {
+		if f, ok := tcpFlagsOf(r[16:], port); ok {
+			if f&0x12 == 0x02 {
+				keep = append(keep[:0], i)
+			} else {
+				keep = append(keep[:1], i)
+			}
+		}
+	}
+	if len(keep) != 2 {
+		t.Fatalf("port %d: no SYN, or nothing after it", port)
+	}
+	lastACK := times[keep[1]]
+	for _, tc := range []struct {
+		name           string
+		endAfter       time.Duration // the capture's last record this long after the ACK, if not 0
+		verdict, where string
+	}{
+		{"as the capture ends", 0, "incomplete", "unknown"},
+		{"the capture ending 4 s after the ACK", 4 * time.Second, "established", "none"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			lost := rewriteRecords(t, client, "lost.pcap", func(recs [][]byte) [][]byte {
+				var out [][]byte
+				for i, r := range recs {
+					if _, ok := tcpFlagsOf(r[16:], port); ok && !slices.Contains(keep, i) {
+						continue
+					}
+					out = append(out, r)
+				}
+				if tc.endAfter > 0 {
+					out[len(out)-1] = restamped(out[len(out)-1], lastACK.Add(tc.endAfter))
+				}
+				return out
+			})
+			for _, r := range runJSON(t, lost) {
+				if clientPort(t, r) != port {
+					continue
+				}
+				if r.Verdict != tc.verdict || r.Where != tc.where || r.WhereConfidence == "proven" {
+					t.Errorf("%s at %s (%s); want %s at %s, not proven\n%s", r.Verdict, r.Where, r.WhereConfidence, tc.verdict, tc.where, r.Explanation)
+				}
+				return
+			}
+			t.Fatalf("no attempt from port %d", port)
+		})
+	}
+}
+
+// A server that never took a connection (a full accept queue drops the
+// client's ACK and request) sees the request again, resent, within the
+// client's retransmission timeout. The established scenario's server
+// capture with nothing kept of the connection after the client's request
+// (a capture dropping packets in a burst): the client never resent it in
+// the seconds the capture goes on, so the server's TCP acknowledged it:
+// established, likely. Before, "the server did not take the connection,
+// typically because its accept queue was full", proven.
+func TestRequestTheServerCaptureLostTheAnswerTo(t *testing.T) {
+	server := filepath.Join(scenariosDir(), "established", "server.pcap")
+	port := firstPort(t, server, "established")
+	requested := false
+	cut := keepFrames(t, server, "cut.pcap", func(frame []byte) bool {
+		f, ok := tcpFlagsOf(frame, port)
+		if !ok {
+			return true
+		}
+		keep := !requested
+		// The first segment with the PSH flag is the request.
+		requested = requested || f&0x08 != 0
+		return keep
+	})
+	for _, r := range runJSON(t, cut) {
+		if clientPort(t, r) != port {
+			continue
+		}
+		if r.Verdict != "established" || r.WhereConfidence != "likely" {
+			t.Errorf("%s at %s (%s); want established, likely\n%s", r.Verdict, r.Where, r.WhereConfidence, r.Explanation)
+		}
+		return
+	}
+	t.Fatalf("no attempt from port %d", port)
 }
